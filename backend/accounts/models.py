@@ -1,0 +1,125 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    SWEDISH = "sv", _("Swedish")
+    ENGLISH = "en", _("English")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, phone: str, password: str | None = None, **fields) -> "User":
+        user = self.model(phone=phone, **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, phone: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(phone, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Either someone who logs in, or a *managed profile*: a resident without a
+    login whom a coordinator or a linked relative (proxy) acts for."""
+
+    full_name = models.CharField(_("full name"), max_length=200)
+    # E.164. Unique among people who log in; managed profiles may share a landline.
+    phone = models.CharField(_("phone number"), max_length=16, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    preferred_language = models.CharField(
+        _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH
+    )
+    contact_by_sms = models.BooleanField(_("SMS"), default=True)
+    contact_by_email = models.BooleanField(_("e-mail"), default=False)
+    contact_by_push = models.BooleanField(_("app notifications"), default=True)
+    home_address = models.CharField(_("home address"), max_length=300, blank=True)
+    home_location = models.PointField(_("home"), geography=True, srid=4326, null=True, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("year of birth"), null=True, blank=True)
+    is_managed = models.BooleanField(
+        _("managed profile"),
+        default=False,
+        help_text=_("Has no login; a coordinator or a relative acts for this person."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "phone"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(is_managed=False) & ~Q(phone=""),
+                name="user_phone_unique_for_logins",
+                violation_error_message=_("Someone already uses this phone number."),
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(is_managed=False) & ~Q(email=""),
+                name="user_email_unique_for_logins",
+                violation_error_message=_("Someone already uses this e-mail address."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_managed=False) | Q(password__startswith="!"),  # noqa: S106 - the unusable-password marker
+                name="managed_profile_has_no_password",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_managed=True) | ~Q(phone="") | ~Q(email=""),
+                name="login_has_phone_or_email",
+            ),
+            models.CheckConstraint(
+                condition=Q(phone="") | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+                name="user_phone_is_e164",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else ""
+
+
+class ProxyLink(models.Model):
+    """`proxy` (a relative, a friend) may book and follow things for `resident`."""
+
+    proxy = models.ForeignKey(User, on_delete=models.CASCADE, related_name="proxy_for_links")
+    resident = models.ForeignKey(User, on_delete=models.CASCADE, related_name="proxy_links")
+    relationship = models.CharField(_("relationship"), max_length=100, blank=True)
+    receives_sms_for_resident = models.BooleanField(
+        _("gets the resident's SMS reminders"), default=False
+    )
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("proxy")
+        verbose_name_plural = _("proxies")
+        constraints = [
+            models.UniqueConstraint(fields=["proxy", "resident"], name="proxy_link_unique"),
+            models.CheckConstraint(
+                condition=~Q(proxy=models.F("resident")), name="proxy_link_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proxy} → {self.resident}"

@@ -1,0 +1,164 @@
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import Language, User
+from backend.accounts.phone import normalize_phone
+from backend.errors import ApplicationError, ErrorKind
+
+
+class AccountErrorCode(StrEnum):
+    PHONE_INVALID = "phone_invalid"
+    PHONE_TAKEN = "phone_taken"
+    EMAIL_INVALID = "email_invalid"
+    EMAIL_TAKEN = "email_taken"
+    PASSWORD_WEAK = "password_weak"  # noqa: S105 - an error code
+    NAME_MISSING = "name_missing"
+    CONTACT_MISSING = "contact_missing"
+
+
+def clean_phone(raw: str, *, field: str = "phone") -> str:
+    """E.164 for a phone number given in any common spelling, or a clear error."""
+    if not raw.strip():
+        return ""
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise ApplicationError(
+            AccountErrorCode.PHONE_INVALID,
+            _("This is not a phone number we can send SMS to. Write it like 070-123 45 67."),
+            fields={field: [_("Not a valid phone number.")]},
+        )
+    return phone
+
+
+def _clean_email(raw: str) -> str:
+    email = raw.strip()
+    if not email:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise ApplicationError(
+            AccountErrorCode.EMAIL_INVALID,
+            _("This is not an e-mail address. Write it like name@example.se."),
+            fields={"email": [_("Not a valid e-mail address.")]},
+        ) from exc
+    return email
+
+
+def _clean_name(raw: str) -> str:
+    name = " ".join(raw.split())
+    if not name:
+        raise ApplicationError(
+            AccountErrorCode.NAME_MISSING,
+            _("Write the person's name."),
+            fields={"full_name": [_("This field is required.")]},
+        )
+    return name
+
+
+def _check_login_free(*, phone: str, email: str, exclude_id: int | None = None) -> None:
+    logins = User.objects.filter(is_managed=False).exclude(pk=exclude_id)
+    if phone and logins.filter(phone=phone).exists():
+        raise ApplicationError(
+            AccountErrorCode.PHONE_TAKEN,
+            _("Someone already uses this phone number. Log in instead, or ask for a new password."),
+            kind=ErrorKind.CONFLICT,
+            fields={"phone": [_("Already in use.")]},
+        )
+    if email and logins.filter(email__iexact=email).exists():
+        raise ApplicationError(
+            AccountErrorCode.EMAIL_TAKEN,
+            _("Someone already uses this e-mail address. Log in instead."),
+            kind=ErrorKind.CONFLICT,
+            fields={"email": [_("Already in use.")]},
+        )
+
+
+@transaction.atomic
+def user_register(
+    *,
+    full_name: str,
+    phone: str,
+    password: str,
+    email: str = "",
+    preferred_language: str = Language.SWEDISH,
+) -> User:
+    """Create a person who logs in with phone or e-mail and a password."""
+    full_name = _clean_name(full_name)
+    phone = clean_phone(phone)
+    email = _clean_email(email)
+    if not phone and not email:
+        raise ApplicationError(
+            AccountErrorCode.CONTACT_MISSING,
+            _("Give a phone number or an e-mail address to log in with."),
+            fields={"phone": [_("This field is required.")]},
+        )
+    _check_login_free(phone=phone, email=email)
+    user = User(
+        full_name=full_name, phone=phone, email=email, preferred_language=preferred_language
+    )
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ApplicationError(
+            AccountErrorCode.PASSWORD_WEAK,
+            _("Choose another password: ") + " ".join(exc.messages),
+            fields={"password": list(exc.messages)},
+        ) from exc
+    user.set_password(password)
+    try:
+        # The constraint decides when two people register the same number at once.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        _check_login_free(phone=phone, email=email)
+        raise
+    return user
+
+
+PROFILE_FIELDS = {
+    "full_name",
+    "phone",
+    "email",
+    "preferred_language",
+    "contact_by_sms",
+    "contact_by_email",
+    "contact_by_push",
+    "home_address",
+    "home_location",
+    "birth_year",
+}
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
+    """Change a person's own details. Unknown keys are a programming error."""
+    unknown = set(changes) - PROFILE_FIELDS
+    if unknown:
+        raise ValueError(f"not profile fields: {sorted(unknown)}")
+    if "full_name" in changes:
+        changes["full_name"] = _clean_name(changes["full_name"])
+    if "phone" in changes:
+        changes["phone"] = clean_phone(changes["phone"])
+    if "email" in changes:
+        changes["email"] = _clean_email(changes["email"])
+    if not user.is_managed:
+        phone = changes.get("phone", user.phone)
+        email = changes.get("email", user.email)
+        if not phone and not email:
+            raise ApplicationError(
+                AccountErrorCode.CONTACT_MISSING,
+                _("Keep a phone number or an e-mail address to log in with."),
+                fields={"phone": [_("This field is required.")]},
+            )
+        _check_login_free(phone=phone, email=email, exclude_id=user.pk)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.save(update_fields=[*changes.keys()])
+    return user

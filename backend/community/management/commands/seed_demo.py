@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from backend.community.demo import DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo villages (Vansbro) with their people. Safe to run again."
+
+    def handle(self, *args, **options) -> None:
+        logins = seed_demo()
+        self.stdout.write(self.style.SUCCESS("Demo data ready: Vansbro, Dala-Järna, Äppelbo."))
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for login in logins:
+            self.stdout.write(f"  {login.role:<12} {login.name:<18} {login.phone}")

@@ -1,0 +1,106 @@
+"""Who may see and do what across associations. Every permission question has one answer here."""
+
+from django.contrib.gis.geos import Point
+from django.db.models import Q, QuerySet
+
+from backend.accounts.models import User
+from backend.community.models import (
+    Association,
+    Membership,
+    MembershipState,
+    Municipality,
+    Role,
+)
+
+
+def coordinated_association_ids(*, user: User) -> QuerySet[Membership, int]:
+    """Ids of the associations where `user` is an active coordinator."""
+    return Membership.objects.filter(
+        user=user, state=MembershipState.ACTIVE, roles__contains=[Role.COORDINATOR]
+    ).values_list("association_id", flat=True)
+
+
+def user_is_coordinator(*, user: User, association: Association) -> bool:
+    return coordinated_association_ids(user=user).filter(association_id=association.pk).exists()
+
+
+def user_is_active_member(*, user: User, association: Association) -> bool:
+    return Membership.objects.filter(
+        user=user, association=association, state=MembershipState.ACTIVE
+    ).exists()
+
+
+def people_actable_by(*, actor: User) -> QuerySet[User]:
+    """Everyone `actor` may book for: themself, those they are proxy for, and the members
+    (pending or active) of the associations they coordinate."""
+    if not actor.is_authenticated or actor.is_managed:
+        return User.objects.none()
+    return User.objects.filter(
+        Q(pk=actor.pk)
+        | Q(proxy_links__proxy=actor)
+        | Q(
+            memberships__association_id__in=coordinated_association_ids(user=actor),
+            memberships__state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
+        ),
+        is_active=True,
+    ).distinct()
+
+
+def user_can_act_for(*, actor: User, resident: User) -> bool:
+    return people_actable_by(actor=actor).filter(pk=resident.pk).exists()
+
+
+def associations_visible_to(*, user: User) -> QuerySet[Association]:
+    """Associations a person can see and ask to join: those in municipalities where they
+    have a membership, plus any they belong to. Staff see all."""
+    if user.is_staff:
+        return Association.objects.all()
+    municipality_ids = Membership.objects.filter(user=user).values_list(
+        "association__municipality_id", flat=True
+    )
+    return Association.objects.filter(
+        Q(municipality_id__in=municipality_ids) | Q(memberships__user=user)
+    ).distinct()
+
+
+def association_memberships_for(*, viewer: User, association: Association) -> QuerySet[Membership]:
+    """The roster as `viewer` may see it. A coordinator sees every membership; an active
+    member sees only the coordinators (whom to call); anyone else sees nothing."""
+    memberships = Membership.objects.filter(association=association).select_related("user")
+    if user_is_coordinator(user=viewer, association=association):
+        return memberships
+    if user_is_active_member(user=viewer, association=association):
+        return memberships.filter(state=MembershipState.ACTIVE, roles__contains=[Role.COORDINATOR])
+    return memberships.none()
+
+
+def municipality_covering(*, point: Point) -> Municipality | None:
+    return Municipality.objects.filter(boundary__contains=point).first()
+
+
+def memberships_visible_to(*, viewer: User) -> QuerySet[Membership]:
+    """Memberships `viewer` may look up by id: their own, all in associations they
+    coordinate, and the coordinators of associations where they are active members."""
+    active_in = Membership.objects.filter(user=viewer, state=MembershipState.ACTIVE).values_list(
+        "association_id", flat=True
+    )
+    return Membership.objects.filter(
+        Q(user=viewer)
+        | Q(association_id__in=coordinated_association_ids(user=viewer))
+        | Q(
+            association_id__in=active_in,
+            state=MembershipState.ACTIVE,
+            roles__contains=[Role.COORDINATOR],
+        )
+    ).select_related("user", "association")
+
+
+def people_search(*, people: QuerySet[User], query: str) -> QuerySet[User]:
+    """Narrow `people` by a few letters of the name or digits of the phone number, as a
+    coordinator types while someone is on the line."""
+    digits = "".join(ch for ch in query if ch.isdigit())
+    condition = Q(full_name__icontains=query)
+    if len(digits) >= 3:
+        # 070-123 45 67 is stored as +4670123...; match on the digits after the leading 0.
+        condition |= Q(phone__contains=digits.lstrip("0"))
+    return people.filter(condition)

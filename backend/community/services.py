@@ -1,0 +1,246 @@
+from enum import StrEnum
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import ProxyLink, User
+from backend.accounts.services import clean_phone
+from backend.community.models import Association, Membership, MembershipState, Role
+from backend.community.selectors import user_can_act_for, user_is_coordinator
+from backend.errors import ApplicationError, ErrorKind
+
+
+class CommunityErrorCode(StrEnum):
+    NOT_COORDINATOR = "not_coordinator"
+    ALREADY_MEMBER = "already_member"
+    WRONG_STATE = "membership_wrong_state"
+    REASON_MISSING = "reason_missing"
+    UNKNOWN_ROLE = "unknown_role"
+    PROXY_SELF = "proxy_self"
+    PROXY_EXISTS = "proxy_exists"
+    PROXY_NOT_ALLOWED = "proxy_not_allowed"
+    MANAGED_CANNOT_BE_PROXY = "managed_cannot_be_proxy"
+
+
+def _require_coordinator(*, actor: User, association: Association) -> None:
+    if not user_is_coordinator(user=actor, association=association):
+        raise ApplicationError(
+            CommunityErrorCode.NOT_COORDINATOR,
+            _("Only a coordinator of %(association)s can do this.")
+            % {"association": association.name},
+            kind=ErrorKind.FORBIDDEN,
+        )
+
+
+def _clean_roles(roles: list[str]) -> list[str]:
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise ApplicationError(
+            CommunityErrorCode.UNKNOWN_ROLE,
+            _("Unknown role: %(roles)s. Choose member, driver or coordinator.")
+            % {"roles": ", ".join(sorted(unknown))},
+            fields={"roles": [_("Unknown role.")]},
+        )
+    # Every role includes being a member; keep a stable order for display.
+    return [role for role in Role.values if role in set(roles) | {Role.MEMBER}]
+
+
+def membership_request(
+    *, user: User, association: Association, roles: list[str] | None = None
+) -> Membership:
+    """Ask to join. The membership waits for a coordinator's approval."""
+    roles = _clean_roles(roles or [Role.MEMBER])
+    if Role.COORDINATOR in roles:
+        raise ApplicationError(
+            CommunityErrorCode.UNKNOWN_ROLE,
+            _("A coordinator of the association gives the coordinator role."),
+            kind=ErrorKind.FORBIDDEN,
+            fields={"roles": [_("Not something you can ask for yourself.")]},
+        )
+    membership, created = Membership.objects.get_or_create(
+        user=user, association=association, defaults={"roles": roles}
+    )
+    if not created:
+        raise ApplicationError(
+            CommunityErrorCode.ALREADY_MEMBER,
+            _("You have already asked to join %(association)s.")
+            % {"association": association.name},
+            kind=ErrorKind.CONFLICT,
+        )
+    return membership
+
+
+def _membership_set_state(
+    *,
+    actor: User,
+    membership: Membership,
+    from_states: list[str],
+    to_state: str,
+    reason: str = "",
+) -> Membership:
+    """Move the membership between states. One conditional UPDATE: if someone else changed
+    it meanwhile, nothing is written and the caller hears so."""
+    _require_coordinator(actor=actor, association=membership.association)
+    now = timezone.now()
+    updated = Membership.objects.filter(pk=membership.pk, state__in=from_states).update(
+        state=to_state, state_reason=reason, state_changed_by=actor, state_changed_at=now
+    )
+    if not updated:
+        membership.refresh_from_db()
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _("This membership is %(state)s and cannot be changed that way.")
+            % {"state": membership.get_state_display()},
+            kind=ErrorKind.CONFLICT,
+        )
+    membership.refresh_from_db()
+    return membership
+
+
+def membership_approve(*, actor: User, membership: Membership) -> Membership:
+    return _membership_set_state(
+        actor=actor,
+        membership=membership,
+        from_states=[MembershipState.PENDING, MembershipState.SUSPENDED],
+        to_state=MembershipState.ACTIVE,
+    )
+
+
+def membership_suspend(*, actor: User, membership: Membership, reason: str) -> Membership:
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(
+            CommunityErrorCode.REASON_MISSING,
+            _("Write why the membership is suspended; the member will see it."),
+            fields={"reason": [_("This field is required.")]},
+        )
+    if membership.user_id == actor.pk:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _("You cannot suspend yourself. Ask another coordinator."),
+            kind=ErrorKind.CONFLICT,
+        )
+    return _membership_set_state(
+        actor=actor,
+        membership=membership,
+        from_states=[MembershipState.PENDING, MembershipState.ACTIVE],
+        to_state=MembershipState.SUSPENDED,
+        reason=reason,
+    )
+
+
+def membership_set_roles(*, actor: User, membership: Membership, roles: list[str]) -> Membership:
+    _require_coordinator(actor=actor, association=membership.association)
+    roles = _clean_roles(roles)
+    if membership.user_id == actor.pk and Role.COORDINATOR not in roles:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _("You cannot remove your own coordinator role. Ask another coordinator."),
+            kind=ErrorKind.CONFLICT,
+        )
+    membership.roles = roles
+    membership.save(update_fields=["roles"])
+    return membership
+
+
+@transaction.atomic
+def managed_profile_create(
+    *,
+    actor: User,
+    full_name: str,
+    phone: str = "",
+    home_address: str = "",
+    association: Association | None = None,
+    relationship: str = "",
+) -> User:
+    """Create a resident without a login. A coordinator creates it inside their
+    association (an active member at once, as they took the call); anyone else becomes
+    the new resident's proxy."""
+    if actor.is_managed:
+        raise ApplicationError(
+            CommunityErrorCode.MANAGED_CANNOT_BE_PROXY,
+            _("A managed profile cannot create others."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    if association is not None:
+        _require_coordinator(actor=actor, association=association)
+    name = " ".join(full_name.split())
+    if not name:
+        raise ApplicationError(
+            "name_missing",
+            _("Write the person's name."),
+            fields={"full_name": [_("This field is required.")]},
+        )
+    resident = User(
+        full_name=name,
+        phone=clean_phone(phone),
+        home_address=home_address.strip(),
+        is_managed=True,
+    )
+    resident.set_unusable_password()
+    resident.save()
+    if association is not None:
+        Membership.objects.create(
+            user=resident,
+            association=association,
+            roles=[Role.MEMBER],
+            state=MembershipState.ACTIVE,
+            state_changed_by=actor,
+            state_changed_at=timezone.now(),
+        )
+    else:
+        resident.proxy_links.create(proxy=actor, relationship=relationship, created_by=actor)
+    return resident
+
+
+def proxy_link_create(
+    *, actor: User, resident: User, proxy: User, relationship: str = ""
+) -> ProxyLink:
+    """Let `proxy` act for `resident`. A resident who logs in grants it themself; for a
+    managed profile, someone who already acts for them (coordinator or proxy) grants it."""
+    if proxy.pk == resident.pk:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_SELF, _("A person cannot be their own proxy.")
+        )
+    if proxy.is_managed:
+        raise ApplicationError(
+            CommunityErrorCode.MANAGED_CANNOT_BE_PROXY,
+            _("A proxy must be someone who can log in."),
+        )
+    allowed = (
+        actor.pk == resident.pk
+        if not resident.is_managed
+        else user_can_act_for(actor=actor, resident=resident)
+    )
+    if not allowed:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_NOT_ALLOWED,
+            _("Only the person themself can choose who acts for them."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    link, created = resident.proxy_links.get_or_create(
+        proxy=proxy, defaults={"relationship": relationship, "created_by": actor}
+    )
+    if not created:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_EXISTS,
+            _("%(proxy)s already acts for %(resident)s.")
+            % {"proxy": proxy.full_name, "resident": resident.full_name},
+            kind=ErrorKind.CONFLICT,
+        )
+    return link
+
+
+def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
+    """The resident, the proxy, or (for a managed profile) a coordinator may end a link."""
+    allowed = actor.pk in (resident.pk, proxy.pk) or (
+        resident.is_managed and user_can_act_for(actor=actor, resident=resident)
+    )
+    if not allowed:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_NOT_ALLOWED,
+            _("You cannot change who acts for this person."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    resident.proxy_links.filter(proxy=proxy).delete()

@@ -1,0 +1,67 @@
+"""One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from backend.errors import ApplicationError, ErrorKind
+
+STATUS_BY_KIND = {
+    ErrorKind.INVALID: status.HTTP_400_BAD_REQUEST,
+    ErrorKind.FORBIDDEN: status.HTTP_403_FORBIDDEN,
+    ErrorKind.NOT_FOUND: status.HTTP_404_NOT_FOUND,
+    ErrorKind.CONFLICT: status.HTTP_409_CONFLICT,
+}
+
+
+def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+
+
+def _flatten_fields(detail: Any) -> dict[str, list[str]]:
+    """DRF's nested validation detail as {"field": ["message", ...]}; nested keys are
+    joined with dots ("pickup.lat")."""
+    fields: dict[str, list[str]] = {}
+
+    def walk(value: Any, prefix: str) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, f"{prefix}.{key}" if prefix else str(key))
+        elif isinstance(value, list) and value and isinstance(value[0], dict | list):
+            for index, inner in enumerate(value):
+                walk(inner, f"{prefix}.{index}" if prefix else str(index))
+        elif isinstance(value, list):
+            fields.setdefault(prefix or "non_field_errors", []).extend(str(v) for v in value)
+        else:
+            fields.setdefault(prefix or "non_field_errors", []).append(str(value))
+
+    walk(detail, "")
+    return fields
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        fields = {name: [str(m) for m in messages] for name, messages in exc.fields.items()}
+        return Response(error_body(exc.code, exc.message, fields), status=STATUS_BY_KIND[exc.kind])
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten_fields(exc.detail)
+        name, messages = next(iter(fields.items()))
+        message = messages[0] if name == "non_field_errors" else f"{name}: {messages[0]}"
+        response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        message = exc.detail if isinstance(exc.detail, str) else exc.default_detail
+        response.data = error_body(code, message)
+    return response

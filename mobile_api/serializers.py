@@ -1,0 +1,128 @@
+"""Input and output shapes of the API. Input serializers only parse and check types;
+the rules are in the services they feed."""
+
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+
+from backend.accounts.models import Language, User
+from backend.community.models import Association, Membership, Municipality, Role, Village
+
+
+class LoginInput(serializers.Serializer):
+    identifier = serializers.CharField(
+        max_length=254, help_text="Phone number (any common spelling) or e-mail address."
+    )
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class RegisterInput(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    phone = serializers.CharField(max_length=32, allow_blank=True, default="")
+    email = serializers.CharField(max_length=254, allow_blank=True, default="")
+    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    preferred_language = serializers.ChoiceField(choices=Language.choices, default=Language.SWEDISH)
+
+
+class MeOutput(serializers.ModelSerializer):
+    home_location = GeometryField(allow_null=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "full_name",
+            "phone",
+            "email",
+            "preferred_language",
+            "contact_by_sms",
+            "contact_by_email",
+            "contact_by_push",
+            "home_address",
+            "home_location",
+            "birth_year",
+            "is_managed",
+        ]
+
+
+class MeUpdateInput(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200, required=False)
+    phone = serializers.CharField(max_length=32, allow_blank=True, required=False)
+    email = serializers.CharField(max_length=254, allow_blank=True, required=False)
+    preferred_language = serializers.ChoiceField(choices=Language.choices, required=False)
+    contact_by_sms = serializers.BooleanField(required=False)
+    contact_by_email = serializers.BooleanField(required=False)
+    contact_by_push = serializers.BooleanField(required=False)
+    home_address = serializers.CharField(max_length=300, allow_blank=True, required=False)
+    home_location = GeometryField(allow_null=True, required=False)
+    birth_year = serializers.IntegerField(
+        min_value=1900, max_value=2100, allow_null=True, required=False
+    )
+
+
+class PersonOutput(serializers.ModelSerializer):
+    """A person someone may act for: enough to pick them from a list and to call them."""
+
+    class Meta:
+        model = User
+        fields = ["id", "full_name", "phone", "is_managed"]
+
+
+class MunicipalityOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Municipality
+        fields = ["id", "name", "code"]
+
+
+class VillageOutput(serializers.ModelSerializer):
+    location = GeometryField()
+
+    class Meta:
+        model = Village
+        fields = ["id", "name", "municipality", "location"]
+
+
+class AssociationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Association
+        fields = ["id", "name", "municipality", "villages", "phone", "email"]
+
+
+class MembershipOutput(serializers.ModelSerializer):
+    user = PersonOutput()
+    association = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "association", "roles", "state", "state_reason", "created_at"]
+
+
+class JoinInput(serializers.Serializer):
+    roles = serializers.ListField(
+        child=serializers.ChoiceField(choices=[Role.MEMBER, Role.DRIVER]),
+        default=[Role.MEMBER],
+        max_length=3,
+    )
+
+
+class SuspendInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class RolesInput(serializers.Serializer):
+    roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), max_length=3)
+
+
+class ManagedProfileInput(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    phone = serializers.CharField(max_length=32, allow_blank=True, default="")
+    home_address = serializers.CharField(max_length=300, allow_blank=True, default="")
+    association = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Coordinators: create inside this association."
+    )
+    relationship = serializers.CharField(max_length=100, allow_blank=True, default="")
+
+
+class ProxyLinkInput(serializers.Serializer):
+    resident = serializers.IntegerField(help_text="The person to be acted for (often yourself).")
+    proxy_phone = serializers.CharField(max_length=32, help_text="Phone number of the proxy.")
+    relationship = serializers.CharField(max_length=100, allow_blank=True, default="")

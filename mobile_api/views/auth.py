@@ -1,0 +1,89 @@
+from django.contrib.auth import authenticate, login, logout
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from backend.accounts.services import user_register, user_update_profile
+from backend.errors import ApplicationError
+from mobile_api.serializers import LoginInput, MeOutput, MeUpdateInput, RegisterInput
+
+LoginOutput = inline_serializer(
+    "LoginOutput", {"token": serializers.CharField(), "user": MeOutput()}
+)
+
+
+class LoginView(APIView):
+    """Log in with phone number or e-mail and password. Starts a session (for the web
+    app) and returns a token (for other clients: `Authorization: Token <token>`)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=LoginInput, responses={200: LoginOutput})
+    def post(self, request: Request) -> Response:
+        data = LoginInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=data.validated_data["identifier"],
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            raise ApplicationError(
+                "login_failed",
+                _("Wrong phone number, e-mail or password. Check them and try again."),
+            )
+        login(request._request, user)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key, "user": MeOutput(user).data})
+
+
+class LogoutView(APIView):
+    """End the session and revoke the token."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        Token.objects.filter(user=request.user).delete()
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegisterView(APIView):
+    """Create an account. Join an association afterwards to use its services."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=RegisterInput, responses={201: MeOutput})
+    def post(self, request: Request) -> Response:
+        data = RegisterInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_register(**data.validated_data)
+        return Response(MeOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class MeView(APIView):
+    """My own profile."""
+
+    @extend_schema(responses={200: MeOutput})
+    def get(self, request: Request) -> Response:
+        return Response(MeOutput(request.user).data)
+
+    @extend_schema(request=MeUpdateInput, responses={200: MeOutput})
+    def patch(self, request: Request) -> Response:
+        data = MeUpdateInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = user_update_profile(user=request.user, changes=dict(data.validated_data))
+        return Response(MeOutput(user).data)

@@ -1,0 +1,186 @@
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.models import User
+from backend.accounts.selectors import user_find_login
+from backend.community import selectors, services
+from backend.community.models import Municipality, Village
+from backend.errors import ApplicationError, ErrorKind
+from mobile_api.serializers import (
+    AssociationOutput,
+    JoinInput,
+    ManagedProfileInput,
+    MembershipOutput,
+    MunicipalityOutput,
+    PersonOutput,
+    ProxyLinkInput,
+    RolesInput,
+    SuspendInput,
+    VillageOutput,
+)
+
+
+class MunicipalityList(generics.ListAPIView):
+    serializer_class = MunicipalityOutput
+    queryset = Municipality.objects.order_by("name")
+
+
+class VillageList(generics.ListAPIView):
+    serializer_class = VillageOutput
+    queryset = Village.objects.order_by("name")
+    filterset_fields = ["municipality"]
+
+
+class AssociationList(generics.ListAPIView):
+    serializer_class = AssociationOutput
+    filterset_fields = ["municipality"]
+
+    def get_queryset(self):
+        return selectors.associations_visible_to(user=self.request.user).prefetch_related(
+            "villages"
+        )
+
+
+class AssociationJoin(APIView):
+    """Ask to join an association (as a member, optionally as a volunteer driver)."""
+
+    @extend_schema(request=JoinInput, responses={201: MembershipOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        association = get_object_or_404(selectors.associations_visible_to(user=request.user), pk=pk)
+        data = JoinInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_request(
+            user=request.user, association=association, roles=data.validated_data["roles"]
+        )
+        return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+class AssociationMemberships(generics.ListAPIView):
+    """The association's roster: all of it for a coordinator, the coordinators for a
+    member, nothing for anyone else."""
+
+    serializer_class = MembershipOutput
+
+    def get_queryset(self):
+        association = get_object_or_404(
+            selectors.associations_visible_to(user=self.request.user), pk=self.kwargs["pk"]
+        )
+        return selectors.association_memberships_for(
+            viewer=self.request.user, association=association
+        ).order_by("user__full_name")
+
+
+def _membership(request: Request, pk: int):
+    return get_object_or_404(selectors.memberships_visible_to(viewer=request.user), pk=pk)
+
+
+class MembershipApprove(APIView):
+    @extend_schema(request=None, responses={200: MembershipOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        membership = services.membership_approve(
+            actor=request.user, membership=_membership(request, pk)
+        )
+        return Response(MembershipOutput(membership).data)
+
+
+class MembershipSuspend(APIView):
+    @extend_schema(request=SuspendInput, responses={200: MembershipOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        data = SuspendInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_suspend(
+            actor=request.user,
+            membership=_membership(request, pk),
+            reason=data.validated_data["reason"],
+        )
+        return Response(MembershipOutput(membership).data)
+
+
+class MembershipRoles(APIView):
+    @extend_schema(request=RolesInput, responses={200: MembershipOutput})
+    def put(self, request: Request, pk: int) -> Response:
+        data = RolesInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_set_roles(
+            actor=request.user,
+            membership=_membership(request, pk),
+            roles=data.validated_data["roles"],
+        )
+        return Response(MembershipOutput(membership).data)
+
+
+class PeopleList(generics.ListAPIView):
+    """The people I may book for: myself, those I am proxy for, and the members of the
+    associations I coordinate. `?q=` finds by name or phone."""
+
+    serializer_class = PersonOutput
+
+    def get_queryset(self):
+        people = selectors.people_actable_by(actor=self.request.user)
+        query = self.request.query_params.get("q", "").strip()
+        if query:
+            people = selectors.people_search(people=people, query=query)
+        return people.order_by("full_name")
+
+
+class ManagedProfileCreate(APIView):
+    """Create a resident without a login, to book for them."""
+
+    @extend_schema(request=ManagedProfileInput, responses={201: PersonOutput})
+    def post(self, request: Request) -> Response:
+        data = ManagedProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        association_id = values.pop("association", None)
+        association = None
+        if association_id is not None:
+            association = get_object_or_404(
+                selectors.associations_visible_to(user=request.user), pk=association_id
+            )
+        person = services.managed_profile_create(
+            actor=request.user, association=association, **values
+        )
+        return Response(PersonOutput(person).data, status=status.HTTP_201_CREATED)
+
+
+class ProxyLinkCreate(APIView):
+    """Let someone (found by phone number) book and follow things for a resident."""
+
+    @extend_schema(request=ProxyLinkInput, responses={201: PersonOutput})
+    def post(self, request: Request) -> Response:
+        data = ProxyLinkInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        resident = get_object_or_404(
+            selectors.people_actable_by(actor=request.user), pk=data.validated_data["resident"]
+        )
+        proxy = user_find_login(identifier=data.validated_data["proxy_phone"])
+        if proxy is None:
+            raise ApplicationError(
+                "proxy_unknown",
+                _("No one with this phone number uses Samby yet. Ask them to register first."),
+                kind=ErrorKind.NOT_FOUND,
+                fields={"proxy_phone": [_("Unknown phone number.")]},
+            )
+        services.proxy_link_create(
+            actor=request.user,
+            resident=resident,
+            proxy=proxy,
+            relationship=data.validated_data["relationship"],
+        )
+        return Response(PersonOutput(proxy).data, status=status.HTTP_201_CREATED)
+
+
+class ProxyLinkDelete(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, resident_id: int, proxy_id: int) -> Response:
+        resident = get_object_or_404(
+            selectors.people_actable_by(actor=request.user), pk=resident_id
+        )
+        proxy = get_object_or_404(User, pk=proxy_id, proxy_for_links__resident=resident)
+        services.proxy_link_remove(actor=request.user, resident=resident, proxy=proxy)
+        return Response(status=status.HTTP_204_NO_CONTENT)

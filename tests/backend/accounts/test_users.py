@@ -1,0 +1,102 @@
+import pytest
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
+
+from backend.accounts.models import User
+from tests.factories import PASSWORD, ManagedProfileFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_model_is_ours_and_logs_in_by_phone(django_user_model):
+    assert django_user_model is User
+    assert User.USERNAME_FIELD == "phone"
+
+
+def test_create_superuser_makes_staff_who_can_log_in():
+    admin = User.objects.create_superuser(
+        "+46701740699", "a long admin password", full_name="Admin"
+    )
+    assert admin.is_staff and admin.is_superuser
+    assert authenticate(username="+46701740699", password="a long admin password") == admin
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    ["+46701740650", "070-174 06 50", "0701740650", "+46 70 174 06 50", "ANNA@Example.se"],
+    ids=[
+        "e164",
+        "national-with-dashes",
+        "national-digits",
+        "international-spaced",
+        "email-any-case",
+    ],
+)
+def test_login_accepts_phone_in_any_spelling_and_email(identifier):
+    anna = UserFactory(phone="+46701740650", email="anna@example.se")
+    assert authenticate(username=identifier, password=PASSWORD) == anna
+
+
+@pytest.mark.parametrize(
+    ("identifier", "password"),
+    [
+        ("+46701740650", "wrong"),
+        ("+46701740651", PASSWORD),
+        ("not a phone", PASSWORD),
+        ("", PASSWORD),
+    ],
+    ids=["wrong-password", "unknown-number", "garbage", "empty"],
+)
+def test_login_refuses(identifier, password):
+    UserFactory(phone="+46701740650")
+    assert authenticate(username=identifier, password=password) is None
+
+
+def test_inactive_person_cannot_log_in():
+    UserFactory(phone="+46701740650", is_active=False)
+    assert authenticate(username="+46701740650", password=PASSWORD) is None
+
+
+def test_managed_profile_cannot_log_in_even_with_a_phone():
+    ManagedProfileFactory(phone="+46701740650")
+    assert authenticate(username="+46701740650", password="") is None
+    assert authenticate(username="+46701740650", password="!managed") is None
+
+
+def test_database_refuses_a_second_login_with_the_same_phone():
+    UserFactory(phone="+46701740650")
+    with pytest.raises(IntegrityError, match="user_phone_unique_for_logins"), transaction.atomic():
+        UserFactory(phone="+46701740650")
+
+
+def test_database_refuses_a_second_login_with_the_same_email_in_other_case():
+    UserFactory(email="anna@example.se")
+    with pytest.raises(IntegrityError, match="user_email_unique_for_logins"), transaction.atomic():
+        UserFactory(email="Anna@Example.SE")
+
+
+def test_managed_profiles_may_share_a_landline_with_each_other_and_a_login():
+    UserFactory(phone="+46281123456")
+    ManagedProfileFactory(phone="+46281123456")
+    ManagedProfileFactory(phone="+46281123456")
+    assert User.objects.filter(phone="+46281123456").count() == 3
+
+
+def test_database_refuses_a_managed_profile_with_a_password():
+    person = ManagedProfileFactory()
+    person.set_password("a password")
+    with (
+        pytest.raises(IntegrityError, match="managed_profile_has_no_password"),
+        transaction.atomic(),
+    ):
+        person.save()
+
+
+def test_database_refuses_a_phone_not_in_e164():
+    with pytest.raises(IntegrityError, match="user_phone_is_e164"), transaction.atomic():
+        UserFactory(phone="070-1234567")
+
+
+def test_database_refuses_a_login_without_phone_or_email():
+    with pytest.raises(IntegrityError, match="login_has_phone_or_email"), transaction.atomic():
+        UserFactory(phone="", email="")

@@ -1,0 +1,139 @@
+import pytest
+from django.contrib.auth import authenticate
+
+from backend.accounts.models import ProxyLink
+from backend.community.models import MembershipState
+from backend.community.selectors import people_actable_by, people_search, user_can_act_for
+from backend.community.services import (
+    managed_profile_create,
+    proxy_link_create,
+    proxy_link_remove,
+)
+from backend.errors import ApplicationError
+from tests.factories import (
+    AssociationFactory,
+    ManagedProfileFactory,
+    MembershipFactory,
+    UserFactory,
+    coordinator_of,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_coordinator_creates_a_managed_profile_inside_the_association():
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    greta = managed_profile_create(
+        actor=coordinator, full_name="Greta Andersson", phone="0281-123 45", association=association
+    )
+    assert greta.is_managed and not greta.has_usable_password()
+    assert greta.phone == "+4628112345"
+    assert greta.memberships.get().state == MembershipState.ACTIVE
+    assert user_can_act_for(actor=coordinator, resident=greta)
+    assert authenticate(username="+4628112345", password="") is None
+
+
+def test_a_relative_creating_a_managed_profile_becomes_its_proxy():
+    daughter = UserFactory()
+    greta = managed_profile_create(actor=daughter, full_name="Greta", relationship="dotter")
+    link = ProxyLink.objects.get(resident=greta)
+    assert (link.proxy, link.relationship, link.created_by) == (daughter, "dotter", daughter)
+    assert not greta.memberships.exists()
+    assert user_can_act_for(actor=daughter, resident=greta)
+
+
+def test_only_a_coordinator_creates_inside_an_association():
+    association = AssociationFactory()
+    member = MembershipFactory(association=association).user
+    with pytest.raises(ApplicationError) as refused:
+        managed_profile_create(actor=member, full_name="Greta", association=association)
+    assert refused.value.code == "not_coordinator"
+    assert not ManagedProfileFactory._meta.model.objects.filter(full_name="Greta").exists()
+
+
+def test_who_may_act_for_whom():
+    association, other = AssociationFactory(), AssociationFactory()
+    coordinator = coordinator_of(association)
+    coordinator_elsewhere = coordinator_of(other)
+    resident = MembershipFactory(association=association).user
+    pending = MembershipFactory(association=association, state=MembershipState.PENDING).user
+    suspended = MembershipFactory(association=association, state=MembershipState.SUSPENDED).user
+    neighbour = MembershipFactory(association=association).user
+    relative = UserFactory()
+    ProxyLink.objects.create(proxy=relative, resident=resident)
+
+    assert set(people_actable_by(actor=coordinator)) >= {resident, pending, neighbour, coordinator}
+    assert suspended not in people_actable_by(actor=coordinator)
+    assert set(people_actable_by(actor=relative)) == {relative, resident}
+    assert set(people_actable_by(actor=neighbour)) == {neighbour}
+    assert not user_can_act_for(actor=coordinator_elsewhere, resident=resident)
+    assert not user_can_act_for(actor=resident, resident=relative)
+
+
+def test_managed_profile_acts_for_nobody():
+    greta = ManagedProfileFactory()
+    assert not people_actable_by(actor=greta).exists()
+
+
+def test_resident_chooses_their_own_proxy():
+    resident, son = UserFactory(), UserFactory()
+    proxy_link_create(actor=resident, resident=resident, proxy=son, relationship="son")
+    assert user_can_act_for(actor=son, resident=resident)
+
+
+def test_nobody_else_chooses_a_proxy_for_a_resident_who_logs_in():
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    resident = MembershipFactory(association=association).user
+    stranger = UserFactory()
+    for actor in (stranger, coordinator):
+        with pytest.raises(ApplicationError) as refused:
+            proxy_link_create(actor=actor, resident=resident, proxy=stranger)
+        assert refused.value.code == "proxy_not_allowed"
+    assert not ProxyLink.objects.exists()
+
+
+def test_coordinator_adds_a_proxy_for_a_managed_member():
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    greta = managed_profile_create(actor=coordinator, full_name="Greta", association=association)
+    son = UserFactory()
+    proxy_link_create(actor=coordinator, resident=greta, proxy=son)
+    assert user_can_act_for(actor=son, resident=greta)
+
+
+@pytest.mark.parametrize(
+    ("proxy_kind", "code"),
+    [("self", "proxy_self"), ("managed", "managed_cannot_be_proxy"), ("existing", "proxy_exists")],
+)
+def test_proxy_link_refusals(proxy_kind, code):
+    resident = UserFactory()
+    existing = UserFactory()
+    ProxyLink.objects.create(proxy=existing, resident=resident)
+    proxy = {"self": resident, "managed": ManagedProfileFactory(), "existing": existing}[proxy_kind]
+    with pytest.raises(ApplicationError) as refused:
+        proxy_link_create(actor=resident, resident=resident, proxy=proxy)
+    assert refused.value.code == code
+    assert ProxyLink.objects.count() == 1
+
+
+def test_proxy_or_resident_ends_the_link_a_stranger_cannot():
+    resident, son, stranger = UserFactory(), UserFactory(), UserFactory()
+    ProxyLink.objects.create(proxy=son, resident=resident)
+    with pytest.raises(ApplicationError):
+        proxy_link_remove(actor=stranger, resident=resident, proxy=son)
+    proxy_link_remove(actor=son, resident=resident, proxy=son)
+    assert not ProxyLink.objects.exists()
+
+
+def test_people_search_by_name_or_phone_digits():
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    greta = MembershipFactory(
+        association=association, user=UserFactory(full_name="Greta Andersson", phone="+46701740699")
+    ).user
+    people = people_actable_by(actor=coordinator)
+    assert list(people_search(people=people, query="gret")) == [greta]
+    assert list(people_search(people=people, query="070-174 06 99")) == [greta]
+    assert list(people_search(people=people, query="zzz")) == []
