@@ -1,4 +1,7 @@
+from pathlib import Path
+
 import pytest
+from django.core.management import call_command
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -25,3 +28,22 @@ def api_as():
         return client
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Compile the .po catalogues once, so tests see the same texts as the running app."""
+    locale = Path(__file__).resolve().parents[1] / "backend" / "locale"
+    stale = [
+        po
+        for po in locale.glob("*/LC_MESSAGES/django.po")
+        if not po.with_suffix(".mo").exists()
+        or po.with_suffix(".mo").stat().st_mtime < po.stat().st_mtime
+    ]
+    if stale:
+        call_command(
+            "compilemessages",
+            locale=[po.parts[-3] for po in stale],
+            ignore_patterns=[".venv/*", "var/*"],
+            verbosity=0,
+        )
