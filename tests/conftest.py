@@ -1,8 +1,8 @@
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.core.cache import cache
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 
