@@ -23,13 +23,8 @@ seed_output="$(manage seed_demo 2>&1)" || {
     die "manage.py seed_demo failed."
 }
 ok "demo data loaded"
-# Prefer the dedicated listing; otherwise show what seed_demo itself reported.
-if manage seed_demo --help 2>/dev/null | grep -q -- '--print-logins'; then
-    demo_info="Demo logins:
-$(manage seed_demo --print-logins)"
-else
-    demo_info="$seed_output"
-fi
+# seed_demo ends with the demo logins.
+demo_info="$seed_output"
 
 host="${HOST:-127.0.0.1}"
 port="${PORT:-8000}"
