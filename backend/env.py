@@ -1,6 +1,7 @@
 """Read settings from the environment: one place, one error for a missing value."""
 
 import os
+from datetime import time
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -52,3 +53,12 @@ def redis_url_with_db(url: str, db: int) -> str:
     """The same Redis server with another logical database (tests keep theirs apart)."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def parse_time_range(raw: str) -> tuple[time, time]:
+    """ "21:00-08:00" → (21:00, 08:00). The range may span midnight."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Write a time range like 21:00-08:00, not {raw!r}.") from exc
+    return start, end

@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from backend.env import env_bool, env_int, env_list, env_str
+from backend.env import env_bool, env_int, env_list, env_str, parse_time_range
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "channels",
     "backend.accounts.apps.AccountsConfig",
     "backend.community.apps.CommunityConfig",
+    "backend.notifications.apps.NotificationsConfig",
     "mobile_api",
     "webapp",
 ]
@@ -132,7 +133,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "Europe/Stockholm"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "send-due-reminders": {
+        "task": "backend.notifications.tasks.send_due_reminders",
+        "schedule": 60.0,
+    },
+    "requeue-stale-deliveries": {
+        "task": "backend.notifications.tasks.requeue_stale_deliveries",
+        "schedule": 300.0,
+    },
+}
 # Tests may run tasks in-process; production always goes through the broker.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
@@ -156,6 +166,45 @@ SILENCED_SYSTEM_CHECKS = [
     # a spatial reference from input: every geometry is forced to SRID 4326.
     "gis.W001",
 ]
+
+# --- Notifications ---------------------------------------------------------------------
+
+# The address people reach Samby at; used in e-mails, SMS and push links.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+NOTIFY_QUIET_HOURS = parse_time_range(env_str("NOTIFY_QUIET_HOURS", "21:00-08:00"))
+NOTIFY_MAX_RETRIES = env_int("NOTIFY_MAX_RETRIES", 5)
+NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", 30)  # seconds, doubled per retry
+SMS_DAILY_CAP = env_int("SMS_DAILY_CAP", 20)
+
+# SMS: "console" writes to the log and SMS_CONSOLE_FILE; "elks" and "twilio" speak
+# those providers' HTTP APIs at SMS_API_URL.
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+if SMS_BACKEND not in {"console", "elks", "twilio"}:
+    raise ImproperlyConfigured("SMS_BACKEND must be console, elks or twilio.")
+SMS_CONSOLE_FILE = Path(env_str("SMS_CONSOLE_FILE", str(BASE_DIR / "var" / "sms.log")))
+SMS_API_URL = env_str("SMS_API_URL", "")
+SMS_API_USERNAME = env_str("SMS_API_USERNAME", "")
+SMS_API_PASSWORD = env_str("SMS_API_PASSWORD", "")
+SMS_SENDER = env_str("SMS_SENDER", "Samby")
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10)
+# Shared secret the provider sends with inbound SMS (in the webhook URL's ?secret=).
+SMS_INBOUND_SECRET = env_str("SMS_INBOUND_SECRET", "" if IS_PRODUCTION else "local-sms-secret")
+if SMS_BACKEND != "console" and not (SMS_API_URL and SMS_API_USERNAME and SMS_API_PASSWORD):
+    raise ImproperlyConfigured("Set SMS_API_URL, SMS_API_USERNAME and SMS_API_PASSWORD.")
+
+# Web Push (VAPID). Generate a pair with `manage.py generate_vapid_keys`.
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:drift@example.se")
+
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Samby <noreply@example.se>")
 
 # --- Language and time -----------------------------------------------------------------
 
@@ -203,7 +252,11 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "120/min"),
         "user": env_str("THROTTLE_USER", "1200/min"),
         "login": env_str("THROTTLE_LOGIN", "10/min"),
+        "login_identifier": env_str("THROTTLE_LOGIN_IDENTIFIER", "20/hour"),
     },
+    # Proxies in front of the app (nginx: 1). Throttles key on the client address; with 0
+    # they ignore X-Forwarded-For, which a client could set to anything.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -217,6 +270,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "backend.community.models.Role",
+        "ChannelEnum": "backend.notifications.models.Channel",
+        "LanguageEnum": "backend.accounts.models.Language",
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------

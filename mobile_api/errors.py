@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -59,6 +60,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         name, messages = next(iter(fields.items()))
         message = messages[0] if name == "non_field_errors" else f"{name}: {messages[0]}"
         response.data = error_body("invalid", message, fields)
+    elif isinstance(exc, exceptions.ParseError):
+        # The parser's own detail names internals; say what to send instead.
+        response.data = error_body("parse_error", _("The request body is not valid JSON."))
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code

@@ -2,10 +2,12 @@
 the rules are in the services they feed."""
 
 from rest_framework import serializers
-from rest_framework_gis.fields import GeometryField
 
 from backend.accounts.models import Language, User
 from backend.community.models import Association, Membership, Municipality, Role, Village
+from backend.notifications.models import Channel, Notification
+from backend.notifications.selectors import notification_message
+from mobile_api.fields import PointField
 
 
 class LoginInput(serializers.Serializer):
@@ -24,7 +26,7 @@ class RegisterInput(serializers.Serializer):
 
 
 class MeOutput(serializers.ModelSerializer):
-    home_location = GeometryField(allow_null=True)
+    home_location = PointField(allow_null=True)
 
     class Meta:
         model = User
@@ -53,7 +55,7 @@ class MeUpdateInput(serializers.Serializer):
     contact_by_email = serializers.BooleanField(required=False)
     contact_by_push = serializers.BooleanField(required=False)
     home_address = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    home_location = GeometryField(allow_null=True, required=False)
+    home_location = PointField(allow_null=True, required=False)
     birth_year = serializers.IntegerField(
         min_value=1900, max_value=2100, allow_null=True, required=False
     )
@@ -74,7 +76,7 @@ class MunicipalityOutput(serializers.ModelSerializer):
 
 
 class VillageOutput(serializers.ModelSerializer):
-    location = GeometryField()
+    location = PointField()
 
     class Meta:
         model = Village
@@ -112,6 +114,15 @@ class RolesInput(serializers.Serializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), max_length=3)
 
 
+class MessageInput(serializers.Serializer):
+    text = serializers.CharField(max_length=600)
+    urgent = serializers.BooleanField(default=False)
+
+
+class MessageSentOutput(serializers.Serializer):
+    sent_to = serializers.IntegerField()
+
+
 class ManagedProfileInput(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     phone = serializers.CharField(max_length=32, allow_blank=True, default="")
@@ -126,3 +137,45 @@ class ProxyLinkInput(serializers.Serializer):
     resident = serializers.IntegerField(help_text="The person to be acted for (often yourself).")
     proxy_phone = serializers.CharField(max_length=32, help_text="Phone number of the proxy.")
     relationship = serializers.CharField(max_length=100, allow_blank=True, default="")
+
+
+class NotificationOutput(serializers.Serializer):
+    """The same shape as a live websocket message."""
+
+    def to_representation(self, instance: Notification) -> dict:
+        return notification_message(instance, language=self.context["language"])
+
+
+class MarkReadInput(serializers.Serializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=500
+    )
+    up_to = serializers.IntegerField(min_value=1, required=False)
+
+
+class KindChannelsSerializer(serializers.Serializer):
+    kind = serializers.CharField(max_length=60)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices), max_length=4
+    )
+
+
+class QuietHoursSerializer(serializers.Serializer):
+    start = serializers.TimeField(format="%H:%M")
+    end = serializers.TimeField(format="%H:%M")
+
+
+class PreferencesInput(serializers.Serializer):
+    kinds = KindChannelsSerializer(many=True, required=False)
+    quiet_hours = QuietHoursSerializer(required=False)
+
+
+class KindPreferenceOutput(KindChannelsSerializer):
+    title = serializers.CharField()
+    allowed_channels = serializers.ListField(child=serializers.CharField())
+    customised = serializers.BooleanField()
+
+
+class PreferencesOutput(serializers.Serializer):
+    kinds = KindPreferenceOutput(many=True)
+    quiet_hours = QuietHoursSerializer()

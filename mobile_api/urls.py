@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mobile_api.views import auth, community
+from mobile_api.views import auth, community, notifications
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -17,6 +17,11 @@ urlpatterns = [
         "associations/<int:pk>/memberships/",
         community.AssociationMemberships.as_view(),
         name="association-memberships",
+    ),
+    path(
+        "associations/<int:pk>/messages",
+        community.AssociationMessage.as_view(),
+        name="association-message",
     ),
     path(
         "memberships/<int:pk>/approve",
@@ -40,5 +45,12 @@ urlpatterns = [
         "proxy-links/<int:resident_id>/<int:proxy_id>",
         community.ProxyLinkDelete.as_view(),
         name="proxy-link-delete",
+    ),
+    path("notifications/", notifications.Inbox.as_view(), name="notification-list"),
+    path("notifications/read", notifications.MarkRead.as_view(), name="notification-read"),
+    path(
+        "notifications/preferences",
+        notifications.Preferences.as_view(),
+        name="notification-preferences",
     ),
 ]

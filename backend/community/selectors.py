@@ -51,16 +51,10 @@ def user_can_act_for(*, actor: User, resident: User) -> bool:
 
 
 def associations_visible_to(*, user: User) -> QuerySet[Association]:
-    """Associations a person can see and ask to join: those in municipalities where they
-    have a membership, plus any they belong to. Staff see all."""
-    if user.is_staff:
-        return Association.objects.all()
-    municipality_ids = Membership.objects.filter(user=user).values_list(
-        "association__municipality_id", flat=True
-    )
-    return Association.objects.filter(
-        Q(municipality_id__in=municipality_ids) | Q(memberships__user=user)
-    ).distinct()
+    """Associations a person can see and ask to join: all of them. An association's name,
+    villages and public contact are not personal data, and a newcomer must be able to
+    find theirs; who belongs to it is scoped by `association_memberships_for`."""
+    return Association.objects.all()
 
 
 def association_memberships_for(*, viewer: User, association: Association) -> QuerySet[Membership]:

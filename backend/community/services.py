@@ -9,6 +9,7 @@ from backend.accounts.services import clean_phone
 from backend.community.models import Association, Membership, MembershipState, Role
 from backend.community.selectors import user_can_act_for, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.services import notify
 
 
 class CommunityErrorCode(StrEnum):
@@ -98,15 +99,19 @@ def _membership_set_state(
     return membership
 
 
+@transaction.atomic
 def membership_approve(*, actor: User, membership: Membership) -> Membership:
-    return _membership_set_state(
+    membership = _membership_set_state(
         actor=actor,
         membership=membership,
         from_states=[MembershipState.PENDING, MembershipState.SUSPENDED],
         to_state=MembershipState.ACTIVE,
     )
+    notify(membership.user, "membership.approved", {"association": membership.association.name})
+    return membership
 
 
+@transaction.atomic
 def membership_suspend(*, actor: User, membership: Membership, reason: str) -> Membership:
     reason = reason.strip()
     if not reason:
@@ -121,13 +126,19 @@ def membership_suspend(*, actor: User, membership: Membership, reason: str) -> M
             _("You cannot suspend yourself. Ask another coordinator."),
             kind=ErrorKind.CONFLICT,
         )
-    return _membership_set_state(
+    membership = _membership_set_state(
         actor=actor,
         membership=membership,
         from_states=[MembershipState.PENDING, MembershipState.ACTIVE],
         to_state=MembershipState.SUSPENDED,
         reason=reason,
     )
+    notify(
+        membership.user,
+        "membership.suspended",
+        {"association": membership.association.name, "reason": reason},
+    )
+    return membership
 
 
 def membership_set_roles(*, actor: User, membership: Membership, roles: list[str]) -> Membership:
@@ -194,6 +205,7 @@ def managed_profile_create(
     return resident
 
 
+@transaction.atomic
 def proxy_link_create(
     *, actor: User, resident: User, proxy: User, relationship: str = ""
 ) -> ProxyLink:
@@ -229,6 +241,7 @@ def proxy_link_create(
             % {"proxy": proxy.full_name, "resident": resident.full_name},
             kind=ErrorKind.CONFLICT,
         )
+    notify(proxy, "proxy.added", {"resident": resident.full_name})
     return link
 
 
@@ -244,3 +257,32 @@ def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
             kind=ErrorKind.FORBIDDEN,
         )
     resident.proxy_links.filter(proxy=proxy).delete()
+
+
+def association_message_send(
+    *, actor: User, association: Association, text: str, urgent: bool = False
+) -> int:
+    """A coordinator's message to every active member ("Handlarskjutsen är inställd i
+    dag på grund av snön"). Returns how many it went to."""
+    _require_coordinator(actor=actor, association=association)
+    text = text.strip()
+    if not text:
+        raise ApplicationError(
+            "message_empty",
+            _("Write the message to send."),
+            fields={"text": [_("This field is required.")]},
+        )
+    members = User.objects.filter(
+        memberships__association=association,
+        memberships__state=MembershipState.ACTIVE,
+        is_active=True,
+    ).exclude(pk=actor.pk)
+    with transaction.atomic():
+        for member in members:
+            notify(
+                member,
+                "association.message",
+                {"association": association.name, "text": text},
+                urgent=urgent,
+            )
+    return len(members)

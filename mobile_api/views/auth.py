@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from backend.accounts.services import user_register, user_update_profile
 from backend.errors import ApplicationError
 from mobile_api.serializers import LoginInput, MeOutput, MeUpdateInput, RegisterInput
+from mobile_api.throttles import LoginIdentifierThrottle
 
 LoginOutput = inline_serializer(
     "LoginOutput", {"token": serializers.CharField(), "user": MeOutput()}
@@ -24,7 +25,7 @@ class LoginView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, LoginIdentifierThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=LoginInput, responses={200: LoginOutput})

@@ -9,7 +9,7 @@ from channels.testing.websocket import WebsocketCommunicator
 from django.test import Client
 
 from backend.asgi import application
-from dispatch.consumers import user_group
+from backend.notifications.live import user_group
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

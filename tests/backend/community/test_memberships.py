@@ -205,3 +205,22 @@ def test_two_coordinators_approving_at_once_change_the_membership_once(associati
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["approved", "membership_wrong_state"]
+
+
+def test_the_member_is_told_when_approved_and_when_suspended(association_a):
+    coordinator = coordinator_of(association_a)
+    pending = MembershipFactory(association=association_a, state=MembershipState.PENDING)
+    membership_approve(actor=coordinator, membership=pending)
+    membership_suspend(actor=coordinator, membership=pending, reason="Flyttat")
+    told = list(pending.user.notifications.order_by("id").values_list("kind", "payload"))
+    assert told == [
+        ("membership.approved", {"association": "Äppelbo byalag"}),
+        ("membership.suspended", {"association": "Äppelbo byalag", "reason": "Flyttat"}),
+    ]
+
+
+def test_a_refused_approval_tells_nobody(association_a):
+    pending = MembershipFactory(association=association_a, state=MembershipState.PENDING)
+    with pytest.raises(ApplicationError):
+        membership_approve(actor=UserFactory(), membership=pending)
+    assert not pending.user.notifications.exists()

@@ -1,0 +1,124 @@
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from backend.accounts.models import User
+from backend.notifications.kinds import KINDS, Kind, get_kind, render
+from backend.notifications.models import Channel, Notification, NotificationPreference, QuietHours
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+REPLAY_LIMIT = 500
+
+
+def inbox(*, user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).order_by("-id")
+
+
+def unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notifications_since(*, user: User, since_id: int) -> list[Notification]:
+    """What a reconnecting client missed, oldest first (at most REPLAY_LIMIT; the client
+    pages the inbox for anything older)."""
+    newest = Notification.objects.filter(recipient=user, id__gt=since_id).order_by("-id")
+    return list(reversed(newest[:REPLAY_LIMIT]))
+
+
+def notification_message(notification: Notification, *, language: str) -> dict:
+    """The JSON a client receives, live or on replay."""
+    title, body = render(get_kind(notification.kind), notification.payload, language)
+    return {
+        "type": "notification",
+        "id": notification.id,
+        "kind": notification.kind,
+        "title": title,
+        "body": body,
+        "payload": notification.payload,
+        "urgent": notification.urgent,
+        "created_at": notification.created_at.isoformat(),
+        "read": notification.read_at is not None,
+    }
+
+
+def preferences_for(*, user: User) -> dict:
+    """Every kind with the channels it may use and those this person gets it on."""
+    overrides = set(NotificationPreference.objects.filter(user=user).values_list("kind", flat=True))
+    start, end = quiet_hours_for(user)
+    return {
+        "kinds": [
+            {
+                "kind": kind.code,
+                "title": str(kind.title) % _Placeholders(),
+                "allowed_channels": sorted(kind.channels),
+                "channels": sorted(chosen_channels(user, kind)),
+                "customised": kind.code in overrides,
+            }
+            for kind in KINDS.values()
+        ],
+        "quiet_hours": {"start": start, "end": end},
+    }
+
+
+class _Placeholders(dict):
+    """Shows a kind's title without a payload: "Welcome to …"."""
+
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def chosen_channels(recipient: User, spec: Kind) -> set[Channel]:
+    """The channels this person wants for this kind, within what the kind allows."""
+    preference = NotificationPreference.objects.filter(user=recipient, kind=spec.code).first()
+    if preference is not None:
+        wanted = {Channel(c) for c in preference.channels}
+    else:
+        wanted = {Channel.LIVE}
+        if recipient.contact_by_push:
+            wanted.add(Channel.PUSH)
+        if recipient.contact_by_sms:
+            wanted.add(Channel.SMS)
+        if recipient.contact_by_email:
+            wanted.add(Channel.EMAIL)
+    if recipient.is_managed:
+        # No login, so no app to show it live or to push to.
+        wanted -= {Channel.LIVE, Channel.PUSH}
+    else:
+        # The app always shows it live: a preference cannot make the inbox go silent.
+        wanted.add(Channel.LIVE)
+    return wanted & set(spec.channels)
+
+
+def sms_number_for(recipient: User) -> str:
+    """Their own phone, or (for someone without one) the proxy who takes their SMS."""
+    if recipient.phone:
+        return recipient.phone
+    link = (
+        recipient.proxy_links.filter(receives_sms_for_resident=True)
+        .exclude(proxy__phone="")
+        .select_related("proxy")
+        .first()
+    )
+    return link.proxy.phone if link else ""
+
+
+def quiet_hours_for(user: User) -> tuple[time, time]:
+    quiet = QuietHours.objects.filter(user=user).first()
+    if quiet is not None:
+        return quiet.start, quiet.end
+    return settings.NOTIFY_QUIET_HOURS
+
+
+def quiet_until(user: User, now: datetime) -> datetime | None:
+    """When quiet hours end, if `now` falls within them (local time; spans midnight)."""
+    start, end = quiet_hours_for(user)
+    local = now.astimezone(STOCKHOLM)
+    clock = local.time()
+    inside = start <= clock < end if start < end else clock >= start or clock < end
+    if not inside:
+        return None
+    day = local.date() if clock < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=STOCKHOLM)

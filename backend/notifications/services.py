@@ -1,0 +1,310 @@
+"""notify() and everything that decides how a notification reaches a person."""
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import User
+from backend.errors import ApplicationError
+from backend.notifications import channels
+from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
+from backend.notifications.kinds import Kind, get_kind, render
+from backend.notifications.live import publish_to_user
+from backend.notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Notification,
+    NotificationPreference,
+    QuietHours,
+    SmsReplyCode,
+)
+from backend.notifications.selectors import (
+    STOCKHOLM,
+    chosen_channels,
+    notification_message,
+    quiet_until,
+    sms_number_for,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """Ask the SMS recipient to answer JA/NEJ; the answer goes to reply action `action`
+    (registered in replies.py) with `object_id`."""
+
+    action: str
+    object_id: int
+    valid_for: timedelta = timedelta(hours=24)
+
+
+def notify(
+    recipient: User,
+    kind: str,
+    payload: dict,
+    *,
+    urgent: bool = False,
+    reply: ReplyRequest | None = None,
+) -> Notification:
+    """Store a notification in `recipient`'s inbox and deliver it on the channels they
+    chose, after the surrounding transaction commits (a rolled-back transaction notifies
+    nobody). Never raises because a channel is down: the inbox keeps it."""
+    spec = get_kind(kind)
+    # Only JSON values travel: the same payload goes to the database, Redis and phones.
+    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    render(spec, payload, recipient.preferred_language)  # fails here on a missing field
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            recipient=recipient, kind=kind, payload=payload, urgent=urgent
+        )
+        deliveries = Delivery.objects.bulk_create(_plan_deliveries(notification, spec, recipient))
+        if reply is not None and any(
+            d.channel == Channel.SMS and d.status == DeliveryStatus.PENDING for d in deliveries
+        ):
+            sms = next(d for d in deliveries if d.channel == Channel.SMS)
+            _reply_code_create(notification, phone=sms.address, reply=reply)
+    transaction.on_commit(lambda: _dispatch(notification, deliveries))
+    return notification
+
+
+def _plan_deliveries(notification: Notification, spec: Kind, recipient: User) -> list[Delivery]:
+    plan = []
+    for channel in sorted(chosen_channels(recipient, spec)):
+        address, skip = "", ""
+        if channel == Channel.PUSH:
+            count = recipient.push_subscriptions.count()
+            address, skip = str(count), "" if count else "no push subscription"
+        elif channel == Channel.SMS:
+            address = sms_number_for(recipient)
+            skip = "" if address else "no phone number"
+        elif channel == Channel.EMAIL:
+            address = recipient.email
+            skip = "" if address else "no e-mail address"
+        plan.append(
+            Delivery(
+                notification=notification,
+                channel=channel,
+                address=address,
+                status=DeliveryStatus.SKIPPED if skip else DeliveryStatus.PENDING,
+                detail=skip,
+            )
+        )
+    return plan
+
+
+def _reply_code_create(notification: Notification, *, phone: str, reply: ReplyRequest) -> None:
+    taken = set(
+        SmsReplyCode.objects.filter(phone=phone, answered_at__isnull=True).values_list(
+            "code", flat=True
+        )
+    )
+    code = next(
+        c for c in iter(lambda: f"{secrets.randbelow(9000) + 1000}", None) if c not in taken
+    )
+    SmsReplyCode.objects.create(
+        phone=phone,
+        code=code,
+        recipient=notification.recipient,
+        notification=notification,
+        action=reply.action,
+        object_id=reply.object_id,
+        expires_at=timezone.now() + reply.valid_for,
+    )
+
+
+def _dispatch(notification: Notification, deliveries: list[Delivery]) -> None:
+    from backend.notifications.tasks import deliver
+
+    for delivery in deliveries:
+        if delivery.status != DeliveryStatus.PENDING:
+            continue
+        if delivery.channel == Channel.LIVE:
+            delivery_publish_live(delivery=delivery, notification=notification)
+        else:
+            try:
+                deliver.delay(delivery.pk)
+            except Exception:
+                # The broker is down: the delivery stays pending and the sweeper resends it.
+                logger.exception("delivery %s not queued", delivery.pk)
+
+
+def delivery_publish_live(*, delivery: Delivery, notification: Notification) -> None:
+    message = notification_message(notification, language=notification.recipient.preferred_language)
+    published = publish_to_user(notification.recipient_id, message)
+    _record_attempt(
+        delivery,
+        succeeded=published,
+        status=DeliveryStatus.SENT if published else DeliveryStatus.FAILED,
+        detail="" if published else "channel layer unreachable; replayed on reconnect",
+    )
+
+
+def _record_attempt(
+    delivery: Delivery, *, succeeded: bool, status: str, detail: str = "", provider_ref: str = ""
+) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=status,
+        attempts=delivery.attempts + 1,
+        detail=detail[:300],
+        provider_ref=provider_ref[:100],
+        updated_at=timezone.now(),
+    )
+    DeliveryAttempt.objects.create(delivery=delivery, succeeded=succeeded, detail=detail[:300])
+
+
+# --- Sending on the slow channels (called by the Celery task) ---------------------------
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    status: str
+    retry_at: datetime | None = None
+
+
+def _sms_sent_today(address: str, now: datetime) -> int:
+    local_midnight = datetime.combine(now.astimezone(STOCKHOLM).date(), time(), tzinfo=STOCKHOLM)
+    return Delivery.objects.filter(
+        channel=Channel.SMS,
+        status=DeliveryStatus.SENT,
+        address=address,
+        updated_at__gte=local_midnight,
+    ).count()
+
+
+def delivery_attempt(*, delivery_id: int, final: bool = False) -> AttemptOutcome:
+    """Try to send one pending delivery. Locks the delivery row for the whole attempt, so
+    two workers running the same task send once; and, for SMS, the recipient row, so the
+    daily cap holds under concurrency. Raises TransientDeliveryError when a later try
+    may succeed (unless `final`, when the delivery is marked failed instead)."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update()
+            .select_related("notification__recipient")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
+            return AttemptOutcome(status=delivery.status if delivery else "gone")
+        notification = delivery.notification
+        recipient = notification.recipient
+        now = timezone.now()
+        if delivery.channel == Channel.SMS:
+            User.objects.select_for_update().filter(pk=recipient.pk).first()
+            if not notification.urgent:
+                until = quiet_until(recipient, now)
+                if until is not None:
+                    # The sweeper (requeue_stale_deliveries) sends it when they end.
+                    Delivery.objects.filter(pk=delivery.pk).update(not_before=until)
+                    return AttemptOutcome(status=DeliveryStatus.PENDING, retry_at=until)
+            if _sms_sent_today(delivery.address, now) >= settings.SMS_DAILY_CAP:
+                _record_attempt(
+                    delivery,
+                    succeeded=False,
+                    status=DeliveryStatus.SKIPPED,
+                    detail="daily SMS limit reached; kept in the inbox",
+                )
+                return AttemptOutcome(status=DeliveryStatus.SKIPPED)
+        try:
+            provider_ref = channels.send(delivery, notification)
+        except TransientDeliveryError as error:
+            if not final:
+                _record_attempt(
+                    delivery, succeeded=False, status=DeliveryStatus.PENDING, detail=str(error)
+                )
+                raise
+            _record_attempt(
+                delivery, succeeded=False, status=DeliveryStatus.FAILED, detail=f"gave up: {error}"
+            )
+            return AttemptOutcome(status=DeliveryStatus.FAILED)
+        except PermanentDeliveryError as error:
+            _record_attempt(
+                delivery, succeeded=False, status=DeliveryStatus.FAILED, detail=str(error)
+            )
+            return AttemptOutcome(status=DeliveryStatus.FAILED)
+        _record_attempt(
+            delivery, succeeded=True, status=DeliveryStatus.SENT, provider_ref=provider_ref
+        )
+        return AttemptOutcome(status=DeliveryStatus.SENT)
+
+
+# --- The person's own actions -------------------------------------------------------------
+
+
+def notifications_mark_read(
+    *, user: User, up_to_id: int | None = None, ids: list[int] | None = None
+) -> int:
+    """Mark some (by id) or all up to an id as read; returns how many changed."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(id__in=ids)
+    if up_to_id is not None:
+        unread = unread.filter(id__lte=up_to_id)
+    return unread.update(read_at=timezone.now())
+
+
+def deliveries_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Queue again the deliveries left pending: queued while the broker was down, lost
+    with a worker, or held back by quiet hours that have now ended. The task is
+    idempotent, so a duplicate costs nothing."""
+    from backend.notifications.tasks import deliver
+
+    now = timezone.now()
+    stale = Delivery.objects.filter(
+        Q(not_before__isnull=True, updated_at__lt=now - older_than) | Q(not_before__lte=now),
+        status=DeliveryStatus.PENDING,
+        channel__in=[Channel.PUSH, Channel.SMS, Channel.EMAIL],
+    )
+    ids = list(stale.values_list("pk", flat=True)[:1000])
+    for delivery_id in ids:
+        deliver.delay(delivery_id)
+    return len(ids)
+
+
+def preferences_set(
+    *,
+    user: User,
+    channels_by_kind: dict[str, list[str]] | None = None,
+    quiet_hours: tuple[time, time] | None = None,
+) -> None:
+    """Replace the person's channel choices for the given kinds and their quiet hours."""
+    from backend.notifications.kinds import KINDS
+
+    with transaction.atomic():
+        for kind, chosen in (channels_by_kind or {}).items():
+            if kind not in KINDS:
+                raise ApplicationError(
+                    "unknown_kind",
+                    _("There is no notification called %(kind)s.") % {"kind": kind},
+                    fields={"kinds": [_("Unknown kind.")]},
+                )
+            unknown = set(chosen) - set(Channel.values)
+            if unknown:
+                raise ApplicationError(
+                    "unknown_channel",
+                    _("Choose channels among live, push, sms and email."),
+                    fields={"kinds": [_("Unknown channel.")]},
+                )
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"channels": sorted(set(chosen))}
+            )
+        if quiet_hours is not None:
+            start, end = quiet_hours
+            if start == end:
+                raise ApplicationError(
+                    "quiet_hours_empty",
+                    _("Quiet hours need a start and an end that differ, like 21:00 to 08:00."),
+                    fields={"quiet_hours": [_("Start and end are the same.")]},
+                )
+            QuietHours.objects.update_or_create(user=user, defaults={"start": start, "end": end})

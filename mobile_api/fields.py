@@ -1,0 +1,49 @@
+"""A GeoJSON point at the API boundary, checked so a person gets a plain message."""
+
+from django.contrib.gis.geos import Point
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+GEOJSON_POINT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["Point"]},
+        "coordinates": {
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "[longitude, latitude] in WGS84",
+        },
+    },
+    "required": ["type", "coordinates"],
+    "example": {"type": "Point", "coordinates": [14.22458, 60.50893]},
+}
+
+
+@extend_schema_field(GEOJSON_POINT_SCHEMA)
+class PointField(serializers.Field):
+    # Braces doubled: DRF formats these messages with str.format.
+    default_error_messages = {
+        "shape": _('Give a point as {{"type": "Point", "coordinates": [longitude, latitude]}}.'),
+        "range": _("Longitude must be between -180 and 180 and latitude between -90 and 90."),
+    }
+
+    def to_internal_value(self, data) -> Point:
+        if not isinstance(data, dict) or data.get("type") != "Point":
+            self.fail("shape")
+        coordinates = data.get("coordinates")
+        if (
+            not isinstance(coordinates, list)
+            or len(coordinates) != 2
+            or not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates)
+        ):
+            self.fail("shape")
+        lon, lat = (float(c) for c in coordinates)
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            self.fail("range")
+        return Point(lon, lat, srid=4326)
+
+    def to_representation(self, value: Point) -> dict:
+        return {"type": "Point", "coordinates": [round(value.x, 6), round(value.y, 6)]}

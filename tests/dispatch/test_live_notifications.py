@@ -1,0 +1,154 @@
+"""notify() to the websocket: the right person only, replay after reconnect, token
+auth, and a message published by another process (a Celery worker) arriving."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from backend.asgi import application
+from backend.notifications.reminders import reminder_schedule
+from backend.notifications.services import notify
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGE = {"association": "Äppelbo byalag", "text": "Hej"}
+
+
+async def open_socket(user, *, since: int | None = None) -> WebsocketCommunicator:
+    token = await sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
+    query = f"?token={token}" + (f"&since={since}" if since is not None else "")
+    socket = WebsocketCommunicator(
+        application, f"/ws/{query}", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def send(user, text: str = "Hej") -> int:
+    notification = await sync_to_async(notify)(
+        user, "association.message", {**MESSAGE, "text": text}
+    )
+    return notification.pk
+
+
+async def test_token_in_the_query_authenticates_and_a_bad_token_is_refused():
+    user = await sync_to_async(UserFactory)()
+    socket = await open_socket(user)
+    await socket.disconnect()
+    bad = WebsocketCommunicator(
+        application, "/ws/?token=nope", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    assert await bad.connect() == (False, 4401)
+
+
+async def test_notification_reaches_the_recipient_and_nobody_else():
+    anna, bo = (
+        await sync_to_async(UserFactory)(preferred_language="en"),
+        await sync_to_async(UserFactory)(),
+    )
+    anna_socket, bo_socket = await open_socket(anna), await open_socket(bo)
+    notification_id = await send(anna, "Bilen är tillbaka")
+    message = await anna_socket.receive_json_from(timeout=5)
+    assert message["id"] == notification_id
+    assert (message["type"], message["kind"]) == ("notification", "association.message")
+    assert (message["title"], message["body"]) == (
+        "Message from Äppelbo byalag",
+        "Bilen är tillbaka",
+    )
+    assert await bo_socket.receive_nothing(timeout=0.5)
+    await anna_socket.disconnect()
+    await bo_socket.disconnect()
+
+
+async def test_reconnecting_with_since_replays_exactly_the_missed_messages_in_order():
+    anna = await sync_to_async(UserFactory)()
+    socket = await open_socket(anna)
+    seen = await send(anna, "första")
+    assert (await socket.receive_json_from(timeout=5))["id"] == seen
+    await socket.disconnect()
+
+    missed = [await send(anna, f"medan du var borta {n}") for n in range(3)]
+
+    socket = await open_socket(anna, since=seen)
+    replayed = [await socket.receive_json_from(timeout=5) for _ in missed]
+    assert [m["id"] for m in replayed] == missed
+    assert [m["body"] for m in replayed] == [f"medan du var borta {n}" for n in range(3)]
+    assert await socket.receive_nothing(timeout=0.5)
+    # Live messages keep flowing after the replay, each once.
+    later = await send(anna, "efteråt")
+    assert (await socket.receive_json_from(timeout=5))["id"] == later
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
+async def test_connecting_without_since_replays_nothing():
+    anna = await sync_to_async(UserFactory)()
+    await send(anna)
+    socket = await open_socket(anna)
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
+@pytest.mark.slow
+async def test_a_notification_sent_by_a_celery_worker_process_reaches_the_socket():
+    anna = await sync_to_async(UserFactory)()
+    socket = await open_socket(anna)
+    await sync_to_async(reminder_schedule)(
+        key="test:cross-process",
+        recipient=anna,
+        kind="association.message",
+        payload=MESSAGE,
+        due_at=await sync_to_async(_now)(),
+    )
+    worker = _start_worker()
+    try:
+        await sync_to_async(_send_due_reminders_through_the_broker)()
+        message = await socket.receive_json_from(timeout=30)
+        assert (message["kind"], message["body"]) == ("association.message", "Hej")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        await socket.disconnect()
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _start_worker() -> subprocess.Popen:
+    """A real `celery worker` process on the test database and the test Redis."""
+    db = connection.settings_dict
+    credentials = f"{db['USER']}:{db['PASSWORD'] or ''}"
+    database_url = f"postgis://{credentials}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=database_url)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "-l", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    from backend.celery import app
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            return worker
+    worker.terminate()
+    raise AssertionError("celery worker did not start within 30 s")
+
+
+def _send_due_reminders_through_the_broker() -> None:
+    from backend.notifications.tasks import send_due_reminders
+
+    assert send_due_reminders.delay().get(timeout=30) == 1

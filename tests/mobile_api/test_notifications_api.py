@@ -1,0 +1,159 @@
+import pytest
+from django.urls import reverse
+
+from backend.notifications.models import Notification, NotificationPreference, QuietHours
+from backend.notifications.services import notify
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+MESSAGE = {"association": "Äppelbo byalag", "text": "Hej"}
+
+
+def test_inbox_lists_my_notifications_newest_first_with_unread_count(
+    api_as, django_assert_max_num_queries
+):
+    anna, bo = UserFactory(preferred_language="sv"), UserFactory()
+    first = notify(anna, "association.message", {**MESSAGE, "text": "ett"})
+    second = notify(anna, "membership.approved", {"association": "Äppelbo byalag"})
+    notify(bo, "association.message", MESSAGE)
+    with django_assert_max_num_queries(4):
+        response = api_as(anna).get(reverse("notification-list"), HTTP_ACCEPT_LANGUAGE="sv")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    assert body["unread_count"] == 2
+    assert [n["id"] for n in body["results"]] == [second.pk, first.pk]
+    assert body["results"][0]["title"] == "Välkommen till Äppelbo byalag"
+    assert body["results"][1]["body"] == "ett"
+
+
+def test_mark_read_and_unread_count(api_as):
+    anna = UserFactory()
+    ids = [notify(anna, "association.message", MESSAGE).pk for _ in range(3)]
+    client = api_as(anna)
+    response = client.post(reverse("notification-read"), {"ids": [ids[0]]}, format="json")
+    assert response.json() == {"marked": 1, "unread_count": 2}
+    response = client.post(reverse("notification-read"), {}, format="json")
+    assert response.json() == {"marked": 2, "unread_count": 0}
+
+
+def test_cannot_mark_someone_elses_notification(api_as):
+    anna, bo = UserFactory(), UserFactory()
+    theirs = notify(bo, "association.message", MESSAGE)
+    response = api_as(anna).post(reverse("notification-read"), {"ids": [theirs.pk]}, format="json")
+    assert response.json()["marked"] == 0
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"ids": "all"}, {"ids": [0]}, {"up_to": "yesterday"}, {"ids": [None]}],
+    ids=["ids-not-a-list", "id-zero", "up-to-not-a-number", "null-id"],
+)
+def test_mark_read_bad_input_is_400_and_changes_nothing(api_as, body):
+    anna = UserFactory()
+    notify(anna, "association.message", MESSAGE)
+    response = api_as(anna).post(reverse("notification-read"), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert Notification.objects.filter(read_at__isnull=True).count() == 1
+
+
+def test_inbox_needs_login(api):
+    response = api.get(reverse("notification-list"))
+    assert response.status_code in (401, 403)
+    assert "error" in response.json()
+
+
+def test_preferences_show_every_kind_and_change_channels_and_quiet_hours(api_as):
+    anna = UserFactory(contact_by_sms=True, contact_by_push=False, preferred_language="en")
+    client = api_as(anna)
+    before = client.get(reverse("notification-preferences"), HTTP_ACCEPT_LANGUAGE="en").json()
+    message = next(k for k in before["kinds"] if k["kind"] == "association.message")
+    assert message["channels"] == ["live", "sms"]
+    assert message["customised"] is False
+    assert before["quiet_hours"] == {"start": "21:00", "end": "08:00"}
+
+    response = client.put(
+        reverse("notification-preferences"),
+        {
+            "kinds": [{"kind": "association.message", "channels": ["email", "sms"]}],
+            "quiet_hours": {"start": "22:00", "end": "07:00"},
+        },
+        format="json",
+    )
+    assert response.status_code == 200
+    after = next(k for k in response.json()["kinds"] if k["kind"] == "association.message")
+    assert (after["channels"], after["customised"]) == (["email", "live", "sms"], True)
+    assert response.json()["quiet_hours"] == {"start": "22:00", "end": "07:00"}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"kinds": [{"kind": "ride.teleported", "channels": ["sms"]}]}, "unknown_kind"),
+        ({"kinds": [{"kind": "association.message", "channels": ["pigeon"]}]}, "invalid"),
+        ({"quiet_hours": {"start": "22:00", "end": "22:00"}}, "quiet_hours_empty"),
+        ({"quiet_hours": {"start": "late", "end": "07:00"}}, "invalid"),
+        (
+            {
+                "kinds": [{"kind": "association.message", "channels": ["sms"]}],
+                "quiet_hours": {"start": "08:00", "end": "08:00"},
+            },
+            "quiet_hours_empty",
+        ),
+    ],
+    ids=["unknown-kind", "unknown-channel", "empty-quiet-hours", "bad-time", "half-valid"],
+)
+def test_bad_preferences_are_400_and_write_nothing(api_as, body, code):
+    anna = UserFactory()
+    response = api_as(anna).put(reverse("notification-preferences"), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert not NotificationPreference.objects.exists()
+    assert not QuietHours.objects.exists()
+
+
+def test_coordinator_messages_every_active_member(api_as):
+    from backend.community.models import MembershipState
+    from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
+
+    association = AssociationFactory(name="Äppelbo byalag")
+    coordinator = coordinator_of(association)
+    members = [MembershipFactory(association=association).user for _ in range(3)]
+    pending = MembershipFactory(association=association, state=MembershipState.PENDING).user
+    response = api_as(coordinator).post(
+        reverse("association-message", args=[association.pk]),
+        {"text": "Handlarskjutsen är inställd i dag på grund av snön."},
+        format="json",
+    )
+    assert (response.status_code, response.json()) == (202, {"sent_to": 3})
+    assert sorted(Notification.objects.values_list("recipient_id", flat=True)) == sorted(
+        m.pk for m in members
+    )
+    assert not pending.notifications.exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "code"),
+    [
+        ("member", {"text": "Hej"}, 403, "not_coordinator"),
+        ("coordinator", {"text": "   "}, 400, "invalid"),
+        ("coordinator", {}, 400, "invalid"),
+        ("coordinator", {"text": "x" * 601}, 400, "invalid"),
+    ],
+    ids=["member-cannot", "blank", "missing", "too-long"],
+)
+def test_association_message_refusals_send_nothing(api_as, who, body, status, code):
+    from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
+
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    member = MembershipFactory(association=association).user
+    actor = coordinator if who == "coordinator" else member
+    response = api_as(actor).post(
+        reverse("association-message", args=[association.pk]), body, format="json"
+    )
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert not Notification.objects.exists()

@@ -1,0 +1,101 @@
+"""The OpenAPI schema and its documentation page, which must work without internet."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+
+pytestmark = pytest.mark.django_db
+
+# At least these; other parts of the API add theirs.
+API_PATHS = {
+    "/api/v1/auth/login",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/register",
+    "/api/v1/auth/me",
+    "/api/v1/municipalities/",
+    "/api/v1/villages/",
+    "/api/v1/associations/",
+    "/api/v1/associations/{id}/join",
+    "/api/v1/associations/{id}/memberships/",
+    "/api/v1/memberships/{id}/approve",
+    "/api/v1/memberships/{id}/suspend",
+    "/api/v1/memberships/{id}/roles",
+    "/api/v1/people/",
+    "/api/v1/managed-profiles/",
+    "/api/v1/proxy-links/",
+    "/api/v1/proxy-links/{resident_id}/{proxy_id}",
+}
+
+
+def test_schema_is_openapi_3_in_yaml(api):
+    response = api.get("/api/schema/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Samby API"
+    assert set(schema["paths"]) >= API_PATHS
+    # Only the API: not the pages, the admin, the health check or the schema itself.
+    assert all(path.startswith("/api/v1/") for path in schema["paths"])
+
+
+def test_schema_in_json_is_the_same(api):
+    as_yaml = yaml.safe_load(api.get("/api/schema/").content)
+
+    response = api.get("/api/schema/", {"format": "json"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert json.loads(response.content) == as_yaml
+
+
+def test_schema_describes_login(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    login = schema["paths"]["/api/v1/auth/login"]
+    assert set(login) == {"post"}
+    body = login["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/LoginInputRequest"}
+    assert set(schema["components"]["schemas"]["LoginInputRequest"]["required"]) == {
+        "identifier",
+        "password",
+    }
+    ok = login["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/LoginOutput"}
+    assert set(schema["components"]["schemas"]["LoginOutput"]["properties"]) == {"token", "user"}
+    assert set(schema["components"]["securitySchemes"]) == {"cookieAuth", "tokenAuth"}
+
+
+def test_docs_work_offline(api):
+    response = api.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert '<div id="swagger-ui">' in html
+    sources = re.findall(r"""<(?:script|link|img)\b[^>]*?\b(?:src|href)=["']([^"']+)""", html)
+    assert sources, "the page loads Swagger UI from somewhere"
+    for source in sources:
+        assert source.startswith("/static/"), source
+        assert finders.find(source.removeprefix("/static/")), f"{source} is not in static files"
+    assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html, flags=re.IGNORECASE)
+    assert 'url: "/api/schema/"' in html
+
+
+def test_schema_generates_without_warnings():
+    # Warnings mean an endpoint is documented wrongly (unknown types, guessed fields).
+    result = subprocess.run(
+        [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
