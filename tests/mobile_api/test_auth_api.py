@@ -639,7 +639,9 @@ def test_profile_change_by_session_needs_the_csrf_token(karin):
 )
 def test_home_location_bad_coordinates_get_a_readable_message(api_as, location, message):
     person = factories.UserFactory(home_location=None)
-    response = api_as(person).patch(ME, {"home_location": location}, format="json")
+    response = api_as(person).patch(
+        ME, {"home_location": location}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     error = error_of(response, 400)
     assert message in error["fields"]["home_location"][0]
     person.refresh_from_db()
