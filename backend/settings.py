@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "backend.accounts.apps.AccountsConfig",
     "backend.community.apps.CommunityConfig",
     "backend.notifications.apps.NotificationsConfig",
+    "backend.rides.apps.RidesConfig",
     "mobile_api",
     "webapp",
 ]
@@ -138,6 +139,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backend.notifications.tasks.send_due_reminders",
         "schedule": 60.0,
     },
+    "forget-old-ride-addresses": {
+        "task": "backend.rides.tasks.forget_old_addresses",
+        "schedule": 24 * 3600.0,
+    },
     "requeue-stale-deliveries": {
         "task": "backend.notifications.tasks.requeue_stale_deliveries",
         "schedule": 300.0,
@@ -205,6 +210,29 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Samby <noreply@example.se>")
+
+# --- Geodata and volunteer rides ----------------------------------------------------------
+
+# A Nominatim-compatible geocoder (https://host[/path]); empty: pick points on the map.
+GEOCODER_URL = env_str("GEOCODER_URL", "")
+GEOCODER_COUNTRY = env_str("GEOCODER_COUNTRY", "se")
+GEOCODER_TIMEOUT = env_int("GEOCODER_TIMEOUT", 5)
+GEOCODER_USER_AGENT = env_str("GEOCODER_USER_AGENT", "samby")
+# An OSRM-compatible router (…/route/v1/driving/…); empty: geodesic x ROAD_FACTOR.
+ROUTER_URL = env_str("ROUTER_URL", "")
+ROUTER_TIMEOUT = env_int("ROUTER_TIMEOUT", 5)
+ROAD_FACTOR = float(env_str("ROAD_FACTOR", "1.3"))
+AVERAGE_SPEED_KMH = env_int("AVERAGE_SPEED_KMH", 50)
+# Swedish tax-free mileage allowance: 25 kr per 10 km = 250 öre per km.
+MILEAGE_RATE_ORE_PER_KM = env_int("MILEAGE_RATE_ORE_PER_KM", 250)
+RIDES_OFFER_WAVE_SIZE = env_int("RIDES_OFFER_WAVE_SIZE", 3)
+RIDES_OFFER_WAVES = env_int("RIDES_OFFER_WAVES", 3)
+RIDES_OFFER_TIMEOUT = env_int("RIDES_OFFER_TIMEOUT", 300)  # seconds a wave waits
+RIDES_WAVE_RADIUS_FACTOR = float(env_str("RIDES_WAVE_RADIUS_FACTOR", "1.5"))
+RIDES_BOARDING_MINUTES = env_int("RIDES_BOARDING_MINUTES", 5)
+RIDES_APPROXIMATE_GRID_M = env_int("RIDES_APPROXIMATE_GRID_M", 500)
+RIDES_RETENTION_DAYS = env_int("RIDES_RETENTION_DAYS", 90)
+RIDES_FAIRNESS_DAYS = env_int("RIDES_FAIRNESS_DAYS", 30)
 
 # --- Language and time -----------------------------------------------------------------
 

@@ -1,7 +1,11 @@
-"""factory_boy factories for people and organisations. Places are real (Vansbro)."""
+"""factory_boy factories. Places are real (Vansbro municipality)."""
+
+import datetime
+from zoneinfo import ZoneInfo
 
 import factory
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.community.models import (
@@ -14,6 +18,7 @@ from backend.community.models import (
 )
 
 PASSWORD = "correct horse battery"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 VANSBRO = Point(14.22458, 60.50893, srid=4326)
 DALA_JARNA = Point(14.36667, 60.53333, srid=4326)
 # A box around Vansbro municipality; enough for point-in-municipality tests.
@@ -78,3 +83,57 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 def coordinator_of(association: Association) -> User:
     return MembershipFactory(association=association, roles=[Role.MEMBER, Role.COORDINATOR]).user
+
+
+# --- Volunteer rides ------------------------------------------------------------------
+
+
+class DriverProfileFactory(factory.django.DjangoModelFactory):
+    """A volunteer driver in Vansbro, available by default on no day (add slots)."""
+
+    class Meta:
+        model = "rides.DriverProfile"
+
+    membership = factory.SubFactory(MembershipFactory, roles=[Role.MEMBER, Role.DRIVER])
+    home_base = VANSBRO
+    service_radius_m = 20_000
+    seats = 3
+
+
+class AvailabilitySlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "rides.AvailabilitySlot"
+
+    driver = factory.SubFactory(DriverProfileFactory)
+    weekday = 0
+    start = datetime.time(8, 0)
+    end = datetime.time(17, 0)
+
+
+class RideRequestFactory(factory.django.DjangoModelFactory):
+    """A ride from Vansbro to Dala-Järna next Monday 10:00 (about 10 km)."""
+
+    class Meta:
+        model = "rides.RideRequest"
+
+    rider = factory.SubFactory(UserFactory)
+    requested_by = factory.SelfAttribute("rider")
+    association = factory.SubFactory(AssociationFactory)
+    pickup = VANSBRO
+    pickup_address = "Järnvägsgatan 4, Vansbro"
+    destination = DALA_JARNA
+    destination_address = "Vårdcentralen, Dala-Järna"
+    time_kind = "pickup_at"
+    earliest_pickup = factory.LazyFunction(lambda: next_weekday_at(0, 10, 0))
+    latest_pickup = factory.SelfAttribute("earliest_pickup")
+    distance_m = 11_000
+    duration_s = 900
+    state = "offering"
+
+
+def next_weekday_at(weekday: int, hour: int, minute: int = 0) -> datetime.datetime:
+    """The next `weekday` (0 = Monday) at least one day ahead, at local `hour:minute`."""
+    today = timezone.localdate()
+    days = (weekday - today.weekday()) % 7 or 7
+    day = today + datetime.timedelta(days=days)
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=STOCKHOLM)

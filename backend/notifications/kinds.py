@@ -46,6 +46,74 @@ KINDS: dict[str, Kind] = {
             _("%(resident)s has made you their proxy in Samby."),
             NO_SMS,
         ),
+        # Volunteer rides: to the rider (and whoever booked for them)
+        Kind(
+            "ride.requested",
+            _("Ride booked"),
+            _("We are looking for a driver for your ride %(when)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.accepted",
+            _("Driver found"),
+            _("%(driver)s drives you %(when)s. %(car)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.en_route",
+            _("Your driver is on the way"),
+            _("%(driver)s is on the way to pick you up."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.driver_withdrew",
+            _("New driver needed"),
+            _("Your driver for %(when)s cannot come. We are looking for another one."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.unfulfilled",
+            _("No driver found"),
+            _("We found no driver for your ride %(when)s. The association will call you."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.reminder",
+            _("Ride tomorrow"),
+            _("Reminder: ride %(when)s from %(place)s."),
+            ALL_CHANNELS,
+        ),
+        # Volunteer rides: to drivers and coordinators
+        Kind(
+            "ride.offered",
+            _("Can you drive?"),
+            _("Ride %(when)s from %(village)s, about %(km)s km. %(needs)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.offer_withdrawn",
+            _("Ride taken"),
+            _("The ride %(when)s no longer needs you. Thank you!"),
+            NO_SMS,
+        ),
+        Kind(
+            "ride.assigned",
+            _("You have a ride"),
+            _("A coordinator gave you the ride %(when)s from %(village)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.cancelled",
+            _("Ride cancelled"),
+            _("The ride %(when)s is cancelled. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.unassigned",
+            _("Ride without driver"),
+            _("No driver took the ride %(when)s from %(village)s. Please assign one."),
+            ALL_CHANNELS,
+        ),
         Kind(
             "association.message",
             _("Message from %(association)s"),

@@ -1,0 +1,70 @@
+"""Addresses to points through a Nominatim-compatible service (geopy).
+
+GEOCODER_URL names the service (scheme and host, e.g. https://nominatim.example.se);
+empty means addresses cannot be looked up and people pick a point on the map instead.
+Results are limited to Sweden (GEOCODER_COUNTRY) and cached for a day.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+from geopy.exc import GeopyError
+from geopy.geocoders import Nominatim
+
+from backend.errors import ApplicationError, ErrorKind
+
+logger = logging.getLogger(__name__)
+
+
+def geocoder() -> Nominatim:
+    parts = urlsplit(settings.GEOCODER_URL)
+    return Nominatim(
+        domain=parts.netloc + parts.path.rstrip("/"),
+        scheme=parts.scheme or "https",
+        user_agent=settings.GEOCODER_USER_AGENT,
+        timeout=settings.GEOCODER_TIMEOUT,
+    )
+
+
+def geocode(address: str, *, field: str = "address") -> Point:
+    """The point of an address, or an error saying what the person can do instead."""
+    address = " ".join(address.split())
+    if not settings.GEOCODER_URL:
+        raise ApplicationError(
+            "geocoder_unavailable",
+            _("Addresses cannot be looked up here. Pick the place on the map instead."),
+            kind=ErrorKind.CONFLICT,
+            fields={field: [_("Pick the place on the map.")]},
+        )
+    key = f"geocode:{settings.GEOCODER_COUNTRY}:{address.lower()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return Point(*cached, srid=4326)
+    try:
+        found = geocoder().geocode(address, country_codes=settings.GEOCODER_COUNTRY)
+    except GeopyError as error:
+        logger.warning("geocoder failed for an address: %s", error)
+        raise ApplicationError(
+            "geocoder_unavailable",
+            _(
+                "We could not look up the address just now. Try again, or pick the place on "
+                "the map."
+            ),
+            kind=ErrorKind.CONFLICT,
+            fields={field: [_("Lookup failed.")]},
+        ) from error
+    if found is None:
+        raise ApplicationError(
+            "address_not_found",
+            _(
+                "We could not find that address. Check the spelling, add the village, or pick "
+                "the place on the map."
+            ),
+            fields={field: [_("Address not found.")]},
+        )
+    cache.set(key, (found.longitude, found.latitude), 24 * 3600)
+    return Point(found.longitude, found.latitude, srid=4326)

@@ -1,0 +1,20 @@
+from enum import StrEnum
+
+
+class RideErrorCode(StrEnum):
+    NOT_ALLOWED = "ride_not_allowed"
+    NOT_RIDER = "not_approved_rider"
+    OUTSIDE_AREA = "outside_area"
+    TIME_PAST = "time_in_past"
+    WINDOW_REVERSED = "window_reversed"
+    WINDOW_TOO_LONG = "window_too_long"
+    TIME_MISSING = "time_missing"
+    PASSENGERS = "passengers_invalid"
+    SAME_PLACE = "same_place"
+    RETURN_BEFORE_ARRIVAL = "return_before_arrival"
+    WRONG_STATE = "ride_wrong_state"
+    ALREADY_ACCEPTED = "ride_already_accepted"
+    DRIVER_BUSY = "driver_busy"
+    NOT_DRIVER = "not_driver"
+    REASON_MISSING = "reason_missing"
+    SLOT_INVALID = "slot_invalid"

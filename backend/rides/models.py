@@ -1,0 +1,283 @@
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.community.models import Association, Membership, Village
+
+
+class Need(models.TextChoices):
+    WHEELCHAIR = "wheelchair", _("wheelchair")
+    WALKER = "walker", _("walker")
+    BAGS = "bags", _("help with bags")
+    COMPANION = "companion", _("companion")
+    GUIDE_DOG = "guide_dog", _("guide dog")
+
+
+class DriverProfile(models.Model):
+    """A volunteer driver of one association: where they drive from, how far, in what."""
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, related_name="driver_profile"
+    )
+    home_base = models.PointField(_("home base"), geography=True, srid=4326)
+    service_radius_m = models.PositiveIntegerField(_("service radius (m)"), default=20_000)
+    seats = models.PositiveSmallIntegerField(_("passenger seats"), default=3)
+    wheelchair_accessible = models.BooleanField(_("takes a wheelchair"), default=False)
+    walker_space = models.BooleanField(_("room for a walker"), default=True)
+    child_seat = models.BooleanField(_("child seat"), default=False)
+    takes_guide_dog = models.BooleanField(_("takes a guide dog"), default=True)
+    vehicle_description = models.CharField(_("car"), max_length=100, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    on_duty = models.BooleanField(_("on duty"), default=False)
+    position = models.PointField(geography=True, srid=4326, null=True, blank=True)
+    position_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("driver")
+        verbose_name_plural = _("drivers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(service_radius_m__gte=500) & Q(service_radius_m__lte=100_000),
+                name="driver_radius_sane",
+            ),
+            models.CheckConstraint(
+                condition=Q(seats__gte=1) & Q(seats__lte=8), name="driver_seats_sane"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["active"], name="driver_active"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.membership.user)
+
+
+class AvailabilitySlot(models.Model):
+    """Every week, on `weekday` (0 = Monday), from `start` to `end` local time."""
+
+    driver = models.ForeignKey(DriverProfile, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+
+    class Meta:
+        ordering = ["weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="slot_weekday_valid"),
+            models.CheckConstraint(
+                condition=Q(start__lt=models.F("end")), name="slot_start_before_end"
+            ),
+        ]
+        indexes = [models.Index(fields=["driver", "weekday"], name="slot_driver_day")]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class ExceptionKind(models.TextChoices):
+    AWAY = "away", _("away")
+    EXTRA = "extra", _("extra time")
+
+
+class AvailabilityException(models.Model):
+    """A dated change to the week: away (all day, or a time range) or extra time."""
+
+    driver = models.ForeignKey(DriverProfile, on_delete=models.CASCADE, related_name="exceptions")
+    date = models.DateField(_("date"))
+    kind = models.CharField(max_length=10, choices=ExceptionKind.choices)
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(start__isnull=True) & Q(end__isnull=True) & Q(kind="away"))
+                | (Q(start__isnull=False) & Q(end__isnull=False) & Q(start__lt=models.F("end"))),
+                name="exception_times_valid",
+            )
+        ]
+        indexes = [models.Index(fields=["driver", "date"], name="exception_driver_date")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.date}"
+
+
+class RiderApproval(models.Model):
+    """The association has approved this member to request volunteer rides."""
+
+    membership = models.OneToOneField(
+        Membership, on_delete=models.CASCADE, related_name="rider_approval"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(default=timezone.now)
+    notes = models.TextField(_("eligibility notes"), blank=True)
+
+    def __str__(self) -> str:
+        return str(self.membership)
+
+
+class TimeKind(models.TextChoices):
+    ASAP = "asap", _("as soon as possible")
+    PICKUP_AT = "pickup_at", _("pick me up at")
+    ARRIVE_BY = "arrive_by", _("arrive by")
+
+
+class RideState(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    OFFERING = "offering", _("looking for a driver")
+    UNASSIGNED = "unassigned", _("no driver found yet")
+    ACCEPTED = "accepted", _("driver found")
+    EN_ROUTE = "en_route", _("driver on the way")
+    PICKED_UP = "picked_up", _("on board")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
+    NO_SHOW = "no_show", _("no-show")
+    UNFULFILLED = "unfulfilled", _("not carried out")
+
+
+# States in which a driver holds the ride: their calendar is taken for its time.
+DRIVER_HOLDS = [RideState.ACCEPTED, RideState.EN_ROUTE, RideState.PICKED_UP]
+OPEN_STATES = [RideState.REQUESTED, RideState.OFFERING, RideState.UNASSIGNED]
+CLOSED_STATES = [
+    RideState.COMPLETED,
+    RideState.CANCELLED,
+    RideState.NO_SHOW,
+    RideState.UNFULFILLED,
+]
+
+
+class RideRequest(models.Model):
+    rider = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rides"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rides_requested"
+    )
+    association = models.ForeignKey(Association, on_delete=models.PROTECT, related_name="rides")
+    village = models.ForeignKey(
+        Village, on_delete=models.PROTECT, related_name="rides", null=True, blank=True
+    )
+    pickup = models.PointField(_("pickup"), geography=True, srid=4326)
+    pickup_address = models.CharField(_("pickup address"), max_length=300)
+    destination = models.PointField(_("destination"), geography=True, srid=4326)
+    destination_address = models.CharField(_("destination address"), max_length=300)
+    time_kind = models.CharField(max_length=10, choices=TimeKind.choices)
+    # The pickup may happen at any time in [earliest_pickup, latest_pickup]; the two are
+    # equal for a fixed time. For "arrive by" they are derived from the arrival time.
+    earliest_pickup = models.DateTimeField()
+    latest_pickup = models.DateTimeField()
+    arrive_by = models.DateTimeField(null=True, blank=True)
+    passengers = models.PositiveSmallIntegerField(default=1)
+    needs = ArrayField(models.CharField(max_length=20, choices=Need.choices), default=list)
+    note = models.CharField(_("note to the driver"), max_length=500, blank=True)
+    return_of = models.OneToOneField(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="return_ride"
+    )
+    distance_m = models.PositiveIntegerField()
+    duration_s = models.PositiveIntegerField()
+    state = models.CharField(max_length=12, choices=RideState.choices, default=RideState.REQUESTED)
+    driver = models.ForeignKey(
+        DriverProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="rides"
+    )
+    # When the driver is busy with it: set on acceptance from the agreed pickup time.
+    planned_pickup = models.DateTimeField(null=True, blank=True)
+    busy = DateTimeRangeField(null=True, blank=True)
+    wave = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    driven_m = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ride request")
+        verbose_name_plural = _("ride requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(earliest_pickup__lte=models.F("latest_pickup")),
+                name="ride_window_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(passengers__gte=1) & Q(passengers__lte=8), name="ride_passengers_sane"
+            ),
+            models.CheckConstraint(
+                condition=Q(needs__contained_by=list(Need.values)), name="ride_needs_known"
+            ),
+            # One driver per ride, and a held ride always has one.
+            models.CheckConstraint(
+                condition=~Q(state__in=[*DRIVER_HOLDS, RideState.COMPLETED])
+                | (Q(driver__isnull=False) & Q(busy__isnull=False)),
+                name="ride_held_has_driver",
+            ),
+            # A driver cannot hold two rides whose times overlap.
+            ExclusionConstraint(
+                name="ride_driver_no_overlap",
+                expressions=[("driver", RangeOperators.EQUAL), ("busy", RangeOperators.OVERLAPS)],
+                condition=Q(state__in=DRIVER_HOLDS),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["association", "state"], name="ride_association_state"),
+            models.Index(fields=["driver", "state"], name="ride_driver_state"),
+            models.Index(fields=["rider", "-earliest_pickup"], name="ride_rider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"ride {self.pk} ({self.state})"
+
+
+class RideEvent(models.Model):
+    """Every change of a ride's state: who, when, why."""
+
+    ride = models.ForeignKey(RideRequest, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.ride_id}: {self.from_state} → {self.to_state}"
+
+
+class OfferState(models.TextChoices):
+    PENDING = "pending", _("waiting for an answer")
+    ACCEPTED = "accepted", _("accepted")
+    DECLINED = "declined", _("declined")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    EXPIRED = "expired", _("expired")
+
+
+class Offer(models.Model):
+    """A ride offered to one driver. The first to accept gets the ride."""
+
+    ride = models.ForeignKey(RideRequest, on_delete=models.CASCADE, related_name="offers")
+    driver = models.ForeignKey(DriverProfile, on_delete=models.CASCADE, related_name="offers")
+    wave = models.PositiveSmallIntegerField()
+    rank = models.PositiveSmallIntegerField()
+    distance_m = models.PositiveIntegerField()
+    # The earliest pickup in the ride's window this driver can make.
+    pickup_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=OfferState.choices, default=OfferState.PENDING)
+    manual = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ride", "driver"], name="offer_once_per_driver"),
+        ]
+        indexes = [models.Index(fields=["driver", "state"], name="offer_driver_state")]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk}: ride {self.ride_id} to driver {self.driver_id}"

@@ -1,0 +1,512 @@
+"""Volunteer rides: requesting, and one function per change of state.
+
+Every transition is a conditional UPDATE on the ride's current state (so two people
+acting at once cannot both succeed), records a RideEvent and tells whoever should know,
+all in one transaction: a refused or failed transition writes and tells nothing.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import User
+from backend.community.models import Association
+from backend.community.selectors import user_can_act_for
+from backend.errors import ApplicationError, ErrorKind
+from backend.geo import approximate, road_leg
+from backend.notifications.reminders import reminder_cancel, reminder_schedule
+from backend.notifications.services import notify
+from backend.rides.errors import RideErrorCode
+from backend.rides.models import (
+    OPEN_STATES,
+    DriverProfile,
+    Need,
+    RideEvent,
+    RideRequest,
+    RideState,
+    TimeKind,
+)
+from backend.rides.selectors import rider_membership, user_coordinates, village_nearest
+
+ASAP_WINDOW = timedelta(minutes=60)
+ARRIVE_BY_FLEX = timedelta(minutes=30)
+MAX_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class RideTime:
+    """When: ASAP; a pickup time; an arrival time; or a window of acceptable pickups."""
+
+    kind: str
+    at: datetime | None = None  # pickup time (pickup_at) or arrival time (arrive_by)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+
+def _invalid(code: RideErrorCode, message, field: str) -> ApplicationError:
+    return ApplicationError(code, message, fields={field: [message]})
+
+
+def _pickup_window(when: RideTime, duration: timedelta, now: datetime) -> tuple:
+    boarding = timedelta(minutes=settings.RIDES_BOARDING_MINUTES)
+    if when.kind == TimeKind.ASAP:
+        return now, now + ASAP_WINDOW, None
+    if when.window_start is not None or when.window_end is not None:
+        if when.window_start is None or when.window_end is None:
+            raise _invalid(
+                RideErrorCode.TIME_MISSING,
+                _("Give both the start and the end of the window."),
+                "window_end",
+            )
+        if when.window_end < when.window_start:
+            raise _invalid(
+                RideErrorCode.WINDOW_REVERSED,
+                _("The window ends before it starts. Swap the two times."),
+                "window_end",
+            )
+        if when.window_end - when.window_start > MAX_WINDOW:
+            raise _invalid(
+                RideErrorCode.WINDOW_TOO_LONG,
+                _("A window can be at most two weeks long."),
+                "window_end",
+            )
+        if when.window_start < now:
+            raise _invalid(
+                RideErrorCode.TIME_PAST,
+                _("The window has to start in the future."),
+                "window_start",
+            )
+        return when.window_start, when.window_end, None
+    if when.at is None:
+        raise _invalid(RideErrorCode.TIME_MISSING, _("Say when you want to travel."), "at")
+    if when.kind == TimeKind.PICKUP_AT:
+        if when.at <= now:
+            raise _invalid(
+                RideErrorCode.TIME_PAST,
+                _("The pickup time has passed. Choose a later time."),
+                "at",
+            )
+        return when.at, when.at, None
+    latest = when.at - duration - boarding
+    if latest <= now:
+        raise _invalid(
+            RideErrorCode.TIME_PAST,
+            _("There is not enough time to get there by then. Choose a later arrival time."),
+            "at",
+        )
+    return max(latest - ARRIVE_BY_FLEX, now), latest, when.at
+
+
+@transaction.atomic
+def ride_request_create(
+    *,
+    requested_by: User,
+    rider: User,
+    association: Association,
+    pickup: Point,
+    pickup_address: str,
+    destination: Point,
+    destination_address: str,
+    when: RideTime,
+    passengers: int = 1,
+    needs: list[str] | None = None,
+    note: str = "",
+    return_at: datetime | None = None,
+) -> RideRequest:
+    """Save a ride request (and its return trip) after checking everything a person can
+    get wrong. Nothing is written when anything is refused. Dispatch starts after commit
+    (the caller in `dispatch` schedules it)."""
+    needs = sorted(set(needs or []))
+    if not user_can_act_for(actor=requested_by, resident=rider):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("You cannot book rides for this person."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    if rider_membership(rider=rider, association=association) is None:
+        raise ApplicationError(
+            RideErrorCode.NOT_RIDER,
+            _(
+                "%(name)s is not approved for volunteer rides by %(association)s yet. Call the "
+                "association to be approved."
+            )
+            % {"name": rider.full_name, "association": association.name},
+            kind=ErrorKind.FORBIDDEN,
+        )
+    boundary = association.municipality.boundary
+    for field, point in (("pickup", pickup), ("destination", destination)):
+        if not boundary.contains(point):
+            raise _invalid(
+                RideErrorCode.OUTSIDE_AREA,
+                _("This place is outside %(municipality)s, where %(association)s drives.")
+                % {"municipality": association.municipality.name, "association": association.name},
+                field,
+            )
+    if pickup.distance(destination) < 1e-5:
+        raise _invalid(
+            RideErrorCode.SAME_PLACE,
+            _("Pickup and destination are the same place."),
+            "destination",
+        )
+    if not 1 <= passengers <= 8:
+        raise _invalid(
+            RideErrorCode.PASSENGERS, _("A ride takes from 1 to 8 passengers."), "passengers"
+        )
+    unknown = set(needs) - set(Need.values)
+    if unknown:
+        raise _invalid(RideErrorCode.PASSENGERS, _("Unknown need."), "needs")
+    leg = road_leg(pickup, destination)
+    duration = timedelta(seconds=leg.duration_s)
+    now = timezone.now()
+    earliest, latest, arrive_by = _pickup_window(when, duration, now)
+    if return_at is not None and return_at < latest + duration:
+        raise _invalid(
+            RideErrorCode.RETURN_BEFORE_ARRIVAL,
+            _("The return trip must start after you have arrived."),
+            "return_at",
+        )
+    common = {
+        "rider": rider,
+        "requested_by": requested_by,
+        "association": association,
+        "passengers": passengers,
+        "needs": needs,
+        "note": note.strip(),
+        "distance_m": leg.distance_m,
+        "duration_s": leg.duration_s,
+    }
+    ride = RideRequest.objects.create(
+        **common,
+        village=village_nearest(association=association, point=pickup),
+        pickup=pickup,
+        pickup_address=pickup_address.strip(),
+        destination=destination,
+        destination_address=destination_address.strip(),
+        time_kind=when.kind,
+        earliest_pickup=earliest,
+        latest_pickup=latest,
+        arrive_by=arrive_by,
+    )
+    _record(ride, "", RideState.REQUESTED, requested_by)
+    if return_at is not None:
+        back = RideRequest.objects.create(
+            **common,
+            village=village_nearest(association=association, point=destination),
+            pickup=destination,
+            pickup_address=destination_address.strip(),
+            destination=pickup,
+            destination_address=pickup_address.strip(),
+            time_kind=TimeKind.PICKUP_AT,
+            earliest_pickup=return_at,
+            latest_pickup=return_at,
+            return_of=ride,
+        )
+        _record(back, "", RideState.REQUESTED, requested_by)
+    _tell_rider(ride, "ride.requested", {"when": local_time(earliest)})
+    return ride
+
+
+# --- Transitions ------------------------------------------------------------------------
+
+
+def _record(
+    ride: RideRequest, from_state: str, to_state: str, actor: User | None, reason: str = ""
+) -> None:
+    RideEvent.objects.create(
+        ride=ride, from_state=from_state, to_state=to_state, actor=actor, reason=reason
+    )
+
+
+def _move(
+    ride: RideRequest,
+    *,
+    from_states: list[str],
+    to_state: str,
+    actor: User | None,
+    reason: str = "",
+    **changes,
+) -> RideRequest:
+    """The one place a ride changes state: a conditional UPDATE. Raises a conflict when
+    the ride is no longer in one of `from_states` (someone else was faster)."""
+    previous = RideRequest.objects.filter(pk=ride.pk).values_list("state", flat=True).first()
+    updated = RideRequest.objects.filter(pk=ride.pk, state__in=from_states).update(
+        state=to_state, **changes
+    )
+    if not updated:
+        ride.refresh_from_db()
+        raise ApplicationError(
+            RideErrorCode.WRONG_STATE,
+            _("This ride is %(state)s and cannot be changed that way.")
+            % {"state": ride.get_state_display()},
+            kind=ErrorKind.CONFLICT,
+        )
+    _record(ride, previous or "", to_state, actor, reason)
+    ride.refresh_from_db()
+    return ride
+
+
+def busy_range(ride: RideRequest, pickup_at: datetime) -> DateTimeTZRange:
+    boarding = timedelta(minutes=settings.RIDES_BOARDING_MINUTES)
+    return DateTimeTZRange(pickup_at, pickup_at + timedelta(seconds=ride.duration_s) + boarding)
+
+
+def ride_dispatch_started(*, ride: RideRequest, wave: int) -> RideRequest:
+    return _move(
+        ride,
+        from_states=[RideState.REQUESTED, RideState.OFFERING, RideState.UNASSIGNED],
+        to_state=RideState.OFFERING,
+        actor=None,
+        reason=f"wave {wave}",
+        wave=wave,
+    )
+
+
+def ride_mark_unassigned(*, ride: RideRequest) -> RideRequest:
+    """Dispatch gave up; the coordinators take over."""
+    return _move(
+        ride,
+        from_states=[RideState.REQUESTED, RideState.OFFERING],
+        to_state=RideState.UNASSIGNED,
+        actor=None,
+    )
+
+
+@transaction.atomic
+def ride_assign(
+    *, ride: RideRequest, driver: DriverProfile, pickup_at: datetime, actor: User
+) -> RideRequest:
+    """Give the ride to `driver`: the first call wins. One conditional UPDATE (state still
+    open, no driver yet); the database's exclusion constraint refuses a driver who holds
+    another ride at that time."""
+    if not (ride.earliest_pickup <= pickup_at <= ride.latest_pickup):
+        pickup_at = ride.earliest_pickup
+    try:
+        with transaction.atomic():
+            updated = RideRequest.objects.filter(
+                pk=ride.pk, state__in=OPEN_STATES, driver__isnull=True
+            ).update(
+                state=RideState.ACCEPTED,
+                driver=driver,
+                planned_pickup=pickup_at,
+                busy=busy_range(ride, pickup_at),
+                accepted_at=timezone.now(),
+            )
+    except IntegrityError as error:
+        raise ApplicationError(
+            RideErrorCode.DRIVER_BUSY,
+            _("You already have a ride at that time."),
+            kind=ErrorKind.CONFLICT,
+        ) from error
+    if not updated:
+        raise ApplicationError(
+            RideErrorCode.ALREADY_ACCEPTED,
+            _("Another driver has already taken this ride. Thank you for answering!"),
+            kind=ErrorKind.CONFLICT,
+        )
+    previous = ride.state
+    ride.refresh_from_db()
+    _record(ride, previous, RideState.ACCEPTED, actor)
+    driver_user = driver.membership.user
+    _tell_rider(
+        ride,
+        "ride.accepted",
+        {
+            "driver": driver_user.full_name,
+            "car": driver.vehicle_description,
+            "when": local_time(pickup_at),
+        },
+    )
+    day_before = pickup_at - timedelta(days=1)
+    if day_before > timezone.now():
+        for person, role in ((ride.rider, "rider"), (driver_user, "driver")):
+            reminder_schedule(
+                key=f"ride:{ride.pk}:day-before:{role}",
+                recipient=person,
+                kind="ride.reminder",
+                payload={"when": local_time(pickup_at), "place": ride.pickup_address},
+                due_at=day_before,
+            )
+    return ride
+
+
+def _require_driver(ride: RideRequest, actor: User) -> None:
+    if ride.driver is None or ride.driver.membership.user_id != actor.pk:
+        raise ApplicationError(
+            RideErrorCode.NOT_DRIVER,
+            _("Only the driver of this ride can do this."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+
+
+@transaction.atomic
+def ride_start(*, ride: RideRequest, actor: User) -> RideRequest:
+    """The driver sets off to the pickup."""
+    _require_driver(ride, actor)
+    ride = _move(ride, from_states=[RideState.ACCEPTED], to_state=RideState.EN_ROUTE, actor=actor)
+    _tell_rider(ride, "ride.en_route", {"driver": actor.full_name})
+    return ride
+
+
+@transaction.atomic
+def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
+    _require_driver(ride, actor)
+    return _move(
+        ride,
+        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        to_state=RideState.PICKED_UP,
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None) -> RideRequest:
+    """Done. The kilometres for reimbursement are what the driver reports, else the
+    estimate for the trip."""
+    _require_driver(ride, actor)
+    if driven_m is not None and not 0 < driven_m <= 1_000_000:
+        raise _invalid(
+            RideErrorCode.WRONG_STATE, _("Give the distance driven in metres."), "driven_m"
+        )
+    return _move(
+        ride,
+        from_states=[RideState.PICKED_UP],
+        to_state=RideState.COMPLETED,
+        actor=actor,
+        closed_at=timezone.now(),
+        driven_m=driven_m or ride.distance_m,
+    )
+
+
+@transaction.atomic
+def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideRequest:
+    """The driver came, the passenger did not."""
+    _require_driver(ride, actor)
+    ride = _move(
+        ride,
+        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        to_state=RideState.NO_SHOW,
+        actor=actor,
+        reason=reason,
+        closed_at=timezone.now(),
+        busy=None,
+    )
+    _cancel_reminders(ride)
+    return ride
+
+
+@transaction.atomic
+def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
+    """Cancel for the passenger's side (the rider, their proxy or a coordinator): the
+    ride is closed and a driver who held it is told."""
+    if not (
+        user_can_act_for(actor=actor, resident=ride.rider)
+        or user_coordinates(user=actor, association=ride.association)
+    ):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED, _("You cannot cancel this ride."), kind=ErrorKind.FORBIDDEN
+        )
+    driver = ride.driver
+    ride = _move(
+        ride,
+        from_states=[*OPEN_STATES, RideState.ACCEPTED, RideState.EN_ROUTE],
+        to_state=RideState.CANCELLED,
+        actor=actor,
+        reason=reason.strip(),
+        closed_at=timezone.now(),
+        busy=None,
+    )
+    _cancel_reminders(ride)
+    if driver is not None:
+        notify(
+            driver.membership.user,
+            "ride.cancelled",
+            {"when": local_time(ride.planned_pickup or ride.earliest_pickup), "reason": reason},
+            urgent=True,
+        )
+    return ride
+
+
+@transaction.atomic
+def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
+    """The driver cannot do it after all: the ride goes back to dispatch (the caller
+    starts a new round of offers)."""
+    _require_driver(ride, actor)
+    if not reason.strip():
+        raise _invalid(
+            RideErrorCode.REASON_MISSING,
+            _("Say why you cannot drive; the passenger and coordinator will see it."),
+            "reason",
+        )
+    ride = _move(
+        ride,
+        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        to_state=RideState.REQUESTED,
+        actor=actor,
+        reason=reason.strip(),
+        driver=None,
+        busy=None,
+        planned_pickup=None,
+        accepted_at=None,
+    )
+    _cancel_reminders(ride)
+    _tell_rider(ride, "ride.driver_withdrew", {"when": local_time(ride.earliest_pickup)})
+    return ride
+
+
+@transaction.atomic
+def ride_mark_unfulfilled(*, ride: RideRequest, actor: User | None = None) -> RideRequest:
+    ride = _move(
+        ride,
+        from_states=OPEN_STATES,
+        to_state=RideState.UNFULFILLED,
+        actor=actor,
+        closed_at=timezone.now(),
+    )
+    _tell_rider(ride, "ride.unfulfilled", {"when": local_time(ride.earliest_pickup)})
+    return ride
+
+
+def _cancel_reminders(ride: RideRequest) -> None:
+    for role in ("rider", "driver"):
+        reminder_cancel(key=f"ride:{ride.pk}:day-before:{role}")
+
+
+def _tell_rider(ride: RideRequest, kind: str, payload: dict) -> None:
+    """The rider, and the person who booked for them when that is someone else."""
+    notify(ride.rider, kind, payload)
+    if ride.requested_by_id != ride.rider_id:
+        notify(ride.requested_by, kind, payload)
+
+
+def local_time(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def pickup_area(ride: RideRequest) -> Point:
+    """What a driver sees before accepting: the pickup snapped to a ~500 m grid."""
+    return approximate(ride.pickup, grid_m=settings.RIDES_APPROXIMATE_GRID_M)
+
+
+def rides_forget_addresses(*, now: datetime | None = None) -> int:
+    """Privacy: RIDES_RETENTION_DAYS after a ride closed, keep only what statistics need:
+    addresses and notes go, points are snapped to the approximate grid."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.RIDES_RETENTION_DAYS)
+    old = RideRequest.objects.filter(closed_at__lt=cutoff).exclude(pickup_address="")
+    count = 0
+    for ride in old.iterator():
+        grid = settings.RIDES_APPROXIMATE_GRID_M
+        ride.pickup = approximate(ride.pickup, grid_m=grid)
+        ride.destination = approximate(ride.destination, grid_m=grid)
+        ride.pickup_address = ride.destination_address = ride.note = ""
+        ride.save(
+            update_fields=["pickup", "destination", "pickup_address", "destination_address", "note"]
+        )
+        count += 1
+    return count

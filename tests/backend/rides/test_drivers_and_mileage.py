@@ -1,0 +1,214 @@
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.gis.geos import Point
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+
+from backend.errors import ApplicationError
+from backend.rides.drivers import (
+    Slot,
+    availability_exception_add,
+    availability_set,
+    driver_position_update,
+    driver_profile_save,
+    driver_set_duty,
+    rider_approve,
+)
+from backend.rides.models import AvailabilitySlot, DriverProfile, RiderApproval, RideState
+from backend.rides.selectors import mileage_report
+from backend.rides.services import rides_forget_addresses
+from tests.factories import (
+    VANSBRO,
+    MembershipFactory,
+    RideRequestFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def test_a_driver_sets_up_their_profile_and_week(association):
+    membership = MembershipFactory(association=association, roles=["member", "driver"])
+    profile = driver_profile_save(
+        actor=membership.user,
+        membership=membership,
+        values={
+            "home_base": VANSBRO,
+            "service_radius_m": 30_000,
+            "seats": 4,
+            "wheelchair_accessible": True,
+        },
+    )
+    availability_set(
+        actor=membership.user,
+        driver=profile,
+        slots=[Slot(0, time(8), time(12)), Slot(3, time(13), time(18))],
+    )
+    assert list(AvailabilitySlot.objects.values_list("weekday", "start", "end")) == [
+        (0, time(8), time(12)),
+        (3, time(13), time(18)),
+    ]
+    availability_set(actor=membership.user, driver=profile, slots=[Slot(4, time(9), time(10))])
+    assert AvailabilitySlot.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"home_base": VANSBRO, "service_radius_m": 0}, "service_radius_m"),
+        ({"home_base": VANSBRO, "seats": 9}, "seats"),
+        ({"seats": 3}, "home_base"),
+    ],
+    ids=["radius-zero", "nine-seats", "no-home-base"],
+)
+def test_bad_profiles_are_refused(association, values, field):
+    membership = MembershipFactory(association=association, roles=["member", "driver"])
+    with pytest.raises(ApplicationError) as refused:
+        driver_profile_save(actor=membership.user, membership=membership, values=values)
+    assert list(refused.value.fields) == [field]
+    assert not DriverProfile.objects.exists()
+
+
+def test_a_member_without_the_driver_role_gets_no_profile(association):
+    membership = MembershipFactory(association=association)
+    with pytest.raises(ApplicationError) as refused:
+        driver_profile_save(
+            actor=membership.user, membership=membership, values={"home_base": VANSBRO}
+        )
+    assert refused.value.code == "not_driver"
+
+
+def test_someone_else_cannot_change_a_drivers_week(driver):
+    with pytest.raises(ApplicationError):
+        availability_set(actor=UserFactory(), driver=driver, slots=[])
+
+
+def test_a_coordinator_can_change_a_drivers_week(driver, coordinator):
+    availability_set(actor=coordinator, driver=driver, slots=[Slot(1, time(8), time(9))])
+    assert driver.slots.count() == 1
+
+
+@pytest.mark.parametrize(
+    "slot",
+    [Slot(0, time(12), time(8)), Slot(7, time(8), time(9)), Slot(2, time(9), time(9))],
+    ids=["ends-before-start", "weekday-seven", "empty"],
+)
+def test_bad_slots_are_refused_and_keep_the_old_week(driver, slot):
+    availability_set(actor=driver.membership.user, driver=driver, slots=[Slot(1, time(8), time(9))])
+    with pytest.raises(ApplicationError):
+        availability_set(actor=driver.membership.user, driver=driver, slots=[slot])
+    assert list(driver.slots.values_list("weekday", flat=True)) == [1]
+
+
+def test_exceptions_need_sane_times_and_a_future_day(driver):
+    user, tomorrow = driver.membership.user, timezone.localdate() + timedelta(days=1)
+    away = availability_exception_add(actor=user, driver=driver, day=tomorrow, kind="away")
+    assert (away.start, away.end) == (None, None)
+    for bad in (
+        {"day": tomorrow, "kind": "extra"},
+        {"day": tomorrow, "kind": "away", "start": time(10)},
+        {"day": tomorrow, "kind": "away", "start": time(10), "end": time(9)},
+        {"day": tomorrow - timedelta(days=2), "kind": "away"},
+        {"day": tomorrow, "kind": "holiday"},
+    ):
+        with pytest.raises(ApplicationError):
+            availability_exception_add(actor=user, driver=driver, **bad)
+    assert driver.exceptions.count() == 1
+
+
+def test_position_is_shared_with_the_rider_only_while_on_the_way(driver, rider, association):
+    user = driver.membership.user
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"user.{rider.pk}", channel)
+    with pytest.raises(ApplicationError):
+        driver_position_update(actor=user, driver=driver, point=VANSBRO)
+    driver_set_duty(actor=user, driver=driver, on_duty=True)
+    soon = timezone.now() + timedelta(minutes=10)
+    ride = RideRequestFactory(
+        rider=rider,
+        association=association,
+        driver=driver,
+        state="en_route",
+        busy=DateTimeTZRange(soon, soon + timedelta(minutes=30)),
+    )
+    RideRequestFactory(rider=rider, association=association)  # not this driver's
+    here = Point(14.3, 60.52, srid=4326)
+    assert driver_position_update(actor=user, driver=driver, point=here) == 1
+    message = async_to_sync(layer.receive)(channel)
+    assert message["event"] == {
+        "type": "driver.position",
+        "ride": ride.pk,
+        "position": [14.3, 60.52],
+        "at": message["event"]["at"],
+    }
+    driver.refresh_from_db()
+    assert (driver.position.x, driver.position.y) == (14.3, 60.52)
+    driver_set_duty(actor=user, driver=driver, on_duty=False)
+    driver.refresh_from_db()
+    assert driver.position is None
+
+
+def test_rider_approval_is_for_coordinators(association, coordinator):
+    membership = MembershipFactory(association=association)
+    with pytest.raises(ApplicationError):
+        rider_approve(actor=membership.user, membership=membership)
+    approval = rider_approve(actor=coordinator, membership=membership, notes="Färdtjänst saknas")
+    assert RiderApproval.objects.get() == approval
+    assert approval.notes == "Färdtjänst saknas"
+
+
+def test_mileage_report_per_driver_for_the_month(association, driver, rider):
+    other = MembershipFactory(association=association, roles=["member", "driver"])
+    from tests.factories import DriverProfileFactory
+
+    second = DriverProfileFactory(membership=other)
+    november = datetime(2026, 11, 10, 12, tzinfo=STOCKHOLM)
+    for who, metres, closed in [
+        (driver, 12_400, november),
+        (driver, 7_600, november + timedelta(days=5)),
+        (second, 30_000, november),
+        (driver, 99_000, datetime(2026, 12, 1, 0, 30, tzinfo=STOCKHOLM)),  # December, local
+    ]:
+        RideRequestFactory(
+            rider=rider,
+            association=association,
+            driver=who,
+            state=RideState.COMPLETED,
+            driven_m=metres,
+            closed_at=closed,
+            busy=DateTimeTZRange(closed - timedelta(hours=1), closed),
+        )
+    rows = mileage_report(association=association, year=2026, month=11)
+    assert [(r.driver_name, r.rides, r.km, r.amount_ore) for r in rows] == sorted(
+        [("Erik Olsson", 2, 20.0, 5000), (other.user.full_name, 1, 30.0, 7500)]
+    )
+
+
+def test_old_addresses_are_forgotten_after_the_retention_period(association, rider, settings):
+    settings.RIDES_RETENTION_DAYS = 90
+    old = RideRequestFactory(
+        rider=rider,
+        association=association,
+        state="cancelled",
+        closed_at=timezone.now() - timedelta(days=91),
+        note="Portkod 1234",
+    )
+    recent = RideRequestFactory(
+        rider=rider,
+        association=association,
+        state="cancelled",
+        closed_at=timezone.now() - timedelta(days=10),
+    )
+    assert rides_forget_addresses() == 1
+    assert rides_forget_addresses() == 0
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.pickup_address, old.destination_address, old.note) == ("", "", "")
+    assert old.pickup.distance(VANSBRO) < 0.01 and old.pickup != VANSBRO
+    assert recent.pickup_address == "Järnvägsgatan 4, Vansbro"
