@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "backend.community.apps.CommunityConfig",
     "backend.notifications.apps.NotificationsConfig",
     "backend.rides.apps.RidesConfig",
+    "dispatch.apps.DispatchConfig",
     "mobile_api",
     "webapp",
 ]
@@ -302,6 +303,9 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "backend.community.models.Role",
         "ChannelEnum": "backend.notifications.models.Channel",
         "LanguageEnum": "backend.accounts.models.Language",
+        "RideStateEnum": "backend.rides.models.RideState",
+        "TimeKindEnum": "backend.rides.models.TimeKind",
+        "ExceptionKindEnum": "backend.rides.models.ExceptionKind",
     },
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mobile_api.views import auth, community, notifications
+from mobile_api.views import auth, community, drivers, notifications, push, rides, sms
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -53,4 +53,45 @@ urlpatterns = [
         notifications.Preferences.as_view(),
         name="notification-preferences",
     ),
+    # Web Push
+    path("push/key", push.PushKey.as_view(), name="push-key"),
+    path("push/subscriptions", push.PushSubscriptions.as_view(), name="push-subscriptions"),
+    # Inbound SMS: the provider's webhook
+    path("sms/inbound/<str:provider>", sms.InboundSms.as_view(), name="sms-inbound"),
+    # Volunteer rides: riders, drivers and coordinators
+    path("rides/", rides.RideList.as_view(), name="ride-list"),
+    path("rides/<int:pk>", rides.RideDetail.as_view(), name="ride-detail"),
+    path("rides/<int:pk>/cancel", rides.RideCancel.as_view(), name="ride-cancel"),
+    path("rides/<int:pk>/start", rides.RideStart.as_view(), name="ride-start"),
+    path("rides/<int:pk>/picked-up", rides.RidePickedUp.as_view(), name="ride-picked-up"),
+    path("rides/<int:pk>/complete", rides.RideComplete.as_view(), name="ride-complete"),
+    path("rides/<int:pk>/no-show", rides.RideNoShow.as_view(), name="ride-no-show"),
+    path("rides/<int:pk>/withdraw", rides.RideWithdraw.as_view(), name="ride-withdraw"),
+    path("rides/<int:pk>/suggestions", rides.RideSuggestions.as_view(), name="ride-suggestions"),
+    path("rides/<int:pk>/assign", rides.RideAssign.as_view(), name="ride-assign"),
+    path("rides/<int:pk>/events", rides.RideEvents.as_view(), name="ride-events"),
+    path("offers/", rides.OfferList.as_view(), name="offer-list"),
+    path("offers/<int:pk>/accept", rides.OfferAccept.as_view(), name="offer-accept"),
+    path("offers/<int:pk>/decline", rides.OfferDecline.as_view(), name="offer-decline"),
+    path(
+        "associations/<int:pk>/rides/",
+        rides.AssociationRides.as_view(),
+        name="association-rides",
+    ),
+    path(
+        "associations/<int:pk>/mileage",
+        rides.AssociationMileage.as_view(),
+        name="association-mileage",
+    ),
+    path(
+        "memberships/<int:pk>/rider-approval",
+        rides.RiderApprove.as_view(),
+        name="membership-rider-approval",
+    ),
+    path("driver/profile", drivers.DriverProfileView.as_view(), name="driver-profile"),
+    path("driver/availability", drivers.DriverAvailability.as_view(), name="driver-availability"),
+    path("driver/exceptions", drivers.DriverExceptions.as_view(), name="driver-exceptions"),
+    path("driver/duty", drivers.DriverDuty.as_view(), name="driver-duty"),
+    path("driver/position", drivers.DriverPosition.as_view(), name="driver-position"),
+    path("driver/logbook", drivers.DriverLogbook.as_view(), name="driver-logbook"),
 ]

@@ -5,6 +5,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+pytest_plugins = ["tests.rides_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _empty_cache():

@@ -6,3 +6,6 @@ app_name = "webapp"
 urlpatterns = [
     path("", views.home, name="home"),
 ]
+urlpatterns += [
+    path("sw.js", views.service_worker, name="service-worker"),
+]

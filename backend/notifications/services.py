@@ -219,24 +219,31 @@ def delivery_attempt(*, delivery_id: int, final: bool = False) -> AttemptOutcome
         try:
             provider_ref = channels.send(delivery, notification)
         except TransientDeliveryError as error:
-            if not final:
+            if final:
                 _record_attempt(
-                    delivery, succeeded=False, status=DeliveryStatus.PENDING, detail=str(error)
+                    delivery,
+                    succeeded=False,
+                    status=DeliveryStatus.FAILED,
+                    detail=f"gave up: {error}",
                 )
-                raise
+                return AttemptOutcome(status=DeliveryStatus.FAILED)
             _record_attempt(
-                delivery, succeeded=False, status=DeliveryStatus.FAILED, detail=f"gave up: {error}"
+                delivery, succeeded=False, status=DeliveryStatus.PENDING, detail=str(error)
             )
-            return AttemptOutcome(status=DeliveryStatus.FAILED)
+            retry_error = error
         except PermanentDeliveryError as error:
             _record_attempt(
                 delivery, succeeded=False, status=DeliveryStatus.FAILED, detail=str(error)
             )
             return AttemptOutcome(status=DeliveryStatus.FAILED)
-        _record_attempt(
-            delivery, succeeded=True, status=DeliveryStatus.SENT, provider_ref=provider_ref
-        )
-        return AttemptOutcome(status=DeliveryStatus.SENT)
+        else:
+            _record_attempt(
+                delivery, succeeded=True, status=DeliveryStatus.SENT, provider_ref=provider_ref
+            )
+            return AttemptOutcome(status=DeliveryStatus.SENT)
+    # Raised once the transaction has committed: raised inside it, it would roll back the
+    # attempt just recorded (and the push subscriptions found gone).
+    raise retry_error
 
 
 # --- The person's own actions -------------------------------------------------------------

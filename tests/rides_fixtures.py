@@ -1,3 +1,6 @@
+"""Shared fixtures for volunteer rides: an association serving Vansbro, its coordinator,
+an approved rider and a driver. Loaded for every test by tests/conftest.py."""
+
 import pytest
 
 from backend.rides.models import RiderApproval

@@ -1,0 +1,240 @@
+"""Offering a ride to drivers in waves; the first to accept gets it.
+
+A wave offers the ride to the best RIDES_OFFER_WAVE_SIZE drivers not asked before, within
+their service radius times RIDES_WAVE_RADIUS_FACTOR ** (wave - 1). A wave that finds
+nobody moves on at once; one that finds drivers waits RIDES_OFFER_TIMEOUT seconds (a
+Celery countdown) before the next. After RIDES_OFFER_WAVES waves the association's
+coordinators are alerted and the ride shows as unassigned.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import User
+from backend.community.models import MembershipState, Role
+from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.live import publish_to_user
+from backend.notifications.services import ReplyRequest, notify
+from backend.rides import services as rides
+from backend.rides.errors import RideErrorCode
+from backend.rides.models import DriverProfile, Offer, OfferState, RideRequest, RideState
+from backend.rides.selectors import user_coordinates
+from dispatch.matching import Candidate, candidates
+
+OFFERABLE = [RideState.REQUESTED, RideState.OFFERING]
+
+
+def offer_wave(*, ride_id: int) -> list[Offer]:
+    """Send the next wave of offers for the ride, or alert the coordinators when the
+    waves are used up. Locks the ride row, so two runs of the task cannot both send a
+    wave. Returns the offers sent (empty when the ride no longer needs any)."""
+    with transaction.atomic():
+        ride = RideRequest.objects.select_for_update().filter(pk=ride_id).first()
+        if ride is None or ride.state not in OFFERABLE:
+            return []
+        now = timezone.now()
+        Offer.objects.filter(ride=ride, state=OfferState.PENDING).update(
+            state=OfferState.EXPIRED, answered_at=now
+        )
+        asked = set(Offer.objects.filter(ride=ride).values_list("driver_id", flat=True))
+        wave, found = ride.wave, []
+        while not found and wave < settings.RIDES_OFFER_WAVES:
+            wave += 1
+            found = candidates(
+                ride,
+                radius_factor=settings.RIDES_WAVE_RADIUS_FACTOR ** (wave - 1),
+                exclude_driver_ids=asked,
+                limit=settings.RIDES_OFFER_WAVE_SIZE,
+            )
+        if not found:
+            _escalate(ride)
+            return []
+        ride = rides.ride_dispatch_started(ride=ride, wave=wave)
+        offers = [_offer(ride, candidate, wave, rank) for rank, candidate in enumerate(found, 1)]
+    from dispatch.tasks import wave_timeout
+
+    transaction.on_commit(
+        lambda: wave_timeout.apply_async((ride_id, wave), countdown=settings.RIDES_OFFER_TIMEOUT)
+    )
+    return offers
+
+
+def _offer(ride: RideRequest, candidate: Candidate, wave: int, rank: int) -> Offer:
+    offer = Offer.objects.create(
+        ride=ride,
+        driver_id=candidate.driver_id,
+        wave=wave,
+        rank=rank,
+        distance_m=candidate.distance_m,
+        pickup_at=candidate.pickup_at,
+    )
+    driver_user = User.objects.get(memberships__driver_profile=candidate.driver_id)
+    notify(
+        driver_user,
+        "ride.offered",
+        offer_payload(offer),
+        urgent=True,
+        reply=ReplyRequest("ride.offer", offer.pk, valid_for=timedelta(hours=12)),
+    )
+    return offer
+
+
+def offer_payload(offer: Offer) -> dict:
+    """What a driver learns before accepting: the village, the approximate area, the
+    time, the distance and the needs. No address, no name, no phone number."""
+    ride = offer.ride
+    area = rides.pickup_area(ride)
+    return {
+        "offer": offer.pk,
+        "ride": ride.pk,
+        "when": rides.local_time(offer.pickup_at),
+        "village": ride.village.name if ride.village else "",
+        "area": [area.x, area.y],
+        "km": round(ride.distance_m / 1000, 1),
+        "needs": ", ".join(ride.needs),
+        "passengers": ride.passengers,
+    }
+
+
+def _escalate(ride: RideRequest) -> None:
+    ride = rides.ride_mark_unassigned(ride=ride)
+    coordinators = User.objects.filter(
+        memberships__association=ride.association,
+        memberships__state=MembershipState.ACTIVE,
+        memberships__roles__contains=[Role.COORDINATOR],
+    )
+    payload = {
+        "ride": ride.pk,
+        "when": rides.local_time(ride.earliest_pickup),
+        "village": ride.village.name if ride.village else "",
+    }
+    for coordinator in coordinators:
+        notify(coordinator, "ride.unassigned", payload, urgent=True)
+
+
+def _driver_offer(offer_id: int, actor: User) -> Offer:
+    offer = (
+        Offer.objects.select_for_update(of=("ride",))
+        .select_related("ride", "driver__membership__user")
+        .filter(pk=offer_id, driver__membership__user=actor)
+        .first()
+    )
+    if offer is None:
+        raise ApplicationError(
+            "offer_not_found", _("There is no such offer for you."), kind=ErrorKind.NOT_FOUND
+        )
+    return offer
+
+
+@transaction.atomic
+def offer_accept(*, offer_id: int, actor: User) -> RideRequest:
+    """The driver takes the ride. Exactly one of several drivers accepting at the same
+    instant wins (a conditional UPDATE on the ride); the others get a 409. A late answer
+    to an expired offer still wins while the ride has no driver."""
+    offer = _driver_offer(offer_id, actor)
+    if offer.state not in (OfferState.PENDING, OfferState.EXPIRED):
+        raise ApplicationError(
+            RideErrorCode.ALREADY_ACCEPTED,
+            _("This offer is no longer open."),
+            kind=ErrorKind.CONFLICT,
+        )
+    ride = rides.ride_assign(
+        ride=offer.ride, driver=offer.driver, pickup_at=offer.pickup_at, actor=actor
+    )
+    Offer.objects.filter(pk=offer.pk).update(state=OfferState.ACCEPTED, answered_at=timezone.now())
+    _withdraw_others(ride, keep=offer.pk)
+    return ride
+
+
+@transaction.atomic
+def offer_decline(*, offer_id: int, actor: User) -> Offer:
+    offer = _driver_offer(offer_id, actor)
+    if offer.state != OfferState.PENDING:
+        raise ApplicationError(
+            RideErrorCode.WRONG_STATE, _("This offer is no longer open."), kind=ErrorKind.CONFLICT
+        )
+    Offer.objects.filter(pk=offer.pk).update(state=OfferState.DECLINED, answered_at=timezone.now())
+    offer.refresh_from_db()
+    still_waiting = Offer.objects.filter(ride=offer.ride, state=OfferState.PENDING).exists()
+    if not still_waiting and offer.ride.state == RideState.OFFERING:
+        # Everyone in this wave said no: no reason to wait for the timeout.
+        from dispatch.tasks import run_dispatch
+
+        ride_id = offer.ride_id
+        transaction.on_commit(lambda: run_dispatch.delay(ride_id))
+    return offer
+
+
+def _withdraw_others(ride: RideRequest, *, keep: int | None) -> None:
+    others = list(
+        Offer.objects.filter(ride=ride, state=OfferState.PENDING)
+        .exclude(pk=keep)
+        .select_related("driver__membership__user")
+    )
+    Offer.objects.filter(pk__in=[o.pk for o in others]).update(
+        state=OfferState.WITHDRAWN, answered_at=timezone.now()
+    )
+    for offer in others:
+        user = offer.driver.membership.user
+        notify(user, "ride.offer_withdrawn", {"when": rides.local_time(offer.pickup_at)})
+        transaction.on_commit(
+            lambda user_id=user.pk, offer_id=offer.pk: publish_to_user(
+                user_id, {"type": "offer.withdrawn", "offer": offer_id}
+            )
+        )
+
+
+@transaction.atomic
+def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: User) -> RideRequest:
+    """A coordinator gives the ride to a driver by hand. The driver is told and can still
+    say no (which puts the ride back to dispatch)."""
+    ride = RideRequest.objects.select_for_update().get(pk=ride_id)
+    if not user_coordinates(user=actor, association=ride.association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the association can assign drivers."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    membership = driver.membership
+    if (
+        membership.association_id != ride.association_id
+        or membership.state != MembershipState.ACTIVE
+        or Role.DRIVER not in membership.roles
+        or not driver.active
+    ):
+        raise ApplicationError(
+            RideErrorCode.NOT_DRIVER,
+            _("%(name)s is not an active driver of this association.")
+            % {"name": membership.user.full_name},
+            fields={"driver": [_("Not an active driver here.")]},
+        )
+    ride = rides.ride_assign(ride=ride, driver=driver, pickup_at=ride.earliest_pickup, actor=actor)
+    Offer.objects.update_or_create(
+        ride=ride,
+        driver=driver,
+        defaults={
+            "wave": ride.wave,
+            "rank": 0,
+            "distance_m": 0,
+            "pickup_at": ride.planned_pickup,
+            "state": OfferState.ACCEPTED,
+            "manual": True,
+            "answered_at": timezone.now(),
+        },
+    )
+    _withdraw_others(ride, keep=None)
+    notify(
+        membership.user,
+        "ride.assigned",
+        {
+            "ride": ride.pk,
+            "when": rides.local_time(ride.planned_pickup),
+            "village": ride.village.name if ride.village else "",
+        },
+        urgent=True,
+    )
+    return ride

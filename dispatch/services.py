@@ -1,0 +1,27 @@
+"""Entry points that start dispatch work after the domain change is committed."""
+
+from django.db import transaction
+
+from backend.accounts.models import User
+from backend.rides import services as rides
+from backend.rides.models import RideRequest
+from dispatch.tasks import run_dispatch
+
+
+def ride_request_submit(**request) -> RideRequest:
+    """Save the ride request (see backend.rides.services.ride_request_create for the
+    arguments) and start looking for a driver once it is committed."""
+    with transaction.atomic():
+        ride = rides.ride_request_create(**request)
+        returns = RideRequest.objects.filter(return_of=ride).values_list("pk", flat=True)
+        for ride_id in [ride.pk, *returns]:
+            transaction.on_commit(lambda ride_id=ride_id: run_dispatch.delay(ride_id))
+    return ride
+
+
+def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
+    """The driver gives the ride back; dispatch looks for another driver."""
+    with transaction.atomic():
+        ride = rides.ride_driver_withdraw(ride=ride, actor=actor, reason=reason)
+        transaction.on_commit(lambda: run_dispatch.delay(ride.pk))
+    return ride

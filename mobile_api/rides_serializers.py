@@ -1,0 +1,458 @@
+"""Input and output shapes of volunteer rides and drivers. Input serializers only parse
+and check types; the rules are in `backend.rides` and `dispatch`.
+
+A ride is shown in one of four shapes, chosen by who looks (`view` names it):
+
+- `full`: the rider, whoever books for them, and the association's coordinators;
+- `driver`: the driver holding the ride while it is accepted, en route or on board:
+  exact places, addresses and how to reach the rider;
+- `driver_past`: that driver once the ride has closed: the approximate area only;
+- `offer`: a driver with a pending offer: what the offer says, nothing more.
+"""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from backend.community.models import Association
+from backend.notifications.selectors import sms_number_for
+from backend.rides.models import (
+    AvailabilityException,
+    AvailabilitySlot,
+    DriverProfile,
+    ExceptionKind,
+    Need,
+    RiderApproval,
+    RideRequest,
+    TimeKind,
+)
+from backend.rides.services import pickup_area
+from dispatch.offers import offer_payload
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, PointField
+from mobile_api.serializers import PersonOutput
+
+# --- Requesting a ride ---------------------------------------------------------------------
+
+
+class PlaceInput(serializers.Serializer):
+    address = serializers.CharField(max_length=300)
+    point = PointField(
+        required=False, help_text="The exact place; without it the address is looked up."
+    )
+
+
+class RideTimeInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TimeKind.choices)
+    at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="The pickup time (pickup_at) or the arrival time (arrive_by).",
+    )
+    window_start = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Any pickup from here…"
+    )
+    window_end = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="…until here is fine (at most 14 days)."
+    )
+
+
+class RideRequestInput(serializers.Serializer):
+    rider = serializers.IntegerField(
+        required=False, help_text="Who travels: you (the default) or someone you book for."
+    )
+    association = serializers.PrimaryKeyRelatedField(
+        queryset=Association.objects.all(),
+        required=False,
+        help_text="Which association drives; default: the only one that approved the rider.",
+    )
+    pickup = PlaceInput()
+    destination = PlaceInput()
+    time = RideTimeInput()
+    return_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Also book the way back, picked up then."
+    )
+    passengers = serializers.IntegerField(default=1)
+    needs = serializers.ListField(
+        child=serializers.ChoiceField(choices=Need.choices), default=list, max_length=len(Need)
+    )
+    note = serializers.CharField(max_length=500, allow_blank=True, default="")
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, allow_blank=True, default="")
+
+
+class RequiredReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, allow_blank=True)
+
+
+class CompleteInput(serializers.Serializer):
+    driven_m = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Metres driven, for the mileage claim; default: the planned trip.",
+    )
+
+
+class AssignInput(serializers.Serializer):
+    driver = serializers.IntegerField(help_text="The driver profile's id.")
+
+
+# --- A ride, as each viewer sees it ----------------------------------------------------------
+
+
+def _view(name: str) -> dict:
+    return {"type": "string", "enum": [name], "description": "Which shape this is."}
+
+
+class VillageBrief(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class RideDriverOutput(serializers.ModelSerializer):
+    """The driver, for the rider's side once someone has taken the ride."""
+
+    full_name = serializers.CharField(source="membership.user.full_name")
+    phone = serializers.CharField(source="membership.user.phone")
+    car = serializers.CharField(source="vehicle_description")
+
+    class Meta:
+        model = DriverProfile
+        fields = ["id", "full_name", "phone", "car"]
+
+
+class RideOutput(serializers.ModelSerializer):
+    """Everything about the ride: for the rider, whoever books for them, coordinators."""
+
+    view = serializers.SerializerMethodField()
+    rider = PersonOutput()
+    village = VillageBrief(allow_null=True)
+    pickup = PointField()
+    destination = PointField()
+    driver = RideDriverOutput(allow_null=True)
+    distance_km = serializers.SerializerMethodField()
+    return_ride = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RideRequest
+        fields = [
+            "view",
+            "id",
+            "state",
+            "rider",
+            "requested_by",
+            "association",
+            "village",
+            "pickup",
+            "pickup_address",
+            "destination",
+            "destination_address",
+            "time_kind",
+            "earliest_pickup",
+            "latest_pickup",
+            "arrive_by",
+            "planned_pickup",
+            "passengers",
+            "needs",
+            "note",
+            "distance_km",
+            "return_of",
+            "return_ride",
+            "driver",
+            "created_at",
+            "accepted_at",
+            "closed_at",
+            "driven_m",
+        ]
+
+    @extend_schema_field(_view("full"))
+    def get_view(self, ride: RideRequest) -> str:
+        return "full"
+
+    def get_distance_km(self, ride: RideRequest) -> float:
+        return round(ride.distance_m / 1000, 1)
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_return_ride(self, ride: RideRequest) -> int | None:
+        back = getattr(ride, "return_ride", None)
+        return back.pk if back is not None else None
+
+
+class RiderContactOutput(serializers.Serializer):
+    full_name = serializers.CharField()
+    phone = serializers.CharField(
+        help_text="Their phone, or for someone without one the relative who takes their calls."
+    )
+
+
+class DriverRideOutput(serializers.ModelSerializer):
+    """For the driver while they hold the ride: where exactly, and whom to call."""
+
+    view = serializers.SerializerMethodField()
+    village = VillageBrief(allow_null=True)
+    pickup = PointField()
+    destination = PointField()
+    rider = serializers.SerializerMethodField()
+    distance_km = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RideRequest
+        fields = [
+            "view",
+            "id",
+            "state",
+            "village",
+            "pickup",
+            "pickup_address",
+            "destination",
+            "destination_address",
+            "time_kind",
+            "earliest_pickup",
+            "latest_pickup",
+            "arrive_by",
+            "planned_pickup",
+            "passengers",
+            "needs",
+            "note",
+            "distance_km",
+            "rider",
+        ]
+
+    @extend_schema_field(_view("driver"))
+    def get_view(self, ride: RideRequest) -> str:
+        return "driver"
+
+    @extend_schema_field(RiderContactOutput)
+    def get_rider(self, ride: RideRequest) -> dict:
+        return {"full_name": ride.rider.full_name, "phone": sms_number_for(ride.rider)}
+
+    def get_distance_km(self, ride: RideRequest) -> float:
+        return round(ride.distance_m / 1000, 1)
+
+
+class DriverPastRideOutput(serializers.ModelSerializer):
+    """For the driver once the ride has closed: the approximate area, no person."""
+
+    view = serializers.SerializerMethodField()
+    village = VillageBrief(allow_null=True)
+    area = serializers.SerializerMethodField()
+    distance_km = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RideRequest
+        fields = [
+            "view",
+            "id",
+            "state",
+            "village",
+            "area",
+            "planned_pickup",
+            "passengers",
+            "needs",
+            "distance_km",
+            "driven_m",
+            "closed_at",
+        ]
+
+    @extend_schema_field(_view("driver_past"))
+    def get_view(self, ride: RideRequest) -> str:
+        return "driver_past"
+
+    @extend_schema_field(GEOJSON_POINT_SCHEMA)
+    def get_area(self, ride: RideRequest) -> dict:
+        return PointField().to_representation(pickup_area(ride))
+
+    def get_distance_km(self, ride: RideRequest) -> float:
+        return round(ride.distance_m / 1000, 1)
+
+
+class OfferOutput(serializers.Serializer):
+    """A ride offered to me: the village, the approximate area, the time, the distance
+    and the needs. No address, no name, no phone number."""
+
+    offer = serializers.IntegerField()
+    ride = serializers.IntegerField()
+    when = serializers.CharField(help_text="Pickup, local time (YYYY-MM-DD HH:MM).")
+    village = serializers.CharField()
+    area = serializers.ListField(
+        child=serializers.FloatField(),
+        help_text="[longitude, latitude] of the area (about 500 m), not the door.",
+    )
+    km = serializers.FloatField()
+    needs = serializers.CharField(help_text="Comma-separated needs.")
+    passengers = serializers.IntegerField()
+    state = serializers.CharField()
+
+    def to_representation(self, offer) -> dict:
+        return {**offer_payload(offer), "state": offer.state}
+
+
+class RideOfferViewOutput(OfferOutput):
+    view = serializers.SerializerMethodField()
+    state = None
+
+    @extend_schema_field(_view("offer"))
+    def get_view(self, offer) -> str:
+        return "offer"
+
+    def to_representation(self, offer) -> dict:
+        return {"view": "offer", **offer_payload(offer)}
+
+
+class RideEventOutput(serializers.Serializer):
+    """One line of the ride's history: a change of state or something about an offer."""
+
+    at = serializers.DateTimeField()
+    event = serializers.ChoiceField(
+        choices=[
+            "state",
+            "offer_sent",
+            "offer_accepted",
+            "offer_declined",
+            "offer_expired",
+            "offer_withdrawn",
+        ]
+    )
+    from_state = serializers.CharField(allow_blank=True)
+    to_state = serializers.CharField(allow_blank=True)
+    actor = serializers.CharField(allow_null=True, help_text="Who did it (none: the system).")
+    driver = serializers.CharField(allow_null=True, help_text="The driver an offer went to.")
+    reason = serializers.CharField(allow_blank=True)
+
+
+class SuggestionOutput(serializers.Serializer):
+    driver = serializers.IntegerField(help_text="The driver profile's id (to assign).")
+    full_name = serializers.CharField()
+    phone = serializers.CharField()
+    car = serializers.CharField()
+    distance_km = serializers.FloatField()
+    pickup_at = serializers.DateTimeField(help_text="The earliest pickup the driver can make.")
+    recent_rides = serializers.IntegerField(help_text="Rides in the last 30 days.")
+
+
+class MileageRowOutput(serializers.Serializer):
+    driver = serializers.IntegerField()
+    driver_name = serializers.CharField()
+    rides = serializers.IntegerField()
+    km = serializers.FloatField()
+    amount_sek = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class RiderApprovalInput(serializers.Serializer):
+    notes = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class RiderApprovalOutput(serializers.ModelSerializer):
+    class Meta:
+        model = RiderApproval
+        fields = ["membership", "approved_by", "approved_at", "notes"]
+
+
+# --- Drivers ---------------------------------------------------------------------------------
+
+
+class DriverProfileInput(serializers.Serializer):
+    """Fields left out keep their value; a new profile needs `home_base`."""
+
+    home_base = PointField(required=False)
+    service_radius_m = serializers.IntegerField(required=False)
+    seats = serializers.IntegerField(required=False, help_text="Passenger seats.")
+    wheelchair_accessible = serializers.BooleanField(required=False)
+    walker_space = serializers.BooleanField(required=False)
+    child_seat = serializers.BooleanField(required=False)
+    takes_guide_dog = serializers.BooleanField(required=False)
+    vehicle_description = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    active = serializers.BooleanField(required=False)
+
+
+class DriverProfileOutput(serializers.ModelSerializer):
+    association = serializers.IntegerField(source="membership.association_id")
+    home_base = PointField()
+
+    class Meta:
+        model = DriverProfile
+        fields = [
+            "id",
+            "association",
+            "home_base",
+            "service_radius_m",
+            "seats",
+            "wheelchair_accessible",
+            "walker_space",
+            "child_seat",
+            "takes_guide_dog",
+            "vehicle_description",
+            "active",
+            "on_duty",
+        ]
+
+
+class AvailabilitySlotSerializer(serializers.ModelSerializer):
+    weekday = serializers.IntegerField(help_text="0 = Monday … 6 = Sunday.")
+    start = serializers.TimeField(format="%H:%M")
+    end = serializers.TimeField(format="%H:%M")
+
+    class Meta:
+        model = AvailabilitySlot
+        fields = ["weekday", "start", "end"]
+
+
+class AvailabilityInput(serializers.Serializer):
+    association = serializers.IntegerField(
+        required=False, help_text="Default: the only association you drive for."
+    )
+    slots = AvailabilitySlotSerializer(many=True, max_length=50)
+
+
+class AvailabilityOutput(serializers.Serializer):
+    association = serializers.IntegerField()
+    slots = AvailabilitySlotSerializer(many=True)
+
+
+class AvailabilityExceptionInput(serializers.Serializer):
+    association = serializers.IntegerField(required=False)
+    date = serializers.DateField()
+    kind = serializers.ChoiceField(choices=ExceptionKind.choices)
+    start = serializers.TimeField(required=False, allow_null=True)
+    end = serializers.TimeField(
+        required=False, allow_null=True, help_text="Away without times: the whole day."
+    )
+
+
+class AvailabilityExceptionOutput(serializers.ModelSerializer):
+    start = serializers.TimeField(format="%H:%M", allow_null=True)
+    end = serializers.TimeField(format="%H:%M", allow_null=True)
+
+    class Meta:
+        model = AvailabilityException
+        fields = ["id", "date", "kind", "start", "end"]
+
+
+class DutyInput(serializers.Serializer):
+    association = serializers.IntegerField(required=False)
+    on_duty = serializers.BooleanField()
+
+
+class PositionInput(serializers.Serializer):
+    association = serializers.IntegerField(required=False)
+    point = PointField()
+
+
+class PositionOutput(serializers.Serializer):
+    sent_to = serializers.IntegerField(help_text="How many riders were shown the position.")
+
+
+class LogbookRowOutput(serializers.Serializer):
+    ride = serializers.IntegerField(source="pk")
+    date = serializers.SerializerMethodField()
+    village = serializers.CharField(source="village.name", default="")
+    km = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_date(self, ride: RideRequest) -> str:
+        return timezone.localdate(ride.closed_at).isoformat()
+
+    def get_km(self, ride: RideRequest) -> float:
+        return round((ride.driven_m or ride.distance_m) / 1000, 1)

@@ -1,0 +1,605 @@
+"""Volunteer rides: riders request and follow them, drivers answer offers and report
+progress, coordinators watch, assign and pay mileage.
+
+A ride is looked up through the viewer's visible set (`rides_visible_to`), so a ride
+someone may not see is a 404; what they see of it depends on who they are (see
+`mobile_api.rides_serializers`).
+"""
+
+import csv
+import io
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+
+import django_filters
+from django.contrib.gis.geos import Point
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import generics, status
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.accounts.models import User
+from backend.community.models import Membership, MembershipState
+from backend.community.selectors import (
+    associations_visible_to,
+    memberships_visible_to,
+    people_actable_by,
+    user_can_act_for,
+)
+from backend.errors import ApplicationError, ErrorKind
+from backend.geocoding import geocode
+from backend.rides import services as rides
+from backend.rides.drivers import rider_approve
+from backend.rides.errors import RideErrorCode
+from backend.rides.models import (
+    CLOSED_STATES,
+    DRIVER_HOLDS,
+    OPEN_STATES,
+    DriverProfile,
+    Offer,
+    OfferState,
+    RideEvent,
+    RideRequest,
+    RideState,
+)
+from backend.rides.selectors import (
+    mileage_report,
+    rides_of_rider,
+    rides_visible_to,
+    user_coordinates,
+)
+from backend.rides.services import RideTime
+from dispatch import offers
+from dispatch.matching import candidates
+from dispatch.services import ride_driver_withdraw, ride_request_submit
+from mobile_api.rides_serializers import (
+    AssignInput,
+    CompleteInput,
+    DriverPastRideOutput,
+    DriverRideOutput,
+    MileageRowOutput,
+    OfferOutput,
+    ReasonInput,
+    RequiredReasonInput,
+    RideEventOutput,
+    RideOfferViewOutput,
+    RideOutput,
+    RiderApprovalInput,
+    RiderApprovalOutput,
+    RideRequestInput,
+    SuggestionOutput,
+)
+
+# Everything a ride's serialisers and permission checks touch, in one query.
+RIDE_RELATED = ("rider", "association", "village", "driver__membership__user", "return_ride")
+
+FULL, DRIVER, DRIVER_PAST, OFFER = "full", "driver", "driver_past", "offer"
+
+RIDE_DETAIL = PolymorphicProxySerializer(
+    component_name="RideDetail",
+    serializers=[RideOutput, DriverRideOutput, DriverPastRideOutput, RideOfferViewOutput],
+    resource_type_field_name=None,
+)
+
+
+def ride_view_for(*, viewer: User, ride: RideRequest) -> str | None:
+    """How `viewer` sees the ride, or None when they may not see it at all."""
+    if user_can_act_for(actor=viewer, resident=ride.rider) or user_coordinates(
+        user=viewer, association=ride.association
+    ):
+        return FULL
+    if ride.driver is not None and ride.driver.membership.user_id == viewer.pk:
+        return DRIVER if ride.state in DRIVER_HOLDS else DRIVER_PAST
+    if ride.state in OPEN_STATES and _pending_offer(ride, viewer) is not None:
+        return OFFER
+    return None
+
+
+def _pending_offer(ride: RideRequest, viewer: User) -> Offer | None:
+    return (
+        Offer.objects.select_related("ride__village")
+        .filter(ride=ride, driver__membership__user=viewer, state=OfferState.PENDING)
+        .first()
+    )
+
+
+def _ride(request: Request, pk: int) -> tuple[RideRequest, str]:
+    """The ride and how the person asking sees it; 404 when they may not see it."""
+    ride = get_object_or_404(
+        rides_visible_to(user=request.user).select_related(*RIDE_RELATED), pk=pk
+    )
+    view = ride_view_for(viewer=request.user, ride=ride)
+    if view is None:
+        raise Http404
+    return ride, view
+
+
+def _present(ride: RideRequest, viewer: User) -> dict:
+    """The ride in the shape this viewer may see (after a change, that can be another
+    shape than before: a completed ride shows its driver only the area)."""
+    ride = RideRequest.objects.select_related(*RIDE_RELATED).get(pk=ride.pk)
+    view = ride_view_for(viewer=viewer, ride=ride)
+    if view == FULL:
+        return RideOutput(ride).data
+    if view == DRIVER:
+        return DriverRideOutput(ride).data
+    if view == DRIVER_PAST:
+        return DriverPastRideOutput(ride).data
+    if view == OFFER:
+        return RideOfferViewOutput(_pending_offer(ride, viewer)).data
+    raise Http404
+
+
+def _require_coordinator(viewer: User, ride: RideRequest) -> None:
+    if not user_coordinates(user=viewer, association=ride.association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the association can see this."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+
+
+# --- Riders ----------------------------------------------------------------------------------
+
+# The service names the parts of the time by its own arguments; the API nests them.
+_TIME_FIELDS = {
+    "at": "time.at",
+    "window_start": "time.window_start",
+    "window_end": "time.window_end",
+}
+
+
+@contextmanager
+def _fields_renamed(names: dict[str, str]):
+    try:
+        yield
+    except ApplicationError as error:
+        error.fields = {names.get(name, name): messages for name, messages in error.fields.items()}
+        raise
+
+
+def _place(place: dict, field: str) -> tuple[Point, str]:
+    point = place.get("point")
+    if point is None:
+        point = geocode(place["address"], field=f"{field}.address")
+    return point, place["address"]
+
+
+def _only_rider_association(rider: User):
+    """The association to book with when none is named: the only one that approved the
+    rider; when there are several (or none), the person has to choose."""
+    approved = list(
+        Membership.objects.filter(
+            user=rider, state=MembershipState.ACTIVE, rider_approval__isnull=False
+        ).select_related("association__municipality")[:2]
+    )
+    if len(approved) != 1:
+        raise ApplicationError(
+            "association_required",
+            _("Choose which association should drive %(name)s.") % {"name": rider.full_name},
+            fields={"association": [_("Choose an association.")]},
+        )
+    return approved[0].association
+
+
+class MyRidesFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=RideState.choices)
+    upcoming = django_filters.BooleanFilter(
+        method="filter_upcoming",
+        label="true: rides not yet done or cancelled, soonest first; false: closed rides.",
+    )
+
+    class Meta:
+        model = RideRequest
+        fields = ["state", "upcoming"]
+
+    def filter_upcoming(self, rides, name: str, value: bool):
+        if value:
+            return rides.exclude(state__in=CLOSED_STATES).order_by("earliest_pickup", "pk")
+        return rides.filter(state__in=CLOSED_STATES)
+
+
+class RideList(generics.ListAPIView):
+    """My rides and those of the people I book for, newest first."""
+
+    serializer_class = RideOutput
+    filterset_class = MyRidesFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return RideRequest.objects.none()
+        return rides_of_rider(actor=self.request.user).select_related(*RIDE_RELATED)
+
+    @extend_schema(request=RideRequestInput, responses={201: RideOutput})
+    def post(self, request: Request) -> Response:
+        """Ask for a ride (for yourself or someone you book for). Dispatch starts looking
+        for a driver at once."""
+        data = RideRequestInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        rider = request.user
+        if values.get("rider") is not None:
+            rider = get_object_or_404(people_actable_by(actor=request.user), pk=values["rider"])
+        association = values.get("association") or _only_rider_association(rider)
+        pickup, pickup_address = _place(values["pickup"], "pickup")
+        destination, destination_address = _place(values["destination"], "destination")
+        with _fields_renamed(_TIME_FIELDS):
+            ride = ride_request_submit(
+                requested_by=request.user,
+                rider=rider,
+                association=association,
+                pickup=pickup,
+                pickup_address=pickup_address,
+                destination=destination,
+                destination_address=destination_address,
+                when=RideTime(**values["time"]),
+                passengers=values["passengers"],
+                needs=values["needs"],
+                note=values["note"],
+                return_at=values.get("return_at"),
+            )
+        return Response(_present(ride, request.user), status=status.HTTP_201_CREATED)
+
+
+class RideDetail(APIView):
+    """One ride, in the shape the person asking may see."""
+
+    @extend_schema(responses={200: RIDE_DETAIL})
+    def get(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        return Response(_present(ride, request.user))
+
+
+class RideCancel(APIView):
+    """Cancel for the passenger's side: the rider, whoever books for them, a coordinator."""
+
+    @extend_schema(request=ReasonInput, responses={200: RideOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ride = rides.ride_cancel(
+            ride=ride, actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(_present(ride, request.user))
+
+
+# --- Drivers: offers and the ride's progress ------------------------------------------------
+
+
+class OfferList(generics.ListAPIView):
+    """Rides offered to me that wait for my answer: the area, not the address."""
+
+    serializer_class = OfferOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return Offer.objects.none()
+        return (
+            Offer.objects.filter(
+                driver__membership__user=self.request.user,
+                state=OfferState.PENDING,
+                ride__state__in=OPEN_STATES,
+            )
+            .select_related("ride__village")
+            .order_by("pickup_at", "pk")
+        )
+
+
+class OfferAccept(APIView):
+    """Take the ride. When another driver was faster: 409 `ride_already_accepted`."""
+
+    @extend_schema(request=None, responses={200: DriverRideOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        ride = offers.offer_accept(offer_id=pk, actor=request.user)
+        return Response(_present(ride, request.user))
+
+
+class OfferDecline(APIView):
+    @extend_schema(request=None, responses={200: OfferOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        offer = offers.offer_decline(offer_id=pk, actor=request.user)
+        return Response(OfferOutput(offer).data)
+
+
+class RideStart(APIView):
+    """The driver sets off to the pickup."""
+
+    @extend_schema(request=None, responses={200: RIDE_DETAIL})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        ride = rides.ride_start(ride=ride, actor=request.user)
+        return Response(_present(ride, request.user))
+
+
+class RidePickedUp(APIView):
+    """The passenger is in the car."""
+
+    @extend_schema(request=None, responses={200: RIDE_DETAIL})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        ride = rides.ride_pick_up(ride=ride, actor=request.user)
+        return Response(_present(ride, request.user))
+
+
+class RideComplete(APIView):
+    """Arrived. `driven_m` is what goes into the mileage claim."""
+
+    @extend_schema(request=CompleteInput, responses={200: RIDE_DETAIL})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        data = CompleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ride = rides.ride_complete(
+            ride=ride, actor=request.user, driven_m=data.validated_data.get("driven_m")
+        )
+        return Response(_present(ride, request.user))
+
+
+class RideNoShow(APIView):
+    """The driver came; the passenger did not."""
+
+    @extend_schema(request=ReasonInput, responses={200: RIDE_DETAIL})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ride = rides.ride_no_show(
+            ride=ride, actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(_present(ride, request.user))
+
+
+class RideWithdraw(APIView):
+    """The driver cannot do it after all: the ride goes back to dispatch, and the driver
+    no longer sees it."""
+
+    @extend_schema(request=RequiredReasonInput, responses={204: None})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        data = RequiredReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ride_driver_withdraw(ride=ride, actor=request.user, reason=data.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Coordinators ----------------------------------------------------------------------------
+
+
+class RideSuggestions(APIView):
+    """Drivers who could take the ride, best first: near, and fair among the near."""
+
+    @extend_schema(responses={200: SuggestionOutput(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        _require_coordinator(request.user, ride)
+        found = candidates(ride)
+        profiles = DriverProfile.objects.select_related("membership__user").in_bulk(
+            [candidate.driver_id for candidate in found]
+        )
+        rows = [
+            {
+                "driver": candidate.driver_id,
+                "full_name": profiles[candidate.driver_id].membership.user.full_name,
+                "phone": profiles[candidate.driver_id].membership.user.phone,
+                "car": profiles[candidate.driver_id].vehicle_description,
+                "distance_km": round(candidate.distance_m / 1000, 1),
+                "pickup_at": candidate.pickup_at,
+                "recent_rides": candidate.recent_rides,
+            }
+            for candidate in found
+        ]
+        return Response(SuggestionOutput(rows, many=True).data)
+
+
+class RideAssign(APIView):
+    """Give the ride to a driver by hand; they are told and can still say no."""
+
+    @extend_schema(request=AssignInput, responses={200: RideOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        data = AssignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        driver = (
+            DriverProfile.objects.select_related("membership__user")
+            .filter(pk=data.validated_data["driver"])
+            .first()
+        )
+        if driver is None:
+            raise ApplicationError(
+                RideErrorCode.NOT_DRIVER,
+                _("There is no such driver."),
+                fields={"driver": [_("Unknown driver.")]},
+            )
+        ride = offers.ride_assign_by_coordinator(ride_id=ride.pk, driver=driver, actor=request.user)
+        return Response(_present(ride, request.user))
+
+
+class RideEvents(APIView):
+    """The ride's history: every change of state and every offer, with who and when."""
+
+    @extend_schema(responses={200: RideEventOutput(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        _require_coordinator(request.user, ride)
+        lines = [
+            {
+                "at": event.at,
+                "event": "state",
+                "from_state": event.from_state,
+                "to_state": event.to_state,
+                "actor": event.actor.full_name if event.actor else None,
+                "driver": None,
+                "reason": event.reason,
+            }
+            for event in RideEvent.objects.filter(ride=ride).select_related("actor")
+        ]
+        for offer in Offer.objects.filter(ride=ride).select_related("driver__membership__user"):
+            driver = offer.driver.membership.user.full_name
+            line = {"from_state": "", "to_state": "", "actor": None, "driver": driver}
+            lines.append({**line, "at": offer.created_at, "event": "offer_sent", "reason": ""})
+            if offer.answered_at is not None:
+                lines.append(
+                    {**line, "at": offer.answered_at, "event": f"offer_{offer.state}", "reason": ""}
+                )
+        lines.sort(key=lambda line: line["at"])
+        return Response(RideEventOutput(lines, many=True).data)
+
+
+def _coordinated_association(request: Request, pk: int):
+    association = get_object_or_404(associations_visible_to(user=request.user), pk=pk)
+    if not user_coordinates(user=request.user, association=association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the association can see this."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    return association
+
+
+class AssociationRidesFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=RideState.choices)
+    day = django_filters.DateFilter(
+        field_name="earliest_pickup", lookup_expr="date", label="Pickup on this day (local)."
+    )
+    village = django_filters.NumberFilter(field_name="village")
+
+    class Meta:
+        model = RideRequest
+        fields = ["state", "day", "village"]
+
+
+class AssociationRides(generics.ListAPIView):
+    """The association's rides for its coordinators: the ones without a driver first,
+    then by pickup time."""
+
+    serializer_class = RideOutput
+    filterset_class = AssociationRidesFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return RideRequest.objects.none()
+        association = _coordinated_association(self.request, self.kwargs["pk"])
+        return (
+            RideRequest.objects.filter(association=association)
+            .select_related(*RIDE_RELATED)
+            .annotate(
+                urgency=Case(
+                    When(state=RideState.UNASSIGNED, then=Value(0)),
+                    When(state__in=OPEN_STATES, then=Value(1)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("urgency", "earliest_pickup", "pk")
+        )
+
+
+class CsvRenderer(BaseRenderer):
+    """The mileage report as a spreadsheet: UTF-8 with a byte order mark, so that Excel
+    shows å, ä and ö."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([_("driver"), _("rides"), _("km"), _("amount (SEK)")])
+        for row in data:
+            writer.writerow([row["driver_name"], row["rides"], row["km"], row["amount_sek"]])
+        return ("\ufeff" + out.getvalue()).encode()
+
+
+def _month(request: Request) -> date:
+    value = request.query_params.get("month")
+    if not value:
+        return timezone.localdate().replace(day=1)
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        if not 2000 <= year <= 2999:
+            raise ValueError(value)
+        return date(year, month, 1)
+    except ValueError as error:
+        raise ApplicationError(
+            "invalid",
+            _("Give the month as YYYY-MM, e.g. 2025-03."),
+            fields={"month": [_("Use the form YYYY-MM.")]},
+        ) from error
+
+
+class AssociationMileage(APIView):
+    """Kilometres and reimbursement per driver for one month (completed rides, local
+    time): JSON rows, or a CSV file with `?format=csv` or `Accept: text/csv`."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "month", OpenApiTypes.STR, description="YYYY-MM; default: this month."
+            ),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
+        ],
+        responses={
+            (200, "application/json"): MileageRowOutput(many=True),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="driver, rides, km, amount (SEK)"
+            ),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        association = _coordinated_association(request, pk)
+        month = _month(request)
+        report = mileage_report(association=association, year=month.year, month=month.month)
+        rows = [
+            {
+                "driver": row.driver_id,
+                "driver_name": row.driver_name,
+                "rides": row.rides,
+                "km": row.km,
+                "amount_sek": Decimal(row.amount_ore).scaleb(-2),
+            }
+            for row in report
+        ]
+        response = Response(MileageRowOutput(rows, many=True).data)
+        if request.accepted_renderer.format == "csv":
+            response["Content-Disposition"] = (
+                f'attachment; filename="mileage-{association.pk}-{month:%Y-%m}.csv"'
+            )
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors are JSON, also when a CSV file was asked for.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class RiderApprove(APIView):
+    """A coordinator approves a member for volunteer rides (with eligibility notes)."""
+
+    @extend_schema(request=RiderApprovalInput, responses={200: RiderApprovalOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        membership = get_object_or_404(memberships_visible_to(viewer=request.user), pk=pk)
+        data = RiderApprovalInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        approval = rider_approve(
+            actor=request.user, membership=membership, notes=data.validated_data["notes"]
+        )
+        return Response(RiderApprovalOutput(approval).data)
