@@ -140,6 +140,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backend.notifications.tasks.send_due_reminders",
         "schedule": 60.0,
     },
+    "dispatch-waiting-rides": {
+        "task": "dispatch.tasks.dispatch_waiting_rides",
+        "schedule": 120.0,
+    },
     "forget-old-ride-addresses": {
         "task": "backend.rides.tasks.forget_old_addresses",
         "schedule": 24 * 3600.0,

@@ -1,6 +1,9 @@
 """Celery tasks of dispatch: thin, take ids, safe to run twice."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from backend.rides.models import RideRequest, RideState
 from dispatch import offers
@@ -19,3 +22,16 @@ def wave_timeout(ride_id: int, wave: int) -> int:
     if not RideRequest.objects.filter(pk=ride_id, state=RideState.OFFERING, wave=wave).exists():
         return 0
     return len(offers.offer_wave(ride_id=ride_id))
+
+
+@shared_task
+def dispatch_waiting_rides() -> int:
+    """Beat, every two minutes: start dispatch for requests still waiting for their first
+    wave (queued while the broker was down, or loaded as demo data). Safe to overlap with
+    run_dispatch: offer_wave locks the ride."""
+    waiting = RideRequest.objects.filter(
+        state=RideState.REQUESTED, created_at__lt=timezone.now() - timedelta(minutes=1)
+    ).values_list("pk", flat=True)[:500]
+    for ride_id in waiting:
+        run_dispatch.delay(ride_id)
+    return len(waiting)

@@ -200,3 +200,20 @@ def test_escalation_runs_on_a_real_worker_wave_after_wave(ride, association, coo
         (2, "expired"),
     ]
     assert coordinator.notifications.filter(kind="ride.unassigned").count() == 1
+
+
+def test_a_request_left_waiting_is_picked_up_by_the_sweeper(ride, four_drivers, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dispatch.tasks import dispatch_waiting_rides
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    fresh = RideRequestFactory(rider=ride.rider, association=ride.association, state="requested")
+    RideRequest.objects.filter(pk=ride.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert dispatch_waiting_rides() == 1
+    ride.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (ride.state, ride.offers.count()) == (RideState.OFFERING, 3)
+    assert fresh.state == RideState.REQUESTED
