@@ -1,0 +1,111 @@
+"""A ride from request to completion as the phones see it: every step arrives over the
+websocket (real ASGI app, Redis channel layer)."""
+
+from datetime import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.contrib.gis.geos import Point
+from rest_framework.authtoken.models import Token
+
+from backend.asgi import application
+from backend.rides import services as rides
+from backend.rides.drivers import driver_position_update, driver_set_duty
+from backend.rides.models import Offer, RideRequest
+from backend.rides.services import RideTime
+from dispatch.offers import offer_accept, offer_wave
+from dispatch.services import ride_request_submit
+from tests.factories import (
+    DALA_JARNA,
+    VANSBRO,
+    AvailabilitySlotFactory,
+    DriverProfileFactory,
+    next_weekday_at,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def socket_for(user) -> WebsocketCommunicator:
+    token = await sync_to_async(lambda: Token.objects.get_or_create(user=user)[0].key)()
+    socket = WebsocketCommunicator(
+        application, f"/ws/?token={token}", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def next_of(socket, kind: str) -> dict:
+    """The next message of that kind (notifications by `kind`, other events by `type`)."""
+    for _ in range(10):
+        message = await socket.receive_json_from(timeout=5)
+        if message.get("kind") == kind or message.get("type") == kind:
+            return message
+    raise AssertionError(f"no {kind} message")
+
+
+async def test_request_offer_accept_ride_and_live_position(rider, association):
+
+    def two_drivers():
+        drivers = []
+        for name, lon in [("Erik Olsson", 14.23), ("Maria Berg", 14.26)]:
+            driver = DriverProfileFactory(
+                membership__association=association,
+                membership__user__full_name=name,
+                home_base=Point(lon, 60.509, srid=4326),
+                vehicle_description="Röd Volvo V70",
+            )
+            AvailabilitySlotFactory(driver=driver, weekday=0, start=time(8), end=time(17))
+            drivers.append(driver)
+        return drivers
+
+    erik, maria = await sync_to_async(two_drivers)()
+    erik_user = await sync_to_async(lambda: erik.membership.user)()
+    maria_user = await sync_to_async(lambda: maria.membership.user)()
+    rider_socket = await socket_for(rider)
+    erik_socket, maria_socket = await socket_for(erik_user), await socket_for(maria_user)
+
+    ride = await sync_to_async(ride_request_submit)(
+        requested_by=rider,
+        rider=rider,
+        association=association,
+        pickup=VANSBRO,
+        pickup_address="Järnvägsgatan 4, Vansbro",
+        destination=DALA_JARNA,
+        destination_address="Vårdcentralen, Dala-Järna",
+        when=RideTime(kind="pickup_at", at=next_weekday_at(0, 10)),
+    )
+    assert (await next_of(rider_socket, "ride.requested"))["payload"]["when"]
+
+    # What the run_dispatch task queued on commit does (run here, not by a worker, so the
+    # wave's timeout does not fire at once as it would with eager tasks).
+    await sync_to_async(offer_wave)(ride_id=ride.pk)
+    offered = await next_of(erik_socket, "ride.offered")
+    assert (await next_of(maria_socket, "ride.offered"))["payload"]["ride"] == ride.pk
+    assert "Järnvägsgatan" not in str(offered)  # no address before accepting
+
+    offer = await sync_to_async(Offer.objects.get)(pk=offered["payload"]["offer"])
+    await sync_to_async(offer_accept)(offer_id=offer.pk, actor=erik_user)
+    accepted = await next_of(rider_socket, "ride.accepted")
+    assert accepted["payload"]["driver"] == "Erik Olsson"
+    withdrawn = await next_of(maria_socket, "offer.withdrawn")
+    assert withdrawn["offer"] != offer.pk
+
+    ride = await sync_to_async(RideRequest.objects.get)(pk=ride.pk)
+    ride = await sync_to_async(rides.ride_start)(ride=ride, actor=erik_user)
+    assert (await next_of(rider_socket, "ride.en_route"))["payload"]["driver"] == "Erik Olsson"
+    await sync_to_async(driver_set_duty)(actor=erik_user, driver=erik, on_duty=True)
+    await sync_to_async(driver_position_update)(
+        actor=erik_user, driver=erik, point=Point(14.25, 60.51, srid=4326)
+    )
+    position = await next_of(rider_socket, "driver.position")
+    assert (position["ride"], position["position"]) == (ride.pk, [14.25, 60.51])
+    assert await maria_socket.receive_nothing(timeout=0.3)
+
+    ride = await sync_to_async(rides.ride_pick_up)(ride=ride, actor=erik_user)
+    ride = await sync_to_async(rides.ride_complete)(ride=ride, actor=erik_user)
+    assert ride.state == "completed"
+    for socket in (rider_socket, erik_socket, maria_socket):
+        await socket.disconnect()
