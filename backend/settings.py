@@ -7,6 +7,7 @@ Production refuses to start without SECRET_KEY and ALLOWED_HOSTS, and with DEBUG
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -151,6 +152,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-deliveries": {
         "task": "backend.notifications.tasks.requeue_stale_deliveries",
         "schedule": 300.0,
+    },
+    "plan-tomorrow": {
+        "task": "dispatch.tasks.plan_tomorrow",
+        "schedule": crontab(hour=19, minute=0),  # CELERY_TIMEZONE: Stockholm
     },
 }
 # Tests may run tasks in-process; production always goes through the broker.

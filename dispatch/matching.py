@@ -33,12 +33,25 @@ them as arrays and turns each slot into instants with the same rule (`LocalDay.i
 Limits, on purpose: a trip must fit inside one slot or one extra period (two adjoining
 slots are not joined), and so never crosses local midnight.
 
-Ranking. The query walks the GiST index on `home_base` in distance order (KNN), keeps
-the first `limit * 3` drivers that pass every test, and `dispatch.ranking.rank` then
-orders them by distance and fairness; the best `limit` are returned. `distance_m` is
-measured from the driver's current position when they are on duty and it is fresh (less
-than 15 minutes old), else from their home base; the service area and the index walk
-always use the home base.
+How the query finds them. It starts from the association: the ids of its active driver
+memberships (index on association), the profiles of those drivers (unique index on
+`membership_id`) within the bounding box of the largest possible radius, whose car fits
+and whose radius reaches the pickup. These are sorted by `home_base <-> pickup`, and the
+availability test, the expensive part, runs in that order and stops after the first
+`limit * 3` drivers who can do the trip; `dispatch.ranking.rank` orders those by
+distance and fairness and the best `limit` are returned.
+
+Why not a KNN walk of the GiST index on `home_base`: that index holds every
+association's drivers, and near a small association's villages most of the nearest
+drivers belong to the neighbours, so the walk reads the whole box (some 20,000 drivers
+at 100k) before it has enough of the association's own.
+With the association on the driver profile and a GiST index on (association, home_base)
+the same query becomes a KNN walk within the association (docs/performance.md,
+"Matching").
+
+`distance_m` is measured from the driver's current position when they are on duty and
+it is fresh (less than 15 minutes old), else from their home base; the service area and
+the order of the search always use the home base.
 """
 
 import datetime as dt
@@ -183,21 +196,27 @@ _HOLDS = ", ".join(f"'{state}'" for state in DRIVER_HOLDS)
 _COUNTED = ", ".join(f"'{state}'" for state in [*DRIVER_HOLDS, RideState.COMPLETED])
 
 # The earliest feasible pickup of driver `d` over the days of the window: for each day,
-# each period the driver is available (slot of that weekday, or extra time that date),
-# and each possible start (the period opens, an away period ends, a held ride ends), keep
-# the starts from which the whole trip fits. min() of none is NULL: not available.
+# each period the driver is available (a slot of that weekday, or extra time that date)
+# that could hold the trip, and each possible start in it (when the period opens, when
+# an away period ends, when a held ride ends), keep the starts from which the whole trip
+# fits. min() of none is NULL: not available.
 _FIT = f"""
 SELECT min(start.at) AS pickup_at
 FROM window_day AS day
 JOIN LATERAL (
-    SELECT {_instant_sql("day", "slot.start")} AS opens,
-           {_instant_sql("day", 'slot."end"')} AS closes
-    FROM rides_availabilityslot AS slot
-    WHERE slot.driver_id = d.id AND slot.weekday = day.weekday
-    UNION ALL
-    SELECT {_instant_sql("day", "extra.start")}, {_instant_sql("day", 'extra."end"')}
-    FROM rides_availabilityexception AS extra
-    WHERE extra.driver_id = d.id AND extra.date = day.date AND extra.kind = '{ExceptionKind.EXTRA}'
+    SELECT * FROM (
+        SELECT {_instant_sql("day", "slot.start")} AS opens,
+               {_instant_sql("day", 'slot."end"')} AS closes
+        FROM rides_availabilityslot AS slot
+        WHERE slot.driver_id = d.id AND slot.weekday = day.weekday
+        UNION ALL
+        SELECT {_instant_sql("day", "extra.start")}, {_instant_sql("day", 'extra."end"')}
+        FROM rides_availabilityexception AS extra
+        WHERE extra.driver_id = d.id AND extra.date = day.date
+          AND extra.kind = '{ExceptionKind.EXTRA}'
+    ) AS period
+    WHERE greatest(day.lo, period.opens) <= day.hi
+      AND greatest(day.lo, period.opens) + %(trip)s <= period.closes
 ) AS open ON true
 CROSS JOIN LATERAL (
     SELECT greatest(day.lo, open.opens) AS at
@@ -217,7 +236,8 @@ WHERE start.at <= day.hi
   AND start.at + %(trip)s <= open.closes
   AND NOT EXISTS (
       SELECT 1 FROM rides_availabilityexception AS away
-      WHERE away.driver_id = d.id AND away.date = day.date AND away.kind = '{ExceptionKind.AWAY}'
+      WHERE away.driver_id = d.id AND away.date = day.date
+        AND away.kind = '{ExceptionKind.AWAY}'
         AND (away.start IS NULL OR (
             {_instant_sql("day", "away.start")} < start.at + %(trip)s
             AND {_instant_sql("day", 'away."end"')} > start.at))
@@ -229,6 +249,8 @@ WHERE start.at <= day.hi
   )
 """  # noqa: S608 - only constants of this module are interpolated; values are parameters
 
+# The association's drivers whose car fits and whose radius reaches the pickup, nearest
+# first; then, in that order, those with a feasible pickup time, until `fetch`.
 _QUERY = f"""
 WITH window_day AS MATERIALIZED (
     SELECT * FROM unnest(
@@ -248,19 +270,28 @@ SELECT
     (SELECT count(*) FROM rides_riderequest AS done
      WHERE done.driver_id = d.id AND done.state IN ({_COUNTED})
        AND lower(done.busy) >= %(fairness_since)s)::integer AS recent_rides
-FROM rides_driverprofile AS d
+FROM (
+    SELECT d.*, d.home_base <-> %(pickup)s::geography AS knn
+    FROM rides_driverprofile AS d
+    WHERE d.membership_id = ANY(ARRAY(
+          SELECT m.id FROM community_membership AS m
+          WHERE m.association_id = %(association)s
+            AND m.state = '{MembershipState.ACTIVE}'
+            AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]))
+      -- The bounding box of the largest radius: the index half of ST_DWithin (whose
+      -- function half makes the planner expect a handful of rows, and plan badly).
+      AND d.home_base && _ST_Expand(%(pickup)s::geography, %(max_radius)s)
+      AND d.active
+      AND d.seats >= %(seats)s{{needs}}
+      -- Sphere distance with a 1 %% margin; the exact (spheroid) test is below.
+      AND (d.home_base <-> %(pickup)s::geography) <= d.service_radius_m * %(radius_factor)s * 1.01
+    ORDER BY knn
+    OFFSET 0  -- sorted here, so the availability test below runs nearest first, lazily
+) AS d
 CROSS JOIN LATERAL ({_FIT}) AS fit
-WHERE d.active
-  AND (SELECT m.association_id = %(association)s
-              AND m.state = '{MembershipState.ACTIVE}'
-              AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]
-       FROM community_membership AS m WHERE m.id = d.membership_id)
-  AND ST_DWithin(d.home_base, %(pickup)s::geography, %(max_radius)s)
-  AND ST_DWithin(d.home_base, %(pickup)s::geography, d.service_radius_m * %(radius_factor)s)
-  AND d.seats >= %(seats)s
-  {{needs}}
-  AND fit.pickup_at IS NOT NULL
-ORDER BY d.home_base <-> %(pickup)s::geography
+WHERE fit.pickup_at IS NOT NULL
+  AND ST_Distance(d.home_base, %(pickup)s::geography) <= d.service_radius_m * %(radius_factor)s
+ORDER BY d.knn
 LIMIT %(fetch)s
 """  # noqa: S608 - only constants of this module are interpolated; values are parameters
 
@@ -280,19 +311,20 @@ def seats_needed(ride: RideRequest) -> int:
     return ride.passengers + (1 if Need.COMPANION in ride.needs else 0)
 
 
-def candidates(
+def candidate_query(
     ride: RideRequest,
     *,
     radius_factor: float = 1.0,
     exclude_driver_ids: Collection[int] = (),
     limit: int = 20,
-) -> list[Candidate]:
-    """One SQL query; returns ranked candidates (ranking via dispatch.ranking.rank)."""
+) -> tuple[str, dict] | None:
+    """The SQL and parameters `candidates` runs (None when nobody can match), for
+    EXPLAIN and the benchmark."""
     days = local_days(ride.earliest_pickup, ride.latest_pickup)
     if not days or limit <= 0:
-        return []
+        return None
     now = dt.datetime.now(tz=UTC)
-    conditions = [_NEED_COLUMNS[need] for need in _NEED_COLUMNS if need in ride.needs]
+    conditions = [column for need, column in _NEED_COLUMNS.items() if need in ride.needs]
     params = {
         "dates": [w.day.date for w in days],
         "weekdays": [w.day.date.weekday() for w in days],
@@ -315,9 +347,25 @@ def candidates(
     if exclude_driver_ids:
         conditions.append("d.id <> ALL(%(excluded)s::bigint[])")
         params["excluded"] = list(exclude_driver_ids)
-    needs = "".join(f"AND {condition}\n  " for condition in conditions)
+    extra = "".join(f"\n      AND {condition}" for condition in conditions)
+    return _QUERY.replace("{needs}", extra), params
+
+
+def candidates(
+    ride: RideRequest,
+    *,
+    radius_factor: float = 1.0,
+    exclude_driver_ids: Collection[int] = (),
+    limit: int = 20,
+) -> list[Candidate]:
+    """One SQL query; returns ranked candidates (ranking via dispatch.ranking.rank)."""
+    query = candidate_query(
+        ride, radius_factor=radius_factor, exclude_driver_ids=exclude_driver_ids, limit=limit
+    )
+    if query is None:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(_QUERY.replace("{needs}", needs), params)
+        cursor.execute(*query)
         rows = cursor.fetchall()
     found = [
         Candidate(driver_id=row[0], distance_m=row[1], pickup_at=row[2], recent_rides=row[3])

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from backend.rides.models import RideRequest, RideState
-from dispatch import offers
+from dispatch import batch, offers
 
 
 @shared_task
@@ -35,3 +35,11 @@ def dispatch_waiting_rides() -> int:
     for ride_id in waiting:
         run_dispatch.delay(ride_id)
     return len(waiting)
+
+
+@shared_task
+def plan_tomorrow() -> int:
+    """Beat, daily at 19:00: plan tomorrow's rides that have no driver, one plan per
+    association, and tell its coordinators. Safe to run twice: an association that already
+    has a plan for the day is left alone."""
+    return len(batch.plans_for_day(day=timezone.localdate() + timedelta(days=1)))

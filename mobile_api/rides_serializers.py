@@ -313,6 +313,7 @@ class RideEventOutput(serializers.Serializer):
             "offer_declined",
             "offer_expired",
             "offer_withdrawn",
+            "assigned",
         ]
     )
     from_state = serializers.CharField(allow_blank=True)

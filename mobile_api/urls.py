@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mobile_api.views import auth, community, drivers, notifications, push, rides, sms
+from mobile_api.views import auth, community, drivers, notifications, plans, push, rides, sms
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -94,4 +94,9 @@ urlpatterns = [
     path("driver/duty", drivers.DriverDuty.as_view(), name="driver-duty"),
     path("driver/position", drivers.DriverPosition.as_view(), name="driver-position"),
     path("driver/logbook", drivers.DriverLogbook.as_view(), name="driver-logbook"),
+    path(
+        "associations/<int:pk>/plans/", plans.AssociationPlans.as_view(), name="association-plans"
+    ),
+    path("plans/<int:pk>/approve", plans.PlanApprove.as_view(), name="plan-approve"),
+    path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
 ]

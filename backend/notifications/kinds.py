@@ -115,6 +115,15 @@ KINDS: dict[str, Kind] = {
             ALL_CHANNELS,
         ),
         Kind(
+            "ride.plan_ready",
+            _("Ride plan for %(day)s"),
+            _(
+                "Drivers are proposed for %(planned)s of %(rides)s rides, %(km)s km without "
+                "passengers. Review the plan and approve it to send the offers."
+            ),
+            NO_SMS,
+        ),
+        Kind(
             "association.message",
             _("Message from %(association)s"),
             _("%(text)s"),

@@ -281,3 +281,88 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"offer {self.pk}: ride {self.ride_id} to driver {self.driver_id}"
+
+
+# --- The nightly batch: a day's plan for the coordinator to review ---------------------------
+
+
+class PlanState(models.TextChoices):
+    PROPOSED = "proposed", _("proposed")
+    APPROVED = "approved", _("approved")
+    DISCARDED = "discarded", _("discarded")
+
+
+class AssignmentPlan(models.Model):
+    """A proposed driver for each of a day's rides that had none (dispatch.batch). The
+    offers go out when a coordinator approves it."""
+
+    association = models.ForeignKey(Association, on_delete=models.CASCADE, related_name="plans")
+    day = models.DateField()  # local date
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=PlanState.choices, default=PlanState.PROPOSED)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    total_km = models.DecimalField(max_digits=8, decimal_places=1)  # all empty driving
+
+    class Meta:
+        constraints = [
+            # A new run for the day replaces the plan still waiting for review.
+            models.UniqueConstraint(
+                fields=["association", "day"],
+                condition=Q(state=PlanState.PROPOSED),
+                name="plan_one_proposed_per_day",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=PlanState.APPROVED) | Q(approved_at__isnull=False),
+                name="plan_approved_has_time",
+            ),
+            models.CheckConstraint(condition=Q(total_km__gte=0), name="plan_total_km_sane"),
+        ]
+        indexes = [models.Index(fields=["association", "day"], name="plan_association_day")]
+
+    def __str__(self) -> str:
+        return f"plan {self.pk} ({self.day}, {self.state})"
+
+
+class PlannedOutcome(models.TextChoices):
+    OFFERED = "offered", _("offered")
+    RIDE_CHANGED = "ride_changed", _("ride no longer needs a driver")
+    DRIVER_DECLINED = "driver_declined", _("driver already said no")
+    DRIVER_BUSY = "driver_busy", _("driver busy at that time")
+
+
+class PlannedAssignment(models.Model):
+    """One ride of the plan: its proposed driver and pickup time, or no driver when
+    nobody can take it."""
+
+    plan = models.ForeignKey(AssignmentPlan, on_delete=models.CASCADE, related_name="rows")
+    ride = models.ForeignKey(RideRequest, on_delete=models.CASCADE, related_name="+")
+    driver = models.ForeignKey(
+        DriverProfile, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    pickup_at = models.DateTimeField(null=True, blank=True)
+    empty_km = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    # What approving the plan did with this row (blank before approval).
+    outcome = models.CharField(max_length=16, choices=PlannedOutcome.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "ride"], name="planned_ride_once"),
+            models.CheckConstraint(
+                condition=(
+                    Q(driver__isnull=True) & Q(pickup_at__isnull=True) & Q(empty_km__isnull=True)
+                )
+                | (
+                    Q(driver__isnull=False)
+                    & Q(pickup_at__isnull=False)
+                    & Q(empty_km__isnull=False)
+                    & Q(empty_km__gte=0)
+                ),
+                name="planned_driver_time_and_km_together",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"plan {self.plan_id}: ride {self.ride_id} to driver {self.driver_id}"

@@ -436,7 +436,7 @@ class RideEvents(APIView):
     def get(self, request: Request, pk: int) -> Response:
         ride, _view = _ride(request, pk)
         _require_coordinator(request.user, ride)
-        lines = [
+        states = [
             {
                 "at": event.at,
                 "event": "state",
@@ -448,14 +448,22 @@ class RideEvents(APIView):
             }
             for event in RideEvent.objects.filter(ride=ride).select_related("actor")
         ]
-        for offer in Offer.objects.filter(ride=ride).select_related("driver__membership__user"):
+        lines = list(states)
+        offers_made = Offer.objects.filter(ride=ride).select_related("driver__membership__user")
+        for offer in offers_made:
             driver = offer.driver.membership.user.full_name
-            line = {"from_state": "", "to_state": "", "actor": None, "driver": driver}
-            lines.append({**line, "at": offer.created_at, "event": "offer_sent", "reason": ""})
-            if offer.answered_at is not None:
+            line = {"from_state": "", "to_state": "", "actor": None, "driver": driver, "reason": ""}
+            if offer.manual:
+                # Given by hand: who did it is the actor of the acceptance just before.
+                at = offer.answered_at or offer.created_at
+                by = [e["actor"] for e in states if e["to_state"] == "accepted" and e["at"] <= at]
                 lines.append(
-                    {**line, "at": offer.answered_at, "event": f"offer_{offer.state}", "reason": ""}
+                    {**line, "at": at, "event": "assigned", "actor": by[-1] if by else None}
                 )
+                continue
+            lines.append({**line, "at": offer.created_at, "event": "offer_sent"})
+            if offer.answered_at is not None:
+                lines.append({**line, "at": offer.answered_at, "event": f"offer_{offer.state}"})
         lines.sort(key=lambda line: line["at"])
         return Response(RideEventOutput(lines, many=True).data)
 

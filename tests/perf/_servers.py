@@ -93,18 +93,6 @@ def _stat_fields(pid: int) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
-def pids_named(name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def established_sockets(pid: int, port: int) -> int:
     """How many ESTABLISHED TCP connections on local `port` the process holds open."""
     inodes = set()
@@ -380,14 +368,11 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def postgres_cpu_seconds() -> float | None:
-    """CPU time of the PostgreSQL server on this machine (every backend, also those of
-    other clients), or None when it does not run here."""
-    pids = set(pids_named("postgres"))
-    if not pids:
-        return None
-    roots = [pid for pid in pids if (fields := _stat_fields(pid)) and int(fields[1]) not in pids]
-    return sum(cpu_seconds_of_tree(pid) for pid in roots)
+def backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time of one PostgreSQL backend, when the server runs on this machine."""
+    if _read(f"/proc/{pid}/comm").strip() != "postgres":
+        return None  # PostgreSQL runs elsewhere
+    return cpu_seconds(pid)
 
 
 def redis_cpu_seconds(url: str) -> float | None:

@@ -82,6 +82,9 @@ class Driver(NamedTuple):
     away: tuple[tuple[dt.date, dt.time | None, dt.time | None], ...]
     extra: tuple[tuple[dt.date, dt.time, dt.time], ...]
     held: tuple[tuple[dt.datetime, dt.datetime], ...]
+    recent_rides: int  # done or held in the last 30 days (the synthetic rides all are)
+    position: tuple[float, float] | None  # (lon, lat) while on duty
+    position_at: dt.datetime | None
 
 
 def _ewkt(lon: float, lat: float) -> str:
@@ -248,10 +251,11 @@ class World:
             walker = rng.random() < 0.8
             guide_dog = rng.random() < 0.85
             on_duty = rng.random() < 0.02
-            position = None
+            position, position_at = None, None
             if on_duty:
                 here_lat, here_lon = _scatter(rng, lat, lon, 5.0)
-                position = _ewkt(here_lon, here_lat)
+                position = (here_lon, here_lat)
+                position_at = self.now - dt.timedelta(minutes=rng.randint(0, 30))
             profiles.append(
                 (
                     did,
@@ -265,8 +269,8 @@ class World:
                     "",
                     active,
                     on_duty,
-                    position,
-                    self.now - dt.timedelta(minutes=rng.randint(0, 30)) if on_duty else None,
+                    _ewkt(*position) if position else None,
+                    position_at,
                     mid,
                 )
             )
@@ -319,6 +323,9 @@ class World:
                     away=tuple(away),
                     extra=tuple(extra),
                     held=tuple(held),
+                    recent_rides=len(trips),
+                    position=position,
+                    position_at=position_at,
                 )
             )
         self._copy(raw, "accounts_user", USER_COLUMNS, users)
