@@ -125,6 +125,9 @@ CHANNEL_LAYERS = {
             # blocking pop: idle consumers would die every 5 s (channels_redis #422).
             "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
             "prefix": "samby",
+            # Messages waiting per socket before channels-redis drops new ones without a
+            # word (default 100). A phone that misses some still gets them by replay.
+            "capacity": 1000,
         },
     }
 }
