@@ -40,18 +40,20 @@ class Trip(models.Model):
     association = models.ForeignKey(
         Association, on_delete=models.PROTECT, related_name="carpool_trips"
     )
-    origin = models.PointField(_("from"), geography=True, srid=4326)
+    origin = models.PointField(_("from"), geography=True, srid=4326, spatial_index=False)
     origin_address = models.CharField(_("from (address)"), max_length=300)
     origin_village = models.ForeignKey(
         Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    destination = models.PointField(_("to"), geography=True, srid=4326)
+    destination = models.PointField(_("to"), geography=True, srid=4326, spatial_index=False)
     destination_address = models.CharField(_("to (address)"), max_length=300)
     destination_village = models.ForeignKey(
         Village, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    via = models.MultiPointField(_("via"), geography=True, srid=4326, null=True, blank=True)
-    route = models.LineStringField(geography=True, srid=4326)
+    via = models.MultiPointField(
+        _("via"), geography=True, srid=4326, null=True, blank=True, spatial_index=False
+    )
+    route = models.LineStringField(geography=True, srid=4326, spatial_index=False)
     distance_m = models.PositiveIntegerField()
     duration_s = models.PositiveIntegerField()
     # The first departure; for a recurring trip, the RRULE's DTSTART (local wall-clock
@@ -109,7 +111,9 @@ class TripOccurrence(models.Model):
     departure_at = models.DateTimeField()
     # [departure, arrival): the index narrows by time with it.
     span = DateTimeRangeField()
-    route = models.LineStringField(geography=True, srid=4326)  # the trip's, copied
+    route = models.LineStringField(
+        geography=True, srid=4326, spatial_index=False
+    )  # the trip's, copied
     seats_total = models.PositiveSmallIntegerField()
     seats_taken = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(
@@ -191,9 +195,9 @@ class Booking(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     seats = models.PositiveSmallIntegerField(default=1)
-    pickup = models.PointField(geography=True, srid=4326)
+    pickup = models.PointField(geography=True, srid=4326, spatial_index=False)
     pickup_address = models.CharField(max_length=300)
-    dropoff = models.PointField(geography=True, srid=4326)
+    dropoff = models.PointField(geography=True, srid=4326, spatial_index=False)
     dropoff_address = models.CharField(max_length=300)
     # Where along the route (0 = origin, 1 = destination) and when the car passes.
     pickup_fraction = models.FloatField()
@@ -252,9 +256,9 @@ class SavedSearch(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="carpool_searches"
     )
-    pickup = models.PointField(geography=True, srid=4326)
+    pickup = models.PointField(geography=True, srid=4326, spatial_index=False)
     pickup_address = models.CharField(max_length=300, blank=True)
-    dropoff = models.PointField(geography=True, srid=4326)
+    dropoff = models.PointField(geography=True, srid=4326, spatial_index=False)
     dropoff_address = models.CharField(max_length=300, blank=True)
     # Local wall-clock window for the pickup, on these weekdays (0 = Monday), until `until`.
     earliest = models.TimeField()
