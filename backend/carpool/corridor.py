@@ -78,30 +78,37 @@ PICKUP = "ST_SetSRID(ST_MakePoint(%(plon)s, %(plat)s), 4326)::geography"
 DROPOFF = "ST_SetSRID(ST_MakePoint(%(dlon)s, %(dlat)s), 4326)::geography"
 
 
-def _scaled(geography: str) -> str:
-    return f"ST_Scale({geography}::geometry, %(kx)s, 1)"
+def _scaled(geography: str, kx: str) -> str:
+    return f"ST_Scale({geography}::geometry, {kx}, 1)"
 
 
-# FROM carpool_tripoccurrence AS o JOIN carpool_trip AS t, then these two laterals.
-PLACEMENT_FROM = f"""
-FROM carpool_tripoccurrence AS o
-JOIN carpool_trip AS t ON t.id = o.trip_id
+def placement_laterals(*, pickup: str, dropoff: str, walk: str, kx: str) -> str:
+    """The two LATERAL joins that place a pickup and a drop-off (SQL expressions) along
+    the route of departure `o`: `m` (distances, fractions) and `c` (walk, detour, times)."""
+    return f"""
 CROSS JOIN LATERAL (
-    SELECT ST_Distance(o.route, {PICKUP}) AS p_off,
-           ST_Distance(o.route, {DROPOFF}) AS d_off,
-           ST_LineLocatePoint({_scaled("o.route")}, {_scaled(PICKUP)}) AS fp,
-           ST_LineLocatePoint({_scaled("o.route")}, {_scaled(DROPOFF)}) AS fd
+    SELECT ST_Distance(o.route, {pickup}) AS p_off,
+           ST_Distance(o.route, {dropoff}) AS d_off,
+           ST_LineLocatePoint({_scaled("o.route", kx)}, {_scaled(pickup, kx)}) AS fp,
+           ST_LineLocatePoint({_scaled("o.route", kx)}, {_scaled(dropoff, kx)}) AS fd
 ) AS m
 CROSS JOIN LATERAL (
-    SELECT (CASE WHEN m.p_off <= %(walk)s THEN m.p_off ELSE 0 END
-            + CASE WHEN m.d_off <= %(walk)s THEN m.d_off ELSE 0 END) AS walk_m,
-           2 * %(road_factor)s * (CASE WHEN m.p_off <= %(walk)s THEN 0 ELSE m.p_off END
-                                  + CASE WHEN m.d_off <= %(walk)s THEN 0 ELSE m.d_off END)
+    SELECT (CASE WHEN m.p_off <= {walk} THEN m.p_off ELSE 0 END
+            + CASE WHEN m.d_off <= {walk} THEN m.d_off ELSE 0 END) AS walk_m,
+           2 * %(road_factor)s * (CASE WHEN m.p_off <= {walk} THEN 0 ELSE m.p_off END
+                                  + CASE WHEN m.d_off <= {walk} THEN 0 ELSE m.d_off END)
                AS detour_m,
            o.departure_at + (upper(o.span) - lower(o.span)) * m.fp AS pickup_at,
            o.departure_at + (upper(o.span) - lower(o.span)) * m.fd AS dropoff_at
 ) AS c
 """
+
+
+# A departure `o` of trip `t`, placed for the query's points (Query.params()).
+PLACEMENT_FROM = (
+    "FROM carpool_tripoccurrence AS o JOIN carpool_trip AS t ON t.id = o.trip_id"
+    + placement_laterals(pickup=PICKUP, dropoff=DROPOFF, walk="%(walk)s", kx="%(kx)s")
+)
 
 PLACEMENT_COLUMNS = """
 o.id, o.trip_id, o.departure_at, m.fp, m.fd, m.p_off, m.d_off,
@@ -118,6 +125,7 @@ AND c.detour_m * 100 <= %(max_detour_pct)s * t.distance_m
 
 def rule_params() -> dict:
     return {
+        "road_factor": settings.ROAD_FACTOR,
         "min_shared_pct": settings.CARPOOL_MIN_SHARED_PCT,
         "max_detour_pct": settings.CARPOOL_MAX_DETOUR_PCT,
         "corridor": settings.CARPOOL_CORRIDOR_M,

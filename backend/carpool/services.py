@@ -512,12 +512,16 @@ def _booking_move(booking: Booking, *, from_states: list[str], **changes) -> Non
     updated = Booking.objects.filter(pk=booking.pk, state__in=from_states).update(**changes)
     if not updated:
         booking.refresh_from_db()
-        raise ApplicationError(
-            Code.WRONG_STATE,
-            _("This booking is %(state)s and cannot be changed that way.")
-            % {"state": booking.get_state_display()},
-            kind=ErrorKind.CONFLICT,
-        )
+        raise _wrong_state(booking)
+
+
+def _wrong_state(booking: Booking) -> ApplicationError:
+    return ApplicationError(
+        Code.WRONG_STATE,
+        _("This booking is %(state)s and cannot be changed that way.")
+        % {"state": booking.get_state_display()},
+        kind=ErrorKind.CONFLICT,
+    )
 
 
 @transaction.atomic
@@ -527,7 +531,7 @@ def booking_accept(*, booking: Booking, actor: User) -> Booking:
     trip = booking.occurrence.trip
     _require_driver(actor, trip)
     if booking.state != BookingState.REQUESTED:
-        _booking_move(booking, from_states=[BookingState.REQUESTED])
+        raise _wrong_state(booking)
     if not _take_seats(booking.occurrence_id, booking.seats):
         raise _no_seats()
     _booking_move(
