@@ -223,7 +223,7 @@ class TripOutput(serializers.ModelSerializer):
             "departures",
         ]
 
-    @extend_schema_field({"type": "string", "enum": ["driver"]})
+    @extend_schema_field({"type": "string", "description": "driver: the full trip."})
     def get_view(self, trip: Trip) -> str:
         return "driver"
 

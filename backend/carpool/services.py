@@ -203,7 +203,8 @@ def _materialise(trip: Trip, *, until: dt.datetime) -> int:
         rule_text=trip.rrule, first_departure=trip.first_departure, start=start, end=until
     )
     duration = dt.timedelta(seconds=trip.duration_s)
-    created = TripOccurrence.objects.bulk_create(
+    before = TripOccurrence.objects.filter(trip=trip).count()
+    TripOccurrence.objects.bulk_create(
         [
             TripOccurrence(
                 trip=trip,
@@ -218,7 +219,8 @@ def _materialise(trip: Trip, *, until: dt.datetime) -> int:
     )
     if trip.rrule:
         Trip.objects.filter(pk=trip.pk).update(materialised_until=until)
-    return len(created)
+    # bulk_create returns the conflicting rows too: count what is new.
+    return TripOccurrence.objects.filter(trip=trip).count() - before
 
 
 def trips_materialise(*, now: dt.datetime | None = None) -> int:
