@@ -149,8 +149,8 @@ class PersonBrief(serializers.Serializer):
 class PersonContact(PersonBrief):
     """…and once confirmed: full name and phone."""
 
-    full_name = serializers.CharField()
-    phone = serializers.CharField()
+    full_name = serializers.CharField(allow_null=True, help_text="Null until confirmed.")
+    phone = serializers.CharField(allow_null=True, help_text="Null until confirmed.")
 
 
 def person(user: User, ratings: dict, *, contact: bool) -> dict:
@@ -161,8 +161,10 @@ def person(user: User, ratings: dict, *, contact: bool) -> dict:
         "rating": average,
         "ratings": count,
     }
-    if contact:
-        out |= {"full_name": user.full_name, "phone": sms_number_for(user)}
+    out |= {
+        "full_name": user.full_name if contact else None,
+        "phone": sms_number_for(user) if contact else None,
+    }
     return out
 
 

@@ -401,7 +401,6 @@ class BookingList(APIView):
             passenger = get_object_or_404(
                 people_actable_by(actor=request.user), pk=values["passenger"]
             )
-        _require_member(request.user)
         occurrence = get_object_or_404(
             TripOccurrence.objects.select_related("trip__driver"), pk=values["departure"]
         )
