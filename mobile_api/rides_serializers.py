@@ -57,6 +57,12 @@ class RideTimeInput(serializers.Serializer):
     )
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(Need.values)}})
+class NeedsField(serializers.ListField):
+    """Needs as strings: an unknown one is refused by the service with `needs_unknown`
+    and the list of the needs it knows, which says more than a generic choice error."""
+
+
 class RideRequestInput(serializers.Serializer):
     rider = serializers.IntegerField(
         required=False, help_text="Who travels: you (the default) or someone you book for."
@@ -73,8 +79,11 @@ class RideRequestInput(serializers.Serializer):
         required=False, allow_null=True, help_text="Also book the way back, picked up then."
     )
     passengers = serializers.IntegerField(default=1)
-    needs = serializers.ListField(
-        child=serializers.ChoiceField(choices=Need.choices), default=list, max_length=len(Need)
+    needs = NeedsField(
+        child=serializers.CharField(max_length=40),
+        default=list,
+        max_length=len(Need),
+        help_text="Any of: " + ", ".join(Need.values) + ".",
     )
     note = serializers.CharField(max_length=500, allow_blank=True, default="")
 

@@ -99,4 +99,6 @@ urlpatterns = [
     ),
     path("plans/<int:pk>/approve", plans.PlanApprove.as_view(), name="plan-approve"),
     path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
+    # Volunteer rides: closing a ride without a driver; the driver's own rides
+    path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
 ]

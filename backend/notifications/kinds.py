@@ -129,6 +129,13 @@ KINDS: dict[str, Kind] = {
             _("%(text)s"),
             ALL_CHANNELS,
         ),
+        # Volunteer rides: an offer whose ride was cancelled or closed without a driver
+        Kind(
+            "ride.offer_closed",
+            _("Ride no longer needed"),
+            _("The ride %(when)s no longer needs a driver. You do not need to answer."),
+            NO_SMS,
+        ),
     ]
 }
 

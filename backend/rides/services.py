@@ -160,7 +160,11 @@ def ride_request_create(
         )
     unknown = set(needs) - set(Need.values)
     if unknown:
-        raise _invalid(RideErrorCode.PASSENGERS, _("Unknown need."), "needs")
+        message = _("Unknown need: %(unknown)s. Choose from: %(valid)s.") % {
+            "unknown": ", ".join(sorted(unknown)),
+            "valid": ", ".join(Need.values),
+        }
+        raise _invalid(RideErrorCode.NEEDS_UNKNOWN, message, "needs")
     leg = road_leg(pickup, destination)
     duration = timedelta(seconds=leg.duration_s)
     now = timezone.now()
@@ -304,6 +308,14 @@ def ride_assign(
             kind=ErrorKind.CONFLICT,
         ) from error
     if not updated:
+        ride.refresh_from_db()
+        if ride.driver_id is None:
+            raise ApplicationError(
+                RideErrorCode.WRONG_STATE,
+                _("This ride is %(state)s and no longer needs a driver.")
+                % {"state": ride.get_state_display()},
+                kind=ErrorKind.CONFLICT,
+            )
         raise ApplicationError(
             RideErrorCode.ALREADY_ACCEPTED,
             _("Another driver has already taken this ride. Thank you for answering!"),
@@ -371,7 +383,9 @@ def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None
     _require_driver(ride, actor)
     if driven_m is not None and not 0 < driven_m <= 1_000_000:
         raise _invalid(
-            RideErrorCode.WRONG_STATE, _("Give the distance driven in metres."), "driven_m"
+            RideErrorCode.DRIVEN_INVALID,
+            _("Give the distance driven in metres, more than 0 and at most 1000 km."),
+            "driven_m",
         )
     return _move(
         ride,
@@ -403,7 +417,8 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
 @transaction.atomic
 def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     """Cancel for the passenger's side (the rider, their proxy or a coordinator): the
-    ride is closed and a driver who held it is told."""
+    ride is closed and a driver who held it is told. Offers still waiting are the
+    caller's to withdraw (dispatch.services.ride_cancel)."""
     if not (
         user_can_act_for(actor=actor, resident=ride.rider)
         or user_coordinates(user=actor, association=ride.association)
@@ -460,12 +475,24 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
 
 
 @transaction.atomic
-def ride_mark_unfulfilled(*, ride: RideRequest, actor: User | None = None) -> RideRequest:
+def ride_mark_unfulfilled(
+    *, ride: RideRequest, actor: User | None = None, reason: str = ""
+) -> RideRequest:
+    """No driver will be found: a coordinator closes the ride (or the system, with no
+    actor) and the rider is told the association will call. Offers still waiting are the
+    caller's to withdraw (dispatch.services.ride_mark_unfulfilled)."""
+    if actor is not None and not user_coordinates(user=actor, association=ride.association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the association can close a ride without a driver."),
+            kind=ErrorKind.FORBIDDEN,
+        )
     ride = _move(
         ride,
         from_states=OPEN_STATES,
         to_state=RideState.UNFULFILLED,
         actor=actor,
+        reason=reason.strip(),
         closed_at=timezone.now(),
     )
     _tell_rider(ride, "ride.unfulfilled", {"when": local_time(ride.earliest_pickup)})
