@@ -4,6 +4,7 @@ against every ride endpoint, with exact statuses. A refusal changes nothing."""
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
@@ -17,6 +18,7 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
+from backend.rides.selectors import ride_view_for, rides_visible_to
 from backend.rides.services import busy_range
 from tests.factories import (
     AssociationFactory,
@@ -259,6 +261,49 @@ def test_who_sees_how_much_of_a_ride(world, role, ride):
     exact = expected in {"full", "driver"}
     for secret in ("Järnvägsgatan 4", "Portkod 1234", "Anna Eriksson", "+46701740620"):
         assert (secret in text) is exact, secret
+
+
+VISIBLE = {
+    "rider": {"open", "held", "declined", "expired", "unassigned", "closed_with_offer"},
+    "proxy": {"open", "held", "declined", "expired", "unassigned", "closed_with_offer"},
+    "other_resident": set(),
+    "offered_driver": {"open", "unassigned"},
+    "holding_driver": {"held"},
+    "other_driver": set(),
+    "coordinator": {"open", "held", "declined", "expired", "unassigned", "closed_with_offer"},
+    "coordinator_elsewhere": set(),
+    "analyst": set(),
+    "anonymous": set(),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_rides_visible_to_each_role(world, role):
+    """The selector itself: a driver sees a ride through an offer only while the offer
+    waits for them and the ride is open; once someone has it, only that driver does.
+    Whatever the selector lets through, `ride_view_for` has a shape for, and the other
+    way round."""
+    offered = world.drivers["offered_driver"]
+    rides = {"open": world.open, "held": world.held}
+    for name, state, offer_state in [
+        ("declined", RideState.OFFERING, OfferState.DECLINED),
+        ("expired", RideState.OFFERING, OfferState.EXPIRED),
+        ("unassigned", RideState.UNASSIGNED, OfferState.PENDING),
+        # A pending offer left on a closed ride shows the driver nothing.
+        ("closed_with_offer", RideState.CANCELLED, OfferState.PENDING),
+    ]:
+        rides[name] = RideRequestFactory(
+            rider=world.people["rider"], association=world.a, state=state
+        )
+        offer(rides[name], offered, offer_state)
+    viewer = world.people.get(role) or AnonymousUser()
+    names = {ride.pk: name for name, ride in rides.items()}
+
+    visible = {names[pk] for pk in rides_visible_to(user=viewer).values_list("pk", flat=True)}
+
+    assert visible == VISIBLE[role]
+    for name, ride in rides.items():
+        assert (ride_view_for(viewer=viewer, ride=ride) is not None) == (name in visible), name
 
 
 def test_the_rider_side_sees_the_driver_once_accepted(world):
