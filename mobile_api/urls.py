@@ -101,4 +101,5 @@ urlpatterns = [
     path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
     # Volunteer rides: closing a ride without a driver; the driver's own rides
     path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
+    path("driver/rides", drivers.DriverRides.as_view(), name="driver-rides"),
 ]

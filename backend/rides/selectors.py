@@ -6,7 +6,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 
 from backend.accounts.models import User
 from backend.community.models import Association, Membership, MembershipState, Role, Village
@@ -129,6 +141,30 @@ def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
         RideRequest.objects.filter(rider__in=people_actable_by(actor=actor))
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
+    )
+
+
+def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:
+    """Rides assigned to `user` as a driver, in every association they drive for: the
+    ones they hold (accepted, on the way, on board) first, soonest pickup first, then
+    the closed ones (completed, no-show, cancelled), latest first. A ride the driver gave
+    back is no longer theirs and is not here."""
+    return (
+        RideRequest.objects.filter(driver__membership__user=user)
+        .annotate(
+            closed=Case(
+                When(state__in=DRIVER_HOLDS, then=Value(False)),
+                default=Value(True),
+                output_field=BooleanField(),
+            ),
+            held_pickup=Case(When(state__in=DRIVER_HOLDS, then=F("planned_pickup"))),
+        )
+        .order_by(
+            "closed",
+            F("held_pickup").asc(nulls_last=True),
+            F("planned_pickup").desc(nulls_last=True),
+            "-pk",
+        )
     )
 
 

@@ -5,6 +5,7 @@ acting at once cannot both succeed), records a RideEvent and tells whoever shoul
 all in one transaction: a refused or failed transition writes and tells nothing.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +34,17 @@ from backend.rides.models import (
     TimeKind,
 )
 from backend.rides.selectors import rider_membership, user_coordinates, village_nearest
+
+# What the driver holding a ride can do next, by the state it is in: one list per step,
+# used by the step's function below and by the driver's ride list (which buttons to show).
+# The names are the last part of the step's API path (/api/v1/rides/<id>/<step>).
+DRIVER_STEPS: dict[str, tuple[str, ...]] = {
+    "start": (RideState.ACCEPTED,),
+    "picked-up": (RideState.ACCEPTED, RideState.EN_ROUTE),
+    "complete": (RideState.PICKED_UP,),
+    "no-show": (RideState.ACCEPTED, RideState.EN_ROUTE),
+    "withdraw": (RideState.ACCEPTED, RideState.EN_ROUTE),
+}
 
 ASAP_WINDOW = timedelta(minutes=60)
 ARRIVE_BY_FLEX = timedelta(minutes=30)
@@ -230,7 +242,7 @@ def _record(
 def _move(
     ride: RideRequest,
     *,
-    from_states: list[str],
+    from_states: Sequence[str],
     to_state: str,
     actor: User | None,
     reason: str = "",
@@ -239,7 +251,7 @@ def _move(
     """The one place a ride changes state: a conditional UPDATE. Raises a conflict when
     the ride is no longer in one of `from_states` (someone else was faster)."""
     previous = RideRequest.objects.filter(pk=ride.pk).values_list("state", flat=True).first()
-    updated = RideRequest.objects.filter(pk=ride.pk, state__in=from_states).update(
+    updated = RideRequest.objects.filter(pk=ride.pk, state__in=list(from_states)).update(
         state=to_state, **changes
     )
     if not updated:
@@ -360,7 +372,7 @@ def _require_driver(ride: RideRequest, actor: User) -> None:
 def ride_start(*, ride: RideRequest, actor: User) -> RideRequest:
     """The driver sets off to the pickup."""
     _require_driver(ride, actor)
-    ride = _move(ride, from_states=[RideState.ACCEPTED], to_state=RideState.EN_ROUTE, actor=actor)
+    ride = _move(ride, from_states=DRIVER_STEPS["start"], to_state=RideState.EN_ROUTE, actor=actor)
     _tell_rider(ride, "ride.en_route", {"driver": actor.full_name})
     return ride
 
@@ -370,7 +382,7 @@ def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
     _require_driver(ride, actor)
     return _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=DRIVER_STEPS["picked-up"],
         to_state=RideState.PICKED_UP,
         actor=actor,
     )
@@ -389,7 +401,7 @@ def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None
         )
     return _move(
         ride,
-        from_states=[RideState.PICKED_UP],
+        from_states=DRIVER_STEPS["complete"],
         to_state=RideState.COMPLETED,
         actor=actor,
         closed_at=timezone.now(),
@@ -403,7 +415,7 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
     _require_driver(ride, actor)
     ride = _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=DRIVER_STEPS["no-show"],
         to_state=RideState.NO_SHOW,
         actor=actor,
         reason=reason,
@@ -460,7 +472,7 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
         )
     ride = _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=DRIVER_STEPS["withdraw"],
         to_state=RideState.REQUESTED,
         actor=actor,
         reason=reason.strip(),
