@@ -362,8 +362,57 @@ def test_who_may_cancel_a_ride(world, role):
         assert (response.json()["view"], response.json()["state"]) == ("full", "cancelled")
         event = RideEvent.objects.get(ride=world.open, to_state=RideState.CANCELLED)
         assert (event.actor, event.reason) == (world.people[role], "Blev frisk")
+        # The offer still waiting is taken back from the driver's list.
+        assert set(world.open.offers.values_list("state", flat=True)) == {OfferState.WITHDRAWN}
+        offered = world.people["offered_driver"]
+        assert offered.notifications.filter(kind="ride.offer_closed").count() == 1
+        assert world.client("offered_driver").get("/api/v1/offers/").json()["results"] == []
         return
     assert error_of(response, status)["code"] == code
+    assert snapshot() == before
+
+
+UNFULFILLED = {
+    "rider": (403, "ride_not_allowed"),
+    "proxy": (403, "ride_not_allowed"),
+    "other_resident": (404, "not_found"),
+    "offered_driver": (403, "ride_not_allowed"),
+    "holding_driver": (404, "not_found"),
+    "other_driver": (404, "not_found"),
+    "coordinator": (200, None),
+    "coordinator_elsewhere": (404, "not_found"),
+    "analyst": (404, "not_found"),
+    "anonymous": (403, "not_authenticated"),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_close_a_ride_without_a_driver(world, role):
+    status, code = UNFULFILLED[role]
+    before = snapshot()
+
+    response = world.client(role).post(
+        f"/api/v1/rides/{world.open.pk}/unfulfilled", {"reason": "Ingen förare ledig"}
+    )
+
+    if status == 200:
+        assert response.status_code == 200, response.content
+        assert (response.json()["view"], response.json()["state"]) == ("full", "unfulfilled")
+        event = RideEvent.objects.get(ride=world.open, to_state=RideState.UNFULFILLED)
+        assert (event.actor, event.reason) == (world.people[role], "Ingen förare ledig")
+        assert set(world.open.offers.values_list("state", flat=True)) == {OfferState.WITHDRAWN}
+        assert world.people["rider"].notifications.filter(kind="ride.unfulfilled").exists()
+        return
+    assert error_of(response, status)["code"] == code
+    assert snapshot() == before
+
+
+def test_a_ride_with_a_driver_cannot_be_closed_as_unfulfilled(world):
+    before = snapshot()
+
+    response = world.client("coordinator").post(f"/api/v1/rides/{world.held.pk}/unfulfilled")
+
+    assert error_of(response, 409)["code"] == "ride_wrong_state"
     assert snapshot() == before
 
 
