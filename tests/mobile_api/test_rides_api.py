@@ -528,6 +528,9 @@ def test_bad_ride_request_is_refused_and_nothing_is_stored(
     error = error_of(response, status)
     assert error["code"] == code
     assert list(error["fields"]) == fields
+    # Each field named says what is wrong with it, in words.
+    for name, messages in error["fields"].items():
+        assert messages and all(len(message) > 5 for message in messages), name
     assert RideRequest.objects.count() == 0
     assert RideEvent.objects.count() == 0
     assert Notification.objects.count() == notifications
