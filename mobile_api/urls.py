@@ -156,4 +156,7 @@ urlpatterns = [
         carpool.SavedSearchDetail.as_view(),
         name="carpool-saved-search",
     ),
+    # Volunteer rides: closing a ride without a driver; the driver's own rides
+    path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
+    path("driver/rides", drivers.DriverRides.as_view(), name="driver-rides"),
 ]

@@ -178,6 +178,13 @@ KINDS: dict[str, Kind] = {
             _("%(reporter)s reported %(about)s after the trip %(when)s. Read it in Samby."),
             NO_SMS,
         ),
+        # Volunteer rides: an offer whose ride was cancelled or closed without a driver
+        Kind(
+            "ride.offer_closed",
+            _("Ride no longer needed"),
+            _("The ride %(when)s no longer needs a driver. You do not need to answer."),
+            NO_SMS,
+        ),
     ]
 }
 
