@@ -1,0 +1,1 @@
+"""Web forms: they parse and check what a person typed; the rules are in the services."""
