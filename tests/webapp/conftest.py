@@ -93,9 +93,13 @@ class World:
 
 
 @pytest.fixture
-def world(settings) -> World:
+def world(db, settings) -> World:
     settings.ROUTER_URL = ""
     settings.GEOCODER_URL = ""
+    return build_world()
+
+
+def build_world() -> World:
     a = AssociationFactory(name="Äppelbo byalag")
     a.villages.add(VillageFactory(name="Vansbro", municipality=a.municipality, location=VANSBRO))
     b = AssociationFactory(name="Dala-Järna PRO")
