@@ -205,9 +205,7 @@ class Transfer:
         if "/tiles/" in request.url:
             return
         sizes = request.sizes()
-        self.rows.append(
-            (request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"])
-        )
+        self.rows.append((request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"]))
 
     @property
     def total(self) -> int:
@@ -219,3 +217,18 @@ def wait_live(page) -> None:
     page.wait_for_function("document.body.dataset.liveState === 'open'")
 
 
+def off_loop(function, /, **kwargs):
+    """Run a service in a worker thread, as the Celery worker would: Playwright's event
+    loop in the test's thread would refuse the channel layer's async_to_sync."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def run():
+        try:
+            return function(**kwargs)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=30)

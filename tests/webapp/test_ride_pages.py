@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from backend.rides.models import RideRequest, RideState
-from tests.fakes.geocoder import FakeNominatim
 from tests.factories import next_weekday_at
+from tests.fakes.geocoder import FakeNominatim
 from tests.webapp.conftest import ROLES, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from webapp.forms import Form
 
-class PasswordSignInForm(forms.Form):
+
+class PasswordSignInForm(Form):
     identifier = forms.CharField(
         label=_("Phone number or e-mail"),
         max_length=254,
@@ -15,7 +17,7 @@ class PasswordSignInForm(forms.Form):
     )
 
 
-class CodeRequestForm(forms.Form):
+class CodeRequestForm(Form):
     phone = forms.CharField(
         label=_("Mobile phone number"),
         max_length=32,
@@ -24,7 +26,7 @@ class CodeRequestForm(forms.Form):
     )
 
 
-class CodeVerifyForm(forms.Form):
+class CodeVerifyForm(Form):
     phone = forms.CharField(widget=forms.HiddenInput, max_length=32)
     code = forms.CharField(
         label=_("Code from the SMS"),

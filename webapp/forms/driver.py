@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from backend.rides.models import ExceptionKind
+from webapp.forms import Form
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 WEEKDAYS = [
@@ -15,18 +16,18 @@ WEEKDAYS = [
 ]
 
 
-class DutyForm(forms.Form):
+class DutyForm(Form):
     on_duty = forms.TypedChoiceField(
         choices=[("1", "on"), ("0", "off")], coerce=lambda value: value == "1"
     )
 
 
-class PositionForm(forms.Form):
+class PositionForm(Form):
     lon = forms.FloatField(min_value=-180, max_value=180)
     lat = forms.FloatField(min_value=-90, max_value=90)
 
 
-class CompleteForm(forms.Form):
+class CompleteForm(Form):
     km = forms.DecimalField(
         label=_("Kilometres driven (optional)"),
         required=False,
@@ -37,11 +38,11 @@ class CompleteForm(forms.Form):
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(Form):
     reason = forms.CharField(label=_("Why?"), max_length=300)
 
 
-class SlotForm(forms.Form):
+class SlotForm(Form):
     weekday = forms.TypedChoiceField(label=_("Day"), choices=WEEKDAYS, coerce=int)
     start = forms.TimeField(label=_("From"), widget=TIME)
     end = forms.TimeField(label=_("Until"), widget=TIME)
@@ -56,7 +57,7 @@ class SlotForm(forms.Form):
 SlotFormSet = forms.formset_factory(SlotForm, extra=2, can_delete=True, max_num=21)
 
 
-class ExceptionForm(forms.Form):
+class ExceptionForm(Form):
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     kind = forms.ChoiceField(
         label=_("What"),

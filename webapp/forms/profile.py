@@ -2,16 +2,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Language
+from webapp.forms import Form
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
-class LanguageForm(forms.Form):
+class LanguageForm(Form):
     language = forms.ChoiceField(choices=Language.choices)
     next = forms.CharField(required=False, max_length=500)
 
 
-class ContactForm(forms.Form):
+class ContactForm(Form):
     """How a person wants to be told things, and when not to be disturbed by SMS."""
 
     preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
@@ -31,7 +32,7 @@ class ContactForm(forms.Form):
         return values
 
 
-class EraseForm(forms.Form):
+class EraseForm(Form):
     confirm = forms.BooleanField(
         label=_("I understand that my account and my data are removed for good."),
         error_messages={"required": _("Tick the box to confirm.")},

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.community.models import Association
 from backend.rides.models import Need, TimeKind
+from webapp.forms import Form
 
 WINDOW = "window"
 TIME_CHOICES = [
@@ -16,7 +17,7 @@ TIME_CHOICES = [
 LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class RideRequestForm(forms.Form):
+class RideRequestForm(Form):
     """A ride request as the web page asks for it. Places are an address (looked up by
     the geocoder) or a point (picked on the map, or typed as coordinates)."""
 
@@ -114,7 +115,7 @@ def map_settings() -> dict:
     }
 
 
-class CancelForm(forms.Form):
+class CancelForm(Form):
     reason = forms.CharField(
         label=_("Why? (optional)"), max_length=300, required=False, widget=forms.TextInput()
     )
