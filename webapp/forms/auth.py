@@ -27,7 +27,6 @@ class CodeRequestForm(Form):
 
 
 class CodeVerifyForm(Form):
-    phone = forms.CharField(widget=forms.HiddenInput, max_length=32)
     code = forms.CharField(
         label=_("Code from the SMS"),
         max_length=12,

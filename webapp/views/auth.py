@@ -107,7 +107,7 @@ def code_verify(request: HttpRequest) -> HttpResponse:
     phone = request.session.get("sign_in_phone", "")
     if not phone:
         return redirect("webapp:sign-in-code")
-    form = CodeVerifyForm(request.POST or None, initial={"phone": phone})
+    form = CodeVerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = login_code_verify(phone=phone, code=form.cleaned_data["code"])
