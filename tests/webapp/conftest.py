@@ -31,6 +31,7 @@ from tests.factories import (
     VillageFactory,
     next_weekday_at,
 )
+from tests.fakes.sms_provider import sms_provider  # noqa: F401 - the SMS tests' fixture
 
 ROLES = [
     "rider",

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from backend.accounts.models import LoginCode
 from tests.factories import PASSWORD, ManagedProfileFactory, UserFactory
-from tests.fakes.sms_provider import sms_provider  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
 
