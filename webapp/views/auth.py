@@ -56,7 +56,7 @@ def _remember_language(response: HttpResponse, language: str) -> None:
 def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("webapp:home")
-    form = PasswordSignInForm(request.POST or None)
+    form = PasswordSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = authenticate(
             request,
@@ -82,7 +82,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def code_request(request: HttpRequest) -> HttpResponse:
-    form = CodeRequestForm(request.POST or None)
+    form = CodeRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             login_code_send(phone=form.cleaned_data["phone"], client_ip=client_ip(request))
@@ -107,7 +107,7 @@ def code_verify(request: HttpRequest) -> HttpResponse:
     phone = request.session.get("sign_in_phone", "")
     if not phone:
         return redirect("webapp:sign-in-code")
-    form = CodeVerifyForm(request.POST or None)
+    form = CodeVerifyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             user = login_code_verify(phone=phone, code=form.cleaned_data["code"])

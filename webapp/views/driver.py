@@ -246,7 +246,9 @@ def driver_ride_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
 def availability(request: HttpRequest) -> HttpResponse:
     driver = request.driver
     initial = [{"weekday": s.weekday, "start": s.start, "end": s.end} for s in driver.slots.all()]
-    formset = SlotFormSet(request.POST or None, initial=initial, prefix="slots")
+    formset = SlotFormSet(
+        request.POST if request.method == "POST" else None, initial=initial, prefix="slots"
+    )
     if request.method == "POST" and formset.is_valid():
         slots = [
             Slot(

@@ -32,7 +32,8 @@ def profile(request: HttpRequest) -> HttpResponse:
     start, end = quiet_hours_for(user)
     initial = {name: getattr(user, name) for name in [*CONTACT_FIELDS, "email"]}
     form = ContactForm(
-        request.POST or None, initial={**initial, "quiet_start": start, "quiet_end": end}
+        request.POST if request.method == "POST" else None,
+        initial={**initial, "quiet_start": start, "quiet_end": end},
     )
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
@@ -77,7 +78,7 @@ def export(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def erase(request: HttpRequest) -> HttpResponse:
-    form = EraseForm(request.POST or None)
+    form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             person_erase(user=request.user)

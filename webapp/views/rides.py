@@ -113,7 +113,7 @@ def ride_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     riders = _riders(user)
     form = RideRequestForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         riders=riders,
         associations=_rider_associations(user),
         initial={"rider": user.pk},
