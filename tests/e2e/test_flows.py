@@ -86,7 +86,7 @@ def test_a_ride_requested_on_the_phone_is_accepted_live_by_a_driver(
     # The resident's page shows the driver and the car without a reload.
     resident.locator("[data-driver-name]").wait_for()
     assert resident.locator("[data-driver-name]").inner_text() == "Erik Olsson"
-    assert "Grå Volvo" in resident.locator("[data-live-region]").inner_text()
+    assert "Grå Volvo" in resident.locator("[data-live-region=ride]").inner_text()
     assert resident.locator("[data-ride-state]").get_attribute("data-ride-state") == "accepted"
 
     # On the way: the state changes live, and the car appears on the resident's map.
