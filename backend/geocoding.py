@@ -82,3 +82,26 @@ def geocode(address: str, *, field: str = "address") -> Point:
         )
     cache.set(key, (found.longitude, found.latitude), 24 * 3600)
     return Point(found.longitude, found.latitude, srid=4326)
+
+
+def geocode_suggestions(query: str, *, limit: int = 5) -> list[tuple[str, Point]]:
+    """Places matching what the person has typed so far, as (name, point), best first.
+    Empty when there is no geocoder, the query is too short, or the geocoder fails: the
+    suggestions only help, the form still takes the typed address or a map point."""
+    query = " ".join(query.split())
+    if not settings.GEOCODER_URL or len(query) < 3:
+        return []
+    key = f"geosuggest:{settings.GEOCODER_COUNTRY}:{limit}:{query.lower()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return [(name, Point(lon, lat, srid=4326)) for name, lon, lat in cached]
+    try:
+        found = geocoder().geocode(
+            query, exactly_one=False, limit=limit, country_codes=settings.GEOCODER_COUNTRY
+        )
+    except GeopyError as error:
+        logger.warning("geocoder failed for suggestions: %s", error)
+        return []
+    rows = [(place.address, place.longitude, place.latitude) for place in found or []]
+    cache.set(key, rows, 24 * 3600)
+    return [(name, Point(lon, lat, srid=4326)) for name, lon, lat in rows]

@@ -363,3 +363,23 @@ CELERY_BEAT_SCHEDULE["carpool-advance"] = {
     "task": "backend.carpool.tasks.advance_occurrences",
     "schedule": 300.0,
 }
+
+# --- Resident web app ------------------------------------------------------------------
+
+LOGIN_URL = "webapp:sign-in"
+LOGIN_REDIRECT_URL = "webapp:home"
+# Map tiles for Leaflet ({z}/{x}/{y}); pages work without them (addresses, coordinates).
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str(
+    "MAP_TILE_ATTRIBUTION",
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)
+# Where the map starts when there is nothing to show yet (lon, lat): Vansbro.
+MAP_CENTER = tuple(float(v) for v in env_list("MAP_CENTER", ["14.2246", "60.5089"]))
+# Sign-in codes by SMS: seconds a code works; codes per phone number and per client
+# address and hour.
+LOGIN_CODE_TTL = env_int("LOGIN_CODE_TTL", 600)
+LOGIN_CODES_PER_PHONE_HOUR = env_int("LOGIN_CODES_PER_PHONE_HOUR", 5)
+LOGIN_CODES_PER_IP_HOUR = env_int("LOGIN_CODES_PER_IP_HOUR", 30)
+# How often an on-duty driver's phone sends its position (seconds).
+DRIVER_POSITION_INTERVAL = env_int("DRIVER_POSITION_INTERVAL", 15)

@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncMonth
 
 from backend.accounts.models import User
 from backend.community.models import Association, Membership, MembershipState, Role, Village
@@ -228,3 +229,37 @@ def driver_logbook(*, driver: DriverProfile) -> QuerySet[RideRequest]:
     return RideRequest.objects.filter(driver=driver, state=RideState.COMPLETED).order_by(
         "-closed_at"
     )
+
+
+@dataclass(frozen=True)
+class MonthKm:
+    month: date
+    rides: int
+    metres: int
+    amount_ore: int
+
+    @property
+    def km(self) -> float:
+        return round(self.metres / 1000, 1)
+
+
+def driver_km_by_month(*, driver: DriverProfile, months: int = 12) -> list[MonthKm]:
+    """The driver's completed rides and kilometres per month (local time), newest month
+    first, with the reimbursement at MILEAGE_RATE_ORE_PER_KM. One aggregate query."""
+    rows = (
+        driver_logbook(driver=driver)
+        .annotate(month=TruncMonth("closed_at", tzinfo=STOCKHOLM))
+        .values("month")
+        .annotate(rides=Count("pk"), metres=Sum("driven_m"))
+        .order_by("-month")[:months]
+    )
+    rate = settings.MILEAGE_RATE_ORE_PER_KM
+    return [
+        MonthKm(
+            month=row["month"].date(),
+            rides=row["rides"],
+            metres=row["metres"] or 0,
+            amount_ore=round((row["metres"] or 0) / 1000 * rate),
+        )
+        for row in rows
+    ]
