@@ -43,3 +43,12 @@ def plan_tomorrow() -> int:
     association, and tell its coordinators. Safe to run twice: an association that already
     has a plan for the day is left alone."""
     return len(batch.plans_for_day(day=timezone.localdate() + timedelta(days=1)))
+
+
+# Shop runs: their tasks live in their own module; importing it registers them.
+from dispatch.shop_run_tasks import (  # noqa: E402, F401
+    offer_run,
+    offer_runs_without_drivers,
+    plan_run,
+    plan_stale_runs,
+)
