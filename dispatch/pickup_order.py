@@ -42,6 +42,7 @@ from enum import StrEnum
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 SHOP = 0
+FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,8 @@ def solve(problem: Problem, *, time_limit_s: float | None = None) -> Plan:
         time.CumulVar(routing.Start(car_index)).SetRange(0, far + horizon)
     for node, pickup in enumerate(problem.pickups, 1):
         if pickup.wheelchair:
-            allowed = [i for i, car in enumerate(problem.cars) if car.wheelchair]
-            routing.SetAllowedVehiclesForIndex(allowed, manager.NodeToIndex(node))
+            refused = [i for i, car in enumerate(problem.cars) if not car.wheelchair]
+            routing.VehicleVar(manager.NodeToIndex(node)).RemoveValues(refused)
 
     parameters = pywrapcp.DefaultRoutingSearchParameters()
     parameters.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
