@@ -332,19 +332,21 @@ def _withdraw_if_full(occurrence: RunOccurrence) -> None:
 @transaction.atomic
 def run_offer_accept(*, offer_id: int, actor: User) -> RunVehicle:
     """The driver takes the run: a car on it. When the run has the cars it needs (another
-    driver was faster), a 409."""
-    offer = (
-        RunOffer.objects.select_for_update(of=("self",))
-        .select_related("occurrence__schedule", "driver__membership__user")
-        .filter(pk=offer_id, driver__membership__user=actor)
-        .first()
-    )
-    if offer is None:
+    driver was faster), a 409. Locks the occurrence first, then the offer (the order
+    every writer of a run's offers and cars follows, so two drivers cannot deadlock)."""
+    found = RunOffer.objects.filter(pk=offer_id, driver__membership__user=actor).first()
+    if found is None:
         raise ApplicationError(
             ShuttleErrorCode.OFFER_CLOSED,
             _("There is no such offer for you."),
             kind=ErrorKind.NOT_FOUND,
         )
+    RunOccurrence.objects.select_for_update().filter(pk=found.occurrence_id).first()
+    offer = (
+        RunOffer.objects.select_for_update(of=("self",))
+        .select_related("occurrence__schedule", "driver__membership__user")
+        .get(pk=offer_id)
+    )
     if offer.state != RunOfferState.PENDING:
         raise ApplicationError(
             ShuttleErrorCode.OFFER_CLOSED,

@@ -9,7 +9,7 @@ cars without wheelchair rules; about 1 million orders at 9 pickups.
 """
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 from dispatch.pickup_order import Problem, route_distance, route_duration
 
@@ -43,7 +43,7 @@ def exact_optimum(problem: Problem) -> tuple[float, list[tuple[int, ...]]]:
             continue
         route_of[mask] = best_single_route(problem, members)
 
-    @lru_cache(maxsize=None)
+    @cache
     def split(mask: int, left: int) -> tuple[float, tuple[int, ...]]:
         if mask == 0:
             return 0.0, ()
