@@ -9,3 +9,10 @@ urlpatterns = [
 urlpatterns += [
     path("sw.js", views.service_worker, name="service-worker"),
 ]
+
+# Shop runs: the driver's run sheet (printable, and on the phone).
+from webapp import shuttle  # noqa: E402
+
+urlpatterns += [
+    path("shuttle/runs/<int:pk>/sheet", shuttle.run_sheet_page, name="shuttle-run-sheet"),
+]

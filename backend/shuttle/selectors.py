@@ -12,7 +12,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 
 from backend.accounts.models import User
 from backend.community.models import MembershipState
@@ -215,3 +215,39 @@ def _phone(passenger: User) -> str:
         return passenger.phone
     links = sorted(passenger.proxy_links.all(), key=lambda link: not link.receives_sms_for_resident)
     return next((link.proxy.phone for link in links if link.proxy.phone), "")
+
+
+def with_waitlist_position(signups: QuerySet[RunSignup]) -> QuerySet[RunSignup]:
+    """Annotate `waitlist_position` (1 = next in line; None when not waitlisted) in the
+    same query."""
+    ahead = (
+        RunSignup.objects.filter(
+            occurrence=OuterRef("occurrence"),
+            state=SignupState.WAITLISTED,
+            created_at__lte=OuterRef("created_at"),
+        )
+        .order_by()
+        .values("occurrence")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return signups.annotate(
+        waitlist_position=Case(
+            When(state=SignupState.WAITLISTED, then=Subquery(ahead)),
+            default=None,
+            output_field=IntegerField(),
+        )
+    )
+
+
+def occurrences_for_coordinator(*, user: User, association_id: int) -> QuerySet[RunOccurrence]:
+    """The association's runs with what the coordinator's list shows, counted in SQL."""
+    return (
+        RunOccurrence.objects.filter(
+            association_id=association_id,
+            association_id__in=coordinated_association_ids(user=user),
+        )
+        .select_related("schedule")
+        .prefetch_related("vehicles__driver__membership__user")
+        .annotate(waitlisted=Count("signups", filter=Q(signups__state=SignupState.WAITLISTED)))
+    )
