@@ -1,7 +1,7 @@
 """Who sees which shop runs, and the run sheet.
 
-- A member (active) of the association sees its runs: times, the shop, seats left. Not
-  who else comes.
+- A member (active) of the association, and whoever books for one (a proxy), sees its
+  runs: times, the shop, seats left. Not who else comes.
 - A resident, or whoever books for them (proxy, coordinator), sees their own sign-ups.
 - A coordinator sees everything of the association's runs, the run sheet included.
 - A driver sees the run sheet of their own car (names, addresses, phone numbers,
@@ -12,10 +12,20 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 
 from backend.accounts.models import User
-from backend.community.models import MembershipState
+from backend.community.models import Membership, MembershipState
 from backend.community.selectors import coordinated_association_ids, people_actable_by
 from backend.shuttle.models import (
     HOLDS_SEAT,
@@ -36,14 +46,22 @@ def _member_association_ids(user: User):
     )
 
 
+def _associations_of_people_actable_by(user: User):
+    """Associations where `user`, or someone they book for, is an active member: a proxy
+    sees the runs of her mother's association."""
+    return Membership.objects.filter(
+        user__in=people_actable_by(actor=user), state=MembershipState.ACTIVE
+    ).values_list("association_id", flat=True)
+
+
 def schedules_visible_to(*, user: User) -> QuerySet[RunSchedule]:
     return RunSchedule.objects.filter(association_id__in=_member_association_ids(user))
 
 
 def occurrences_visible_to(*, user: User) -> QuerySet[RunOccurrence]:
-    """Runs of the associations `user` is an active member of (drivers and coordinators
-    are members too)."""
-    return RunOccurrence.objects.filter(association_id__in=_member_association_ids(user))
+    """Runs of the associations `user` or someone they book for is an active member of
+    (drivers and coordinators are members too)."""
+    return RunOccurrence.objects.filter(association_id__in=_associations_of_people_actable_by(user))
 
 
 def user_coordinates_run(*, user: User, occurrence: RunOccurrence) -> bool:
@@ -248,6 +266,11 @@ def occurrences_for_coordinator(*, user: User, association_id: int) -> QuerySet[
             association_id__in=coordinated_association_ids(user=user),
         )
         .select_related("schedule")
-        .prefetch_related("vehicles__driver__membership__user")
+        .prefetch_related(
+            Prefetch(
+                "vehicles",
+                queryset=RunVehicle.objects.select_related("driver__membership__user"),
+            )
+        )
         .annotate(waitlisted=Count("signups", filter=Q(signups__state=SignupState.WAITLISTED)))
     )
