@@ -223,6 +223,15 @@ def solve(problem: Problem, *, time_limit_s: float | None = None) -> Plan:
     parameters.time_limit.FromMilliseconds(max(10, round(time_limit_s * 1000)))
     solution = routing.SolveWithParameters(parameters)
     if solution is None:
+        # No first solution within the limit is not proof there is none (tight windows
+        # make the cheapest-arc start fail, and a busy machine slows it): try once more
+        # with more time before telling the coordinator it cannot be done.
+        parameters.time_limit.FromMilliseconds(max(1000, round(time_limit_s * 4000)))
+        parameters.first_solution_strategy = (
+            routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+        )
+        solution = routing.SolveWithParameters(parameters)
+    if solution is None:
         return Plan(problems=tuple(explain_infeasible(problem, solver_failed=True)))
 
     routes = []
