@@ -21,8 +21,11 @@ OR-Tools' routing library:
   zero is arbitrary (the caller uses seconds before the arrival).
 
 The solver starts from the cheapest-arc solution and improves it with guided local
-search for at most `time_limit_s` (it stops earlier on small runs, where the first
-improvement rounds already find the optimum; see docs/performance.md).
+search for `time_limit_s` (by default 0.05 s + 0.02 s per pickup, at most 0.8 s: on the
+benchmark's runs that finds the optimum where it is known; see docs/performance.md).
+Each pickup may be left out at a huge penalty, so a first solution exists even when
+seats and windows are tight; a plan that still leaves someone out after a second,
+longer search means there is none.
 
 Estimated pickup times are computed backwards from the shop: each car arrives
 `arrive_by_s` exactly, and every pickup is as late as the drive allows, so passengers
@@ -42,7 +45,7 @@ from enum import StrEnum
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 SHOP = 0
-FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+DROP_PENALTY = 10_000_000_000  # metres: more than any run could drive
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,11 @@ def solve(problem: Problem, *, time_limit_s: float | None = None) -> Plan:
     for car_index in range(len(problem.cars)):
         time.CumulVar(routing.End(car_index)).SetRange(far, far + horizon)
         time.CumulVar(routing.Start(car_index)).SetRange(0, far + horizon)
+    # Every pickup may be left out at a penalty far above any driving: a first solution
+    # then always exists, even when seats and windows are tight, and the local search
+    # brings everyone in. A plan that still leaves someone out means there is none.
+    for node in range(1, n + 1):
+        routing.AddDisjunction([manager.NodeToIndex(node)], DROP_PENALTY)
     for node, pickup in enumerate(problem.pickups, 1):
         if pickup.wheelchair:
             refused = [i for i, car in enumerate(problem.cars) if not car.wheelchair]
@@ -220,20 +228,18 @@ def solve(problem: Problem, *, time_limit_s: float | None = None) -> Plan:
     )
     if time_limit_s is None:
         time_limit_s = time_limit_for(n, 0.8)
-    parameters.time_limit.FromMilliseconds(max(10, round(time_limit_s * 1000)))
-    solution = routing.SolveWithParameters(parameters)
-    if solution is None:
-        # No first solution within the limit is not proof there is none (tight windows
-        # make the cheapest-arc start fail, and a busy machine slows it): try once more
-        # with more time before telling the coordinator it cannot be done.
-        parameters.time_limit.FromMilliseconds(max(1000, round(time_limit_s * 4000)))
-        parameters.first_solution_strategy = (
-            routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-        )
+    # A plan that still leaves someone out after the time limit is not proof there is
+    # none (tight seats and windows take the search longer, and a busy machine slows
+    # it): search once more, four times as long, before telling the coordinator.
+    solution = None
+    for limit_ms in (round(time_limit_s * 1000), max(1000, round(time_limit_s * 4000))):
+        parameters.time_limit.FromMilliseconds(max(10, limit_ms))
         solution = routing.SolveWithParameters(parameters)
+        if solution is not None and not _dropped(solution, routing, manager, n):
+            break
+        solution = None
     if solution is None:
         return Plan(problems=tuple(explain_infeasible(problem, solver_failed=True)))
-
     routes = []
     for car_index, car in enumerate(problem.cars):
         order = []
@@ -248,6 +254,14 @@ def solve(problem: Problem, *, time_limit_s: float | None = None) -> Plan:
                 _route(problem, car_index, car, order, nodes.points[start_node], anywhere)
             )
     return Plan(routes=tuple(routes), objective=solution.ObjectiveValue())
+
+
+def _dropped(solution, routing, manager, n: int) -> bool:
+    """Whether the solution leaves a pickup out (its node points to itself)."""
+    return any(
+        solution.Value(routing.NextVar(manager.NodeToIndex(node))) == manager.NodeToIndex(node)
+        for node in range(1, n + 1)
+    )
 
 
 def _route(
