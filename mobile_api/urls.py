@@ -2,6 +2,7 @@ from django.urls import path
 
 from mobile_api.views import (
     auth,
+    carpool,
     community,
     drivers,
     notifications,
@@ -170,4 +171,54 @@ urlpatterns = [
         shuttle.VehicleWithdraw.as_view(),
         name="shuttle-vehicle-withdraw",
     ),
+    # Carpooling: search and book seats, offer trips, ride alerts
+    path("carpool/search", carpool.CarpoolSearch.as_view(), name="carpool-search"),
+    path("carpool/trips/", carpool.TripList.as_view(), name="carpool-trip-list"),
+    path("carpool/trips/<int:pk>", carpool.TripDetail.as_view(), name="carpool-trip-detail"),
+    path("carpool/trips/<int:pk>/cancel", carpool.TripCancel.as_view(), name="carpool-trip-cancel"),
+    path("carpool/departures/", carpool.DepartureList.as_view(), name="carpool-departure-list"),
+    path(
+        "carpool/departures/<int:pk>",
+        carpool.DepartureDetail.as_view(),
+        name="carpool-departure-detail",
+    ),
+    path(
+        "carpool/departures/<int:pk>/cancel",
+        carpool.DepartureCancel.as_view(),
+        name="carpool-departure-cancel",
+    ),
+    path("carpool/bookings/", carpool.BookingList.as_view(), name="carpool-booking-list"),
+    path("carpool/bookings/<int:pk>", carpool.BookingDetail.as_view(), name="carpool-booking"),
+    path(
+        "carpool/bookings/<int:pk>/accept",
+        carpool.BookingAccept.as_view(),
+        name="carpool-booking-accept",
+    ),
+    path(
+        "carpool/bookings/<int:pk>/decline",
+        carpool.BookingDecline.as_view(),
+        name="carpool-booking-decline",
+    ),
+    path(
+        "carpool/bookings/<int:pk>/cancel",
+        carpool.BookingCancel.as_view(),
+        name="carpool-booking-cancel",
+    ),
+    path("carpool/bookings/<int:pk>/rating", carpool.BookingRate.as_view(), name="carpool-rating"),
+    path(
+        "carpool/bookings/<int:pk>/report", carpool.BookingReport.as_view(), name="carpool-report"
+    ),
+    path(
+        "carpool/saved-searches/",
+        carpool.SavedSearchList.as_view(),
+        name="carpool-saved-search-list",
+    ),
+    path(
+        "carpool/saved-searches/<int:pk>",
+        carpool.SavedSearchDetail.as_view(),
+        name="carpool-saved-search",
+    ),
+    # Volunteer rides: closing a ride without a driver; the driver's own rides
+    path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
+    path("driver/rides", drivers.DriverRides.as_view(), name="driver-rides"),
 ]
