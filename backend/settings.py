@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.community.apps.CommunityConfig",
     "backend.notifications.apps.NotificationsConfig",
     "backend.rides.apps.RidesConfig",
+    "backend.shuttle.apps.ShuttleConfig",
     "backend.carpool.apps.CarpoolConfig",
     "dispatch.apps.DispatchConfig",
     "mobile_api",
@@ -383,3 +384,47 @@ LOGIN_CODES_PER_PHONE_HOUR = env_int("LOGIN_CODES_PER_PHONE_HOUR", 5)
 LOGIN_CODES_PER_IP_HOUR = env_int("LOGIN_CODES_PER_IP_HOUR", 30)
 # How often an on-duty driver's phone sends its position (seconds).
 DRIVER_POSITION_INTERVAL = env_int("DRIVER_POSITION_INTERVAL", 15)
+
+# --- Shop runs ---------------------------------------------------------------------------
+
+# Occurrences exist this many days ahead (materialised daily by beat).
+SHUTTLE_HORIZON_DAYS = env_int("SHUTTLE_HORIZON_DAYS", 28)
+# Nobody is picked up earlier than this before the arrival at the shop.
+SHUTTLE_PICKUP_WINDOW_MINUTES = env_int("SHUTTLE_PICKUP_WINDOW_MINUTES", 75)
+# Getting in at each stop; a walker or a wheelchair takes longer.
+SHUTTLE_BOARDING_MINUTES = env_int("SHUTTLE_BOARDING_MINUTES", 3)
+SHUTTLE_BOARDING_EXTRA_MINUTES = env_int("SHUTTLE_BOARDING_EXTRA_MINUTES", 3)
+# How long a freed seat is held for the first on the waitlist.
+SHUTTLE_SEAT_OFFER_HOURS = env_int("SHUTTLE_SEAT_OFFER_HOURS", 12)
+# Drivers a run is offered to at once; a second car costs this much driving (metres).
+SHUTTLE_OFFER_DRIVERS = env_int("SHUTTLE_OFFER_DRIVERS", 5)
+SHUTTLE_VEHICLE_FIXED_COST_M = env_int("SHUTTLE_VEHICLE_FIXED_COST_M", 5000)
+# Day-before reminders go out at this local time (after the default sign-up deadline).
+SHUTTLE_REMINDER_TIME = env_str("SHUTTLE_REMINDER_TIME", "18:30")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "shuttle-materialise": {
+            "task": "backend.shuttle.tasks.materialise_occurrences",
+            "schedule": crontab(hour=3, minute=15),
+        },
+        "shuttle-expire-seat-offers": {
+            "task": "backend.shuttle.tasks.expire_seat_offers",
+            "schedule": 300.0,
+        },
+        "shuttle-plan-stale-runs": {
+            "task": "dispatch.shop_run_tasks.plan_stale_runs",
+            "schedule": 120.0,
+        },
+        "shuttle-offer-runs": {
+            "task": "dispatch.shop_run_tasks.offer_runs_without_drivers",
+            "schedule": crontab(hour=9, minute=0),
+        },
+    }
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "SignupStateEnum": "backend.shuttle.models.SignupState",
+        "OccurrenceStateEnum": "backend.shuttle.models.OccurrenceState",
+        "OutcomeEnum": "backend.shuttle.models.Outcome",
+    }
+)

@@ -55,3 +55,12 @@ def carpool_trip_alerts(trip_id: int) -> int:
     from dispatch.carpool import trip_alerts_send
 
     return trip_alerts_send(trip_id=trip_id)
+
+
+# Shop runs: their tasks live in their own module; importing it registers them.
+from dispatch.shop_run_tasks import (  # noqa: E402, F401
+    offer_run,
+    offer_runs_without_drivers,
+    plan_run,
+    plan_stale_runs,
+)

@@ -51,3 +51,10 @@ urlpatterns = [
     path("sw.js", pwa.service_worker, name="service-worker"),
     path("offline", pwa.offline, name="offline"),
 ]
+
+# Shop runs: the driver's run sheet (printable, and on the phone).
+from webapp import shuttle  # noqa: E402
+
+urlpatterns += [
+    path("shuttle/runs/<int:pk>/sheet", shuttle.run_sheet_page, name="shuttle-run-sheet"),
+]

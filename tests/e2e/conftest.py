@@ -122,7 +122,10 @@ def live(transactional_db, settings, static_root, monkeypatch):
     sock.close()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API holds an event loop in the test thread while it is
+# open, and the ORM refuses to run in a thread with a loop; the tests after tests/e2e
+# must find it closed.
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
