@@ -13,6 +13,7 @@ from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState, Role
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
+from backend.rides.availability import availability_windows_rebuild
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import (
     AvailabilityException,
@@ -95,6 +96,7 @@ def driver_profile_save(*, actor: User, membership: Membership, values: dict) ->
     for name, value in values.items():
         setattr(profile, name, value)
     profile.save()
+    availability_windows_rebuild(driver_ids=[profile.pk])  # the windows carry the home base
     return profile
 
 
@@ -113,6 +115,7 @@ def availability_set(*, actor: User, driver: DriverProfile, slots: list[Slot]) -
     AvailabilitySlot.objects.bulk_create(
         AvailabilitySlot(driver=driver, weekday=s.weekday, start=s.start, end=s.end) for s in slots
     )
+    availability_windows_rebuild(driver_ids=[driver.pk])
 
 
 def availability_exception_add(
@@ -149,9 +152,12 @@ def availability_exception_add(
             _("The day has passed."),
             fields={"date": [_("Choose today or later.")]},
         )
-    return AvailabilityException.objects.create(
-        driver=driver, date=day, kind=kind, start=start, end=end
-    )
+    with transaction.atomic():
+        exception = AvailabilityException.objects.create(
+            driver=driver, date=day, kind=kind, start=start, end=end
+        )
+        availability_windows_rebuild(driver_ids=[driver.pk])
+    return exception
 
 
 def driver_set_duty(*, actor: User, driver: DriverProfile, on_duty: bool) -> DriverProfile:
