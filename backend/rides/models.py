@@ -139,9 +139,15 @@ class AvailabilityWindow(models.Model):
     (migration 0003); the home base by rebuilding the driver's windows when it changes.
     """
 
-    driver = models.ForeignKey(DriverProfile, on_delete=models.CASCADE, related_name="windows")
-    association = models.ForeignKey(Association, on_delete=models.CASCADE, related_name="+")
-    home_base = models.PointField(geography=True, srid=4326)
+    # No single-column indexes: the GiST index and window_driver_day serve every lookup,
+    # and each index more slows the nightly build.
+    driver = models.ForeignKey(
+        DriverProfile, on_delete=models.CASCADE, related_name="windows", db_index=False
+    )
+    association = models.ForeignKey(
+        Association, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    home_base = models.PointField(geography=True, srid=4326, spatial_index=False)
     day = models.DateField()  # the local date of the slot or exception it comes from
     during = DateTimeRangeField()
 

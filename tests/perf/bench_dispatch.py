@@ -41,16 +41,18 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from geopy.distance import geodesic
 
 from backend.rides.models import Need, RideRequest
 from dispatch.matching import (
     FETCH_FACTOR,
+    PLAN_SETTINGS,
     POSITION_FRESH,
     Candidate,
     candidate_query,
     candidates,
+    prepared,
     seats_needed,
     trip_length,
     weekly_candidate_query,
@@ -292,9 +294,14 @@ def geoadd(client: redis.Redis, drivers: Sequence[Driver], chunk: int = 10_000) 
 
 
 def explain(ride: RideRequest) -> str:
+    """The plan candidates() runs: the prepared statement's generic plan, with the same
+    settings."""
+    candidates(ride, limit=LIMIT)  # prepares the statement on this connection
     sql, params = candidate_query(ride, limit=LIMIT)
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in PLAN_SETTINGS:
+            cursor.execute(f"SET LOCAL {name} = {value}")
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + prepared(sql).execute, params)
         return "\n".join(line for (line,) in cursor.fetchall())
 
 

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             name='AvailabilityWindow',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('home_base', django.contrib.gis.db.models.fields.PointField(geography=True, srid=4326)),
+                ('home_base', django.contrib.gis.db.models.fields.PointField(geography=True, spatial_index=False, srid=4326)),
                 ('day', models.DateField()),
                 ('during', django.contrib.postgres.fields.ranges.DateTimeRangeField()),
             ],
@@ -85,12 +85,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='availabilitywindow',
             name='association',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='community.association'),
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='community.association'),
         ),
         migrations.AddField(
             model_name='availabilitywindow',
             name='driver',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='windows', to='rides.driverprofile'),
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='windows', to='rides.driverprofile'),
         ),
         migrations.AddIndex(
             model_name='availabilitywindow',
