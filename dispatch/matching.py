@@ -176,11 +176,12 @@ SELECT
 FROM (
     SELECT d.*, d.home_base <-> %(pickup)s::geography AS knn
     FROM rides_driverprofile AS d
-    WHERE d.membership_id = ANY(ARRAY(
-          SELECT m.id FROM community_membership AS m
-          WHERE m.association_id = %(association)s
-            AND m.state = '{MembershipState.ACTIVE}'
-            AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]))
+    JOIN community_membership AS m ON m.id = d.membership_id
+    -- A KNN walk of the GiST index (association, home_base); ::bigint, or btree_gist's
+    -- int8 class does not match and the index is silently not used.
+    WHERE d.association_id = %(association)s::bigint
+      AND m.state = '{MembershipState.ACTIVE}'
+      AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]
       -- The bounding box of the largest radius: the index half of ST_DWithin (whose
       -- function half makes the planner expect a handful of rows, and plan badly).
       AND d.home_base && _ST_Expand(%(pickup)s::geography, %(max_radius)s)
@@ -188,7 +189,7 @@ FROM (
       AND d.seats >= %(seats)s{{needs}}
       -- Sphere distance with a 1 %% margin; the exact (spheroid) test is below.
       AND (d.home_base <-> %(pickup)s::geography) <= d.service_radius_m * %(radius_factor)s * 1.01
-    ORDER BY knn
+    ORDER BY d.home_base <-> %(pickup)s::geography
     OFFSET 0  -- sorted here, so the availability test below runs nearest first, lazily
 ) AS d
 CROSS JOIN LATERAL ({_FIT}) AS fit
@@ -484,13 +485,14 @@ def prepared(sql: str) -> Prepared:
     )
 
 
-def _run_prepared(cursor, sql: str, params: dict) -> list[tuple]:
-    """Run `sql` with PLAN_SETTINGS, as a prepared statement, in one message."""
+def _run(cursor, sql: str, params: dict, *, prepare: bool = True) -> list[tuple]:
+    """Run `sql` with PLAN_SETTINGS, as a prepared statement if `prepare`, in one
+    message."""
     statement = prepared(sql)
     raw = connection.connection
     known = _prepared.setdefault(raw, set())
     statements = len(PLAN_SETTINGS)
-    if known is None:
+    if known is None or not prepare:
         text = f"{_SET}{sql}{_RESET}"
     else:
         prepare = ""
@@ -532,10 +534,10 @@ def candidates(
     sql, params = query
     with connection.cursor() as cursor:
         while True:
-            rows = _run_prepared(cursor, sql, params)
+            rows = _run(cursor, sql, params)
             if rows and rows[0][0] is None:
-                cursor.execute(*weekly_candidate_query(ride, **options))
-                rows = cursor.fetchall()
+                # Not prepared: its generic plan is slower than planning it each time.
+                rows = _run(cursor, *weekly_candidate_query(ride, **options), prepare=False)
                 break
             if len(rows) >= params["fetch"] or not rows or rows[0][4] < params["rows"]:
                 break

@@ -272,7 +272,9 @@ def python_candidates(drivers: Sequence[Driver], ride: RideRequest) -> list[Cand
 
 def weekly_candidates(ride: RideRequest) -> list[Candidate]:
     """candidates() through the weekly query (as for dates outside the windows)."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in PLAN_SETTINGS[:2]:  # as candidates() runs it: unprepared
+            cursor.execute(f"SET LOCAL {name} = {value}")
         cursor.execute(*weekly_candidate_query(ride, limit=LIMIT))
         rows = cursor.fetchall()
     return rank(
