@@ -26,28 +26,31 @@ moment the clock shows it (or a later time):
   01:00-05:00 that night is five real hours long.
 
 Trips are measured in real time, so a trip that crosses the change needs the real
-duration inside the slot. The window is cut into local days in Python (`local_days`),
-with for each day the instant of its midnight and where its clocks change; the query gets
-them as arrays and turns each slot into instants with the same rule (`LocalDay.instant`).
+duration inside the slot. The rule is `backend.rides.localtime.LocalDay.instant`; the
+windows are built with it and the weekly query uses the same rule in SQL.
 
 Limits, on purpose: a trip must fit inside one slot or one extra period (two adjoining
 slots are not joined), and so never crosses local midnight.
 
-How the query finds them. It starts from the association: the ids of its active driver
-memberships (index on association), the profiles of those drivers (unique index on
-`membership_id`) within the bounding box of the largest possible radius, whose car fits
-and whose radius reaches the pickup. These are sorted by `home_base <-> pickup`, and the
-availability test, the expensive part, runs in that order and stops after the first
-`limit * 3` drivers who can do the trip; `dispatch.ranking.rank` orders those by
-distance and fairness and the best `limit` are returned.
+How the query finds them. Availability is materialised: `backend.rides.availability`
+turns each driver's slots and exceptions into concrete windows of time
+(`AvailabilityWindow`, with copies of the association and home base) for the dates of
+`AvailabilityHorizon`. The window query (`candidate_query`) walks one GiST index on
+(association, during, home_base) in distance order, over the association's windows that
+overlap the ride's time: each window gives its first feasible start (moved past a held
+ride when one is in the way), the driver's car, radius and membership are checked by
+primary key, and the walk stops after the windows of `limit * FETCH_FACTOR` drivers; the
+earliest start per driver is their `pickup_at`. `dispatch.ranking.rank` orders those by
+distance and fairness and the best `limit` are returned. It runs as a prepared statement
+with a generic plan, without sorts (so the planner walks the index rather than sorting
+everything it finds) and without JIT.
 
-Why not a KNN walk of the GiST index on `home_base`: that index holds every
-association's drivers, and near a small association's villages most of the nearest
-drivers belong to the neighbours, so the walk reads the whole box (some 20,000 drivers
-at 100k) before it has enough of the association's own.
-With the association on the driver profile and a GiST index on (association, home_base)
-the same query becomes a KNN walk within the association (docs/performance.md,
-"Matching").
+For dates outside the horizon (or before the windows are first built) the weekly query
+(`weekly_candidate_query`) works the same answer out from the slots and exceptions: a
+KNN walk of the GiST index on (association, home_base) of the driver profiles, with the
+availability test run per driver in that order. Both give the same candidates
+(tests/dispatch/test_matching_windows.py, and the benchmark checks it on every request).
+Measured in docs/performance.md, "Dispatch: candidate drivers".
 
 `distance_m` is measured from the driver's current position when they are on duty and
 it is fresh (less than 15 minutes old), else from their home base; the service area and
