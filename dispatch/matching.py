@@ -491,19 +491,19 @@ def prepared(sql: str) -> Prepared:
 def _run(cursor, sql: str, params: dict, *, prepare: bool = True) -> list[tuple]:
     """Run `sql` with PLAN_SETTINGS, as a prepared statement if `prepare`, in one
     message."""
-    statement = prepared(sql)
     raw = connection.connection
     known = _prepared.setdefault(raw, set())
     statements = len(PLAN_SETTINGS)
     if known is None or not prepare:
         text = f"{_SET}{sql}{_RESET}"
     else:
-        prepare = ""
+        statement = prepared(sql)
+        first = ""
         if statement.name not in known:
-            prepare = f"{statement.prepare}; "
+            first = f"{statement.prepare}; "
             statements += 1
             known.add(statement.name)
-        text = f"{_SET}{prepare}{statement.execute}{_RESET}"
+        text = f"{_SET}{first}{statement.execute}{_RESET}"
     try:
         cursor.execute(text, params)
     except Exception:
