@@ -488,7 +488,7 @@ def prepared(sql: str) -> Prepared:
     )
 
 
-def _run(cursor, sql: str, params: dict, *, prepare: bool = True) -> list[tuple]:
+def run_candidate_sql(cursor, sql: str, params: dict, *, prepare: bool = True) -> list[tuple]:
     """Run `sql` with PLAN_SETTINGS, as a prepared statement if `prepare`, in one
     message."""
     raw = connection.connection
@@ -537,10 +537,12 @@ def candidates(
     sql, params = query
     with connection.cursor() as cursor:
         while True:
-            rows = _run(cursor, sql, params)
+            rows = run_candidate_sql(cursor, sql, params)
             if rows and rows[0][0] is None:
                 # Not prepared: its generic plan is slower than planning it each time.
-                rows = _run(cursor, *weekly_candidate_query(ride, **options), prepare=False)
+                rows = run_candidate_sql(
+                    cursor, *weekly_candidate_query(ride, **options), prepare=False
+                )
                 break
             if len(rows) >= params["fetch"] or not rows or rows[0][4] < params["rows"]:
                 break

@@ -53,6 +53,7 @@ from dispatch.matching import (
     candidate_query,
     candidates,
     prepared,
+    run_candidate_sql,
     seats_needed,
     trip_length,
     weekly_candidate_query,
@@ -272,11 +273,9 @@ def python_candidates(drivers: Sequence[Driver], ride: RideRequest) -> list[Cand
 
 def weekly_candidates(ride: RideRequest) -> list[Candidate]:
     """candidates() through the weekly query (as for dates outside the windows)."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for name, value in PLAN_SETTINGS[:2]:  # as candidates() runs it: unprepared
-            cursor.execute(f"SET LOCAL {name} = {value}")
-        cursor.execute(*weekly_candidate_query(ride, limit=LIMIT))
-        rows = cursor.fetchall()
+    with connection.cursor() as cursor:
+        sql, params = weekly_candidate_query(ride, limit=LIMIT)
+        rows = run_candidate_sql(cursor, sql, params, prepare=False)
     return rank(
         Candidate(driver_id=r[0], distance_m=r[1], pickup_at=r[2], recent_rides=r[3]) for r in rows
     )[:LIMIT]
