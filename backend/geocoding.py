@@ -5,6 +5,7 @@ empty means addresses cannot be looked up and people pick a point on the map ins
 Results are limited to Sweden (GEOCODER_COUNTRY) and cached for a day.
 """
 
+import hashlib
 import logging
 from urllib.parse import urlsplit
 
@@ -30,6 +31,19 @@ def geocoder() -> Nominatim:
     )
 
 
+def normalise_query(address: str) -> str:
+    """The form two spellings of one address share: case folded, spaces collapsed."""
+    return " ".join(address.split()).casefold()
+
+
+def geocode_cache_key(address: str) -> str:
+    """The cache key of a lookup: a SHA-256 of the country and the normalised query. The
+    raw text stays out of the key: it is personal data (people type their own address),
+    and it may hold characters or a length a cache backend refuses."""
+    query = f"{settings.GEOCODER_COUNTRY.casefold()}\n{normalise_query(address)}"
+    return "geocode:" + hashlib.sha256(query.encode()).hexdigest()
+
+
 def geocode(address: str, *, field: str = "address") -> Point:
     """The point of an address, or an error saying what the person can do instead."""
     address = " ".join(address.split())
@@ -40,7 +54,7 @@ def geocode(address: str, *, field: str = "address") -> Point:
             kind=ErrorKind.CONFLICT,
             fields={field: [_("Pick the place on the map.")]},
         )
-    key = f"geocode:{settings.GEOCODER_COUNTRY}:{address.lower()}"
+    key = geocode_cache_key(address)
     cached = cache.get(key)
     if cached is not None:
         return Point(*cached, srid=4326)

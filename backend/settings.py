@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.community.apps.CommunityConfig",
     "backend.notifications.apps.NotificationsConfig",
     "backend.rides.apps.RidesConfig",
+    "backend.carpool.apps.CarpoolConfig",
     "dispatch.apps.DispatchConfig",
     "mobile_api",
     "webapp",
@@ -335,6 +336,32 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+# --- Carpooling -----------------------------------------------------------------------------
+
+# How far from the route a search looks (metres): the largest walk or detour considered.
+CARPOOL_CORRIDOR_M = env_int("CARPOOL_CORRIDOR_M", 5000)
+CARPOOL_WALK_M = env_int("CARPOOL_WALK_M", 1000)  # default walk to or from the car
+# A match may add at most this share of the driver's trip as detour, and must ride along
+# at least this share of it (percent).
+CARPOOL_MAX_DETOUR_PCT = env_int("CARPOOL_MAX_DETOUR_PCT", 25)
+CARPOOL_MIN_SHARED_PCT = env_int("CARPOOL_MIN_SHARED_PCT", 35)
+# The driver's cost per km (Skatteverket's 25 kr per 10 km), shared by driver and
+# passengers; a passenger never pays more than CARPOOL_CAP_ORE_PER_KM / seats per km, so
+# a full car never pays more than the trip costs.
+CARPOOL_COST_ORE_PER_KM = env_int("CARPOOL_COST_ORE_PER_KM", 250)
+CARPOOL_CAP_ORE_PER_KM = env_int("CARPOOL_CAP_ORE_PER_KM", 250)
+CARPOOL_HORIZON_DAYS = env_int("CARPOOL_HORIZON_DAYS", 28)  # recurring trips, ahead
+CARPOOL_SEARCH_LIMIT = env_int("CARPOOL_SEARCH_LIMIT", 20)
+CARPOOL_APPROXIMATE_GRID_M = env_int("CARPOOL_APPROXIMATE_GRID_M", 1000)
+CELERY_BEAT_SCHEDULE["carpool-materialise"] = {
+    "task": "backend.carpool.tasks.materialise_occurrences",
+    "schedule": crontab(hour=2, minute=15),
+}
+CELERY_BEAT_SCHEDULE["carpool-advance"] = {
+    "task": "backend.carpool.tasks.advance_occurrences",
+    "schedule": 300.0,
 }
 
 # --- Volunteer rides: materialised availability (backend/rides/availability.py) ----------

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from mobile_api.views import auth, community, drivers, notifications, plans, push, rides, sms
+from mobile_api.views import (
+    auth,
+    carpool,
+    community,
+    drivers,
+    notifications,
+    plans,
+    push,
+    rides,
+    sms,
+)
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -99,4 +109,54 @@ urlpatterns = [
     ),
     path("plans/<int:pk>/approve", plans.PlanApprove.as_view(), name="plan-approve"),
     path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
+    # Carpooling: search and book seats, offer trips, ride alerts
+    path("carpool/search", carpool.CarpoolSearch.as_view(), name="carpool-search"),
+    path("carpool/trips/", carpool.TripList.as_view(), name="carpool-trip-list"),
+    path("carpool/trips/<int:pk>", carpool.TripDetail.as_view(), name="carpool-trip-detail"),
+    path("carpool/trips/<int:pk>/cancel", carpool.TripCancel.as_view(), name="carpool-trip-cancel"),
+    path("carpool/departures/", carpool.DepartureList.as_view(), name="carpool-departure-list"),
+    path(
+        "carpool/departures/<int:pk>",
+        carpool.DepartureDetail.as_view(),
+        name="carpool-departure-detail",
+    ),
+    path(
+        "carpool/departures/<int:pk>/cancel",
+        carpool.DepartureCancel.as_view(),
+        name="carpool-departure-cancel",
+    ),
+    path("carpool/bookings/", carpool.BookingList.as_view(), name="carpool-booking-list"),
+    path("carpool/bookings/<int:pk>", carpool.BookingDetail.as_view(), name="carpool-booking"),
+    path(
+        "carpool/bookings/<int:pk>/accept",
+        carpool.BookingAccept.as_view(),
+        name="carpool-booking-accept",
+    ),
+    path(
+        "carpool/bookings/<int:pk>/decline",
+        carpool.BookingDecline.as_view(),
+        name="carpool-booking-decline",
+    ),
+    path(
+        "carpool/bookings/<int:pk>/cancel",
+        carpool.BookingCancel.as_view(),
+        name="carpool-booking-cancel",
+    ),
+    path("carpool/bookings/<int:pk>/rating", carpool.BookingRate.as_view(), name="carpool-rating"),
+    path(
+        "carpool/bookings/<int:pk>/report", carpool.BookingReport.as_view(), name="carpool-report"
+    ),
+    path(
+        "carpool/saved-searches/",
+        carpool.SavedSearchList.as_view(),
+        name="carpool-saved-search-list",
+    ),
+    path(
+        "carpool/saved-searches/<int:pk>",
+        carpool.SavedSearchDetail.as_view(),
+        name="carpool-saved-search",
+    ),
+    # Volunteer rides: closing a ride without a driver; the driver's own rides
+    path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
+    path("driver/rides", drivers.DriverRides.as_view(), name="driver-rides"),
 ]

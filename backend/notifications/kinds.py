@@ -129,6 +129,62 @@ KINDS: dict[str, Kind] = {
             _("%(text)s"),
             ALL_CHANNELS,
         ),
+        # Carpooling: to drivers, passengers (and whoever booked for them), coordinators
+        Kind(
+            "carpool.booking_requested",
+            _("Seat request"),
+            _("%(passenger)s asks for %(seats)s seat(s) %(when)s from %(place)s. Answer in Samby."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booked",
+            _("Seat booked"),
+            _("%(passenger)s booked %(seats)s seat(s) %(when)s from %(place)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booking_confirmed",
+            _("Seat confirmed"),
+            _("%(driver)s takes you %(when)s from %(place)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booking_declined",
+            _("No seat this time"),
+            _("The driver could not take you %(when)s. Search for another trip in Samby."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booking_cancelled",
+            _("Booking cancelled"),
+            _("The seat booking for %(when)s is cancelled. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.trip_cancelled",
+            _("Trip cancelled"),
+            _("The driver cancelled the trip %(when)s. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.alert",
+            _("A trip for you"),
+            _("Someone drives from %(origin)s to %(destination)s %(when)s, past your way."),
+            NO_SMS,
+        ),
+        Kind(
+            "carpool.report",
+            _("Carpool report"),
+            _("%(reporter)s reported %(about)s after the trip %(when)s. Read it in Samby."),
+            NO_SMS,
+        ),
+        # Volunteer rides: an offer whose ride was cancelled or closed without a driver
+        Kind(
+            "ride.offer_closed",
+            _("Ride no longer needed"),
+            _("The ride %(when)s no longer needs a driver. You do not need to answer."),
+            NO_SMS,
+        ),
     ]
 }
 
