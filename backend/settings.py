@@ -428,3 +428,13 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "OutcomeEnum": "backend.shuttle.models.Outcome",
     }
 )
+
+# --- Volunteer rides: materialised availability (backend/rides/availability.py) ----------
+
+# Days ahead for which drivers' availability windows are built; rides further ahead are
+# matched from the weekly slots directly (same answer, slower).
+RIDES_AVAILABILITY_DAYS = env_int("RIDES_AVAILABILITY_DAYS", 28)
+CELERY_BEAT_SCHEDULE["roll-availability-windows"] = {
+    "task": "backend.rides.tasks.roll_availability_windows",
+    "schedule": crontab(minute=5),  # hourly; a missed night is caught up within the hour
+}

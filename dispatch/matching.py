@@ -26,28 +26,31 @@ moment the clock shows it (or a later time):
   01:00-05:00 that night is five real hours long.
 
 Trips are measured in real time, so a trip that crosses the change needs the real
-duration inside the slot. The window is cut into local days in Python (`local_days`),
-with for each day the instant of its midnight and where its clocks change; the query gets
-them as arrays and turns each slot into instants with the same rule (`LocalDay.instant`).
+duration inside the slot. The rule is `backend.rides.localtime.LocalDay.instant`; the
+windows are built with it and the weekly query uses the same rule in SQL.
 
 Limits, on purpose: a trip must fit inside one slot or one extra period (two adjoining
 slots are not joined), and so never crosses local midnight.
 
-How the query finds them. It starts from the association: the ids of its active driver
-memberships (index on association), the profiles of those drivers (unique index on
-`membership_id`) within the bounding box of the largest possible radius, whose car fits
-and whose radius reaches the pickup. These are sorted by `home_base <-> pickup`, and the
-availability test, the expensive part, runs in that order and stops after the first
-`limit * 3` drivers who can do the trip; `dispatch.ranking.rank` orders those by
-distance and fairness and the best `limit` are returned.
+How the query finds them. Availability is materialised: `backend.rides.availability`
+turns each driver's slots and exceptions into concrete windows of time
+(`AvailabilityWindow`, with copies of the association and home base) for the dates of
+`AvailabilityHorizon`. The window query (`candidate_query`) walks one GiST index on
+(association, during, home_base) in distance order, over the association's windows that
+overlap the ride's time: each window gives its first feasible start (moved past a held
+ride when one is in the way), the driver's car, radius and membership are checked by
+primary key, and the walk stops after the windows of `limit * FETCH_FACTOR` drivers; the
+earliest start per driver is their `pickup_at`. `dispatch.ranking.rank` orders those by
+distance and fairness and the best `limit` are returned. It runs as a prepared statement
+with a generic plan, without sorts (so the planner walks the index rather than sorting
+everything it finds) and without JIT.
 
-Why not a KNN walk of the GiST index on `home_base`: that index holds every
-association's drivers, and near a small association's villages most of the nearest
-drivers belong to the neighbours, so the walk reads the whole box (some 20,000 drivers
-at 100k) before it has enough of the association's own.
-With the association on the driver profile and a GiST index on (association, home_base)
-the same query becomes a KNN walk within the association (docs/performance.md,
-"Matching").
+For dates outside the horizon (or before the windows are first built) the weekly query
+(`weekly_candidate_query`) works the same answer out from the slots and exceptions: a
+KNN walk of the GiST index on (association, home_base) of the driver profiles, with the
+availability test run per driver in that order. Both give the same candidates
+(tests/dispatch/test_matching_windows.py, and the benchmark checks it on every request).
+Measured in docs/performance.md, "Dispatch: candidate drivers".
 
 `distance_m` is measured from the driver's current position when they are on duty and
 it is fresh (less than 15 minutes old), else from their home base; the service area and
@@ -55,15 +58,24 @@ the order of the search always use the home base.
 """
 
 import datetime as dt
+import hashlib
+import re
+import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
 
 from backend.community.models import MembershipState, Role
+from backend.rides.localtime import (  # noqa: F401 - local_day, local_zone: re-exported
+    DayWindow,
+    LocalDay,
+    instant_sql,
+    local_day,
+    local_days,
+    local_zone,
+)
 from backend.rides.models import DRIVER_HOLDS, ExceptionKind, Need, RideRequest, RideState
 from dispatch.ranking import rank
 
@@ -73,8 +85,8 @@ POSITION_FRESH = dt.timedelta(minutes=15)
 FETCH_FACTOR = 3
 
 UTC = dt.UTC
-ZERO = dt.timedelta(0)
-ONE_DAY = dt.timedelta(days=1)
+# Window rows read per driver wanted (before more are read, see `candidates`).
+ROWS_PER_DRIVER = 2
 
 
 @dataclass(frozen=True)
@@ -83,113 +95,6 @@ class Candidate:
     distance_m: int  # from current position if on duty and fresh (< 15 min), else home base
     pickup_at: dt.datetime  # earliest pickup in the ride's window this driver can do (UTC)
     recent_rides: int  # completed/held rides in the last RIDES_FAIRNESS_DAYS days
-
-
-# --- Local days ---------------------------------------------------------------------------
-
-
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
-
-
-@dataclass(frozen=True)
-class LocalDay:
-    """A local calendar date and how its wall-clock times map to instants.
-
-    `base` is the instant local midnight would be at the day's first UTC offset; at the
-    wall-clock time `turn` (24 h on days without a change) the clocks move by `shift`
-    (+1 h in spring, -1 h in autumn).
-    """
-
-    date: dt.date
-    base: dt.datetime
-    turn: dt.timedelta
-    shift: dt.timedelta
-
-    @property
-    def gap(self) -> dt.timedelta:
-        """How long the skipped wall-clock interval is (spring forward), else zero."""
-        return max(self.shift, ZERO)
-
-    def instant(self, at: dt.time) -> dt.datetime:
-        """The first moment the local clock shows `at` (or later) on this date, in UTC.
-
-        The query computes the same thing in SQL (`_instant_sql`)."""
-        wall = dt.timedelta(
-            hours=at.hour, minutes=at.minute, seconds=at.second, microseconds=at.microsecond
-        )
-        if wall < self.turn:
-            return self.base + wall
-        if wall < self.turn + self.gap:
-            return self.base + self.turn
-        return self.base + wall - self.shift
-
-    @property
-    def start(self) -> dt.datetime:
-        return self.instant(dt.time(0))
-
-    @property
-    def end(self) -> dt.datetime:
-        """Local midnight at the end of the day (the next day's start)."""
-        return local_day(self.date + ONE_DAY).start
-
-
-@lru_cache(maxsize=1024)
-def local_day(date: dt.date) -> LocalDay:
-    zone = local_zone()
-    midnight = dt.datetime.combine(date, dt.time(0))
-    before = dt.datetime.combine(date, dt.time(0), tzinfo=zone).utcoffset() or ZERO
-    after = dt.datetime.combine(date + ONE_DAY, dt.time(0), tzinfo=zone).utcoffset() or ZERO
-    base = (midnight - before).replace(tzinfo=UTC)
-    if before == after:
-        return LocalDay(date=date, base=base, turn=ONE_DAY, shift=ZERO)
-    # The clocks change during the day: find the first second at the new offset.
-    low, high = int(base.timestamp()), int((base + ONE_DAY).timestamp())
-    while high - low > 1:
-        middle = (low + high) // 2
-        if dt.datetime.fromtimestamp(middle, tz=zone).utcoffset() == before:
-            low = middle
-        else:
-            high = middle
-    change = dt.datetime.fromtimestamp(high, tz=UTC)
-    return LocalDay(date=date, base=base, turn=change - base, shift=after - before)
-
-
-@dataclass(frozen=True)
-class DayWindow:
-    """The part of a ride's pickup window that falls on one local date."""
-
-    day: LocalDay
-    earliest: dt.datetime
-    latest: dt.datetime
-
-
-def local_days(earliest: dt.datetime, latest: dt.datetime) -> list[DayWindow]:
-    """Cut the pickup window [earliest, latest] into local calendar days."""
-    zone = local_zone()
-    date = earliest.astimezone(zone).date()
-    last = latest.astimezone(zone).date()
-    windows = []
-    while date <= last:
-        day = local_day(date)
-        low, high = max(earliest, day.start), min(latest, day.end)
-        if low <= high:
-            windows.append(DayWindow(day=day, earliest=low, latest=high))
-        date += ONE_DAY
-    return windows
-
-
-# --- The query ------------------------------------------------------------------------------
-
-
-def _instant_sql(day: str, column: str) -> str:
-    """SQL for LocalDay.instant: when the clock on `day` first shows `column` (a time)."""
-    wall = f"{column}::interval"
-    return (
-        f"({day}.base + CASE WHEN {wall} < {day}.turn THEN {wall}"
-        f" WHEN {wall} < {day}.turn + {day}.gap THEN {day}.turn"
-        f" ELSE {wall} - {day}.shift END)"
-    )
 
 
 _HOLDS = ", ".join(f"'{state}'" for state in DRIVER_HOLDS)
@@ -205,12 +110,12 @@ SELECT min(start.at) AS pickup_at
 FROM window_day AS day
 JOIN LATERAL (
     SELECT * FROM (
-        SELECT {_instant_sql("day", "slot.start")} AS opens,
-               {_instant_sql("day", 'slot."end"')} AS closes
+        SELECT {instant_sql("day", "slot.start")} AS opens,
+               {instant_sql("day", 'slot."end"')} AS closes
         FROM rides_availabilityslot AS slot
         WHERE slot.driver_id = d.id AND slot.weekday = day.weekday
         UNION ALL
-        SELECT {_instant_sql("day", "extra.start")}, {_instant_sql("day", 'extra."end"')}
+        SELECT {instant_sql("day", "extra.start")}, {instant_sql("day", 'extra."end"')}
         FROM rides_availabilityexception AS extra
         WHERE extra.driver_id = d.id AND extra.date = day.date
           AND extra.kind = '{ExceptionKind.EXTRA}'
@@ -221,7 +126,7 @@ JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT greatest(day.lo, open.opens) AS at
     UNION ALL
-    SELECT greatest(day.lo, {_instant_sql("day", 'away."end"')})
+    SELECT greatest(day.lo, {instant_sql("day", 'away."end"')})
     FROM rides_availabilityexception AS away
     WHERE away.driver_id = d.id AND away.date = day.date
       AND away.kind = '{ExceptionKind.AWAY}' AND away."end" IS NOT NULL
@@ -239,8 +144,8 @@ WHERE start.at <= day.hi
       WHERE away.driver_id = d.id AND away.date = day.date
         AND away.kind = '{ExceptionKind.AWAY}'
         AND (away.start IS NULL OR (
-            {_instant_sql("day", "away.start")} < start.at + %(trip)s
-            AND {_instant_sql("day", 'away."end"')} > start.at))
+            {instant_sql("day", "away.start")} < start.at + %(trip)s
+            AND {instant_sql("day", 'away."end"')} > start.at))
   )
   AND NOT EXISTS (
       SELECT 1 FROM rides_riderequest AS held
@@ -249,9 +154,10 @@ WHERE start.at <= day.hi
   )
 """  # noqa: S608 - only constants of this module are interpolated; values are parameters
 
-# The association's drivers whose car fits and whose radius reaches the pickup, nearest
-# first; then, in that order, those with a feasible pickup time, until `fetch`.
-_QUERY = f"""
+# Without windows (dates outside the horizon): the association's drivers whose car fits and
+# whose radius reaches the pickup, nearest first; then, in that order, those with a
+# feasible pickup time, until `fetch`.
+_WEEKLY_QUERY = f"""
 WITH window_day AS MATERIALIZED (
     SELECT * FROM unnest(
         %(dates)s::date[], %(weekdays)s::smallint[], %(los)s::timestamptz[],
@@ -273,11 +179,12 @@ SELECT
 FROM (
     SELECT d.*, d.home_base <-> %(pickup)s::geography AS knn
     FROM rides_driverprofile AS d
-    WHERE d.membership_id = ANY(ARRAY(
-          SELECT m.id FROM community_membership AS m
-          WHERE m.association_id = %(association)s
-            AND m.state = '{MembershipState.ACTIVE}'
-            AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]))
+    JOIN community_membership AS m ON m.id = d.membership_id
+    -- A KNN walk of the GiST index (association, home_base); ::bigint, or btree_gist's
+    -- int8 class does not match and the index is silently not used.
+    WHERE d.association_id = %(association)s::bigint
+      AND m.state = '{MembershipState.ACTIVE}'
+      AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]
       -- The bounding box of the largest radius: the index half of ST_DWithin (whose
       -- function half makes the planner expect a handful of rows, and plan badly).
       AND d.home_base && _ST_Expand(%(pickup)s::geography, %(max_radius)s)
@@ -285,7 +192,7 @@ FROM (
       AND d.seats >= %(seats)s{{needs}}
       -- Sphere distance with a 1 %% margin; the exact (spheroid) test is below.
       AND (d.home_base <-> %(pickup)s::geography) <= d.service_radius_m * %(radius_factor)s * 1.01
-    ORDER BY knn
+    ORDER BY d.home_base <-> %(pickup)s::geography
     OFFSET 0  -- sorted here, so the availability test below runs nearest first, lazily
 ) AS d
 CROSS JOIN LATERAL ({_FIT}) AS fit
@@ -293,6 +200,118 @@ WHERE fit.pickup_at IS NOT NULL
   AND ST_Distance(d.home_base, %(pickup)s::geography) <= d.service_radius_m * %(radius_factor)s
 ORDER BY d.knn
 LIMIT %(fetch)s
+"""  # noqa: S608 - only constants of this module are interpolated; values are parameters
+
+# With windows: one KNN walk of the GiST index (association, during, home_base) over the
+# windows of the association that overlap the ride's time, nearest home base first. Per
+# window: the earliest start in it and in the pickup window (`first`), moved past held
+# rides when one is in the way (`pick`); the driver's car, radius and membership by
+# primary key. A driver with several fitting windows (a slot and extra time, or several
+# days) gives several rows at the same distance: WITH TIES keeps all rows at the distance
+# of the last one, so every driver read has all their windows, and min() picks the
+# earliest. `total` tells `candidates` whether the walk stopped at %(rows)s.
+# The first branch answers one row of NULLs when the windows are not built for the
+# ride's dates, and `candidates` then runs _WEEKLY_QUERY.
+_COVERED = """EXISTS (
+    SELECT 1 FROM rides_availabilityhorizon AS horizon
+    WHERE horizon.first <= %(first_date)s AND horizon.until > %(last_date)s)"""
+
+# For a window over several days a driver has a fitting window on most of them: skip a
+# window when the same driver has an earlier one that fits and that no held ride touches
+# (its first start is then feasible and earlier). `d.id`, not `w.driver_id`, so the
+# planner tests it after the cheaper conditions on the driver.
+_EARLIER = f"""
+              AND NOT EXISTS (
+                  SELECT 1 FROM rides_availabilitywindow AS earlier
+                  WHERE earlier.driver_id = d.id
+                    AND earlier.day BETWEEN %(first_date)s AND %(last_date)s
+                    AND lower(earlier.during) < lower(w.during)
+                    AND greatest(%(earliest)s::timestamptz, lower(earlier.during)) <= %(latest)s
+                    AND greatest(%(earliest)s::timestamptz, lower(earlier.during)) + %(trip)s
+                        <= upper(earlier.during)
+                    AND NOT EXISTS (
+                        SELECT 1 FROM rides_riderequest AS held
+                        WHERE held.driver_id = d.id AND held.state IN ({_HOLDS})
+                          AND held.busy && earlier.during))"""  # noqa: S608 - constants only
+
+_WINDOW_QUERY = f"""
+SELECT NULL::bigint, NULL::integer, NULL::timestamptz, NULL::integer, NULL::bigint
+WHERE NOT {_COVERED}
+UNION ALL (
+SELECT
+    f.driver_id,
+    round(ST_Distance(
+        CASE WHEN d.on_duty AND d.position IS NOT NULL AND d.position_at > %(fresh_since)s
+             THEN d.position ELSE d.home_base END,
+        %(pickup)s::geography
+    ))::integer AS distance_m,
+    f.pickup_at,
+    (SELECT count(*) FROM rides_riderequest AS done
+     WHERE done.driver_id = d.id AND done.state IN ({_COUNTED})
+       AND lower(done.busy) >= %(fairness_since)s)::integer AS recent_rides,
+    f.total
+FROM (
+    SELECT w.driver_id, min(w.knn) AS knn, min(w.pickup_at) AS pickup_at,
+           sum(count(*)) OVER ()::bigint AS total
+    FROM (
+        SELECT w.driver_id, w.home_base <-> %(pickup)s::geography AS knn, pick.at AS pickup_at
+        FROM rides_availabilitywindow AS w
+        JOIN rides_driverprofile AS d ON d.id = w.driver_id
+        JOIN community_membership AS m ON m.id = d.membership_id
+        CROSS JOIN LATERAL (
+            -- The window's first start, or the end of a held ride in the way. OFFSET 0
+            -- keeps it a subquery, run once per window that passed the tests below.
+            SELECT CASE
+                WHEN NOT EXISTS (
+                    SELECT 1 FROM rides_riderequest AS held
+                    WHERE held.driver_id = d.id AND held.state IN ({_HOLDS})
+                      AND held.busy && tstzrange(first.at, first.at + %(trip)s))
+                THEN first.at
+                ELSE (
+                    SELECT min(start.at) FROM (
+                        SELECT greatest(first.at, upper(held.busy)) AS at
+                        FROM rides_riderequest AS held
+                        WHERE held.driver_id = d.id AND held.state IN ({_HOLDS})
+                          AND held.busy && tstzrange(first.at, upper(w.during))
+                    ) AS start
+                    WHERE start.at <= %(latest)s AND start.at + %(trip)s <= upper(w.during)
+                      AND NOT EXISTS (
+                          SELECT 1 FROM rides_riderequest AS held
+                          WHERE held.driver_id = d.id AND held.state IN ({_HOLDS})
+                            AND held.busy && tstzrange(start.at, start.at + %(trip)s)))
+            END AS at
+            FROM (SELECT greatest(%(earliest)s::timestamptz, lower(w.during)) AS at) AS first
+            OFFSET 0
+        ) AS pick
+        WHERE {_COVERED}
+          -- ::bigint: btree_gist's int8 class does not match an int4 parameter, and
+          -- the index would silently not be used.
+          AND w.association_id = %(association)s::bigint
+          AND w.during && tstzrange(%(earliest)s, %(latest)s + %(trip)s)
+          AND w.home_base && _ST_Expand(%(pickup)s::geography, %(max_radius)s)
+          AND greatest(%(earliest)s::timestamptz, lower(w.during)) <= %(latest)s
+          AND greatest(%(earliest)s::timestamptz, lower(w.during)) + %(trip)s
+              <= upper(w.during)
+          AND d.active
+          AND d.seats >= %(seats)s{{needs}}
+          AND m.state = '{MembershipState.ACTIVE}'
+          AND m.roles @> ARRAY['{Role.DRIVER}']::varchar[]
+          -- Sphere distance with a 1 %% margin, then the exact (spheroid) test.
+          AND (w.home_base <-> %(pickup)s::geography)
+              <= d.service_radius_m * %(radius_factor)s * 1.01
+          AND ST_Distance(w.home_base, %(pickup)s::geography)
+              <= d.service_radius_m * %(radius_factor)s{{earlier}}
+          AND pick.at IS NOT NULL
+        ORDER BY w.home_base <-> %(pickup)s::geography
+        FETCH FIRST %(rows)s ROWS WITH TIES
+    ) AS w
+    GROUP BY w.driver_id
+    ORDER BY knn
+    LIMIT %(fetch)s
+) AS f
+JOIN rides_driverprofile AS d ON d.id = f.driver_id
+ORDER BY f.knn
+)
 """  # noqa: S608 - only constants of this module are interpolated; values are parameters
 
 _NEED_COLUMNS = {
@@ -311,29 +330,17 @@ def seats_needed(ride: RideRequest) -> int:
     return ride.passengers + (1 if Need.COMPANION in ride.needs else 0)
 
 
-def candidate_query(
+def _params(
     ride: RideRequest,
     *,
-    radius_factor: float = 1.0,
-    exclude_driver_ids: Collection[int] = (),
-    limit: int = 20,
-) -> tuple[str, dict] | None:
-    """The SQL and parameters `candidates` runs (None when nobody can match), for
-    EXPLAIN and the benchmark."""
-    days = local_days(ride.earliest_pickup, ride.latest_pickup)
-    if not days or limit <= 0:
-        return None
+    radius_factor: float,
+    exclude_driver_ids: Collection[int],
+    limit: int,
+) -> tuple[str, dict]:
+    """The parameters both queries take, and the extra conditions on the driver `d`."""
     now = dt.datetime.now(tz=UTC)
     conditions = [column for need, column in _NEED_COLUMNS.items() if need in ride.needs]
     params = {
-        "dates": [w.day.date for w in days],
-        "weekdays": [w.day.date.weekday() for w in days],
-        "los": [w.earliest for w in days],
-        "his": [w.latest for w in days],
-        "bases": [w.day.base for w in days],
-        "turns": [w.day.turn for w in days],
-        "shifts": [w.day.shift for w in days],
-        "gaps": [w.day.gap for w in days],
         "trip": trip_length(ride),
         "pickup": ride.pickup.ewkt,
         "fresh_since": now - POSITION_FRESH,
@@ -347,8 +354,164 @@ def candidate_query(
     if exclude_driver_ids:
         conditions.append("d.id <> ALL(%(excluded)s::bigint[])")
         params["excluded"] = list(exclude_driver_ids)
-    extra = "".join(f"\n      AND {condition}" for condition in conditions)
-    return _QUERY.replace("{needs}", extra), params
+    return "".join(f"\n      AND {condition}" for condition in conditions), params
+
+
+def candidate_query(
+    ride: RideRequest,
+    *,
+    radius_factor: float = 1.0,
+    exclude_driver_ids: Collection[int] = (),
+    limit: int = 20,
+) -> tuple[str, dict] | None:
+    """The SQL and parameters `candidates` runs first, over the availability windows
+    (None when nobody can match), for EXPLAIN and the benchmark."""
+    days = local_days(ride.earliest_pickup, ride.latest_pickup)
+    if not days or limit <= 0:
+        return None
+    needs, params = _params(
+        ride,
+        radius_factor=radius_factor,
+        exclude_driver_ids=exclude_driver_ids,
+        limit=limit,
+    )
+    params |= {
+        "first_date": days[0].day.date,
+        "last_date": days[-1].day.date,
+        "earliest": ride.earliest_pickup,
+        "latest": ride.latest_pickup,
+        "rows": limit * FETCH_FACTOR * ROWS_PER_DRIVER,
+    }
+    earlier = _EARLIER if len(days) > 1 else ""
+    return _WINDOW_QUERY.replace("{needs}", needs).replace("{earlier}", earlier), params
+
+
+def weekly_candidate_query(
+    ride: RideRequest,
+    *,
+    radius_factor: float = 1.0,
+    exclude_driver_ids: Collection[int] = (),
+    limit: int = 20,
+) -> tuple[str, dict] | None:
+    """The same answer as `candidate_query`, worked out from the weekly slots and
+    exceptions: for rides whose dates the windows do not cover."""
+    days = local_days(ride.earliest_pickup, ride.latest_pickup)
+    if not days or limit <= 0:
+        return None
+    needs, params = _params(
+        ride,
+        radius_factor=radius_factor,
+        exclude_driver_ids=exclude_driver_ids,
+        limit=limit,
+    )
+    params |= {
+        "dates": [w.day.date for w in days],
+        "weekdays": [w.day.date.weekday() for w in days],
+        "los": [w.earliest for w in days],
+        "his": [w.latest for w in days],
+        "bases": [w.day.base for w in days],
+        "turns": [w.day.turn for w in days],
+        "shifts": [w.day.shift for w in days],
+        "gaps": [w.day.gap for w in days],
+    }
+    return _WEEKLY_QUERY.replace("{needs}", needs), params
+
+
+# How the window query runs, in one message (one round trip, one query in Django's count):
+#
+# - SET LOCAL enable_sort = off: the planner underestimates how many windows overlap a
+#   time (`during &&`) and then prefers to collect them all and sort, which for "any
+#   weekday next week" means the association's whole week (30,000 buffers instead of
+#   5,000 at 100k drivers); without sorts it walks the GiST index in distance order and
+#   stops early. jit = off: compiling would take longer than the query runs.
+# - A prepared statement with a generic plan (plan_cache_mode), made once per database
+#   connection: planning this query takes about as long as running it, and the plan is
+#   the same index walk whatever the parameters.
+#
+# SET LOCAL lasts until the end of the transaction: the implicit one of the message in
+# autocommit mode, else the caller's, which is why the settings are put back after.
+PLAN_SETTINGS = (
+    ("enable_sort", "off"),
+    ("jit", "off"),
+    ("plan_cache_mode", "force_generic_plan"),
+)
+_SET = "".join(f"SET LOCAL {name} = {value}; " for name, value in PLAN_SETTINGS)
+_RESET = "".join(f"; SET LOCAL {name} TO DEFAULT" for name, _value in PLAN_SETTINGS)
+_PARAM = re.compile(r"%\((\w+)\)s")
+# The type of each parameter of the prepared statement (a generic plan cannot look at
+# the values to guess them).
+_PARAM_TYPES = {
+    "association": "bigint",
+    "earliest": "timestamptz",
+    "excluded": "bigint[]",
+    "fairness_since": "timestamptz",
+    "fetch": "bigint",
+    "first_date": "date",
+    "fresh_since": "timestamptz",
+    "last_date": "date",
+    "latest": "timestamptz",
+    "max_radius": "float8",
+    "pickup": "text",
+    "radius_factor": "float8",
+    "rows": "bigint",
+    "seats": "integer",
+    "trip": "interval",
+}
+# Statements prepared on each database connection, by the driver's connection object (a
+# new connection prepares again); None after an error on that connection, which then
+# runs the query unprepared: PREPARE is not undone by a failed transaction, so after an
+# error nobody knows for sure which statements exist.
+_prepared: "weakref.WeakKeyDictionary[object, set[str] | None]" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """`sql` as a prepared statement: PREPARE and EXECUTE texts (EXECUTE's arguments are
+    still %(name)s parameters)."""
+
+    name: str
+    prepare: str
+    execute: str
+
+
+def prepared(sql: str) -> Prepared:
+    names = list(dict.fromkeys(_PARAM.findall(sql)))
+    body = _PARAM.sub(lambda match: f"${names.index(match.group(1)) + 1}", sql)
+    digest = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:16]
+    name = f"samby_candidates_{digest}"
+    types = ", ".join(_PARAM_TYPES[n] for n in names)
+    arguments = ", ".join(f"%({n})s" for n in names)
+    return Prepared(
+        name=name,
+        prepare=f"PREPARE {name} ({types}) AS {body}",
+        execute=f"EXECUTE {name}({arguments})",
+    )
+
+
+def run_candidate_sql(cursor, sql: str, params: dict, *, prepare: bool = True) -> list[tuple]:
+    """Run `sql` with PLAN_SETTINGS, as a prepared statement if `prepare`, in one
+    message."""
+    raw = connection.connection
+    known = _prepared.setdefault(raw, set())
+    statements = len(PLAN_SETTINGS)
+    if known is None or not prepare:
+        text = f"{_SET}{sql}{_RESET}"
+    else:
+        statement = prepared(sql)
+        first = ""
+        if statement.name not in known:
+            first = f"{statement.prepare}; "
+            statements += 1
+            known.add(statement.name)
+        text = f"{_SET}{first}{statement.execute}{_RESET}"
+    try:
+        cursor.execute(text, params)
+    except Exception:
+        _prepared[raw] = None
+        raise
+    for _statement in range(statements):
+        cursor.nextset()
+    return cursor.fetchall()
 
 
 def candidates(
@@ -358,15 +521,32 @@ def candidates(
     exclude_driver_ids: Collection[int] = (),
     limit: int = 20,
 ) -> list[Candidate]:
-    """One SQL query; returns ranked candidates (ranking via dispatch.ranking.rank)."""
-    query = candidate_query(
-        ride, radius_factor=radius_factor, exclude_driver_ids=exclude_driver_ids, limit=limit
-    )
+    """Ranked candidates (ranking via dispatch.ranking.rank): one SQL query.
+
+    A second query only when it must: the windows do not cover the ride's dates (then
+    the weekly query), or drivers with many fitting windows filled the rows read before
+    `limit * FETCH_FACTOR` drivers were found (then again, reading more rows)."""
+    options = {
+        "radius_factor": radius_factor,
+        "exclude_driver_ids": exclude_driver_ids,
+        "limit": limit,
+    }
+    query = candidate_query(ride, **options)
     if query is None:
         return []
+    sql, params = query
     with connection.cursor() as cursor:
-        cursor.execute(*query)
-        rows = cursor.fetchall()
+        while True:
+            rows = run_candidate_sql(cursor, sql, params)
+            if rows and rows[0][0] is None:
+                # Not prepared: its generic plan is slower than planning it each time.
+                rows = run_candidate_sql(
+                    cursor, *weekly_candidate_query(ride, **options), prepare=False
+                )
+                break
+            if len(rows) >= params["fetch"] or not rows or rows[0][4] < params["rows"]:
+                break
+            params["rows"] *= 4
     found = [
         Candidate(driver_id=row[0], distance_m=row[1], pickup_at=row[2], recent_rides=row[3])
         for row in rows

@@ -16,6 +16,7 @@ from backend.community.models import (
     Role,
     Village,
 )
+from backend.rides.availability import availability_windows_rebuild, availability_windows_roll
 
 PASSWORD = "correct horse battery"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -103,11 +104,34 @@ class DriverProfileFactory(factory.django.DjangoModelFactory):
 class AvailabilitySlotFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "rides.AvailabilitySlot"
+        skip_postgeneration_save = True
 
     driver = factory.SubFactory(DriverProfileFactory)
     weekday = 0
     start = datetime.time(8, 0)
     end = datetime.time(17, 0)
+
+    @factory.post_generation
+    def windows(obj, create, extracted, **kwargs):
+        """What the availability services do after a change: build the driver's windows
+        (and the horizon, the first time)."""
+        if create:
+            availability_windows_roll()
+            availability_windows_rebuild(driver_ids=[obj.driver_id])
+
+
+class AvailabilityExceptionFactory(factory.django.DjangoModelFactory):
+    """An away day by default; `kind="extra"` with start and end for extra time."""
+
+    class Meta:
+        model = "rides.AvailabilityException"
+        skip_postgeneration_save = True
+
+    driver = factory.SubFactory(DriverProfileFactory)
+    date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=1))
+    kind = "away"
+
+    windows = AvailabilitySlotFactory.windows
 
 
 class RideRequestFactory(factory.django.DjangoModelFactory):

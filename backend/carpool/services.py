@@ -402,6 +402,9 @@ def booking_request(
         raise _invalid(Code.OWN_TRIP, _("This is your own trip."), "occurrence")
     _check_seats(seats)
     _check_places(pickup, dropoff, "dropoff")
+    if occurrence.status == OccurrenceStatus.FULL:
+        # The same answer whether the last seat went a moment or a day ago.
+        raise _no_seats()
     if occurrence.status != OccurrenceStatus.PUBLISHED or occurrence.departure_at <= timezone.now():
         raise ApplicationError(
             Code.NOT_BOOKABLE,

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backend.community.models import Association, Membership, MembershipState, Role
+from backend.rides.availability import availability_windows_rebuild, availability_windows_roll
 from backend.rides.models import AvailabilitySlot, DriverProfile, RiderApproval, RideRequest
 from backend.rides.services import RideTime, ride_request_create
 
@@ -45,6 +46,8 @@ def seed_rides_demo(*, association: Association) -> None:
             AvailabilitySlot(driver=driver, weekday=day, start=time(start), end=time(end))
             for day, start, end in slots
         )
+        availability_windows_rebuild(driver_ids=[driver.pk])
+    availability_windows_roll()  # builds every driver's windows the first time
     for name in RIDERS:
         RiderApproval.objects.get_or_create(
             membership=memberships[name],

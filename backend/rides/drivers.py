@@ -15,6 +15,7 @@ from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState, Role
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
+from backend.rides.availability import availability_windows_rebuild
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import (
     AvailabilityException,
@@ -88,7 +89,10 @@ def driver_profile_save(*, actor: User, membership: Membership, values: dict) ->
     unknown = set(values) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not driver profile fields: {sorted(unknown)}")
-    profile = DriverProfile.objects.select_for_update().filter(membership=membership).first()
+    # NO KEY: the windows' foreign key checks (the hourly roll) need not wait for it.
+    profile = (
+        DriverProfile.objects.select_for_update(no_key=True).filter(membership=membership).first()
+    )
     problems = _profile_problems(values, creating=profile is None)
     if problems:
         raise ApplicationError(
@@ -101,6 +105,7 @@ def driver_profile_save(*, actor: User, membership: Membership, values: dict) ->
     for name, value in values.items():
         setattr(profile, name, value)
     profile.save()
+    availability_windows_rebuild(driver_ids=[profile.pk])  # the windows carry the home base
     return profile
 
 
@@ -169,11 +174,13 @@ def availability_set(*, actor: User, driver: DriverProfile, slots: list[Slot]) -
         for _code, _message, field, text in problems:
             fields.setdefault(field, []).append(text)
         raise ApplicationError(code, message, fields=fields)
-    DriverProfile.objects.select_for_update().filter(pk=driver.pk).first()
+    # NO KEY: the windows' foreign key checks (the hourly roll) need not wait for it.
+    DriverProfile.objects.select_for_update(no_key=True).filter(pk=driver.pk).first()
     AvailabilitySlot.objects.filter(driver=driver).delete()
     AvailabilitySlot.objects.bulk_create(
         AvailabilitySlot(driver=driver, weekday=s.weekday, start=s.start, end=s.end) for s in slots
     )
+    availability_windows_rebuild(driver_ids=[driver.pk])
 
 
 def availability_exception_add(
@@ -221,9 +228,12 @@ def availability_exception_add(
             _("The day has passed."),
             fields={"date": [_("Choose today or later.")]},
         )
-    return AvailabilityException.objects.create(
-        driver=driver, date=day, kind=kind, start=start, end=end
-    )
+    with transaction.atomic():
+        exception = AvailabilityException.objects.create(
+            driver=driver, date=day, kind=kind, start=start, end=end
+        )
+        availability_windows_rebuild(driver_ids=[driver.pk])
+    return exception
 
 
 def driver_set_duty(*, actor: User, driver: DriverProfile, on_duty: bool) -> DriverProfile:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +23,17 @@ class DriverProfile(models.Model):
 
     membership = models.OneToOneField(
         Membership, on_delete=models.CASCADE, related_name="driver_profile"
+    )
+    # A copy of membership.association, so the candidate query can walk one GiST index
+    # on (association, home_base). Kept equal by the database: a foreign key on
+    # (membership_id, association_id) to the membership's (id, association_id), ON UPDATE
+    # CASCADE (migration 0003), so a membership moved to another association takes its
+    # driver profile (and its availability windows) along. Filled in by save().
+    association = models.ForeignKey(
+        Association,
+        on_delete=models.CASCADE,
+        related_name="driver_profiles",
+        editable=False,
     )
     home_base = models.PointField(_("home base"), geography=True, srid=4326)
     service_radius_m = models.PositiveIntegerField(_("service radius (m)"), default=20_000)
@@ -47,13 +59,22 @@ class DriverProfile(models.Model):
             models.CheckConstraint(
                 condition=Q(seats__gte=1) & Q(seats__lte=8), name="driver_seats_sane"
             ),
+            # The target of the windows' (driver_id, association_id) foreign key.
+            models.UniqueConstraint(fields=["id", "association"], name="driver_association_key"),
         ]
         indexes = [
             models.Index(fields=["active"], name="driver_active"),
+            # btree_gist: association_id by equality, home_base for the KNN order.
+            GistIndex(fields=["association", "home_base"], name="driver_association_home"),
         ]
 
     def __str__(self) -> str:
         return str(self.membership.user)
+
+    def save(self, *args, **kwargs) -> None:
+        if self.association_id is None and self.membership_id is not None:
+            self.association_id = self.membership.association_id
+        super().save(*args, **kwargs)
 
 
 class AvailabilitySlot(models.Model):
@@ -104,6 +125,69 @@ class AvailabilityException(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.date}"
+
+
+class AvailabilityWindow(models.Model):
+    """A concrete time in which a driver is available: one weekly slot or extra period
+    on one local date, with the driver's away time cut out (so one slot may give two
+    windows). Derived data, built by backend.rides.availability for the dates of
+    `AvailabilityHorizon`, so the candidate query finds who is free at a time in one
+    GiST index on (association, during, home_base) instead of testing each driver.
+
+    `association` and `home_base` are copies from the driver profile: the association is
+    kept equal by a foreign key on (driver_id, association_id) ON UPDATE CASCADE
+    (migration 0003); the home base by rebuilding the driver's windows when it changes.
+    """
+
+    # No single-column indexes: the GiST index and window_driver_day serve every lookup,
+    # and each index more slows the nightly build.
+    driver = models.ForeignKey(
+        DriverProfile, on_delete=models.CASCADE, related_name="windows", db_index=False
+    )
+    association = models.ForeignKey(
+        Association, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    home_base = models.PointField(geography=True, srid=4326, spatial_index=False)
+    day = models.DateField()  # the local date of the slot or exception it comes from
+    during = DateTimeRangeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(during__isempty=False), name="window_not_empty"),
+        ]
+        indexes = [
+            GistIndex(
+                fields=["association", "during", "home_base"], name="window_association_during"
+            ),
+            models.Index(fields=["driver", "day"], name="window_driver_day"),
+            models.Index(fields=["day"], name="window_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"driver {self.driver_id}: {self.during}"
+
+
+class AvailabilityHorizon(models.Model):
+    """The local dates [first, until) for which every driver's AvailabilityWindows are
+    built. One row (id 1); both empty until the first build. The candidate query uses
+    the windows only for rides whose pickup dates lie inside."""
+
+    first = models.DateField(null=True)
+    until = models.DateField(null=True)
+    built_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="horizon_single_row"),
+            models.CheckConstraint(
+                condition=(Q(first__isnull=True) & Q(until__isnull=True))
+                | Q(first__lte=models.F("until")),
+                name="horizon_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"windows {self.first} - {self.until}"
 
 
 class RiderApproval(models.Model):

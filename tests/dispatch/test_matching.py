@@ -19,6 +19,7 @@ from tests.factories import (
     STOCKHOLM,
     VANSBRO,
     AssociationFactory,
+    AvailabilityExceptionFactory,
     AvailabilitySlotFactory,
     DriverProfileFactory,
     RideRequestFactory,
@@ -210,20 +211,24 @@ def test_a_window_over_midnight_uses_each_days_own_slots(driver, ride):
 def test_away_exception(driver, ride, away, included):
     profile = driver()
     start, end = (dt.time.fromisoformat(t) if t else None for t in away)
-    profile.exceptions.create(date=monday(10).date(), kind=ExceptionKind.AWAY, start=start, end=end)
+    AvailabilityExceptionFactory(
+        driver=profile, date=monday(10).date(), kind=ExceptionKind.AWAY, start=start, end=end
+    )
     assert ids(candidates(ride(at=monday(10)))) == ([profile.pk] if included else [])
 
 
 def test_away_on_another_date_does_not_exclude(driver, ride):
     profile = driver()
-    profile.exceptions.create(date=monday(10).date() + dt.timedelta(days=1), kind="away")
+    AvailabilityExceptionFactory(
+        driver=profile, date=monday(10).date() + dt.timedelta(days=1), kind="away"
+    )
     assert ids(candidates(ride())) == [profile.pk]
 
 
 def test_away_in_a_flexible_window_moves_the_pickup_to_the_return(driver, ride):
     profile = driver()
-    profile.exceptions.create(
-        date=monday(10).date(), kind="away", start=dt.time(8), end=dt.time(10, 30)
+    AvailabilityExceptionFactory(
+        driver=profile, date=monday(10).date(), kind="away", start=dt.time(8), end=dt.time(10, 30)
     )
     [found] = candidates(ride(at=monday(9), until=monday(12)))
     assert found.pickup_at == monday(10, 30)
@@ -231,8 +236,12 @@ def test_away_in_a_flexible_window_moves_the_pickup_to_the_return(driver, ride):
 
 def test_extra_exception_includes(driver, ride):
     profile = driver(slots=[])
-    profile.exceptions.create(
-        date=monday(10).date(), kind=ExceptionKind.EXTRA, start=dt.time(9), end=dt.time(12)
+    AvailabilityExceptionFactory(
+        driver=profile,
+        date=monday(10).date(),
+        kind=ExceptionKind.EXTRA,
+        start=dt.time(9),
+        end=dt.time(12),
     )
     assert ids(candidates(ride())) == [profile.pk]
     assert ids(candidates(ride(at=monday(10) + dt.timedelta(days=7)))) == []

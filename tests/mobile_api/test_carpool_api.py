@@ -249,7 +249,7 @@ def test_a_full_departure_refuses_more_bookings(api_as, publish, passenger, asso
     other = MembershipFactory(association=association).user
     response = api_as(other).post("/api/v1/carpool/bookings/", booking_body(occurrence))
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "trip_not_bookable"
+    assert response.json()["error"]["code"] == "no_seats_left"
     occurrence.refresh_from_db()
     assert occurrence.status == OccurrenceStatus.FULL
 

@@ -41,18 +41,22 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from geopy.distance import geodesic
 
 from backend.rides.models import Need, RideRequest
 from dispatch.matching import (
     FETCH_FACTOR,
+    PLAN_SETTINGS,
     POSITION_FRESH,
     Candidate,
     candidate_query,
     candidates,
+    prepared,
+    run_candidate_sql,
     seats_needed,
     trip_length,
+    weekly_candidate_query,
 )
 from dispatch.ranking import rank
 from tests.perf.synthetic import Driver, World, python_fit
@@ -71,6 +75,7 @@ EXPLAIN_AT = 100_000
 REDIS_KEY = "samby:bench:dispatch:drivers"
 REDIS_RADIUS_KM = 50
 LIMIT = 20
+WAVE_LIMIT = 3
 REPORT = Path(__file__).resolve().parents[2] / "var" / "bench" / "dispatch.txt"
 
 
@@ -98,12 +103,15 @@ def test_candidate_query_at_growing_sizes():
             World.vacuum_analyze()
             analyzed = time.perf_counter() - started
             started = time.perf_counter()
+            windows = World.build_windows()
+            built = time.perf_counter() - started
+            started = time.perf_counter()
             geoadd(client, new)
             indexed = time.perf_counter() - started
             out.line("")
             out.line(
                 f"== {size:,} drivers: COPY {loaded:.1f} s, VACUUM ANALYZE {analyzed:.1f} s,"
-                f" GEOADD {indexed:.1f} s; {table_sizes()}"
+                f" windows {windows:,} in {built:.1f} s, GEOADD {indexed:.1f} s; {table_sizes()}"
             )
             requests = world.ride_requests(REQUESTS, seed=size)
             rows, agreement = measure(size, drivers, requests, client, out)
@@ -128,6 +136,19 @@ def measure(size, drivers, requests, client, out) -> tuple[list, str]:
     for ride in requests[:WARM_UP]:
         candidates(ride)
     sql_times, sql_found = timed(requests, lambda ride: candidates(ride, limit=LIMIT))
+    # a2. What a dispatch wave asks: limit RIDES_OFFER_WAVE_SIZE (3 ranked of 9 fetched).
+    wave_times, wave_found = timed(requests, lambda ride: candidates(ride, limit=WAVE_LIMIT))
+    # a3. The same question without the materialised windows (the weekly query, which
+    # candidates() uses for dates outside the horizon): the method before them, and a
+    # check that both give the same answer on every request.
+    for ride in requests[:WARM_UP]:
+        weekly_candidates(ride)
+    weekly_times, weekly_found = timed(requests, weekly_candidates)
+    same = sum(
+        [(c.driver_id, c.pickup_at, c.distance_m) for c in fast]
+        == [(c.driver_id, c.pickup_at, c.distance_m) for c in weekly]
+        for fast, weekly in zip(sql_found, weekly_found, strict=True)
+    )
     if size == EXPLAIN_AT:
         typical = sorted(range(len(requests)), key=lambda i: sql_times[i])[len(requests) // 2]
         out.line("")
@@ -165,14 +186,18 @@ def measure(size, drivers, requests, client, out) -> tuple[list, str]:
     )
     compared = min(AGREEMENT_SAMPLE, len(scan_found))
     assert agreeing >= compared * 0.9, "the query and the Python scan disagree"
+    assert same >= len(requests) * 0.95, "the window and weekly queries disagree"
     rows = [
-        row("candidates() (PostGIS, 1 query)", sql_times, sql_found),
+        row(f"candidates() limit {LIMIT} (windows, 1 query)", sql_times, sql_found),
+        row(f"candidates() limit {WAVE_LIMIT} (a dispatch wave)", wave_times, wave_found),
+        row(f"weekly query limit {LIMIT} (no windows)", weekly_times, weekly_found),
         row("Python scan (geopy)", scan_times, scan_found),
         row(f"Redis GEOSEARCH {REDIS_RADIUS_KM} km, no filters", redis_times, redis_found),
     ]
     agreement = (
         f"query and Python scan return the same candidates and pickup times for"
-        f" {agreeing} of {compared} requests"
+        f" {agreeing} of {compared} requests; window and weekly queries the same candidates,"
+        f" pickup times and distances for {same} of {len(requests)}"
     )
     return rows, agreement
 
@@ -246,6 +271,16 @@ def python_candidates(drivers: Sequence[Driver], ride: RideRequest) -> list[Cand
     )[:LIMIT]
 
 
+def weekly_candidates(ride: RideRequest) -> list[Candidate]:
+    """candidates() through the weekly query (as for dates outside the windows)."""
+    with connection.cursor() as cursor:
+        sql, params = weekly_candidate_query(ride, limit=LIMIT)
+        rows = run_candidate_sql(cursor, sql, params, prepare=False)
+    return rank(
+        Candidate(driver_id=r[0], distance_m=r[1], pickup_at=r[2], recent_rides=r[3]) for r in rows
+    )[:LIMIT]
+
+
 def geoadd(client: redis.Redis, drivers: Sequence[Driver], chunk: int = 10_000) -> None:
     with client.pipeline(transaction=False) as pipe:
         for start in range(0, len(drivers), chunk):
@@ -260,9 +295,14 @@ def geoadd(client: redis.Redis, drivers: Sequence[Driver], chunk: int = 10_000) 
 
 
 def explain(ride: RideRequest) -> str:
+    """The plan candidates() runs: the prepared statement's generic plan, with the same
+    settings."""
+    candidates(ride, limit=LIMIT)  # prepares the statement on this connection
     sql, params = candidate_query(ride, limit=LIMIT)
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name, value in PLAN_SETTINGS:
+            cursor.execute(f"SET LOCAL {name} = {value}")
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + prepared(sql).execute, params)
         return "\n".join(line for (line,) in cursor.fetchall())
 
 
@@ -271,10 +311,11 @@ def table_sizes() -> str:
         cursor.execute(
             "SELECT pg_size_pretty(pg_total_relation_size('rides_driverprofile')),"
             " pg_size_pretty(pg_total_relation_size('rides_availabilityslot')),"
-            " (SELECT count(*) FROM rides_availabilityslot)"
+            " (SELECT count(*) FROM rides_availabilityslot),"
+            " pg_size_pretty(pg_total_relation_size('rides_availabilitywindow'))"
         )
-        profiles, slots, slot_count = cursor.fetchone()
-    return f"driver profiles {profiles}, {slot_count:,} slots {slots}"
+        profiles, slots, slot_count, windows = cursor.fetchone()
+    return f"driver profiles {profiles}, {slot_count:,} slots {slots}, windows {windows}"
 
 
 def load_average() -> str:

@@ -27,7 +27,8 @@ from typing import NamedTuple
 from django.contrib.gis.geos import Point
 from django.db import connection
 
-from backend.rides.models import Need, RideRequest, RideState, TimeKind
+from backend.rides.availability import availability_windows_roll
+from backend.rides.models import AvailabilityHorizon, Need, RideRequest, RideState, TimeKind
 from dispatch.matching import local_day, local_days, local_zone
 
 DATA = Path(__file__).resolve().parent / "data" / "se_localities.csv"
@@ -272,6 +273,7 @@ class World:
                     _ewkt(*position) if position else None,
                     position_at,
                     mid,
+                    association,
                 )
             )
             weekly = self._slots()
@@ -380,6 +382,16 @@ class World:
                 copy.write_row(row)
 
     @staticmethod
+    def build_windows() -> int:
+        """The drivers' availability windows, built afresh for every driver (what the
+        first run of the beat task does)."""
+        AvailabilityHorizon.objects.filter(pk=1).delete()
+        written = availability_windows_roll()
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) rides_availabilitywindow, rides_availabilityhorizon")
+        return written
+
+    @staticmethod
     def vacuum_analyze() -> None:
         """What autovacuum would have done by now: statistics and the visibility map."""
         with connection.cursor() as cursor:
@@ -481,6 +493,7 @@ PROFILE_COLUMNS = (
     "position",
     "position_at",
     "membership_id",
+    "association_id",
 )
 SLOT_COLUMNS = ("driver_id", "weekday", "start", "end")
 EXCEPTION_COLUMNS = ("driver_id", "date", "kind", "start", "end")
