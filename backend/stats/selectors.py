@@ -1,0 +1,560 @@
+"""Published statistics: what an analyst may see, in tables that have passed the privacy
+rule (`backend.stats.privacy`).
+
+Every figure comes from the summary table (`DailyFigures`, `UnmetDemand`) in SQL: one
+query per table gives each row and the total (GROUPING SETS), with distinct people
+counted from the union of the rows' person arrays and the median waiting time from all
+of their waiting times. A second, small query runs only when some rows are withheld, to
+count the people of the withheld rows together.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import h3
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import User
+from backend.community.models import Association, Municipality, Village
+from backend.errors import ApplicationError
+from backend.stats.errors import StatsErrorCode
+from backend.stats.privacy import Suppression, suppress
+from backend.stats.sources import SERVICES
+
+DIMENSIONS = ("village", "association", "service", "period")
+GRANULARITIES = ("day", "week", "month")
+MAX_RANGE_DAYS = 3 * 366 + 1
+
+_KEY_SQL = {
+    "village": "d.village_id",
+    "association": "d.association_id",
+    "service": "CASE WHEN d.kind = '' THEN d.service ELSE d.service || ':' || d.kind END",
+    "period": "date_trunc(%(granularity)s, d.day)::date",
+}
+
+# Figures in every row, in this order (CSV columns, API fields).
+FIGURES = (
+    "requests",
+    "fulfilled",
+    "unfulfilled",
+    "cancelled",
+    "no_show",
+    "people_requesting",
+    "people_served",
+    "people_served_elderly",
+    "people_served_managed",
+    "passengers",
+    "vehicle_km",
+    "passenger_km",
+    "co2_avoided_kg",
+    "volunteer_hours",
+    "volunteer_km",
+    "usage_hours",
+    "median_minutes_to_accept",
+)
+# Figures that count people: each is held to k on its own (privacy rule 5).
+PEOPLE_FIGURES = {
+    "people_served": "served",
+    "people_served_elderly": "served_elderly",
+    "people_served_managed": "served_managed",
+}
+
+
+def municipalities_for_analyst(*, user: User) -> QuerySet[Municipality]:
+    """The municipalities whose statistics `user` may read: those they are an analyst
+    of. Nobody else (coordinators, staff) reads them through the statistics pages."""
+    if not user.is_authenticated:
+        return Municipality.objects.none()
+    return Municipality.objects.filter(analysts__user=user).order_by("name")
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """What an analyst asked for: checked by `stats_query`."""
+
+    municipality: Municipality
+    start: date
+    end: date  # inclusive
+    villages: tuple[int, ...] = ()
+    services: tuple[str, ...] = ()
+    granularity: str = "month"
+
+    def with_filters(self, *, villages=None, services=None) -> "StatsQuery":
+        return StatsQuery(
+            self.municipality,
+            self.start,
+            self.end,
+            self.villages if villages is None else villages,
+            self.services if services is None else services,
+            self.granularity,
+        )
+
+
+def stats_query(
+    *,
+    municipality: Municipality,
+    start: date | None,
+    end: date | None,
+    villages: Sequence[int] = (),
+    services: Sequence[str] = (),
+    granularity: str | None = None,
+    today: date | None = None,
+) -> StatsQuery:
+    """Check the analyst's choices; the default range is the last twelve full months
+    plus this one, by month."""
+    today = today or date.today()  # noqa: DTZ011 - settings.TIME_ZONE is the local day
+    end = end or today
+    start = start or (end.replace(day=1) - timedelta(days=365)).replace(day=1)
+    if start > end:
+        raise ApplicationError(
+            StatsErrorCode.RANGE_REVERSED,
+            _("The start date is after the end date. Swap them."),
+            fields={"start": [_("Must be on or before the end date.")]},
+        )
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ApplicationError(
+            StatsErrorCode.RANGE_TOO_LONG,
+            _("Choose at most three years at a time."),
+            fields={"start": [_("At most three years before the end date.")]},
+        )
+    known = set(
+        Village.objects.filter(municipality=municipality, pk__in=villages).values_list(
+            "pk", flat=True
+        )
+    )
+    if unknown := [v for v in villages if v not in known]:
+        raise ApplicationError(
+            StatsErrorCode.UNKNOWN_VILLAGE,
+            _("No village %(ids)s in %(municipality)s. Choose one from the list.")
+            % {"ids": ", ".join(map(str, unknown)), "municipality": municipality.name},
+            fields={"village": [_("Not a village of this municipality.")]},
+        )
+    if unknown := [s for s in services if s not in SERVICES]:
+        raise ApplicationError(
+            StatsErrorCode.UNKNOWN_SERVICE,
+            _("Unknown service %(names)s. Choose one of: %(known)s.")
+            % {"names": ", ".join(unknown), "known": ", ".join(SERVICES)},
+            fields={"service": [_("Unknown service.")]},
+        )
+    if granularity is None:
+        days = (end - start).days
+        granularity = "day" if days <= 62 else "week" if days <= 26 * 7 else "month"
+    if granularity not in GRANULARITIES:
+        raise ApplicationError(
+            StatsErrorCode.UNKNOWN_GRANULARITY,
+            _("Show figures by day, week or month."),
+            fields={"granularity": [_("Choose day, week or month.")]},
+        )
+    return StatsQuery(
+        municipality,
+        start,
+        end,
+        tuple(sorted(set(villages))),
+        tuple(sorted(set(services))),
+        granularity,
+    )
+
+
+@dataclass
+class Row:
+    key: Any
+    label: str
+    figures: dict[str, Any] | None  # None: withheld (fewer than k people)
+    withheld: frozenset[str] = field(default_factory=frozenset)  # figures withheld alone
+
+    @property
+    def suppressed(self) -> bool:
+        return self.figures is None
+
+
+@dataclass
+class Table:
+    dimension: str
+    rows: list[Row]
+    total: Row
+    k: int
+
+
+def _where(query: StatsQuery, alias: str = "d") -> tuple[str, dict]:
+    sql = (
+        f" {alias}.municipality_id = %(municipality)s AND {alias}.day BETWEEN %(start)s AND %(end)s"
+    )
+    params: dict[str, Any] = {
+        "municipality": query.municipality.pk,
+        "start": query.start,
+        "end": query.end,
+        "granularity": query.granularity,
+    }
+    if query.villages:
+        sql += f" AND {alias}.village_id = ANY(%(villages)s)"
+        params["villages"] = list(query.villages)
+    if query.services:
+        sql += f" AND {alias}.service = ANY(%(services)s)"
+        params["services"] = list(query.services)
+    return sql, params
+
+
+_TABLE_SQL = """
+WITH base AS (
+    SELECT {key} AS key, d.* FROM stats_dailyfigures d WHERE {where}
+),
+sums AS (
+    SELECT key, GROUPING(key) AS is_total,
+        COALESCE(sum(requests), 0)::bigint AS requests,
+        COALESCE(sum(fulfilled), 0)::bigint AS fulfilled,
+        COALESCE(sum(unfulfilled), 0)::bigint AS unfulfilled,
+        COALESCE(sum(cancelled), 0)::bigint AS cancelled,
+        COALESCE(sum(no_show), 0)::bigint AS no_show,
+        COALESCE(sum(passengers), 0)::bigint AS passengers,
+        COALESCE(sum(vehicle_m), 0)::bigint AS vehicle_m,
+        COALESCE(sum(passenger_m), 0)::bigint AS passenger_m,
+        COALESCE(sum(volunteer_s), 0)::bigint AS volunteer_s,
+        COALESCE(sum(volunteer_m), 0)::bigint AS volunteer_m,
+        COALESCE(sum(usage_s), 0)::bigint AS usage_s,
+        COALESCE(sum(passenger_m * COALESCE((%(alternative)s::jsonb ->> service)::float, 0)), 0)
+            AS alt_g_m
+    FROM base GROUP BY GROUPING SETS ((key), ())
+),
+people AS (
+    SELECT key, GROUPING(key) AS is_total,
+        count(DISTINCT p) FILTER (WHERE tag = 1) AS requesters,
+        count(DISTINCT p) FILTER (WHERE tag = 2) AS served,
+        count(DISTINCT p) FILTER (WHERE tag = 3) AS served_elderly,
+        count(DISTINCT p) FILTER (WHERE tag = 4) AS served_managed
+    FROM base CROSS JOIN LATERAL (
+        SELECT 1 AS tag, unnest(base.requesters) AS p
+        UNION ALL SELECT 2, unnest(base.served)
+        UNION ALL SELECT 3, unnest(base.served_elderly)
+        UNION ALL SELECT 4, unnest(base.served_managed)
+    ) x
+    GROUP BY GROUPING SETS ((key), ())
+),
+delays AS (
+    SELECT key, GROUPING(key) AS is_total,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY delay) AS median_s
+    FROM base CROSS JOIN LATERAL unnest(base.accept_delays_s) delay
+    GROUP BY GROUPING SETS ((key), ())
+)
+SELECT s.key, s.is_total, s.requests, s.fulfilled, s.unfulfilled, s.cancelled, s.no_show,
+    s.passengers, s.vehicle_m, s.passenger_m, s.alt_g_m, s.volunteer_s, s.volunteer_m,
+    s.usage_s, p.requesters, p.served, p.served_elderly, p.served_managed, dl.median_s
+FROM sums s
+LEFT JOIN people p ON p.is_total = s.is_total AND p.key IS NOT DISTINCT FROM s.key
+LEFT JOIN delays dl ON dl.is_total = s.is_total AND dl.key IS NOT DISTINCT FROM s.key
+"""
+
+_UNION_SQL = """
+SELECT count(DISTINCT p) FROM stats_dailyfigures d CROSS JOIN LATERAL unnest(d.{column}) p
+WHERE {where} AND ({key} = ANY(%(keys)s) OR ({key} IS NULL AND %(with_null)s))
+"""
+
+
+def _figures(raw: dict) -> dict[str, Any]:
+    vehicle_g = settings.STATS_CO2_VEHICLE_G_PER_KM
+    co2_g = (raw["alt_g_m"] or 0) / 1000 - raw["vehicle_m"] * vehicle_g / 1000
+    median = raw["median_s"]
+    return {
+        "requests": raw["requests"],
+        "fulfilled": raw["fulfilled"],
+        "unfulfilled": raw["unfulfilled"],
+        "cancelled": raw["cancelled"],
+        "no_show": raw["no_show"],
+        "people_requesting": raw["requesters"] or 0,
+        "people_served": raw["served"] or 0,
+        "people_served_elderly": raw["served_elderly"] or 0,
+        "people_served_managed": raw["served_managed"] or 0,
+        "passengers": raw["passengers"],
+        "vehicle_km": round(raw["vehicle_m"] / 1000, 1),
+        "passenger_km": round(raw["passenger_m"] / 1000, 1),
+        "co2_avoided_kg": round(co2_g / 1000, 1),
+        "volunteer_hours": round(raw["volunteer_s"] / 3600, 1),
+        "volunteer_km": round(raw["volunteer_m"] / 1000, 1),
+        "usage_hours": round(raw["usage_s"] / 3600, 1),
+        "median_minutes_to_accept": None if median is None else round(median / 60, 1),
+    }
+
+
+def _fetch(query: StatsQuery, dimension: str) -> tuple[dict[Any, dict], dict | None]:
+    where, params = _where(query)
+    params["alternative"] = json.dumps(settings.STATS_CO2_ALTERNATIVE_G_PER_PKM)
+    sql = _TABLE_SQL.format(key=_KEY_SQL[dimension], where=where)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        raw_rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    rows = {raw["key"]: raw for raw in raw_rows if not raw["is_total"]}
+    total = next((raw for raw in raw_rows if raw["is_total"]), None)
+    return rows, total
+
+
+def _union_size(query: StatsQuery, dimension: str, column: str):
+    where, params = _where(query)
+    sql = _UNION_SQL.format(column=column, where=where, key=_KEY_SQL[dimension])
+
+    def size(keys: frozenset) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    **params,
+                    "keys": [key for key in keys if key is not None],
+                    "with_null": None in keys,
+                },
+            )
+            return cursor.fetchone()[0]
+
+    return size
+
+
+def _labels(query: StatsQuery, dimension: str, keys) -> dict[Any, str]:
+    if dimension == "village":
+        names = dict(
+            Village.objects.filter(municipality=query.municipality).values_list("pk", "name")
+        )
+        return {key: names.get(key, str(_("No village"))) for key in keys}
+    if dimension == "association":
+        names = dict(
+            Association.objects.filter(pk__in=[k for k in keys if k]).values_list("pk", "name")
+        )
+        return {key: names.get(key, str(key)) for key in keys}
+    if dimension == "service":
+        return {
+            key: str(SERVICES[key.split(":")[0]].label)
+            + (f" ({key.split(':', 1)[1]})" if ":" in key else "")
+            for key in keys
+        }
+    return {key: _period_label(key, query.granularity) for key in keys}
+
+
+def _period_label(day: date, granularity: str) -> str:
+    if granularity == "month":
+        return day.strftime("%Y-%m")
+    if granularity == "week":
+        year, week, _weekday = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return day.isoformat()
+
+
+def _all_keys(query: StatsQuery, dimension: str, found: dict) -> list:
+    """Rows to show: every village of the municipality (zeros too, so that a missing
+    village is not a hint), every period of the range; otherwise the rows found."""
+    if dimension == "village":
+        villages = query.villages or tuple(
+            Village.objects.filter(municipality=query.municipality).values_list("pk", flat=True)
+        )
+        extra = [None] if None in found else []
+        return [*villages, *extra]
+    if dimension == "period":
+        return _periods(query.start, query.end, query.granularity)
+    return sorted(found, key=str)
+
+
+def _periods(start: date, end: date, granularity: str) -> list[date]:
+    if granularity == "day":
+        first, step = start, None
+    elif granularity == "week":
+        first, step = start - timedelta(days=start.weekday()), None
+    else:
+        first, step = start.replace(day=1), "month"
+    out, current = [], first
+    while current <= end:
+        out.append(current)
+        if step == "month":
+            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+        else:
+            current += timedelta(days=7 if granularity == "week" else 1)
+    return out
+
+
+def stats_table(*, query: StatsQuery, dimension: str) -> Table:
+    """One published table: a row per village, association, service or period of the
+    query, and the total, each with all `FIGURES`, after the privacy rule."""
+    if dimension not in DIMENSIONS:
+        raise ApplicationError(
+            StatsErrorCode.UNKNOWN_DIMENSION,
+            _("Group the figures by village, association, service or period."),
+            fields={"group_by": [_("Choose village, association, service or period.")]},
+        )
+    k = settings.STATS_K_ANONYMITY
+    found, total_raw = _fetch(query, dimension)
+    keys = _all_keys(query, dimension, found)
+    labels = _labels(query, dimension, keys)
+    figures = {key: _figures(found[key]) if key in found else _zero() for key in keys}
+    total = _figures(total_raw) if total_raw else _zero()
+
+    cells = suppress(
+        [(key, figures[key]["people_requesting"]) for key in keys],
+        total=total["people_requesting"],
+        k=k,
+        union_size=_union_size(query, dimension, "requesters"),
+    )
+    alone: dict[Any, set[str]] = {key: set() for key in keys}
+    total_alone: set[str] = set()
+    for name, column in PEOPLE_FIGURES.items():
+        if cells.total_withheld:
+            break
+        column_rule: Suppression = suppress(
+            [(key, figures[key][name]) for key in keys],
+            total=total[name],
+            k=k,
+            union_size=_union_size(query, dimension, column),
+            already=cells.withheld,
+        )
+        for key in column_rule.withheld - cells.withheld:
+            alone[key].add(name)
+        if column_rule.total_withheld:
+            total_alone.add(name)
+            for key in keys:
+                alone[key].add(name)
+    rows = [
+        Row(
+            key,
+            labels[key],
+            _without(figures[key], alone[key]) if cells.shows(key) else None,
+            frozenset(alone[key]),
+        )
+        for key in keys
+    ]
+    total_row = Row(
+        None,
+        str(_("Total")),
+        None if cells.total_withheld else _without(total, total_alone),
+        frozenset(total_alone),
+    )
+    return Table(dimension, rows, total_row, k)
+
+
+def _without(figures: dict, names: set[str]) -> dict:
+    return {name: None if name in names else value for name, value in figures.items()}
+
+
+def _zero() -> dict[str, Any]:
+    zero = dict.fromkeys(FIGURES, 0)
+    zero["median_minutes_to_accept"] = None
+    return zero
+
+
+# --- The dashboard: filters that cannot be used to difference --------------------------------
+
+
+@dataclass
+class Dashboard:
+    query: StatsQuery
+    total: Row
+    villages: Table
+    series: Table
+    services: Table
+    unmet: "UnmetMap"
+    filter_withheld: bool  # the filtered selection is too small to show
+
+
+def stats_dashboard(*, query: StatsQuery) -> Dashboard:
+    """Everything the dashboard shows. A filter (villages, services) selects rows of
+    the unfiltered table of its dimension; when any of those rows is withheld there, the
+    filtered figures would give it back, so the whole selection is withheld."""
+    villages = stats_table(query=query.with_filters(villages=()), dimension="village")
+    services = stats_table(query=query.with_filters(services=()), dimension="service")
+    filter_withheld = _selection_withheld(villages, query.villages) or _selection_withheld(
+        services, query.services
+    )
+    series = stats_table(query=query, dimension="period")
+    unmet = stats_unmet(query=query)
+    if filter_withheld:
+        series = _withhold_all(series)
+        unmet = UnmetMap(features=[], withheld_cells=len(unmet.features) + unmet.withheld_cells)
+    total = series.total
+    if not query.villages and not query.services:
+        total = villages.total
+    return Dashboard(query, total, villages, series, services, unmet, filter_withheld)
+
+
+def _selection_withheld(table: Table, selected: Sequence) -> bool:
+    if not selected:
+        return False
+    shown = {row.key for row in table.rows if not row.suppressed}
+    return table.total.suppressed or any(key not in shown for key in selected)
+
+
+def _withhold_all(table: Table) -> Table:
+    rows = [Row(row.key, row.label, None) for row in table.rows]
+    return Table(table.dimension, rows, Row(None, table.total.label, None), table.k)
+
+
+# --- Unmet demand on a map ------------------------------------------------------------------
+
+
+@dataclass
+class UnmetMap:
+    features: list[dict]  # GeoJSON features: hexagon, cell id, requests, people
+    withheld_cells: int
+
+    def geojson(self) -> dict:
+        return {"type": "FeatureCollection", "features": self.features}
+
+
+_UNMET_SQL = """
+WITH base AS (SELECT d.* FROM stats_unmetdemand d WHERE {where}),
+sums AS (SELECT cell, COALESCE(sum(requests), 0)::bigint AS requests FROM base GROUP BY cell),
+people AS (
+    SELECT cell, GROUPING(cell) AS is_total, count(DISTINCT p) AS people
+    FROM base CROSS JOIN LATERAL unnest(base.requesters) p
+    GROUP BY GROUPING SETS ((cell), ())
+)
+SELECT p.cell, p.is_total, s.requests, p.people
+FROM people p LEFT JOIN sums s ON s.cell = p.cell
+"""
+
+
+def stats_unmet(*, query: StatsQuery) -> UnmetMap:
+    """Requests nobody could serve per H3 cell, as GeoJSON features; cells are held to
+    the same privacy rule (their total is the number of unserved requests)."""
+    where, params = _where(query)
+    with connection.cursor() as cursor:
+        cursor.execute(_UNMET_SQL.format(where=where), params)
+        fetched = cursor.fetchall()
+    cells = {
+        cell: (requests, people) for cell, is_total, requests, people in fetched if not is_total
+    }
+    total_people = next((people for _c, is_total, _r, people in fetched if is_total), 0)
+
+    def union_size(keys: frozenset) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(DISTINCT p) FROM stats_unmetdemand d"  # noqa: S608 - our SQL
+                " CROSS JOIN LATERAL unnest(d.requesters) p"
+                f" WHERE {where} AND d.cell = ANY(%(cells)s)",
+                {**params, "cells": list(keys)},
+            )
+            return cursor.fetchone()[0]
+
+    rule = suppress(
+        [(cell, people) for cell, (_requests, people) in cells.items()],
+        total=total_people,
+        k=settings.STATS_K_ANONYMITY,
+        union_size=union_size,
+    )
+    features = [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [_ring(cell)],
+            },
+            "properties": {"cell": cell, "requests": requests, "people": people},
+        }
+        for cell, (requests, people) in sorted(cells.items())
+        if rule.shows(cell)
+    ]
+    return UnmetMap(features=features, withheld_cells=len(cells) - len(features))
+
+
+def _ring(cell: str) -> list[list[float]]:
+    """The hexagon as a closed GeoJSON ring, (lon, lat), six decimals (~0.1 m)."""
+    points = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
+    return [*points, points[0]]
