@@ -24,7 +24,7 @@ from backend.accounts.models import User
 from backend.community.models import Association, Municipality, Village
 from backend.errors import ApplicationError
 from backend.stats.errors import StatsErrorCode
-from backend.stats.privacy import Suppression, suppress
+from backend.stats.privacy import Suppression, linked_withheld, suppress
 from backend.stats.sources import SERVICES
 
 DIMENSIONS = ("village", "association", "service", "period")
@@ -372,38 +372,79 @@ def _periods(start: date, end: date, granularity: str) -> list[date]:
     return out
 
 
-def stats_table(*, query: StatsQuery, dimension: str) -> Table:
-    """One published table: a row per village, association, service or period of the
-    query, and the total, each with all `FIGURES`, after the privacy rule."""
+LINKED = ("village", "association", "service")
+
+_INNER_SQL = """
+SELECT DISTINCT d.village_id, d.association_id, {service} FROM stats_dailyfigures d WHERE {where}
+"""
+
+
+@dataclass
+class _Draft:
+    dimension: str
+    keys: list
+    labels: dict
+    figures: dict
+    total: dict
+    cells: Suppression
+
+
+def _draft(query: StatsQuery, dimension: str) -> _Draft:
     if dimension not in DIMENSIONS:
         raise ApplicationError(
             StatsErrorCode.UNKNOWN_DIMENSION,
             _("Group the figures by village, association, service or period."),
             fields={"group_by": [_("Choose village, association, service or period.")]},
         )
-    k = settings.STATS_K_ANONYMITY
     found, total_raw = _fetch(query, dimension)
     keys = _all_keys(query, dimension, found)
-    labels = _labels(query, dimension, keys)
     figures = {key: _figures(found[key]) if key in found else _zero() for key in keys}
     total = _figures(total_raw) if total_raw else _zero()
-
     cells = suppress(
         [(key, figures[key]["people_requesting"]) for key in keys],
         total=total["people_requesting"],
-        k=k,
+        k=settings.STATS_K_ANONYMITY,
         union_size=_union_size(query, dimension, "requesters"),
     )
+    return _Draft(dimension, keys, _labels(query, dimension, keys), figures, total, cells)
+
+
+def _link(query: StatsQuery, drafts: dict[str, _Draft]) -> None:
+    """Privacy rule 6 over the village, association and service tables of one query."""
+    if any(draft.cells.total_withheld for draft in drafts.values()):
+        return
+    where, params = _where(query)
+    with connection.cursor() as cursor:
+        cursor.execute(_INNER_SQL.format(service=_KEY_SQL["service"], where=where), params)
+        inner = [tuple(row) for row in cursor.fetchall()]
+    position = {name: i for i, name in enumerate(LINKED)}
+    rows, people, withheld = {}, {}, set()
+    for name, draft in drafts.items():
+        for key in draft.keys:
+            rows[(name, key)] = frozenset(c for c in inner if c[position[name]] == key)
+            people[(name, key)] = draft.figures[key]["people_requesting"]
+        withheld |= {(name, key) for key in draft.cells.withheld}
+    final = linked_withheld(rows, people, frozenset(withheld), k=settings.STATS_K_ANONYMITY)
+    for name, draft in drafts.items():
+        draft.cells = Suppression(
+            frozenset(key for table, key in final if table == name), draft.cells.total_withheld
+        )
+
+
+def _finish(query: StatsQuery, draft: _Draft) -> Table:
+    """Rule 5 (figures that count people) and the rows as published."""
+    k = settings.STATS_K_ANONYMITY
+    cells, keys, figures, total = draft.cells, draft.keys, draft.figures, draft.total
     alone: dict[Any, set[str]] = {key: set() for key in keys}
     total_alone: set[str] = set()
     for name, column in PEOPLE_FIGURES.items():
         if cells.total_withheld:
             break
-        column_rule: Suppression = suppress(
+        column_rule = suppress(
             [(key, figures[key][name]) for key in keys],
             total=total[name],
             k=k,
-            union_size=_union_size(query, dimension, column),
+            union_size=_union_size(query, draft.dimension, column),
             already=cells.withheld,
         )
         for key in column_rule.withheld - cells.withheld:
@@ -415,7 +456,7 @@ def stats_table(*, query: StatsQuery, dimension: str) -> Table:
     rows = [
         Row(
             key,
-            labels[key],
+            draft.labels[key],
             _without(figures[key], alone[key]) if cells.shows(key) else None,
             frozenset(alone[key]),
         )
@@ -427,7 +468,24 @@ def stats_table(*, query: StatsQuery, dimension: str) -> Table:
         None if cells.total_withheld else _without(total, total_alone),
         frozenset(total_alone),
     )
-    return Table(dimension, rows, total_row, k)
+    return Table(draft.dimension, rows, total_row, k)
+
+
+def stats_tables(*, query: StatsQuery, dimensions: Sequence[str]) -> dict[str, Table]:
+    """Published tables: a row per village, association, service or period of the
+    query, and the total, each with all `FIGURES`, after the privacy rule. Asking for
+    one of the linked tables computes all three, because each one's withheld rows
+    depend on the others."""
+    wanted = list(dict.fromkeys(dimensions))
+    if any(name in LINKED for name in wanted):
+        wanted = [*LINKED, *(name for name in wanted if name not in LINKED)]
+    drafts = {name: _draft(query, name) for name in wanted}
+    _link(query, {name: drafts[name] for name in LINKED if name in drafts})
+    return {name: _finish(query, drafts[name]) for name in dimensions}
+
+
+def stats_table(*, query: StatsQuery, dimension: str) -> Table:
+    return stats_tables(query=query, dimensions=[dimension])[dimension]
 
 
 def _without(figures: dict, names: set[str]) -> dict:
@@ -448,8 +506,9 @@ class Dashboard:
     query: StatsQuery
     total: Row
     villages: Table
-    series: Table
+    associations: Table
     services: Table
+    series: Table
     unmet: "UnmetMap"
     filter_withheld: bool  # the filtered selection is too small to show
 
@@ -458,8 +517,9 @@ def stats_dashboard(*, query: StatsQuery) -> Dashboard:
     """Everything the dashboard shows. A filter (villages, services) selects rows of
     the unfiltered table of its dimension; when any of those rows is withheld there, the
     filtered figures would give it back, so the whole selection is withheld."""
-    villages = stats_table(query=query.with_filters(villages=()), dimension="village")
-    services = stats_table(query=query.with_filters(services=()), dimension="service")
+    unfiltered = query.with_filters(villages=(), services=())
+    linked = stats_tables(query=unfiltered, dimensions=LINKED)
+    villages, associations, services = (linked[name] for name in LINKED)
     filter_withheld = _selection_withheld(villages, query.villages) or _selection_withheld(
         services, query.services
     )
@@ -471,7 +531,7 @@ def stats_dashboard(*, query: StatsQuery) -> Dashboard:
     total = series.total
     if not query.villages and not query.services:
         total = villages.total
-    return Dashboard(query, total, villages, series, services, unmet, filter_withheld)
+    return Dashboard(query, total, villages, associations, services, series, unmet, filter_withheld)
 
 
 def _selection_withheld(table: Table, selected: Sequence) -> bool:
