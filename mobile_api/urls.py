@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mobile_api.views import auth, community, drivers, notifications, plans, push, rides, sms
+from mobile_api.views import auth, community, drivers, notifications, plans, push, rides, sms, stats
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -99,4 +99,13 @@ urlpatterns = [
     ),
     path("plans/<int:pk>/approve", plans.PlanApprove.as_view(), name="plan-approve"),
     path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
+    # Municipality statistics: analysts, their own municipality only
+    path("stats/municipalities/", stats.StatsMunicipalities.as_view(), name="stats-municipalities"),
+    path(
+        "stats/municipalities/<int:pk>/summary",
+        stats.StatsSummary.as_view(),
+        name="stats-summary",
+    ),
+    path("stats/municipalities/<int:pk>/table", stats.StatsTable.as_view(), name="stats-table"),
+    path("stats/municipalities/<int:pk>/unmet", stats.StatsUnmet.as_view(), name="stats-unmet"),
 ]

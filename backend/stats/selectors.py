@@ -485,7 +485,22 @@ def stats_tables(*, query: StatsQuery, dimensions: Sequence[str]) -> dict[str, T
 
 
 def stats_table(*, query: StatsQuery, dimension: str) -> Table:
-    return stats_tables(query=query, dimensions=[dimension])[dimension]
+    """One published table; with a village or service filter, withheld whole when the
+    filter selects a withheld row (see `filter_withheld`)."""
+    table = stats_tables(query=query, dimensions=[dimension])[dimension]
+    return _withhold_all(table) if filter_withheld(query=query) else table
+
+
+def filter_withheld(*, query: StatsQuery) -> bool:
+    """A filter (villages, services) selects rows of the unfiltered table of its
+    dimension; when any of them is withheld there, figures for the selection would give
+    it back, so everything about the selection is withheld."""
+    if not query.villages and not query.services:
+        return False
+    linked = stats_tables(query=query.with_filters(villages=(), services=()), dimensions=LINKED)
+    return _selection_withheld(linked["village"], query.villages) or _selection_withheld(
+        linked["service"], query.services
+    )
 
 
 def _without(figures: dict, names: set[str]) -> dict:
@@ -520,18 +535,18 @@ def stats_dashboard(*, query: StatsQuery) -> Dashboard:
     unfiltered = query.with_filters(villages=(), services=())
     linked = stats_tables(query=unfiltered, dimensions=LINKED)
     villages, associations, services = (linked[name] for name in LINKED)
-    filter_withheld = _selection_withheld(villages, query.villages) or _selection_withheld(
+    withheld = _selection_withheld(villages, query.villages) or _selection_withheld(
         services, query.services
     )
-    series = stats_table(query=query, dimension="period")
-    unmet = stats_unmet(query=query)
-    if filter_withheld:
+    series = stats_tables(query=query, dimensions=["period"])["period"]
+    unmet = _unmet(query)
+    if withheld:
         series = _withhold_all(series)
         unmet = UnmetMap(features=[], withheld_cells=len(unmet.features) + unmet.withheld_cells)
     total = series.total
     if not query.villages and not query.services:
         total = villages.total
-    return Dashboard(query, total, villages, associations, services, series, unmet, filter_withheld)
+    return Dashboard(query, total, villages, associations, services, series, unmet, withheld)
 
 
 def _selection_withheld(table: Table, selected: Sequence) -> bool:
@@ -573,7 +588,15 @@ FROM people p LEFT JOIN sums s ON s.cell = p.cell
 
 def stats_unmet(*, query: StatsQuery) -> UnmetMap:
     """Requests nobody could serve per H3 cell, as GeoJSON features; cells are held to
-    the same privacy rule (their total is the number of unserved requests)."""
+    the same privacy rule (their total is the number of unserved requests). Nothing
+    when a filter selects a withheld village or service."""
+    unmet = _unmet(query)
+    if filter_withheld(query=query):
+        return UnmetMap(features=[], withheld_cells=len(unmet.features) + unmet.withheld_cells)
+    return unmet
+
+
+def _unmet(query: StatsQuery) -> UnmetMap:
     where, params = _where(query)
     with connection.cursor() as cursor:
         cursor.execute(_UNMET_SQL.format(where=where), params)
