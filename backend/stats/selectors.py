@@ -411,7 +411,7 @@ def _draft(query: StatsQuery, dimension: str) -> _Draft:
 
 def _link(query: StatsQuery, drafts: dict[str, _Draft]) -> None:
     """Privacy rule 6 over the village, association and service tables of one query."""
-    if any(draft.cells.total_withheld for draft in drafts.values()):
+    if not drafts or any(draft.cells.total_withheld for draft in drafts.values()):
         return
     where, params = _where(query)
     with connection.cursor() as cursor:
