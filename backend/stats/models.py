@@ -144,3 +144,45 @@ class RefreshState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}: {self.refreshed_from}"
+
+
+class MonthlyPeople(models.Model):
+    """Who asked for something in a month, per service, association and village, and
+    whether they were served (and elderly, managed). Derived from `DailyFigures` by the
+    refresh; distinct people over whole months come from here (one row per person and
+    month instead of one per ride), which keeps a year's dashboard fast."""
+
+    service = models.CharField(max_length=20)
+    kind = models.CharField(max_length=20, blank=True, default="")
+    month = models.DateField()  # first day of the month
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    association = models.ForeignKey(Association, on_delete=models.CASCADE, related_name="+")
+    village = models.ForeignKey(
+        Village, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    person_id = models.BigIntegerField()
+    served = models.BooleanField()
+    elderly = models.BooleanField()
+    managed = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "kind", "month", "association", "village", "person_id"],
+                nulls_distinct=False,
+                name="stats_people_one_row_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="stats_people_month_starts_on_the_first"
+            ),
+            models.CheckConstraint(
+                condition=Q(served=True) | (Q(elderly=False) & Q(managed=False)),
+                name="stats_people_flags_only_when_served",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "month"], name="stats_people_municipality"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.month:%Y-%m} {self.person_id}"

@@ -3,7 +3,8 @@
 Incremental: every service's `changed_sql` names the (association, day) pairs with a
 change since the last refresh started (minus `STATS_REFRESH_OVERLAP` for transactions
 that committed late); only their rows are deleted and computed again from the
-service's facts, in one INSERT ... SELECT each. Full: everything is computed again (the
+service's facts, in one INSERT ... SELECT each; then the people of those months
+(`MonthlyPeople`) from the daily rows. Full: everything is computed again (the
 nightly task, and after the seed). Both run in one transaction under an advisory lock,
 so two refreshes never interleave and a reader sees the old or the new figures, never
 half of them. Running one twice gives the same rows.
@@ -65,6 +66,26 @@ FROM ({facts}) f
 WHERE f.unfulfilled
 """
 
+_MONTHLY_INSERT = """
+INSERT INTO stats_monthlypeople (
+    service, kind, month, municipality_id, association_id, village_id,
+    person_id, served, elderly, managed
+)
+SELECT d.service, d.kind, date_trunc('month', d.day)::date, d.municipality_id,
+    d.association_id, d.village_id, p,
+    bool_or(p = ANY(d.served)), bool_or(p = ANY(d.served_elderly)),
+    bool_or(p = ANY(d.served_managed))
+FROM stats_dailyfigures d CROSS JOIN LATERAL unnest(d.requesters) p
+WHERE d.service = %(service)s {only_dirty}
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+_MONTHS_DIRTY = """
+    AND (d.association_id, date_trunc('month', d.day)::date) IN (
+        SELECT DISTINCT association_id, date_trunc('month', day)::date FROM stats_dirty
+    )
+"""
+
 _ONLY_DIRTY = "JOIN stats_dirty k ON k.association_id = f.association_id AND k.day = f.day"
 
 
@@ -105,6 +126,7 @@ def _refresh_source(cursor, source: Source, *, full: bool, now: datetime) -> Ref
     if full:
         cursor.execute("DELETE FROM stats_dailyfigures WHERE service = %s", [source.service])
         cursor.execute("DELETE FROM stats_unmetdemand WHERE service = %s", [source.service])
+        cursor.execute("DELETE FROM stats_monthlypeople WHERE service = %s", [source.service])
         only_dirty, keys = "", -1
     else:
         since = state.refreshed_from - timedelta(seconds=settings.STATS_REFRESH_OVERLAP)
@@ -124,12 +146,22 @@ def _refresh_source(cursor, source: Source, *, full: bool, now: datetime) -> Ref
                 " AND d.association_id = k.association_id AND d.day = k.day",
                 [source.service],
             )
+        cursor.execute(
+            "DELETE FROM stats_monthlypeople m WHERE m.service = %s"
+            " AND (m.association_id, m.month) IN (SELECT DISTINCT association_id,"
+            " date_trunc('month', day)::date FROM stats_dirty)",
+            [source.service],
+        )
         only_dirty = _ONLY_DIRTY
     rows = unmet_rows = 0
     if keys:
         cursor.execute(_DAILY_INSERT.format(facts=source.facts_sql, only_dirty=only_dirty), params)
         rows = cursor.rowcount
         unmet_rows = _refresh_unmet(cursor, source, only_dirty, params)
+        # The people of the months touched, from the daily rows just written.
+        cursor.execute(
+            _MONTHLY_INSERT.format(only_dirty=_MONTHS_DIRTY if only_dirty else ""), params
+        )
     RefreshState.objects.update_or_create(
         service=source.service,
         defaults={"refreshed_from": now, **({"full_rebuild_at": now} if full else {})},

@@ -8,7 +8,6 @@ of their waiting times. A second, small query runs only when some rows are withh
 count the people of the withheld rows together.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -16,7 +15,6 @@ from typing import Any
 
 import h3
 from django.conf import settings
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -25,18 +23,20 @@ from backend.community.models import Association, Municipality, Village
 from backend.errors import ApplicationError
 from backend.stats.errors import StatsErrorCode
 from backend.stats.privacy import Suppression, linked_withheld, suppress
+from backend.stats.queries import (
+    Found,
+    StatsQuery,
+    fetch_tables,
+    fetch_unmet,
+    inner_cells,
+    union_size,
+    unmet_union_size,
+)
 from backend.stats.sources import SERVICES
 
 DIMENSIONS = ("village", "association", "service", "period")
 GRANULARITIES = ("day", "week", "month")
 MAX_RANGE_DAYS = 3 * 366 + 1
-
-_KEY_SQL = {
-    "village": "d.village_id",
-    "association": "d.association_id",
-    "service": "CASE WHEN d.kind = '' THEN d.service ELSE d.service || ':' || d.kind END",
-    "period": "date_trunc(%(granularity)s, d.day)::date",
-}
 
 # Figures in every row, in this order (CSV columns, API fields).
 FIGURES = (
@@ -72,28 +72,6 @@ def municipalities_for_analyst(*, user: User) -> QuerySet[Municipality]:
     if not user.is_authenticated:
         return Municipality.objects.none()
     return Municipality.objects.filter(analysts__user=user).order_by("name")
-
-
-@dataclass(frozen=True)
-class StatsQuery:
-    """What an analyst asked for: checked by `stats_query`."""
-
-    municipality: Municipality
-    start: date
-    end: date  # inclusive
-    villages: tuple[int, ...] = ()
-    services: tuple[str, ...] = ()
-    granularity: str = "month"
-
-    def with_filters(self, *, villages=None, services=None) -> "StatsQuery":
-        return StatsQuery(
-            self.municipality,
-            self.start,
-            self.end,
-            self.villages if villages is None else villages,
-            self.services if services is None else services,
-            self.granularity,
-        )
 
 
 def stats_query(
@@ -181,94 +159,20 @@ class Table:
     k: int
 
 
-def _where(query: StatsQuery, alias: str = "d") -> tuple[str, dict]:
-    sql = (
-        f" {alias}.municipality_id = %(municipality)s AND {alias}.day BETWEEN %(start)s AND %(end)s"
-    )
-    params: dict[str, Any] = {
-        "municipality": query.municipality.pk,
-        "start": query.start,
-        "end": query.end,
-        "granularity": query.granularity,
-    }
-    if query.villages:
-        sql += f" AND {alias}.village_id = ANY(%(villages)s)"
-        params["villages"] = list(query.villages)
-    if query.services:
-        sql += f" AND {alias}.service = ANY(%(services)s)"
-        params["services"] = list(query.services)
-    return sql, params
-
-
-_TABLE_SQL = """
-WITH base AS (
-    SELECT {key} AS key, d.* FROM stats_dailyfigures d WHERE {where}
-),
-sums AS (
-    SELECT key, GROUPING(key) AS is_total,
-        COALESCE(sum(requests), 0)::bigint AS requests,
-        COALESCE(sum(fulfilled), 0)::bigint AS fulfilled,
-        COALESCE(sum(unfulfilled), 0)::bigint AS unfulfilled,
-        COALESCE(sum(cancelled), 0)::bigint AS cancelled,
-        COALESCE(sum(no_show), 0)::bigint AS no_show,
-        COALESCE(sum(passengers), 0)::bigint AS passengers,
-        COALESCE(sum(vehicle_m), 0)::bigint AS vehicle_m,
-        COALESCE(sum(passenger_m), 0)::bigint AS passenger_m,
-        COALESCE(sum(volunteer_s), 0)::bigint AS volunteer_s,
-        COALESCE(sum(volunteer_m), 0)::bigint AS volunteer_m,
-        COALESCE(sum(usage_s), 0)::bigint AS usage_s,
-        COALESCE(sum(passenger_m * COALESCE((%(alternative)s::jsonb ->> service)::float, 0)), 0)
-            AS alt_g_m
-    FROM base GROUP BY GROUPING SETS ((key), ())
-),
-people AS (
-    SELECT key, GROUPING(key) AS is_total,
-        count(DISTINCT p) FILTER (WHERE tag = 1) AS requesters,
-        count(DISTINCT p) FILTER (WHERE tag = 2) AS served,
-        count(DISTINCT p) FILTER (WHERE tag = 3) AS served_elderly,
-        count(DISTINCT p) FILTER (WHERE tag = 4) AS served_managed
-    FROM base CROSS JOIN LATERAL (
-        SELECT 1 AS tag, unnest(base.requesters) AS p
-        UNION ALL SELECT 2, unnest(base.served)
-        UNION ALL SELECT 3, unnest(base.served_elderly)
-        UNION ALL SELECT 4, unnest(base.served_managed)
-    ) x
-    GROUP BY GROUPING SETS ((key), ())
-),
-delays AS (
-    SELECT key, GROUPING(key) AS is_total,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY delay) AS median_s
-    FROM base CROSS JOIN LATERAL unnest(base.accept_delays_s) delay
-    GROUP BY GROUPING SETS ((key), ())
-)
-SELECT s.key, s.is_total, s.requests, s.fulfilled, s.unfulfilled, s.cancelled, s.no_show,
-    s.passengers, s.vehicle_m, s.passenger_m, s.alt_g_m, s.volunteer_s, s.volunteer_m,
-    s.usage_s, p.requesters, p.served, p.served_elderly, p.served_managed, dl.median_s
-FROM sums s
-LEFT JOIN people p ON p.is_total = s.is_total AND p.key IS NOT DISTINCT FROM s.key
-LEFT JOIN delays dl ON dl.is_total = s.is_total AND dl.key IS NOT DISTINCT FROM s.key
-"""
-
-_UNION_SQL = """
-SELECT count(DISTINCT p) FROM stats_dailyfigures d CROSS JOIN LATERAL unnest(d.{column}) p
-WHERE {where} AND ({key} = ANY(%(keys)s) OR ({key} IS NULL AND %(with_null)s))
-"""
-
-
 def _figures(raw: dict) -> dict[str, Any]:
     vehicle_g = settings.STATS_CO2_VEHICLE_G_PER_KM
     co2_g = (raw["alt_g_m"] or 0) / 1000 - raw["vehicle_m"] * vehicle_g / 1000
-    median = raw["median_s"]
+    median = raw.get("median_s")  # no row: nobody was accepted
     return {
         "requests": raw["requests"],
         "fulfilled": raw["fulfilled"],
         "unfulfilled": raw["unfulfilled"],
         "cancelled": raw["cancelled"],
         "no_show": raw["no_show"],
-        "people_requesting": raw["requesters"] or 0,
-        "people_served": raw["served"] or 0,
-        "people_served_elderly": raw["served_elderly"] or 0,
-        "people_served_managed": raw["served_managed"] or 0,
+        "people_requesting": raw.get("requesters") or 0,
+        "people_served": raw.get("served") or 0,
+        "people_served_elderly": raw.get("served_elderly") or 0,
+        "people_served_managed": raw.get("served_managed") or 0,
         "passengers": raw["passengers"],
         "vehicle_km": round(raw["vehicle_m"] / 1000, 1),
         "passenger_km": round(raw["passenger_m"] / 1000, 1),
@@ -278,38 +182,6 @@ def _figures(raw: dict) -> dict[str, Any]:
         "usage_hours": round(raw["usage_s"] / 3600, 1),
         "median_minutes_to_accept": None if median is None else round(median / 60, 1),
     }
-
-
-def _fetch(query: StatsQuery, dimension: str) -> tuple[dict[Any, dict], dict | None]:
-    where, params = _where(query)
-    params["alternative"] = json.dumps(settings.STATS_CO2_ALTERNATIVE_G_PER_PKM)
-    sql = _TABLE_SQL.format(key=_KEY_SQL[dimension], where=where)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
-        raw_rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
-    rows = {raw["key"]: raw for raw in raw_rows if not raw["is_total"]}
-    total = next((raw for raw in raw_rows if raw["is_total"]), None)
-    return rows, total
-
-
-def _union_size(query: StatsQuery, dimension: str, column: str):
-    where, params = _where(query)
-    sql = _UNION_SQL.format(column=column, where=where, key=_KEY_SQL[dimension])
-
-    def size(keys: frozenset) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                sql,
-                {
-                    **params,
-                    "keys": [key for key in keys if key is not None],
-                    "with_null": None in keys,
-                },
-            )
-            return cursor.fetchone()[0]
-
-    return size
 
 
 def _labels(query: StatsQuery, dimension: str, keys) -> dict[Any, str]:
@@ -374,10 +246,6 @@ def _periods(start: date, end: date, granularity: str) -> list[date]:
 
 LINKED = ("village", "association", "service")
 
-_INNER_SQL = """
-SELECT DISTINCT d.village_id, d.association_id, {service} FROM stats_dailyfigures d WHERE {where}
-"""
-
 
 @dataclass
 class _Draft:
@@ -389,22 +257,16 @@ class _Draft:
     cells: Suppression
 
 
-def _draft(query: StatsQuery, dimension: str) -> _Draft:
-    if dimension not in DIMENSIONS:
-        raise ApplicationError(
-            StatsErrorCode.UNKNOWN_DIMENSION,
-            _("Group the figures by village, association, service or period."),
-            fields={"group_by": [_("Choose village, association, service or period.")]},
-        )
-    found, total_raw = _fetch(query, dimension)
-    keys = _all_keys(query, dimension, found)
-    figures = {key: _figures(found[key]) if key in found else _zero() for key in keys}
+def _draft(query: StatsQuery, dimension: str, found: Found) -> _Draft:
+    rows, total_raw = found[dimension]
+    keys = _all_keys(query, dimension, rows)
+    figures = {key: _figures(rows[key]) if key in rows else _zero() for key in keys}
     total = _figures(total_raw) if total_raw else _zero()
     cells = suppress(
         [(key, figures[key]["people_requesting"]) for key in keys],
         total=total["people_requesting"],
         k=settings.STATS_K_ANONYMITY,
-        union_size=_union_size(query, dimension, "requesters"),
+        union_size=union_size(query, dimension, "requesters"),
     )
     return _Draft(dimension, keys, _labels(query, dimension, keys), figures, total, cells)
 
@@ -413,10 +275,7 @@ def _link(query: StatsQuery, drafts: dict[str, _Draft]) -> None:
     """Privacy rule 6 over the village, association and service tables of one query."""
     if not drafts or any(draft.cells.total_withheld for draft in drafts.values()):
         return
-    where, params = _where(query)
-    with connection.cursor() as cursor:
-        cursor.execute(_INNER_SQL.format(service=_KEY_SQL["service"], where=where), params)
-        inner = [tuple(row) for row in cursor.fetchall()]
+    inner = inner_cells(query)
     position = {name: i for i, name in enumerate(LINKED)}
     rows, people, withheld = {}, {}, set()
     for name, draft in drafts.items():
@@ -444,7 +303,7 @@ def _finish(query: StatsQuery, draft: _Draft) -> Table:
             [(key, figures[key][name]) for key in keys],
             total=total[name],
             k=k,
-            union_size=_union_size(query, draft.dimension, column),
+            union_size=union_size(query, draft.dimension, column),
             already=cells.withheld,
         )
         for key in column_rule.withheld - cells.withheld:
@@ -479,7 +338,15 @@ def stats_tables(*, query: StatsQuery, dimensions: Sequence[str]) -> dict[str, T
     wanted = list(dict.fromkeys(dimensions))
     if any(name in LINKED for name in wanted):
         wanted = [*LINKED, *(name for name in wanted if name not in LINKED)]
-    drafts = {name: _draft(query, name) for name in wanted}
+    for name in wanted:
+        if name not in DIMENSIONS:
+            raise ApplicationError(
+                StatsErrorCode.UNKNOWN_DIMENSION,
+                _("Group the figures by village, association, service or period."),
+                fields={"group_by": [_("Choose village, association, service or period.")]},
+            )
+    found = fetch_tables(query, wanted)
+    drafts = {name: _draft(query, name, found) for name in wanted}
     _link(query, {name: drafts[name] for name in LINKED if name in drafts})
     return {name: _finish(query, drafts[name]) for name in dimensions}
 
@@ -573,19 +440,6 @@ class UnmetMap:
         return {"type": "FeatureCollection", "features": self.features}
 
 
-_UNMET_SQL = """
-WITH base AS (SELECT d.* FROM stats_unmetdemand d WHERE {where}),
-sums AS (SELECT cell, COALESCE(sum(requests), 0)::bigint AS requests FROM base GROUP BY cell),
-people AS (
-    SELECT cell, GROUPING(cell) AS is_total, count(DISTINCT p) AS people
-    FROM base CROSS JOIN LATERAL unnest(base.requesters) p
-    GROUP BY GROUPING SETS ((cell), ())
-)
-SELECT p.cell, p.is_total, s.requests, p.people
-FROM people p LEFT JOIN sums s ON s.cell = p.cell
-"""
-
-
 def stats_unmet(*, query: StatsQuery) -> UnmetMap:
     """Requests nobody could serve per H3 cell, as GeoJSON features; cells are held to
     the same privacy rule (their total is the number of unserved requests). Nothing
@@ -597,30 +451,12 @@ def stats_unmet(*, query: StatsQuery) -> UnmetMap:
 
 
 def _unmet(query: StatsQuery) -> UnmetMap:
-    where, params = _where(query)
-    with connection.cursor() as cursor:
-        cursor.execute(_UNMET_SQL.format(where=where), params)
-        fetched = cursor.fetchall()
-    cells = {
-        cell: (requests, people) for cell, is_total, requests, people in fetched if not is_total
-    }
-    total_people = next((people for _c, is_total, _r, people in fetched if is_total), 0)
-
-    def union_size(keys: frozenset) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(DISTINCT p) FROM stats_unmetdemand d"  # noqa: S608 - our SQL
-                " CROSS JOIN LATERAL unnest(d.requesters) p"
-                f" WHERE {where} AND d.cell = ANY(%(cells)s)",
-                {**params, "cells": list(keys)},
-            )
-            return cursor.fetchone()[0]
-
+    cells, total_people = fetch_unmet(query)
     rule = suppress(
         [(cell, people) for cell, (_requests, people) in cells.items()],
         total=total_people,
         k=settings.STATS_K_ANONYMITY,
-        union_size=union_size,
+        union_size=unmet_union_size(query),
     )
     features = [
         {

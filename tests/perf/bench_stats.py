@@ -125,8 +125,7 @@ def _build_municipality(name: str, code: str, rides: int, offset: int, cursor) -
         boundary=MultiPolygon(Polygon.from_bbox((lon - 1, lat - 1, lon + 1, lat + 1)), srid=4326),
     )
     associations = [
-        AssociationFactory(name=f"{name} förening {n}", municipality=municipality)
-        for n in range(3)
+        AssociationFactory(name=f"{name} förening {n}", municipality=municipality) for n in range(3)
     ]
     villages = []
     for n in range(12):
@@ -294,9 +293,7 @@ def test_dashboard_page_data_over_a_year():
     ):
         samples = SAMPLES if "baseline" not in name else max(5, SAMPLES // 3)
         times = timed(function, samples)
-        rows.append(
-            [name, samples, f"{percentile(times, 50):.1f}", f"{percentile(times, 95):.1f}"]
-        )
+        rows.append([name, samples, f"{percentile(times, 50):.1f}", f"{percentile(times, 95):.1f}"])
 
     report.line("")
     report.line(f"Statistics dashboard, {ride_count:,} rides ({RIDES:,} in the measured")

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from backend.rides.services import ride_mark_unfulfilled
-from backend.stats.models import DailyFigures, RefreshState, UnmetDemand
+from backend.stats.models import DailyFigures, MonthlyPeople, RefreshState, UnmetDemand
 from backend.stats.refresh import stats_refresh
 from backend.stats.tasks import rebuild_statistics, refresh_statistics
 from tests.stats_data import add_ride, build_world, pickup
@@ -24,7 +24,20 @@ def snapshot():
             "service", "day", "association", "village", "cell", "requests", "requesters"
         )
     )
-    return daily, unmet
+    people = sorted(
+        tuple(str(v) for v in row)
+        for row in MonthlyPeople.objects.values_list(
+            "service",
+            "month",
+            "association",
+            "village",
+            "person_id",
+            "served",
+            "elderly",
+            "managed",
+        )
+    )
+    return daily, unmet, people
 
 
 @pytest.mark.django_db
@@ -64,6 +77,7 @@ def test_incremental_refresh_picks_up_changes_and_equals_a_full_rebuild():
     assert UnmetDemand.objects.filter(day=dt.date(2026, 3, 1)).get().requests == 1
 
     incremental = snapshot()
+    assert MonthlyPeople.objects.filter(month=dt.date(2026, 3, 1), served=False).count() == 1
     stats_refresh(full=True)
     assert snapshot() == incremental
 
