@@ -352,6 +352,8 @@ STATS_H3_RESOLUTION = env_int("STATS_H3_RESOLUTION", 7)
 # the previous refresh are looked at again (transactions that committed late).
 STATS_REFRESH_SECONDS = env_int("STATS_REFRESH_SECONDS", 600)
 STATS_REFRESH_OVERLAP = env_int("STATS_REFRESH_OVERLAP", 900)
+# PostgreSQL work_mem for the statistics queries only (a year's people hash in memory).
+STATS_WORK_MEM = env_str("STATS_WORK_MEM", "64MB")
 # CO2 avoided = passenger km x the alternative's grams per passenger km (per service)
 #             - vehicle km x the grams per km of the cars used (see the privacy doc).
 STATS_CO2_VEHICLE_G_PER_KM = env_int("STATS_CO2_VEHICLE_G_PER_KM", 130)

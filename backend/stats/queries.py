@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from backend.community.models import Municipality
 
@@ -184,7 +184,8 @@ def fetch_tables(query: StatsQuery, dimensions: Sequence[str]) -> Found:
     params = _params(query, alternative=json.dumps(settings.STATS_CO2_ALTERNATIVE_G_PER_PKM))
     shape = {"grouping": f"GROUPING({', '.join(columns)})", "columns": ", ".join(columns)}
     raw: dict[tuple[int, Any], dict] = {}
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _more_memory(cursor)
         for sql in (
             _SUMS.format(daily=_daily(query), sets=_sets(columns), **shape),
             _PEOPLE.format(source=_people_source(query), sets=_sets(columns, ", p"), **shape),
@@ -203,6 +204,12 @@ def fetch_tables(query: StatsQuery, dimensions: Sequence[str]) -> Found:
         rows = {key: values for (g, key), values in raw.items() if g == bits}
         out[name] = (rows, raw.get((_bits(columns, None), None), {}))
     return out
+
+
+def _more_memory(cursor) -> None:
+    """Hash the people of a year in memory (PostgreSQL's default of 4 MB would spill
+    them to disk or sort instead): for this transaction only."""
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.STATS_WORK_MEM])
 
 
 def union_size(query: StatsQuery, dimension: str, figure: str) -> Callable[[frozenset], int]:
@@ -257,7 +264,8 @@ FROM people LEFT JOIN sums ON sums.cell = people.cell
 
 def fetch_unmet(query: StatsQuery) -> tuple[dict[str, tuple[int, int]], int]:
     """{cell: (requests, people)} and the distinct people of all cells."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        _more_memory(cursor)
         cursor.execute(_UNMET.format(filters=_filters(query, "d")), _params(query))
         fetched = cursor.fetchall()
     cells = {cell: (requests, people) for cell, total, requests, people in fetched if not total}

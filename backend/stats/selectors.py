@@ -400,12 +400,16 @@ def stats_dashboard(*, query: StatsQuery) -> Dashboard:
     the unfiltered table of its dimension; when any of those rows is withheld there, the
     filtered figures would give it back, so the whole selection is withheld."""
     unfiltered = query.with_filters(villages=(), services=())
-    linked = stats_tables(query=unfiltered, dimensions=LINKED)
-    villages, associations, services = (linked[name] for name in LINKED)
+    filtered = bool(query.villages or query.services)
+    # Without a filter the series comes from the same statements as the other tables.
+    tables = stats_tables(query=unfiltered, dimensions=[*LINKED, *([] if filtered else ["period"])])
+    villages, associations, services = (tables[name] for name in LINKED)
     withheld = _selection_withheld(villages, query.villages) or _selection_withheld(
         services, query.services
     )
-    series = stats_tables(query=query, dimensions=["period"])["period"]
+    series = (
+        stats_tables(query=query, dimensions=["period"])["period"] if filtered else tables["period"]
+    )
     unmet = _unmet(query)
     if withheld:
         series = _withhold_all(series)
