@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.models import User
 from backend.community.models import Association, Municipality, Village
 from backend.errors import ApplicationError
+from backend.stats.cache import cached
 from backend.stats.errors import StatsErrorCode
 from backend.stats.privacy import Suppression, linked_withheld, suppress
 from backend.stats.queries import (
@@ -353,9 +354,13 @@ def stats_tables(*, query: StatsQuery, dimensions: Sequence[str]) -> dict[str, T
 
 def stats_table(*, query: StatsQuery, dimension: str) -> Table:
     """One published table; with a village or service filter, withheld whole when the
-    filter selects a withheld row (see `filter_withheld`)."""
-    table = stats_tables(query=query, dimensions=[dimension])[dimension]
-    return _withhold_all(table) if filter_withheld(query=query) else table
+    filter selects a withheld row (see `filter_withheld`). Cached like the dashboard."""
+
+    def compute() -> Table:
+        table = stats_tables(query=query, dimensions=[dimension])[dimension]
+        return _withhold_all(table) if filter_withheld(query=query) else table
+
+    return cached(f"table:{dimension}", query, compute)
 
 
 def filter_withheld(*, query: StatsQuery) -> bool:
@@ -396,6 +401,12 @@ class Dashboard:
 
 
 def stats_dashboard(*, query: StatsQuery) -> Dashboard:
+    """Everything the dashboard shows, from the cache while the summary has not changed
+    (see `backend.stats.cache`)."""
+    return cached("dashboard", query, lambda: _dashboard(query))
+
+
+def _dashboard(query: StatsQuery) -> Dashboard:
     """Everything the dashboard shows. A filter (villages, services) selects rows of
     the unfiltered table of its dimension; when any of those rows is withheld there, the
     filtered figures would give it back, so the whole selection is withheld."""
@@ -447,11 +458,15 @@ class UnmetMap:
 def stats_unmet(*, query: StatsQuery) -> UnmetMap:
     """Requests nobody could serve per H3 cell, as GeoJSON features; cells are held to
     the same privacy rule (their total is the number of unserved requests). Nothing
-    when a filter selects a withheld village or service."""
-    unmet = _unmet(query)
-    if filter_withheld(query=query):
-        return UnmetMap(features=[], withheld_cells=len(unmet.features) + unmet.withheld_cells)
-    return unmet
+    when a filter selects a withheld village or service. Cached like the dashboard."""
+
+    def compute() -> UnmetMap:
+        unmet = _unmet(query)
+        if filter_withheld(query=query):
+            return UnmetMap(features=[], withheld_cells=len(unmet.features) + unmet.withheld_cells)
+        return unmet
+
+    return cached("unmet", query, compute)
 
 
 def _unmet(query: StatsQuery) -> UnmetMap:

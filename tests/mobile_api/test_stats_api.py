@@ -12,7 +12,7 @@ from backend.stats.models import DailyFigures
 from backend.stats.refresh import stats_refresh
 from backend.stats.selectors import FIGURES
 from tests.factories import MembershipFactory
-from tests.stats_data import build_world
+from tests.stats_data import add_ride, build_world, pickup
 
 pytestmark = pytest.mark.django_db
 
@@ -193,10 +193,22 @@ def test_a_filter_on_a_withheld_village_shows_nothing(world, api_as):
 
 
 def test_table_query_count(world, api_as, django_assert_num_queries):
-    """The municipality, the villages and names, the three linked tables, their inner
-    cells, the people of the withheld rows together: fixed, whatever the number of
-    rows or days."""
+    """Computed: the municipality, the summary's version, the villages and names, three
+    statements for the linked tables, their inner cells, the people of the withheld rows
+    together; fixed, whatever the number of rows or days. Then from the cache: the
+    municipality and the version."""
     client = api_as(world.analyst_a)
-    client.get(url(world, "table"), {**RANGE, "group_by": "village"})
-    with django_assert_num_queries(12):
-        client.get(url(world, "table"), {**RANGE, "group_by": "village"})
+    params = {**RANGE, "group_by": "village"}
+    with django_assert_num_queries(16):
+        first = client.get(url(world, "table"), params).json()
+    with django_assert_num_queries(2):
+        assert client.get(url(world, "table"), params).json() == first
+
+
+def test_a_refresh_replaces_cached_figures(world, api_as):
+    client = api_as(world.analyst_a)
+    before = client.get(url(world, "summary"), RANGE).json()["total"]["figures"]["requests"]
+    add_ride(world, "P2", world.byaskjutsen, world.vansbro, pickup(1, 15), "offering")
+    stats_refresh(full=True)
+    after = client.get(url(world, "summary"), RANGE).json()["total"]["figures"]["requests"]
+    assert (before, after) == (15, 16)
