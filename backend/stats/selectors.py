@@ -16,6 +16,7 @@ from typing import Any
 import h3
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
@@ -496,3 +497,17 @@ def _ring(cell: str) -> list[list[float]]:
     """The hexagon as a closed GeoJSON ring, (lon, lat), six decimals (~0.1 m)."""
     points = [[round(lng, 6), round(lat, 6)] for lat, lng in h3.cell_to_boundary(cell)]
     return [*points, points[0]]
+
+
+def stats_cache_warm(*, today: date | None = None) -> int:
+    """After a refresh: compute the default dashboard (the last year, by month) of every
+    municipality that has analysts, in each language, so that the first view after a
+    refresh is served from the cache too. Returns how many were computed."""
+    count = 0
+    for municipality in Municipality.objects.filter(analysts__isnull=False).distinct():
+        query = stats_query(municipality=municipality, start=None, end=None, today=today)
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                stats_dashboard(query=query)
+            count += 1
+    return count

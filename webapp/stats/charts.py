@@ -115,17 +115,18 @@ def hex_map(
     points = [p for ring in rings for p in ring] + [(lon, lat) for _n, lon, lat in places]
     if not points:
         return ""
-    lons, lats = [p[0] for p in points], [p[1] for p in points]
-    shrink = cos(radians((min(lats) + max(lats)) / 2))
-    span_x = max((max(lons) - min(lons)) * shrink, 0.02)
-    span_y = max(max(lats) - min(lats), 0.02)
+    west, east = min(p[0] for p in points), max(p[0] for p in points)
+    south, north = min(p[1] for p in points), max(p[1] for p in points)
+    shrink = cos(radians((south + north) / 2))
+    span_x = max((east - west) * shrink, 0.02)
+    span_y = max(north - south, 0.02)
     pad, width = 24, 720
     scale = (width - 2 * pad) / max(span_x, span_y * 1.2)
     height = int(span_y * scale + 2 * pad)
 
     def xy(lon: float, lat: float) -> str:
-        x = pad + (lon - min(lons)) * shrink * scale
-        y = pad + (max(lats) - lat) * scale
+        x = pad + (lon - west) * shrink * scale
+        y = pad + (north - lat) * scale
         return f"{x:.1f},{y:.1f}"
 
     most = max((f["properties"]["requests"] for f in features), default=1)

@@ -178,3 +178,15 @@ def test_one_row_per_key_also_without_a_village():
     DailyFigures.objects.create(**row)
     with pytest.raises(IntegrityError), transaction.atomic():
         DailyFigures.objects.create(**row)
+
+
+@pytest.mark.django_db
+def test_the_rebuild_warms_the_default_dashboards(django_assert_num_queries):
+    from backend.stats.selectors import stats_dashboard, stats_query
+
+    world = build_world()
+    rebuild_statistics()
+    query = stats_query(municipality=world.a, start=None, end=None)
+    # From the cache: the summary's version only.
+    with django_assert_num_queries(1):
+        stats_dashboard(query=query)
