@@ -70,13 +70,14 @@ def bar_chart(
             f' fill="#333">{escape(_number(value))}</text>'
         )
     every = max(1, round(count / 12))  # at most ~12 labels under the axis
+    withheld = _("withheld (fewer than k people)")
     for i, label in enumerate(labels):
         x = LEFT + slot * i + (slot - bar_w) / 2
         if totals[i] is None:
             parts.append(
                 f'<rect x="{x:.1f}" y="{TOP + plot_h - 12}" width="{bar_w:.1f}" height="12"'
                 f' fill="url(#{chart_id}-hatch)"><title>{escape(label)}: '
-                f"{escape(_('withheld (fewer than k people)'))}</title></rect>"
+                f"{escape(withheld)}</title></rect>"
             )
         else:
             y = TOP + plot_h
