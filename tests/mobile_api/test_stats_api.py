@@ -212,3 +212,17 @@ def test_a_refresh_replaces_cached_figures(world, api_as):
     stats_refresh(full=True)
     after = client.get(url(world, "summary"), RANGE).json()["total"]["figures"]["requests"]
     assert (before, after) == (15, 16)
+
+
+def test_stats_endpoints_are_in_the_openapi_schema(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    assert {
+        "/api/v1/stats/municipalities/",
+        "/api/v1/stats/municipalities/{id}/summary",
+        "/api/v1/stats/municipalities/{id}/table",
+        "/api/v1/stats/municipalities/{id}/unmet",
+    } <= set(schema["paths"])
+    table = schema["paths"]["/api/v1/stats/municipalities/{id}/table"]["get"]
+    assert {"text/csv", "application/json"} <= set(table["responses"]["200"]["content"])
+    parameters = {p["name"] for p in table["parameters"]}
+    assert {"start", "end", "village", "service", "granularity", "group_by"} <= parameters
