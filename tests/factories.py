@@ -132,8 +132,13 @@ class RideRequestFactory(factory.django.DjangoModelFactory):
 
 
 def next_weekday_at(weekday: int, hour: int, minute: int = 0) -> datetime.datetime:
-    """The next `weekday` (0 = Monday) at least one day ahead, at local `hour:minute`."""
+    """The next `weekday` (0 = Monday) at least two days ahead, at local `hour:minute`.
+
+    Two days, so that "the day before" is still in the future whatever day the suite runs.
+    """
     today = timezone.localdate()
-    days = (weekday - today.weekday()) % 7 or 7
+    days = (weekday - today.weekday()) % 7
+    if days < 2:
+        days += 7
     day = today + datetime.timedelta(days=days)
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=STOCKHOLM)

@@ -4,8 +4,10 @@ Phone numbers are from the series Swedish regulator PTS keeps for fiction
 (070-174 06 05 … 070-174 06 99): they reach no one.
 """
 
+import functools
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
 
@@ -144,6 +146,12 @@ def seed_demo() -> list[DemoLogin]:
     return logins
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    # Hashing is deliberately slow; one hash shared by every demo login keeps a re-run quick.
+    return make_password(DEMO_PASSWORD)
+
+
 def _person(person: DemoPerson, village: Village) -> User:
     # Managed profiles have no login, so they are found by name rather than phone.
     lookup = (
@@ -160,6 +168,6 @@ def _person(person: DemoPerson, village: Village) -> User:
     if person.managed:
         user.set_unusable_password()
     else:
-        user.set_password(DEMO_PASSWORD)
+        user.password = _demo_password_hash()
     user.save()
     return user
