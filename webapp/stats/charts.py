@@ -10,7 +10,7 @@ from math import cos, radians
 from django.utils.translation import gettext as _
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 44
+LEFT, RIGHT, TOP, BOTTOM = 72, 12, 16, 56
 PATTERN = (
     '<defs><pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse"'
     ' patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/>'
@@ -66,10 +66,10 @@ def bar_chart(
         y = TOP + plot_h - plot_h * step / 4
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d0d0"/>'
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12"'
+            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="18"'
             f' fill="#333">{escape(_number(value))}</text>'
         )
-    every = max(1, round(count / 12))  # at most ~12 labels under the axis
+    every = max(1, round(count / 6))  # at most ~6 labels under the axis (phones)
     withheld = _("withheld (fewer than k people)")
     for i, label in enumerate(labels):
         x = LEFT + slot * i + (slot - bar_w) / 2
@@ -92,17 +92,17 @@ def bar_chart(
                 )
         if i % every == 0:
             parts.append(
-                f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 16}"'
-                f' text-anchor="middle" font-size="12" fill="#333">{escape(label)}</text>'
+                f'<text x="{LEFT + slot * i + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 22}"'
+                f' text-anchor="middle" font-size="18" fill="#333">{escape(label)}</text>'
             )
     x = LEFT
     for s in series:  # legend
         parts.append(
-            f'<rect x="{x}" y="{HEIGHT - 16}" width="12" height="12" fill="{s.color}"/>'
-            f'<text x="{x + 16}" y="{HEIGHT - 6}" font-size="12" fill="#1a1a1a">'
+            f'<rect x="{x}" y="{HEIGHT - 20}" width="16" height="16" fill="{s.color}"/>'
+            f'<text x="{x + 20}" y="{HEIGHT - 6}" font-size="18" fill="#1a1a1a">'
             f"{escape(s.name)}</text>"
         )
-        x += 24 + 8 * len(s.name)
+        x += 28 + 10 * len(s.name)
     parts.append("</svg>")
     return "".join(parts)
 
@@ -150,7 +150,7 @@ def hex_map(
         x, y = xy(lon, lat).split(",")
         parts.append(
             f'<circle cx="{x}" cy="{y}" r="4" fill="#0b5394"/>'
-            f'<text x="{float(x) + 7:.1f}" y="{float(y) + 4:.1f}" font-size="13"'
+            f'<text x="{float(x) + 7:.1f}" y="{float(y) + 4:.1f}" font-size="20"'
             f' fill="#1a1a1a">{escape(name)}</text>'
         )
     parts.append("</svg>")
