@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "backend.community.apps.CommunityConfig",
     "backend.notifications.apps.NotificationsConfig",
     "backend.rides.apps.RidesConfig",
+    "backend.stats.apps.StatsConfig",
     "backend.shuttle.apps.ShuttleConfig",
     "backend.carpool.apps.CarpoolConfig",
     "dispatch.apps.DispatchConfig",
@@ -437,4 +438,38 @@ RIDES_AVAILABILITY_DAYS = env_int("RIDES_AVAILABILITY_DAYS", 28)
 CELERY_BEAT_SCHEDULE["roll-availability-windows"] = {
     "task": "backend.rides.tasks.roll_availability_windows",
     "schedule": crontab(minute=5),  # hourly; a missed night is caught up within the hour
+}
+
+# --- Municipality statistics (backend/stats; docs/privacy-statistics.md) ----------------
+
+# Figures that count fewer people than this are withheld (with complementary suppression).
+STATS_K_ANONYMITY = env_int("STATS_K_ANONYMITY", 5)
+if STATS_K_ANONYMITY < 2:
+    raise ImproperlyConfigured("STATS_K_ANONYMITY must be at least 2.")
+# A person served counts as elderly from the year they turn this age.
+STATS_ELDERLY_AGE = env_int("STATS_ELDERLY_AGE", 65)
+# H3 resolution of the unmet-demand map (7: cells of about 5 km2); rebuild after a change.
+STATS_H3_RESOLUTION = env_int("STATS_H3_RESOLUTION", 7)
+# Incremental refresh every STATS_REFRESH_SECONDS; changes from this many seconds before
+# the previous refresh are looked at again (transactions that committed late).
+STATS_REFRESH_SECONDS = env_int("STATS_REFRESH_SECONDS", 600)
+STATS_REFRESH_OVERLAP = env_int("STATS_REFRESH_OVERLAP", 900)
+# PostgreSQL work_mem for the statistics queries only (a year's people hash in memory).
+STATS_WORK_MEM = env_str("STATS_WORK_MEM", "64MB")
+# CO2 avoided = passenger km x the alternative's grams per passenger km (per service)
+#             - vehicle km x the grams per km of the cars used (see the privacy doc).
+STATS_CO2_VEHICLE_G_PER_KM = env_int("STATS_CO2_VEHICLE_G_PER_KM", 130)
+STATS_CO2_ALTERNATIVE_G_PER_PKM = {
+    service.strip(): int(grams)
+    for service, grams in (
+        item.split("=", 1) for item in env_list("STATS_CO2_ALTERNATIVE_G_PER_PKM", ["rides=130"])
+    )
+}
+CELERY_BEAT_SCHEDULE["stats-refresh"] = {
+    "task": "backend.stats.tasks.refresh_statistics",
+    "schedule": float(STATS_REFRESH_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["stats-rebuild"] = {
+    "task": "backend.stats.tasks.rebuild_statistics",
+    "schedule": crontab(hour=3, minute=30),  # CELERY_TIMEZONE: Stockholm
 }

@@ -11,6 +11,7 @@ from mobile_api.views import (
     rides,
     shuttle,
     sms,
+    stats,
 )
 
 urlpatterns = [
@@ -221,4 +222,13 @@ urlpatterns = [
     # Volunteer rides: closing a ride without a driver; the driver's own rides
     path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
     path("driver/rides", drivers.DriverRides.as_view(), name="driver-rides"),
+    # Municipality statistics: analysts, their own municipality only
+    path("stats/municipalities/", stats.StatsMunicipalities.as_view(), name="stats-municipalities"),
+    path(
+        "stats/municipalities/<int:pk>/summary",
+        stats.StatsSummary.as_view(),
+        name="stats-summary",
+    ),
+    path("stats/municipalities/<int:pk>/table", stats.StatsTable.as_view(), name="stats-table"),
+    path("stats/municipalities/<int:pk>/unmet", stats.StatsUnmet.as_view(), name="stats-unmet"),
 ]

@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from webapp.views import auth, driver, home, notifications, profile, pwa, rides
 
 app_name = "webapp"
 urlpatterns = [
     path("", home.home, name="home"),
+    path("stats/", include("webapp.stats.urls")),
     # Signing in and out, language
     path("sign-in", auth.sign_in, name="sign-in"),
     path("sign-in/code", auth.code_request, name="sign-in-code"),

@@ -1,0 +1,190 @@
+"""Keep the statistics summary up to date, in SQL.
+
+Incremental: every service's `changed_sql` names the (association, day) pairs with a
+change since the last refresh started (minus `STATS_REFRESH_OVERLAP` for transactions
+that committed late); only their rows are deleted and computed again from the
+service's facts, in one INSERT ... SELECT each; then the people of those months
+(`MonthlyPeople`) from the daily rows. Full: everything is computed again (the
+nightly task, and after the seed). Both run in one transaction under an advisory lock,
+so two refreshes never interleave and a reader sees the old or the new figures, never
+half of them. Running one twice gives the same rows.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import h3
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from backend.stats.models import RefreshState
+from backend.stats.sources import SOURCES, Source
+
+_LOCK_KEY = 0x5A_57A7  # pg_advisory_xact_lock key of the statistics refresh
+
+_DAILY_INSERT = """
+INSERT INTO stats_dailyfigures (
+    service, kind, day, municipality_id, association_id, village_id,
+    requests, fulfilled, unfulfilled, cancelled, no_show, passengers,
+    vehicle_m, passenger_m, volunteer_s, volunteer_m, usage_s,
+    requesters, served, served_elderly, served_managed, accept_delays_s, refreshed_at
+)
+SELECT
+    %(service)s, f.kind, f.day, f.municipality_id, f.association_id, f.village_id,
+    count(*),
+    count(*) FILTER (WHERE f.fulfilled),
+    count(*) FILTER (WHERE f.unfulfilled),
+    count(*) FILTER (WHERE f.cancelled),
+    count(*) FILTER (WHERE f.no_show),
+    COALESCE(sum(f.passengers) FILTER (WHERE f.fulfilled), 0),
+    COALESCE(sum(f.vehicle_m) FILTER (WHERE f.fulfilled), 0),
+    COALESCE(sum(f.passenger_m) FILTER (WHERE f.fulfilled), 0),
+    COALESCE(sum(f.volunteer_s) FILTER (WHERE f.fulfilled), 0),
+    COALESCE(sum(f.volunteer_m) FILTER (WHERE f.fulfilled), 0),
+    COALESCE(sum(f.usage_s) FILTER (WHERE f.fulfilled), 0),
+    array_agg(DISTINCT f.person_id ORDER BY f.person_id),
+    COALESCE(array_agg(DISTINCT f.person_id ORDER BY f.person_id)
+        FILTER (WHERE f.fulfilled), '{{}}'),
+    COALESCE(array_agg(DISTINCT f.person_id ORDER BY f.person_id)
+        FILTER (WHERE f.fulfilled AND f.elderly), '{{}}'),
+    COALESCE(array_agg(DISTINCT f.person_id ORDER BY f.person_id)
+        FILTER (WHERE f.fulfilled AND f.managed), '{{}}'),
+    COALESCE(array_agg(f.accept_delay_s ORDER BY f.accept_delay_s)
+        FILTER (WHERE f.accept_delay_s IS NOT NULL), '{{}}'),
+    %(now)s
+FROM ({facts}) f
+{only_dirty}
+GROUP BY f.kind, f.day, f.municipality_id, f.association_id, f.village_id
+"""
+
+_UNMET_POINTS = """
+SELECT f.municipality_id, f.association_id, f.village_id, f.day, f.person_id, f.lon, f.lat
+FROM ({facts}) f
+{only_dirty}
+WHERE f.unfulfilled
+"""
+
+_MONTHLY_INSERT = """
+INSERT INTO stats_monthlypeople (
+    service, kind, month, municipality_id, association_id, village_id,
+    person_id, served, elderly, managed
+)
+SELECT d.service, d.kind, date_trunc('month', d.day)::date, d.municipality_id,
+    d.association_id, d.village_id, p,
+    bool_or(p = ANY(d.served)), bool_or(p = ANY(d.served_elderly)),
+    bool_or(p = ANY(d.served_managed))
+FROM stats_dailyfigures d CROSS JOIN LATERAL unnest(d.requesters) p
+WHERE d.service = %(service)s {only_dirty}
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+"""
+
+_MONTHS_DIRTY = """
+    AND (d.association_id, date_trunc('month', d.day)::date) IN (
+        SELECT DISTINCT association_id, date_trunc('month', day)::date FROM stats_dirty
+    )
+"""
+
+_ONLY_DIRTY = "JOIN stats_dirty k ON k.association_id = f.association_id AND k.day = f.day"
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    service: str
+    full: bool
+    keys: int  # (association, day) pairs recomputed; -1 for a full rebuild
+    rows: int
+    unmet_rows: int
+
+
+def _params(**extra) -> dict:
+    return {
+        "tz": settings.TIME_ZONE,
+        "elderly_age": settings.STATS_ELDERLY_AGE,
+        **extra,
+    }
+
+
+@transaction.atomic
+def stats_refresh(*, full: bool = False, now: datetime | None = None) -> list[RefreshResult]:
+    """Bring the summary up to date for every service (see the module docstring).
+    Locks: a transaction-level advisory lock for the whole refresh."""
+    now = now or timezone.now()
+    results = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        for source in SOURCES:
+            results.append(_refresh_source(cursor, source, full=full, now=now))
+    return results
+
+
+def _refresh_source(cursor, source: Source, *, full: bool, now: datetime) -> RefreshResult:
+    state = RefreshState.objects.filter(service=source.service).first()
+    full = full or state is None
+    params = _params(service=source.service, now=now)
+    if full:
+        cursor.execute("DELETE FROM stats_dailyfigures WHERE service = %s", [source.service])
+        cursor.execute("DELETE FROM stats_unmetdemand WHERE service = %s", [source.service])
+        cursor.execute("DELETE FROM stats_monthlypeople WHERE service = %s", [source.service])
+        only_dirty, keys = "", -1
+    else:
+        since = state.refreshed_from - timedelta(seconds=settings.STATS_REFRESH_OVERLAP)
+        cursor.execute("DROP TABLE IF EXISTS stats_dirty")
+        cursor.execute(
+            "CREATE TEMP TABLE stats_dirty (association_id bigint, day date,"
+            " PRIMARY KEY (association_id, day)) ON COMMIT DROP"
+        )
+        cursor.execute(
+            f"INSERT INTO stats_dirty {source.changed_sql}",
+            _params(since=since),
+        )
+        keys = cursor.rowcount
+        for table in ("stats_dailyfigures", "stats_unmetdemand"):
+            cursor.execute(
+                f"DELETE FROM {table} d USING stats_dirty k WHERE d.service = %s"  # noqa: S608
+                " AND d.association_id = k.association_id AND d.day = k.day",
+                [source.service],
+            )
+        cursor.execute(
+            "DELETE FROM stats_monthlypeople m WHERE m.service = %s"
+            " AND (m.association_id, m.month) IN (SELECT DISTINCT association_id,"
+            " date_trunc('month', day)::date FROM stats_dirty)",
+            [source.service],
+        )
+        only_dirty = _ONLY_DIRTY
+    rows = unmet_rows = 0
+    if keys:
+        cursor.execute(_DAILY_INSERT.format(facts=source.facts_sql, only_dirty=only_dirty), params)
+        rows = cursor.rowcount
+        unmet_rows = _refresh_unmet(cursor, source, only_dirty, params)
+        # The people of the months touched, from the daily rows just written.
+        cursor.execute(
+            _MONTHLY_INSERT.format(only_dirty=_MONTHS_DIRTY if only_dirty else ""), params
+        )
+    RefreshState.objects.update_or_create(
+        service=source.service,
+        defaults={"refreshed_from": now, **({"full_rebuild_at": now} if full else {})},
+    )
+    return RefreshResult(source.service, full, keys, rows, unmet_rows)
+
+
+def _refresh_unmet(cursor, source: Source, only_dirty: str, params: dict) -> int:
+    """Unserved requests to H3 cells. Only these points leave the database: the cell of
+    a point is computed with the h3 library (PostgreSQL has no H3 here), and the counts
+    go back in one multi-row INSERT."""
+    cursor.execute(_UNMET_POINTS.format(facts=source.facts_sql, only_dirty=only_dirty), params)
+    resolution = settings.STATS_H3_RESOLUTION
+    cells: dict[tuple, list] = defaultdict(lambda: [0, set()])
+    for municipality, association, village, day, person, lon, lat in cursor.fetchall():
+        key = (municipality, association, village, day, h3.latlng_to_cell(lat, lon, resolution))
+        cells[key][0] += 1
+        cells[key][1].add(person)
+    if not cells:
+        return 0
+    cursor.executemany(
+        "INSERT INTO stats_unmetdemand (service, municipality_id, association_id, village_id,"
+        " day, cell, requests, requesters) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [(source.service, *key, count, sorted(people)) for key, (count, people) in cells.items()],
+    )
+    return len(cells)
