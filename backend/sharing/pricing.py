@@ -21,6 +21,8 @@ class Prices:
 
 
 def time_cost_ore(prices: Prices, length: timedelta) -> int:
+    # Whole minutes: a return a few seconds past the hour does not start a new one.
+    length = timedelta(minutes=length // timedelta(minutes=1))
     if length <= timedelta(0):
         return 0
     hourly, daily = prices.per_hour_ore, prices.per_day_ore
