@@ -1,6 +1,16 @@
 from django.urls import path
 
-from mobile_api.views import auth, community, drivers, notifications, plans, push, rides, sms
+from mobile_api.views import (
+    auth,
+    community,
+    drivers,
+    notifications,
+    plans,
+    push,
+    rides,
+    sharing,
+    sms,
+)
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -99,4 +109,84 @@ urlpatterns = [
     ),
     path("plans/<int:pk>/approve", plans.PlanApprove.as_view(), name="plan-approve"),
     path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
+    # Shared cars, tools and rooms
+    path("sharing/resources/", sharing.ResourceList.as_view(), name="sharing-resource-list"),
+    path(
+        "sharing/resources/<int:pk>",
+        sharing.ResourceDetail.as_view(),
+        name="sharing-resource-detail",
+    ),
+    path(
+        "sharing/resources/<int:pk>/photos",
+        sharing.ResourcePhotos.as_view(),
+        name="sharing-resource-photos",
+    ),
+    path("sharing/photos/<int:pk>", sharing.PhotoDelete.as_view(), name="sharing-photo-delete"),
+    path(
+        "sharing/resources/<int:pk>/calendar",
+        sharing.ResourceCalendar.as_view(),
+        name="sharing-resource-calendar",
+    ),
+    path(
+        "sharing/resources/<int:pk>/bookings",
+        sharing.ResourceBook.as_view(),
+        name="sharing-resource-book",
+    ),
+    path(
+        "sharing/resources/<int:pk>/waitlist",
+        sharing.ResourceWaitlist.as_view(),
+        name="sharing-resource-waitlist",
+    ),
+    path(
+        "sharing/resources/<int:pk>/problems",
+        sharing.ResourceProblems.as_view(),
+        name="sharing-resource-problems",
+    ),
+    path(
+        "sharing/resources/<int:pk>/back-in-service",
+        sharing.ResourceBackInService.as_view(),
+        name="sharing-resource-back-in-service",
+    ),
+    path(
+        "sharing/resources/<int:pk>/clearances",
+        sharing.ResourceClearances.as_view(),
+        name="sharing-resource-clearances",
+    ),
+    path(
+        "sharing/resources/<int:pk>/feed",
+        sharing.ResourceFeed.as_view(),
+        name="sharing-resource-feed",
+    ),
+    path("sharing/bookings/", sharing.MyBookings.as_view(), name="sharing-booking-list"),
+    path(
+        "sharing/bookings/<int:pk>", sharing.BookingDetail.as_view(), name="sharing-booking-detail"
+    ),
+    path(
+        "sharing/bookings/<int:pk>/approve",
+        sharing.BookingApprove.as_view(),
+        name="sharing-booking-approve",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/decline",
+        sharing.BookingDecline.as_view(),
+        name="sharing-booking-decline",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/cancel",
+        sharing.BookingCancel.as_view(),
+        name="sharing-booking-cancel",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/check-out",
+        sharing.BookingCheckOut.as_view(),
+        name="sharing-booking-check-out",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/check-in",
+        sharing.BookingCheckIn.as_view(),
+        name="sharing-booking-check-in",
+    ),
+    path("sharing/approvals/", sharing.Approvals.as_view(), name="sharing-approvals"),
+    path("sharing/feed", sharing.MyFeed.as_view(), name="sharing-feed"),
+    path("sharing/feeds/<str:token>.ics", sharing.IcalFeed.as_view(), name="sharing-ical"),
 ]

@@ -118,7 +118,9 @@ class Resource(models.Model):
                 | (Q(seats__gte=1) & Q(seats__lte=9) & Q(odometer_km__isnull=False) & ~Q(fuel="")),
                 name="resource_car_has_car_fields",
             ),
-            models.CheckConstraint(condition=Q(category=Lower("category")), name="resource_category_lower"),
+            models.CheckConstraint(
+                condition=Q(category=Lower("category")), name="resource_category_lower"
+            ),
         ]
         indexes = [
             models.Index(fields=["association", "kind"], name="resource_association_kind"),
@@ -336,7 +338,9 @@ class ProblemReport(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=ProblemKind.values), name="problem_kind_known"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ProblemKind.values), name="problem_kind_known"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,9 +19,7 @@ from backend.sharing.errors import ResourceErrorCode
 
 
 def _refuse(message) -> ApplicationError:
-    return ApplicationError(
-        ResourceErrorCode.PHOTO_INVALID, message, fields={"image": [message]}
-    )
+    return ApplicationError(ResourceErrorCode.PHOTO_INVALID, message, fields={"image": [message]})
 
 
 def photo_prepare(upload: UploadedFile) -> ContentFile:
@@ -38,9 +36,17 @@ def photo_prepare(upload: UploadedFile) -> ContentFile:
             with Image.open(upload) as original:
                 original.load()
                 image = ImageOps.exif_transpose(original)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning, SyntaxError, ValueError) as error:
-        raise _refuse(_("This file is not a photo we can read. Send a JPEG, PNG or WebP.")) from error
+    except (
+        UnidentifiedImageError,
+        OSError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        SyntaxError,
+        ValueError,
+    ) as error:
+        raise _refuse(
+            _("This file is not a photo we can read. Send a JPEG, PNG or WebP.")
+        ) from error
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     size = settings.SHARING_PHOTO_MAX_PX

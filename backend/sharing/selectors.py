@@ -42,7 +42,11 @@ def resource_managed_by(*, user: User, resource: Resource) -> bool:
         return False
     if resource.owner_id == user.pk:
         return True
-    return coordinated_association_ids(user=user).filter(association_id=resource.association_id).exists()
+    return (
+        coordinated_association_ids(user=user)
+        .filter(association_id=resource.association_id)
+        .exists()
+    )
 
 
 def resources_managed_by(*, user: User) -> QuerySet[Resource]:
@@ -56,7 +60,9 @@ def resources_visible_to(*, user: User) -> QuerySet[Resource]:
     if not user.is_authenticated:
         return Resource.objects.none()
     return Resource.objects.filter(
-        Q(active=True) | Q(owner=user) | Q(association_id__in=coordinated_association_ids(user=user))
+        Q(active=True)
+        | Q(owner=user)
+        | Q(association_id__in=coordinated_association_ids(user=user))
     )
 
 
@@ -232,9 +238,11 @@ def next_free_start(*, resource: Resource, starts_at: datetime, length: timedelt
     its buffer: what to suggest after an overlap."""
     need = length + resource.buffer_minutes * MINUTE
     candidate = starts_at
-    taken = Booking.objects.filter(
-        resource=resource, status__in=HOLDING, blocked_until__gt=starts_at
-    ).order_by("starts_at").values_list("starts_at", "blocked_until")
+    taken = (
+        Booking.objects.filter(resource=resource, status__in=HOLDING, blocked_until__gt=starts_at)
+        .order_by("starts_at")
+        .values_list("starts_at", "blocked_until")
+    )
     for busy_from, busy_until in taken[:500]:
         if candidate + need <= busy_from:
             break
@@ -286,4 +294,3 @@ def active_booking_count(*, booker: User, now: datetime) -> int:
 
 def bookings_to_mark_overdue(*, now: datetime) -> QuerySet[Booking]:
     return Booking.objects.filter(status=BookingStatus.CHECKED_OUT, ends_at__lt=now)
-

@@ -27,7 +27,6 @@ from backend.notifications.reminders import reminder_cancel, reminder_schedule
 from backend.notifications.services import notify
 from backend.sharing.errors import BookingErrorCode, ResourceErrorCode
 from backend.sharing.models import (
-    HOLDING,
     OUT,
     UPCOMING,
     ApprovalMode,
@@ -108,8 +107,8 @@ def local_time(moment: datetime) -> str:
 def period_text(starts_at: datetime, ends_at: datetime) -> str:
     start, end = timezone.localtime(starts_at), timezone.localtime(ends_at)
     if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
-    return f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}"
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M} - {end:%Y-%m-%d %H:%M}"
 
 
 def _require_manager(actor: User, resource: Resource) -> None:
@@ -151,8 +150,10 @@ def _check_resource(values: dict) -> None:
     if not 15 <= lo <= hi <= 90 * 24 * 60:
         raise _invalid(
             ResourceErrorCode.LENGTH_INVALID,
-            _("The shortest booking must be at least 15 minutes and not longer than the longest "
-              "(at most 90 days)."),
+            _(
+                "The shortest booking must be at least 15 minutes and not longer than the longest "
+                "(at most 90 days)."
+            ),
             "min_minutes",
         )
     if not 0 <= values["buffer_minutes"] <= 7 * 24 * 60:
@@ -166,9 +167,7 @@ def _check_resource(values: dict) -> None:
         if seats is None or not 1 <= seats <= 9:
             raise _invalid(ResourceErrorCode.CAR_FIELDS, _("A car has 1 to 9 seats."), "seats")
         if not values.get("fuel"):
-            raise _invalid(
-                ResourceErrorCode.CAR_FIELDS, _("Say what the car runs on."), "fuel"
-            )
+            raise _invalid(ResourceErrorCode.CAR_FIELDS, _("Say what the car runs on."), "fuel")
         if values.get("odometer_km") is None:
             raise _invalid(
                 ResourceErrorCode.CAR_FIELDS,
@@ -292,7 +291,9 @@ def clearance_revoke(*, actor: User, resource: Resource, user: User) -> bool:
 # --- Booking -----------------------------------------------------------------------------------
 
 
-def _check_period(resource: Resource, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+def _check_period(
+    resource: Resource, starts_at: datetime, ends_at: datetime, now: datetime
+) -> None:
     if starts_at >= ends_at:
         raise _invalid(
             BookingErrorCode.PERIOD_INVALID,
@@ -343,8 +344,10 @@ def _check_booker(actor: User, booker: User, resource: Resource) -> None:
     if resource.requires_clearance and not user_is_cleared(user=booker, resource=resource):
         raise _forbidden(
             BookingErrorCode.NOT_CLEARED,
-            _("%(title)s needs an introduction first. Call a coordinator of %(association)s to "
-              "be cleared.")
+            _(
+                "%(title)s needs an introduction first. Call a coordinator of %(association)s to "
+                "be cleared."
+            )
             % {"association": resource.association.name, "title": resource.title},
         )
 
@@ -356,8 +359,10 @@ def _check_limits(booker: User, starts_at: datetime, ends_at: datetime, now: dat
     if limit and active_booking_count(booker=booker, now=now) >= limit:
         raise _conflict(
             BookingErrorCode.LIMIT_ACTIVE,
-            _("You can have at most %(n)s bookings at a time. Cancel one or wait until one is "
-              "over.")
+            _(
+                "You can have at most %(n)s bookings at a time. Cancel one or wait until one is "
+                "over."
+            )
             % {"n": limit},
         )
     max_days = settings.SHARING_MAX_DAYS_PER_MONTH
@@ -477,9 +482,7 @@ def _remind_before(booking: Booking) -> None:
         )
 
 
-def _move(
-    booking: Booking, *, from_states: list[str], to_state: str, **changes
-) -> Booking:
+def _move(booking: Booking, *, from_states: list[str], to_state: str, **changes) -> Booking:
     """The one place a booking changes state: a conditional UPDATE. Raises a conflict
     when the booking is no longer in one of `from_states` (someone else was faster)."""
     updated = Booking.objects.filter(pk=booking.pk, status__in=from_states).update(
@@ -680,8 +683,10 @@ def booking_check_in(
         if booking.odometer_out is not None and reading.odometer_km < booking.odometer_out:
             raise _invalid(
                 BookingErrorCode.ODOMETER_BACKWARDS,
-                _("The odometer showed %(out)s km at check-out; the reading cannot be lower. "
-                  "Check the number.")
+                _(
+                    "The odometer showed %(out)s km at check-out; the reading cannot be lower. "
+                    "Check the number."
+                )
                 % {"out": booking.odometer_out},
                 "odometer_km",
             )
@@ -738,9 +743,7 @@ def problem_report(
     if kind not in ProblemKind.values:
         raise _invalid(ResourceErrorCode.NOT_ALLOWED, _("Choose note or breakdown."), "kind")
     if not text.strip():
-        raise _invalid(
-            ResourceErrorCode.NOT_ALLOWED, _("Describe what is wrong."), "text"
-        )
+        raise _invalid(ResourceErrorCode.NOT_ALLOWED, _("Describe what is wrong."), "text")
     manager = resource_managed_by(user=actor, resource=resource)
     booked = Booking.objects.filter(resource=resource, booker=actor).exclude(
         status=BookingStatus.DECLINED
@@ -758,7 +761,10 @@ def problem_report(
     )
     for upload in photos[: settings.SHARING_PHOTOS_PER_RESOURCE]:
         photo = ConditionPhoto(
-            resource=resource, booking=booking, report=report, stage=PhotoStage.PROBLEM,
+            resource=resource,
+            booking=booking,
+            report=report,
+            stage=PhotoStage.PROBLEM,
             uploaded_by=actor,
         )
         photo.image.save("photo.jpg", photo_prepare(upload), save=False)
@@ -796,7 +802,10 @@ def problem_report(
             {**_payload(cancelled), "text": report.text},
             urgent=True,
         )
-    for person in {*resource_managers(resource=resource), *resource_coordinators(resource=resource)}:
+    for person in {
+        *resource_managers(resource=resource),
+        *resource_coordinators(resource=resource),
+    }:
         notify(person, "sharing.breakdown", payload, urgent=True)
     return report
 
@@ -943,4 +952,3 @@ def feed_rotate(*, feed: CalendarFeed) -> CalendarFeed:
     feed.token = new_feed_token()
     feed.save(update_fields=["token"])
     return feed
-

@@ -52,9 +52,7 @@ def test_database_refuses_an_overlapping_row():
 def test_database_refuses_a_row_inside_the_buffer():
     first = BookingFactory(blocked_until=wednesday(12, 30))  # 10-12, buffer to 12:30
     with pytest.raises(IntegrityError), transaction.atomic():
-        BookingFactory(
-            resource=first.resource, starts_at=wednesday(12, 15), ends_at=wednesday(13)
-        )
+        BookingFactory(resource=first.resource, starts_at=wednesday(12, 15), ends_at=wednesday(13))
 
 
 @pytest.mark.parametrize(
@@ -70,8 +68,12 @@ def test_database_lets_a_booking_overlap_one_that_no_longer_holds(status):
 
 def test_database_allows_back_to_back_and_other_resources():
     first = BookingFactory()
-    BookingFactory(resource=first.resource, starts_at=first.ends_at, ends_at=first.ends_at + H,
-                   blocked_until=first.ends_at + H)
+    BookingFactory(
+        resource=first.resource,
+        starts_at=first.ends_at,
+        ends_at=first.ends_at + H,
+        blocked_until=first.ends_at + H,
+    )
     BookingFactory(starts_at=first.starts_at, ends_at=first.ends_at)  # another resource
     assert Booking.objects.count() == 3
 
@@ -151,9 +153,10 @@ def test_the_owner_approves_once(hall, member, coordinator):
     )
     kinds = list(Notification.objects.filter(recipient=member).values_list("kind", flat=True))
     assert kinds == ["sharing.booking_confirmed"]
-    assert Notification.objects.filter(
-        recipient=coordinator, kind="sharing.booking_requested"
-    ).count() == 1
+    assert (
+        Notification.objects.filter(recipient=coordinator, kind="sharing.booking_requested").count()
+        == 1
+    )
 
 
 @pytest.mark.parametrize("who", ["booker", "other_member", "other_coordinator", "outsider"])
@@ -175,8 +178,9 @@ def test_only_the_owner_or_a_coordinator_approves(hall, member, who, other_coord
 
 
 def test_a_resident_owner_approves_their_own_thing(association, lender, member):
-    trailer = ResourceFactory(association=association, owner=lender,
-                              approval_mode=ApprovalMode.OWNER)
+    trailer = ResourceFactory(
+        association=association, owner=lender, approval_mode=ApprovalMode.OWNER
+    )
     asked = book(member, trailer, wednesday(10), wednesday(12))
     assert services.booking_approve(actor=lender, booking=asked).status == "confirmed"
 

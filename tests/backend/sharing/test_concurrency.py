@@ -63,9 +63,7 @@ def test_approving_two_overlapping_requests_at_once_is_impossible(hall, coordina
         starts_at=wednesday(10),
         ends_at=wednesday(14),
     )
-    second = MembershipFactory(
-        association=hall.association, roles=["member", "coordinator"]
-    ).user
+    second = MembershipFactory(association=hall.association, roles=["member", "coordinator"]).user
     barrier = threading.Barrier(2)
     outcomes = []
 

@@ -26,7 +26,7 @@ from backend.sharing.models import (
 from backend.sharing.pricing import Prices, booking_cost_ore, time_cost_ore
 from backend.sharing.services import Reading
 from tests.factories import MembershipFactory, UserFactory
-from tests.sharing_fixtures import BookingFactory, ResourceFactory, wednesday
+from tests.sharing_fixtures import BookingFactory, wednesday
 
 pytestmark = pytest.mark.django_db
 H = datetime.timedelta(hours=1)
@@ -46,8 +46,15 @@ H = datetime.timedelta(hours=1)
         (Prices(per_hour_ore=3000, per_km_ore=150), H * 2, 42, 12300),
         (Prices(), H * 5, 30, 0),
     ],
-    ids=["hourly", "daily-started-days", "hourly-under-day-cap", "day-cap",
-         "day-and-hours", "hour-and-km", "free"],
+    ids=[
+        "hourly",
+        "daily-started-days",
+        "hourly-under-day-cap",
+        "day-cap",
+        "day-and-hours",
+        "hour-and-km",
+        "free",
+    ],
 )
 def test_cost(prices, length, km, expected):
     assert booking_cost_ore(prices, length, km) == expected
@@ -64,8 +71,12 @@ def started(resource, booker, **kwargs) -> Booking:
     """A confirmed booking that began an hour ago and ends in an hour."""
     now = timezone.now()
     return BookingFactory(
-        resource=resource, booker=booker, starts_at=now - H, ends_at=now + H,
-        blocked_until=now + H, **kwargs
+        resource=resource,
+        booker=booker,
+        starts_at=now - H,
+        ends_at=now + H,
+        blocked_until=now + H,
+        **kwargs,
     )
 
 
@@ -75,7 +86,9 @@ def test_car_check_out_and_in_computes_km_and_cost(car, member):
         actor=member, booking=booking, reading=Reading(odometer_km=12_000, condition="Ren")
     )
     assert (booking.status, booking.odometer_out, booking.odometer_flag) == (
-        BookingStatus.CHECKED_OUT, 12_000, OdometerFlag.NONE
+        BookingStatus.CHECKED_OUT,
+        12_000,
+        OdometerFlag.NONE,
     )
     booking = services.booking_check_in(
         actor=member, booking=booking, reading=Reading(odometer_km=12_042, condition="Lerig")
@@ -92,9 +105,12 @@ def test_odometer_lower_than_at_check_out_is_refused_and_nothing_changes(car, me
         actor=member, booking=started(car, member), reading=Reading(odometer_km=12_000)
     )
     with pytest.raises(ApplicationError) as caught:
-        services.booking_check_in(actor=member, booking=booking, reading=Reading(odometer_km=11_990))
+        services.booking_check_in(
+            actor=member, booking=booking, reading=Reading(odometer_km=11_990)
+        )
     assert (caught.value.code, caught.value.kind) == (
-        BookingErrorCode.ODOMETER_BACKWARDS, ErrorKind.INVALID
+        BookingErrorCode.ODOMETER_BACKWARDS,
+        ErrorKind.INVALID,
     )
     assert list(caught.value.fields) == ["odometer_km"]
     booking.refresh_from_db()
@@ -114,7 +130,9 @@ def test_car_check_out_needs_the_odometer(car, member):
 @pytest.mark.parametrize(
     ("reading", "flag"), [(12_150, "gap"), (11_900, "overlap")], ids=["gap", "overlap"]
 )
-def test_odometer_gap_or_overlap_is_flagged_to_the_coordinator(car, member, coordinator, reading, flag):
+def test_odometer_gap_or_overlap_is_flagged_to_the_coordinator(
+    car, member, coordinator, reading, flag
+):
     booking = services.booking_check_out(
         actor=member, booking=started(car, member), reading=Reading(odometer_km=reading)
     )
@@ -142,8 +160,12 @@ def test_late_return_is_charged_until_the_return(trailer, member):
     trailer.save()
     now = timezone.now()
     booking = BookingFactory(
-        resource=trailer, booker=member, status=BookingStatus.OVERDUE,
-        starts_at=now - 4 * H, ends_at=now - 2 * H, blocked_until=now - 2 * H,
+        resource=trailer,
+        booker=member,
+        status=BookingStatus.OVERDUE,
+        starts_at=now - 4 * H,
+        ends_at=now - 2 * H,
+        blocked_until=now - 2 * H,
         checked_out_at=now - 4 * H,
     )
     booking = services.booking_check_in(actor=member, booking=booking, reading=Reading())
@@ -164,7 +186,9 @@ def media(settings, tmp_path):
 
 def test_condition_photos_are_resized_and_stored(trailer, member, media):
     booking = services.booking_check_out(
-        actor=member, booking=started(trailer, member), reading=Reading(condition="Repa"),
+        actor=member,
+        booking=started(trailer, member),
+        reading=Reading(condition="Repa"),
         photos=[_png()],
     )
     photo = ConditionPhoto.objects.get(booking=booking)
@@ -180,7 +204,8 @@ def test_resource_photo_upload(trailer, lender, member, media):
     assert (media / photo.image.name).exists()
     with pytest.raises(ApplicationError) as caught:
         services.resource_photo_add(
-            actor=lender, resource=trailer,
+            actor=lender,
+            resource=trailer,
             upload=SimpleUploadedFile("x.jpg", b"not a photo", content_type="image/jpeg"),
         )
     assert caught.value.code == "resource_photo_invalid"
@@ -199,12 +224,20 @@ def test_breakdown_takes_the_resource_out_of_service_and_cancels_bookings(car, m
     in_use = started(car, member, status=BookingStatus.CHECKED_OUT, odometer_out=12_000)
     next_people = [MembershipFactory(association=car.association).user for _ in range(2)]
     upcoming = [
-        BookingFactory(resource=car, booker=person, starts_at=wednesday(8 + 3 * i),
-                       ends_at=wednesday(9 + 3 * i), blocked_until=wednesday(9 + 3 * i))
+        BookingFactory(
+            resource=car,
+            booker=person,
+            starts_at=wednesday(8 + 3 * i),
+            ends_at=wednesday(9 + 3 * i),
+            blocked_until=wednesday(9 + 3 * i),
+        )
         for i, person in enumerate(next_people)
     ]
     services.problem_report(
-        actor=member, resource=car, booking=in_use, kind=ProblemKind.BREAKDOWN,
+        actor=member,
+        resource=car,
+        booking=in_use,
+        kind=ProblemKind.BREAKDOWN,
         text="Motorlampan lyser",
     )
     car.refresh_from_db()
@@ -218,8 +251,9 @@ def test_breakdown_takes_the_resource_out_of_service_and_cancels_bookings(car, m
     assert in_use.status == BookingStatus.CHECKED_OUT  # still has to be returned
     assert Notification.objects.filter(recipient=coordinator, kind="sharing.breakdown").exists()
     with pytest.raises(ApplicationError) as caught:
-        services.booking_request(actor=member, resource=car, starts_at=wednesday(18),
-                                 ends_at=wednesday(19))
+        services.booking_request(
+            actor=member, resource=car, starts_at=wednesday(18), ends_at=wednesday(19)
+        )
     assert caught.value.code == BookingErrorCode.UNAVAILABLE
     services.resource_back_in_service(actor=coordinator, resource=car)
     car.refresh_from_db()
@@ -231,8 +265,9 @@ def test_note_keeps_it_bookable_and_tells_the_next_bookers(trailer, member, lend
     started(trailer, member, status=BookingStatus.CHECKED_OUT)
     following = MembershipFactory(association=trailer.association).user
     later = BookingFactory(resource=trailer, booker=following)
-    services.problem_report(actor=member, resource=trailer, kind=ProblemKind.NOTE,
-                            text="Ena lampan är trasig")
+    services.problem_report(
+        actor=member, resource=trailer, kind=ProblemKind.NOTE, text="Ena lampan är trasig"
+    )
     trailer.refresh_from_db()
     later.refresh_from_db()
     assert not trailer.out_of_service
@@ -255,12 +290,21 @@ def test_strangers_cannot_report_problems(trailer, outsider):
 def test_overdue_reminds_the_booker_and_warns_the_next_booker(trailer, member):
     now = timezone.now()
     late = BookingFactory(
-        resource=trailer, booker=member, status=BookingStatus.CHECKED_OUT,
-        starts_at=now - 3 * H, ends_at=now - H, blocked_until=now - H,
+        resource=trailer,
+        booker=member,
+        status=BookingStatus.CHECKED_OUT,
+        starts_at=now - 3 * H,
+        ends_at=now - H,
+        blocked_until=now - H,
     )
     following = UserFactory()
-    BookingFactory(resource=trailer, booker=following, starts_at=now + H, ends_at=now + 2 * H,
-                   blocked_until=now + 2 * H)
+    BookingFactory(
+        resource=trailer,
+        booker=following,
+        starts_at=now + H,
+        ends_at=now + 2 * H,
+        blocked_until=now + 2 * H,
+    )
     assert services.bookings_mark_overdue(now=now) == 1
     assert services.bookings_mark_overdue(now=now) == 0  # safe to run twice
     late.refresh_from_db()
@@ -284,8 +328,13 @@ def test_person_feed_parses_and_holds_exactly_their_bookings(trailer, car, hall,
         BookingFactory(resource=car, booker=member, status=BookingStatus.REQUESTED),
     ]
     BookingFactory(resource=hall, booker=member, status=BookingStatus.CANCELLED)
-    BookingFactory(resource=hall, booker=UserFactory(), starts_at=wednesday(14),
-                   ends_at=wednesday(16), blocked_until=wednesday(16))
+    BookingFactory(
+        resource=hall,
+        booker=UserFactory(),
+        starts_at=wednesday(14),
+        ends_at=wednesday(16),
+        blocked_until=wednesday(16),
+    )
     feed = services.person_feed_get_or_create(user=member)
     calendar = Calendar.from_ical(feed_ical(feed))
     events = calendar.walk("VEVENT")

@@ -15,16 +15,21 @@ FAR = Point(14.9, 60.9, srid=4326)  # about 60 km away
 
 @pytest.fixture
 def things(association):
-    near = ResourceFactory(association=association, title="Vedklyv", category="wood splitter",
-                           location=VANSBRO)
+    near = ResourceFactory(
+        association=association, title="Vedklyv", category="wood splitter", location=VANSBRO
+    )
     farther = ResourceFactory(association=association, title="Släp", location=DALA_JARNA)
-    room = ResourceFactory(association=association, kind=ResourceKind.ROOM, category="hall",
-                           title="Bygdegården", description="Kök och 60 stolar",
-                           location=DALA_JARNA)
+    room = ResourceFactory(
+        association=association,
+        kind=ResourceKind.ROOM,
+        category="hall",
+        title="Bygdegården",
+        description="Kök och 60 stolar",
+        location=DALA_JARNA,
+    )
     ResourceFactory(association=association, title="Långt bort", location=FAR)
     ResourceFactory(association=association, title="Avlistad", active=False, location=VANSBRO)
-    ResourceFactory(association=association, title="Trasig", out_of_service=True,
-                    location=VANSBRO)
+    ResourceFactory(association=association, title="Trasig", out_of_service=True, location=VANSBRO)
     return {"near": near, "farther": farther, "room": room}
 
 
@@ -65,12 +70,25 @@ def test_only_resources_free_for_the_whole_period_buffer_included(
 ):
     things["near"].buffer_minutes = 60
     things["near"].save()
-    BookingFactory(resource=things["farther"], starts_at=wednesday(11), ends_at=wednesday(13),
-                   blocked_until=wednesday(13))
-    BookingFactory(resource=things["near"], starts_at=wednesday(14, 30),
-                   ends_at=wednesday(16), blocked_until=wednesday(17))
-    BookingFactory(resource=things["room"], starts_at=wednesday(10), ends_at=wednesday(14),
-                   blocked_until=wednesday(14), status=BookingStatus.CANCELLED)
+    BookingFactory(
+        resource=things["farther"],
+        starts_at=wednesday(11),
+        ends_at=wednesday(13),
+        blocked_until=wednesday(13),
+    )
+    BookingFactory(
+        resource=things["near"],
+        starts_at=wednesday(14, 30),
+        ends_at=wednesday(16),
+        blocked_until=wednesday(17),
+    )
+    BookingFactory(
+        resource=things["room"],
+        starts_at=wednesday(10),
+        ends_at=wednesday(14),
+        blocked_until=wednesday(14),
+        status=BookingStatus.CANCELLED,
+    )
     with django_assert_num_queries(1):
         found = resources_available_near(
             point=VANSBRO, radius_m=20_000, starts_at=wednesday(12), ends_at=wednesday(14)
