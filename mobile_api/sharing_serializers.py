@@ -29,7 +29,7 @@ from mobile_api.fields import GEOJSON_POINT_SCHEMA, PointField
 # --- Resources -------------------------------------------------------------------------------
 
 
-class SearchInput(serializers.Serializer):
+class ResourceSearchInput(serializers.Serializer):
     lon = serializers.FloatField(
         required=False, min_value=-180, max_value=180, help_text="Default: your home."
     )
@@ -92,7 +92,7 @@ class ResourceInput(serializers.Serializer):
     key_location = serializers.CharField(max_length=200, allow_blank=True, required=False)
 
 
-class PhotoOutput(serializers.ModelSerializer):
+class ResourcePhotoOutput(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -103,7 +103,7 @@ class PhotoOutput(serializers.ModelSerializer):
         return photo.image.url
 
 
-class AssociationBrief(serializers.Serializer):
+class SharingAssociationBrief(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -111,12 +111,12 @@ class AssociationBrief(serializers.Serializer):
 class ResourceOutput(serializers.ModelSerializer):
     """A resource as anyone logged in sees it (in search results and on its page)."""
 
-    association = AssociationBrief()
+    association = SharingAssociationBrief()
     owner_name = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
     location_is_approximate = serializers.SerializerMethodField()
     distance_m = serializers.SerializerMethodField()
-    photos = PhotoOutput(many=True)
+    photos = ResourcePhotoOutput(many=True)
 
     class Meta:
         model = Resource
@@ -195,7 +195,7 @@ class ResourceDetailOutput(ResourceOutput):
         return bool(self.context.get("manager"))
 
 
-class CalendarInput(serializers.Serializer):
+class ResourceCalendarInput(serializers.Serializer):
     since = serializers.DateTimeField(required=False, help_text="Default: now.")
     until = serializers.DateTimeField(required=False, help_text="Default: 30 days on; at most 92.")
 
@@ -225,11 +225,11 @@ class ClearanceInput(serializers.Serializer):
     note = serializers.CharField(max_length=300, allow_blank=True, default="")
 
 
-class PhotoInput(serializers.Serializer):
+class ResourcePhotoInput(serializers.Serializer):
     image = serializers.FileField()
 
 
-class FeedOutput(serializers.Serializer):
+class CalendarFeedOutput(serializers.Serializer):
     url = serializers.URLField(
         help_text="Subscribe to this in the phone's calendar. Keep it secret."
     )
@@ -247,16 +247,16 @@ class BookingInput(serializers.Serializer):
     note = serializers.CharField(max_length=500, allow_blank=True, default="")
 
 
-class PeriodInput(serializers.Serializer):
+class WaitlistInput(serializers.Serializer):
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
 
 
-class ReasonInput(serializers.Serializer):
+class BookingReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True, default="")
 
 
-class ReadingInput(serializers.Serializer):
+class BookingReadingInput(serializers.Serializer):
     odometer_km = serializers.IntegerField(
         required=False,
         allow_null=True,
@@ -268,14 +268,14 @@ class ReadingInput(serializers.Serializer):
     photos = serializers.ListField(child=serializers.ImageField(), required=False, max_length=8)
 
 
-class ProblemInput(serializers.Serializer):
+class ProblemReportInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ProblemKind.choices)
     text = serializers.CharField(max_length=2000)
     booking = serializers.IntegerField(required=False, allow_null=True)
     photos = serializers.ListField(child=serializers.ImageField(), required=False, max_length=8)
 
 
-class ProblemOutput(serializers.Serializer):
+class ProblemReportOutput(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     text = serializers.CharField()
@@ -296,12 +296,12 @@ class ResourceBrief(serializers.ModelSerializer):
         fields = ["id", "kind", "title"]
 
 
-class PersonBrief(serializers.Serializer):
+class BookingPersonBrief(serializers.Serializer):
     id = serializers.IntegerField()
     full_name = serializers.CharField()
 
 
-class AccessOutput(serializers.Serializer):
+class BookingAccessOutput(serializers.Serializer):
     """How to get it: only while the booking is confirmed or the thing is out."""
 
     location = PointField()
@@ -314,7 +314,7 @@ HAS_ACCESS = {BookingStatus.CONFIRMED, BookingStatus.CHECKED_OUT, BookingStatus.
 
 class BookingOutput(serializers.ModelSerializer):
     resource = ResourceBrief()
-    booker = PersonBrief()
+    booker = BookingPersonBrief()
     access = serializers.SerializerMethodField()
 
     class Meta:
@@ -344,8 +344,8 @@ class BookingOutput(serializers.ModelSerializer):
             "access",
         ]
 
-    @extend_schema_field(AccessOutput(allow_null=True))
+    @extend_schema_field(BookingAccessOutput(allow_null=True))
     def get_access(self, booking: Booking) -> dict | None:
         if booking.status not in HAS_ACCESS:
             return None
-        return AccessOutput(booking.resource).data
+        return BookingAccessOutput(booking.resource).data

@@ -205,10 +205,7 @@ KINDS: dict[str, Kind] = {
         Kind(
             "sharing.odometer_flag",
             _("Check the odometer of %(resource)s"),
-            _(
-                "%(booker)s read %(reading)s km at check-out; the last reading was "
-                "%(previous)s km."
-            ),
+            _("%(booker)s read %(reading)s km at check-out; the last reading was %(previous)s km."),
             NO_SMS,
         ),
         Kind(

@@ -45,21 +45,21 @@ from backend.sharing.services import Reading
 from mobile_api.sharing_serializers import (
     BookingInput,
     BookingOutput,
+    BookingReadingInput,
+    BookingReasonInput,
     BusySlotOutput,
-    CalendarInput,
+    CalendarFeedOutput,
     ClearanceInput,
-    FeedOutput,
-    PeriodInput,
-    PhotoInput,
-    PhotoOutput,
-    ProblemInput,
-    ProblemOutput,
-    ReadingInput,
-    ReasonInput,
+    ProblemReportInput,
+    ProblemReportOutput,
+    ResourceCalendarInput,
     ResourceDetailOutput,
     ResourceInput,
     ResourceOutput,
-    SearchInput,
+    ResourcePhotoInput,
+    ResourcePhotoOutput,
+    ResourceSearchInput,
+    WaitlistInput,
     WaitlistOutput,
 )
 
@@ -104,12 +104,12 @@ def _valid(serializer_class, data):
 class ResourceList(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(parameters=[SearchInput], responses={200: ResourceOutput(many=True)})
+    @extend_schema(parameters=[ResourceSearchInput], responses={200: ResourceOutput(many=True)})
     def get(self, request: Request) -> Response:
         """Browse near me: listed, working things within `radius_m` of (lon, lat) or of
         your home, nearest first; with `available_from`/`available_until` only those free
         for all of it. One query for the search, one for the photos."""
-        values = _valid(SearchInput, request.query_params)
+        values = _valid(ResourceSearchInput, request.query_params)
         if "lon" in values:
             point = Point(values["lon"], values["lat"], srid=4326)
         elif request.user.home_location is not None:
@@ -181,15 +181,17 @@ class ResourceDetail(APIView):
 class ResourcePhotos(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": PhotoInput}, responses={201: PhotoOutput})
+    @extend_schema(
+        request={"multipart/form-data": ResourcePhotoInput}, responses={201: ResourcePhotoOutput}
+    )
     def post(self, request: Request, pk: int) -> Response:
         """Add a photo (JPEG, PNG or WebP); it is turned upright and resized."""
         resource = _resource(request, pk)
-        values = _valid(PhotoInput, request.data)
+        values = _valid(ResourcePhotoInput, request.data)
         photo = services.resource_photo_add(
             actor=request.user, resource=resource, upload=values["image"]
         )
-        return Response(PhotoOutput(photo).data, status=status.HTTP_201_CREATED)
+        return Response(ResourcePhotoOutput(photo).data, status=status.HTTP_201_CREATED)
 
 
 class PhotoDelete(APIView):
@@ -210,12 +212,12 @@ MAX_CALENDAR = timedelta(days=92)
 
 
 class ResourceCalendar(APIView):
-    @extend_schema(parameters=[CalendarInput], responses={200: BusySlotOutput(many=True)})
+    @extend_schema(parameters=[ResourceCalendarInput], responses={200: BusySlotOutput(many=True)})
     def get(self, request: Request, pk: int) -> Response:
         """Taken times between `since` and `until`. Owners and coordinators see who;
         everyone else sees only that it is taken (their own bookings excepted)."""
         resource = _resource(request, pk)
-        values = _valid(CalendarInput, request.query_params)
+        values = _valid(ResourceCalendarInput, request.query_params)
         since = values.get("since") or timezone.now()
         until = values.get("until") or since + timedelta(days=30)
         if not since < until <= since + MAX_CALENDAR:
@@ -261,11 +263,11 @@ class ResourceBook(APIView):
 class ResourceWaitlist(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(request=PeriodInput, responses={201: WaitlistOutput})
+    @extend_schema(request=WaitlistInput, responses={201: WaitlistOutput})
     def post(self, request: Request, pk: int) -> Response:
         """Wait for a taken period; you are told when it frees up."""
         resource = _resource(request, pk)
-        values = _valid(PeriodInput, request.data)
+        values = _valid(WaitlistInput, request.data)
         entry = services.waitlist_join(
             actor=request.user,
             resource=resource,
@@ -279,14 +281,14 @@ class ResourceProblems(APIView):
     parser_classes = UPLOADS
 
     @extend_schema(
-        request={"application/json": ProblemInput, "multipart/form-data": ProblemInput},
-        responses={201: ProblemOutput},
+        request={"application/json": ProblemReportInput, "multipart/form-data": ProblemReportInput},
+        responses={201: ProblemReportOutput},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Report a problem: a `note` (still usable; the next bookers are told) or a
         `breakdown` (out of service; upcoming bookings are cancelled)."""
         resource = _resource(request, pk)
-        values = _valid(ProblemInput, request.data)
+        values = _valid(ProblemReportInput, request.data)
         booking = None
         if values.get("booking"):
             booking = get_object_or_404(
@@ -300,7 +302,7 @@ class ResourceProblems(APIView):
             booking=booking,
             photos=values.get("photos", []),
         )
-        return Response(ProblemOutput(report).data, status=status.HTTP_201_CREATED)
+        return Response(ProblemReportOutput(report).data, status=status.HTTP_201_CREATED)
 
 
 class ResourceBackInService(APIView):
@@ -333,7 +335,7 @@ def _feed_url(request: Request, feed: CalendarFeed) -> dict:
 
 
 class ResourceFeed(APIView):
-    @extend_schema(responses={200: FeedOutput})
+    @extend_schema(responses={200: CalendarFeedOutput})
     def get(self, request: Request, pk: int) -> Response:
         """The resource's busy times as a calendar address (owner and coordinators)."""
         feed = services.resource_feed_get_or_create(
@@ -341,7 +343,7 @@ class ResourceFeed(APIView):
         )
         return Response(_feed_url(request, feed))
 
-    @extend_schema(request=None, responses={200: FeedOutput})
+    @extend_schema(request=None, responses={200: CalendarFeedOutput})
     def post(self, request: Request, pk: int) -> Response:
         """A new secret address; the old one stops working."""
         feed = services.resource_feed_get_or_create(
@@ -351,12 +353,12 @@ class ResourceFeed(APIView):
 
 
 class MyFeed(APIView):
-    @extend_schema(responses={200: FeedOutput})
+    @extend_schema(responses={200: CalendarFeedOutput})
     def get(self, request: Request) -> Response:
         """My bookings as a calendar address for the phone's calendar."""
         return Response(_feed_url(request, services.person_feed_get_or_create(user=request.user)))
 
-    @extend_schema(request=None, responses={200: FeedOutput})
+    @extend_schema(request=None, responses={200: CalendarFeedOutput})
     def post(self, request: Request) -> Response:
         feed = services.person_feed_get_or_create(user=request.user)
         return Response(_feed_url(request, services.feed_rotate(feed=feed)))
@@ -441,10 +443,10 @@ class BookingApprove(APIView):
 class BookingDecline(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(request=ReasonInput, responses={200: BookingOutput})
+    @extend_schema(request=BookingReasonInput, responses={200: BookingOutput})
     def post(self, request: Request, pk: int) -> Response:
         booking = _booking(request, pk)
-        values = _valid(ReasonInput, request.data)
+        values = _valid(BookingReasonInput, request.data)
         booking = services.booking_decline(
             actor=request.user, booking=booking, reason=values["reason"]
         )
@@ -454,10 +456,10 @@ class BookingDecline(APIView):
 class BookingCancel(APIView):
     parser_classes = [JSONParser]
 
-    @extend_schema(request=ReasonInput, responses={200: BookingOutput})
+    @extend_schema(request=BookingReasonInput, responses={200: BookingOutput})
     def post(self, request: Request, pk: int) -> Response:
         booking = _booking(request, pk)
-        values = _valid(ReasonInput, request.data)
+        values = _valid(BookingReasonInput, request.data)
         booking = services.booking_cancel(
             actor=request.user, booking=booking, reason=values["reason"]
         )
@@ -468,13 +470,16 @@ class BookingCheckOut(APIView):
     parser_classes = UPLOADS
 
     @extend_schema(
-        request={"application/json": ReadingInput, "multipart/form-data": ReadingInput},
+        request={
+            "application/json": BookingReadingInput,
+            "multipart/form-data": BookingReadingInput,
+        },
         responses={200: BookingOutput},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Take it: odometer (cars), condition and photos."""
         booking = _booking(request, pk)
-        values = _valid(ReadingInput, request.data)
+        values = _valid(BookingReadingInput, request.data)
         booking = services.booking_check_out(
             actor=request.user,
             booking=booking,
@@ -488,13 +493,16 @@ class BookingCheckIn(APIView):
     parser_classes = UPLOADS
 
     @extend_schema(
-        request={"application/json": ReadingInput, "multipart/form-data": ReadingInput},
+        request={
+            "application/json": BookingReadingInput,
+            "multipart/form-data": BookingReadingInput,
+        },
         responses={200: BookingOutput},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Return it: odometer (cars), condition and photos; km and cost come back."""
         booking = _booking(request, pk)
-        values = _valid(ReadingInput, request.data)
+        values = _valid(BookingReadingInput, request.data)
         booking = services.booking_check_in(
             actor=request.user,
             booking=booking,
