@@ -373,6 +373,18 @@ if MEDIA_STORAGE == "s3":
     }
 elif MEDIA_STORAGE != "filesystem":
     raise ImproperlyConfigured("MEDIA_STORAGE must be filesystem or s3.")
+# Under ASGI every request in flight holds its own database connection; a burst (a
+# hundred people booking the same car at once) can exceed PostgreSQL's max_connections.
+# DATABASE_POOL_MAX_SIZE > 0 puts psycopg's connection pool in front of it (per process;
+# a request waits up to DATABASE_POOL_TIMEOUT seconds for a free connection).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0)
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
+    }
 CELERY_BEAT_SCHEDULE["sharing-mark-overdue"] = {
     "task": "backend.sharing.tasks.mark_overdue_bookings",
     "schedule": 300.0,

@@ -30,6 +30,11 @@ from backend.sharing.models import (
 from backend.sharing.ranges import BlockedRange
 
 MINUTE = timedelta(minutes=1)
+SEARCH_FIELDS = [
+    field.name
+    for field in Resource._meta.concrete_fields
+    if field.name not in {"pickup_instructions", "key_location", "created_at"}
+]
 
 
 # --- Who may do what ---------------------------------------------------------------------
@@ -187,6 +192,8 @@ def resources_available_near(
         )
     return list(
         resources.select_related("association", "owner")
+        # What a search result shows; not the owner's whole person row.
+        .only(*SEARCH_FIELDS, "association__name", "owner__full_name")
         .annotate(distance=Distance("location", point))
         .order_by("distance", "pk")[:limit]
     )

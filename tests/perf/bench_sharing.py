@@ -28,6 +28,8 @@
 
     BENCH_SHARING_RESOURCES=100000   resources (default 100,000; bookings are 10 each)
     BENCH_SHARING_REQUESTS=300       search requests
+    BENCH_SHARING_PARTS=search       only one part (server, search)
+    BENCH_SHARING_POOL=10            database connections per server worker
 
 Run with `make bench ARGS="-k sharing"`. The report also goes to var/bench/sharing.txt.
 """
@@ -79,6 +81,8 @@ RESOURCES = int(os.environ.get("BENCH_SHARING_RESOURCES", "100000"))
 BOOKINGS_PER_RESOURCE = 10
 REQUESTS = int(os.environ.get("BENCH_SHARING_REQUESTS", "300"))
 ATTEMPTS = 100
+POOL = int(os.environ.get("BENCH_SHARING_POOL", "10"))  # connections per server worker
+PARTS = os.environ.get("BENCH_SHARING_PARTS", "server,search").split(",")
 RADIUS_M = 10_000
 LIMIT = 20
 WARM_UP = 20
@@ -104,8 +108,10 @@ def test_sharing_benchmarks():
     out.line("Shared resources: concurrent booking of one slot, search available near me")
     out.line(table(["", ""], machine_info(), "Machine", numeric=False))
     try:
-        concurrent_bookings(out)
-        search(out)
+        if "server" in PARTS:
+            concurrent_bookings(out)
+        if "search" in PARTS:
+            search(out)
         out.line(f"Load average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     finally:
         out.save()
@@ -186,11 +192,14 @@ def concurrent_bookings(out: Report) -> None:
     start = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
     body = {"starts_at": start.isoformat(), "ends_at": (start + dt.timedelta(hours=2)).isoformat()}
     rows = []
-    with AsgiServer(
+    server = AsgiServer(
         workers=2,
         log_path=ROOT / "var" / "bench" / "sharing-server.log",
         database_url=current_database_url(),
-    ) as server:
+    )
+    # Each request in flight would hold its own connection; PostgreSQL allows 100 in all.
+    server.env["DATABASE_POOL_MAX_SIZE"] = str(POOL)
+    with server:
         same = [
             (tokens[i], f"/api/v1/sharing/resources/{cars[0].pk}/bookings", body)
             for i in range(ATTEMPTS)
@@ -233,7 +242,8 @@ def concurrent_bookings(out: Report) -> None:
                 "p99 ms",
             ],
             rows,
-            "== 1. 100 concurrent POST .../sharing/resources/<id>/bookings, uvicorn --workers 2 ==",
+            f"== 1. 100 concurrent POST .../sharing/resources/<id>/bookings, uvicorn --workers 2,"
+            f" pool of {POOL} connections per worker ==",
         )
     )
     stored = Booking.objects.filter(resource=cars[0]).count()
@@ -264,7 +274,7 @@ def _generate(association_ids: list[int], user_ids: list[int], now: dt.datetime)
                 price_per_km_ore, approval_mode, requires_clearance, min_minutes, max_minutes,
                 buffer_minutes, active, out_of_service, seats, fuel, odometer_km, key_location,
                 created_at)
-            SELECT %(associations)s[1 + (i %% cardinality(%(associations)s))],
+            SELECT (%(associations)s::bigint[])[1 + (i %% cardinality(%(associations)s::bigint[]))],
                    k.kind, k.category, k.category || ' ' || i, '',
                    ST_SetSRID(ST_MakePoint(
                        p.lon + d.dx / (111.32 * cos(radians(p.lat))),
@@ -306,7 +316,9 @@ def _generate(association_ids: list[int], user_ids: list[int], now: dt.datetime)
             FROM sharing_resource AS r
             CROSS JOIN generate_series(0, %(per)s - 1) AS j
             CROSS JOIN LATERAL (
-                SELECT %(users)s[1 + floor(random() * cardinality(%(users)s))::int + j * 0] AS id
+                SELECT (%(users)s::bigint[])[
+                    1 + floor(random() * cardinality(%(users)s::bigint[]))::int + j * 0
+                ] AS id
             ) AS u
             CROSS JOIN LATERAL (
                 SELECT %(now)s::timestamptz + j * interval '2 days'
@@ -422,8 +434,21 @@ def _timed(requests: list[dict], call) -> tuple[list[float], list[list[int]]]:
 
 
 def search(out: Report) -> None:
-    associations = list(Association.objects.values_list("pk", flat=True))
-    users = list(User.objects.values_list("pk", flat=True))
+    municipality, _created = Municipality.objects.get_or_create(
+        code="9999", defaults={"name": "Bench", "boundary": VANSBRO_BOX}
+    )
+    associations = [
+        a.pk
+        for a in Association.objects.bulk_create(
+            [Association(name=f"Förening {n}", municipality=municipality) for n in range(20)]
+        )
+    ]
+    users = [
+        u.pk
+        for u in User.objects.bulk_create(
+            [User(full_name=f"Lånare {n}", phone=f"+4670880{n:04d}") for n in range(2000)]
+        )
+    ]
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     started = time.perf_counter()
     _generate(associations, users, now)
