@@ -259,6 +259,8 @@ def concurrent_bookings(out: Report) -> None:
 
 def _generate(association_ids: list[int], user_ids: list[int], now: dt.datetime) -> None:
     places = localities()
+    # Only the generated resources get generated bookings (part 1 left some of its own).
+    after = Resource.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE bench_place (n int, lon float8, lat float8)")
         with cursor.copy("COPY bench_place (n, lon, lat) FROM STDIN") as copy:
@@ -328,8 +330,9 @@ def _generate(association_ids: list[int], user_ids: list[int], now: dt.datetime)
                             WHEN random() + r.id * 0 < 0.5 THEN 'cancelled'
                             ELSE 'returned' END AS status
             ) AS s
+            WHERE r.id > %(after)s
             """,
-            {"per": BOOKINGS_PER_RESOURCE, "users": user_ids, "now": now},
+            {"per": BOOKINGS_PER_RESOURCE, "users": user_ids, "now": now, "after": after},
         )
         cursor.execute("DROP TABLE bench_place")
     with connection.cursor() as cursor:
