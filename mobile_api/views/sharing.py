@@ -171,9 +171,6 @@ class ResourceDetail(APIView):
         values = dict(_valid(ResourceInput, request.data))
         values.pop("association", None)
         values.pop("lend_as_owner", None)
-        for name in ("fuel",):
-            if values.get(name) is None and name in values:
-                values[name] = ""
         resource = services.resource_update(actor=request.user, resource=resource, **values)
         return Response(_resource_page(request, resource))
 
