@@ -111,7 +111,7 @@ class SharingAssociationBrief(serializers.Serializer):
 class ResourceOutput(serializers.ModelSerializer):
     """A resource as anyone logged in sees it (in search results and on its page)."""
 
-    association = SharingAssociationBrief()
+    association = serializers.SerializerMethodField()
     owner_name = serializers.SerializerMethodField()
     location = serializers.SerializerMethodField()
     location_is_approximate = serializers.SerializerMethodField()
@@ -152,10 +152,20 @@ class ResourceOutput(serializers.ModelSerializer):
     def _exact(self, resource: Resource) -> bool:
         return resource.owner_id is None or self.context.get("privileged", False)
 
+    # Search results carry `association_name` and `owner_full_name` from their one query;
+    # a resource loaded otherwise has them through select_related.
+    @extend_schema_field(SharingAssociationBrief)
+    def get_association(self, resource: Resource) -> dict:
+        name = getattr(resource, "association_name", None) or resource.association.name
+        return {"id": resource.association_id, "name": name}
+
     @extend_schema_field({"type": "string", "nullable": True})
     def get_owner_name(self, resource: Resource) -> str | None:
         """First name of a resident who lends it (the association otherwise)."""
-        return resource.owner.get_short_name() if resource.owner_id else None
+        if resource.owner_id is None:
+            return None
+        full_name = getattr(resource, "owner_full_name", None) or resource.owner.full_name
+        return full_name.split(" ")[0]
 
     @extend_schema_field(GEOJSON_POINT_SCHEMA)
     def get_location(self, resource: Resource) -> dict:
@@ -169,8 +179,8 @@ class ResourceOutput(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "integer", "nullable": True})
     def get_distance_m(self, resource: Resource) -> int | None:
-        distance = getattr(resource, "distance", None)
-        return round(distance.m) if distance is not None else None
+        distance = getattr(resource, "distance_m", None)
+        return round(distance) if distance is not None else None
 
 
 class ResourceDetailOutput(ResourceOutput):

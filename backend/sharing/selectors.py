@@ -3,15 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
 from django.db.models import (
-    DateTimeField,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -30,11 +23,6 @@ from backend.sharing.models import (
 from backend.sharing.ranges import BlockedRange
 
 MINUTE = timedelta(minutes=1)
-SEARCH_FIELDS = [
-    field.name
-    for field in Resource._meta.concrete_fields
-    if field.name not in {"pickup_instructions", "key_location", "created_at"}
-]
 
 
 # --- Who may do what ---------------------------------------------------------------------
@@ -141,26 +129,41 @@ def resource_coordinators(*, resource: Resource) -> list[User]:
 # --- Search ----------------------------------------------------------------------------------
 
 
-def _busy_during(starts_at: datetime, ends_at: datetime) -> Exists:
-    """A holding booking of the outer resource overlaps [starts_at, ends_at + its buffer).
-    Written as the exclusion constraint's expression so its GiST index answers it."""
-    wanted_until = ExpressionWrapper(
-        Value(ends_at)
-        + ExpressionWrapper(
-            OuterRef("buffer_minutes") * Value(MINUTE), output_field=DurationField()
-        ),
-        output_field=DateTimeField(),
-    )
-    return Exists(
-        Booking.objects.annotate(blocked=BlockedRange("starts_at", "blocked_until")).filter(
-            resource=OuterRef("pk"),
-            status__in=HOLDING,
-            blocked__overlap=BlockedRange(Value(starts_at), wanted_until),
-        )
-    )
+# One statement, written out: compiling the equivalent ORM query costs more than running
+# it. The busy test is the exclusion constraint's own expression, with the holding states
+# inlined as constants, so the planner can use that partial GiST index.
+_HOLDING_SQL = ", ".join(f"'{status}'" for status in HOLDING)
+_SEARCH_SQL = """
+SELECT r.*, a.name AS association_name, u.full_name AS owner_full_name,
+       ST_Distance(r.location, %(point)s::geography) AS distance_m
+FROM sharing_resource AS r
+JOIN community_association AS a ON a.id = r.association_id
+LEFT JOIN accounts_user AS u ON u.id = r.owner_id
+WHERE r.active AND NOT r.out_of_service
+  AND ST_DWithin(r.location, %(point)s::geography, %(radius_m)s)
+  {filters}
+ORDER BY distance_m, r.id
+LIMIT %(limit)s
+"""
+_FILTERS = {
+    "kind": "AND r.kind = %(kind)s",
+    "category": "AND r.category = %(category)s",
+    "text": (
+        "AND (strpos(lower(r.title), %(text)s) > 0 OR strpos(lower(r.description), %(text)s) > 0"
+        " OR strpos(r.category, %(text)s) > 0)"
+    ),
+    # Only the constant states are formatted in; every value is a parameter.
+    "period": f"""AND r.min_minutes <= %(minutes)s AND r.max_minutes >= %(minutes)s
+  AND NOT EXISTS (
+      SELECT 1 FROM sharing_booking AS b
+      WHERE b.resource_id = r.id AND b.status IN ({_HOLDING_SQL})
+        AND tstzrange(b.starts_at, b.blocked_until)
+            && tstzrange(%(starts_at)s, %(ends_at)s + r.buffer_minutes * interval '1 minute')
+  )""",  # noqa: S608
+}
 
 
-def resources_available_near(
+def resources_available_near_query(
     *,
     point: Point,
     radius_m: int,
@@ -170,33 +173,33 @@ def resources_available_near(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     limit: int = 50,
-) -> list[Resource]:
-    """Listed, working resources within `radius_m` of `point`, nearest first, each with
-    `distance_m`. With a period: only those free for all of it (buffer included) and
-    that may be booked for that long. One SQL query."""
-    resources = Resource.objects.filter(
-        active=True, out_of_service=False, location__dwithin=(point, D(m=radius_m))
-    )
+) -> tuple[str, dict]:
+    """The SQL and parameters of `resources_available_near` (for EXPLAIN and the
+    benchmark)."""
+    params: dict = {"point": point.ewkt, "radius_m": radius_m, "limit": limit}
+    filters = []
     if kind:
-        resources = resources.filter(kind=kind)
+        filters.append(_FILTERS["kind"])
+        params["kind"] = kind
     if category:
-        resources = resources.filter(category=category.strip().lower())
+        filters.append(_FILTERS["category"])
+        params["category"] = category.strip().lower()
     if text:
-        resources = resources.filter(
-            Q(title__icontains=text) | Q(description__icontains=text) | Q(category__icontains=text)
-        )
+        filters.append(_FILTERS["text"])
+        params["text"] = text.strip().lower()
     if starts_at is not None and ends_at is not None:
-        minutes = (ends_at - starts_at) / MINUTE
-        resources = resources.filter(min_minutes__lte=minutes, max_minutes__gte=minutes).exclude(
-            _busy_during(starts_at, ends_at)
-        )
-    return list(
-        resources.select_related("association", "owner")
-        # What a search result shows; not the owner's whole person row.
-        .only(*SEARCH_FIELDS, "association__name", "owner__full_name")
-        .annotate(distance=Distance("location", point))
-        .order_by("distance", "pk")[:limit]
-    )
+        filters.append(_FILTERS["period"])
+        params.update(starts_at=starts_at, ends_at=ends_at, minutes=(ends_at - starts_at) / MINUTE)
+    return _SEARCH_SQL.replace("{filters}", "\n  ".join(filters)), params
+
+
+def resources_available_near(**criteria) -> list[Resource]:
+    """Listed, working resources within `radius_m` of `point`, nearest first, each with
+    `distance_m`, `association_name` and `owner_full_name`. With a period (`starts_at`,
+    `ends_at`): only those free for all of it, buffer included, and that may be booked
+    for that long. One SQL query; the arguments are those of
+    `resources_available_near_query`."""
+    return list(Resource.objects.raw(*resources_available_near_query(**criteria)))
 
 
 # --- Calendar and free time ---------------------------------------------------------------

@@ -16,14 +16,20 @@
    1-6 hours in the next four weeks and a kind one time in three. Three methods on the
    same data and requests:
 
-   a. `resources_available_near()`: the real selector, one query (the availability test
-      is the exclusion constraint's own range expression, so its GiST index answers it);
-   b. the same query with the overlap written on the plain columns
-      (`starts_at < end AND blocked_until > start`), using the resource_id B-tree;
+   a. `resources_available_near()`: the real selector, one SQL statement run through
+      `Resource.objects.raw` (the availability test is the exclusion constraint's own range
+      expression, so its GiST index answers it);
+   a'. the same SQL executed and fetched with a cursor, no model objects: the database's
+      share of (a);
+   b. the same search built with the ORM (`Exists` over the plain columns
+      `starts_at < end AND blocked_until > start`, `Distance`), as a first version would
+      write it;
    c. the naive way: the resources near the point, then one query per resource to ask
-      whether it is free (N+1), as a first version often does.
+      whether it is free (N+1).
 
-   It checks that (a), (b) and (c) return the same resources, and prints p50/p99 and the
+   The methods take turns on each request (the order rotates), so a busy moment of the
+   machine falls on all of them alike.
+   It checks that all methods return the same resources, and prints p50/p99 and the
    plan of a typical query (a). It reports and never fails on speed.
 
     BENCH_SHARING_RESOURCES=100000   resources (default 100,000; bookings are 10 each)
@@ -64,7 +70,11 @@ from rest_framework.authtoken.models import Token
 from backend.accounts.models import User
 from backend.community.models import Association, Membership, Municipality
 from backend.sharing.models import HOLDING, Booking, Resource
-from backend.sharing.selectors import MINUTE, resources_available_near
+from backend.sharing.selectors import (
+    MINUTE,
+    resources_available_near,
+    resources_available_near_query,
+)
 from tests.factories import VANSBRO_BOX
 from tests.perf._servers import (
     AsgiServer,
@@ -336,8 +346,8 @@ def _generate(association_ids: list[int], user_ids: list[int], now: dt.datetime)
         )
         cursor.execute("DROP TABLE bench_place")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE sharing_resource")
-        cursor.execute("VACUUM ANALYZE sharing_booking")
+        for name in ("sharing_resource", "sharing_booking", "accounts_user"):
+            cursor.execute(f"VACUUM ANALYZE {name}")
 
 
 def _requests(now: dt.datetime) -> list[dict]:
@@ -424,15 +434,29 @@ def _naive(request: dict) -> list[Resource]:
     return found
 
 
-def _timed(requests: list[dict], call) -> tuple[list[float], list[list[int]]]:
+def _sql_only(request: dict) -> list[int]:
+    """(a'): the SQL of (a), executed and fetched directly: the database's share."""
+    with connection.cursor() as cursor:
+        cursor.execute(*resources_available_near_query(**request))
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _timed_interleaved(requests: list[dict], methods) -> tuple[list[list[float]], list[list]]:
+    """Every request through every method, in turn (the order rotates), so a busy moment
+    of the machine falls on all methods alike."""
     for request in requests[:WARM_UP]:
-        call(request)
-    times, results = [], []
-    for request in requests[WARM_UP:]:
-        started = time.perf_counter()
-        found = call(request)
-        times.append((time.perf_counter() - started) * 1000)
-        results.append([r.pk for r in found])
+        for _name, call in methods:
+            call(request)
+    times: list[list[float]] = [[] for _ in methods]
+    results: list[list] = [[] for _ in methods]
+    for n, request in enumerate(requests[WARM_UP:]):
+        order = list(range(len(methods)))
+        order = order[n % len(order) :] + order[: n % len(order)]
+        for index in order:
+            started = time.perf_counter()
+            found = methods[index][1](request)
+            times[index].append((time.perf_counter() - started) * 1000)
+            results[index].append([r if isinstance(r, int) else r.pk for r in found])
     return times, results
 
 
@@ -473,29 +497,28 @@ def search(out: Report) -> None:
     requests = _requests(now)
     methods = [
         (
-            "a. resources_available_near() (1 query, GiST range)",
+            "a. resources_available_near() (1 SQL query, raw)",
             lambda r: resources_available_near(**r),
         ),
-        ("b. 1 query, overlap on plain columns", _plain_columns),
+        ("a'. the same SQL alone (cursor, no ORM)", _sql_only),
+        ("b. the same search as an ORM query (plain columns)", _plain_columns),
         ("c. naive: nearby, then 1 query per resource", _naive),
     ]
-    rows, answers = [], []
-    for name, call in methods:
-        times, found = _timed(requests, call)
-        answers.append(found)
-        rows.append(
-            (
-                name,
-                len(times),
-                f"{percentile(times, 50):.2f}",
-                f"{percentile(times, 99):.2f}",
-                f"{statistics.mean(len(f) for f in found):.1f}",
-            )
+    all_times, answers = _timed_interleaved(requests, methods)
+    rows = [
+        (
+            name,
+            len(times),
+            f"{percentile(times, 50):.2f}",
+            f"{percentile(times, 99):.2f}",
+            f"{statistics.mean(len(f) for f in found):.1f}",
         )
+        for (name, _call), times, found in zip(methods, all_times, answers, strict=True)
+    ]
     out.line(table(["method", "requests", "p50 ms", "p99 ms", "found (avg)"], rows))
-    agree = sum(a == b == c for a, b, c in zip(*answers, strict=True))
+    agree = sum(len({tuple(a) for a in group}) == 1 for group in zip(*answers, strict=True))
     out.line(
-        f"the three methods return the same resources, in the same order, for {agree} of"
+        f"all methods return the same resources, in the same order, for {agree} of"
         f" {len(answers[0])} requests"
     )
     assert agree == len(answers[0])
@@ -507,19 +530,7 @@ def search(out: Report) -> None:
 
 
 def _explain(request: dict) -> str:
-    from django.db import connection as conn
-
-    from backend.sharing import selectors
-
-    captured = []
-    with conn.execute_wrapper(
-        lambda execute, sql, params, many, context: (
-            captured.append((sql, params)),
-            execute(sql, params, many, context),
-        )[1]
-    ):
-        selectors.resources_available_near(**request)
-    sql, params = captured[-1]
-    with conn.cursor() as cursor:
+    sql, params = resources_available_near_query(**request)
+    with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())

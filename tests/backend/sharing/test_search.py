@@ -47,8 +47,8 @@ def test_nearest_first_within_the_radius(things, django_assert_num_queries):
     with django_assert_num_queries(1):
         found = resources_available_near(point=VANSBRO, radius_m=20_000)
     assert titles(found) == ["Vedklyv", "Släp", "Bygdegården"]
-    assert found[0].distance.m == pytest.approx(0, abs=1)
-    assert 8_000 < found[1].distance.m < 10_000
+    assert found[0].distance_m == pytest.approx(0, abs=1)
+    assert 8_000 < found[1].distance_m < 10_000
 
 
 @pytest.mark.parametrize(
