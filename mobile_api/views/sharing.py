@@ -319,7 +319,11 @@ class ResourceClearances(APIView):
         """A coordinator clears a person for a gated item."""
         resource = _resource(request, pk)
         values = _valid(ClearanceInput, request.data)
-        person = get_object_or_404(User.objects.filter(is_active=True), pk=values["user"])
+        # Only members of the association can be cleared (and others cannot be probed).
+        members = User.objects.filter(
+            is_active=True, memberships__association_id=resource.association_id
+        )
+        person = get_object_or_404(members, pk=values["user"])
         services.clearance_grant(
             actor=request.user, resource=resource, user=person, note=values["note"]
         )

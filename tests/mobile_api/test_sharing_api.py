@@ -604,6 +604,9 @@ def test_clearance_by_a_coordinator_only(api_as, car, member, coordinator):
     car.save()
     url = f"/api/v1/sharing/resources/{car.pk}/clearances"
     error_of(api_as(member).post(url, {"user": member.pk}, format="json"), 403)
+    stranger = UserFactory()
+    error_of(api_as(coordinator).post(url, {"user": stranger.pk}, format="json"), 404)
+    error_of(api_as(coordinator).post(url, {"user": "x"}, format="json"), 400)
     assert (
         api_as(coordinator)
         .post(url, {"user": member.pk, "note": "Körkort visat"}, format="json")
