@@ -178,7 +178,7 @@ def resources_available_near_query(
 ) -> tuple[str, dict]:
     """The SQL and parameters of `resources_available_near` (for EXPLAIN and the
     benchmark)."""
-    params: dict = {"point": point.ewkt, "radius_m": radius_m, "limit": limit}
+    params: dict = {"point": point.hexewkb.decode(), "radius_m": radius_m, "limit": limit}
     filters = []
     if kind:
         filters.append(_FILTERS["kind"])
