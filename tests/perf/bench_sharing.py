@@ -379,6 +379,10 @@ def _requests(now: dt.datetime) -> list[dict]:
 
 def _plain_columns(request: dict) -> list[Resource]:
     """(b): one query, overlap on the plain columns."""
+    return list(_plain_columns_query(request))
+
+
+def _plain_columns_query(request: dict):
     resources = Resource.objects.filter(
         active=True,
         out_of_service=False,
@@ -401,7 +405,7 @@ def _plain_columns(request: dict) -> list[Resource]:
         starts_at__lt=wanted_until,
         blocked_until__gt=start,
     )
-    return list(
+    return (
         resources.filter(min_minutes__lte=minutes, max_minutes__gte=minutes)
         .exclude(Exists(busy))
         .annotate(distance=Distance("location", request["point"], spheroid=False))
@@ -539,6 +543,16 @@ def search(out: Report) -> None:
         )
     assert all(a == a_sql for a, a_sql in zip(answers[0], answers[1], strict=True))
     assert same_set >= 0.95 * len(groups), "the methods disagree"
+    worst = requests[WARM_UP + slowest[-1]]
+    out.line("")
+    out.line("EXPLAIN (ANALYZE, BUFFERS) of the slowest request of (a):")
+    out.line(_explain(worst))
+    out.line("")
+    out.line("EXPLAIN (ANALYZE, BUFFERS) of the same request as (b):")
+    sql, params = _plain_columns_query(worst).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        out.line("\n".join(row[0] for row in cursor.fetchall()))
     typical = requests[WARM_UP + len(requests[WARM_UP:]) // 2]
     queryset_sql = _explain(typical)
     out.line("")
