@@ -1,5 +1,6 @@
 """Reads of shared resources and bookings, and who may see and do what with them."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -136,11 +137,12 @@ def resource_coordinators(*, resource: Resource) -> list[User]:
 # inlined as constants, so the planner can use that partial GiST index.
 _HOLDING_SQL = ", ".join(f"'{status}'" for status in HOLDING)
 _SEARCH_SQL = """
-SELECT r.*, a.name AS association_name, u.full_name AS owner_full_name,
+SELECT r.*,
+       (SELECT a.name FROM community_association AS a WHERE a.id = r.association_id)
+           AS association_name,
+       (SELECT u.full_name FROM accounts_user AS u WHERE u.id = r.owner_id) AS owner_full_name,
        ST_Distance(r.location, %(point)s::geography, false) AS distance_m
 FROM sharing_resource AS r
-JOIN community_association AS a ON a.id = r.association_id
-LEFT JOIN accounts_user AS u ON u.id = r.owner_id
 WHERE r.active AND NOT r.out_of_service
   AND ST_DWithin(r.location, %(point)s::geography, %(radius_m)s, false)
   {filters}
@@ -155,7 +157,7 @@ _FILTERS = {
         " OR strpos(r.category, %(text)s) > 0)"
     ),
     # Only the constant states are formatted in; every value is a parameter.
-    "period": f"""AND r.min_minutes <= %(minutes)s AND r.max_minutes >= %(minutes)s
+    "period": f"""AND r.min_minutes <= %(floor_minutes)s AND r.max_minutes >= %(ceil_minutes)s
   AND NOT EXISTS (
       SELECT 1 FROM sharing_booking AS b
       WHERE b.resource_id = r.id AND b.status IN ({_HOLDING_SQL})
@@ -191,7 +193,15 @@ def resources_available_near_query(
         params["text"] = text.strip().lower()
     if starts_at is not None and ends_at is not None:
         filters.append(_FILTERS["period"])
-        params.update(starts_at=starts_at, ends_at=ends_at, minutes=(ends_at - starts_at) / MINUTE)
+        # Whole minutes (the columns are integers): a fractional parameter would make
+        # PostgreSQL compare as numeric and misjudge how many rows pass.
+        minutes = (ends_at - starts_at) / MINUTE
+        params.update(
+            starts_at=starts_at,
+            ends_at=ends_at,
+            floor_minutes=math.floor(minutes),
+            ceil_minutes=math.ceil(minutes),
+        )
     return _SEARCH_SQL.replace("{filters}", "\n  ".join(filters)), params
 
 

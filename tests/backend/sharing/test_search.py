@@ -1,5 +1,7 @@
 """Search near a point: distance, kind, category, text, free in a period; one query."""
 
+import datetime
+
 import pytest
 from django.contrib.gis.geos import Point
 
@@ -108,3 +110,20 @@ def test_length_outside_the_resource_limits_is_not_offered(things):
         point=VANSBRO, radius_m=20_000, starts_at=wednesday(10), ends_at=wednesday(10, 30)
     )
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("minutes", "found"),
+    [(59.5, []), (60, ["Vedklyv"]), (120, ["Vedklyv"]), (120.5, [])],
+    ids=["just-under-min", "min", "max", "just-over-max"],
+)
+def test_length_limits_to_the_second(association, minutes, found):
+    ResourceFactory(association=association, title="Vedklyv", min_minutes=60, max_minutes=120)
+    start = wednesday(10)
+    end = start + datetime.timedelta(minutes=minutes)
+    assert (
+        titles(
+            resources_available_near(point=VANSBRO, radius_m=1_000, starts_at=start, ends_at=end)
+        )
+        == found
+    )
