@@ -79,6 +79,7 @@ from backend.sharing.selectors import (
 from tests.factories import VANSBRO_BOX
 from tests.perf._servers import (
     AsgiServer,
+    backend_cpu_seconds,
     current_database_url,
     machine_info,
     percentile,
@@ -450,6 +451,11 @@ def _sql_only(request: dict) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# CPU per request of each method (this process + its PostgreSQL backend), from the last
+# run of _timed_interleaved: unlike wall time, it does not grow when the machine is busy.
+CPU_MS: list[float] = []
+
+
 def _timed_interleaved(requests: list[dict], methods) -> tuple[list[list[float]], list[list]]:
     """Every request through every method, in turn (the order rotates), so a busy moment
     of the machine falls on all methods alike."""
@@ -458,14 +464,22 @@ def _timed_interleaved(requests: list[dict], methods) -> tuple[list[list[float]]
             call(request)
     times: list[list[float]] = [[] for _ in methods]
     results: list[list] = [[] for _ in methods]
+    cpu = [0.0 for _ in methods]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     for n, request in enumerate(requests[WARM_UP:]):
         order = list(range(len(methods)))
         order = order[n % len(order) :] + order[: n % len(order)]
         for index in order:
+            cpu_before = time.process_time() + (backend_cpu_seconds(backend) or 0.0)
             started = time.perf_counter()
             found = methods[index][1](request)
             times[index].append((time.perf_counter() - started) * 1000)
+            cpu[index] += time.process_time() + (backend_cpu_seconds(backend) or 0.0) - cpu_before
             results[index].append([r if isinstance(r, int) else r.pk for r in found])
+    CPU_MS.clear()
+    CPU_MS.extend(total * 1000 / len(times[0]) for total in cpu)
     return times, results
 
 
@@ -520,11 +534,16 @@ def search(out: Report) -> None:
             len(times),
             f"{percentile(times, 50):.2f}",
             f"{percentile(times, 99):.2f}",
+            f"{cpu_ms:.2f}",
             f"{statistics.mean(len(f) for f in found):.1f}",
         )
-        for (name, _call), times, found in zip(methods, all_times, answers, strict=True)
+        for (name, _call), times, found, cpu_ms in zip(
+            methods, all_times, answers, CPU_MS, strict=True
+        )
     ]
-    out.line(table(["method", "requests", "p50 ms", "p99 ms", "found (avg)"], rows))
+    out.line(
+        table(["method", "requests", "p50 ms", "p99 ms", "CPU ms/request", "found (avg)"], rows)
+    )
     groups = list(zip(*answers, strict=True))
     same_order = sum(len({tuple(found) for found in group}) == 1 for group in groups)
     same_set = sum(len({frozenset(found) for found in group}) == 1 for group in groups)
