@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "backend.stats.apps.StatsConfig",
     "backend.shuttle.apps.ShuttleConfig",
     "backend.carpool.apps.CarpoolConfig",
+    "backend.sharing.apps.SharingConfig",
     "dispatch.apps.DispatchConfig",
     "mobile_api",
     "webapp",
@@ -473,3 +474,63 @@ CELERY_BEAT_SCHEDULE["stats-rebuild"] = {
     "task": "backend.stats.tasks.rebuild_statistics",
     "schedule": crontab(hour=3, minute=30),  # CELERY_TIMEZONE: Stockholm
 }
+# --- Shared cars, tools and rooms ---------------------------------------------------------------
+
+# Fair use: holding bookings per person at a time, booked days per person and month
+# (0: no limit), and how far ahead bookings open.
+SHARING_MAX_ACTIVE_BOOKINGS = env_int("SHARING_MAX_ACTIVE_BOOKINGS", 5)
+SHARING_MAX_DAYS_PER_MONTH = env_int("SHARING_MAX_DAYS_PER_MONTH", 10)
+SHARING_MAX_DAYS_AHEAD = env_int("SHARING_MAX_DAYS_AHEAD", 180)
+SHARING_CHECKOUT_EARLY_MINUTES = env_int("SHARING_CHECKOUT_EARLY_MINUTES", 30)
+SHARING_REMINDER_HOURS = env_int("SHARING_REMINDER_HOURS", 24)
+SHARING_OVERDUE_REMINDER_MINUTES = env_int("SHARING_OVERDUE_REMINDER_MINUTES", 60)
+SHARING_NOTE_NEXT_BOOKERS = env_int("SHARING_NOTE_NEXT_BOOKERS", 3)
+# A resident's own thing is shown on a grid this coarse until someone has a booking.
+SHARING_APPROXIMATE_GRID_M = env_int("SHARING_APPROXIMATE_GRID_M", 500)
+SHARING_PHOTO_MAX_PX = env_int("SHARING_PHOTO_MAX_PX", 1600)
+SHARING_PHOTO_MAX_BYTES = env_int("SHARING_PHOTO_MAX_BYTES", 15 * 1024 * 1024)
+SHARING_PHOTOS_PER_RESOURCE = env_int("SHARING_PHOTOS_PER_RESOURCE", 8)
+# Uploaded files: the file system under MEDIA_ROOT, or S3-compatible storage through
+# django-storages (MEDIA_STORAGE=s3; needs boto3, and the AWS_* variables below).
+MEDIA_STORAGE = env_str("MEDIA_STORAGE", "filesystem")
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": None,
+            "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", True),
+            "file_overwrite": False,
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured("MEDIA_STORAGE must be filesystem or s3.")
+# Under ASGI every request in flight holds its own database connection; a burst (a
+# hundred people booking the same car at once) can exceed PostgreSQL's max_connections.
+# DATABASE_POOL_MAX_SIZE > 0 puts psycopg's connection pool in front of it (per process;
+# a request waits up to DATABASE_POOL_TIMEOUT seconds for a free connection).
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0)
+if DATABASE_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
+    }
+CELERY_BEAT_SCHEDULE["sharing-mark-overdue"] = {
+    "task": "backend.sharing.tasks.mark_overdue_bookings",
+    "schedule": 300.0,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ResourceKindEnum": "backend.sharing.models.ResourceKind",
+        "BookingStatusEnum": "backend.sharing.models.BookingStatus",
+        "ApprovalModeEnum": "backend.sharing.models.ApprovalMode",
+        "FuelEnum": "backend.sharing.models.Fuel",
+        "ProblemKindEnum": "backend.sharing.models.ProblemKind",
+    }
+)

@@ -9,6 +9,7 @@ from mobile_api.views import (
     plans,
     push,
     rides,
+    sharing,
     shuttle,
     sms,
     stats,
@@ -231,4 +232,84 @@ urlpatterns = [
     ),
     path("stats/municipalities/<int:pk>/table", stats.StatsTable.as_view(), name="stats-table"),
     path("stats/municipalities/<int:pk>/unmet", stats.StatsUnmet.as_view(), name="stats-unmet"),
+    # Shared cars, tools and rooms
+    path("sharing/resources/", sharing.ResourceList.as_view(), name="sharing-resource-list"),
+    path(
+        "sharing/resources/<int:pk>",
+        sharing.ResourceDetail.as_view(),
+        name="sharing-resource-detail",
+    ),
+    path(
+        "sharing/resources/<int:pk>/photos",
+        sharing.ResourcePhotos.as_view(),
+        name="sharing-resource-photos",
+    ),
+    path("sharing/photos/<int:pk>", sharing.PhotoDelete.as_view(), name="sharing-photo-delete"),
+    path(
+        "sharing/resources/<int:pk>/calendar",
+        sharing.ResourceCalendar.as_view(),
+        name="sharing-resource-calendar",
+    ),
+    path(
+        "sharing/resources/<int:pk>/bookings",
+        sharing.ResourceBook.as_view(),
+        name="sharing-resource-book",
+    ),
+    path(
+        "sharing/resources/<int:pk>/waitlist",
+        sharing.ResourceWaitlist.as_view(),
+        name="sharing-resource-waitlist",
+    ),
+    path(
+        "sharing/resources/<int:pk>/problems",
+        sharing.ResourceProblems.as_view(),
+        name="sharing-resource-problems",
+    ),
+    path(
+        "sharing/resources/<int:pk>/back-in-service",
+        sharing.ResourceBackInService.as_view(),
+        name="sharing-resource-back-in-service",
+    ),
+    path(
+        "sharing/resources/<int:pk>/clearances",
+        sharing.ResourceClearances.as_view(),
+        name="sharing-resource-clearances",
+    ),
+    path(
+        "sharing/resources/<int:pk>/feed",
+        sharing.ResourceFeed.as_view(),
+        name="sharing-resource-feed",
+    ),
+    path("sharing/bookings/", sharing.MyBookings.as_view(), name="sharing-booking-list"),
+    path(
+        "sharing/bookings/<int:pk>", sharing.BookingDetail.as_view(), name="sharing-booking-detail"
+    ),
+    path(
+        "sharing/bookings/<int:pk>/approve",
+        sharing.BookingApprove.as_view(),
+        name="sharing-booking-approve",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/decline",
+        sharing.BookingDecline.as_view(),
+        name="sharing-booking-decline",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/cancel",
+        sharing.BookingCancel.as_view(),
+        name="sharing-booking-cancel",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/check-out",
+        sharing.BookingCheckOut.as_view(),
+        name="sharing-booking-check-out",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/check-in",
+        sharing.BookingCheckIn.as_view(),
+        name="sharing-booking-check-in",
+    ),
+    path("sharing/approvals/", sharing.Approvals.as_view(), name="sharing-approvals"),
+    path("sharing/feed", sharing.MyFeed.as_view(), name="sharing-feed"),
+    path("sharing/feeds/<str:token>.ics", sharing.IcalFeed.as_view(), name="sharing-ical"),
 ]

@@ -262,6 +262,91 @@ KINDS: dict[str, Kind] = {
             _("The ride %(when)s no longer needs a driver. You do not need to answer."),
             NO_SMS,
         ),
+        # Shared cars, tools and rooms
+        Kind(
+            "sharing.booking_confirmed",
+            _("Booked: %(resource)s"),
+            _("%(resource)s is booked for you %(period)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.booking_requested",
+            _("Booking to approve"),
+            _("%(booker)s asks to book %(resource)s %(period)s."),
+            NO_SMS,
+        ),
+        Kind(
+            "sharing.booking_declined",
+            _("Booking declined"),
+            _("Your booking of %(resource)s %(period)s was declined. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.booking_cancelled",
+            _("Booking cancelled"),
+            _("The booking of %(resource)s %(period)s is cancelled. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.reminder",
+            _("Booking soon: %(resource)s"),
+            _("Reminder: you have booked %(resource)s %(period)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.overdue",
+            _("Please return %(resource)s"),
+            _("%(resource)s was due back %(due)s. Return it and check it in, or call the owner."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.next_booker_late",
+            _("%(resource)s is not back yet"),
+            _(
+                "%(resource)s was due back %(due)s and has not been returned. Your booking is "
+                "%(period)s; we will tell you when it is back."
+            ),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.back",
+            _("%(resource)s is back"),
+            _("%(resource)s has been returned. Your booking %(period)s can go ahead."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.problem_noted",
+            _("Note about %(resource)s"),
+            _("Someone who used %(resource)s noted: %(text)s"),
+            NO_SMS,
+        ),
+        Kind(
+            "sharing.out_of_service",
+            _("%(resource)s is out of service"),
+            _(
+                "Your booking of %(resource)s %(period)s is cancelled because it is out of "
+                "service: %(text)s"
+            ),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.breakdown",
+            _("%(resource)s has broken down"),
+            _("%(resource)s is out of service: %(text)s. Its upcoming bookings are cancelled."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "sharing.odometer_flag",
+            _("Check the odometer of %(resource)s"),
+            _("%(booker)s read %(reading)s km at check-out; the last reading was %(previous)s km."),
+            NO_SMS,
+        ),
+        Kind(
+            "sharing.waitlist_free",
+            _("%(resource)s is free"),
+            _("%(resource)s is free again %(period)s. Book it before someone else does."),
+            ALL_CHANNELS,
+        ),
     ]
 }
 

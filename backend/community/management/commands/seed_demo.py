@@ -4,6 +4,7 @@ from backend.carpool.demo import seed_carpool_demo
 from backend.community.demo import DEMO_PASSWORD, seed_demo
 from backend.community.models import Association
 from backend.rides.demo import seed_rides_demo
+from backend.sharing.demo import seed_sharing_demo
 from backend.shuttle.demo import seed_shuttle_demo
 from backend.stats.demo import seed_stats_demo
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         seed_shuttle_demo(association=Association.objects.get(name="Västerdalarnas byaskjuts"))
         seed_carpool_demo(association=Association.objects.get(name="Västerdalarnas byaskjuts"))
         seed_stats_demo(association=Association.objects.get(name="Västerdalarnas byaskjuts"))
+        seed_sharing_demo(association=Association.objects.get(name="Västerdalarnas byaskjuts"))
         self.stdout.write(self.style.SUCCESS("Demo data ready: Vansbro, Dala-Järna, Äppelbo."))
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for login in logins:
