@@ -89,10 +89,11 @@ class BookForm(PlacesMixin, Form):
         label=_("Message to the driver (optional)"), max_length=500, required=False
     )
 
-    def __init__(self, *args, passengers: list[tuple[int, str]], **kwargs) -> None:
+    def __init__(self, *args, passengers: list[tuple[int, str]], me: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["passenger"].choices = passengers
-        if len(passengers) == 1:
+        # Asked only when there is a choice, or when the one choice is someone else.
+        if len(passengers) == 1 and passengers[0][0] == me:
             self.fields["passenger"].widget = forms.HiddenInput()
             self.fields["passenger"].initial = passengers[0][0]
 

@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.db.models import FloatField, Func, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -27,6 +27,7 @@ from backend.carpool.models import (
 )
 from backend.carpool.pricing import price_for_part
 from backend.carpool.selectors import (
+    VILLAGE_RADIUS_M,
     bookings_of_passenger,
     bookings_visible_to,
     carpool_memberships,
@@ -34,7 +35,7 @@ from backend.carpool.selectors import (
     saved_searches_of,
     trips_of_driver,
 )
-from backend.community.models import Association, Membership, MembershipState
+from backend.community.models import Association, Membership, MembershipState, Village
 from backend.community.selectors import people_actable_by
 from backend.errors import ApplicationError
 from backend.notifications.selectors import sms_number_for
@@ -164,7 +165,7 @@ def find(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             show_error(request, error, form, fields=SEARCH_FIELDS)
     for row in results or []:
-        row["form"] = BookForm(initial=row["book"], passengers=passengers)
+        row["form"] = BookForm(initial=row["book"], passengers=passengers, me=request.user.pk)
     return page(
         request,
         "webapp/carpool/find.html",
@@ -177,7 +178,7 @@ def find(request: HttpRequest) -> HttpResponse:
 @require_POST
 def book(request: HttpRequest) -> HttpResponse:
     passengers = _passengers(request.user)
-    form = BookForm(request.POST, passengers=passengers)
+    form = BookForm(request.POST, passengers=passengers, me=request.user.pk)
     if not form.is_valid():
         messages.error(request, _("The booking could not be read. Search again and book."))
         return redirect("webapp:carpool")
@@ -339,6 +340,35 @@ def offer(request: HttpRequest) -> HttpResponse:
     )
 
 
+class _Metres(Func):
+    """ST_Distance of two geography points (metres); Django's Distance cannot take an
+    OuterRef."""
+
+    function = "ST_Distance"
+    output_field = FloatField()
+
+
+def _nearest_village(point: str) -> Subquery:
+    """The name of the village nearest a booking's point within 10 km, as a subquery:
+    one query for all bookings of the page."""
+    return Subquery(
+        Village.objects.annotate(distance=_Metres("location", OuterRef(point)))
+        .filter(distance__lte=VILLAGE_RADIUS_M)
+        .order_by("distance")
+        .values("name")[:1]
+    )
+
+
+def _area(booking: Booking, place: str) -> str:
+    """Where a passenger not yet confirmed gets on or off, as the driver may see it: the
+    village, else about where (like backend.carpool.services.place_label)."""
+    village = getattr(booking, f"{place}_village")
+    if village:
+        return _("near %(village)s") % {"village": village}
+    point = getattr(booking, place)
+    return f"{point.y:.2f}, {point.x:.2f}"
+
+
 def _request_rows(occurrence: TripOccurrence, ratings: dict) -> list[dict]:
     """The driver's view of the bookings of a departure: exact places and contact only
     for confirmed seats; a request shows the passenger's first name and the area."""
@@ -353,12 +383,8 @@ def _request_rows(occurrence: TripOccurrence, ratings: dict) -> list[dict]:
                 "requested": booking.state == BookingState.REQUESTED,
                 "name": passenger.full_name if confirmed else passenger.get_short_name(),
                 "phone": sms_number_for(passenger) if confirmed else "",
-                "pickup": booking.pickup_address
-                if confirmed
-                else carpool.place_label(booking.pickup),
-                "dropoff": booking.dropoff_address
-                if confirmed
-                else carpool.place_label(booking.dropoff),
+                "pickup": booking.pickup_address if confirmed else _area(booking, "pickup"),
+                "dropoff": booking.dropoff_address if confirmed else _area(booking, "dropoff"),
                 "rating": ratings.get(passenger.pk, (None, 0)),
                 "price_kr": _kronor(booking.price_ore),
             }
@@ -373,7 +399,13 @@ def trips(request: HttpRequest) -> HttpResponse:
     for and who holds a seat on each."""
     since = timezone.now() - RECENT
     departures = TripOccurrence.objects.filter(departure_at__gte=since).order_by("departure_at")
-    bookings = Booking.objects.select_related("passenger").order_by("pickup_at", "pk")
+    bookings = (
+        Booking.objects.select_related("passenger")
+        .annotate(
+            pickup_village=_nearest_village("pickup"), dropoff_village=_nearest_village("dropoff")
+        )
+        .order_by("pickup_at", "pk")
+    )
     mine = list(
         trips_of_driver(driver=request.user)
         .filter(occurrences__departure_at__gte=since)

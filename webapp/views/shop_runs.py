@@ -110,7 +110,11 @@ def _passengers(user: User, run: RunOccurrence) -> list[tuple[int, str]]:
 def signup(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(coming_runs(request.user), pk=pk)
     passengers = _passengers(request.user, run)
-    form = SignupForm(request.POST if request.method == "POST" else None, passengers=passengers)
+    form = SignupForm(
+        request.POST if request.method == "POST" else None,
+        passengers=passengers,
+        me=request.user.pk,
+    )
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         passenger = get_object_or_404(people_actable_by(actor=request.user), pk=values["passenger"])
