@@ -59,3 +59,37 @@ from webapp import shuttle  # noqa: E402
 urlpatterns += [
     path("shuttle/runs/<int:pk>/sheet", shuttle.run_sheet_page, name="shuttle-run-sheet"),
 ]
+
+# Carpooling and shop runs for residents.
+from webapp.views import carpool, shop_runs  # noqa: E402
+
+urlpatterns += [
+    path("carpool/", carpool.find, name="carpool"),
+    path("carpool/book", carpool.book, name="carpool-book"),
+    path("carpool/bookings", carpool.bookings, name="carpool-bookings"),
+    path("carpool/bookings/<int:pk>/cancel", carpool.booking_cancel, name="carpool-booking-cancel"),
+    path("carpool/offer", carpool.offer, name="carpool-offer"),
+    path("carpool/trips", carpool.trips, name="carpool-trips"),
+    path("carpool/trips/<int:pk>/cancel", carpool.trip_cancel, name="carpool-trip-cancel"),
+    path(
+        "carpool/departures/<int:pk>/cancel",
+        carpool.departure_cancel,
+        name="carpool-departure-cancel",
+    ),
+    path("carpool/requests/<int:pk>/<str:answer>", carpool.request_answer, name="carpool-request"),
+    path("carpool/alerts", carpool.alerts, name="carpool-alerts"),
+    path("carpool/alerts/<int:pk>/delete", carpool.alert_delete, name="carpool-alert-delete"),
+    path("shop-runs/", shop_runs.run_list, name="shop-runs"),
+    path("shop-runs/<int:pk>/sign-up", shop_runs.signup, name="shop-run-signup"),
+    path("shop-runs/sign-ups/<int:pk>/cancel", shop_runs.signup_cancel, name="shop-run-cancel"),
+    path(
+        "shop-runs/sign-ups/<int:pk>/seat/<str:answer>",
+        shop_runs.seat_offer,
+        name="shop-run-seat",
+    ),
+    path(
+        "shop-runs/standing/<int:pk>/stop",
+        shop_runs.standing_stop,
+        name="shop-run-standing-stop",
+    ),
+]

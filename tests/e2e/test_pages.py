@@ -2,12 +2,19 @@
 that axe-core finds, under the weight budget (bytes transferred on a first visit, map
 tiles excluded), and a screenshot for the documentation."""
 
+import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
+from backend.carpool.services import booking_request, saved_search_create
 from backend.notifications.services import notify
+from backend.shuttle.services import schedule_create, signup_create
 from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, off_loop, screenshot
+from tests.shuttle_world import HOMES, SHOP, WEEKDAYS, run_day
+from tests.webapp.carpool_world import DROPOFF, PICKUP, publish, search_query
 from tests.webapp.conftest import World, build_world
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +39,18 @@ PAGES = [
     ("holding_driver", "/driver/availability", "driver-availability"),
     ("holding_driver", "/driver/km", "driver-km"),
     ("other_resident", "/driver/", "not-a-driver"),
+    # Carpooling and shop runs
+    ("rider", "/carpool/", "carpool-find"),
+    ("rider", "/carpool/?{search}", "carpool-results"),
+    ("proxy", "/carpool/?{search}", "carpool-results-proxy"),
+    ("rider", "/carpool/bookings", "carpool-bookings"),
+    ("holding_driver", "/carpool/offer", "carpool-offer"),
+    ("holding_driver", "/carpool/trips", "carpool-trips"),
+    ("rider", "/carpool/alerts", "carpool-alerts"),
+    ("analyst", "/carpool/", "carpool-not-member"),
+    ("rider", "/shop-runs/", "shop-runs"),
+    ("rider", "/shop-runs/{run}/sign-up", "shop-run-signup"),
+    ("proxy", "/shop-runs/{run}/sign-up", "shop-run-signup-proxy"),
 ]
 
 
@@ -47,7 +66,60 @@ def world(live) -> World:
         ),
     ]:
         off_loop(notify, recipient=rider, kind=kind, payload=payload)
+    off_loop(carpool_and_shop_runs, world=made)
     return made
+
+
+def carpool_and_shop_runs(world: World) -> None:
+    """Erik's trip with Anna's seat request on it, a ride alert of Anna's, and a weekly
+    shop run of the association that Anna is signed up for (the waitlist shown too)."""
+    rider = world.people["rider"]
+    departure = publish(world).occurrences.get()
+    booking_request(
+        actor=rider,
+        passenger=rider,
+        occurrence=departure,
+        pickup=PICKUP,
+        pickup_address="Byvägen 3",
+        dropoff=DROPOFF,
+        dropoff_address="Skolgatan 9",
+    )
+    saved_search_create(
+        owner=rider,
+        pickup=PICKUP,
+        pickup_address="Byvägen 3",
+        dropoff=DROPOFF,
+        dropoff_address="Skolgatan 9",
+        earliest=datetime.time(6, 30),
+        latest=datetime.time(8, 0),
+        weekdays=[0, 1, 2],
+    )
+    schedule = schedule_create(
+        actor=world.people["coordinator"],
+        association=world.a,
+        name="Torsdagshandling",
+        rrule=f"FREQ=WEEKLY;BYDAY={WEEKDAYS[run_day().weekday()]}",
+        starts_on=timezone.localdate(),
+        arrive_at=datetime.time(10, 0),
+        leave_at=datetime.time(11, 30),
+        destination=SHOP,
+        destination_name="ICA Nära Vansbro",
+        deadline_time=datetime.time(18, 0),
+        seats_per_vehicle=1,
+        max_vehicles=1,
+    )
+    run = schedule.occurrences.order_by("arrive_at").first()
+    world.run = run
+    for person in (world.people["other_resident"], rider):
+        signup_create(
+            actor=person,
+            occurrence=run,
+            passenger=person,
+            pickup=HOMES[0],
+            pickup_address="Byvägen 3",
+            needs=["walker"],
+            waitlist=True,
+        )
 
 
 def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
@@ -58,7 +130,7 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
         page = context.new_page()
         transfer = Transfer()
         transfer.watch(page)
-        url = path.format(held=world.held.pk)
+        url = path.format(held=world.held.pk, run=world.run.pk, search=urlencode(search_query()))
         response = page.goto(url)
         assert response.status in (200, 403), (url, response.status)
         page.wait_for_load_state("networkidle")

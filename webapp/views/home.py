@@ -12,7 +12,9 @@ from backend.rides.models import (
     RideRequest,
 )
 from backend.rides.selectors import rides_of_rider
+from webapp.views.carpool import home_carpool
 from webapp.views.common import page
+from webapp.views.shop_runs import home_shop_runs
 
 
 @login_required
@@ -48,5 +50,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 notification_message(n, language=language) | {"created": n.created_at}
                 for n in unread
             ],
+            **home_carpool(user),
+            **home_shop_runs(user),
         },
     )

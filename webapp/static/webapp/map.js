@@ -56,8 +56,13 @@
   if (!form) return;
   const field = (name) => form.querySelector(`[name="${name}"]`);
 
+  // The ride form's places are pickup and destination; other forms name theirs
+  // (data-place-names="pickup dropoff").
+  const placeNames = (form.dataset.placeNames || "pickup destination").split(" ");
+
   // Show only the time fields the chosen kind of time needs.
   function showTimes() {
+    if (!form.querySelector("[data-time=at]")) return;
     const kind = (form.querySelector("[name=time_kind]:checked") || {}).value;
     form.querySelector("[data-time=at]").hidden = !(kind === "pickup_at" || kind === "arrive_by");
     form.querySelector("[data-time=window]").hidden = kind !== "window";
@@ -70,12 +75,12 @@
     field(`${place}_lat`).value = lat.toFixed(6);
     if (map) {
       if (markers[place]) markers[place].setLatLng([lat, lon]);
-      else markers[place] = marker(map, [lon, lat], place);
+      else markers[place] = marker(map, [lon, lat], place === placeNames[0] ? "pickup" : "destination");
     }
   }
 
   // Typing an address forgets a point picked before: the address is looked up instead.
-  ["pickup", "destination"].forEach((place) => {
+  placeNames.forEach((place) => {
     const input = field(`${place}_address`);
     const list = form.querySelector(`[data-suggestions-for="${input.id}"]`);
     let timer = null;
@@ -123,13 +128,13 @@
   const markers = {};
   const map = picker ? makeMap(picker) : null;
   if (map) {
-    ["pickup", "destination"].forEach((place) => {
+    placeNames.forEach((place) => {
       const lon = parseFloat(field(`${place}_lon`).value);
       const lat = parseFloat(field(`${place}_lat`).value);
       if (!Number.isNaN(lon) && !Number.isNaN(lat)) setPoint(place, lon, lat);
     });
     map.on("click", (event) => {
-      const place = (form.querySelector("[name=map_target]:checked") || {}).value || "pickup";
+      const place = (form.querySelector("[name=map_target]:checked") || {}).value || placeNames[0];
       setPoint(place, event.latlng.lng, event.latlng.lat);
       const address = field(`${place}_address`);
       if (!address.value.trim()) {

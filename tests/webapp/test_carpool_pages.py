@@ -1,0 +1,453 @@
+"""Carpooling on the web pages without JavaScript: search (GET), book, answer, cancel,
+offer a trip, ride alerts. Each role sees and may change only what is theirs; bad input
+is answered with what to change and writes nothing."""
+
+import pytest
+from django.utils import timezone
+
+from backend.carpool.models import Booking, BookingState, SavedSearch, Trip, TripOccurrence
+from tests.factories import next_weekday_at
+from tests.webapp.carpool_world import book_form, carpool_snapshot, publish, search_query
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trip(world):
+    return publish(world)
+
+
+@pytest.fixture
+def departure(trip) -> TripOccurrence:
+    return trip.occurrences.get()
+
+
+def _book(world, departure, who="rider", passenger="rider", **changes) -> Booking:
+    client = world.client(who)
+    response = client.post(
+        "/carpool/book", book_form(departure, world.people[passenger], **changes)
+    )
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert response["Location"] == "/carpool/bookings"
+    return Booking.objects.latest("pk")
+
+
+def local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+# --- Who may come in --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/carpool/", "/carpool/bookings", "/carpool/offer", "/carpool/trips", "/carpool/alerts"],
+)
+def test_anonymous_is_sent_to_sign_in(world, path):
+    response = world.client("anonymous").get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/sign-in?next=")
+
+
+def test_anonymous_booking_writes_nothing(world, departure):
+    before = carpool_snapshot()
+    response = world.client("anonymous").post(
+        "/carpool/book", book_form(departure, world.people["rider"])
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/sign-in")
+    assert carpool_snapshot() == before
+
+
+@pytest.mark.parametrize("path", ["/carpool/", "/carpool/offer", "/carpool/alerts"])
+def test_someone_without_an_association_is_told_to_join_one(world, path):
+    response = world.client("analyst").get(path)
+    assert response.status_code == 403
+    assert "Join your village's association" in response.content.decode()
+
+
+# --- Find and book a seat -----------------------------------------------------------------------
+
+
+def test_search_shows_the_trip_as_areas_and_the_drivers_first_name(world, departure):
+    response = world.client("rider").get("/carpool/", search_query())
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "One trip fits" in page
+    assert "Erik" in page
+    assert "Olsson" not in page  # the driver's full name only after confirmation
+    assert "Storgatan 1" not in page  # nor where exactly the driver starts
+    assert f'name="departure" value="{departure.pk}"' in page
+
+
+def test_the_drivers_own_trip_is_not_offered_to_them(world, departure):
+    page = world.client("holding_driver").get("/carpool/", search_query()).content.decode()
+    assert "0 trips fit" in page
+    assert "save a ride alert" in page
+
+
+def test_a_search_that_makes_no_sense_says_what_to_change(world, departure):
+    query = search_query(
+        dropoff_lon=search_query()["pickup_lon"], dropoff_lat=search_query()["pickup_lat"]
+    )
+    response = world.client("rider").get("/carpool/", query)
+    assert response.status_code == 400
+    assert "Pickup and drop-off are the same place" in response.content.decode()
+
+
+def test_a_search_by_address_without_a_geocoder_asks_for_the_map(world, departure):
+    query = search_query(pickup_lon=None, pickup_lat=None)
+    response = world.client("rider").get("/carpool/", query)
+    assert response.status_code == 400
+    assert "Pick the place on the map" in response.content.decode()
+
+
+def test_rider_books_a_seat_and_the_driver_is_asked(world, departure):
+    booking = _book(world, departure)
+    assert booking.state == BookingState.REQUESTED
+    assert (booking.passenger, booking.booked_by) == (world.people["rider"],) * 2
+    assert booking.message == "Jag har en liten väska"
+    page = world.client("rider").get("/carpool/bookings").content.decode()
+    assert "Waiting for the driver" in page
+    assert "Byvägen 3" in page
+    assert "Olsson" not in page and "Storgatan 1" not in page
+
+
+def test_instant_booking_is_confirmed_and_shows_the_drivers_contact(world):
+    departure = publish(world, instant_booking=True).occurrences.get()
+    booking = _book(world, departure)
+    assert booking.state == BookingState.CONFIRMED
+    page = world.client("rider").get("/carpool/bookings").content.decode()
+    assert "Erik Olsson" in page
+    assert "+46701740610" in page
+    assert "Storgatan 1, Väst" in page
+
+
+def test_proxy_searches_and_books_for_her_mother(world, departure):
+    client = world.client("proxy")
+    page = client.get("/carpool/", search_query()).content.decode()
+    assert "Anna Eriksson" in page  # the passenger choice
+    booking = _book(world, departure, who="proxy", passenger="rider")
+    assert booking.passenger == world.people["rider"]
+    assert booking.booked_by == world.people["proxy"]
+    assert "Byvägen 3" in client.get("/carpool/bookings").content.decode()
+
+
+def test_nobody_books_for_someone_they_do_not_book_for(world, departure):
+    before = carpool_snapshot()
+    client = world.client("other_resident")
+    response = client.post("/carpool/book", book_form(departure, world.people["rider"]))
+    assert response.status_code == 302
+    assert carpool_snapshot() == before
+    assert "could not be read" in client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"seats": "0"},
+        {"seats": "9"},
+        {"departure": "abc"},
+        {"pickup_lat": "95"},
+        {"dropoff_lon": None},
+    ],
+)
+def test_bad_booking_input_writes_nothing(world, departure, changes):
+    before = carpool_snapshot()
+    response = world.client("rider").post(
+        "/carpool/book", book_form(departure, world.people["rider"], **changes)
+    )
+    assert response.status_code == 302
+    assert carpool_snapshot() == before
+
+
+def test_booking_a_departure_that_does_not_exist_is_404(world, departure):
+    before = carpool_snapshot()
+    response = world.client("rider").post(
+        "/carpool/book", book_form(departure, world.people["rider"], departure="999999")
+    )
+    assert response.status_code == 404
+    assert carpool_snapshot() == before
+
+
+def test_booking_twice_is_refused_with_the_reason(world, departure):
+    _book(world, departure)
+    before = carpool_snapshot()
+    client = world.client("rider")
+    response = client.post("/carpool/book", book_form(departure, world.people["rider"]))
+    assert carpool_snapshot() == before
+    assert "already has a booking" in client.get(response["Location"]).content.decode()
+
+
+def test_a_point_far_from_the_route_is_refused(world, departure):
+    before = carpool_snapshot()
+    client = world.client("rider")
+    response = client.post(
+        "/carpool/book",
+        book_form(departure, world.people["rider"], pickup_lat="60.90", pickup_lon="14.0"),
+    )
+    assert carpool_snapshot() == before
+    assert client.get(response["Location"]).status_code == 200
+
+
+# --- Cancelling a booking ---------------------------------------------------------------------
+
+
+def test_rider_cancels_her_booking(world, departure):
+    booking = _book(world, departure)
+    response = world.client("rider").post(
+        f"/carpool/bookings/{booking.pk}/cancel", {"reason": "Sjuk"}
+    )
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert (booking.state, booking.cancelled_by, booking.reason) == (
+        BookingState.CANCELLED,
+        "passenger",
+        "Sjuk",
+    )
+
+
+@pytest.mark.parametrize("role", ["other_resident", "holding_driver", "coordinator_elsewhere"])
+def test_others_cannot_cancel_a_booking_as_the_passenger(world, departure, role):
+    booking = _book(world, departure)
+    before = carpool_snapshot()
+    response = world.client(role).post(f"/carpool/bookings/{booking.pk}/cancel", {})
+    assert response.status_code == 404
+    assert carpool_snapshot() == before
+
+
+# --- The driver's side ------------------------------------------------------------------------
+
+
+def test_driver_sees_the_request_with_first_name_and_area_then_accepts(world, departure):
+    booking = _book(world, departure)
+    client = world.client("holding_driver")
+    page = client.get("/carpool/trips").content.decode()
+    assert "Accept Anna" in page
+    assert "Eriksson" not in page and "Byvägen 3" not in page and "+46701740620" not in page
+    response = client.post(f"/carpool/requests/{booking.pk}/accept", {})
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert booking.state == BookingState.CONFIRMED
+    page = client.get("/carpool/trips").content.decode()
+    assert "Anna Eriksson" in page and "Byvägen 3" in page and "+46701740620" in page
+    assert "1 of 3 seats free" not in page and "2 of 3 seats free" in page
+
+
+def test_driver_declines_a_request(world, departure):
+    booking = _book(world, departure)
+    response = world.client("holding_driver").post(
+        f"/carpool/requests/{booking.pk}/decline", {"reason": "Fullt i bilen"}
+    )
+    assert response.status_code == 302
+    booking.refresh_from_db()
+    assert (booking.state, booking.reason) == (BookingState.DECLINED, "Fullt i bilen")
+
+
+@pytest.mark.parametrize(
+    "role", ["rider", "proxy", "other_resident", "offered_driver", "coordinator"]
+)
+def test_only_the_driver_answers_a_request(world, departure, role):
+    booking = _book(world, departure)
+    before = carpool_snapshot()
+    response = world.client(role).post(f"/carpool/requests/{booking.pk}/accept", {})
+    assert response.status_code == 404
+    assert carpool_snapshot() == before
+
+
+def test_an_unknown_answer_writes_nothing(world, departure):
+    booking = _book(world, departure)
+    before = carpool_snapshot()
+    client = world.client("holding_driver")
+    response = client.post(f"/carpool/requests/{booking.pk}/maybe", {})
+    assert response.status_code == 302
+    assert carpool_snapshot() == before
+    assert "Choose accept, decline or cancel" in client.get("/carpool/trips").content.decode()
+
+
+def test_driver_cancels_a_departure_and_then_the_trip(world, trip, departure):
+    booking = _book(world, departure)
+    client = world.client("holding_driver")
+    client.post(f"/carpool/departures/{departure.pk}/cancel", {"reason": "Bilen är trasig"})
+    departure.refresh_from_db()
+    booking.refresh_from_db()
+    assert departure.status == "cancelled"
+    assert (booking.state, booking.cancelled_by) == (BookingState.CANCELLED, "driver")
+    client.post(f"/carpool/trips/{trip.pk}/cancel", {"reason": ""})
+    trip.refresh_from_db()
+    assert trip.cancelled_at is not None
+
+
+@pytest.mark.parametrize("role", ["rider", "other_resident", "offered_driver"])
+def test_others_cannot_cancel_a_trip_or_departure(world, trip, departure, role):
+    before = carpool_snapshot()
+    client = world.client(role)
+    assert client.post(f"/carpool/departures/{departure.pk}/cancel", {}).status_code == 404
+    assert client.post(f"/carpool/trips/{trip.pk}/cancel", {}).status_code == 404
+    assert carpool_snapshot() == before
+
+
+def test_trips_page_queries_do_not_grow_with_bookings(world, departure, django_assert_num_queries):
+    _book(world, departure)
+    _book(world, departure, who="other_resident", passenger="other_resident")
+    client = world.client("holding_driver")
+    client.get("/carpool/trips")  # session and language settle
+    # session, user, shell (4), trips, departures, bookings with their areas, ratings
+    with django_assert_num_queries(9):
+        client.get("/carpool/trips")
+    publish(world, first_departure=next_weekday_at(2, 7))
+    with django_assert_num_queries(9):
+        page = client.get("/carpool/trips").content.decode()
+    assert page.count("Accept ") == 2
+
+
+def test_bookings_page_query_count_is_fixed(world, departure, django_assert_num_queries):
+    _book(world, departure)
+    client = world.client("rider")
+    client.get("/carpool/bookings")
+    with django_assert_num_queries(8):
+        client.get("/carpool/bookings")
+    _book(world, publish(world, first_departure=next_weekday_at(1, 7)).occurrences.get())
+    with django_assert_num_queries(8):
+        page = client.get("/carpool/bookings").content.decode()
+    assert page.count("Cancel the booking") == 2
+
+
+# --- Offering a trip ----------------------------------------------------------------------------
+
+
+def trip_form(**changes) -> dict:
+    values = {
+        "origin_address": "Storgatan 1, Väst",
+        "origin_lon": "13.80",
+        "origin_lat": "60.60",
+        "destination_address": "Torget 2, Öst",
+        "destination_lon": "14.60",
+        "destination_lat": "60.60",
+        "departure": local(next_weekday_at(0, 7)),
+        "repeat": "once",
+        "seats": "3",
+        "luggage": "small",
+        "note": "Jag kör via Järna",
+    }
+    values.update(changes)
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def test_member_offers_a_trip_once(world):
+    client = world.client("other_resident")
+    response = client.post("/carpool/offer", trip_form(instant_booking="on", price_kr="40"))
+    assert response.status_code == 302
+    trip = Trip.objects.get(driver=world.people["other_resident"])
+    assert (trip.rrule, trip.seats, trip.price_ore, trip.instant_booking) == ("", 3, 4000, True)
+    assert trip.association == world.a
+    assert trip.occurrences.count() == 1
+    assert "Storgatan 1, Väst" in client.get("/carpool/trips").content.decode()
+
+
+def test_member_offers_a_weekday_commute(world):
+    response = world.client("other_resident").post(
+        "/carpool/offer", trip_form(repeat="weekly", weekdays=["0", "2", "4"])
+    )
+    assert response.status_code == 302
+    trip = Trip.objects.get(driver=world.people["other_resident"])
+    assert trip.rrule == "FREQ=WEEKLY;BYDAY=MO,WE,FR"
+    assert trip.occurrences.count() > 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"departure": "2020-01-01T07:00"}, "The departure time has passed"),
+        ({"repeat": "weekly"}, "Choose at least one weekday"),
+        ({"price_kr": "5000"}, "A seat may cost at most"),
+        ({"seats": "9"}, "less than or equal to 8"),
+        ({"destination_lon": "13.80"}, "Start and end are the same place"),
+        ({"origin_lon": "13.80", "origin_lat": None}, "Give both longitude and latitude"),
+        ({"departure": "tomorrow"}, "Enter a valid date/time"),
+    ],
+)
+def test_bad_trip_input_says_what_to_change_and_writes_nothing(world, changes, message):
+    before = carpool_snapshot()
+    response = world.client("other_resident").post("/carpool/offer", trip_form(**changes))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert carpool_snapshot() == before
+
+
+def test_a_proxy_without_membership_cannot_offer_trips(world):
+    client = world.client("proxy")
+    assert client.get("/carpool/offer").status_code == 403
+    before = carpool_snapshot()
+    assert client.post("/carpool/offer", trip_form()).status_code == 403
+    assert carpool_snapshot() == before
+
+
+# --- Ride alerts --------------------------------------------------------------------------------
+
+
+def alert_form(**changes) -> dict:
+    values = {
+        "pickup_address": "Byvägen 3",
+        "pickup_lon": "13.96",
+        "pickup_lat": "60.60",
+        "dropoff_address": "Skolgatan 9",
+        "dropoff_lon": "14.44",
+        "dropoff_lat": "60.60",
+        "weekdays": ["0", "1"],
+        "earliest": "06:30",
+        "latest": "08:00",
+        "seats": "1",
+    }
+    values.update(changes)
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def test_rider_saves_lists_and_deletes_a_ride_alert(world):
+    client = world.client("rider")
+    assert client.post("/carpool/alerts", alert_form()).status_code == 302
+    search = SavedSearch.objects.get(owner=world.people["rider"])
+    assert (search.weekdays, str(search.earliest)) == ([0, 1], "06:30:00")
+    page = client.get("/carpool/alerts").content.decode()
+    assert "Monday, Tuesday, 06:30\u201308:00" in page
+    assert client.post(f"/carpool/alerts/{search.pk}/delete").status_code == 302
+    assert not SavedSearch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"latest": "06:00"}, "The time window ends before it starts"),
+        ({"weekdays": None}, "This field is required"),
+        ({"weekdays": ["9"]}, "Select a valid choice"),
+        ({"until": "2020-01-01"}, "The end date has passed"),
+    ],
+)
+def test_bad_alert_input_writes_nothing(world, changes, message):
+    response = world.client("rider").post("/carpool/alerts", alert_form(**changes))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not SavedSearch.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["proxy", "other_resident", "anonymous"])
+def test_others_cannot_delete_my_alert(world, role):
+    world.client("rider").post("/carpool/alerts", alert_form())
+    search = SavedSearch.objects.get()
+    response = world.client(role).post(f"/carpool/alerts/{search.pk}/delete")
+    assert response.status_code in (302, 404)
+    if role == "anonymous":
+        assert response["Location"].startswith("/sign-in")
+    assert SavedSearch.objects.filter(pk=search.pk).exists()
+
+
+# --- The start page -----------------------------------------------------------------------------
+
+
+def test_home_shows_my_next_seat_and_the_drivers_next_departure(world, departure):
+    _book(world, departure)
+    page = world.client("rider").get("/").content.decode()
+    assert "Byvägen 3 → Skolgatan 9" in page
+    driver_page = world.client("holding_driver").get("/").content.decode()
+    assert "Storgatan 1, Väst → Torget 2, Öst" in driver_page
+    assert "3 of 3 seats free" in driver_page

@@ -1,0 +1,588 @@
+"""Carpooling for residents: find a seat and book it (for themself or someone they book
+for), their bookings, trips they offer with the requests to answer, and ride alerts.
+
+Same services and selectors as the API. What a person sees of the other side follows
+the API's rule: before a booking is confirmed only areas and first names; after it,
+addresses, full names and phone numbers (mobile_api/carpool_serializers.py)."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import FloatField, Func, OuterRef, Prefetch, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.accounts.models import User
+from backend.carpool import services as carpool
+from backend.carpool.models import (
+    ACTIVE_BOOKING,
+    OPEN_OCCURRENCE,
+    Booking,
+    BookingState,
+    TripOccurrence,
+)
+from backend.carpool.pricing import price_for_part
+from backend.carpool.selectors import (
+    VILLAGE_RADIUS_M,
+    bookings_of_passenger,
+    bookings_visible_to,
+    carpool_memberships,
+    rating_summary,
+    saved_searches_of,
+    trips_of_driver,
+)
+from backend.community.models import Association, Membership, MembershipState, Village
+from backend.community.selectors import people_actable_by
+from backend.errors import ApplicationError
+from backend.notifications.selectors import sms_number_for
+from dispatch import carpool as carpool_dispatch
+from dispatch.carpool_matching import Search, departures_matching, search_check
+from webapp.forms.carpool import (
+    WEEKDAYS,
+    AlertForm,
+    BookForm,
+    CancelForm,
+    SearchForm,
+    TripForm,
+    search_initial,
+)
+from webapp.forms.rides import map_settings
+from webapp.views.common import page, show_error
+
+SEARCH_FIELDS = {
+    "pickup": "pickup_address",
+    "dropoff": "dropoff_address",
+    "window_end": "latest",
+    "window_start": "earliest",
+    "seats": "seats",
+}
+TRIP_FIELDS = {
+    "origin": "origin_address",
+    "destination": "destination_address",
+    "departure": "departure",
+    "rrule": "weekdays",
+    "price_ore": "price_kr",
+    "seats": "seats",
+    "association": "association",
+}
+ALERT_FIELDS = {"dropoff": "dropoff_address", "latest": "latest", "until": "until"}
+# Bookings of departures that left more than this long ago are "earlier".
+RECENT = dt.timedelta(hours=12)
+
+
+def _passengers(user: User) -> list[tuple[int, str]]:
+    """Who `user` may book a seat for: themself and the people they book for who carpool
+    (active members of an association)."""
+    members = (
+        people_actable_by(actor=user)
+        .filter(memberships__state=MembershipState.ACTIVE)
+        .distinct()
+        .order_by("full_name")
+        .values_list("pk", "full_name")
+    )
+    rows = [(pk, name) for pk, name in members]
+    mine = [(pk, _("Me (%(name)s)") % {"name": name}) for pk, name in rows if pk == user.pk]
+    return mine + [(pk, name) for pk, name in rows if pk != user.pk]
+
+
+def _not_member(request: HttpRequest) -> HttpResponse:
+    return page(request, "webapp/carpool/not_member.html", status=403)
+
+
+def _kronor(ore: int) -> str:
+    return f"{ore / 100:.0f}"
+
+
+# --- Find and book a seat ---------------------------------------------------------------------
+
+
+def _results(form: SearchForm, searcher: User) -> list[dict]:
+    pickup, pickup_address = form.place("pickup")
+    dropoff, dropoff_address = form.place("dropoff")
+    start, end = form.window()
+    seats = form.cleaned_data["seats"]
+    search = Search(
+        pickup=pickup,
+        dropoff=dropoff,
+        window_start=start,
+        window_end=end,
+        seats=seats,
+        searcher_id=searcher.pk,
+    )
+    search_check(search)
+    found = departures_matching(search)
+    occurrences = TripOccurrence.objects.select_related(
+        "trip__driver", "trip__origin_village", "trip__destination_village"
+    ).in_bulk([p.occurrence_id for p in found])
+    ratings = rating_summary(users=list({o.trip.driver_id for o in occurrences.values()}))
+    rows = []
+    for place in found:
+        occurrence = occurrences[place.occurrence_id]
+        trip = occurrence.trip
+        rows.append(
+            {
+                "occurrence": occurrence,
+                "trip": trip,
+                "placement": place,
+                "price_kr": _kronor(
+                    price_for_part(
+                        price_ore=trip.price_ore, shared_fraction=place.shared_fraction, seats=seats
+                    )
+                ),
+                "rating": ratings.get(trip.driver_id, (None, 0)),
+                "book": {
+                    "departure": occurrence.pk,
+                    "pickup_address": pickup_address,
+                    "pickup_lon": pickup.x,
+                    "pickup_lat": pickup.y,
+                    "dropoff_address": dropoff_address,
+                    "dropoff_lon": dropoff.x,
+                    "dropoff_lat": dropoff.y,
+                    "seats": seats,
+                },
+            }
+        )
+    return rows
+
+
+@login_required
+@require_GET
+def find(request: HttpRequest) -> HttpResponse:
+    """The search form and, once sent, the departures that fit, best first."""
+    passengers = _passengers(request.user)
+    if not passengers:
+        return _not_member(request)
+    searched = "pickup_address" in request.GET
+    form = SearchForm(request.GET if searched else None, initial=search_initial())
+    results = None
+    if searched and form.is_valid():
+        try:
+            results = _results(form, request.user)
+        except ApplicationError as error:
+            show_error(request, error, form, fields=SEARCH_FIELDS)
+    for row in results or []:
+        row["form"] = BookForm(initial=row["book"], passengers=passengers, me=request.user.pk)
+    return page(
+        request,
+        "webapp/carpool/find.html",
+        {"form": form, "results": results, "map": map_settings()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def book(request: HttpRequest) -> HttpResponse:
+    passengers = _passengers(request.user)
+    form = BookForm(request.POST, passengers=passengers, me=request.user.pk)
+    if not form.is_valid():
+        messages.error(request, _("The booking could not be read. Search again and book."))
+        return redirect("webapp:carpool")
+    values = form.cleaned_data
+    passenger = get_object_or_404(people_actable_by(actor=request.user), pk=values["passenger"])
+    occurrence = get_object_or_404(
+        TripOccurrence.objects.select_related("trip__driver"), pk=values["departure"]
+    )
+    try:
+        booking = carpool.booking_request(
+            actor=request.user,
+            passenger=passenger,
+            occurrence=occurrence,
+            pickup=form.point("pickup"),
+            pickup_address=values["pickup_address"],
+            dropoff=form.point("dropoff"),
+            dropoff_address=values["dropoff_address"],
+            seats=values["seats"],
+            message=values["message"],
+        )
+    except ApplicationError as error:
+        show_error(request, error)
+        return redirect("webapp:carpool")
+    if booking.state == BookingState.CONFIRMED:
+        messages.success(request, _("Your seat is booked."))
+    else:
+        messages.success(request, _("Your request is sent. The driver answers soon."))
+    return redirect("webapp:carpool-bookings")
+
+
+# --- My bookings ------------------------------------------------------------------------------
+
+
+def booking_rows(bookings: list[Booking], ratings: dict) -> list[dict]:
+    """What a passenger (or whoever booked) sees of each booking: the driver's contact
+    and the trip's addresses only once confirmed."""
+    now = timezone.now()
+    rows = []
+    for booking in bookings:
+        occurrence = booking.occurrence
+        confirmed = booking.state == BookingState.CONFIRMED
+        driver = occurrence.trip.driver
+        rows.append(
+            {
+                "booking": booking,
+                "confirmed": confirmed,
+                "driver_name": driver.full_name if confirmed else driver.get_short_name(),
+                "driver_phone": sms_number_for(driver) if confirmed else "",
+                "rating": ratings.get(driver.pk, (None, 0)),
+                "price_kr": _kronor(booking.price_ore),
+                "can_cancel": booking.state in ACTIVE_BOOKING
+                and occurrence.status in OPEN_OCCURRENCE
+                and occurrence.departure_at > now,
+            }
+        )
+    return rows
+
+
+@login_required
+@require_GET
+def bookings(request: HttpRequest) -> HttpResponse:
+    mine = bookings_of_passenger(actor=request.user).select_related(
+        "occurrence__trip__driver", "passenger"
+    )
+    since = timezone.now() - RECENT
+    upcoming = list(
+        mine.filter(occurrence__departure_at__gte=since).order_by("occurrence__departure_at", "pk")[
+            :50
+        ]
+    )
+    earlier = list(mine.filter(occurrence__departure_at__lt=since)[:20])
+    ratings = rating_summary(users=list({b.occurrence.trip.driver_id for b in upcoming + earlier}))
+    return page(
+        request,
+        "webapp/carpool/bookings.html",
+        {
+            "upcoming": booking_rows(upcoming, ratings),
+            "earlier": booking_rows(earlier, ratings),
+            "cancel_form": CancelForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The passenger's side cancels (the driver declines or cancels the departure on the
+    trips page)."""
+    booking = get_object_or_404(
+        bookings_of_passenger(actor=request.user).select_related("occurrence__trip", "passenger"),
+        pk=pk,
+    )
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            carpool.booking_cancel(
+                booking=booking, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("Your booking is cancelled. The driver is told."))
+    return redirect("webapp:carpool-bookings")
+
+
+# --- Offering trips ---------------------------------------------------------------------------
+
+
+def _my_associations(user: User):
+    return Association.objects.filter(
+        pk__in=carpool_memberships(user=user).values("association_id")
+    ).order_by("name")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def offer(request: HttpRequest) -> HttpResponse:
+    associations = _my_associations(request.user)
+    if not associations.exists():
+        return _not_member(request)
+    form = TripForm(
+        request.POST if request.method == "POST" else None,
+        associations=associations,
+        initial={"association": associations.first()},
+    )
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        price = values["price_kr"]
+        try:
+            origin, origin_address = form.place("origin")
+            destination, destination_address = form.place("destination")
+            carpool_dispatch.trip_publish(
+                driver=request.user,
+                association=values["association"],
+                origin=origin,
+                origin_address=origin_address,
+                destination=destination,
+                destination_address=destination_address,
+                first_departure=values["departure"],
+                rrule=form.rrule(),
+                seats=values["seats"],
+                price_ore=None if price is None else price * 100,
+                instant_booking=values["instant_booking"],
+                pets_allowed=values["pets_allowed"],
+                smoking_allowed=values["smoking_allowed"],
+                luggage=values["luggage"],
+                note=values["note"],
+            )
+        except ApplicationError as error:
+            show_error(request, error, form, fields=TRIP_FIELDS)
+        else:
+            messages.success(request, _("Your trip is published. We tell you when someone books."))
+            return redirect("webapp:carpool-trips")
+    return page(
+        request,
+        "webapp/carpool/offer.html",
+        {"form": form, "map": map_settings(), "many_associations": associations.count() > 1},
+        status=400 if form.errors else 200,
+    )
+
+
+class _Metres(Func):
+    """ST_Distance of two geography points (metres); Django's Distance cannot take an
+    OuterRef."""
+
+    function = "ST_Distance"
+    output_field = FloatField()
+
+
+def _nearest_village(point: str) -> Subquery:
+    """The name of the village nearest a booking's point within 10 km, as a subquery:
+    one query for all bookings of the page."""
+    return Subquery(
+        Village.objects.annotate(distance=_Metres("location", OuterRef(point)))
+        .filter(distance__lte=VILLAGE_RADIUS_M)
+        .order_by("distance")
+        .values("name")[:1]
+    )
+
+
+def _area(booking: Booking, place: str) -> str:
+    """Where a passenger not yet confirmed gets on or off, as the driver may see it: the
+    village, else about where (like backend.carpool.services.place_label)."""
+    village = getattr(booking, f"{place}_village")
+    if village:
+        return _("near %(village)s") % {"village": village}
+    point = getattr(booking, place)
+    return f"{point.y:.2f}, {point.x:.2f}"
+
+
+def _request_rows(occurrence: TripOccurrence, ratings: dict) -> list[dict]:
+    """The driver's view of the bookings of a departure: exact places and contact only
+    for confirmed seats; a request shows the passenger's first name and the area."""
+    rows = []
+    for booking in occurrence.all_bookings:
+        confirmed = booking.state == BookingState.CONFIRMED
+        passenger = booking.passenger
+        rows.append(
+            {
+                "booking": booking,
+                "confirmed": confirmed,
+                "requested": booking.state == BookingState.REQUESTED,
+                "name": passenger.full_name if confirmed else passenger.get_short_name(),
+                "phone": sms_number_for(passenger) if confirmed else "",
+                "pickup": booking.pickup_address if confirmed else _area(booking, "pickup"),
+                "dropoff": booking.dropoff_address if confirmed else _area(booking, "dropoff"),
+                "rating": ratings.get(passenger.pk, (None, 0)),
+                "price_kr": _kronor(booking.price_ore),
+            }
+        )
+    return rows
+
+
+@login_required
+@require_GET
+def trips(request: HttpRequest) -> HttpResponse:
+    """My trips as a driver: each trip with its departures still to come, and who asked
+    for and who holds a seat on each."""
+    since = timezone.now() - RECENT
+    departures = TripOccurrence.objects.filter(departure_at__gte=since).order_by("departure_at")
+    bookings = (
+        Booking.objects.select_related("passenger")
+        .annotate(
+            pickup_village=_nearest_village("pickup"), dropoff_village=_nearest_village("dropoff")
+        )
+        .order_by("pickup_at", "pk")
+    )
+    mine = list(
+        trips_of_driver(driver=request.user)
+        .filter(occurrences__departure_at__gte=since)
+        .distinct()
+        .prefetch_related(
+            Prefetch(
+                "occurrences",
+                queryset=departures.prefetch_related(
+                    Prefetch("bookings", queryset=bookings, to_attr="all_bookings")
+                ),
+                to_attr="coming",
+            )
+        )[:50]
+    )
+    passengers = {b.passenger_id for t in mine for o in t.coming for b in o.all_bookings}
+    ratings = rating_summary(users=list(passengers))
+    rows = [
+        {
+            "trip": trip,
+            "price_kr": _kronor(trip.price_ore),
+            "departures": [
+                {
+                    "occurrence": occurrence,
+                    "open": occurrence.status in OPEN_OCCURRENCE,
+                    "bookings": _request_rows(occurrence, ratings),
+                }
+                for occurrence in trip.coming[:8]
+            ],
+        }
+        for trip in mine
+    ]
+    return page(
+        request,
+        "webapp/carpool/trips.html",
+        {"trips": rows, "cancel_form": CancelForm(), "weekdays": dict(WEEKDAYS)},
+    )
+
+
+def _driver_booking(request: HttpRequest, pk: int) -> Booking:
+    return get_object_or_404(
+        bookings_visible_to(user=request.user).select_related(
+            "occurrence__trip__driver", "passenger", "booked_by"
+        ),
+        pk=pk,
+        occurrence__trip__driver=request.user,
+    )
+
+
+@login_required
+@require_POST
+def request_answer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
+    booking = _driver_booking(request, pk)
+    form = CancelForm(request.POST)
+    if answer not in ("accept", "decline", "cancel") or not form.is_valid():
+        messages.error(request, _("Choose accept, decline or cancel."))
+        return redirect("webapp:carpool-trips")
+    reason = form.cleaned_data["reason"]
+    try:
+        if answer == "accept":
+            carpool.booking_accept(booking=booking, actor=request.user)
+            messages.success(request, _("The seat is confirmed. The passenger is told."))
+        elif answer == "decline":
+            carpool.booking_decline(booking=booking, actor=request.user, reason=reason)
+            messages.success(request, _("The request is declined. The passenger is told."))
+        else:
+            carpool.booking_cancel(booking=booking, actor=request.user, reason=reason)
+            messages.success(request, _("The booking is cancelled. The passenger is told."))
+    except ApplicationError as error:
+        show_error(request, error)
+    return redirect("webapp:carpool-trips")
+
+
+@login_required
+@require_POST
+def departure_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    occurrence = get_object_or_404(
+        TripOccurrence.objects.select_related("trip"), pk=pk, trip__driver=request.user
+    )
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            carpool.occurrence_cancel(
+                occurrence=occurrence, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("The departure is cancelled. Its passengers are told."))
+    return redirect("webapp:carpool-trips")
+
+
+@login_required
+@require_POST
+def trip_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    trip = get_object_or_404(trips_of_driver(driver=request.user), pk=pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            carpool.trip_cancel(trip=trip, actor=request.user, reason=form.cleaned_data["reason"])
+        except ApplicationError as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("The trip is cancelled. Its passengers are told."))
+    return redirect("webapp:carpool-trips")
+
+
+# --- Ride alerts ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def alerts(request: HttpRequest) -> HttpResponse:
+    if not Membership.objects.filter(user=request.user, state=MembershipState.ACTIVE).exists():
+        return _not_member(request)
+    form = AlertForm(
+        request.POST if request.method == "POST" else None,
+        initial={"earliest": dt.time(7, 0), "latest": dt.time(9, 0), "seats": 1},
+    )
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        try:
+            pickup, pickup_address = form.place("pickup")
+            dropoff, dropoff_address = form.place("dropoff")
+            carpool.saved_search_create(
+                owner=request.user,
+                pickup=pickup,
+                pickup_address=pickup_address,
+                dropoff=dropoff,
+                dropoff_address=dropoff_address,
+                earliest=values["earliest"],
+                latest=values["latest"],
+                weekdays=values["weekdays"],
+                until=values["until"],
+                seats=values["seats"],
+            )
+        except ApplicationError as error:
+            show_error(request, error, form, fields=ALERT_FIELDS)
+        else:
+            messages.success(request, _("Ride alert saved. We tell you when a trip fits."))
+            return redirect("webapp:carpool-alerts")
+    names = dict(WEEKDAYS)
+    saved = [
+        {"search": search, "days": ", ".join(str(names[d]) for d in search.weekdays)}
+        for search in saved_searches_of(owner=request.user)
+    ]
+    return page(
+        request,
+        "webapp/carpool/alerts.html",
+        {"form": form, "saved": saved, "map": map_settings()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def alert_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    search = get_object_or_404(saved_searches_of(owner=request.user), pk=pk)
+    carpool.saved_search_delete(search=search, actor=request.user)
+    messages.success(request, _("The ride alert is deleted."))
+    return redirect("webapp:carpool-alerts")
+
+
+def home_carpool(user: User) -> dict:
+    """For the start page: my next seats (and those of whom I book for) and my next
+    departures as a driver."""
+    now = timezone.now()
+    seats = (
+        bookings_of_passenger(actor=user)
+        .filter(state__in=ACTIVE_BOOKING, occurrence__departure_at__gt=now)
+        .select_related("occurrence", "passenger")
+        .order_by("occurrence__departure_at", "pk")[:3]
+    )
+    driving = (
+        TripOccurrence.objects.filter(
+            trip__driver=user, status__in=OPEN_OCCURRENCE, departure_at__gt=now
+        )
+        .select_related("trip")
+        .order_by("departure_at", "pk")[:3]
+    )
+    return {"carpool_seats": list(seats), "carpool_departures": list(driving)}
