@@ -488,7 +488,8 @@ def test_approving_offers_each_ride_to_its_planned_driver_who_can_accept(
     ]
     assert Offer.objects.get(pk=wave_offer.pk).state == OfferState.WITHDRAWN
     assert [
-        (r.state, r.wave) for r in RideRequest.objects.filter(pk__in=[r1.pk, r2.pk, r3.pk])
+        (r.state, r.wave)
+        for r in RideRequest.objects.filter(pk__in=[r1.pk, r2.pk, r3.pk]).order_by("pk")
     ] == [("offering", 2), ("offering", 4), ("offering", 1)]
     told = Notification.objects.filter(kind="ride.offered").order_by("pk")
     assert [(n.recipient.full_name, n.urgent, n.payload["village"]) for n in told] == [
