@@ -24,6 +24,7 @@ from backend.rides import services as rides
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import DriverProfile, Offer, OfferState, RideRequest, RideState
 from backend.rides.selectors import user_coordinates
+from dispatch.board import board_changed
 from dispatch.matching import Candidate, candidates
 
 OFFERABLE = [RideState.REQUESTED, RideState.OFFERING]
@@ -55,6 +56,7 @@ def offer_wave(*, ride_id: int) -> list[Offer]:
             _escalate(ride)
             return []
         ride = rides.ride_dispatch_started(ride=ride, wave=wave)
+        board_changed(ride)
         offers = [_offer(ride, candidate, wave, rank) for rank, candidate in enumerate(found, 1)]
     from dispatch.tasks import wave_timeout
 
@@ -103,6 +105,7 @@ def offer_payload(offer: Offer) -> dict:
 
 def _escalate(ride: RideRequest) -> None:
     ride = rides.ride_mark_unassigned(ride=ride)
+    board_changed(ride)
     coordinators = User.objects.filter(
         memberships__association=ride.association,
         memberships__state=MembershipState.ACTIVE,
@@ -174,6 +177,7 @@ def offer_accept(*, offer_id: int, actor: User) -> RideRequest:
         ride=offer.ride, driver=offer.driver, pickup_at=offer.pickup_at, actor=actor
     )
     withdraw_pending_offers(ride=ride, keep=offer.pk)
+    board_changed(ride)
     return ride
 
 
@@ -272,6 +276,7 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
         },
     )
     withdraw_pending_offers(ride=ride)
+    board_changed(ride)
     notify(
         membership.user,
         "ride.assigned",

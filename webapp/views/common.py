@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from backend.community.selectors import coordinated_association_ids
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
 from backend.notifications.selectors import unread_count
@@ -26,6 +27,7 @@ def shell(request: HttpRequest) -> dict:
         "unread": unread_count(user=user),
         "last_notification_id": last_id or 0,
         "is_driver": driver_profiles_of(user=user).exists(),
+        "is_coordinator": coordinated_association_ids(user=user).exists(),
         "position_interval": settings.DRIVER_POSITION_INTERVAL,
     }
 
