@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from backend.accounts.models import User
-from backend.community.models import Membership, MembershipState, Role
+from backend.community.models import Membership, MembershipState
 from backend.rides.models import Offer, OfferState, RiderApproval, RideRequest, RideState
 from backend.shuttle.models import RunSignup, RunVehicle
 from tests.factories import MembershipFactory, RideRequestFactory
