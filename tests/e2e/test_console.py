@@ -1,0 +1,125 @@
+"""The association console in a real browser at a desktop's size (1280x800): a phone-in
+booking for an elderly caller without a login, from search to a dispatched ride; the
+board following a driver's answer live; every console page clean for axe-core."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from backend.accounts.models import User
+from backend.rides.models import Offer, RideRequest, RideState
+from dispatch.offers import offer_accept, offer_wave
+from tests.e2e.conftest import check_axe, off_loop, screenshot, wait_live
+from tests.factories import next_weekday_at
+from tests.webapp.conftest import World, build_world
+
+pytestmark = pytest.mark.e2e
+DESK = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def world(live) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def desk(browser, live):
+    contexts = []
+
+    def open_desk(user):
+        context = browser.new_context(viewport=DESK, base_url=live.url, locale="en-GB")
+        context.set_default_timeout(10_000)
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [
+                {"name": "django_language", "value": "en", "url": live.url},
+                {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url},
+            ]
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_desk
+    for context in contexts:
+        context.close()
+
+
+def test_a_phone_in_booking_for_an_elderly_caller_is_dispatched(live, desk, world: World):
+    page = desk(world.people["coordinator"])
+    page.goto("/console/phone/")
+    check_axe(page)
+    # Nobody by that name yet: the search says so, and the new person's form is filled.
+    page.get_by_label("Name or phone number").fill("Gunnel")
+    page.get_by_role("button", name="Find").click()
+    assert "Nobody in the association matches" in page.content()
+    assert page.get_by_label("Full name").input_value() == "Gunnel"
+    page.get_by_label("Full name").fill("Gunnel Ek")
+    page.get_by_label("Phone number (optional)").fill("070-174 06 99")
+    screenshot(page, "console-phone")
+    page.get_by_role("button", name="Add and book").click()
+    page.wait_for_url(re.compile(r"/console/phone/\d+/"))
+    gunnel = User.objects.get(full_name="Gunnel Ek")
+    assert gunnel.is_managed
+
+    page.get_by_label("From (address)").fill("Järnvägsgatan 4, Vansbro")
+    page.get_by_text("From: coordinates").click()
+    page.get_by_label("From: longitude").fill("14.2267")
+    page.get_by_label("From: latitude").fill("60.5103")
+    page.get_by_label("To (address)").fill("Vårdcentralen, Dala-Järna")
+    page.get_by_text("To: coordinates").click()
+    page.get_by_label("To: longitude").fill("14.3644")
+    page.get_by_label("To: latitude").fill("60.5534")
+    page.get_by_label("Time", exact=True).fill(
+        next_weekday_at(0, 10).astimezone().strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_label("walker").check()
+    check_axe(page)
+    screenshot(page, "console-book")
+    page.get_by_role("button", name="Book the ride").click()
+    page.wait_for_url(re.compile(r"/console/rides/\d+/"))
+    assert "A confirmation goes by SMS to +46701740699" in page.content()
+    ride = RideRequest.objects.get(rider=gunnel)
+    assert ride.requested_by == world.people["coordinator"]
+
+    # What the Celery task does on commit: the ride is offered to the drivers.
+    assert off_loop(offer_wave, ride_id=ride.pk)
+    page.reload()
+    assert page.locator("[data-state]").get_attribute("data-state") == "offering"
+    check_axe(page)
+    screenshot(page, "console-ride")
+
+
+def test_the_board_follows_a_driver_accepting_live(live, desk, world: World):
+    page = desk(world.people["coordinator"])
+    page.goto("/console/")
+    wait_live(page)
+    row = page.locator(f"[data-ride='{world.open.pk}'] [data-state]")
+    assert row.get_attribute("data-state") == "offering"
+    check_axe(page)
+    offer = Offer.objects.get(ride=world.open)
+    off_loop(offer_accept, offer_id=offer.pk, actor=world.people["offered_driver"])
+    page.wait_for_function(
+        f"document.querySelector(\"[data-ride='{world.open.pk}'] [data-state]\")"
+        ".dataset.state === 'accepted'"
+    )
+    assert "Sven Holm" in page.locator(f"[data-ride='{world.open.pk}']").inner_text()
+    world.open.refresh_from_db()
+    assert world.open.state == RideState.ACCEPTED
+    screenshot(page, "console-board")
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/console/roster/", "console-roster"),
+        ("/console/runs/", "console-runs"),
+        ("/console/mileage/", "console-mileage"),
+    ],
+)
+def test_the_console_pages_are_accessible(live, desk, world: World, path, name):
+    page = desk(world.people["coordinator"])
+    page.goto(path)
+    check_axe(page)
+    screenshot(page, name)
