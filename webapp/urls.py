@@ -79,4 +79,5 @@ urlpatterns += [
     path("console/runs/<int:pk>/assign", runs.run_assign, name="console-run-assign"),
     path("console/mileage/", mileage.mileage, name="console-mileage"),
     path("console/mileage.csv", mileage.mileage_csv, name="console-mileage-csv"),
+    path("console/mileage/paid", mileage.mark_paid, name="console-mileage-paid"),
 ]

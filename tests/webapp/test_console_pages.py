@@ -11,7 +11,14 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState
-from backend.rides.models import Offer, OfferState, RiderApproval, RideRequest, RideState
+from backend.rides.models import (
+    MileagePayout,
+    Offer,
+    OfferState,
+    RiderApproval,
+    RideRequest,
+    RideState,
+)
 from backend.shuttle.models import RunSignup, RunVehicle
 from tests.factories import MembershipFactory, RideRequestFactory
 from tests.webapp.conftest import ROLES, snapshot
@@ -340,13 +347,95 @@ def test_the_mileage_page_and_csv(world, settings):
     client = world.client("coordinator")
     page = client.get("/console/mileage/").content.decode()
     assert "Erik Olsson" in page and "30.00" in page
+    assert "Month not over" in page  # this month cannot be paid yet
     response = client.get("/console/mileage.csv")
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows == [
-        ["driver", "rides", "km", "amount (SEK)"],
-        ["Erik Olsson", "1", "12.0", "30.00"],
+        ["driver", "rides", "km", "amount (SEK)", "paid on"],
+        ["Erik Olsson", "1", "12.0", "30.00", ""],
     ]
+
+
+def _last_month() -> str:
+    return (timezone.localdate().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def _completed_last_month(world, km: int) -> RideRequest:
+    ride = _completed(world, km)
+    ride.closed_at = timezone.localtime().replace(day=1) - timedelta(days=3)
+    ride.save()
+    return ride
+
+
+def test_marking_last_months_mileage_as_paid(world, settings):
+    settings.MILEAGE_RATE_ORE_PER_KM = 250
+    _completed_last_month(world, 12)
+    driver = world.drivers["holding_driver"]
+    client = world.client("coordinator")
+    month = _last_month()
+    response = client.post("/console/mileage/paid", {"driver": driver.pk, "month": month})
+    assert response.status_code == 302
+    payout = MileagePayout.objects.get()
+    assert (payout.driver, payout.amount_ore, payout.metres, payout.paid_by) == (
+        driver,
+        3000,
+        12000,
+        world.people["coordinator"],
+    )
+    page = client.get("/console/mileage/", {"month": month}).content.decode()
+    assert "Paid " in page and "Mark Erik Olsson as paid" not in page
+    csv_rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get("/console/mileage.csv", {"month": month}).content.decode("utf-8-sig")
+            )
+        )
+    )
+    assert csv_rows[1][4] == timezone.localdate().isoformat()
+    # A second time is refused, and nothing more is written.
+    again = client.post("/console/mileage/paid", {"driver": driver.pk, "month": month})
+    assert again.status_code == 409
+    assert "already marked as paid" in again.content.decode()
+    assert MileagePayout.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({}, 400),
+        ({"driver": "x", "month": "2025-01"}, 400),
+        ({"driver": "1", "month": "2025-13"}, 400),
+        ({"driver": "999999", "month": "2025-01"}, 400),
+        ("this month", 409),
+        ("no rides", 409),
+    ],
+)
+def test_marking_paid_with_bad_input_writes_nothing(world, data, status):
+    driver = world.drivers["holding_driver"]
+    if data == "this month":
+        _completed(world, 12)
+        data = {"driver": driver.pk, "month": timezone.localdate().strftime("%Y-%m")}
+    elif data == "no rides":
+        data = {"driver": driver.pk, "month": _last_month()}
+    response = world.client("coordinator").post("/console/mileage/paid", data)
+    assert response.status_code == status
+    assert not MileagePayout.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["coordinator_elsewhere", "holding_driver", "rider", "analyst"])
+def test_nobody_else_marks_mileage_as_paid(world, role):
+    _completed_last_month(world, 12)
+    response = world.client(role).post(
+        "/console/mileage/paid",
+        {
+            "driver": world.drivers["holding_driver"].pk,
+            "month": _last_month(),
+            "association": world.a.pk,
+        },
+    )
+    assert response.status_code in (400, 403)
+    assert not MileagePayout.objects.exists()
 
 
 @pytest.mark.parametrize("url", ["/console/mileage/", "/console/mileage.csv"])
