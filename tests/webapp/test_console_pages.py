@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState
+from backend.notifications.models import Channel, Delivery, DeliveryStatus
 from backend.rides.models import (
     MileagePayout,
     Offer,
@@ -452,3 +453,34 @@ def test_the_mileage_csv_of_another_association_is_not_given(world):
     )
     assert "Erik Olsson" not in response.content.decode("utf-8-sig")
     assert world.client("holding_driver").get("/console/mileage.csv").status_code == 403
+
+
+def test_a_caller_without_a_login_gets_the_confirmation_by_sms(world):
+    client = world.client("coordinator")
+    client.post(
+        "/console/phone/new",
+        {"full_name": "Gunnel Ek", "phone": "070-174 06 99", "approve_rides": "on"},
+    )
+    gunnel = User.objects.get(full_name="Gunnel Ek")
+    response = client.post(
+        f"/console/phone/{gunnel.pk}/",
+        {
+            "what": "ride",
+            "rider": gunnel.pk,
+            "pickup_address": "Järnvägsgatan 4, Vansbro",
+            "pickup_lon": "14.2267",
+            "pickup_lat": "60.5103",
+            "destination_address": "Vårdcentralen, Dala-Järna",
+            "destination_lon": "14.3644",
+            "destination_lat": "60.5534",
+            "time_kind": "pickup_at",
+            "at": (timezone.localtime() + timedelta(days=3)).strftime("%Y-%m-%dT10:00"),
+            "passengers": "1",
+        },
+        follow=True,
+    )
+    assert "A confirmation goes by SMS to +46701740699" in response.content.decode()
+    # notify() plans the SMS; the worker sends what is planned (tested in notifications).
+    delivery = Delivery.objects.get(notification__recipient=gunnel, channel=Channel.SMS)
+    assert (delivery.address, delivery.status) == ("+46701740699", DeliveryStatus.PENDING)
+    assert delivery.notification.kind == "ride.requested"
