@@ -2,16 +2,23 @@
 booking for an elderly caller without a login, from search to a dispatched ride; the
 board following a driver's answer live; every console page clean for axe-core."""
 
+import csv
+import io
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.community.models import Membership, MembershipState
 from backend.rides.models import Offer, RideRequest, RideState
+from backend.rides.services import RideTime
 from dispatch.offers import offer_accept, offer_wave
+from dispatch.services import ride_request_submit
 from tests.e2e.conftest import check_axe, off_loop, screenshot, wait_live
-from tests.factories import next_weekday_at
+from tests.factories import MembershipFactory, next_weekday_at
 from tests.webapp.conftest import World, build_world
 
 pytestmark = pytest.mark.e2e
@@ -123,3 +130,76 @@ def test_the_console_pages_are_accessible(live, desk, world: World, path, name):
     page.goto(path)
     check_axe(page)
     screenshot(page, name)
+
+
+def test_an_unassigned_ride_appears_live_and_is_given_by_hand_to_a_driver(
+    live, desk, phone, world: World
+):
+
+    coordinator = desk(world.people["coordinator"])
+    coordinator.goto("/console/")
+    wait_live(coordinator)
+    erik = world.drivers["holding_driver"]
+    driver = phone(erik.membership.user).new_page()
+    driver.goto("/driver/")
+    wait_live(driver)
+
+    # A ride nobody can take (a wheelchair, and no car here takes one): every wave finds
+    # nobody, dispatch gives up, and the board shows it at once.
+    ride = off_loop(
+        ride_request_submit,
+        requested_by=world.people["rider"],
+        rider=world.people["rider"],
+        association=world.a,
+        pickup=world.open.pickup,
+        pickup_address="Järnvägsgatan 4, Vansbro",
+        destination=world.open.destination,
+        destination_address="Vårdcentralen, Dala-Järna",
+        when=RideTime(kind="pickup_at", at=next_weekday_at(2, 14)),
+        needs=["wheelchair"],
+    )
+    assert off_loop(offer_wave, ride_id=ride.pk) == []
+    alert = coordinator.get_by_role("link", name=re.compile("No driver found"))
+    alert.wait_for()
+    check_axe(coordinator)
+    alert.click()
+    coordinator.wait_for_url(re.compile(rf"/console/rides/{ride.pk}/"))
+    assert "No driver is free and near for this ride" in coordinator.content()
+    coordinator.get_by_label("Driver", exact=True).select_option(str(erik.pk))
+    coordinator.get_by_role("button", name="Assign", exact=True).click()
+    assert "Erik Olsson drives this ride and has been told." in coordinator.content()
+
+    # The driver's open page shows the ride among theirs without a reload.
+    driver.locator(f"a[href='/driver/rides/{ride.pk}/']").wait_for()
+    ride.refresh_from_db()
+    assert (ride.state, ride.driver) == (RideState.ACCEPTED, erik)
+
+
+def test_approving_a_pending_member(live, desk, world: World):
+
+    pending = MembershipFactory(
+        association=world.a, user__full_name="Nils Nyström", state=MembershipState.PENDING
+    )
+    page = desk(world.people["coordinator"])
+    page.goto("/console/roster/")
+    page.get_by_role("button", name="Approve Nils Nyström").click()
+    page.get_by_text("Nils Nyström is now an active member.").wait_for()
+    check_axe(page)
+    assert Membership.objects.get(pk=pending.pk).state == MembershipState.ACTIVE
+
+
+def test_exporting_the_mileage_csv(live, desk, world: World):
+
+    held = world.held
+    held.state, held.closed_at, held.driven_m = RideState.COMPLETED, timezone.now(), 12_345
+    held.save()
+    page = desk(world.people["coordinator"])
+    page.goto("/console/mileage/")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV for the treasurer").click()
+    download = download_info.value
+    assert download.suggested_filename == f"mileage-{world.a.pk}-{timezone.localdate():%Y-%m}.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["driver", "rides", "km", "amount (SEK)", "paid on"]
+    assert rows[1][:4] == ["Erik Olsson", "1", "12.3", "30.86"]
