@@ -288,3 +288,27 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
         urgent=True,
     )
     return ride
+
+
+@transaction.atomic
+def ride_reassign_by_coordinator(
+    *, ride_id: int, driver: DriverProfile, actor: User, reason: str
+) -> RideRequest:
+    """A coordinator gives an accepted ride to another driver: the first driver is told
+    why and let go, the new one gets it as by `ride_assign_by_coordinator`. One
+    transaction with the ride row locked: when the new driver cannot take it (busy at
+    that time, not a driver here), the first driver keeps the ride."""
+    ride = RideRequest.objects.select_for_update().get(pk=ride_id)
+    if ride.driver_id == driver.pk:
+        raise ApplicationError(
+            RideErrorCode.WRONG_STATE,
+            _("%(name)s already drives this ride.") % {"name": driver.membership.user.full_name},
+            kind=ErrorKind.CONFLICT,
+            fields={"driver": [_("Choose another driver.")]},
+        )
+    previous = ride.driver_id
+    rides.ride_release_by_coordinator(ride=ride, actor=actor, reason=reason)
+    Offer.objects.filter(ride=ride, driver_id=previous, state=OfferState.ACCEPTED).update(
+        state=OfferState.WITHDRAWN, answered_at=timezone.now()
+    )
+    return ride_assign_by_coordinator(ride_id=ride.pk, driver=driver, actor=actor)

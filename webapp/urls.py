@@ -66,6 +66,7 @@ urlpatterns += [
     path("console/", board.board, name="console"),
     path("console/rides/<int:pk>/", board.ride, name="console-ride"),
     path("console/rides/<int:pk>/assign", board.assign, name="console-assign"),
+    path("console/rides/<int:pk>/reassign", board.reassign, name="console-reassign"),
     path("console/phone/", phone.phone, name="console-phone"),
     path("console/phone/new", phone.person_new, name="console-person-new"),
     path("console/phone/<int:pk>/", phone.book, name="console-book"),

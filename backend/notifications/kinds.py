@@ -262,6 +262,13 @@ KINDS: dict[str, Kind] = {
             _("The ride %(when)s no longer needs a driver. You do not need to answer."),
             NO_SMS,
         ),
+        # The association console: a coordinator gave a driver's ride to someone else
+        Kind(
+            "ride.released",
+            _("Ride given to another driver"),
+            _("A coordinator gave the ride %(when)s to another driver. %(reason)s"),
+            ALL_CHANNELS,
+        ),
     ]
 }
 

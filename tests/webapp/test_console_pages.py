@@ -484,3 +484,71 @@ def test_a_caller_without_a_login_gets_the_confirmation_by_sms(world):
     delivery = Delivery.objects.get(notification__recipient=gunnel, channel=Channel.SMS)
     assert (delivery.address, delivery.status) == ("+46701740699", DeliveryStatus.PENDING)
     assert delivery.notification.kind == "ride.requested"
+
+
+# --- Reassigning --------------------------------------------------------------------------
+
+
+def test_giving_an_accepted_ride_to_another_driver(world):
+    erik, sven = world.drivers["holding_driver"], world.drivers["offered_driver"]
+    response = world.client("coordinator").post(
+        f"/console/rides/{world.held.pk}/reassign", {"driver": sven.pk, "reason": "Erik är sjuk"}
+    )
+    assert response.status_code == 302
+    world.held.refresh_from_db()
+    assert (world.held.state, world.held.driver) == (RideState.ACCEPTED, sven)
+    told = erik.membership.user.notifications.get(kind="ride.released")
+    assert told.payload["reason"] == "Erik är sjuk"
+    assert sven.membership.user.notifications.filter(kind="ride.assigned").exists()
+    assert Offer.objects.get(ride=world.held, driver=erik).state == OfferState.WITHDRAWN
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({"driver": "offered_driver", "reason": ""}, 400),
+        ({"driver": "999999", "reason": "x"}, 400),
+        ({"driver": "holding_driver", "reason": "x"}, 409),  # already theirs
+    ],
+)
+def test_reassigning_with_bad_input_writes_nothing(world, data, status):
+    driver = data["driver"]
+    if driver in world.drivers:
+        driver = world.drivers[driver].pk
+    before = everything()
+    response = world.client("coordinator").post(
+        f"/console/rides/{world.held.pk}/reassign", {**data, "driver": driver}
+    )
+    assert response.status_code == status
+    assert everything() == before
+
+
+def test_reassigning_to_a_driver_busy_then_keeps_the_first_driver(world):
+    sven = world.drivers["offered_driver"]
+    # Sven already drives another ride at the same time.
+    other = RideRequestFactory(
+        rider=world.people["other_resident"],
+        association=world.a,
+        earliest_pickup=world.held.earliest_pickup,
+        state=RideState.OFFERING,
+    )
+    world.client("coordinator").post(f"/console/rides/{other.pk}/assign", {"driver": sven.pk})
+    before = everything()
+    response = world.client("coordinator").post(
+        f"/console/rides/{world.held.pk}/reassign", {"driver": sven.pk, "reason": "x"}
+    )
+    assert response.status_code == 409
+    assert everything() == before
+    world.held.refresh_from_db()
+    assert world.held.driver == world.drivers["holding_driver"]
+
+
+@pytest.mark.parametrize("role", ["coordinator_elsewhere", "holding_driver", "rider", "analyst"])
+def test_nobody_else_reassigns(world, role):
+    before = everything()
+    response = world.client(role).post(
+        f"/console/rides/{world.held.pk}/reassign",
+        {"driver": world.drivers["offered_driver"].pk, "reason": "x"},
+    )
+    assert response.status_code in (403, 404)
+    assert everything() == before

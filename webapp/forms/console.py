@@ -33,6 +33,10 @@ class DriverChoiceForm(Form):
         self.fields["driver"].choices = drivers
 
 
+class ReassignForm(DriverChoiceForm):
+    reason = forms.CharField(label=_("Why (the first driver sees it)"), max_length=300)
+
+
 class PersonSearchForm(Form):
     q = forms.CharField(label=_("Name or phone number"), max_length=100, min_length=2)
 

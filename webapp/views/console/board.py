@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.community.models import MembershipState, Role
-from backend.errors import ApplicationError
+from backend.errors import ApplicationError, ErrorKind
 from backend.rides.models import (
     CLOSED_STATES,
     DRIVER_HOLDS,
@@ -24,12 +24,18 @@ from backend.rides.models import (
     RideState,
 )
 from dispatch.matching import candidates, local_zone
-from dispatch.offers import ride_assign_by_coordinator
-from webapp.forms.console import BoardFilterForm, DriverChoiceForm
+from dispatch.offers import ride_assign_by_coordinator, ride_reassign_by_coordinator
+from webapp.forms.console import BoardFilterForm, DriverChoiceForm, ReassignForm
 from webapp.forms.rides import map_settings
 from webapp.views.common import show_error
 from webapp.views.console.common import console_page, coordinator_required
 
+STATUS = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+}
 # A ride without a driver this close to its pickup needs a person on the phone.
 SOON = dt.timedelta(hours=1)
 BOARD_LIMIT = 200
@@ -146,8 +152,13 @@ def _association_drivers(association):
     )
 
 
-def _ride_context(request, ride: RideRequest, form: DriverChoiceForm | None = None) -> dict:
-    found = candidates(ride) if ride.state not in CLOSED_STATES else []
+def _ride_context(
+    request,
+    ride: RideRequest,
+    form: DriverChoiceForm | None = None,
+    reassign_form: ReassignForm | None = None,
+) -> dict:
+    found = candidates(ride) if ride.state in OPEN_STATES else []
     drivers = {d.pk: d for d in _association_drivers(request.association)}
     load = _week_load(list(drivers))
     suggestions = [
@@ -166,6 +177,9 @@ def _ride_context(request, ride: RideRequest, form: DriverChoiceForm | None = No
         "ride": ride,
         "suggestions": suggestions,
         "assign_form": form or DriverChoiceForm(drivers=choices),
+        "reassign_form": reassign_form
+        or ReassignForm(drivers=[c for c in choices if c[0] != ride.driver_id]),
+        "can_reassign": ride.state == RideState.ACCEPTED,
         "declined": Offer.objects.filter(ride=ride, state=OfferState.DECLINED)
         .select_related("driver__membership__user")
         .order_by("answered_at"),
@@ -216,4 +230,42 @@ def assign(request, pk: int):
             return redirect(f"{url}?association={ride.association_id}")
     return console_page(
         request, "webapp/console/ride.html", _ride_context(request, ride, form), status=400
+    )
+
+
+@coordinator_required
+@require_POST
+def reassign(request, pk: int):
+    ride = _ride_of(request, pk)
+    drivers = _association_drivers(request.association)
+    form = ReassignForm(
+        request.POST, drivers=[(d.pk, d.membership.user.full_name) for d in drivers]
+    )
+    status = 400
+    if form.is_valid():
+        driver = drivers.get(pk=form.cleaned_data["driver"])
+        try:
+            ride_reassign_by_coordinator(
+                ride_id=ride.pk,
+                driver=driver,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            show_error(request, error, form)
+            status = STATUS[error.kind]
+        else:
+            messages.success(
+                request,
+                _("%(name)s drives this ride now; both drivers have been told.")
+                % {"name": driver.membership.user.full_name},
+            )
+            url = reverse("webapp:console-ride", args=[ride.pk])
+            return redirect(f"{url}?association={ride.association_id}")
+    ride.refresh_from_db()
+    return console_page(
+        request,
+        "webapp/console/ride.html",
+        _ride_context(request, ride, reassign_form=form),
+        status=status,
     )
