@@ -133,8 +133,8 @@ def test_the_board_query_count_does_not_grow_with_rides(world, extra, django_ass
         RideRequestFactory(rider=world.people["rider"], association=world.a)
     client = world.client("coordinator")
     client.get("/console/")  # warm the session
-    # session, user, shell (4), coordinator check, villages, rides, drivers on duty
-    with django_assert_num_queries(10):
+    # session, user, shell (3), my associations, villages, rides, drivers on duty
+    with django_assert_num_queries(9):
         client.get("/console/")
 
 
@@ -290,8 +290,8 @@ def test_the_roster_query_count_does_not_grow_with_members(world, extra, django_
         MembershipFactory(association=world.a)
     client = world.client("coordinator")
     client.get("/console/roster/")
-    # session, user, shell (4), coordinator check, memberships, slots, month load
-    with django_assert_num_queries(10):
+    # session, user, shell (3), my associations, memberships, slots, month load
+    with django_assert_num_queries(9):
         client.get("/console/roster/")
 
 

@@ -4,9 +4,11 @@ errors a person can act on."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from backend.accounts.models import User
 from backend.community.selectors import coordinated_association_ids
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
@@ -26,10 +28,23 @@ def shell(request: HttpRequest) -> dict:
         "signed_in": True,
         "unread": unread_count(user=user),
         "last_notification_id": last_id or 0,
-        "is_driver": driver_profiles_of(user=user).exists(),
-        "is_coordinator": coordinated_association_ids(user=user).exists(),
+        **_modes(user),
         "position_interval": settings.DRIVER_POSITION_INTERVAL,
     }
+
+
+def _modes(user) -> dict[str, bool]:
+    """Whether to link driver mode and the association console: one query for both."""
+    modes = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            is_driver=Exists(driver_profiles_of(user=user)),
+            is_coordinator=Exists(coordinated_association_ids(user=user)),
+        )
+        .values("is_driver", "is_coordinator")
+        .first()
+    )
+    return modes or {"is_driver": False, "is_coordinator": False}
 
 
 def page(
