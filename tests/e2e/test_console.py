@@ -203,3 +203,27 @@ def test_exporting_the_mileage_csv(live, desk, world: World):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["driver", "rides", "km", "amount (SEK)", "paid on"]
     assert rows[1][:4] == ["Erik Olsson", "1", "12.3", "30.86"]
+
+
+def test_the_board_on_a_tablet(live, browser, world: World):
+    """An upright tablet (768x1024): one column, nothing cut off, still clean for axe."""
+    context = browser.new_context(
+        viewport={"width": 768, "height": 1024}, base_url=live.url, locale="en-GB"
+    )
+    try:
+        client = Client()
+        client.force_login(world.people["coordinator"])
+        context.add_cookies(
+            [
+                {"name": "django_language", "value": "en", "url": live.url},
+                {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live.url},
+            ]
+        )
+        page = context.new_page()
+        page.goto("/console/")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 768
+        check_axe(page)
+        screenshot(page, "console-board-tablet")
+    finally:
+        context.close()

@@ -552,3 +552,15 @@ def test_nobody_else_reassigns(world, role):
     )
     assert response.status_code in (403, 404)
     assert everything() == before
+
+
+def test_a_new_profile_keeps_its_address_when_the_geocoder_is_down(world):
+    # GEOCODER_URL is empty in these tests: the address cannot be looked up.
+    response = world.client("coordinator").post(
+        "/console/phone/new",
+        {"full_name": "Gunnel Ek", "home_address": "Storgatan 1, Vansbro"},
+        follow=True,
+    )
+    gunnel = User.objects.get(full_name="Gunnel Ek")
+    assert (gunnel.home_address, gunnel.home_location) == ("Storgatan 1, Vansbro", None)
+    assert "give the pickup when you book" in response.content.decode()

@@ -84,6 +84,7 @@ def person_new(request):
     form = ManagedProfileForm(request.POST)
     if form.is_valid():
         values = form.cleaned_data
+        home = _home_point(request, values["home_address"])
         try:
             with transaction.atomic():
                 person = managed_profile_create(
@@ -93,8 +94,8 @@ def person_new(request):
                     home_address=values["home_address"],
                     association=association,
                 )
-                if values["home_address"]:
-                    person.home_location = geocode(values["home_address"], field="home_address")
+                if home is not None:
+                    person.home_location = home
                     person.save(update_fields=["home_location"])
                 if values["approve_rides"]:
                     rider_approve(
@@ -112,6 +113,23 @@ def person_new(request):
         {"form": PersonSearchForm(), "found": None, "new_form": form},
         status=400,
     )
+
+
+def _home_point(request, address: str):
+    """The home on the map, when the address can be looked up. A caller is not turned
+    away because the geocoder is down: the profile is kept without it, and the
+    coordinator gives the pickup when booking."""
+    if not address:
+        return None
+    try:
+        return geocode(address, field="home_address")
+    except ApplicationError as error:
+        messages.warning(
+            request,
+            _("%(problem)s The home address is kept; give the pickup when you book.")
+            % {"problem": error.message},
+        )
+        return None
 
 
 def _occurrences(association: Association) -> list[tuple[int, str]]:
