@@ -24,6 +24,7 @@ from backend.rides import services as rides
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import DriverProfile, Offer, OfferState, RideRequest, RideState
 from backend.rides.selectors import user_coordinates
+from dispatch.board import board_changed
 from dispatch.matching import Candidate, candidates
 
 OFFERABLE = [RideState.REQUESTED, RideState.OFFERING]
@@ -55,6 +56,7 @@ def offer_wave(*, ride_id: int) -> list[Offer]:
             _escalate(ride)
             return []
         ride = rides.ride_dispatch_started(ride=ride, wave=wave)
+        board_changed(ride)
         offers = [_offer(ride, candidate, wave, rank) for rank, candidate in enumerate(found, 1)]
     from dispatch.tasks import wave_timeout
 
@@ -103,6 +105,7 @@ def offer_payload(offer: Offer) -> dict:
 
 def _escalate(ride: RideRequest) -> None:
     ride = rides.ride_mark_unassigned(ride=ride)
+    board_changed(ride)
     coordinators = User.objects.filter(
         memberships__association=ride.association,
         memberships__state=MembershipState.ACTIVE,
@@ -174,6 +177,7 @@ def offer_accept(*, offer_id: int, actor: User) -> RideRequest:
         ride=offer.ride, driver=offer.driver, pickup_at=offer.pickup_at, actor=actor
     )
     withdraw_pending_offers(ride=ride, keep=offer.pk)
+    board_changed(ride)
     return ride
 
 
@@ -272,6 +276,7 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
         },
     )
     withdraw_pending_offers(ride=ride)
+    board_changed(ride)
     notify(
         membership.user,
         "ride.assigned",
@@ -283,3 +288,27 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
         urgent=True,
     )
     return ride
+
+
+@transaction.atomic
+def ride_reassign_by_coordinator(
+    *, ride_id: int, driver: DriverProfile, actor: User, reason: str
+) -> RideRequest:
+    """A coordinator gives an accepted ride to another driver: the first driver is told
+    why and let go, the new one gets it as by `ride_assign_by_coordinator`. One
+    transaction with the ride row locked: when the new driver cannot take it (busy at
+    that time, not a driver here), the first driver keeps the ride."""
+    ride = RideRequest.objects.select_for_update().get(pk=ride_id)
+    if ride.driver_id == driver.pk:
+        raise ApplicationError(
+            RideErrorCode.WRONG_STATE,
+            _("%(name)s already drives this ride.") % {"name": driver.membership.user.full_name},
+            kind=ErrorKind.CONFLICT,
+            fields={"driver": [_("Choose another driver.")]},
+        )
+    previous = ride.driver_id
+    rides.ride_release_by_coordinator(ride=ride, actor=actor, reason=reason)
+    Offer.objects.filter(ride=ride, driver_id=previous, state=OfferState.ACCEPTED).update(
+        state=OfferState.WITHDRAWN, answered_at=timezone.now()
+    )
+    return ride_assign_by_coordinator(ride_id=ride.pk, driver=driver, actor=actor)

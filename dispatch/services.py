@@ -5,6 +5,7 @@ from django.db import transaction
 from backend.accounts.models import User
 from backend.rides import services as rides
 from backend.rides.models import RideRequest
+from dispatch.board import board_changed
 from dispatch.offers import WithdrawReason, withdraw_pending_offers
 from dispatch.tasks import run_dispatch
 
@@ -14,6 +15,7 @@ def ride_request_submit(**request) -> RideRequest:
     arguments) and start looking for a driver once it is committed."""
     with transaction.atomic():
         ride = rides.ride_request_create(**request)
+        board_changed(ride)
         returns = RideRequest.objects.filter(return_of=ride).values_list("pk", flat=True)
         for ride_id in [ride.pk, *returns]:
             transaction.on_commit(lambda ride_id=ride_id: run_dispatch.delay(ride_id))
@@ -24,6 +26,7 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
     """The driver gives the ride back; dispatch looks for another driver."""
     with transaction.atomic():
         ride = rides.ride_driver_withdraw(ride=ride, actor=actor, reason=reason)
+        board_changed(ride)
         transaction.on_commit(lambda: run_dispatch.delay(ride.pk))
     return ride
 
@@ -33,6 +36,7 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     still waiting for an answer are withdrawn and leave the drivers' offer lists live."""
     with transaction.atomic():
         ride = rides.ride_cancel(ride=ride, actor=actor, reason=reason)
+        board_changed(ride)
         withdraw_pending_offers(ride=ride, reason=WithdrawReason.CANCELLED)
     return ride
 

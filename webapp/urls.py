@@ -93,3 +93,27 @@ urlpatterns += [
         name="shop-run-standing-stop",
     ),
 ]
+
+# The association console, for coordinators.
+from webapp.views.console import board, mileage, phone, roster, runs  # noqa: E402
+
+urlpatterns += [
+    path("console/", board.board, name="console"),
+    path("console/rides/<int:pk>/", board.ride, name="console-ride"),
+    path("console/rides/<int:pk>/assign", board.assign, name="console-assign"),
+    path("console/rides/<int:pk>/reassign", board.reassign, name="console-reassign"),
+    path("console/phone/", phone.phone, name="console-phone"),
+    path("console/phone/new", phone.person_new, name="console-person-new"),
+    path("console/phone/<int:pk>/", phone.book, name="console-book"),
+    path("console/roster/", roster.roster, name="console-roster"),
+    path(
+        "console/roster/<int:pk>/<str:action>",
+        roster.membership_action,
+        name="console-membership",
+    ),
+    path("console/runs/", runs.runs, name="console-runs"),
+    path("console/runs/<int:pk>/assign", runs.run_assign, name="console-run-assign"),
+    path("console/mileage/", mileage.mileage, name="console-mileage"),
+    path("console/mileage.csv", mileage.mileage_csv, name="console-mileage-csv"),
+    path("console/mileage/paid", mileage.mark_paid, name="console-mileage-paid"),
+]

@@ -347,6 +347,13 @@ KINDS: dict[str, Kind] = {
             _("%(resource)s is free again %(period)s. Book it before someone else does."),
             ALL_CHANNELS,
         ),
+        # The association console: a coordinator gave a driver's ride to someone else
+        Kind(
+            "ride.released",
+            _("Ride given to another driver"),
+            _("A coordinator gave the ride %(when)s to another driver. %(reason)s"),
+            ALL_CHANNELS,
+        ),
     ]
 }
 

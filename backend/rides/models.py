@@ -450,3 +450,35 @@ class PlannedAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"plan {self.plan_id}: ride {self.ride_id} to driver {self.driver_id}"
+
+
+class MileagePayout(models.Model):
+    """The association has paid a driver's mileage for one month: what was paid (the
+    kilometres, rides and amount at the rate of the day it was marked), by whom and
+    when. One payout per driver and month, so it cannot be paid twice."""
+
+    association = models.ForeignKey(
+        Association, on_delete=models.PROTECT, related_name="mileage_payouts"
+    )
+    driver = models.ForeignKey(
+        DriverProfile, on_delete=models.PROTECT, related_name="mileage_payouts"
+    )
+    month = models.DateField(_("month"))  # the first day of the month
+    rides = models.PositiveIntegerField()
+    metres = models.PositiveIntegerField()
+    rate_ore_per_km = models.PositiveIntegerField()
+    amount_ore = models.PositiveIntegerField()
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    paid_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["driver", "month"], name="mileage_paid_once"),
+            models.CheckConstraint(condition=Q(month__day=1), name="mileage_month_first_day"),
+            models.CheckConstraint(condition=Q(rides__gte=1), name="mileage_has_rides"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.driver_id} {self.month:%Y-%m}: {self.amount_ore} öre"

@@ -487,6 +487,46 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
 
 
 @transaction.atomic
+def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
+    """A coordinator takes an accepted ride back from its driver (to give it to another;
+    dispatch.offers.ride_reassign_by_coordinator). Only before the driver sets off: a car
+    on its way is a matter for the phone. The driver is told why."""
+    if not user_coordinates(user=actor, association=ride.association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the association can give the ride to another driver."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    if not reason.strip():
+        raise _invalid(
+            RideErrorCode.REASON_MISSING,
+            _("Say why the ride goes to another driver; the driver will see it."),
+            "reason",
+        )
+    previous_driver = ride.driver
+    ride = _move(
+        ride,
+        from_states=[RideState.ACCEPTED],
+        to_state=RideState.REQUESTED,
+        actor=actor,
+        reason=reason.strip(),
+        driver=None,
+        busy=None,
+        planned_pickup=None,
+        accepted_at=None,
+    )
+    _cancel_reminders(ride)
+    if previous_driver is not None:
+        notify(
+            previous_driver.membership.user,
+            "ride.released",
+            {"when": local_time(ride.earliest_pickup), "reason": reason.strip()},
+            urgent=True,
+        )
+    return ride
+
+
+@transaction.atomic
 def ride_mark_unfulfilled(
     *, ride: RideRequest, actor: User | None = None, reason: str = ""
 ) -> RideRequest:

@@ -4,9 +4,13 @@ errors a person can act on."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import Exists
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from backend.accounts.models import User
+from backend.community.models import MunicipalityAnalyst
+from backend.community.selectors import coordinated_association_ids
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
 from backend.notifications.selectors import unread_count
@@ -25,9 +29,24 @@ def shell(request: HttpRequest) -> dict:
         "signed_in": True,
         "unread": unread_count(user=user),
         "last_notification_id": last_id or 0,
-        "is_driver": driver_profiles_of(user=user).exists(),
+        **_modes(user),
         "position_interval": settings.DRIVER_POSITION_INTERVAL,
     }
+
+
+def _modes(user) -> dict[str, bool]:
+    """Whether to link driver mode, the association console and the statistics: one query."""
+    modes = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            is_driver=Exists(driver_profiles_of(user=user)),
+            is_coordinator=Exists(coordinated_association_ids(user=user)),
+            is_analyst=Exists(MunicipalityAnalyst.objects.filter(user=user)),
+        )
+        .values("is_driver", "is_coordinator", "is_analyst")
+        .first()
+    )
+    return modes or {"is_driver": False, "is_coordinator": False, "is_analyst": False}
 
 
 def page(

@@ -29,6 +29,41 @@
     }).addTo(map);
   }
 
+  // --- The coordinators' dispatch board ---------------------------------------------------
+  // Rides (open ones stand out) and drivers on duty; redrawn when the page's live regions
+  // are refreshed, since the server sends the new points with them.
+  if (mapNode.hasAttribute("data-board")) {
+    const map = makeMap(mapNode);
+    if (!map) return;
+    const layer = L.layerGroup().addTo(map);
+    function draw(points) {
+      layer.clearLayers();
+      const all = [];
+      points.rides.forEach((ride) => {
+        const m = marker(layer, ride.at, ride.open ? "driver" : "destination");
+        m.bindTooltip(ride.label);
+        all.push([ride.at[1], ride.at[0]]);
+      });
+      points.drivers.forEach((driver) => {
+        marker(layer, driver.at, "pickup").bindTooltip(driver.label);
+        all.push([driver.at[1], driver.at[0]]);
+      });
+      if (all.length) map.fitBounds(all, { padding: [30, 30], maxZoom: 14 });
+    }
+    draw(JSON.parse(document.getElementById("map-points").textContent));
+    document.addEventListener("samby:refreshed", async () => {
+      try {
+        const response = await fetch(location.href, { credentials: "same-origin" });
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        const node = fresh.getElementById("map-points");
+        if (node) draw(JSON.parse(node.textContent));
+      } catch {
+        // The next refresh redraws.
+      }
+    });
+    return;
+  }
+
   // --- Following a ride ----------------------------------------------------------------
   const pointsNode = document.getElementById("map-points");
   if (pointsNode && mapNode.hasAttribute("data-follow")) {

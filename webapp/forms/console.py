@@ -1,0 +1,99 @@
+"""Forms of the association console. They check what was typed; the rules are in the
+services."""
+
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from backend.rides.models import Need, RideState
+from webapp.forms import Form
+
+
+class BoardFilterForm(Form):
+    village = forms.TypedChoiceField(label=_("Village"), coerce=int, required=False)
+    state = forms.ChoiceField(label=_("State"), required=False)
+    day = forms.DateField(
+        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, villages, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["village"].choices = [("", _("All villages"))] + [
+            (village.pk, village.name) for village in villages
+        ]
+        self.fields["state"].choices = [("", _("All states")), *RideState.choices]
+
+
+class DriverChoiceForm(Form):
+    driver = forms.TypedChoiceField(label=_("Driver"), coerce=int)
+
+    def __init__(self, *args, drivers: list[tuple[int, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["driver"].choices = drivers
+
+
+class ReassignForm(DriverChoiceForm):
+    reason = forms.CharField(label=_("Why (the first driver sees it)"), max_length=300)
+
+
+class PersonSearchForm(Form):
+    q = forms.CharField(label=_("Name or phone number"), max_length=100, min_length=2)
+
+
+class ManagedProfileForm(Form):
+    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    phone = forms.CharField(label=_("Phone number (optional)"), max_length=20, required=False)
+    home_address = forms.CharField(
+        label=_("Home address (optional)"), max_length=300, required=False
+    )
+    approve_rides = forms.BooleanField(
+        label=_("Approved for volunteer rides"), required=False, initial=True
+    )
+
+
+class ShopSeatForm(Form):
+    occurrence = forms.TypedChoiceField(label=_("Shop run"), coerce=int)
+    pickup_address = forms.CharField(
+        label=_("Pick up at (empty: home address)"), max_length=300, required=False
+    )
+    needs = forms.MultipleChoiceField(
+        label=_("Needs"), choices=Need.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    waitlist = forms.BooleanField(label=_("Waitlist when the run is full"), required=False)
+
+    def __init__(self, *args, occurrences: list[tuple[int, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["occurrence"].choices = occurrences
+
+
+class SuspendForm(Form):
+    reason = forms.CharField(label=_("Reason (the member sees it)"), max_length=300)
+
+
+class RiderApprovalForm(Form):
+    notes = forms.CharField(
+        label=_("Eligibility notes (optional)"), max_length=1000, required=False
+    )
+
+
+def parse_month(value: str | None) -> dt.date | None:
+    """'YYYY-MM' as the first day of that month; None when malformed."""
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        if not 2000 <= year <= 2999:
+            return None
+        return dt.date(year, month, 1)
+    except ValueError:
+        return None
+
+
+class PayoutForm(Form):
+    driver = forms.IntegerField(min_value=1)
+    month = forms.CharField(max_length=7)
+
+    def clean_month(self) -> dt.date:
+        month = parse_month(self.cleaned_data["month"])
+        if month is None:
+            raise forms.ValidationError(_("Use the form YYYY-MM."))
+        return month

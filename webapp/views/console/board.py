@@ -1,0 +1,271 @@
+"""The live dispatch board, and one ride with the drivers who could take it."""
+
+import datetime as dt
+
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from backend.community.models import MembershipState, Role
+from backend.errors import ApplicationError, ErrorKind
+from backend.rides.models import (
+    CLOSED_STATES,
+    DRIVER_HOLDS,
+    OPEN_STATES,
+    DriverProfile,
+    Offer,
+    OfferState,
+    RideEvent,
+    RideRequest,
+    RideState,
+)
+from dispatch.matching import candidates, local_zone
+from dispatch.offers import ride_assign_by_coordinator, ride_reassign_by_coordinator
+from webapp.forms.console import BoardFilterForm, DriverChoiceForm, ReassignForm
+from webapp.forms.rides import map_settings
+from webapp.views.common import show_error
+from webapp.views.console.common import console_page, coordinator_required
+
+STATUS = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+}
+# A ride without a driver this close to its pickup needs a person on the phone.
+SOON = dt.timedelta(hours=1)
+BOARD_LIMIT = 200
+
+
+def _today_start() -> dt.datetime:
+    now = timezone.now().astimezone(local_zone())
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def board_rides(association, values: dict):
+    """Today's and upcoming rides (or one day's), unassigned first, then by time."""
+    rides = RideRequest.objects.filter(association=association).select_related(
+        "rider", "village", "driver__membership__user"
+    )
+    day = values.get("day")
+    if day:
+        start = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
+        rides = rides.filter(
+            earliest_pickup__gte=start, earliest_pickup__lt=start + dt.timedelta(1)
+        )
+    else:
+        rides = rides.filter(earliest_pickup__gte=_today_start())
+    if values.get("village"):
+        rides = rides.filter(village_id=values["village"])
+    if values.get("state"):
+        rides = rides.filter(state=values["state"])
+    return rides.order_by("earliest_pickup", "pk")[:BOARD_LIMIT]
+
+
+@coordinator_required
+@require_GET
+def board(request):
+    association = request.association
+    villages = list(association.villages.order_by("name"))
+    form = BoardFilterForm(request.GET or None, villages=villages)
+    values = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    rides = list(board_rides(association, values))
+    now = timezone.now()
+    unassigned = [ride for ride in rides if ride.state == RideState.UNASSIGNED]
+    soon = [
+        ride for ride in rides if ride.state in OPEN_STATES and ride.earliest_pickup <= now + SOON
+    ]
+    drivers = list(
+        DriverProfile.objects.filter(
+            membership__association=association,
+            membership__state=MembershipState.ACTIVE,
+            active=True,
+            on_duty=True,
+        ).select_related("membership__user")
+    )
+    points = {
+        "rides": [
+            {
+                "id": ride.pk,
+                "at": [ride.pickup.x, ride.pickup.y],
+                "open": ride.state in OPEN_STATES,
+                "label": f"{timezone.localtime(ride.earliest_pickup):%H:%M} "
+                f"{ride.get_state_display()}",
+            }
+            for ride in rides
+            if ride.state not in CLOSED_STATES
+        ],
+        "drivers": [
+            {"at": [d.position.x, d.position.y], "label": d.membership.user.full_name}
+            for d in drivers
+            if d.position is not None
+        ],
+    }
+    return console_page(
+        request,
+        "webapp/console/board.html",
+        {
+            "form": form,
+            "rides": rides,
+            "unassigned": unassigned,
+            "soon": soon,
+            "drivers": drivers,
+            "map": map_settings(),
+            "map_points": points,
+            "open_states": OPEN_STATES,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _week_load(driver_ids: list[int]) -> dict[int, int]:
+    """Rides each driver holds or drove this week (Monday to Sunday, local time)."""
+    start = _today_start()
+    start -= dt.timedelta(days=start.weekday())
+    rows = (
+        RideRequest.objects.filter(
+            driver_id__in=driver_ids,
+            state__in=[*DRIVER_HOLDS, RideState.COMPLETED],
+            planned_pickup__gte=start,
+            planned_pickup__lt=start + dt.timedelta(days=7),
+        )
+        .values("driver_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["driver_id"]: row["n"] for row in rows}
+
+
+def _association_drivers(association):
+    return (
+        DriverProfile.objects.filter(
+            membership__association=association,
+            membership__state=MembershipState.ACTIVE,
+            membership__roles__contains=[Role.DRIVER],
+            active=True,
+        )
+        .select_related("membership__user")
+        .order_by("membership__user__full_name")
+    )
+
+
+def _ride_context(
+    request,
+    ride: RideRequest,
+    form: DriverChoiceForm | None = None,
+    reassign_form: ReassignForm | None = None,
+) -> dict:
+    found = candidates(ride) if ride.state in OPEN_STATES else []
+    drivers = {d.pk: d for d in _association_drivers(request.association)}
+    load = _week_load(list(drivers))
+    suggestions = [
+        {
+            "driver": drivers[c.driver_id],
+            "km": round(c.distance_m / 1000, 1),
+            "pickup_at": c.pickup_at,
+            "recent": c.recent_rides,
+            "week": load.get(c.driver_id, 0),
+        }
+        for c in found
+        if c.driver_id in drivers
+    ]
+    choices = [(d.pk, d.membership.user.full_name) for d in drivers.values()]
+    return {
+        "ride": ride,
+        "suggestions": suggestions,
+        "assign_form": form or DriverChoiceForm(drivers=choices),
+        "reassign_form": reassign_form
+        or ReassignForm(drivers=[c for c in choices if c[0] != ride.driver_id]),
+        "can_reassign": ride.state == RideState.ACCEPTED,
+        "declined": Offer.objects.filter(ride=ride, state=OfferState.DECLINED)
+        .select_related("driver__membership__user")
+        .order_by("answered_at"),
+        "events": RideEvent.objects.filter(ride=ride).select_related("actor").order_by("at"),
+        "can_assign": ride.state in OPEN_STATES,
+        "drivers_count": len(choices),
+    }
+
+
+def _ride_of(request, pk: int) -> RideRequest:
+    """A ride of the console's association; 404 for any other ride."""
+    return get_object_or_404(
+        RideRequest.objects.select_related(
+            "rider", "village", "association", "driver__membership__user"
+        ).filter(association=request.association),
+        pk=pk,
+    )
+
+
+@coordinator_required
+@require_GET
+def ride(request, pk: int):
+    ride = _ride_of(request, pk)
+    return console_page(request, "webapp/console/ride.html", _ride_context(request, ride))
+
+
+@coordinator_required
+@require_POST
+def assign(request, pk: int):
+    ride = _ride_of(request, pk)
+    drivers = _association_drivers(request.association)
+    form = DriverChoiceForm(
+        request.POST, drivers=[(d.pk, d.membership.user.full_name) for d in drivers]
+    )
+    if form.is_valid():
+        driver = drivers.get(pk=form.cleaned_data["driver"])
+        try:
+            ride_assign_by_coordinator(ride_id=ride.pk, driver=driver, actor=request.user)
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            messages.success(
+                request,
+                _("%(name)s drives this ride and has been told.")
+                % {"name": driver.membership.user.full_name},
+            )
+            url = reverse("webapp:console-ride", args=[ride.pk])
+            return redirect(f"{url}?association={ride.association_id}")
+    return console_page(
+        request, "webapp/console/ride.html", _ride_context(request, ride, form), status=400
+    )
+
+
+@coordinator_required
+@require_POST
+def reassign(request, pk: int):
+    ride = _ride_of(request, pk)
+    drivers = _association_drivers(request.association)
+    form = ReassignForm(
+        request.POST, drivers=[(d.pk, d.membership.user.full_name) for d in drivers]
+    )
+    status = 400
+    if form.is_valid():
+        driver = drivers.get(pk=form.cleaned_data["driver"])
+        try:
+            ride_reassign_by_coordinator(
+                ride_id=ride.pk,
+                driver=driver,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except ApplicationError as error:
+            show_error(request, error, form)
+            status = STATUS[error.kind]
+        else:
+            messages.success(
+                request,
+                _("%(name)s drives this ride now; both drivers have been told.")
+                % {"name": driver.membership.user.full_name},
+            )
+            url = reverse("webapp:console-ride", args=[ride.pk])
+            return redirect(f"{url}?association={ride.association_id}")
+    ride.refresh_from_db()
+    return console_page(
+        request,
+        "webapp/console/ride.html",
+        _ride_context(request, ride, reassign_form=form),
+        status=status,
+    )

@@ -1,0 +1,51 @@
+"""Who may open the console, and for which association."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+
+from backend.community.models import Association
+from backend.community.selectors import coordinated_association_ids
+from webapp.views.common import page
+
+
+def coordinated_associations(request: HttpRequest):
+    return Association.objects.filter(
+        pk__in=coordinated_association_ids(user=request.user)
+    ).order_by("name")
+
+
+def coordinator_required(view):
+    """Only for an active coordinator; `request.association` is the association the
+    console shows (`?association=` picks one when they coordinate several; any other
+    id is treated as absent). Everyone else gets a 403 page that says why."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        mine = list(coordinated_associations(request))
+        if not mine:
+            return page(request, "webapp/console/not_coordinator.html", status=403)
+        chosen = request.POST.get("association") or request.GET.get("association") or ""
+        association = next((a for a in mine if str(a.pk) == chosen), mine[0])
+        request.association = association
+        request.console_associations = mine
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def console_page(
+    request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200
+) -> HttpResponse:
+    return page(
+        request,
+        template,
+        {
+            "association": request.association,
+            "associations": request.console_associations,
+            **(context or {}),
+        },
+        status=status,
+    )
