@@ -33,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
+from backend.audit.services import audit_record
 from backend.community.models import Membership, MembershipState
 from backend.community.selectors import (
     associations_visible_to,
@@ -66,6 +67,7 @@ from backend.rides.services import RideTime
 from dispatch import offers
 from dispatch.matching import candidates
 from dispatch.services import ride_driver_withdraw, ride_request_submit
+from mobile_api.audit import AuditedListMixin
 from mobile_api.rides_serializers import (
     AssignInput,
     CompleteInput,
@@ -260,7 +262,13 @@ class RideDetail(APIView):
 
     @extend_schema(responses={200: RIDE_DETAIL})
     def get(self, request: Request, pk: int) -> Response:
-        ride, _view = _ride(request, pk)
+        ride, view = _ride(request, pk)
+        audit_record(
+            actor=request.user,
+            action="ride.view",
+            subject=ride.rider,
+            detail={"ride": ride.pk, "view": view},
+        )
         return Response(_present(ride, request.user))
 
 
@@ -436,6 +444,12 @@ class RideEvents(APIView):
     def get(self, request: Request, pk: int) -> Response:
         ride, _view = _ride(request, pk)
         _require_coordinator(request.user, ride)
+        audit_record(
+            actor=request.user,
+            action="ride.view",
+            subject=ride.rider,
+            detail={"ride": ride.pk, "view": "events"},
+        )
         states = [
             {
                 "at": event.at,
@@ -491,12 +505,19 @@ class AssociationRidesFilter(django_filters.FilterSet):
         fields = ["state", "day", "village"]
 
 
-class AssociationRides(generics.ListAPIView):
+class AssociationRides(AuditedListMixin, generics.ListAPIView):
     """The association's rides for its coordinators: the ones without a driver first,
     then by pickup time."""
 
     serializer_class = RideOutput
     filterset_class = AssociationRidesFilter
+    audit_action = "ride.view"
+
+    def audit_subject_id(self, obj) -> int:
+        return obj.rider_id
+
+    def audit_detail(self) -> dict:
+        return {"association": self.kwargs["pk"], "view": "board"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
