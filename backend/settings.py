@@ -377,7 +377,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Workers sweep for messages abandoned by a dead worker about ten times per timeout
+# (kombu's defaults for the one-hour timeout: every 10 s x 10 = 100 s).
+_RESTORE_EVERY = max(1, min(100, CELERY_VISIBILITY_TIMEOUT // 10))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(10, _RESTORE_EVERY),
+    "unacked_restore_throttle": max(1, _RESTORE_EVERY // 10),
+}
+# A countdown task (the offer wave's timeout) waits unacknowledged in the worker: were
+# the visibility timeout shorter, Redis would hand it out again and again meanwhile.
+if RIDES_OFFER_TIMEOUT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must be longer than RIDES_OFFER_TIMEOUT (seconds)."
+    )
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", min(900, CELERY_VISIBILITY_TIMEOUT // 2))
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else None
