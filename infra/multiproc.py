@@ -118,8 +118,17 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.base, "postgres")
         _as_pg_owner(
-            [str(pg_bindir() / "initdb"), "-D", str(self.data), "-U", "postgres", "-E", "UTF8"]
-            + ["--locale=C.UTF-8", "--auth=trust"]
+            [
+                str(pg_bindir() / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--auth=trust",
+            ]
         )
         self.start()
         self.psql("create database samby")
@@ -128,9 +137,19 @@ class PrivatePostgres:
 
     def start(self) -> None:
         _as_pg_owner(
-            [str(pg_bindir() / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "pg.log")]
-            + ["-w", "-t", "30", "start", "-o"]
-            + [f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off"]
+            [
+                str(pg_bindir() / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.base / "pg.log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+                "-o",
+                f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off",
+            ]
         )
 
     def stop(self) -> None:
@@ -146,8 +165,24 @@ class PrivatePostgres:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         return _as_pg_owner(
-            ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", str(self.base)]
-            + ["-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql]
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.base),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-c",
+                sql,
+            ]
         ).stdout
 
 
@@ -168,8 +203,19 @@ class PrivateRedis:
         self.base.mkdir(parents=True, exist_ok=True)
         log = open(self.base / "redis.log", "ab")  # noqa: SIM115 - lives with the process
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(self.base)],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.base),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -283,25 +329,64 @@ class Layout:
         port = self.web_ports.setdefault(name, free_port())
         self._spawn(
             name,
-            [sys.executable, "-m", "uvicorn", "backend.asgi:application"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio"]
-            + ["--lifespan", "off", "--no-access-log", "--proxy-headers"]
-            + ["--forwarded-allow-ips", "127.0.0.1", "--timeout-graceful-shutdown", "5"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "backend.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--ws",
+                "websockets-sansio",
+                "--lifespan",
+                "off",
+                "--no-access-log",
+                "--proxy-headers",
+                "--forwarded-allow-ips",
+                "127.0.0.1",
+                "--timeout-graceful-shutdown",
+                "5",
+            ],
         )
 
     def start_worker(self, name: str) -> None:
         self._spawn(
             name,
-            [sys.executable, "-m", "celery", "-A", "backend", "worker", "-l", "info"]
-            + ["-n", f"{name}@%h", "--concurrency", str(self.worker_concurrency)]
-            + ["--without-gossip", "--without-mingle"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "worker",
+                "-l",
+                "info",
+                "-n",
+                f"{name}@%h",
+                "--concurrency",
+                str(self.worker_concurrency),
+                "--without-gossip",
+                "--without-mingle",
+            ],
         )
 
     def start_beat(self) -> None:
         self._spawn(
             "beat",
-            [sys.executable, "-m", "celery", "-A", "backend", "beat", "-l", "info"]
-            + ["--schedule", str(self.work / "celerybeat-schedule")],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(self.work / "celerybeat-schedule"),
+            ],
         )
 
     def start_balancer(self) -> None:
@@ -314,8 +399,14 @@ class Layout:
             backends = [arg for p in upstreams for arg in ("--backend", f"127.0.0.1:{p}")]
             self._spawn(
                 "balancer",
-                [sys.executable, str(Path(__file__)), "balance", "--port", str(self.port)]
-                + backends,
+                [
+                    sys.executable,
+                    str(Path(__file__)),
+                    "balance",
+                    "--port",
+                    str(self.port),
+                    *backends,
+                ],
             )
 
     def wait_worker_ready(self, name: str, timeout: float = 60) -> None:
