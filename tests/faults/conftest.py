@@ -72,8 +72,9 @@ def _quiet_hours_far_away() -> str:
     return f"{later:%H:%M}-{later + timedelta(minutes=1):%H:%M}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack():
+    """Module-scoped: the servers are gone before the rest of the suite runs."""
     base = Path(tempfile.mkdtemp(prefix="samby-faults-"))
     base.chmod(0o755)  # the postgres user enters it when we run as root
     pg = PrivatePostgres(base / "pg").init()
