@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
-from backend.audit.services import audit_record
+from backend.audit.services import audit_record, audit_record_many
 from backend.community.models import Membership, MembershipState
 from backend.community.selectors import (
     associations_visible_to,
@@ -606,6 +606,14 @@ class AssociationMileage(APIView):
             }
             for row in report
         ]
+        audit_record_many(
+            actor=request.user,
+            action="mileage.view",
+            subject_ids=DriverProfile.objects.filter(
+                pk__in=[row.driver_id for row in report]
+            ).values_list("membership__user_id", flat=True),
+            detail={"association": association.pk, "month": f"{month:%Y-%m}"},
+        )
         response = Response(MileageRowOutput(rows, many=True).data)
         if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = (
@@ -630,5 +638,11 @@ class RiderApprove(APIView):
         data.is_valid(raise_exception=True)
         approval = rider_approve(
             actor=request.user, membership=membership, notes=data.validated_data["notes"]
+        )
+        audit_record(
+            actor=request.user,
+            action="rider.approve",
+            subject=membership.user,
+            detail={"membership": membership.pk, "association": membership.association_id},
         )
         return Response(RiderApprovalOutput(approval).data)

@@ -190,3 +190,49 @@ def test_managed_profiles_and_proxies_are_recorded(association, coordinator, api
         ("proxy.create", greta, {"proxy": daughter.pk}),
         ("proxy.delete", greta, {"proxy": daughter.pk}),
     ]
+
+
+def test_approving_a_rider_is_recorded(association, coordinator, api_as):
+    member = MembershipFactory(association=association)
+    response = api_as(coordinator).post(
+        f"/api/v1/memberships/{member.pk}/rider-approval", {"notes": "Har inte färdtjänst"}
+    )
+    assert response.status_code == 200, response.content
+    assert entries() == [
+        (
+            coordinator.pk,
+            "rider.approve",
+            member.user_id,
+            {"membership": member.pk, "association": association.pk},
+        )
+    ]
+
+
+def test_the_mileage_report_records_the_drivers_in_it(association, coordinator, rider, api_as):
+    from django.utils import timezone
+
+    from backend.rides.services import busy_range
+    from tests.factories import DriverProfileFactory
+
+    driver = DriverProfileFactory(membership__association=association)
+    ride = RideRequestFactory(
+        rider=rider, association=association, village=association.villages.get()
+    )
+    ride.state, ride.driver, ride.planned_pickup = "completed", driver, ride.earliest_pickup
+    ride.busy = busy_range(ride, ride.earliest_pickup)
+    ride.driven_m, ride.closed_at = 12_000, timezone.now()
+    ride.save()
+    month = f"{timezone.localdate():%Y-%m}"
+    response = api_as(coordinator).get(
+        f"/api/v1/associations/{association.pk}/mileage", {"month": month}
+    )
+    assert response.status_code == 200, response.content
+    assert [row["driver"] for row in response.json()] == [driver.pk]
+    assert entries() == [
+        (
+            coordinator.pk,
+            "mileage.view",
+            driver.membership.user_id,
+            {"association": association.pk, "month": month},
+        )
+    ]
