@@ -75,6 +75,12 @@ def _quiet_hours_far_away() -> str:
 @pytest.fixture(scope="module")
 def stack():
     """Module-scoped: the servers are gone before the rest of the suite runs."""
+    missing = [tool for tool in ("redis-server", "psql") if not shutil.which(tool)]
+    if missing or not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        pytest.skip(
+            "the fault tests start their own PostgreSQL and Redis; install the server "
+            f"packages (`make setup` does): missing {missing or 'PostgreSQL server binaries'}"
+        )
     base = Path(tempfile.mkdtemp(prefix="samby-faults-"))
     base.chmod(0o755)  # the postgres user enters it when we run as root
     pg = PrivatePostgres(base / "pg").init()
