@@ -5,6 +5,7 @@ distances come from an OSRM-compatible router when ROUTER_URL is set, else from 
 geodesic distance times a road factor (rural roads wind: 1.3 is typical in Sweden).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -44,6 +45,42 @@ def _osrm_leg(a: Point, b: Point) -> Leg:
     response.raise_for_status()
     route = response.json()["routes"][0]
     return Leg(distance_m=round(route["distance"]), duration_s=round(route["duration"]))
+
+
+def road_matrix(points: Sequence[Point]) -> tuple[list[list[int]], list[list[int]]]:
+    """Driving distances (m) and times (s) between all `points`, as two square matrices:
+    one OSRM `table` request when ROUTER_URL is set, else geodesic x road factor (also
+    when the router fails: a plan is better than none)."""
+    if settings.ROUTER_URL and len(points) > 1:
+        try:
+            return _osrm_matrix(points)
+        except (httpx.HTTPError, KeyError, IndexError, ValueError, TypeError):
+            pass
+    speed_m_s = settings.AVERAGE_SPEED_KMH * 1000 / 3600
+    distances = [
+        [
+            0 if i == j else round(geodesic_m(a, b) * settings.ROAD_FACTOR)
+            for j, b in enumerate(points)
+        ]
+        for i, a in enumerate(points)
+    ]
+    durations = [[round(d / speed_m_s) for d in row] for row in distances]
+    return distances, durations
+
+
+def _osrm_matrix(points: Sequence[Point]) -> tuple[list[list[int]], list[list[int]]]:
+    coordinates = ";".join(f"{p.x},{p.y}" for p in points)
+    url = f"{settings.ROUTER_URL.rstrip('/')}/table/v1/driving/{coordinates}"
+    response = httpx.get(
+        url, params={"annotations": "distance,duration"}, timeout=settings.ROUTER_TIMEOUT
+    )
+    response.raise_for_status()
+    body = response.json()
+    distances = [[round(value) for value in row] for row in body["distances"]]
+    durations = [[round(value) for value in row] for row in body["durations"]]
+    if len(distances) != len(points) or any(len(row) != len(points) for row in distances):
+        raise ValueError("router answered a matrix of another size")
+    return distances, durations
 
 
 def approximate(point: Point, *, grid_m: int) -> Point:

@@ -5,6 +5,7 @@ empty means addresses cannot be looked up and people pick a point on the map ins
 Results are limited to Sweden (GEOCODER_COUNTRY) and cached for a day.
 """
 
+import hashlib
 import logging
 from urllib.parse import urlsplit
 
@@ -30,6 +31,19 @@ def geocoder() -> Nominatim:
     )
 
 
+def normalise_query(address: str) -> str:
+    """The form two spellings of one address share: case folded, spaces collapsed."""
+    return " ".join(address.split()).casefold()
+
+
+def geocode_cache_key(address: str) -> str:
+    """The cache key of a lookup: a SHA-256 of the country and the normalised query. The
+    raw text stays out of the key: it is personal data (people type their own address),
+    and it may hold characters or a length a cache backend refuses."""
+    query = f"{settings.GEOCODER_COUNTRY.casefold()}\n{normalise_query(address)}"
+    return "geocode:" + hashlib.sha256(query.encode()).hexdigest()
+
+
 def geocode(address: str, *, field: str = "address") -> Point:
     """The point of an address, or an error saying what the person can do instead."""
     address = " ".join(address.split())
@@ -40,7 +54,7 @@ def geocode(address: str, *, field: str = "address") -> Point:
             kind=ErrorKind.CONFLICT,
             fields={field: [_("Pick the place on the map.")]},
         )
-    key = f"geocode:{settings.GEOCODER_COUNTRY}:{address.lower()}"
+    key = geocode_cache_key(address)
     cached = cache.get(key)
     if cached is not None:
         return Point(*cached, srid=4326)
@@ -68,3 +82,26 @@ def geocode(address: str, *, field: str = "address") -> Point:
         )
     cache.set(key, (found.longitude, found.latitude), 24 * 3600)
     return Point(found.longitude, found.latitude, srid=4326)
+
+
+def geocode_suggestions(query: str, *, limit: int = 5) -> list[tuple[str, Point]]:
+    """Places matching what the person has typed so far, as (name, point), best first.
+    Empty when there is no geocoder, the query is too short, or the geocoder fails: the
+    suggestions only help, the form still takes the typed address or a map point."""
+    query = " ".join(query.split())
+    if not settings.GEOCODER_URL or len(query) < 3:
+        return []
+    key = f"geosuggest:{settings.GEOCODER_COUNTRY}:{limit}:{query.lower()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return [(name, Point(lon, lat, srid=4326)) for name, lon, lat in cached]
+    try:
+        found = geocoder().geocode(
+            query, exactly_one=False, limit=limit, country_codes=settings.GEOCODER_COUNTRY
+        )
+    except GeopyError as error:
+        logger.warning("geocoder failed for suggestions: %s", error)
+        return []
+    rows = [(place.address, place.longitude, place.latitude) for place in found or []]
+    cache.set(key, rows, 24 * 3600)
+    return [(name, Point(lon, lat, srid=4326)) for name, lon, lat in rows]

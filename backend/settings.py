@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "backend.community.apps.CommunityConfig",
     "backend.notifications.apps.NotificationsConfig",
     "backend.rides.apps.RidesConfig",
+    "backend.shuttle.apps.ShuttleConfig",
+    "backend.carpool.apps.CarpoolConfig",
     "backend.audit.apps.AuditConfig",
     "dispatch.apps.DispatchConfig",
     "mobile_api",
@@ -337,6 +339,96 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Carpooling -----------------------------------------------------------------------------
+
+# How far from the route a search looks (metres): the largest walk or detour considered.
+CARPOOL_CORRIDOR_M = env_int("CARPOOL_CORRIDOR_M", 5000)
+CARPOOL_WALK_M = env_int("CARPOOL_WALK_M", 1000)  # default walk to or from the car
+# A match may add at most this share of the driver's trip as detour, and must ride along
+# at least this share of it (percent).
+CARPOOL_MAX_DETOUR_PCT = env_int("CARPOOL_MAX_DETOUR_PCT", 25)
+CARPOOL_MIN_SHARED_PCT = env_int("CARPOOL_MIN_SHARED_PCT", 35)
+# The driver's cost per km (Skatteverket's 25 kr per 10 km), shared by driver and
+# passengers; a passenger never pays more than CARPOOL_CAP_ORE_PER_KM / seats per km, so
+# a full car never pays more than the trip costs.
+CARPOOL_COST_ORE_PER_KM = env_int("CARPOOL_COST_ORE_PER_KM", 250)
+CARPOOL_CAP_ORE_PER_KM = env_int("CARPOOL_CAP_ORE_PER_KM", 250)
+CARPOOL_HORIZON_DAYS = env_int("CARPOOL_HORIZON_DAYS", 28)  # recurring trips, ahead
+CARPOOL_SEARCH_LIMIT = env_int("CARPOOL_SEARCH_LIMIT", 20)
+CARPOOL_APPROXIMATE_GRID_M = env_int("CARPOOL_APPROXIMATE_GRID_M", 1000)
+CELERY_BEAT_SCHEDULE["carpool-materialise"] = {
+    "task": "backend.carpool.tasks.materialise_occurrences",
+    "schedule": crontab(hour=2, minute=15),
+}
+CELERY_BEAT_SCHEDULE["carpool-advance"] = {
+    "task": "backend.carpool.tasks.advance_occurrences",
+    "schedule": 300.0,
+}
+
+# --- Resident web app ------------------------------------------------------------------
+
+LOGIN_URL = "webapp:sign-in"
+LOGIN_REDIRECT_URL = "webapp:home"
+# Map tiles for Leaflet ({z}/{x}/{y}); pages work without them (addresses, coordinates).
+MAP_TILE_URL = env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env_str(
+    "MAP_TILE_ATTRIBUTION",
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
+)
+# Where the map starts when there is nothing to show yet (lon, lat): Vansbro.
+MAP_CENTER = tuple(float(v) for v in env_list("MAP_CENTER", ["14.2246", "60.5089"]))
+# Sign-in codes by SMS: seconds a code works; codes per phone number and per client
+# address and hour.
+LOGIN_CODE_TTL = env_int("LOGIN_CODE_TTL", 600)
+LOGIN_CODES_PER_PHONE_HOUR = env_int("LOGIN_CODES_PER_PHONE_HOUR", 5)
+LOGIN_CODES_PER_IP_HOUR = env_int("LOGIN_CODES_PER_IP_HOUR", 30)
+# How often an on-duty driver's phone sends its position (seconds).
+DRIVER_POSITION_INTERVAL = env_int("DRIVER_POSITION_INTERVAL", 15)
+
+# --- Shop runs ---------------------------------------------------------------------------
+
+# Occurrences exist this many days ahead (materialised daily by beat).
+SHUTTLE_HORIZON_DAYS = env_int("SHUTTLE_HORIZON_DAYS", 28)
+# Nobody is picked up earlier than this before the arrival at the shop.
+SHUTTLE_PICKUP_WINDOW_MINUTES = env_int("SHUTTLE_PICKUP_WINDOW_MINUTES", 75)
+# Getting in at each stop; a walker or a wheelchair takes longer.
+SHUTTLE_BOARDING_MINUTES = env_int("SHUTTLE_BOARDING_MINUTES", 3)
+SHUTTLE_BOARDING_EXTRA_MINUTES = env_int("SHUTTLE_BOARDING_EXTRA_MINUTES", 3)
+# How long a freed seat is held for the first on the waitlist.
+SHUTTLE_SEAT_OFFER_HOURS = env_int("SHUTTLE_SEAT_OFFER_HOURS", 12)
+# Drivers a run is offered to at once; a second car costs this much driving (metres).
+SHUTTLE_OFFER_DRIVERS = env_int("SHUTTLE_OFFER_DRIVERS", 5)
+SHUTTLE_VEHICLE_FIXED_COST_M = env_int("SHUTTLE_VEHICLE_FIXED_COST_M", 5000)
+# Day-before reminders go out at this local time (after the default sign-up deadline).
+SHUTTLE_REMINDER_TIME = env_str("SHUTTLE_REMINDER_TIME", "18:30")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "shuttle-materialise": {
+            "task": "backend.shuttle.tasks.materialise_occurrences",
+            "schedule": crontab(hour=3, minute=15),
+        },
+        "shuttle-expire-seat-offers": {
+            "task": "backend.shuttle.tasks.expire_seat_offers",
+            "schedule": 300.0,
+        },
+        "shuttle-plan-stale-runs": {
+            "task": "dispatch.shop_run_tasks.plan_stale_runs",
+            "schedule": 120.0,
+        },
+        "shuttle-offer-runs": {
+            "task": "dispatch.shop_run_tasks.offer_runs_without_drivers",
+            "schedule": crontab(hour=9, minute=0),
+        },
+    }
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "SignupStateEnum": "backend.shuttle.models.SignupState",
+        "OccurrenceStateEnum": "backend.shuttle.models.OccurrenceState",
+        "OutcomeEnum": "backend.shuttle.models.Outcome",
+    }
+)
 
 # --- Production hardening and Celery reliability (docs/deployment.md) -------------------
 

@@ -112,7 +112,7 @@ from backend.rides.models import (
     RideRequest,
 )
 from dispatch.matching import candidates, local_day, trip_length
-from dispatch.offers import _withdraw_others, offer_payload
+from dispatch.offers import offer_payload, withdraw_pending_offers
 from dispatch.ranking import RIDE_WEIGHT_M, RIDES_COUNTED, rank
 
 # --- The optimiser (pure) -------------------------------------------------------------------
@@ -572,7 +572,7 @@ def _offer_planned(
             "answered_at": None,
         },
     )
-    _withdraw_others(ride, keep=offer.pk)
+    withdraw_pending_offers(ride=ride, keep=offer.pk)
     notify(
         driver.membership.user,
         "ride.offered",

@@ -8,6 +8,7 @@ coordinators are alerted and the ride shows as unassigned.
 """
 
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -124,6 +125,10 @@ def _escalate(ride: RideRequest) -> None:
 
 
 def _driver_offer(offer_id: int, actor: User) -> Offer:
+    """The actor's own offer, with its ride row locked: every change to a ride's offers
+    (a wave, an answer, a withdrawal) takes that lock first, so they happen one at a time.
+    The offer's own columns may still be stale when the lock was waited for (PostgreSQL
+    re-checks only the locked row), so the answers below are conditional updates."""
     offer = (
         Offer.objects.select_for_update(of=("ride",))
         .select_related("ride", "driver__membership__user")
@@ -132,39 +137,64 @@ def _driver_offer(offer_id: int, actor: User) -> Offer:
     )
     if offer is None:
         raise ApplicationError(
-            "offer_not_found", _("There is no such offer for you."), kind=ErrorKind.NOT_FOUND
+            RideErrorCode.OFFER_NOT_FOUND,
+            _("There is no such offer for you."),
+            kind=ErrorKind.NOT_FOUND,
         )
     return offer
 
 
+def _offer_closed(offer_id: int) -> ApplicationError:
+    state = Offer.objects.filter(pk=offer_id).values_list("state", flat=True).get()
+    if state == OfferState.ACCEPTED:
+        message = _(
+            "You have already accepted this ride. If you cannot drive after all, give the "
+            "ride back from My rides and say why."
+        )
+    else:
+        message = _("This offer is no longer open (%(state)s). There is nothing to answer.") % {
+            "state": OfferState(state).label
+        }
+    return ApplicationError(RideErrorCode.OFFER_NOT_PENDING, message, kind=ErrorKind.CONFLICT)
+
+
 @transaction.atomic
 def offer_accept(*, offer_id: int, actor: User) -> RideRequest:
-    """The driver takes the ride. Exactly one of several drivers accepting at the same
-    instant wins (a conditional UPDATE on the ride); the others get a 409. A late answer
-    to an expired offer still wins while the ride has no driver."""
+    """The driver takes the ride. Locks the ride row. Exactly one of several drivers
+    accepting at the same instant wins (a conditional UPDATE on the ride); the others get
+    a 409. A late answer to an expired offer still wins while the ride has no driver; an
+    offer declined or withdrawn meanwhile cannot be accepted (conditional UPDATE on the
+    offer)."""
     offer = _driver_offer(offer_id, actor)
-    if offer.state not in (OfferState.PENDING, OfferState.EXPIRED):
-        raise ApplicationError(
-            RideErrorCode.ALREADY_ACCEPTED,
-            _("This offer is no longer open."),
-            kind=ErrorKind.CONFLICT,
-        )
+    taken = Offer.objects.filter(
+        pk=offer.pk, state__in=[OfferState.PENDING, OfferState.EXPIRED]
+    ).update(state=OfferState.ACCEPTED, answered_at=timezone.now())
+    if not taken:
+        if offer.ride.driver_id is not None and offer.ride.driver_id != offer.driver_id:
+            raise ApplicationError(
+                RideErrorCode.ALREADY_ACCEPTED,
+                _("Another driver has already taken this ride. Thank you for answering!"),
+                kind=ErrorKind.CONFLICT,
+            )
+        raise _offer_closed(offer.pk)
     ride = rides.ride_assign(
         ride=offer.ride, driver=offer.driver, pickup_at=offer.pickup_at, actor=actor
     )
-    Offer.objects.filter(pk=offer.pk).update(state=OfferState.ACCEPTED, answered_at=timezone.now())
-    _withdraw_others(ride, keep=offer.pk)
+    withdraw_pending_offers(ride=ride, keep=offer.pk)
     return ride
 
 
 @transaction.atomic
 def offer_decline(*, offer_id: int, actor: User) -> Offer:
+    """The driver says no. Locks the ride row; only a pending offer can be declined (a
+    conditional UPDATE), so a decline racing an accept of the same offer either wins
+    before it or gets a 409, never undoing the acceptance."""
     offer = _driver_offer(offer_id, actor)
-    if offer.state != OfferState.PENDING:
-        raise ApplicationError(
-            RideErrorCode.WRONG_STATE, _("This offer is no longer open."), kind=ErrorKind.CONFLICT
-        )
-    Offer.objects.filter(pk=offer.pk).update(state=OfferState.DECLINED, answered_at=timezone.now())
+    declined = Offer.objects.filter(pk=offer.pk, state=OfferState.PENDING).update(
+        state=OfferState.DECLINED, answered_at=timezone.now()
+    )
+    if not declined:
+        raise _offer_closed(offer.pk)
     offer.refresh_from_db()
     still_waiting = Offer.objects.filter(ride=offer.ride, state=OfferState.PENDING).exists()
     if not still_waiting and offer.ride.state == RideState.OFFERING:
@@ -176,23 +206,38 @@ def offer_decline(*, offer_id: int, actor: User) -> Offer:
     return offer
 
 
-def _withdraw_others(ride: RideRequest, *, keep: int | None) -> None:
-    others = list(
-        Offer.objects.filter(ride=ride, state=OfferState.PENDING)
+class WithdrawReason(StrEnum):
+    TAKEN = "taken"  # another driver has it (accepted, assigned by hand, or planned)
+    CANCELLED = "cancelled"  # the passenger's side cancelled the ride
+    UNFULFILLED = "unfulfilled"  # the coordinators closed it without a driver
+
+
+def withdraw_pending_offers(
+    *, ride: RideRequest, keep: int | None = None, reason: WithdrawReason = WithdrawReason.TAKEN
+) -> list[Offer]:
+    """Withdraw every pending offer of the ride (except `keep`), tell each driver, and,
+    after commit, remove the offer from their live offer list (`offer.withdrawn` event).
+
+    The caller holds the ride row (locked, or updated in this transaction): answers and
+    waves take that lock too, so no offer turns pending or accepted underneath. Returns
+    the offers withdrawn."""
+    pending = list(
+        Offer.objects.select_for_update()
+        .filter(ride=ride, state=OfferState.PENDING)
         .exclude(pk=keep)
         .select_related("driver__membership__user")
     )
-    Offer.objects.filter(pk__in=[o.pk for o in others]).update(
+    Offer.objects.filter(pk__in=[o.pk for o in pending], state=OfferState.PENDING).update(
         state=OfferState.WITHDRAWN, answered_at=timezone.now()
     )
-    for offer in others:
+    kind = "ride.offer_withdrawn" if reason == WithdrawReason.TAKEN else "ride.offer_closed"
+    for offer in pending:
+        offer.state = OfferState.WITHDRAWN
         user = offer.driver.membership.user
-        notify(user, "ride.offer_withdrawn", {"when": rides.local_time(offer.pickup_at)})
-        transaction.on_commit(
-            lambda user_id=user.pk, offer_id=offer.pk: publish_to_user(
-                user_id, {"type": "offer.withdrawn", "offer": offer_id}
-            )
-        )
+        notify(user, kind, {"when": rides.local_time(offer.pickup_at)})
+        event = {"type": "offer.withdrawn", "offer": offer.pk, "ride": ride.pk, "reason": reason}
+        transaction.on_commit(lambda user_id=user.pk, event=event: publish_to_user(user_id, event))
+    return pending
 
 
 @transaction.atomic
@@ -233,7 +278,7 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
             "answered_at": timezone.now(),
         },
     )
-    _withdraw_others(ride, keep=None)
+    withdraw_pending_offers(ride=ride)
     notify(
         membership.user,
         "ride.assigned",

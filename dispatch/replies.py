@@ -21,3 +21,7 @@ def answer_ride_offer(context: ReplyContext) -> str:
         return _("Thank you for answering. We ask someone else.")
     except ApplicationError as error:
         return str(error.message)
+
+
+# SMS answers to shop run offers are registered where the offers are made.
+from dispatch import shop_runs  # noqa: E402, F401

@@ -7,6 +7,7 @@ from django.db import transaction
 from backend.accounts.models import User
 from backend.rides import services as rides
 from backend.rides.models import RideRequest
+from dispatch.offers import WithdrawReason, withdraw_pending_offers
 from dispatch.tasks import run_dispatch
 
 logger = logging.getLogger(__name__)
@@ -42,4 +43,24 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
     with transaction.atomic():
         ride = rides.ride_driver_withdraw(ride=ride, actor=actor, reason=reason)
         _dispatch_on_commit(ride.pk, ride.wave)
+    return ride
+
+
+def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
+    """The passenger's side cancels (see backend.rides.services.ride_cancel); the offers
+    still waiting for an answer are withdrawn and leave the drivers' offer lists live."""
+    with transaction.atomic():
+        ride = rides.ride_cancel(ride=ride, actor=actor, reason=reason)
+        withdraw_pending_offers(ride=ride, reason=WithdrawReason.CANCELLED)
+    return ride
+
+
+def ride_mark_unfulfilled(
+    *, ride: RideRequest, actor: User | None, reason: str = ""
+) -> RideRequest:
+    """The ride is closed without a driver (see backend.rides.services.
+    ride_mark_unfulfilled); the offers still waiting are withdrawn, live."""
+    with transaction.atomic():
+        ride = rides.ride_mark_unfulfilled(ride=ride, actor=actor, reason=reason)
+        withdraw_pending_offers(ride=ride, reason=WithdrawReason.UNFULFILLED)
     return ride

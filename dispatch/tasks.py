@@ -46,3 +46,24 @@ def plan_tomorrow() -> int:
     association, and tell its coordinators. Safe to run twice: an association that already
     has a plan for the day is left alone."""
     return len(batch.plans_for_day(day=timezone.localdate() + timedelta(days=1)))
+
+
+# --- Carpooling ---------------------------------------------------------------------------
+
+
+@shared_task
+def carpool_trip_alerts(trip_id: int) -> int:
+    """After a trip is published: notify the ride alerts it matches (once each)."""
+    # Imported here: dispatch.carpool schedules this task, so it imports this module.
+    from dispatch.carpool import trip_alerts_send
+
+    return trip_alerts_send(trip_id=trip_id)
+
+
+# Shop runs: their tasks live in their own module; importing it registers them.
+from dispatch.shop_run_tasks import (  # noqa: E402, F401
+    offer_run,
+    offer_runs_without_drivers,
+    plan_run,
+    plan_stale_runs,
+)

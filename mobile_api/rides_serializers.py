@@ -18,6 +18,7 @@ from rest_framework import serializers
 from backend.community.models import Association
 from backend.notifications.selectors import sms_number_for
 from backend.rides.models import (
+    DRIVER_HOLDS,
     AvailabilityException,
     AvailabilitySlot,
     DriverProfile,
@@ -27,7 +28,7 @@ from backend.rides.models import (
     RideRequest,
     TimeKind,
 )
-from backend.rides.services import pickup_area
+from backend.rides.services import DRIVER_STEPS, pickup_area
 from dispatch.offers import offer_payload
 from mobile_api.fields import GEOJSON_POINT_SCHEMA, PointField
 from mobile_api.serializers import PersonOutput
@@ -57,6 +58,13 @@ class RideTimeInput(serializers.Serializer):
     )
 
 
+# Documented as the choices they are (the same enum as the needs of a ride shown).
+@extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=Need.choices)))
+class NeedsField(serializers.ListField):
+    """Needs as strings: an unknown one is refused by the service with `needs_unknown`
+    and the list of the needs it knows, which says more than a generic choice error."""
+
+
 class RideRequestInput(serializers.Serializer):
     rider = serializers.IntegerField(
         required=False, help_text="Who travels: you (the default) or someone you book for."
@@ -73,8 +81,11 @@ class RideRequestInput(serializers.Serializer):
         required=False, allow_null=True, help_text="Also book the way back, picked up then."
     )
     passengers = serializers.IntegerField(default=1)
-    needs = serializers.ListField(
-        child=serializers.ChoiceField(choices=Need.choices), default=list, max_length=len(Need)
+    needs = NeedsField(
+        child=serializers.CharField(max_length=40),
+        default=list,
+        max_length=len(Need),
+        help_text="Any of: " + ", ".join(Need.values) + ".",
     )
     note = serializers.CharField(max_length=500, allow_blank=True, default="")
 
@@ -457,3 +468,78 @@ class LogbookRowOutput(serializers.Serializer):
 
     def get_km(self, ride: RideRequest) -> float:
         return round((ride.driven_m or ride.distance_m) / 1000, 1)
+
+
+class DriverRideRowOutput(serializers.ModelSerializer):
+    """One of my rides as a driver. While I hold it: where exactly (addresses and points)
+    and which steps I can take next. Once it has closed: the approximate area only."""
+
+    state_label = serializers.CharField(source="get_state_display")
+    village = VillageBrief(allow_null=True)
+    rider_first_name = serializers.SerializerMethodField()
+    pickup_at = serializers.DateTimeField(source="planned_pickup")
+    pickup = serializers.SerializerMethodField()
+    pickup_address = serializers.SerializerMethodField()
+    destination = serializers.SerializerMethodField()
+    destination_address = serializers.SerializerMethodField()
+    area = serializers.SerializerMethodField()
+    distance_km = serializers.SerializerMethodField()
+    next_steps = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RideRequest
+        fields = [
+            "id",
+            "state",
+            "state_label",
+            "association",
+            "village",
+            "rider_first_name",
+            "pickup_at",
+            "pickup",
+            "pickup_address",
+            "destination",
+            "destination_address",
+            "area",
+            "passengers",
+            "needs",
+            "distance_km",
+            "driven_m",
+            "closed_at",
+            "next_steps",
+        ]
+
+    @staticmethod
+    def _held(ride: RideRequest) -> bool:
+        return ride.state in DRIVER_HOLDS
+
+    def get_rider_first_name(self, ride: RideRequest) -> str:
+        return ride.rider.get_short_name()
+
+    @extend_schema_field({**GEOJSON_POINT_SCHEMA, "nullable": True})
+    def get_pickup(self, ride: RideRequest) -> dict | None:
+        return PointField().to_representation(ride.pickup) if self._held(ride) else None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_pickup_address(self, ride: RideRequest) -> str | None:
+        return ride.pickup_address if self._held(ride) else None
+
+    @extend_schema_field({**GEOJSON_POINT_SCHEMA, "nullable": True})
+    def get_destination(self, ride: RideRequest) -> dict | None:
+        return PointField().to_representation(ride.destination) if self._held(ride) else None
+
+    @extend_schema_field({"type": "string", "nullable": True})
+    def get_destination_address(self, ride: RideRequest) -> str | None:
+        return ride.destination_address if self._held(ride) else None
+
+    @extend_schema_field(GEOJSON_POINT_SCHEMA)
+    def get_area(self, ride: RideRequest) -> dict:
+        return PointField().to_representation(pickup_area(ride))
+
+    def get_distance_km(self, ride: RideRequest) -> float:
+        return round(ride.distance_m / 1000, 1)
+
+    @extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(DRIVER_STEPS)}})
+    def get_next_steps(self, ride: RideRequest) -> list[str]:
+        """POST /api/v1/rides/<id>/<step> for each."""
+        return [step for step, states in DRIVER_STEPS.items() if ride.state in states]

@@ -1,6 +1,17 @@
 from django.urls import path
 
-from mobile_api.views import auth, community, drivers, notifications, plans, push, rides, sms
+from mobile_api.views import (
+    auth,
+    carpool,
+    community,
+    drivers,
+    notifications,
+    plans,
+    push,
+    rides,
+    shuttle,
+    sms,
+)
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
@@ -99,4 +110,115 @@ urlpatterns = [
     ),
     path("plans/<int:pk>/approve", plans.PlanApprove.as_view(), name="plan-approve"),
     path("plans/<int:pk>/discard", plans.PlanDiscard.as_view(), name="plan-discard"),
+    # Shop runs: sign-up pages, the coordinator's run list and run sheet, drivers
+    path("shuttle/schedules/", shuttle.ScheduleList.as_view(), name="shuttle-schedules"),
+    path("shuttle/runs/", shuttle.RunList.as_view(), name="shuttle-runs"),
+    path("shuttle/runs/<int:pk>", shuttle.RunDetail.as_view(), name="shuttle-run"),
+    path("shuttle/runs/<int:pk>/signups", shuttle.RunSignups.as_view(), name="shuttle-run-signups"),
+    path("shuttle/runs/<int:pk>/cancel", shuttle.RunCancel.as_view(), name="shuttle-run-cancel"),
+    path("shuttle/runs/<int:pk>/move", shuttle.RunMove.as_view(), name="shuttle-run-move"),
+    path("shuttle/runs/<int:pk>/plan", shuttle.RunPlan.as_view(), name="shuttle-run-plan"),
+    path("shuttle/runs/<int:pk>/sheet", shuttle.RunSheet.as_view(), name="shuttle-run-sheet"),
+    path(
+        "shuttle/runs/<int:pk>/offer-drivers",
+        shuttle.RunOfferDrivers.as_view(),
+        name="shuttle-run-offer-drivers",
+    ),
+    path("shuttle/runs/<int:pk>/assign", shuttle.RunAssign.as_view(), name="shuttle-run-assign"),
+    path(
+        "shuttle/associations/<int:pk>/runs/",
+        shuttle.AssociationRunList.as_view(),
+        name="shuttle-association-runs",
+    ),
+    path("shuttle/signups/", shuttle.SignupList.as_view(), name="shuttle-signups"),
+    path(
+        "shuttle/signups/<int:pk>/cancel",
+        shuttle.SignupCancel.as_view(),
+        name="shuttle-signup-cancel",
+    ),
+    path(
+        "shuttle/signups/<int:pk>/accept-seat",
+        shuttle.SignupAcceptSeat.as_view(),
+        name="shuttle-signup-accept-seat",
+    ),
+    path(
+        "shuttle/signups/<int:pk>/decline-seat",
+        shuttle.SignupDeclineSeat.as_view(),
+        name="shuttle-signup-decline-seat",
+    ),
+    path(
+        "shuttle/signups/<int:pk>/outcome",
+        shuttle.SignupOutcome.as_view(),
+        name="shuttle-signup-outcome",
+    ),
+    path("shuttle/standing/", shuttle.StandingList.as_view(), name="shuttle-standing"),
+    path(
+        "shuttle/standing/<int:pk>/end", shuttle.StandingEnd.as_view(), name="shuttle-standing-end"
+    ),
+    path("shuttle/offers/", shuttle.RunOfferList.as_view(), name="shuttle-offers"),
+    path(
+        "shuttle/offers/<int:pk>/accept",
+        shuttle.RunOfferAccept.as_view(),
+        name="shuttle-offer-accept",
+    ),
+    path(
+        "shuttle/offers/<int:pk>/decline",
+        shuttle.RunOfferDecline.as_view(),
+        name="shuttle-offer-decline",
+    ),
+    path(
+        "shuttle/vehicles/<int:pk>/withdraw",
+        shuttle.VehicleWithdraw.as_view(),
+        name="shuttle-vehicle-withdraw",
+    ),
+    # Carpooling: search and book seats, offer trips, ride alerts
+    path("carpool/search", carpool.CarpoolSearch.as_view(), name="carpool-search"),
+    path("carpool/trips/", carpool.TripList.as_view(), name="carpool-trip-list"),
+    path("carpool/trips/<int:pk>", carpool.TripDetail.as_view(), name="carpool-trip-detail"),
+    path("carpool/trips/<int:pk>/cancel", carpool.TripCancel.as_view(), name="carpool-trip-cancel"),
+    path("carpool/departures/", carpool.DepartureList.as_view(), name="carpool-departure-list"),
+    path(
+        "carpool/departures/<int:pk>",
+        carpool.DepartureDetail.as_view(),
+        name="carpool-departure-detail",
+    ),
+    path(
+        "carpool/departures/<int:pk>/cancel",
+        carpool.DepartureCancel.as_view(),
+        name="carpool-departure-cancel",
+    ),
+    path("carpool/bookings/", carpool.BookingList.as_view(), name="carpool-booking-list"),
+    path("carpool/bookings/<int:pk>", carpool.BookingDetail.as_view(), name="carpool-booking"),
+    path(
+        "carpool/bookings/<int:pk>/accept",
+        carpool.BookingAccept.as_view(),
+        name="carpool-booking-accept",
+    ),
+    path(
+        "carpool/bookings/<int:pk>/decline",
+        carpool.BookingDecline.as_view(),
+        name="carpool-booking-decline",
+    ),
+    path(
+        "carpool/bookings/<int:pk>/cancel",
+        carpool.BookingCancel.as_view(),
+        name="carpool-booking-cancel",
+    ),
+    path("carpool/bookings/<int:pk>/rating", carpool.BookingRate.as_view(), name="carpool-rating"),
+    path(
+        "carpool/bookings/<int:pk>/report", carpool.BookingReport.as_view(), name="carpool-report"
+    ),
+    path(
+        "carpool/saved-searches/",
+        carpool.SavedSearchList.as_view(),
+        name="carpool-saved-search-list",
+    ),
+    path(
+        "carpool/saved-searches/<int:pk>",
+        carpool.SavedSearchDetail.as_view(),
+        name="carpool-saved-search",
+    ),
+    # Volunteer rides: closing a ride without a driver; the driver's own rides
+    path("rides/<int:pk>/unfulfilled", rides.RideUnfulfilled.as_view(), name="ride-unfulfilled"),
+    path("driver/rides", drivers.DriverRides.as_view(), name="driver-rides"),
 ]

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.rides_fixtures"]
+pytest_plugins = ["tests.rides_fixtures", "tests.carpool_fixtures"]
 
 
 @pytest.fixture(autouse=True)

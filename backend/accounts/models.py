@@ -123,3 +123,35 @@ class ProxyLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proxy} → {self.resident}"
+
+
+class LoginCode(models.Model):
+    """A one-time code sent by SMS to sign in without a password. Only a keyed hash of
+    the code is stored; it expires, and a few wrong guesses burn it."""
+
+    MAX_ATTEMPTS = 5
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # A new code replaces the open one: only the latest SMS works.
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(used_at__isnull=True), name="login_code_one_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(attempts__lte=5), name="login_code_attempts_limited"
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="login_code_expires_later"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="login_code_user_time")]
+
+    def __str__(self) -> str:
+        return f"login code {self.pk} of {self.user_id}"

@@ -129,6 +129,139 @@ KINDS: dict[str, Kind] = {
             _("%(text)s"),
             ALL_CHANNELS,
         ),
+        # Shop runs: to passengers and whoever signed them up
+        Kind(
+            "shuttle.signed_up",
+            _("Shop run booked"),
+            _("%(name)s has a seat on the shop run %(when)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.waitlisted",
+            _("On the waitlist"),
+            _("The shop run %(when)s is full. %(name)s is number %(position)s on the waitlist."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.seat_offered",
+            _("A seat is free"),
+            _("A seat is free on the shop run %(when)s for %(name)s. Answer by %(until)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.run_cancelled",
+            _("Shop run cancelled"),
+            _("The shop run %(when)s is cancelled. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.run_moved",
+            _("Shop run moved"),
+            _("The shop run %(old)s is moved to %(when)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.reminder",
+            _("Shop run tomorrow"),
+            _("Shop run %(when)s to %(shop)s: we pick you up at about %(pickup)s at %(address)s."),
+            ALL_CHANNELS,
+        ),
+        # Shop runs: to drivers and coordinators
+        Kind(
+            "shuttle.run_offered",
+            _("Can you drive the shop run?"),
+            _("Shop run %(when)s to %(shop)s with %(passengers)s passengers from %(villages)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.run_assigned",
+            _("You drive the shop run"),
+            _("A coordinator gave you the shop run %(when)s to %(shop)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.vehicle_released",
+            _("Shop run moved"),
+            _("The shop run moved to %(when)s, when you drive another run. You are not on it."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.driver_reminder",
+            _("You drive the shop run tomorrow"),
+            _(
+                "Shop run %(when)s to %(shop)s: %(stops)s pickups, the first at %(first)s. "
+                "Run sheet: %(url)s"
+            ),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.run_needs_driver",
+            _("Shop run without driver"),
+            _("The shop run %(when)s has %(passengers)s passengers and needs a driver."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.plan_problem",
+            _("Shop run cannot be planned"),
+            _("The shop run %(when)s: %(problem)s"),
+            NO_SMS,
+        ),
+        # Carpooling: to drivers, passengers (and whoever booked for them), coordinators
+        Kind(
+            "carpool.booking_requested",
+            _("Seat request"),
+            _("%(passenger)s asks for %(seats)s seat(s) %(when)s from %(place)s. Answer in Samby."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booked",
+            _("Seat booked"),
+            _("%(passenger)s booked %(seats)s seat(s) %(when)s from %(place)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booking_confirmed",
+            _("Seat confirmed"),
+            _("%(driver)s takes you %(when)s from %(place)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booking_declined",
+            _("No seat this time"),
+            _("The driver could not take you %(when)s. Search for another trip in Samby."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.booking_cancelled",
+            _("Booking cancelled"),
+            _("The seat booking for %(when)s is cancelled. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.trip_cancelled",
+            _("Trip cancelled"),
+            _("The driver cancelled the trip %(when)s. %(reason)s"),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "carpool.alert",
+            _("A trip for you"),
+            _("Someone drives from %(origin)s to %(destination)s %(when)s, past your way."),
+            NO_SMS,
+        ),
+        Kind(
+            "carpool.report",
+            _("Carpool report"),
+            _("%(reporter)s reported %(about)s after the trip %(when)s. Read it in Samby."),
+            NO_SMS,
+        ),
+        # Volunteer rides: an offer whose ride was cancelled or closed without a driver
+        Kind(
+            "ride.offer_closed",
+            _("Ride no longer needed"),
+            _("The ride %(when)s no longer needs a driver. You do not need to answer."),
+            NO_SMS,
+        ),
     ]
 }
 

@@ -1,12 +1,14 @@
 """Drivers' own settings: profile, weekly availability, exceptions, duty and position;
 and the association's approval of riders."""
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, time
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
@@ -56,9 +58,26 @@ def _require_self_or_coordinator(actor: User, membership: Membership) -> None:
         )
 
 
+def _profile_problems(values: dict, *, creating: bool) -> dict[str, list]:
+    """What is wrong with the profile values, per field (empty when nothing)."""
+    problems: dict[str, list] = {}
+    radius = values.get("service_radius_m")
+    if radius is not None and not 500 <= radius <= 100_000:
+        problems["service_radius_m"] = [
+            _("The service radius must be from 500 to 100000 metres (0.5 to 100 km).")
+        ]
+    seats = values.get("seats")
+    if seats is not None and not 1 <= seats <= 8:
+        problems["seats"] = [_("A car has from 1 to 8 passenger seats.")]
+    if creating and values.get("home_base") is None:
+        problems["home_base"] = [_("Say where you usually drive from.")]
+    return problems
+
+
 @transaction.atomic
 def driver_profile_save(*, actor: User, membership: Membership, values: dict) -> DriverProfile:
-    """Create or change the driver profile of a membership with the driver role."""
+    """Create or change the driver profile of a membership with the driver role. Every
+    field that is wrong is named at once (`profile_invalid`); nothing is saved then."""
     _require_self_or_coordinator(actor, membership)
     if Role.DRIVER not in membership.roles or membership.state != MembershipState.ACTIVE:
         raise ApplicationError(
@@ -69,28 +88,15 @@ def driver_profile_save(*, actor: User, membership: Membership, values: dict) ->
     unknown = set(values) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not driver profile fields: {sorted(unknown)}")
-    radius = values.get("service_radius_m")
-    if radius is not None and not 500 <= radius <= 100_000:
+    profile = DriverProfile.objects.select_for_update().filter(membership=membership).first()
+    problems = _profile_problems(values, creating=profile is None)
+    if problems:
         raise ApplicationError(
-            RideErrorCode.SLOT_INVALID,
-            _("The service radius must be between 0.5 and 100 km."),
-            fields={"service_radius_m": [_("Between 500 and 100000 metres.")]},
+            RideErrorCode.PROFILE_INVALID,
+            " ".join(str(messages[0]) for messages in problems.values()),
+            fields=problems,
         )
-    seats = values.get("seats")
-    if seats is not None and not 1 <= seats <= 8:
-        raise ApplicationError(
-            RideErrorCode.SLOT_INVALID,
-            _("A car has from 1 to 8 passenger seats."),
-            fields={"seats": [_("Between 1 and 8.")]},
-        )
-    profile = DriverProfile.objects.filter(membership=membership).first()
     if profile is None:
-        if "home_base" not in values:
-            raise ApplicationError(
-                RideErrorCode.SLOT_INVALID,
-                _("Say where you usually drive from."),
-                fields={"home_base": [_("This field is required.")]},
-            )
         profile = DriverProfile(membership=membership)
     for name, value in values.items():
         setattr(profile, name, value)
@@ -98,17 +104,72 @@ def driver_profile_save(*, actor: User, membership: Membership, values: dict) ->
     return profile
 
 
+def _day_name(weekday: int) -> str:
+    return str(WEEKDAYS[weekday])
+
+
+def _slot_text(slot: Slot) -> str:
+    return f"{_day_name(slot.weekday)} {slot.start:%H:%M}-{slot.end:%H:%M}"
+
+
+def _slot_problems(slots: list[Slot]) -> list[tuple[RideErrorCode, str, str, str]]:
+    """(code, message, field, field message) for each thing wrong with the week."""
+    problems = []
+    for index, slot in enumerate(slots):
+        if not 0 <= slot.weekday <= 6:
+            problems.append(
+                (
+                    RideErrorCode.SLOT_WEEKDAY,
+                    _("There is no weekday %(weekday)s. Use 0 (Monday) to 6 (Sunday).")
+                    % {"weekday": slot.weekday},
+                    f"slots.{index}.weekday",
+                    _("From 0 (Monday) to 6 (Sunday)."),
+                )
+            )
+        elif slot.start >= slot.end:
+            problems.append(
+                (
+                    RideErrorCode.SLOT_INVALID,
+                    _("%(slot)s ends before it starts. A time must end after it starts.")
+                    % {"slot": _slot_text(slot)},
+                    f"slots.{index}.end",
+                    _("Must be after the start."),
+                )
+            )
+    if problems:
+        return problems
+    # Overlaps within a day: the matching asks for one slot that covers a whole trip, so
+    # two overlapping slots would be a mistake the driver should see and resolve.
+    ordered = sorted(enumerate(slots), key=lambda item: (item[1].weekday, item[1].start))
+    for (_i, before), (index, slot) in itertools.pairwise(ordered):
+        if slot.weekday == before.weekday and slot.start < before.end:
+            problems.append(
+                (
+                    RideErrorCode.SLOT_OVERLAP,
+                    _("%(slot)s overlaps %(other)s. Join them into one time or change one.")
+                    % {"slot": _slot_text(slot), "other": _slot_text(before)},
+                    f"slots.{index}.start",
+                    _("Overlaps %(other)s.") % {"other": _slot_text(before)},
+                )
+            )
+    return problems
+
+
 @transaction.atomic
 def availability_set(*, actor: User, driver: DriverProfile, slots: list[Slot]) -> None:
-    """Replace the driver's weekly availability."""
+    """Replace the driver's weekly availability. Weekdays 0 (Monday) to 6 (Sunday), each
+    time ending after it starts, no two times of one day overlapping (times that only
+    touch, 08-12 and 12-16, are fine). Locks the driver's profile row, so two changes at
+    once cannot merge into an overlapping week."""
     _require_self_or_coordinator(actor, driver.membership)
-    for index, slot in enumerate(slots):
-        if not 0 <= slot.weekday <= 6 or slot.start >= slot.end:
-            raise ApplicationError(
-                RideErrorCode.SLOT_INVALID,
-                _("Each time must be on a weekday and end after it starts."),
-                fields={f"slots.{index}": [_("Ends before it starts.")]},
-            )
+    problems = _slot_problems(slots)
+    if problems:
+        code, message, _field, _text = problems[0]
+        fields: dict[str, list] = {}
+        for _code, _message, field, text in problems:
+            fields.setdefault(field, []).append(text)
+        raise ApplicationError(code, message, fields=fields)
+    DriverProfile.objects.select_for_update().filter(pk=driver.pk).first()
     AvailabilitySlot.objects.filter(driver=driver).delete()
     AvailabilitySlot.objects.bulk_create(
         AvailabilitySlot(driver=driver, weekday=s.weekday, start=s.start, end=s.end) for s in slots
@@ -124,24 +185,35 @@ def availability_exception_add(
     start: time | None = None,
     end: time | None = None,
 ) -> AvailabilityException:
+    """A dated change to the driver's week: away (the whole day without times, or some
+    hours) or extra time (always with times)."""
     _require_self_or_coordinator(actor, driver.membership)
     if kind not in ExceptionKind.values:
         raise ApplicationError(
-            RideErrorCode.SLOT_INVALID,
+            RideErrorCode.EXCEPTION_INVALID,
             _("Choose away or extra."),
-            fields={"kind": [_("Unknown kind.")]},
+            fields={"kind": [_("Either away or extra.")]},
         )
-    if (start is None) != (end is None) or (start and end and start >= end):
+    if kind == ExceptionKind.EXTRA and (start is None or end is None):
+        missing = "start" if start is None else "end"
         raise ApplicationError(
-            RideErrorCode.SLOT_INVALID,
-            _("Give both times, the end after the start, or neither for the whole day."),
-            fields={"end": [_("Ends before it starts.")]},
-        )
-    if kind == ExceptionKind.EXTRA and start is None:
-        raise ApplicationError(
-            RideErrorCode.SLOT_INVALID,
+            RideErrorCode.EXCEPTION_INVALID,
             _("Extra time needs a start and an end."),
-            fields={"start": [_("This field is required.")]},
+            fields={missing: [_("This field is required.")]},
+        )
+    if (start is None) != (end is None):
+        missing = "start" if start is None else "end"
+        raise ApplicationError(
+            RideErrorCode.EXCEPTION_INVALID,
+            _("Give both times, or neither to be away the whole day."),
+            fields={missing: [_("Give this time too, or leave out both.")]},
+        )
+    if start is not None and end is not None and start >= end:
+        raise ApplicationError(
+            RideErrorCode.EXCEPTION_INVALID,
+            _("The time ends before it starts (%(start)s-%(end)s). The end must be later.")
+            % {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+            fields={"end": [_("Must be after the start.")]},
         )
     if day < timezone.localdate():
         raise ApplicationError(

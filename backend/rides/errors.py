@@ -10,6 +10,7 @@ class RideErrorCode(StrEnum):
     WINDOW_TOO_LONG = "window_too_long"
     TIME_MISSING = "time_missing"
     PASSENGERS = "passengers_invalid"
+    NEEDS_UNKNOWN = "needs_unknown"
     SAME_PLACE = "same_place"
     RETURN_BEFORE_ARRIVAL = "return_before_arrival"
     WRONG_STATE = "ride_wrong_state"
@@ -17,4 +18,12 @@ class RideErrorCode(StrEnum):
     DRIVER_BUSY = "driver_busy"
     NOT_DRIVER = "not_driver"
     REASON_MISSING = "reason_missing"
-    SLOT_INVALID = "slot_invalid"
+    DRIVEN_INVALID = "driven_invalid"
+    OFFER_NOT_FOUND = "offer_not_found"
+    OFFER_NOT_PENDING = "offer_not_pending"
+    # Drivers' settings
+    PROFILE_INVALID = "profile_invalid"
+    SLOT_INVALID = "slot_invalid"  # a weekly time that ends before it starts
+    SLOT_WEEKDAY = "slot_weekday_invalid"
+    SLOT_OVERLAP = "slot_overlap"
+    EXCEPTION_INVALID = "exception_invalid"

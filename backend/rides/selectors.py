@@ -1,16 +1,42 @@
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth
 
 from backend.accounts.models import User
 from backend.community.models import Association, Membership, MembershipState, Role, Village
-from backend.community.selectors import coordinated_association_ids, people_actable_by
-from backend.rides.models import DriverProfile, RideRequest, RideState
+from backend.community.selectors import (
+    coordinated_association_ids,
+    people_actable_by,
+    user_can_act_for,
+)
+from backend.rides.models import (
+    DRIVER_HOLDS,
+    OPEN_STATES,
+    DriverProfile,
+    Offer,
+    OfferState,
+    RideRequest,
+    RideState,
+)
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -42,16 +68,72 @@ def driver_profiles_of(*, user: User) -> QuerySet[DriverProfile]:
     ).select_related("membership__association")
 
 
+def rider_associations(*, rider: User) -> QuerySet[Association]:
+    """The associations that have approved `rider` for volunteer rides (active
+    membership with a rider approval): the ones a ride can be booked with."""
+    return Association.objects.filter(
+        memberships__user=rider,
+        memberships__state=MembershipState.ACTIVE,
+        memberships__rider_approval__isnull=False,
+    ).select_related("municipality")
+
+
 def rides_visible_to(*, user: User) -> QuerySet[RideRequest]:
-    """Rides a person may see: as rider or for someone they act for, as the driver who
-    holds or held it, and all rides of the associations they coordinate. Drivers with a
-    pending offer see the ride through the offer (approximate data only)."""
+    """Rides a person may see (how much of each: `ride_view_for`):
+
+    - the rider's side: the rider and everyone who may book for them (proxies,
+      coordinators of the rider's associations);
+    - the coordinators of the ride's association;
+    - the driver the ride is (or was) assigned to;
+    - a driver with a pending offer, only while the ride is still open: a declined,
+      withdrawn or expired offer, or a ride someone else has taken, shows them nothing.
+
+    Everyone else, analysts and anonymous people included, sees nothing."""
+    if not user.is_authenticated:
+        return RideRequest.objects.none()
+    offered = Offer.objects.filter(
+        ride=OuterRef("pk"), driver__membership__user=user, state=OfferState.PENDING
+    )
     return RideRequest.objects.filter(
         Q(rider__in=people_actable_by(actor=user))
         | Q(driver__membership__user=user)
         | Q(association_id__in=coordinated_association_ids(user=user))
-        | Q(offers__driver__membership__user=user)
-    ).distinct()
+        | (Q(state__in=OPEN_STATES) & Exists(offered))
+    )
+
+
+class RideView(StrEnum):
+    """The shapes a ride is shown in; see mobile_api.rides_serializers."""
+
+    FULL = "full"  # the rider's side and coordinators: everything
+    DRIVER = "driver"  # the assigned driver while they hold it: exact places, whom to call
+    DRIVER_PAST = "driver_past"  # that driver once it closed: the approximate area only
+    OFFER = "offer"  # a driver with a pending offer: what the offer says
+
+
+def offer_pending_for(*, ride: RideRequest, user: User) -> Offer | None:
+    """`user`'s offer of the ride that waits for their answer, if any."""
+    return (
+        Offer.objects.select_related("ride__village")
+        .filter(ride=ride, driver__membership__user=user, state=OfferState.PENDING)
+        .first()
+    )
+
+
+def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
+    """How `viewer` sees the ride, or None when they may not see it at all. The exact
+    pickup address is in the FULL and DRIVER shapes only."""
+    if not viewer.is_authenticated:
+        return None
+    if user_can_act_for(actor=viewer, resident=ride.rider) or user_coordinates(
+        user=viewer, association=ride.association
+    ):
+        return RideView.FULL
+    if ride.driver is not None and ride.driver.membership.user_id == viewer.pk:
+        return RideView.DRIVER if ride.state in DRIVER_HOLDS else RideView.DRIVER_PAST
+    if ride.state in OPEN_STATES and offer_pending_for(ride=ride, user=viewer) is not None:
+        return RideView.OFFER
+    return None
 
 
 def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
@@ -60,6 +142,30 @@ def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
         RideRequest.objects.filter(rider__in=people_actable_by(actor=actor))
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
+    )
+
+
+def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:
+    """Rides assigned to `user` as a driver, in every association they drive for: the
+    ones they hold (accepted, on the way, on board) first, soonest pickup first, then
+    the closed ones (completed, no-show, cancelled), latest first. A ride the driver gave
+    back is no longer theirs and is not here."""
+    return (
+        RideRequest.objects.filter(driver__membership__user=user)
+        .annotate(
+            closed=Case(
+                When(state__in=DRIVER_HOLDS, then=Value(False)),
+                default=Value(True),
+                output_field=BooleanField(),
+            ),
+            held_pickup=Case(When(state__in=DRIVER_HOLDS, then=F("planned_pickup"))),
+        )
+        .order_by(
+            "closed",
+            F("held_pickup").asc(nulls_last=True),
+            F("planned_pickup").desc(nulls_last=True),
+            "-pk",
+        )
     )
 
 
@@ -77,12 +183,21 @@ class MileageRow:
 
     @property
     def km(self) -> float:
-        return round(self.metres / 1000, 1)
+        # Tenths of a km, half up, like the amount (a float round() goes half to even).
+        return ((self.metres + 50) // 100) / 10
+
+
+def mileage_amount_ore(*, metres: int, rate_ore_per_km: int) -> int:
+    """The reimbursement for `metres` at the per-km rate, to the öre, half an öre rounded
+    up. Integer arithmetic only: a float (or Python's round(), which rounds half to
+    even) would pay 250.5 öre as 250."""
+    return (metres * rate_ore_per_km + 500) // 1000
 
 
 def mileage_report(*, association: Association, year: int, month: int) -> list[MileageRow]:
     """Per driver: completed rides and kilometres in the month (local time), and the
-    reimbursement at MILEAGE_RATE_ORE_PER_KM. One aggregate query."""
+    reimbursement at MILEAGE_RATE_ORE_PER_KM (`mileage_amount_ore` of the month's
+    metres). One aggregate query."""
     start = datetime(year, month, 1, tzinfo=STOCKHOLM)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=STOCKHOLM)
     rows = (
@@ -103,7 +218,7 @@ def mileage_report(*, association: Association, year: int, month: int) -> list[M
             driver_name=row["driver__membership__user__full_name"],
             rides=row["rides"],
             metres=row["metres"] or 0,
-            amount_ore=round((row["metres"] or 0) / 1000 * rate),
+            amount_ore=mileage_amount_ore(metres=row["metres"] or 0, rate_ore_per_km=rate),
         )
         for row in rows
     ]
@@ -114,3 +229,37 @@ def driver_logbook(*, driver: DriverProfile) -> QuerySet[RideRequest]:
     return RideRequest.objects.filter(driver=driver, state=RideState.COMPLETED).order_by(
         "-closed_at"
     )
+
+
+@dataclass(frozen=True)
+class MonthKm:
+    month: date
+    rides: int
+    metres: int
+    amount_ore: int
+
+    @property
+    def km(self) -> float:
+        return round(self.metres / 1000, 1)
+
+
+def driver_km_by_month(*, driver: DriverProfile, months: int = 12) -> list[MonthKm]:
+    """The driver's completed rides and kilometres per month (local time), newest month
+    first, with the reimbursement at MILEAGE_RATE_ORE_PER_KM. One aggregate query."""
+    rows = (
+        driver_logbook(driver=driver)
+        .annotate(month=TruncMonth("closed_at", tzinfo=STOCKHOLM))
+        .values("month")
+        .annotate(rides=Count("pk"), metres=Sum("driven_m"))
+        .order_by("-month")[:months]
+    )
+    rate = settings.MILEAGE_RATE_ORE_PER_KM
+    return [
+        MonthKm(
+            month=row["month"].date(),
+            rides=row["rides"],
+            metres=row["metres"] or 0,
+            amount_ore=round((row["metres"] or 0) / 1000 * rate),
+        )
+        for row in rows
+    ]

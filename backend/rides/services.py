@@ -5,6 +5,7 @@ acting at once cannot both succeed), records a RideEvent and tells whoever shoul
 all in one transaction: a refused or failed transition writes and tells nothing.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +34,17 @@ from backend.rides.models import (
     TimeKind,
 )
 from backend.rides.selectors import rider_membership, user_coordinates, village_nearest
+
+# What the driver holding a ride can do next, by the state it is in: one list per step,
+# used by the step's function below and by the driver's ride list (which buttons to show).
+# The names are the last part of the step's API path (/api/v1/rides/<id>/<step>).
+DRIVER_STEPS: dict[str, tuple[str, ...]] = {
+    "start": (RideState.ACCEPTED,),
+    "picked-up": (RideState.ACCEPTED, RideState.EN_ROUTE),
+    "complete": (RideState.PICKED_UP,),
+    "no-show": (RideState.ACCEPTED, RideState.EN_ROUTE),
+    "withdraw": (RideState.ACCEPTED, RideState.EN_ROUTE),
+}
 
 ASAP_WINDOW = timedelta(minutes=60)
 ARRIVE_BY_FLEX = timedelta(minutes=30)
@@ -160,7 +172,11 @@ def ride_request_create(
         )
     unknown = set(needs) - set(Need.values)
     if unknown:
-        raise _invalid(RideErrorCode.PASSENGERS, _("Unknown need."), "needs")
+        message = _("Unknown need: %(unknown)s. Choose from: %(valid)s.") % {
+            "unknown": ", ".join(sorted(unknown)),
+            "valid": ", ".join(Need.values),
+        }
+        raise _invalid(RideErrorCode.NEEDS_UNKNOWN, message, "needs")
     leg = road_leg(pickup, destination)
     duration = timedelta(seconds=leg.duration_s)
     now = timezone.now()
@@ -226,7 +242,7 @@ def _record(
 def _move(
     ride: RideRequest,
     *,
-    from_states: list[str],
+    from_states: Sequence[str],
     to_state: str,
     actor: User | None,
     reason: str = "",
@@ -235,7 +251,7 @@ def _move(
     """The one place a ride changes state: a conditional UPDATE. Raises a conflict when
     the ride is no longer in one of `from_states` (someone else was faster)."""
     previous = RideRequest.objects.filter(pk=ride.pk).values_list("state", flat=True).first()
-    updated = RideRequest.objects.filter(pk=ride.pk, state__in=from_states).update(
+    updated = RideRequest.objects.filter(pk=ride.pk, state__in=list(from_states)).update(
         state=to_state, **changes
     )
     if not updated:
@@ -304,6 +320,14 @@ def ride_assign(
             kind=ErrorKind.CONFLICT,
         ) from error
     if not updated:
+        ride.refresh_from_db()
+        if ride.driver_id is None:
+            raise ApplicationError(
+                RideErrorCode.WRONG_STATE,
+                _("This ride is %(state)s and no longer needs a driver.")
+                % {"state": ride.get_state_display()},
+                kind=ErrorKind.CONFLICT,
+            )
         raise ApplicationError(
             RideErrorCode.ALREADY_ACCEPTED,
             _("Another driver has already taken this ride. Thank you for answering!"),
@@ -348,7 +372,7 @@ def _require_driver(ride: RideRequest, actor: User) -> None:
 def ride_start(*, ride: RideRequest, actor: User) -> RideRequest:
     """The driver sets off to the pickup."""
     _require_driver(ride, actor)
-    ride = _move(ride, from_states=[RideState.ACCEPTED], to_state=RideState.EN_ROUTE, actor=actor)
+    ride = _move(ride, from_states=DRIVER_STEPS["start"], to_state=RideState.EN_ROUTE, actor=actor)
     _tell_rider(ride, "ride.en_route", {"driver": actor.full_name})
     return ride
 
@@ -358,7 +382,7 @@ def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
     _require_driver(ride, actor)
     return _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=DRIVER_STEPS["picked-up"],
         to_state=RideState.PICKED_UP,
         actor=actor,
     )
@@ -371,11 +395,13 @@ def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None
     _require_driver(ride, actor)
     if driven_m is not None and not 0 < driven_m <= 1_000_000:
         raise _invalid(
-            RideErrorCode.WRONG_STATE, _("Give the distance driven in metres."), "driven_m"
+            RideErrorCode.DRIVEN_INVALID,
+            _("Give the distance driven in metres, more than 0 and at most 1000 km."),
+            "driven_m",
         )
     return _move(
         ride,
-        from_states=[RideState.PICKED_UP],
+        from_states=DRIVER_STEPS["complete"],
         to_state=RideState.COMPLETED,
         actor=actor,
         closed_at=timezone.now(),
@@ -389,7 +415,7 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
     _require_driver(ride, actor)
     ride = _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=DRIVER_STEPS["no-show"],
         to_state=RideState.NO_SHOW,
         actor=actor,
         reason=reason,
@@ -403,7 +429,8 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
 @transaction.atomic
 def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     """Cancel for the passenger's side (the rider, their proxy or a coordinator): the
-    ride is closed and a driver who held it is told."""
+    ride is closed and a driver who held it is told. Offers still waiting are the
+    caller's to withdraw (dispatch.services.ride_cancel)."""
     if not (
         user_can_act_for(actor=actor, resident=ride.rider)
         or user_coordinates(user=actor, association=ride.association)
@@ -445,7 +472,7 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
         )
     ride = _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=DRIVER_STEPS["withdraw"],
         to_state=RideState.REQUESTED,
         actor=actor,
         reason=reason.strip(),
@@ -460,12 +487,24 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
 
 
 @transaction.atomic
-def ride_mark_unfulfilled(*, ride: RideRequest, actor: User | None = None) -> RideRequest:
+def ride_mark_unfulfilled(
+    *, ride: RideRequest, actor: User | None = None, reason: str = ""
+) -> RideRequest:
+    """No driver will be found: a coordinator closes the ride (or the system, with no
+    actor) and the rider is told the association will call. Offers still waiting are the
+    caller's to withdraw (dispatch.services.ride_mark_unfulfilled)."""
+    if actor is not None and not user_coordinates(user=actor, association=ride.association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the association can close a ride without a driver."),
+            kind=ErrorKind.FORBIDDEN,
+        )
     ride = _move(
         ride,
         from_states=OPEN_STATES,
         to_state=RideState.UNFULFILLED,
         actor=actor,
+        reason=reason.strip(),
         closed_at=timezone.now(),
     )
     _tell_rider(ride, "ride.unfulfilled", {"when": local_time(ride.earliest_pickup)})

@@ -6,6 +6,7 @@ the association (`association`, in the query or the body). Without it the only
 association they drive for is meant.
 """
 
+import django_filters
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -25,8 +26,8 @@ from backend.rides.drivers import (
     driver_profile_save,
     driver_set_duty,
 )
-from backend.rides.models import DriverProfile, RideRequest
-from backend.rides.selectors import driver_logbook, driver_profiles_of
+from backend.rides.models import DRIVER_HOLDS, DriverProfile, RideRequest, RideState
+from backend.rides.selectors import driver_logbook, driver_profiles_of, rides_of_driver
 from mobile_api.rides_serializers import (
     AvailabilityExceptionInput,
     AvailabilityExceptionOutput,
@@ -34,6 +35,7 @@ from mobile_api.rides_serializers import (
     AvailabilityOutput,
     DriverProfileInput,
     DriverProfileOutput,
+    DriverRideRowOutput,
     DutyInput,
     LogbookRowOutput,
     PositionInput,
@@ -200,6 +202,40 @@ class DriverPosition(APIView):
             actor=request.user, driver=driver, point=data.validated_data["point"]
         )
         return Response({"sent_to": sent})
+
+
+class DriverRidesFilter(django_filters.FilterSet):
+    state = django_filters.MultipleChoiceFilter(choices=RideState.choices)
+    # A choice rather than a boolean: a value that is neither is a 400, not ignored.
+    upcoming = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_upcoming",
+        label="true: rides I hold (accepted, on the way, on board), soonest first; "
+        "false: closed rides (completed, no-show, cancelled), latest first.",
+    )
+
+    class Meta:
+        model = RideRequest
+        fields = ["state", "upcoming"]
+
+    def filter_upcoming(self, rides, name: str, value: str):
+        if value == "true":
+            return rides.filter(state__in=DRIVER_HOLDS)
+        return rides.exclude(state__in=DRIVER_HOLDS)
+
+
+class DriverRides(generics.ListAPIView):
+    """The rides I drive, in every association I drive for: the ones I hold first
+    (soonest first, with the addresses and the steps I can take next), then the closed
+    ones (latest first, the approximate area only). Paginated."""
+
+    serializer_class = DriverRideRowOutput
+    filterset_class = DriverRidesFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return RideRequest.objects.none()
+        return rides_of_driver(user=self.request.user).select_related("rider", "village")
 
 
 class DriverLogbook(generics.ListAPIView):

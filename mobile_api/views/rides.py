@@ -34,12 +34,10 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import User
 from backend.audit.services import audit_record, audit_record_many
-from backend.community.models import Membership, MembershipState
 from backend.community.selectors import (
     associations_visible_to,
     memberships_visible_to,
     people_actable_by,
-    user_can_act_for,
 )
 from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode
@@ -48,7 +46,6 @@ from backend.rides.drivers import rider_approve
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import (
     CLOSED_STATES,
-    DRIVER_HOLDS,
     OPEN_STATES,
     DriverProfile,
     Offer,
@@ -58,7 +55,11 @@ from backend.rides.models import (
     RideState,
 )
 from backend.rides.selectors import (
+    RideView,
     mileage_report,
+    offer_pending_for,
+    ride_view_for,
+    rider_associations,
     rides_of_rider,
     rides_visible_to,
     user_coordinates,
@@ -66,7 +67,12 @@ from backend.rides.selectors import (
 from backend.rides.services import RideTime
 from dispatch import offers
 from dispatch.matching import candidates
-from dispatch.services import ride_driver_withdraw, ride_request_submit
+from dispatch.services import (
+    ride_cancel,
+    ride_driver_withdraw,
+    ride_mark_unfulfilled,
+    ride_request_submit,
+)
 from mobile_api.audit import AuditedListMixin
 from mobile_api.rides_serializers import (
     AssignInput,
@@ -89,8 +95,6 @@ from mobile_api.rides_serializers import (
 # Everything a ride's serialisers and permission checks touch, in one query.
 RIDE_RELATED = ("rider", "association", "village", "driver__membership__user", "return_ride")
 
-FULL, DRIVER, DRIVER_PAST, OFFER = "full", "driver", "driver_past", "offer"
-
 RIDE_DETAIL = PolymorphicProxySerializer(
     component_name="RideDetail",
     serializers=[RideOutput, DriverRideOutput, DriverPastRideOutput, RideOfferViewOutput],
@@ -98,28 +102,7 @@ RIDE_DETAIL = PolymorphicProxySerializer(
 )
 
 
-def ride_view_for(*, viewer: User, ride: RideRequest) -> str | None:
-    """How `viewer` sees the ride, or None when they may not see it at all."""
-    if user_can_act_for(actor=viewer, resident=ride.rider) or user_coordinates(
-        user=viewer, association=ride.association
-    ):
-        return FULL
-    if ride.driver is not None and ride.driver.membership.user_id == viewer.pk:
-        return DRIVER if ride.state in DRIVER_HOLDS else DRIVER_PAST
-    if ride.state in OPEN_STATES and _pending_offer(ride, viewer) is not None:
-        return OFFER
-    return None
-
-
-def _pending_offer(ride: RideRequest, viewer: User) -> Offer | None:
-    return (
-        Offer.objects.select_related("ride__village")
-        .filter(ride=ride, driver__membership__user=viewer, state=OfferState.PENDING)
-        .first()
-    )
-
-
-def _ride(request: Request, pk: int) -> tuple[RideRequest, str]:
+def _ride(request: Request, pk: int) -> tuple[RideRequest, RideView]:
     """The ride and how the person asking sees it; 404 when they may not see it."""
     ride = get_object_or_404(
         rides_visible_to(user=request.user).select_related(*RIDE_RELATED), pk=pk
@@ -135,14 +118,14 @@ def _present(ride: RideRequest, viewer: User) -> dict:
     shape than before: a completed ride shows its driver only the area)."""
     ride = RideRequest.objects.select_related(*RIDE_RELATED).get(pk=ride.pk)
     view = ride_view_for(viewer=viewer, ride=ride)
-    if view == FULL:
+    if view == RideView.FULL:
         return RideOutput(ride).data
-    if view == DRIVER:
+    if view == RideView.DRIVER:
         return DriverRideOutput(ride).data
-    if view == DRIVER_PAST:
+    if view == RideView.DRIVER_PAST:
         return DriverPastRideOutput(ride).data
-    if view == OFFER:
-        return RideOfferViewOutput(_pending_offer(ride, viewer)).data
+    if view == RideView.OFFER:
+        return RideOfferViewOutput(offer_pending_for(ride=ride, user=viewer)).data
     raise Http404
 
 
@@ -184,18 +167,14 @@ def _place(place: dict, field: str) -> tuple[Point, str]:
 def _only_rider_association(rider: User):
     """The association to book with when none is named: the only one that approved the
     rider; when there are several (or none), the person has to choose."""
-    approved = list(
-        Membership.objects.filter(
-            user=rider, state=MembershipState.ACTIVE, rider_approval__isnull=False
-        ).select_related("association__municipality")[:2]
-    )
+    approved = list(rider_associations(rider=rider)[:2])
     if len(approved) != 1:
         raise ApplicationError(
             "association_required",
             _("Choose which association should drive %(name)s.") % {"name": rider.full_name},
             fields={"association": [_("Choose an association.")]},
         )
-    return approved[0].association
+    return approved[0]
 
 
 class MyRidesFilter(django_filters.FilterSet):
@@ -280,7 +259,20 @@ class RideCancel(APIView):
         ride, _view = _ride(request, pk)
         data = ReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
-        ride = rides.ride_cancel(
+        ride = ride_cancel(ride=ride, actor=request.user, reason=data.validated_data["reason"])
+        return Response(_present(ride, request.user))
+
+
+class RideUnfulfilled(APIView):
+    """A coordinator closes an open ride no driver will take (the rider is told the
+    association will call); offers still waiting are withdrawn."""
+
+    @extend_schema(request=ReasonInput, responses={200: RideOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        ride, _view = _ride(request, pk)
+        data = ReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ride = ride_mark_unfulfilled(
             ride=ride, actor=request.user, reason=data.validated_data["reason"]
         )
         return Response(_present(ride, request.user))

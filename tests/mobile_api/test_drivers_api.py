@@ -133,18 +133,18 @@ def test_a_new_profile_needs_a_home_base(erik, api_as):
     response = api_as(erik).put("/api/v1/driver/profile", {"seats": 3})
 
     error = error_of(response, 400)
-    assert (error["code"], list(error["fields"])) == ("slot_invalid", ["home_base"])
+    assert (error["code"], list(error["fields"])) == ("profile_invalid", ["home_base"])
     assert not DriverProfile.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("body", "code", "fields"),
     [
-        ({"service_radius_m": 0}, "slot_invalid", ["service_radius_m"]),
-        ({"service_radius_m": 100_001}, "slot_invalid", ["service_radius_m"]),
+        ({"service_radius_m": 0}, "profile_invalid", ["service_radius_m"]),
+        ({"service_radius_m": 100_001}, "profile_invalid", ["service_radius_m"]),
         ({"service_radius_m": "far"}, "invalid", ["service_radius_m"]),
-        ({"seats": 0}, "slot_invalid", ["seats"]),
-        ({"seats": 9}, "slot_invalid", ["seats"]),
+        ({"seats": 0}, "profile_invalid", ["seats"]),
+        ({"seats": 9}, "profile_invalid", ["seats"]),
         ({"home_base": {"lat": 60.47, "lon": 14.0}}, "invalid", ["home_base"]),
         ({"home_base": {"type": "Point", "coordinates": [14.0]}}, "invalid", ["home_base"]),
         ({"home_base": {"type": "Point", "coordinates": [14.0, 95.0]}}, "invalid", ["home_base"]),
@@ -247,10 +247,20 @@ def test_availability_is_set_and_replaced(association, erik, api_as):
 @pytest.mark.parametrize(
     ("slot", "code", "fields"),
     [
-        ({"weekday": 1, "start": "12:00", "end": "09:00"}, "slot_invalid", ["slots.1"]),
-        ({"weekday": 1, "start": "12:00", "end": "12:00"}, "slot_invalid", ["slots.1"]),
-        ({"weekday": 7, "start": "08:00", "end": "12:00"}, "slot_invalid", ["slots.1"]),
-        ({"weekday": -1, "start": "08:00", "end": "12:00"}, "slot_invalid", ["slots.1"]),
+        ({"weekday": 1, "start": "12:00", "end": "09:00"}, "slot_invalid", ["slots.1.end"]),
+        ({"weekday": 1, "start": "12:00", "end": "12:00"}, "slot_invalid", ["slots.1.end"]),
+        (
+            {"weekday": 7, "start": "08:00", "end": "12:00"},
+            "slot_weekday_invalid",
+            ["slots.1.weekday"],
+        ),
+        (
+            {"weekday": -1, "start": "08:00", "end": "12:00"},
+            "slot_weekday_invalid",
+            ["slots.1.weekday"],
+        ),
+        ({"weekday": 3, "start": "09:30", "end": "11:00"}, "slot_overlap", ["slots.1.start"]),
+        ({"weekday": 3, "start": "07:00", "end": "08:30"}, "slot_overlap", ["slots.0.start"]),
         (
             {"weekday": 1, "start": "25:00", "end": "26:00"},
             "invalid",
@@ -264,6 +274,8 @@ def test_availability_is_set_and_replaced(association, erik, api_as):
         "ends-when-it-starts",
         "weekday-7",
         "weekday-minus-1",
+        "overlaps-the-time-before",
+        "overlaps-the-time-after",
         "hour-25",
         "no-end",
         "weekday-not-a-number",
@@ -282,6 +294,77 @@ def test_bad_slots_are_refused_and_the_old_week_stays(
     error = error_of(response, 400)
     assert (error["code"], sorted(error["fields"])) == (code, fields)
     assert slots_of(profile) == before
+
+
+def test_slot_errors_say_what_is_wrong_and_what_is_allowed(association, erik, api_as):
+    profile_of(erik, association)
+    client = api_as(erik)
+
+    def refused(*slots) -> dict:
+        response = client.put(
+            "/api/v1/driver/availability", {"slots": list(slots)}, HTTP_ACCEPT_LANGUAGE="en"
+        )
+        return error_of(response, 400)
+
+    assert refused({"weekday": 7, "start": "08:00", "end": "12:00"}) == {
+        "code": "slot_weekday_invalid",
+        "message": "There is no weekday 7. Use 0 (Monday) to 6 (Sunday).",
+        "fields": {"slots.0.weekday": ["From 0 (Monday) to 6 (Sunday)."]},
+    }
+    assert refused({"weekday": 1, "start": "12:00", "end": "09:00"}) == {
+        "code": "slot_invalid",
+        "message": "Tuesday 12:00-09:00 ends before it starts. A time must end after it starts.",
+        "fields": {"slots.0.end": ["Must be after the start."]},
+    }
+    assert refused(
+        {"weekday": 4, "start": "13:00", "end": "17:00"},
+        {"weekday": 4, "start": "08:00", "end": "13:30"},
+    ) == {
+        "code": "slot_overlap",
+        "message": (
+            "Friday 13:00-17:00 overlaps Friday 08:00-13:30. Join them into one time or change one."
+        ),
+        "fields": {"slots.0.start": ["Overlaps Friday 08:00-13:30."]},
+    }
+    assert AvailabilitySlot.objects.count() == 0
+
+
+def test_slots_that_only_touch_or_are_on_other_days_are_fine(association, erik, api_as):
+    profile = profile_of(erik, association)
+    slots = [
+        {"weekday": 4, "start": "12:00", "end": "16:00"},
+        {"weekday": 4, "start": "08:00", "end": "12:00"},
+        {"weekday": 5, "start": "08:00", "end": "16:00"},
+    ]
+
+    response = api_as(erik).put("/api/v1/driver/availability", {"slots": slots})
+
+    assert response.status_code == 200, response.content
+    assert slots_of(profile) == [
+        (4, datetime.time(8), datetime.time(12)),
+        (4, datetime.time(12), datetime.time(16)),
+        (5, datetime.time(8), datetime.time(16)),
+    ]
+
+
+def test_a_profile_with_several_mistakes_names_each_field(association, erik, api_as):
+    profile_of(erik, association, seats=3, service_radius_m=20_000)
+    before = profile_row(erik)
+
+    response = api_as(erik).put(
+        "/api/v1/driver/profile",
+        {"service_radius_m": 200_000, "seats": 12},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    radius = "The service radius must be from 500 to 100000 metres (0.5 to 100 km)."
+    seats = "A car has from 1 to 8 passenger seats."
+    assert error_of(response, 400) == {
+        "code": "profile_invalid",
+        "message": f"{radius} {seats}",
+        "fields": {"service_radius_m": [radius], "seats": [seats]},
+    }
+    assert profile_row(erik) == before
 
 
 def test_availability_needs_a_driver_profile(association, erik, api_as):
@@ -324,17 +407,21 @@ def test_exceptions_away_and_extra(association, erik, api_as):
 @pytest.mark.parametrize(
     ("body", "code", "fields"),
     [
-        ({"kind": "extra"}, "slot_invalid", ["start"]),
-        ({"kind": "away", "start": "12:00", "end": "10:00"}, "slot_invalid", ["end"]),
-        ({"kind": "away", "start": "12:00"}, "slot_invalid", ["end"]),
+        ({"kind": "extra"}, "exception_invalid", ["start"]),
+        ({"kind": "extra", "start": "12:00"}, "exception_invalid", ["end"]),
+        ({"kind": "away", "start": "12:00", "end": "10:00"}, "exception_invalid", ["end"]),
+        ({"kind": "away", "start": "12:00"}, "exception_invalid", ["end"]),
+        ({"kind": "away", "end": "12:00"}, "exception_invalid", ["start"]),
         ({"kind": "holiday"}, "invalid", ["kind"]),
         ({"kind": "away", "date": "2020-01-01"}, "time_in_past", ["date"]),
         ({"kind": "away", "date": "igår"}, "invalid", ["date"]),
     ],
     ids=[
         "extra-without-times",
+        "extra-without-end",
         "ends-before-it-starts",
         "start-without-end",
+        "end-without-start",
         "unknown-kind",
         "day-passed",
         "not-a-date",

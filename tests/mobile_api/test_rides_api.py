@@ -451,7 +451,9 @@ BAD_REQUESTS = [
     pytest.param(
         {"passengers": 9}, None, 400, "passengers_invalid", ["passengers"], id="nine-passengers"
     ),
-    pytest.param({"needs": ["jetpack"]}, None, 400, "invalid", ["needs.0"], id="unknown-need"),
+    pytest.param(
+        {"needs": ["walker", "jetpack"]}, None, 400, "needs_unknown", ["needs"], id="unknown-need"
+    ),
     pytest.param(
         {"destination": {"address": "Samma ställe", "point": geojson(VANSBRO)}},
         None,
@@ -526,9 +528,25 @@ def test_bad_ride_request_is_refused_and_nothing_is_stored(
     error = error_of(response, status)
     assert error["code"] == code
     assert list(error["fields"]) == fields
+    # Each field named says what is wrong with it, in words.
+    for name, messages in error["fields"].items():
+        assert messages and all(len(message) > 5 for message in messages), name
     assert RideRequest.objects.count() == 0
     assert RideEvent.objects.count() == 0
     assert Notification.objects.count() == notifications
+
+
+def test_an_unknown_need_is_named_with_the_needs_there_are(approved, api_as):
+    body = ride_body(needs=["wheelchair", "jetpack", "Hund"])
+
+    response = api_as(approved.rider).post("/api/v1/rides/", body, HTTP_ACCEPT_LANGUAGE="en")
+
+    error = error_of(response, 400)
+    message = (
+        "Unknown need: Hund, jetpack. Choose from: wheelchair, walker, bags, companion, guide_dog."
+    )
+    assert error == {"code": "needs_unknown", "message": message, "fields": {"needs": [message]}}
+    assert RideRequest.objects.count() == 0
 
 
 def test_a_body_that_is_not_json_is_refused(approved, api_as):
@@ -703,14 +721,43 @@ def test_declining_an_offer(world, api_as):
     assert response.status_code == 200, response.content
     assert (response.json()["offer"], response.json()["state"]) == (offer.pk, "declined")
 
-    assert error_of(client.post(f"/api/v1/offers/{offer.pk}/decline"), 409)["code"] == (
-        "ride_wrong_state"
-    )
+    again = client.post(f"/api/v1/offers/{offer.pk}/decline", HTTP_ACCEPT_LANGUAGE="en")
+    assert error_of(again, 409) == {
+        "code": "offer_not_pending",
+        "message": "This offer is no longer open (declined). There is nothing to answer.",
+        "fields": {},
+    }
     assert error_of(client.get(f"/api/v1/rides/{ride.pk}"), 404)["code"] == "not_found"
     other = api_as(driver_in(world.association, "Sven Holm", "+46701740611").membership.user)
     assert error_of(other.post(f"/api/v1/offers/{offer.pk}/accept"), 404)["code"] == (
         "offer_not_found"
     )
+
+
+def test_declining_an_accepted_offer_is_409_and_the_ride_stays_taken(world, api_as):
+    ride = _ride_for(world, world.rider)
+    offer = Offer.objects.create(
+        ride=ride,
+        driver=world.driver,
+        wave=1,
+        rank=1,
+        distance_m=500,
+        pickup_at=ride.earliest_pickup,
+    )
+    client = api_as(world.driver_user)
+    assert client.post(f"/api/v1/offers/{offer.pk}/accept").status_code == 200
+
+    response = client.post(f"/api/v1/offers/{offer.pk}/decline", HTTP_ACCEPT_LANGUAGE="en")
+
+    error = error_of(response, 409)
+    assert error["code"] == "offer_not_pending"
+    assert error["message"] == (
+        "You have already accepted this ride. If you cannot drive after all, give the ride "
+        "back from My rides and say why."
+    )
+    offer.refresh_from_db()
+    ride.refresh_from_db()
+    assert (offer.state, ride.state, ride.driver) == ("accepted", "accepted", world.driver)
 
 
 def test_association_rides_unassigned_first_and_filters(

@@ -4,6 +4,7 @@ against every ride endpoint, with exact statuses. A refusal changes nothing."""
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
@@ -17,6 +18,7 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
+from backend.rides.selectors import ride_view_for, rides_visible_to
 from backend.rides.services import busy_range
 from tests.factories import (
     AssociationFactory,
@@ -261,6 +263,49 @@ def test_who_sees_how_much_of_a_ride(world, role, ride):
         assert (secret in text) is exact, secret
 
 
+VISIBLE = {
+    "rider": {"open", "held", "declined", "expired", "unassigned", "closed_with_offer"},
+    "proxy": {"open", "held", "declined", "expired", "unassigned", "closed_with_offer"},
+    "other_resident": set(),
+    "offered_driver": {"open", "unassigned"},
+    "holding_driver": {"held"},
+    "other_driver": set(),
+    "coordinator": {"open", "held", "declined", "expired", "unassigned", "closed_with_offer"},
+    "coordinator_elsewhere": set(),
+    "analyst": set(),
+    "anonymous": set(),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_rides_visible_to_each_role(world, role):
+    """The selector itself: a driver sees a ride through an offer only while the offer
+    waits for them and the ride is open; once someone has it, only that driver does.
+    Whatever the selector lets through, `ride_view_for` has a shape for, and the other
+    way round."""
+    offered = world.drivers["offered_driver"]
+    rides = {"open": world.open, "held": world.held}
+    for name, state, offer_state in [
+        ("declined", RideState.OFFERING, OfferState.DECLINED),
+        ("expired", RideState.OFFERING, OfferState.EXPIRED),
+        ("unassigned", RideState.UNASSIGNED, OfferState.PENDING),
+        # A pending offer left on a closed ride shows the driver nothing.
+        ("closed_with_offer", RideState.CANCELLED, OfferState.PENDING),
+    ]:
+        rides[name] = RideRequestFactory(
+            rider=world.people["rider"], association=world.a, state=state
+        )
+        offer(rides[name], offered, offer_state)
+    viewer = world.people.get(role) or AnonymousUser()
+    names = {ride.pk: name for name, ride in rides.items()}
+
+    visible = {names[pk] for pk in rides_visible_to(user=viewer).values_list("pk", flat=True)}
+
+    assert visible == VISIBLE[role]
+    for name, ride in rides.items():
+        assert (ride_view_for(viewer=viewer, ride=ride) is not None) == (name in visible), name
+
+
 def test_the_rider_side_sees_the_driver_once_accepted(world):
     for role in ("rider", "proxy", "coordinator"):
         open_ride = world.client(role).get(f"/api/v1/rides/{world.open.pk}").json()
@@ -317,8 +362,57 @@ def test_who_may_cancel_a_ride(world, role):
         assert (response.json()["view"], response.json()["state"]) == ("full", "cancelled")
         event = RideEvent.objects.get(ride=world.open, to_state=RideState.CANCELLED)
         assert (event.actor, event.reason) == (world.people[role], "Blev frisk")
+        # The offer still waiting is taken back from the driver's list.
+        assert set(world.open.offers.values_list("state", flat=True)) == {OfferState.WITHDRAWN}
+        offered = world.people["offered_driver"]
+        assert offered.notifications.filter(kind="ride.offer_closed").count() == 1
+        assert world.client("offered_driver").get("/api/v1/offers/").json()["results"] == []
         return
     assert error_of(response, status)["code"] == code
+    assert snapshot() == before
+
+
+UNFULFILLED = {
+    "rider": (403, "ride_not_allowed"),
+    "proxy": (403, "ride_not_allowed"),
+    "other_resident": (404, "not_found"),
+    "offered_driver": (403, "ride_not_allowed"),
+    "holding_driver": (404, "not_found"),
+    "other_driver": (404, "not_found"),
+    "coordinator": (200, None),
+    "coordinator_elsewhere": (404, "not_found"),
+    "analyst": (404, "not_found"),
+    "anonymous": (403, "not_authenticated"),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_close_a_ride_without_a_driver(world, role):
+    status, code = UNFULFILLED[role]
+    before = snapshot()
+
+    response = world.client(role).post(
+        f"/api/v1/rides/{world.open.pk}/unfulfilled", {"reason": "Ingen förare ledig"}
+    )
+
+    if status == 200:
+        assert response.status_code == 200, response.content
+        assert (response.json()["view"], response.json()["state"]) == ("full", "unfulfilled")
+        event = RideEvent.objects.get(ride=world.open, to_state=RideState.UNFULFILLED)
+        assert (event.actor, event.reason) == (world.people[role], "Ingen förare ledig")
+        assert set(world.open.offers.values_list("state", flat=True)) == {OfferState.WITHDRAWN}
+        assert world.people["rider"].notifications.filter(kind="ride.unfulfilled").exists()
+        return
+    assert error_of(response, status)["code"] == code
+    assert snapshot() == before
+
+
+def test_a_ride_with_a_driver_cannot_be_closed_as_unfulfilled(world):
+    before = snapshot()
+
+    response = world.client("coordinator").post(f"/api/v1/rides/{world.held.pk}/unfulfilled")
+
+    assert error_of(response, 409)["code"] == "ride_wrong_state"
     assert snapshot() == before
 
 

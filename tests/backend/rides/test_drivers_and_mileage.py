@@ -19,7 +19,7 @@ from backend.rides.drivers import (
     rider_approve,
 )
 from backend.rides.models import AvailabilitySlot, DriverProfile, RiderApproval, RideState
-from backend.rides.selectors import mileage_report
+from backend.rides.selectors import MileageRow, mileage_amount_ore, mileage_report
 from backend.rides.services import rides_forget_addresses
 from tests.factories import (
     VANSBRO,
@@ -188,6 +188,50 @@ def test_mileage_report_per_driver_for_the_month(association, driver, rider):
     assert [(r.driver_name, r.rides, r.km, r.amount_ore) for r in rows] == sorted(
         [("Erik Olsson", 2, 20.0, 5000), (other.user.full_name, 1, 30.0, 7500)]
     )
+
+
+@pytest.mark.parametrize(
+    ("metres", "rate", "ore"),
+    [
+        (0, 250, 0),
+        (1, 250, 0),  # 0.25 öre
+        (2, 250, 1),  # 0.5 öre: half rounds up
+        (1_002, 250, 251),  # 250.5 öre; round() would pay 250 (half to even)
+        (1_006, 250, 252),  # 251.5 öre
+        (1_000, 250, 250),
+        (12_345, 185, 2_284),  # 2283.825 öre
+        (12_340, 185, 2_283),  # 2282.9 öre
+        (19_348, 250, 4_837),
+        (123_456_789, 250, 30_864_197),  # 30864197.25 öre: exact, no float drift
+    ],
+)
+def test_mileage_amount_is_exact_to_the_ore_and_rounds_half_up(metres, rate, ore):
+    assert mileage_amount_ore(metres=metres, rate_ore_per_km=rate) == ore
+
+
+@pytest.mark.parametrize(
+    ("metres", "km"), [(12_349, 12.3), (12_350, 12.4), (12_250, 12.3), (49, 0.0), (50, 0.1)]
+)
+def test_mileage_km_are_tenths_rounded_half_up(metres, km):
+    assert MileageRow(driver_id=1, driver_name="", rides=1, metres=metres, amount_ore=0).km == km
+
+
+def test_mileage_report_rounds_the_months_sum_half_up(association, driver, rider, settings):
+    settings.MILEAGE_RATE_ORE_PER_KM = 250
+    closed = datetime(2026, 10, 10, 12, tzinfo=STOCKHOLM)
+    for metres in (1_000, 2):  # 1002 m: 250.5 öre
+        RideRequestFactory(
+            rider=rider,
+            association=association,
+            driver=driver,
+            state=RideState.COMPLETED,
+            driven_m=metres,
+            closed_at=closed,
+            busy=DateTimeTZRange(closed - timedelta(hours=1), closed),
+        )
+        closed += timedelta(days=1)
+    [row] = mileage_report(association=association, year=2026, month=10)
+    assert (row.rides, row.metres, row.amount_ore, row.km) == (2, 1_002, 251, 1.0)
 
 
 def test_old_addresses_are_forgotten_after_the_retention_period(association, rider, settings):

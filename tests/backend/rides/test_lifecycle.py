@@ -24,8 +24,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ride(rider, association):
+    # A week after next Monday: the day-before reminders are always still ahead, whatever
+    # day and hour the tests run.
+    monday = next_weekday_at(0, 10) + timedelta(days=7)
     return RideRequestFactory(
-        rider=rider, association=association, village=association.villages.get()
+        rider=rider,
+        association=association,
+        village=association.villages.get(),
+        earliest_pickup=monday,
+        latest_pickup=monday,
     )
 
 

@@ -95,7 +95,7 @@ OUTSIDE = Point(18.07, 59.33, srid=4326)  # Stockholm
         ({"destination": VANSBRO}, "same_place", "destination"),
         ({"passengers": 0}, "passengers_invalid", "passengers"),
         ({"passengers": 9}, "passengers_invalid", "passengers"),
-        ({"needs": ["jetpack"]}, "passengers_invalid", "needs"),
+        ({"needs": ["jetpack"]}, "needs_unknown", "needs"),
         ({"when": RideTime(kind="pickup_at")}, "time_missing", "at"),
         ("past", "time_in_past", "at"),
         ("reversed", "window_reversed", "window_end"),

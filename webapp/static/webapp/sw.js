@@ -1,14 +1,43 @@
 // Samby's service worker: shows what the server pushes and, on a tap, opens the page
-// the notification is about. Served at /sw.js so that its scope is the whole site.
+// the notification is about; without a network, shows the offline page instead of the
+// browser's error. Served at /sw.js so that its scope is the whole site.
 
-self.addEventListener("install", () => {
-  // A new version takes over at once: it only shows notifications, there is no cache
-  // that the old and new versions could disagree about.
-  self.skipWaiting();
+const CACHE = "samby-offline-v1";
+const OFFLINE_URL = "/offline";
+
+self.addEventListener("install", (event) => {
+  // Only the offline page is cached (it carries its own styles): pages themselves are
+  // always fetched fresh, so nobody ever sees a stale ride status.
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.add(new Request(OFFLINE_URL, { cache: "reload" })))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(
+    (async () => {
+      const names = await caches.keys();
+      await Promise.all(names.filter((name) => name !== CACHE).map((name) => caches.delete(name)));
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  if (event.request.mode !== "navigate") return;
+  event.respondWith(
+    (async () => {
+      try {
+        return await fetch(event.request);
+      } catch {
+        const cache = await caches.open(CACHE);
+        return (await cache.match(OFFLINE_URL)) || Response.error();
+      }
+    })(),
+  );
 });
 
 function readMessage(data) {

@@ -1,0 +1,156 @@
+"""Signing in with a one-time code sent by SMS, for people who do not remember a password.
+
+A code is six digits, valid for LOGIN_CODE_TTL seconds, stored only as an HMAC (keyed
+with SECRET_KEY and the person's id), and burnt after LoginCode.MAX_ATTEMPTS wrong
+guesses. Asking for codes is limited per phone number and per client address (in the
+cache), so nobody can run up SMS costs or flood a phone. The answer to "send me a code"
+is the same whether or not the number has an account.
+"""
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import LoginCode, User
+from backend.accounts.selectors import user_find_login
+from backend.accounts.services import clean_phone
+from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
+from backend.notifications.sms import send_sms
+
+logger = logging.getLogger(__name__)
+
+CODE_DIGITS = 6
+RATE_WINDOW_S = 3600
+
+
+class LoginCodeErrorCode(StrEnum):
+    RATE_LIMITED = "login_code_rate_limited"
+    WRONG = "login_code_wrong"
+    EXPIRED = "login_code_expired"
+    NOT_SENT = "login_code_not_sent"
+
+
+def _hash(user_id: int, code: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"login-code:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _rate_limit(key: str, limit: int) -> None:
+    """Count one request under `key` for an hour; refuse beyond `limit`."""
+    cache.add(key, 0, RATE_WINDOW_S)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RATE_WINDOW_S)
+        count = 1
+    if count > limit:
+        raise ApplicationError(
+            LoginCodeErrorCode.RATE_LIMITED,
+            _("Too many codes asked for. Wait an hour, or sign in with your password."),
+            kind=ErrorKind.CONFLICT,
+            fields={"phone": [_("Too many codes asked for.")]},
+        )
+
+
+def login_code_send(*, phone: str, client_ip: str = "") -> None:
+    """Send a new sign-in code to `phone` when it belongs to someone who can sign in;
+    the previous open code stops working. Raises only for a malformed number, too many
+    requests, or an SMS provider that failed (so the person knows to try again)."""
+    phone = clean_phone(phone)
+    if not phone:
+        raise ApplicationError(
+            "phone_missing",
+            _("Write your phone number."),
+            fields={"phone": [_("This field is required.")]},
+        )
+    _rate_limit(f"login-code:phone:{phone}", settings.LOGIN_CODES_PER_PHONE_HOUR)
+    if client_ip:
+        _rate_limit(f"login-code:ip:{client_ip}", settings.LOGIN_CODES_PER_IP_HOUR)
+    user = user_find_login(identifier=phone)
+    if user is None or not user.is_active:
+        return
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    now = timezone.now()
+    with transaction.atomic():
+        # The person's row is the lock: two requests at once leave one open code.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        LoginCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+        login_code = LoginCode.objects.create(
+            user=user,
+            code_hash=_hash(user.pk, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.LOGIN_CODE_TTL),
+        )
+    minutes = max(settings.LOGIN_CODE_TTL // 60, 1)
+    with translation.override(user.preferred_language):
+        text = str(_("Your Samby code: %(code)s. It works for %(minutes)s minutes.")) % {
+            "code": code,
+            "minutes": minutes,
+        }
+    try:
+        send_sms(to=user.phone, text=text)
+    except (TransientDeliveryError, PermanentDeliveryError) as error:
+        logger.warning("sign-in code not sent: %s", error)
+        LoginCode.objects.filter(pk=login_code.pk).delete()
+        raise ApplicationError(
+            LoginCodeErrorCode.NOT_SENT,
+            _("We could not send the SMS just now. Try again in a minute."),
+            kind=ErrorKind.CONFLICT,
+        ) from error
+
+
+def _wrong() -> ApplicationError:
+    return ApplicationError(
+        LoginCodeErrorCode.WRONG,
+        _("That code is not right. Check the SMS and try again, or ask for a new code."),
+        fields={"code": [_("Wrong code.")]},
+    )
+
+
+def login_code_verify(*, phone: str, code: str) -> User:
+    """The person the code was sent to, when `code` is their open, unexpired code. A
+    wrong guess counts (a conditional UPDATE, so parallel guesses count too); the last
+    allowed wrong guess burns the code."""
+    code = "".join(code.split())
+    user = user_find_login(identifier=phone) if phone.strip() else None
+    if user is None or not user.is_active or not code.isdigit():
+        raise _wrong()
+    now = timezone.now()
+    error: ApplicationError | None = None
+    with transaction.atomic():
+        login_code = (
+            LoginCode.objects.select_for_update().filter(user=user, used_at__isnull=True).first()
+        )
+        if login_code is None:
+            raise _wrong()
+        if login_code.expires_at <= now or login_code.attempts >= LoginCode.MAX_ATTEMPTS:
+            LoginCode.objects.filter(pk=login_code.pk).update(used_at=now)
+            error = ApplicationError(
+                LoginCodeErrorCode.EXPIRED,
+                _("This code no longer works. Ask for a new one."),
+                fields={"code": [_("Ask for a new code.")]},
+            )
+        elif hmac.compare_digest(login_code.code_hash, _hash(user.pk, code)):
+            LoginCode.objects.filter(pk=login_code.pk).update(used_at=now)
+            return user
+        else:
+            LoginCode.objects.filter(pk=login_code.pk, attempts__lt=LoginCode.MAX_ATTEMPTS).update(
+                attempts=F("attempts") + 1
+            )
+            LoginCode.objects.filter(pk=login_code.pk, attempts__gte=LoginCode.MAX_ATTEMPTS).update(
+                used_at=now
+            )
+            error = _wrong()
+    # Raised after the commit: the counted guess must stay counted.
+    raise error

@@ -1,0 +1,108 @@
+"""Reads of carpooling, and who may see what."""
+
+from django.contrib.gis.db.models.functions import Distance
+from django.contrib.gis.geos import Point
+from django.contrib.gis.measure import D
+from django.db import connection
+from django.db.models import Avg, Count, Q, QuerySet
+
+from backend.accounts.models import User
+from backend.carpool.corridor import PLACEMENT_COLUMNS, PLACEMENT_FROM, Placement, Query
+from backend.carpool.corridor import placement_from_row as _row
+from backend.carpool.models import Booking, Rating, Report, SavedSearch, Trip, TripOccurrence
+from backend.community.models import Association, Membership, MembershipState, Village
+from backend.community.selectors import coordinated_association_ids, people_actable_by
+
+VILLAGE_RADIUS_M = 10_000
+
+
+def carpool_memberships(*, user: User) -> QuerySet[Membership]:
+    """Carpooling is for active members of an association (any role)."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, state=MembershipState.ACTIVE).select_related(
+        "association"
+    )
+
+
+def user_may_carpool(*, user: User) -> bool:
+    return carpool_memberships(user=user).exists()
+
+
+def village_near(*, point: Point) -> Village | None:
+    """The village a place belongs to, as others see it before booking: the nearest one
+    within 10 km."""
+    return (
+        Village.objects.filter(location__dwithin=(point, D(m=VILLAGE_RADIUS_M)))
+        .annotate(distance=Distance("location", point))
+        .order_by("distance")
+        .first()
+    )
+
+
+def occurrence_placement(*, occurrence_id: int, query: Query) -> Placement | None:
+    """Where this passenger's pickup and drop-off fall along the departure's route."""
+    sql = f"SELECT {PLACEMENT_COLUMNS} {PLACEMENT_FROM} WHERE o.id = %(occurrence)s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**query.params(), "occurrence": occurrence_id})
+        row = cursor.fetchone()
+    return _row(row) if row else None
+
+
+def trips_of_driver(*, driver: User) -> QuerySet[Trip]:
+    return Trip.objects.filter(driver=driver).order_by("-first_departure", "-pk")
+
+
+def trips_visible_to(*, user: User) -> QuerySet[Trip]:
+    """Trips anyone who carpools may look at (in the shape their role allows); the
+    driver's own and, for coordinators, their association's."""
+    if not user_may_carpool(user=user):
+        return Trip.objects.filter(
+            Q(driver=user) | Q(association_id__in=coordinated_association_ids(user=user))
+        )
+    return Trip.objects.all()
+
+
+def occurrences_of_driver(*, driver: User) -> QuerySet[TripOccurrence]:
+    return TripOccurrence.objects.filter(trip__driver=driver)
+
+
+def bookings_visible_to(*, user: User) -> QuerySet[Booking]:
+    """As passenger or for someone one acts for, as the driver, or as a coordinator of the
+    driver's association."""
+    if not user.is_authenticated:
+        return Booking.objects.none()
+    return Booking.objects.filter(
+        Q(passenger__in=people_actable_by(actor=user))
+        | Q(booked_by=user)
+        | Q(occurrence__trip__driver=user)
+        | Q(occurrence__trip__association_id__in=coordinated_association_ids(user=user))
+    )
+
+
+def bookings_of_passenger(*, actor: User) -> QuerySet[Booking]:
+    """My bookings and those of the people I book for, soonest departure first."""
+    return Booking.objects.filter(
+        Q(passenger__in=people_actable_by(actor=actor)) | Q(booked_by=actor)
+    ).order_by("-occurrence__departure_at", "-pk")
+
+
+def saved_searches_of(*, owner: User) -> QuerySet[SavedSearch]:
+    return SavedSearch.objects.filter(owner=owner).order_by("-created_at")
+
+
+def rating_summary(*, users: list[int]) -> dict[int, tuple[float | None, int]]:
+    """Average stars and number of ratings per person, in one query."""
+    rows = (
+        Rating.objects.filter(ratee_id__in=users)
+        .values("ratee_id")
+        .annotate(average=Avg("stars"), count=Count("pk"))
+    )
+    found = {row["ratee_id"]: (round(row["average"], 1), row["count"]) for row in rows}
+    return {user: found.get(user, (None, 0)) for user in users}
+
+
+def reports_for_coordinator(*, user: User, association: Association) -> QuerySet[Report]:
+    if not coordinated_association_ids(user=user).filter(association_id=association.pk).exists():
+        return Report.objects.none()
+    return Report.objects.filter(association=association).order_by("-created_at")

@@ -1,0 +1,187 @@
+"""Carpool search: which published departures can take a passenger from a pickup to a
+drop-off in a time window. One PostGIS query on indexed geometry.
+
+A departure matches when, all at once:
+
+- it is published (not full, cancelled or gone) and has `seats` free;
+- its route passes within CARPOOL_CORRIDOR_M of both points (ST_DWithin on the
+  geography route);
+- it passes the pickup before the drop-off (ST_LineLocatePoint: fraction of pickup <
+  fraction of drop-off, see backend/carpool/corridor.py);
+- the passenger rides along at least CARPOOL_MIN_SHARED_PCT % of the driver's trip, and
+  fetching them (points further than their walking distance from the route are fetched
+  by car, out and back) adds at most CARPOOL_MAX_DETOUR_PCT % to it;
+- the car passes the pickup within the window: departure + fraction x duration, not
+  the departure itself, so a trip leaving 07:00 that passes the village at 07:25 matches
+  a window of 07:20-07:40.
+
+Ranked by added detour plus walking (metres), then by how close the pickup time is to
+the preferred time (default: the middle of the window).
+
+How it stays fast: `occurrence_route_span` is a GiST index over (route, span) of
+published departures. ST_DWithin becomes a bounding-box test on `route` and the window a
+range overlap on `span` (a departure that passes the pickup within the window overlaps
+it): the index answers "near here, at about this time" together, and only the few rows
+it returns are measured exactly.
+
+`saved_searches_matching` runs the same rules the other way round: for one newly
+published trip, the ride alerts it satisfies (index on the alerts' pickup points).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backend.carpool.corridor import (
+    DROPOFF,
+    MATCH_RULES,
+    PICKUP,
+    PLACEMENT_COLUMNS,
+    PLACEMENT_FROM,
+    Placement,
+    Query,
+    placement_from_row,
+    placement_laterals,
+    rule_params,
+)
+from backend.carpool.errors import CarpoolErrorCode as Code
+from backend.carpool.models import MAX_SEATS, OccurrenceStatus
+from backend.errors import ApplicationError
+
+MAX_WINDOW = dt.timedelta(days=7)
+MAX_WALK_M = 5000
+
+
+@dataclass(frozen=True)
+class Search:
+    pickup: Point
+    dropoff: Point
+    window_start: dt.datetime
+    window_end: dt.datetime
+    seats: int = 1
+    walk_m: int | None = None
+    preferred_at: dt.datetime | None = None
+    searcher_id: int | None = None  # their own trips are left out
+
+    def query(self) -> Query:
+        walk = settings.CARPOOL_WALK_M if self.walk_m is None else self.walk_m
+        return Query(pickup=self.pickup, dropoff=self.dropoff, walk_m=walk, seats=self.seats)
+
+
+def _invalid(code: Code, message, field: str) -> ApplicationError:
+    return ApplicationError(code, message, fields={field: [message]})
+
+
+def search_check(search: Search, *, now: dt.datetime | None = None) -> None:
+    """Refuse a search a person got wrong, with what to change."""
+    now = now or timezone.now()
+    if search.pickup.distance(search.dropoff) < 1e-5:
+        raise _invalid(
+            Code.SAME_PLACE,
+            _("Pickup and drop-off are the same place. Choose where you want to go."),
+            "dropoff",
+        )
+    if search.window_end <= search.window_start:
+        raise _invalid(
+            Code.WINDOW_REVERSED,
+            _("The time window ends before it starts. Swap the two times."),
+            "window_end",
+        )
+    if search.window_end - search.window_start > MAX_WINDOW:
+        raise _invalid(
+            Code.WINDOW_TOO_LONG, _("Search at most seven days at a time."), "window_end"
+        )
+    if search.window_end <= now:
+        raise _invalid(
+            Code.TIME_PAST, _("The time window has passed. Choose a later time."), "window_end"
+        )
+    if not 1 <= search.seats <= MAX_SEATS:
+        raise _invalid(Code.SEATS, _("Choose from 1 to 8 seats."), "seats")
+    if search.walk_m is not None and not 0 <= search.walk_m <= MAX_WALK_M:
+        raise _invalid(Code.SEATS, _("Walk from 0 to 5000 metres."), "max_walk_m")
+
+
+SEARCH_SQL = f"""
+SELECT {PLACEMENT_COLUMNS}
+{PLACEMENT_FROM}
+WHERE o.status = '{OccurrenceStatus.PUBLISHED}'
+  AND o.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
+  AND ST_DWithin(o.route, {PICKUP}, %(corridor)s)
+  AND ST_DWithin(o.route, {DROPOFF}, %(corridor)s)
+  AND o.seats_total - o.seats_taken >= %(seats)s
+  AND t.driver_id <> %(searcher)s
+  AND {MATCH_RULES}
+  AND c.pickup_at BETWEEN %(window_start)s AND %(window_end)s
+ORDER BY c.detour_m + c.walk_m,
+         abs(extract(epoch FROM c.pickup_at - %(preferred)s)),
+         o.departure_at, o.id
+LIMIT %(limit)s
+"""  # noqa: S608 - composed of our own constants; values are parameters
+
+
+def search_query(search: Search, *, limit: int | None = None) -> tuple[str, dict]:
+    middle = search.window_start + (search.window_end - search.window_start) / 2
+    return SEARCH_SQL, {
+        **search.query().params(),
+        **rule_params(),
+        "window_start": search.window_start,
+        "window_end": search.window_end,
+        "preferred": search.preferred_at or middle,
+        "searcher": search.searcher_id or 0,
+        "limit": limit or settings.CARPOOL_SEARCH_LIMIT,
+    }
+
+
+def departures_matching(search: Search, *, limit: int | None = None) -> list[Placement]:
+    """The best departures for the search, best first (see the module docstring)."""
+    sql, params = search_query(search, limit=limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [placement_from_row(row) for row in cursor.fetchall()]
+
+
+_S_PICKUP = "s.pickup"
+_S_DROPOFF = "s.dropoff"
+_S_KX = "cos(radians(ST_Y(s.pickup::geometry)))"
+
+REVERSE_SQL = f"""
+SELECT DISTINCT ON (s.id) s.id, o.id
+FROM carpool_trip AS t
+JOIN carpool_tripoccurrence AS o ON o.trip_id = t.id
+JOIN carpool_savedsearch AS s
+  ON s.active
+ AND ST_DWithin(t.route, s.pickup, %(corridor)s)
+ AND ST_DWithin(t.route, s.dropoff, %(corridor)s)
+{placement_laterals(pickup=_S_PICKUP, dropoff=_S_DROPOFF, walk="s.max_walk_m", kx=_S_KX)}
+WHERE t.id = %(trip)s
+  AND o.status = '{OccurrenceStatus.PUBLISHED}'
+  AND o.departure_at > %(now)s
+  AND o.seats_total - o.seats_taken >= s.seats
+  AND s.owner_id <> t.driver_id
+  AND {MATCH_RULES}
+  AND (c.pickup_at AT TIME ZONE %(zone)s)::time BETWEEN s.earliest AND s.latest
+  AND extract(isodow FROM c.pickup_at AT TIME ZONE %(zone)s)::int - 1 = ANY (s.weekdays)
+  AND (s.until IS NULL OR (c.pickup_at AT TIME ZONE %(zone)s)::date <= s.until)
+ORDER BY s.id, o.departure_at
+"""  # noqa: S608 - composed of our own constants; values are parameters
+
+
+def saved_searches_matching(*, trip_id: int) -> list[tuple[int, int]]:
+    """(saved search id, first matching departure id) for each ride alert the trip
+    satisfies."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REVERSE_SQL,
+            {
+                **rule_params(),
+                "trip": trip_id,
+                "now": timezone.now(),
+                "zone": settings.TIME_ZONE,
+            },
+        )
+        return [(search_id, occurrence_id) for search_id, occurrence_id in cursor.fetchall()]

@@ -1,0 +1,107 @@
+"""The last seat, taken by two people at once, on real concurrent transactions."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections, transaction
+
+from backend.errors import ApplicationError
+from backend.shuttle.models import RunOccurrence, RunSignup, SignupState
+from backend.shuttle.services import signup_create
+from tests.shuttle_world import make_world
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def world(settings):
+    settings.ROUTER_URL = ""
+    world = make_world(seats_per_vehicle=2, max_vehicles=1)
+    signup_create(
+        actor=world.residents[0], occurrence=world.occurrence, passenger=world.residents[0]
+    )
+    return world  # one seat left
+
+
+def _waiting_on_a_lock() -> bool:
+    with connections["default"].cursor() as cursor:
+        # Statistics views are a snapshot per transaction: take a fresh one.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_second_taker_of_the_last_seat_waits_for_the_first_and_finds_it_gone(world):
+    """The first transaction takes the seat and stays open; the second blocks on the
+    occurrence row (seen in pg_stat_activity), and when the first commits it finds no
+    seat: on the waitlist."""
+    first_done, results = threading.Event(), {}
+    occurrence = world.occurrence
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = signup_create(
+                    actor=world.residents[1], occurrence=occurrence, passenger=world.residents[1]
+                ).state
+                first_done.set()
+                deadline = time.monotonic() + 10
+                while not _waiting_on_a_lock() and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                results["second_was_waiting"] = _waiting_on_a_lock()
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_done.wait(timeout=10)
+            results["second"] = signup_create(
+                actor=world.residents[2],
+                occurrence=occurrence,
+                passenger=world.residents[2],
+                waitlist=True,
+            ).state
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == {
+        "first": SignupState.CONFIRMED,
+        "second_was_waiting": True,
+        "second": SignupState.WAITLISTED,
+    }
+    assert RunOccurrence.objects.get(pk=occurrence.pk).seats_taken == 2
+
+
+def test_five_people_racing_for_the_last_seat_one_gets_it(world):
+    occurrence = world.occurrence
+    people = world.residents[1:6]
+    barrier = threading.Barrier(len(people))
+    outcomes: dict[int, str] = {}
+
+    def take(person) -> None:
+        try:
+            barrier.wait(timeout=10)
+            signup_create(actor=person, occurrence=occurrence, passenger=person)
+            outcomes[person.pk] = "seat"
+        except ApplicationError as error:
+            outcomes[person.pk] = error.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["run_full"] * 4 + ["seat"]
+    assert RunOccurrence.objects.get(pk=occurrence.pk).seats_taken == 2
+    assert RunSignup.objects.filter(occurrence=occurrence).count() == 2

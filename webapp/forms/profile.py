@@ -1,0 +1,39 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import Language
+from webapp.forms import Form
+
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class LanguageForm(Form):
+    language = forms.ChoiceField(choices=Language.choices)
+    next = forms.CharField(required=False, max_length=500)
+
+
+class ContactForm(Form):
+    """How a person wants to be told things, and when not to be disturbed by SMS."""
+
+    preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    contact_by_push = forms.BooleanField(
+        label=_("Notifications on this phone (push)"), required=False
+    )
+    contact_by_sms = forms.BooleanField(label=_("SMS"), required=False)
+    contact_by_email = forms.BooleanField(label=_("E-mail"), required=False)
+    email = forms.EmailField(label=_("E-mail address"), required=False)
+    quiet_start = forms.TimeField(label=_("No SMS from"), widget=TIME)
+    quiet_end = forms.TimeField(label=_("until"), widget=TIME)
+
+    def clean(self) -> dict:
+        values = super().clean()
+        if values.get("contact_by_email") and not values.get("email"):
+            self.add_error("email", _("Give an e-mail address to get e-mail."))
+        return values
+
+
+class EraseForm(Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that my account and my data are removed for good."),
+        error_messages={"required": _("Tick the box to confirm.")},
+    )

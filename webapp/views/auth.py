@@ -1,0 +1,148 @@
+"""Signing in (password, or a code by SMS), signing out, and the language switch."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from backend.accounts.login_codes import login_code_send, login_code_verify
+from backend.accounts.models import User
+from backend.accounts.services import user_update_profile
+from backend.errors import ApplicationError
+from webapp.forms.auth import CodeRequestForm, CodeVerifyForm, PasswordSignInForm
+from webapp.forms.profile import LanguageForm
+from webapp.views.common import client_ip, page, show_error
+
+BACKEND = "backend.accounts.auth.PhoneOrEmailBackend"
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _signed_in(request: HttpRequest, user: User) -> HttpResponse:
+    login(request, user, backend=BACKEND)
+    response = redirect(_safe_next(request, reverse("webapp:home")))
+    # The pages speak the person's language from now on, on this device too.
+    _remember_language(response, user.preferred_language)
+    return response
+
+
+def _remember_language(response: HttpResponse, language: str) -> None:
+    from django.conf import settings
+
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("webapp:home")
+    form = PasswordSignInForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request,
+            username=form.cleaned_data["identifier"],
+            password=form.cleaned_data["password"],
+        )
+        if user is not None:
+            return _signed_in(request, user)
+        form.add_error(
+            None,
+            _(
+                "The phone number or e-mail and the password do not match. Try again, or "
+                "sign in with a code by SMS."
+            ),
+        )
+    return page(
+        request,
+        "webapp/auth/sign_in.html",
+        {"form": form, "code_form": CodeRequestForm(), "next": _safe_next(request, "")},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def code_request(request: HttpRequest) -> HttpResponse:
+    form = CodeRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            login_code_send(phone=form.cleaned_data["phone"], client_ip=client_ip(request))
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            # The phone travels in the session, not the URL: it is personal data.
+            request.session["sign_in_phone"] = form.cleaned_data["phone"]
+            next_url = _safe_next(request, "")
+            query = f"?{urlencode({'next': next_url})}" if next_url else ""
+            return redirect(reverse("webapp:sign-in-code-verify") + query)
+    return page(
+        request,
+        "webapp/auth/code_request.html",
+        {"form": form, "next": _safe_next(request, "")},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def code_verify(request: HttpRequest) -> HttpResponse:
+    phone = request.session.get("sign_in_phone", "")
+    if not phone:
+        return redirect("webapp:sign-in-code")
+    form = CodeVerifyForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = login_code_verify(phone=phone, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            request.session.pop("sign_in_phone", None)
+            return _signed_in(request, user)
+    return page(
+        request,
+        "webapp/auth/code_verify.html",
+        {"form": form, "next": _safe_next(request, "")},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.success(request, _("You are signed out."))
+    return redirect("webapp:sign-in")
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switch in the header: for this device (a cookie) and, when signed
+    in, for the person (their notifications and SMS follow it)."""
+    form = LanguageForm(request.POST)
+    fallback = reverse("webapp:home")
+    if not form.is_valid():
+        return HttpResponseRedirect(fallback)
+    language = form.cleaned_data["language"]
+    if request.user.is_authenticated and request.user.preferred_language != language:
+        user_update_profile(user=request.user, changes={"preferred_language": language})
+    translation.activate(language)
+    response = HttpResponseRedirect(_safe_next(request, fallback))
+    _remember_language(response, language)
+    return response

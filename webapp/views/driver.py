@@ -1,0 +1,329 @@
+"""Driver mode: on duty (sharing my position), offers to answer, the rides I drive with
+their status buttons, my weekly availability and my kilometres."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.gis.geos import Point
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.errors import ApplicationError
+from backend.rides import services as rides
+from backend.rides.drivers import (
+    Slot,
+    availability_exception_add,
+    availability_set,
+    driver_position_update,
+    driver_set_duty,
+)
+from backend.rides.models import (
+    DRIVER_HOLDS,
+    OPEN_STATES,
+    AvailabilityException,
+    DriverProfile,
+    Need,
+    Offer,
+    OfferState,
+    RideRequest,
+)
+from backend.rides.selectors import driver_km_by_month, driver_logbook, driver_profiles_of
+from dispatch import offers
+from dispatch.offers import offer_payload
+from dispatch.services import ride_driver_withdraw
+from webapp.forms.driver import (
+    WEEKDAYS,
+    CompleteForm,
+    DutyForm,
+    ExceptionForm,
+    PositionForm,
+    ReasonForm,
+    SlotFormSet,
+)
+from webapp.forms.rides import map_settings
+from webapp.views.common import page, show_error
+
+RIDE_ACTIONS = {"start", "picked-up", "complete", "no-show", "withdraw"}
+
+
+def driver_required(view):
+    """Only for someone with an active driver profile; `request.driver` is it. A person
+    who drives for several associations picks one with `?association=`."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        profiles = driver_profiles_of(user=request.user).select_related("membership__user")
+        chosen = request.POST.get("association") or request.GET.get("association") or ""
+        if chosen.isdigit():
+            profiles = profiles.filter(membership__association_id=int(chosen))
+        driver = profiles.order_by("membership__association__name").first()
+        if driver is None:
+            return page(request, "webapp/driver/not_driver.html", status=403)
+        request.driver = driver
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _pending_offers(driver: DriverProfile) -> list[dict]:
+    pending = (
+        Offer.objects.filter(driver=driver, state=OfferState.PENDING, ride__state__in=OPEN_STATES)
+        .select_related("ride__village")
+        .order_by("pickup_at", "pk")
+    )
+    return [
+        offer_payload(offer) | {"pickup_at": offer.pickup_at, "needs": _needs(offer.ride.needs)}
+        for offer in pending
+    ]
+
+
+def _needs(codes: list[str]) -> str:
+    return ", ".join(str(Need(code).label) for code in codes)
+
+
+def _held(driver: DriverProfile):
+    return RideRequest.objects.filter(driver=driver, state__in=DRIVER_HOLDS).select_related(
+        "rider", "village"
+    )
+
+
+@driver_required
+@require_GET
+def driver_home(request: HttpRequest) -> HttpResponse:
+    driver = request.driver
+    return page(
+        request,
+        "webapp/driver/home.html",
+        {
+            "driver": driver,
+            "offers": _pending_offers(driver),
+            "rides": _held(driver).order_by("planned_pickup"),
+            "associations": driver_profiles_of(user=request.user).count() > 1,
+        },
+    )
+
+
+@driver_required
+@require_POST
+def duty(request: HttpRequest) -> HttpResponse:
+    form = DutyForm(request.POST)
+    if form.is_valid():
+        on = form.cleaned_data["on_duty"]
+        driver_set_duty(actor=request.user, driver=request.driver, on_duty=on)
+        messages.success(
+            request,
+            _("You are on duty. Your position is shared with the passengers you drive.")
+            if on
+            else _("You are off duty. Your position is no longer shared."),
+        )
+    return redirect("webapp:driver")
+
+
+@driver_required
+@require_POST
+def position(request: HttpRequest) -> JsonResponse:
+    """The phone's position while on duty (sent by the page's script)."""
+    form = PositionForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "invalid",
+                    "message": _("Give lon and lat."),
+                    "fields": form.errors,
+                }
+            },
+            status=400,
+        )
+    point = Point(form.cleaned_data["lon"], form.cleaned_data["lat"], srid=4326)
+    try:
+        sent = driver_position_update(actor=request.user, driver=request.driver, point=point)
+    except ApplicationError as error:
+        return JsonResponse(
+            {"error": {"code": error.code, "message": str(error.message)}}, status=409
+        )
+    return JsonResponse({"sent_to": sent})
+
+
+@driver_required
+@require_POST
+def offer_answer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
+    if answer not in ("accept", "decline"):
+        raise Http404
+    try:
+        if answer == "accept":
+            ride = offers.offer_accept(offer_id=pk, actor=request.user)
+        else:
+            offers.offer_decline(offer_id=pk, actor=request.user)
+    except ApplicationError as error:
+        show_error(request, error)
+        return redirect("webapp:driver")
+    if answer == "accept":
+        messages.success(request, _("The ride is yours. Thank you!"))
+        return redirect("webapp:driver-ride", pk=ride.pk)
+    messages.success(request, _("You said no to this ride."))
+    return redirect("webapp:driver")
+
+
+def _my_ride(request: HttpRequest, pk: int) -> RideRequest:
+    """A ride I hold as driver; 404 for anything else (also rides I only was offered)."""
+    return get_object_or_404(_held(request.driver), pk=pk)
+
+
+@driver_required
+@require_GET
+def driver_ride(request: HttpRequest, pk: int) -> HttpResponse:
+    ride = _my_ride(request, pk)
+    return page(
+        request,
+        "webapp/driver/ride.html",
+        {
+            "ride": ride,
+            "needs": _needs(ride.needs),
+            "complete_form": CompleteForm(),
+            "reason_form": ReasonForm(),
+            "map": map_settings(),
+            "map_points": {
+                "pickup": [ride.pickup.x, ride.pickup.y],
+                "destination": [ride.destination.x, ride.destination.y],
+                "driver": None,
+                "ride": ride.pk,
+            },
+        },
+    )
+
+
+@driver_required
+@require_POST
+def driver_ride_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in RIDE_ACTIONS:
+        raise Http404
+    ride = _my_ride(request, pk)
+    user = request.user
+    try:
+        if action == "start":
+            rides.ride_start(ride=ride, actor=user)
+            messages.success(request, _("The passenger sees that you are on the way."))
+        elif action == "picked-up":
+            rides.ride_pick_up(ride=ride, actor=user)
+            messages.success(request, _("Have a good trip!"))
+        elif action == "complete":
+            form = CompleteForm(request.POST)
+            if not form.is_valid():
+                show_error(
+                    request,
+                    ApplicationError("invalid", _("Give the kilometres as a number, like 12.5.")),
+                )
+                return redirect("webapp:driver-ride", pk=ride.pk)
+            km = form.cleaned_data["km"]
+            rides.ride_complete(
+                ride=ride, actor=user, driven_m=round(km * 1000) if km is not None else None
+            )
+            messages.success(request, _("Ride completed. Thank you for driving!"))
+            return redirect("webapp:driver")
+        elif action in ("no-show", "withdraw"):
+            form = ReasonForm(request.POST)
+            reason = form.data.get("reason", "").strip()
+            if action == "no-show":
+                rides.ride_no_show(ride=ride, actor=user, reason=reason)
+                messages.success(request, _("Noted: the passenger did not come."))
+            else:
+                ride_driver_withdraw(ride=ride, actor=user, reason=reason)
+                messages.success(request, _("The ride goes back to be offered to others."))
+            return redirect("webapp:driver")
+    except ApplicationError as error:
+        show_error(request, error)
+    return redirect("webapp:driver-ride", pk=ride.pk)
+
+
+@driver_required
+@require_http_methods(["GET", "POST"])
+def availability(request: HttpRequest) -> HttpResponse:
+    driver = request.driver
+    initial = [{"weekday": s.weekday, "start": s.start, "end": s.end} for s in driver.slots.all()]
+    formset = SlotFormSet(
+        request.POST if request.method == "POST" else None, initial=initial, prefix="slots"
+    )
+    if request.method == "POST" and formset.is_valid():
+        slots = [
+            Slot(
+                weekday=f.cleaned_data["weekday"],
+                start=f.cleaned_data["start"],
+                end=f.cleaned_data["end"],
+            )
+            for f in formset.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        try:
+            availability_set(actor=request.user, driver=driver, slots=slots)
+        except ApplicationError as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("Your weekly times are saved."))
+            return redirect("webapp:driver-availability")
+    return _availability_page(
+        request, formset, ExceptionForm(), status=400 if request.method == "POST" else 200
+    )
+
+
+def _availability_page(request, formset, exception_form, *, status: int = 200) -> HttpResponse:
+    driver = request.driver
+    return page(
+        request,
+        "webapp/driver/availability.html",
+        {
+            "formset": formset,
+            "exception_form": exception_form,
+            "weekdays": dict(WEEKDAYS),
+            "slots": driver.slots.all(),
+            "exceptions": AvailabilityException.objects.filter(driver=driver).order_by("date"),
+        },
+        status=status,
+    )
+
+
+@driver_required
+@require_POST
+def availability_exception(request: HttpRequest) -> HttpResponse:
+    driver = request.driver
+    form = ExceptionForm(request.POST)
+    if form.is_valid():
+        values = form.cleaned_data
+        try:
+            availability_exception_add(
+                actor=request.user,
+                driver=driver,
+                day=values["date"],
+                kind=values["kind"],
+                start=values["start"],
+                end=values["end"],
+            )
+        except ApplicationError as error:
+            show_error(request, error, form, fields={"date": "date"})
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("webapp:driver-availability")
+    initial = [{"weekday": s.weekday, "start": s.start, "end": s.end} for s in driver.slots.all()]
+    return _availability_page(
+        request, SlotFormSet(initial=initial, prefix="slots"), form, status=400
+    )
+
+
+@driver_required
+@require_GET
+def kilometres(request: HttpRequest) -> HttpResponse:
+    driver = request.driver
+    return page(
+        request,
+        "webapp/driver/km.html",
+        {
+            "months": driver_km_by_month(driver=driver),
+            "rate_sek": settings.MILEAGE_RATE_ORE_PER_KM / 100,
+            "logbook": driver_logbook(driver=driver).select_related("village")[:50],
+        },
+    )

@@ -1,0 +1,100 @@
+"""My profile: language and how I am told things; my data as a file; erasing my account."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from backend.accounts.privacy import person_erase, person_export
+from backend.accounts.services import user_update_profile
+from backend.errors import ApplicationError
+from backend.notifications.selectors import quiet_hours_for
+from backend.notifications.services import preferences_set
+from webapp.forms.profile import ContactForm, EraseForm
+from webapp.views.auth import _remember_language
+from webapp.views.common import page, show_error
+
+CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "contact_by_email"]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    start, end = quiet_hours_for(user)
+    initial = {name: getattr(user, name) for name in [*CONTACT_FIELDS, "email"]}
+    form = ContactForm(
+        request.POST if request.method == "POST" else None,
+        initial={**initial, "quiet_start": start, "quiet_end": end},
+    )
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        changes = {name: values[name] for name in CONTACT_FIELDS}
+        if values["email"] != user.email:
+            changes["email"] = values["email"]
+        try:
+            with transaction.atomic():
+                user_update_profile(user=user, changes=changes)
+                preferences_set(user=user, quiet_hours=(values["quiet_start"], values["quiet_end"]))
+        except ApplicationError as error:
+            user.refresh_from_db()
+            show_error(request, error, form, fields={"quiet_hours": "quiet_end"})
+        else:
+            messages.success(request, _("Your choices are saved."))
+            response = redirect("webapp:profile")
+            _remember_language(response, values["preferred_language"])
+            return response
+    return page(
+        request,
+        "webapp/profile/profile.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def export(request: HttpRequest) -> HttpResponse:
+    """Everything about me as one JSON file."""
+    data = person_export(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    name = f"samby-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def erase(request: HttpRequest) -> HttpResponse:
+    form = EraseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person_erase(user=request.user)
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            logout(request)
+            return redirect("webapp:erased")
+    return page(
+        request,
+        "webapp/profile/erase.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_GET
+def erased(request: HttpRequest) -> HttpResponse:
+    return page(request, "webapp/profile/erased.html")

@@ -1,0 +1,234 @@
+"""A resident's volunteer rides: asking for one (for themself or someone they book for),
+following it live, cancelling it."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from backend.accounts.models import User
+from backend.community.models import Association, MembershipState
+from backend.community.selectors import people_actable_by
+from backend.errors import ApplicationError
+from backend.geocoding import geocode, geocode_suggestions
+from backend.rides.models import (
+    CLOSED_STATES,
+    DRIVER_HOLDS,
+    OPEN_STATES,
+    RideEvent,
+    RideRequest,
+    RideState,
+    TimeKind,
+)
+from backend.rides.selectors import rides_of_rider
+from backend.rides.services import RideTime
+from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
+from dispatch.services import ride_request_submit
+from webapp.forms.rides import WINDOW, CancelForm, RideRequestForm, map_settings
+from webapp.views.common import page, show_error
+
+# The service names places and times by its own arguments; the form by its fields.
+SERVICE_FIELDS = {
+    "pickup": "pickup_address",
+    "destination": "destination_address",
+    "association": "association",
+    "window_start": "window_start",
+    "window_end": "window_end",
+    "at": "at",
+    "return_at": "return_at",
+    "passengers": "passengers",
+    "needs": "needs",
+}
+CANCELLABLE = [*OPEN_STATES, RideState.ACCEPTED, RideState.EN_ROUTE]
+DRIVER_SHOWN = [*DRIVER_HOLDS, RideState.COMPLETED]
+
+
+def _riders(user: User) -> list[tuple[int, str]]:
+    people = people_actable_by(actor=user).order_by("full_name").values_list("pk", "full_name")
+    me = [(user.pk, _("Me (%(name)s)") % {"name": user.full_name})]
+    return me + [(pk, name) for pk, name in people if pk != user.pk]
+
+
+def _rider_associations(user: User) -> QuerySet[Association]:
+    """Associations that approved someone this person books for."""
+    return Association.objects.filter(
+        memberships__user__in=people_actable_by(actor=user),
+        memberships__state=MembershipState.ACTIVE,
+        memberships__rider_approval__isnull=False,
+    ).distinct()
+
+
+def _association_for(rider: User, chosen: Association | None) -> Association:
+    if chosen is not None:
+        return chosen
+    approved = list(
+        Association.objects.filter(
+            memberships__user=rider,
+            memberships__state=MembershipState.ACTIVE,
+            memberships__rider_approval__isnull=False,
+        )[:2]
+    )
+    if len(approved) == 1:
+        return approved[0]
+    message = (
+        _("Choose which association should drive %(name)s.")
+        if approved
+        else _(
+            "%(name)s is not approved for volunteer rides yet. Call your association to be "
+            "approved."
+        )
+    )
+    raise ApplicationError(
+        "association_required",
+        message % {"name": rider.full_name},
+        fields={"association": [_("Choose an association.")]},
+    )
+
+
+def _place(form: RideRequestForm, place: str):
+    point = form.point(place)
+    address = form.cleaned_data[f"{place}_address"]
+    if point is None:
+        point = geocode(address, field=f"{place}_address")
+    return point, address
+
+
+def _time(values: dict) -> RideTime:
+    kind = values["time_kind"]
+    if kind == WINDOW:
+        return RideTime(
+            kind=TimeKind.PICKUP_AT,
+            window_start=values["window_start"],
+            window_end=values["window_end"],
+        )
+    return RideTime(kind=kind, at=values["at"] if kind != TimeKind.ASAP else None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ride_new(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    riders = _riders(user)
+    form = RideRequestForm(
+        request.POST if request.method == "POST" else None,
+        riders=riders,
+        associations=_rider_associations(user),
+        initial={"rider": user.pk},
+    )
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        rider = get_object_or_404(people_actable_by(actor=user), pk=values["rider"])
+        try:
+            association = _association_for(rider, values["association"])
+            pickup, pickup_address = _place(form, "pickup")
+            destination, destination_address = _place(form, "destination")
+            ride = ride_request_submit(
+                requested_by=user,
+                rider=rider,
+                association=association,
+                pickup=pickup,
+                pickup_address=pickup_address,
+                destination=destination,
+                destination_address=destination_address,
+                when=_time(values),
+                passengers=values["passengers"],
+                needs=values["needs"],
+                note=values["note"],
+                return_at=values["return_at"],
+            )
+        except ApplicationError as error:
+            show_error(request, error, form, fields=SERVICE_FIELDS)
+        else:
+            messages.success(request, _("Your ride is booked. We are looking for a driver."))
+            return redirect("webapp:ride", pk=ride.pk)
+    return page(
+        request,
+        "webapp/rides/new.html",
+        {"form": form, "map": map_settings()},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def ride_list(request: HttpRequest) -> HttpResponse:
+    mine = rides_of_rider(actor=request.user).select_related("village")
+    return page(
+        request,
+        "webapp/rides/list.html",
+        {
+            "upcoming": mine.exclude(state__in=CLOSED_STATES).order_by("earliest_pickup")[:50],
+            "past": mine.filter(state__in=CLOSED_STATES)[:20],
+        },
+    )
+
+
+def _followed(request: HttpRequest, pk: int) -> RideRequest:
+    """A ride of someone this person books for (themself included); 404 otherwise."""
+    return get_object_or_404(
+        rides_of_rider(actor=request.user).select_related(
+            "association", "village", "requested_by", "driver__membership__user"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+@require_GET
+def ride_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ride = _followed(request, pk)
+    driver = ride.driver if ride.state in DRIVER_SHOWN else None
+    live = ride.state in (RideState.EN_ROUTE, RideState.PICKED_UP)
+    position = driver.position if driver is not None and live and driver.on_duty else None
+    return page(
+        request,
+        "webapp/rides/detail.html",
+        {
+            "ride": ride,
+            "driver": driver,
+            "can_cancel": ride.state in CANCELLABLE,
+            "cancel_form": CancelForm(),
+            "distance_km": round(ride.distance_m / 1000, 1),
+            "events": [
+                (event.at, RideState(event.to_state).label)
+                for event in RideEvent.objects.filter(ride=ride)
+            ],
+            "map": map_settings(),
+            "map_points": {
+                "pickup": [ride.pickup.x, ride.pickup.y],
+                "destination": [ride.destination.x, ride.destination.y],
+                "driver": [position.x, position.y] if position is not None else None,
+                "ride": ride.pk,
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def ride_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    ride = _followed(request, pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            ride_cancel_and_withdraw_offers(
+                ride=ride, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as error:
+            show_error(request, error)
+        else:
+            messages.success(request, _("The ride is cancelled."))
+    return redirect("webapp:ride", pk=ride.pk)
+
+
+@login_required
+@require_GET
+def places(request: HttpRequest) -> JsonResponse:
+    """Address suggestions while typing (the page's script asks as the person types)."""
+    found = geocode_suggestions(request.GET.get("q", ""))
+    return JsonResponse(
+        {"places": [{"name": name, "lon": point.x, "lat": point.y} for name, point in found]}
+    )
