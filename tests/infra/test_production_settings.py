@@ -2,6 +2,7 @@
 are secure, CORS is off unless configured. Settings are module-level, so production is
 loaded in a fresh interpreter."""
 
+import functools
 import json
 import os
 import subprocess
@@ -47,7 +48,13 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
 
 
 def production_settings(**overrides: str) -> dict:
-    result = run(["-c", SETTINGS_AS_JSON], **{**PRODUCTION, **overrides})
+    return _loaded(tuple(sorted(overrides.items())))
+
+
+@functools.cache
+def _loaded(overrides: tuple[tuple[str, str], ...]) -> dict:
+    """Each interpreter takes seconds to start Django: load each variant once."""
+    result = run(["-c", SETTINGS_AS_JSON], **{**PRODUCTION, **dict(overrides)})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

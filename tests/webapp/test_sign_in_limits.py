@@ -114,3 +114,18 @@ def test_the_service_refuses_with_a_stable_code(rates):
     with pytest.raises(ApplicationError) as refused:
         login_attempt_count(identifier=PHONE, client_ip="203.0.113.9")
     assert refused.value.code == "login_rate_limited"
+
+
+def test_no_sign_in_code_is_sent_while_redis_is_down(anna, settings, sms_provider):
+    """Codes cost an SMS each: without the counters, refuse with a message, not a 500."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    response = english().post("/sign-in/code", {"phone": PHONE})
+    assert response.status_code == 400
+    assert "We could not send the SMS just now" in response.content.decode()
+    assert sms_provider.requests == []
+    assert not LoginCode.objects.exists()
