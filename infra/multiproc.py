@@ -550,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
 
     env = _services_env()
     work = Path(tempfile.mkdtemp(prefix="samby-multiproc-"))
+    work.chmod(0o755)  # the postgres user enters it when we run as root
     pg = redis = None
     if args.private:
         pg = PrivatePostgres(work / "pg").init()
@@ -559,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:
     run_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "backend.settings"}
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=run_env, check=True)
+    # nginx serves what collectstatic wrote (as in production); the app serves the rest.
+    subprocess.run(
+        [*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=run_env, check=True
+    )
     if args.seed:
         subprocess.run([*manage, "seed_demo"], cwd=ROOT, env=run_env, check=True)
     layout = Layout(
@@ -590,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
             redis.stop()
         if pg:
             pg.stop()
+            shutil.rmtree(pg.base, ignore_errors=True)  # the logs stay, the data goes
 
 
 if __name__ == "__main__":
