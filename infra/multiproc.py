@@ -218,6 +218,8 @@ class PrivateRedis:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C stops the app first, Redis last (in stop()).
+            start_new_session=True,
         )
         wait_for_port(self.port)
         return self
