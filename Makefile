@@ -7,7 +7,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 ARGS ?=
 
-.PHONY: help setup run test lint bench migrate stop clean
+.PHONY: help setup run test lint audit bench migrate stop clean
 
 help: ## List the targets
 	@printf 'Usage: make <target>\n\n'
@@ -24,6 +24,9 @@ test: ## Lint, then run the tests; pytest options in ARGS="..."
 
 lint: ## ruff check, ruff format --check, lint-imports
 	@infra/lint.sh
+
+audit: ## Dependency audit of requirements.lock (pip-audit; warns when offline)
+	@infra/audit.sh
 
 bench: ## Run the performance benchmarks (tests/perf); pytest options in ARGS="..."
 	@infra/bench.sh $(ARGS)

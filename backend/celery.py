@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from backend import celery_signals  # noqa: F401 - connects the dead-letter log
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 
 app = Celery("samby")

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "backend.shuttle.apps.ShuttleConfig",
     "backend.carpool.apps.CarpoolConfig",
     "backend.sharing.apps.SharingConfig",
+    "backend.audit.apps.AuditConfig",
     "dispatch.apps.DispatchConfig",
     "mobile_api",
     "webapp",
@@ -534,3 +535,72 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ProblemKindEnum": "backend.sharing.models.ProblemKind",
     }
 )
+# --- Production hardening and Celery reliability (docs/deployment.md) -------------------
+
+# Behind nginx (NUM_PROXIES >= 1) the proxy terminates TLS and says so in
+# X-Forwarded-Proto; without a proxy nobody may claim HTTPS with that header.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if REST_FRAMEWORK["NUM_PROXIES"] else None
+)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", IS_PRODUCTION)
+# Probes (load balancer, Kubernetes) ask over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", IS_PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", IS_PRODUCTION)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", IS_PRODUCTION)
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+if IS_PRODUCTION and not CSRF_TRUSTED_ORIGINS and SITE_URL.startswith("https://"):
+    # The public address is the one origin forms are posted from.
+    CSRF_TRUSTED_ORIGINS = [SITE_URL.rstrip("/")]
+
+# CORS is off (no header sent) unless origins are listed: other sites' pages may then
+# call /api/ with a token, never with the session cookie.
+INSTALLED_APPS += ["corsheaders"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "corsheaders.middleware.CorsMiddleware",
+)
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+
+# Celery: a task is acknowledged only when it has finished, so a worker killed mid-task
+# (SIGKILL, OOM, lost node) leaves it to run again; every task is written to be safe to
+# run twice. A message not acknowledged within CELERY_VISIBILITY_TIMEOUT seconds goes back
+# to the queue; the hard time limit is well below it, so a stuck task is killed before
+# a second copy could start beside it.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+# Workers sweep for messages abandoned by a dead worker about ten times per timeout
+# (kombu's defaults for the one-hour timeout: every 10 s x 10 = 100 s).
+_RESTORE_EVERY = max(1, min(100, CELERY_VISIBILITY_TIMEOUT // 10))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(10, _RESTORE_EVERY),
+    "unacked_restore_throttle": max(1, _RESTORE_EVERY // 10),
+}
+# A countdown task (the offer wave's timeout) waits unacknowledged in the worker: were
+# the visibility timeout shorter, Redis would hand it out again and again meanwhile.
+if RIDES_OFFER_TIMEOUT >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must be longer than RIDES_OFFER_TIMEOUT (seconds)."
+    )
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", min(900, CELERY_VISIBILITY_TIMEOUT // 2))
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else None
+# A task that raised (after its own retries) is acknowledged and logged as a dead letter
+# by backend.celery_signals, not redelivered for ever.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for Redis rather than exit
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+
+# Rate limits that let requests through while Redis is down (mobile_api/throttles.py).
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "mobile_api.throttles.AnonRateThrottle",
+    "mobile_api.throttles.UserRateThrottle",
+]

@@ -30,13 +30,20 @@ from dispatch.matching import Candidate, candidates
 OFFERABLE = [RideState.REQUESTED, RideState.OFFERING]
 
 
-def offer_wave(*, ride_id: int) -> list[Offer]:
+def offer_wave(*, ride_id: int, after_wave: int | None = None) -> list[Offer]:
     """Send the next wave of offers for the ride, or alert the coordinators when the
     waves are used up. Locks the ride row, so two runs of the task cannot both send a
-    wave. Returns the offers sent (empty when the ride no longer needs any)."""
+    wave. Returns the offers sent (empty when the ride no longer needs any).
+
+    `after_wave` is the wave the caller saw when it decided a new wave was due: when the
+    ride has moved past it (another run already sent the next wave), nothing happens. A
+    task delivered twice (worker killed before its acknowledgement, a sweep overlapping
+    the task queued on commit) thus sends one wave, not two."""
     with transaction.atomic():
         ride = RideRequest.objects.select_for_update().filter(pk=ride_id).first()
         if ride is None or ride.state not in OFFERABLE:
+            return []
+        if after_wave is not None and ride.wave != after_wave:
             return []
         now = timezone.now()
         Offer.objects.filter(ride=ride, state=OfferState.PENDING).update(
@@ -198,8 +205,8 @@ def offer_decline(*, offer_id: int, actor: User) -> Offer:
         # Everyone in this wave said no: no reason to wait for the timeout.
         from dispatch.tasks import run_dispatch
 
-        ride_id = offer.ride_id
-        transaction.on_commit(lambda: run_dispatch.delay(ride_id))
+        ride_id, wave = offer.ride_id, offer.ride.wave
+        transaction.on_commit(lambda: run_dispatch.delay(ride_id, wave))
     return offer
 
 

@@ -1,5 +1,7 @@
 """Entry points that start dispatch work after the domain change is committed."""
 
+import logging
+
 from django.db import transaction
 
 from backend.accounts.models import User
@@ -8,6 +10,22 @@ from backend.rides.models import RideRequest
 from dispatch.board import board_changed
 from dispatch.offers import WithdrawReason, withdraw_pending_offers
 from dispatch.tasks import run_dispatch
+
+logger = logging.getLogger(__name__)
+
+
+def _dispatch_on_commit(ride_id: int, wave: int) -> None:
+    """Queue dispatch once the ride is committed. With the broker down the ride is saved
+    all the same and the request succeeds: the beat sweep (dispatch_waiting_rides) picks
+    up requests still waiting for their first wave."""
+
+    def queue() -> None:
+        try:
+            run_dispatch.delay(ride_id, wave)
+        except Exception:
+            logger.exception("dispatch of ride %s not queued; the sweep will start it", ride_id)
+
+    transaction.on_commit(queue)
 
 
 def ride_request_submit(**request) -> RideRequest:
@@ -18,7 +36,7 @@ def ride_request_submit(**request) -> RideRequest:
         board_changed(ride)
         returns = RideRequest.objects.filter(return_of=ride).values_list("pk", flat=True)
         for ride_id in [ride.pk, *returns]:
-            transaction.on_commit(lambda ride_id=ride_id: run_dispatch.delay(ride_id))
+            _dispatch_on_commit(ride_id, 0)
     return ride
 
 
@@ -27,7 +45,7 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
     with transaction.atomic():
         ride = rides.ride_driver_withdraw(ride=ride, actor=actor, reason=reason)
         board_changed(ride)
-        transaction.on_commit(lambda: run_dispatch.delay(ride.pk))
+        _dispatch_on_commit(ride.pk, ride.wave)
     return ride
 
 

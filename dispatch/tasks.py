@@ -10,9 +10,12 @@ from dispatch import batch, offers
 
 
 @shared_task
-def run_dispatch(ride_id: int) -> int:
-    """Send the next wave of offers for a ride that still needs a driver."""
-    return len(offers.offer_wave(ride_id=ride_id))
+def run_dispatch(ride_id: int, wave: int | None = None) -> int:
+    """Send the next wave of offers for a ride that still needs a driver. `wave` is the
+    ride's wave when this was queued: a second delivery of the same task finds the ride
+    past it and does nothing. (None, from tasks queued before the argument existed,
+    sends the next wave whatever the current one is.)"""
+    return len(offers.offer_wave(ride_id=ride_id, after_wave=wave))
 
 
 @shared_task
@@ -21,7 +24,7 @@ def wave_timeout(ride_id: int, wave: int) -> int:
     send the next. A stale timeout (the ride moved on) does nothing."""
     if not RideRequest.objects.filter(pk=ride_id, state=RideState.OFFERING, wave=wave).exists():
         return 0
-    return len(offers.offer_wave(ride_id=ride_id))
+    return len(offers.offer_wave(ride_id=ride_id, after_wave=wave))
 
 
 @shared_task
@@ -31,9 +34,9 @@ def dispatch_waiting_rides() -> int:
     run_dispatch: offer_wave locks the ride."""
     waiting = RideRequest.objects.filter(
         state=RideState.REQUESTED, created_at__lt=timezone.now() - timedelta(minutes=1)
-    ).values_list("pk", flat=True)[:500]
-    for ride_id in waiting:
-        run_dispatch.delay(ride_id)
+    ).values_list("pk", "wave")[:500]
+    for ride_id, wave in waiting:
+        run_dispatch.delay(ride_id, wave)
     return len(waiting)
 
 

@@ -77,11 +77,13 @@ installed_packages() {
 
 # Why each package: psql/pg_isready talk to the database; GeoDjango loads
 # GDAL, GEOS and PROJ as shared libraries; gettext's msgfmt compiles the
-# translations; the browser tests drive chromium through chromedriver. The
-# database and Redis servers are only needed when no URL was given for them.
+# translations; the browser tests drive chromium through chromedriver; nginx is the
+# load balancer of the multi-process layout (infra/multiproc.py: fault and load tests;
+# without it a Python balancer stands in). The database and Redis servers are only
+# needed when no URL was given for them.
 system_packages() {
     local installed pkg pg_major="" bindir
-    local -a wanted=(gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext chromium chromium-driver)
+    local -a wanted=(gdal-bin libgdal32 libgeos-c1v5 libproj25 gettext chromium chromium-driver nginx)
     local -a missing=()
     installed="$(installed_packages)"
 

@@ -1,8 +1,10 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
@@ -10,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from backend.errors import ApplicationError, ErrorKind
+
+logger = logging.getLogger(__name__)
 
 STATUS_BY_KIND = {
     ErrorKind.INVALID: status.HTTP_400_BAD_REQUEST,
@@ -45,6 +49,18 @@ def _flatten_fields(detail: Any) -> dict[str, list[str]]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is restarting or out of reach: a passing state, not a bug. Say so,
+        # and when to try again, instead of a bare 500.
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            error_body(
+                "service_unavailable",
+                _("Samby cannot reach its database just now. Try again in a minute."),
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "30"},
+        )
     if isinstance(exc, ApplicationError):
         fields = {name: [str(m) for m in messages] for name, messages in exc.fields.items()}
         return Response(error_body(exc.code, exc.message, fields), status=STATUS_BY_KIND[exc.kind])

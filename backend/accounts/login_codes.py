@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
 
 from backend.accounts.models import LoginCode, User
 from backend.accounts.selectors import user_find_login
@@ -47,13 +48,22 @@ def _hash(user_id: int, code: str) -> str:
 
 
 def _rate_limit(key: str, limit: int) -> None:
-    """Count one request under `key` for an hour; refuse beyond `limit`."""
-    cache.add(key, 0, RATE_WINDOW_S)
+    """Count one request under `key` for an hour; refuse beyond `limit`. Without the
+    cache (Redis down) nothing can be counted: refuse rather than send SMS unlimited."""
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_S)
-        count = 1
+        cache.add(key, 0, RATE_WINDOW_S)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, RATE_WINDOW_S)
+            count = 1
+    except RedisError as error:
+        logger.warning("sign-in code refused: Redis unreachable")
+        raise ApplicationError(
+            LoginCodeErrorCode.NOT_SENT,
+            _("We could not send the SMS just now. Try again in a minute."),
+            kind=ErrorKind.CONFLICT,
+        ) from error
     if count > limit:
         raise ApplicationError(
             LoginCodeErrorCode.RATE_LIMITED,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import LoginCode, ProxyLink, User
+from backend.audit.selectors import audit_entries_about
 from backend.community.models import Membership, MembershipState, MunicipalityAnalyst
 from backend.errors import ApplicationError, ErrorKind
 from backend.geo import approximate
@@ -190,6 +191,16 @@ def person_export(*, user: User) -> dict[str, Any]:
         "reminders": [
             {"kind": r.kind, "due_at": _time(r.due_at), "sent_at": _time(r.sent_at)}
             for r in Reminder.objects.filter(recipient=user)
+        ],
+        # Who else saw or changed my data (the audit log): the right to know recipients.
+        "seen_or_changed_by": [
+            {
+                "at": _time(entry.at),
+                "who": entry.actor.full_name if entry.actor else None,
+                "action": entry.action,
+                "detail": entry.detail,
+            }
+            for entry in audit_entries_about(subject=user)
         ],
     }
 

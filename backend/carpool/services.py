@@ -674,26 +674,29 @@ def saved_search_delete(*, search: SavedSearch, actor: User) -> None:
 @transaction.atomic
 def saved_search_alert_send(*, search: SavedSearch, occurrence: TripOccurrence) -> bool:
     """Tell the owner about a trip that matches their alert, once per trip: the unique
-    `alert_once_per_trip` makes a second call (or a concurrent one) do nothing."""
-    try:
-        with transaction.atomic():
-            SavedSearchAlert.objects.create(
-                search=search, trip_id=occurrence.trip_id, occurrence=occurrence
-            )
-    except IntegrityError:
-        return False
+    `alert_once_per_trip` makes a second call (or a concurrent one) do nothing. The mark
+    and the notification commit together, so a worker dying between them leaves neither
+    and the task's next delivery sends the alert (once)."""
     trip = occurrence.trip
-    notify(
-        search.owner,
-        "carpool.alert",
-        {
-            "when": local_time(occurrence.departure_at),
-            "origin": place_label(trip.origin),
-            "destination": place_label(trip.destination),
-            "trip": trip.pk,
-            "occurrence": occurrence.pk,
-        },
-    )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SavedSearchAlert.objects.create(
+                    search=search, trip_id=occurrence.trip_id, occurrence=occurrence
+                )
+        except IntegrityError:
+            return False
+        notify(
+            search.owner,
+            "carpool.alert",
+            {
+                "when": local_time(occurrence.departure_at),
+                "origin": place_label(trip.origin),
+                "destination": place_label(trip.destination),
+                "trip": trip.pk,
+                "occurrence": occurrence.pk,
+            },
+        )
     return True
 
 

@@ -6,13 +6,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from backend.accounts.services import user_register, user_update_profile
+from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from mobile_api.serializers import LoginInput, MeOutput, MeUpdateInput, RegisterInput
-from mobile_api.throttles import LoginIdentifierThrottle
+from mobile_api.throttles import LoginIdentifierThrottle, ScopedRateThrottle
 
 LoginOutput = inline_serializer(
     "LoginOutput", {"token": serializers.CharField(), "user": MeOutput()}
@@ -87,4 +87,11 @@ class MeView(APIView):
         data = MeUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         user = user_update_profile(user=request.user, changes=dict(data.validated_data))
+        # The names of the fields, never their values: the log must not copy the data.
+        audit_record(
+            actor=request.user,
+            action="profile.change",
+            subject=user,
+            detail={"fields": sorted(data.validated_data)},
+        )
         return Response(MeOutput(user).data)

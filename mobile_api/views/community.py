@@ -8,9 +8,11 @@ from rest_framework.views import APIView
 
 from backend.accounts.models import User
 from backend.accounts.selectors import user_find_login
+from backend.audit.services import audit_record
 from backend.community import selectors, services
 from backend.community.models import Association, Membership, Municipality, Village
 from backend.errors import ApplicationError, ErrorKind
+from mobile_api.audit import AuditedListMixin
 from mobile_api.serializers import (
     AssociationOutput,
     JoinInput,
@@ -64,11 +66,18 @@ class AssociationJoin(APIView):
         return Response(MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
-class AssociationMemberships(generics.ListAPIView):
+class AssociationMemberships(AuditedListMixin, generics.ListAPIView):
     """The association's roster: all of it for a coordinator, the coordinators for a
     member, nothing for anyone else."""
 
     serializer_class = MembershipOutput
+    audit_action = "roster.view"
+
+    def audit_subject_id(self, obj) -> int:
+        return obj.user_id
+
+    def audit_detail(self) -> dict:
+        return {"association": self.kwargs["pk"]}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
@@ -85,12 +94,22 @@ def _membership(request: Request, pk: int):
     return get_object_or_404(selectors.memberships_visible_to(viewer=request.user), pk=pk)
 
 
+def _audit_membership(request: Request, action: str, membership: Membership, **detail) -> None:
+    audit_record(
+        actor=request.user,
+        action=action,
+        subject=membership.user,
+        detail={"membership": membership.pk, "association": membership.association_id, **detail},
+    )
+
+
 class MembershipApprove(APIView):
     @extend_schema(request=None, responses={200: MembershipOutput})
     def post(self, request: Request, pk: int) -> Response:
         membership = services.membership_approve(
             actor=request.user, membership=_membership(request, pk)
         )
+        _audit_membership(request, "membership.approve", membership)
         return Response(MembershipOutput(membership).data)
 
 
@@ -104,6 +123,7 @@ class MembershipSuspend(APIView):
             membership=_membership(request, pk),
             reason=data.validated_data["reason"],
         )
+        _audit_membership(request, "membership.suspend", membership)
         return Response(MembershipOutput(membership).data)
 
 
@@ -117,14 +137,19 @@ class MembershipRoles(APIView):
             membership=_membership(request, pk),
             roles=data.validated_data["roles"],
         )
+        _audit_membership(request, "membership.roles", membership, roles=membership.roles)
         return Response(MembershipOutput(membership).data)
 
 
-class PeopleList(generics.ListAPIView):
+class PeopleList(AuditedListMixin, generics.ListAPIView):
     """The people I may book for: myself, those I am proxy for, and the members of the
     associations I coordinate. `?q=` finds by name or phone."""
 
     serializer_class = PersonOutput
+    audit_action = "people.view"
+
+    def audit_subject_id(self, obj) -> int:
+        return obj.pk
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
@@ -153,6 +178,12 @@ class ManagedProfileCreate(APIView):
         person = services.managed_profile_create(
             actor=request.user, association=association, **values
         )
+        audit_record(
+            actor=request.user,
+            action="profile.create",
+            subject=person,
+            detail={"association": association.pk if association else None},
+        )
         return Response(PersonOutput(person).data, status=status.HTTP_201_CREATED)
 
 
@@ -180,6 +211,9 @@ class ProxyLinkCreate(APIView):
             proxy=proxy,
             relationship=data.validated_data["relationship"],
         )
+        audit_record(
+            actor=request.user, action="proxy.create", subject=resident, detail={"proxy": proxy.pk}
+        )
         return Response(PersonOutput(proxy).data, status=status.HTTP_201_CREATED)
 
 
@@ -191,6 +225,9 @@ class ProxyLinkDelete(APIView):
         )
         proxy = get_object_or_404(User, pk=proxy_id, proxy_for_links__resident=resident)
         services.proxy_link_remove(actor=request.user, resident=resident, proxy=proxy)
+        audit_record(
+            actor=request.user, action="proxy.delete", subject=resident, detail={"proxy": proxy.pk}
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -33,6 +33,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import User
+from backend.audit.services import audit_record, audit_record_many
 from backend.community.selectors import (
     associations_visible_to,
     memberships_visible_to,
@@ -72,6 +73,7 @@ from dispatch.services import (
     ride_mark_unfulfilled,
     ride_request_submit,
 )
+from mobile_api.audit import AuditedListMixin
 from mobile_api.rides_serializers import (
     AssignInput,
     CompleteInput,
@@ -239,7 +241,13 @@ class RideDetail(APIView):
 
     @extend_schema(responses={200: RIDE_DETAIL})
     def get(self, request: Request, pk: int) -> Response:
-        ride, _view = _ride(request, pk)
+        ride, view = _ride(request, pk)
+        audit_record(
+            actor=request.user,
+            action="ride.view",
+            subject=ride.rider,
+            detail={"ride": ride.pk, "view": view},
+        )
         return Response(_present(ride, request.user))
 
 
@@ -428,6 +436,12 @@ class RideEvents(APIView):
     def get(self, request: Request, pk: int) -> Response:
         ride, _view = _ride(request, pk)
         _require_coordinator(request.user, ride)
+        audit_record(
+            actor=request.user,
+            action="ride.view",
+            subject=ride.rider,
+            detail={"ride": ride.pk, "view": "events"},
+        )
         states = [
             {
                 "at": event.at,
@@ -483,12 +497,19 @@ class AssociationRidesFilter(django_filters.FilterSet):
         fields = ["state", "day", "village"]
 
 
-class AssociationRides(generics.ListAPIView):
+class AssociationRides(AuditedListMixin, generics.ListAPIView):
     """The association's rides for its coordinators: the ones without a driver first,
     then by pickup time."""
 
     serializer_class = RideOutput
     filterset_class = AssociationRidesFilter
+    audit_action = "ride.view"
+
+    def audit_subject_id(self, obj) -> int:
+        return obj.rider_id
+
+    def audit_detail(self) -> dict:
+        return {"association": self.kwargs["pk"], "view": "board"}
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
@@ -577,6 +598,14 @@ class AssociationMileage(APIView):
             }
             for row in report
         ]
+        audit_record_many(
+            actor=request.user,
+            action="mileage.view",
+            subject_ids=DriverProfile.objects.filter(
+                pk__in=[row.driver_id for row in report]
+            ).values_list("membership__user_id", flat=True),
+            detail={"association": association.pk, "month": f"{month:%Y-%m}"},
+        )
         response = Response(MileageRowOutput(rows, many=True).data)
         if request.accepted_renderer.format == "csv":
             response["Content-Disposition"] = (
@@ -601,5 +630,11 @@ class RiderApprove(APIView):
         data.is_valid(raise_exception=True)
         approval = rider_approve(
             actor=request.user, membership=membership, notes=data.validated_data["notes"]
+        )
+        audit_record(
+            actor=request.user,
+            action="rider.approve",
+            subject=membership.user,
+            detail={"membership": membership.pk, "association": membership.association_id},
         )
         return Response(RiderApprovalOutput(approval).data)

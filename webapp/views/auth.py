@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.accounts.login_codes import login_code_send, login_code_verify
+from backend.accounts.login_limits import login_attempt_count
 from backend.accounts.models import User
 from backend.accounts.services import user_update_profile
 from backend.errors import ApplicationError
@@ -58,6 +59,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         return redirect("webapp:home")
     form = PasswordSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        try:
+            login_attempt_count(
+                identifier=form.cleaned_data["identifier"], client_ip=client_ip(request)
+            )
+        except ApplicationError as error:
+            show_error(request, error, form)
+            return _sign_in_page(request, form)
         user = authenticate(
             request,
             username=form.cleaned_data["identifier"],
@@ -72,6 +80,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 "sign in with a code by SMS."
             ),
         )
+    return _sign_in_page(request, form)
+
+
+def _sign_in_page(request: HttpRequest, form: PasswordSignInForm) -> HttpResponse:
     return page(
         request,
         "webapp/auth/sign_in.html",
@@ -110,6 +122,7 @@ def code_verify(request: HttpRequest) -> HttpResponse:
     form = CodeVerifyForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
+            login_attempt_count(identifier=phone, client_ip=client_ip(request))
             user = login_code_verify(phone=phone, code=form.cleaned_data["code"])
         except ApplicationError as error:
             show_error(request, error, form)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts.privacy import person_erase, person_export
 from backend.accounts.services import user_update_profile
+from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from backend.notifications.selectors import quiet_hours_for
 from backend.notifications.services import preferences_set
@@ -42,8 +43,17 @@ def profile(request: HttpRequest) -> HttpResponse:
             changes["email"] = values["email"]
         try:
             with transaction.atomic():
+                before = {name: getattr(user, name) for name in changes}
                 user_update_profile(user=user, changes=changes)
                 preferences_set(user=user, quiet_hours=(values["quiet_start"], values["quiet_end"]))
+                changed = sorted(name for name in changes if before[name] != changes[name])
+                if changed:
+                    audit_record(
+                        actor=user,
+                        action="profile.change",
+                        subject=user,
+                        detail={"fields": changed},
+                    )
         except ApplicationError as error:
             user.refresh_from_db()
             show_error(request, error, form, fields={"quiet_hours": "quiet_end"})
@@ -65,6 +75,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest) -> HttpResponse:
     """Everything about me as one JSON file."""
     data = person_export(user=request.user)
+    audit_record(actor=request.user, action="profile.export", subject=request.user)
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
@@ -81,7 +92,11 @@ def erase(request: HttpRequest) -> HttpResponse:
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            person_erase(user=request.user)
+            with transaction.atomic():
+                # Recorded first: the erased person is anonymised, not deleted, so the
+                # entry keeps pointing at the (now nameless) account.
+                audit_record(actor=request.user, action="profile.erase", subject=request.user)
+                person_erase(user=request.user)
         except ApplicationError as error:
             show_error(request, error, form)
         else:

@@ -1,0 +1,45 @@
+"""Recording who saw or changed a person's data. Called by the HTTP layer, which is the
+one place that knows what was shown to whom."""
+
+from collections.abc import Iterable
+
+from backend.accounts.models import User
+from backend.audit.models import AuditEntry
+
+
+def _worth_recording(actor: User | None, action: str, subject_id: int | None) -> bool:
+    # Looking at your own data is not an access to someone else's: it would only bury
+    # the entries that matter. Changes to your own data are kept (a changed phone number
+    # is worth knowing about when an account is taken over).
+    actor_id = actor.pk if actor is not None else None
+    return not (action.endswith(".view") and actor_id is not None and actor_id == subject_id)
+
+
+def audit_record(
+    *, actor: User | None, action: str, subject: User | None, detail: dict | None = None
+) -> AuditEntry | None:
+    """Record that `actor` did `action` ("ride.view", "profile.change", ...) to `subject`'s
+    data; `detail` says which object and what (ids and field names, never the values).
+    Returns None for a person viewing their own data, which is not recorded."""
+    subject_id = subject.pk if subject is not None else None
+    if not _worth_recording(actor, action, subject_id):
+        return None
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        subject_id=subject_id,
+        detail=detail or {},
+    )
+
+
+def audit_record_many(
+    *, actor: User, action: str, subject_ids: Iterable[int], detail: dict | None = None
+) -> int:
+    """The same for a list shown at once (a roster page): one row per person, one query."""
+    entries = [
+        AuditEntry(actor=actor, action=action, subject_id=subject_id, detail=detail or {})
+        for subject_id in dict.fromkeys(subject_ids)
+        if subject_id is not None and _worth_recording(actor, action, subject_id)
+    ]
+    AuditEntry.objects.bulk_create(entries)
+    return len(entries)

@@ -1,0 +1,48 @@
+"""Dead letters: a task that failed for good (its own retries used up, or an error it
+does not retry) is logged once at ERROR on the `samby.deadletter` logger, with everything
+needed to run it again by hand (`celery -A backend call <task> --args '<args>'`).
+
+The message itself is acknowledged (task_acks_on_failure_or_timeout), so a poison
+message is not redelivered for ever; the log line is the record an operator acts on.
+"""
+
+import logging
+
+from celery.signals import task_failure, task_rejected, task_unknown
+
+logger = logging.getLogger("samby.deadletter")
+
+
+@task_failure.connect
+def log_dead_letter(
+    sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **_rest
+) -> None:
+    request = getattr(sender, "request", None)
+    logger.error(
+        "task %s[%s] failed for good: %s: %s",
+        getattr(sender, "name", sender),
+        task_id,
+        type(exception).__name__,
+        exception,
+        extra={
+            "dead_letter": True,
+            "task": getattr(sender, "name", str(sender)),
+            "task_id": task_id,
+            "task_args": list(args or ()),
+            "task_kwargs": dict(kwargs or {}),
+            "retries": getattr(request, "retries", None),
+            "error": f"{type(exception).__name__}: {exception}",
+        },
+        exc_info=(type(exception), exception, exception.__traceback__) if exception else None,
+    )
+
+
+@task_unknown.connect
+@task_rejected.connect
+def log_unroutable(sender=None, message=None, name=None, **_rest) -> None:
+    """A message no worker can run (a task renamed or removed in a deploy)."""
+    logger.error(
+        "message for task %s dropped: no such task here",
+        name or getattr(message, "headers", {}).get("task"),
+        extra={"dead_letter": True, "task": name, "body": getattr(message, "body", None)},
+    )

@@ -1,0 +1,28 @@
+"""Audit of what list endpoints show: the page a person actually received, one entry per
+other person on it (backend.audit.services)."""
+
+from backend.audit.services import audit_record_many
+
+
+class AuditedListMixin:
+    """For a ListAPIView showing other people's data. `audit_action` names the access;
+    `audit_subject_id(obj)` says whose data a row is."""
+
+    audit_action: str = ""
+
+    def audit_subject_id(self, obj) -> int | None:
+        raise NotImplementedError
+
+    def audit_detail(self) -> dict:
+        return dict(self.kwargs)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        rows = page if page is not None else queryset
+        audit_record_many(
+            actor=self.request.user,
+            action=self.audit_action,
+            subject_ids=[self.audit_subject_id(row) for row in rows],
+            detail=self.audit_detail(),
+        )
+        return page

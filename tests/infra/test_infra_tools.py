@@ -1,0 +1,177 @@
+"""The tools in infra/: the dependency audit's verdict, the layout's TCP balancer and
+nginx configuration, and the deployment files parse and agree with each other."""
+
+import http.server
+import json
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import audit_report, multiproc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# --- Dependency audit -----------------------------------------------------------------
+
+
+def report(tmp_path, dependencies) -> str:
+    path = tmp_path / "pip-audit.json"
+    path.write_text(json.dumps({"dependencies": dependencies, "fixes": []}))
+    return str(path)
+
+
+def test_a_known_vulnerability_fails_the_audit_and_names_the_fix(tmp_path):
+    code, lines = audit_report.verdict(
+        report(
+            tmp_path,
+            [
+                {
+                    "name": "django",
+                    "version": "5.2.0",
+                    "vulns": [{"id": "GHSA-xxxx", "fix_versions": ["5.2.1"], "description": "..."}],
+                },
+                {"name": "celery", "version": "5.5.0", "vulns": []},
+            ],
+        ),
+        1,
+    )
+    assert code == 1
+    assert lines == [
+        "✗ django 5.2.0: GHSA-xxxx (fixed in 5.2.1)",
+        "✗ 1 known vulnerabilities in requirements.lock",
+    ]
+
+
+def test_an_unreachable_database_warns_and_passes(tmp_path):
+    unreachable = [
+        {"name": "django", "skip_reason": "Dependency not found on PyPI and could not be audited"}
+    ]
+    assert audit_report.verdict(report(tmp_path, unreachable), 0)[0] == 0
+    assert audit_report.verdict(report(tmp_path, unreachable), 0)[1][0].startswith("! ")
+    # pip-audit gave up before writing a report (no network at all).
+    code, lines = audit_report.verdict(str(tmp_path / "missing.json"), 1)
+    assert code == 0
+    assert "could not reach the vulnerability database" in lines[0]
+
+
+def test_a_clean_audit_passes(tmp_path):
+    code, lines = audit_report.verdict(
+        report(tmp_path, [{"name": "django", "version": "5.2.8", "vulns": []}]), 0
+    )
+    assert (code, lines) == (0, ["✓ no known vulnerabilities in the 1 packages audited"])
+
+
+# --- The layout's balancers -------------------------------------------------------------
+
+
+class Named(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = self.server.name.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def two_backends():
+    servers = []
+    for name in ("a", "b"):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Named)
+        server.name = name
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    yield servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_python_balancer_takes_turns_and_skips_a_dead_backend(two_backends):
+    port = multiproc.free_port()
+    dead = multiproc.free_port()
+    backends = [f"127.0.0.1:{s.server_address[1]}" for s in two_backends]
+    args = [str(ROOT / "infra" / "multiproc.py"), "balance", "--port", str(port)]
+    for backend in [*backends, f"127.0.0.1:{dead}"]:
+        args += ["--backend", backend]
+    balancer = subprocess.Popen(["python3", *args])
+    try:
+        multiproc.wait_for_port(port)
+        import urllib.request
+
+        answers = [
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+            for _ in range(6)
+        ]
+    finally:
+        balancer.terminate()
+        balancer.wait(timeout=10)
+    assert sorted(set(answers)) == ["a", "b"]
+    assert len(answers) == 6  # the dead backend's turns went to a live one
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_the_local_nginx_configuration_is_valid_and_uses_the_production_locations(tmp_path):
+    conf = multiproc.nginx_config(work=tmp_path, port=8080, upstreams=[8001, 8002])
+    assert "server 127.0.0.1:8001" in conf and "server 127.0.0.1:8002" in conf
+    assert "proxy_set_header Upgrade $http_upgrade;" in conf  # websockets
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in conf  # NUM_PROXIES=1
+    assert multiproc.PRODUCTION_STATIC not in conf
+    (tmp_path / "nginx.conf").write_text(conf)
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+# --- Deployment files -------------------------------------------------------------------
+
+
+def k8s_documents() -> list[dict]:
+    docs = []
+    for path in sorted((ROOT / "infra" / "k8s").glob("*.yaml")):
+        docs += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return docs
+
+
+def test_kubernetes_runs_one_beat_and_probes_the_web_processes():
+    deployments = {d["metadata"]["name"]: d for d in k8s_documents() if d["kind"] == "Deployment"}
+    assert set(deployments) >= {"samby-web", "samby-worker", "samby-beat"}
+    beat = deployments["samby-beat"]["spec"]
+    # Two beats would send every periodic task twice; Recreate never overlaps them.
+    assert (beat["replicas"], beat["strategy"]["type"]) == (1, "Recreate")
+    web = deployments["samby-web"]["spec"]["template"]["spec"]["containers"][0]
+    assert web["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    worker = deployments["samby-worker"]["spec"]["template"]["spec"]
+    # Longer than the task time limit: a worker being stopped finishes what it runs.
+    assert worker["terminationGracePeriodSeconds"] >= 900
+
+
+def test_kubernetes_and_compose_give_the_app_the_settings_production_requires():
+    config = next(
+        d
+        for d in k8s_documents()
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "samby-config"
+    )["data"]
+    assert config["DJANGO_ENV"] == "production"
+    assert config["NUM_PROXIES"] == "1"
+    secret = next(d for d in k8s_documents() if d["kind"] == "Secret")
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= set(secret["stringData"])
+    compose = yaml.safe_load((ROOT / "infra" / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"web", "worker", "beat", "nginx", "postgres", "redis", "migrate"} <= set(services)
+    assert services["beat"].get("deploy", {}).get("replicas", 1) == 1
+    environment = compose["x-samby-env"]
+    assert environment["DJANGO_ENV"] == "production"
+    assert environment["NUM_PROXIES"] == "1"
