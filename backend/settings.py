@@ -534,3 +534,12 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ProblemKindEnum": "backend.sharing.models.ProblemKind",
     }
 )
+# Open data (GBFS feed of the shared cars). The secret keys the rotating vehicle ids and
+# the station ids; it must never be published. Ranges are published as max_range_meters
+# (GBFS requires one for motorised vehicles; the cars' own range is not recorded).
+GBFS_VEHICLE_ID_SECRET = env_str("GBFS_VEHICLE_ID_SECRET", "gbfs-" + SECRET_KEY)
+GBFS_FEED_CONTACT_EMAIL = env_str("GBFS_FEED_CONTACT_EMAIL", "opendata@example.se")
+GBFS_RANGE_M = {
+    "electric": env_int("GBFS_RANGE_ELECTRIC_M", 250_000),
+    "combustion": env_int("GBFS_RANGE_COMBUSTION_M", 600_000),
+}
