@@ -463,7 +463,11 @@ STATS_CO2_VEHICLE_G_PER_KM = env_int("STATS_CO2_VEHICLE_G_PER_KM", 130)
 STATS_CO2_ALTERNATIVE_G_PER_PKM = {
     service.strip(): int(grams)
     for service, grams in (
-        item.split("=", 1) for item in env_list("STATS_CO2_ALTERNATIVE_G_PER_PKM", ["rides=130"])
+        item.split("=", 1)
+        for item in env_list(
+            "STATS_CO2_ALTERNATIVE_G_PER_PKM",
+            ["rides=130", "carpool=130", "shuttle=130", "sharing=130"],
+        )
     )
 }
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {
