@@ -19,7 +19,7 @@ from backend.stats.sources.common import NEAREST_VILLAGE, elderly
 
 FULFILLED = "b.state = 'confirmed' AND o.status IN ('departed', 'completed')"
 
-FACTS_SQL = f"""  # noqa: S608 - built from constant pieces only, no input
+FACTS_SQL = f"""
 SELECT
     ''::varchar AS kind,
     a.municipality_id,
@@ -57,7 +57,7 @@ LEFT JOIN LATERAL (
     SELECT count(*) AS bookings FROM carpool_booking s
     WHERE s.occurrence_id = b.occurrence_id AND s.state = 'confirmed'
 ) shared ON {FULFILLED}
-"""
+"""  # noqa: S608 - built from constant pieces only, no input
 
 # Bookings have no change log: a booking made, answered or closed since then, and every
 # booking of a departure around now (departures leave and complete without touching

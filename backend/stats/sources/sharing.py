@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.stats.sources import Source
 from backend.stats.sources.common import NEAREST_VILLAGE, elderly
 
-FACTS_SQL = f"""  # noqa: S608 - built from constant pieces only, no input
+FACTS_SQL = f"""
 SELECT
     r.kind::varchar AS kind,
     a.municipality_id,
@@ -47,7 +47,7 @@ FROM sharing_booking b
 JOIN sharing_resource r ON r.id = b.resource_id
 JOIN community_association a ON a.id = r.association_id
 JOIN accounts_user u ON u.id = b.booker_id
-"""
+"""  # noqa: S608 - built from constant pieces only, no input
 
 # Every change of a booking sets one of its times (made, decided, out, back).
 CHANGED_SQL = """

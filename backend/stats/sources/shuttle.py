@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.stats.sources import Source
 from backend.stats.sources.common import NEAREST_VILLAGE, elderly
 
-FACTS_SQL = f"""  # noqa: S608 - built from constant pieces only, no input
+FACTS_SQL = f"""
 SELECT
     ''::varchar AS kind,
     a.municipality_id,
@@ -53,7 +53,7 @@ LEFT JOIN LATERAL (
     SELECT count(*) AS picked_up FROM shuttle_runsignup p
     WHERE p.vehicle_id = s.vehicle_id AND p.outcome = 'picked_up'
 ) car ON s.vehicle_id IS NOT NULL
-"""
+"""  # noqa: S608 - built from constant pieces only, no input
 
 # Sign-ups have no change log: those made, cancelled or marked since then, runs created
 # or moved since then, and every run around now (runs leave without touching sign-ups).
