@@ -3,6 +3,7 @@ it). No login; cached by anyone for the document's ttl; readable from any web pa
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -50,5 +51,6 @@ class GbfsFile(APIView):
         return response
 
 
-def gbfs_view(name: str):
+def gbfs_view(name: str) -> Callable[..., HttpResponse]:
+    """The view of one file of the feed (`name` without .json)."""
     return GbfsFile.as_view(name=name)
