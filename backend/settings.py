@@ -464,7 +464,11 @@ STATS_CO2_VEHICLE_G_PER_KM = env_int("STATS_CO2_VEHICLE_G_PER_KM", 130)
 STATS_CO2_ALTERNATIVE_G_PER_PKM = {
     service.strip(): int(grams)
     for service, grams in (
-        item.split("=", 1) for item in env_list("STATS_CO2_ALTERNATIVE_G_PER_PKM", ["rides=130"])
+        item.split("=", 1)
+        for item in env_list(
+            "STATS_CO2_ALTERNATIVE_G_PER_PKM",
+            ["rides=130", "carpool=130", "shuttle=130", "sharing=130"],
+        )
     )
 }
 CELERY_BEAT_SCHEDULE["stats-refresh"] = {
@@ -604,3 +608,13 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "mobile_api.throttles.AnonRateThrottle",
     "mobile_api.throttles.UserRateThrottle",
 ]
+
+# Open data (GBFS feed of the shared cars). The secret keys the rotating vehicle ids and
+# the station ids; it must never be published. Ranges are published as max_range_meters
+# (GBFS requires one for motorised vehicles; the cars' own range is not recorded).
+GBFS_VEHICLE_ID_SECRET = env_str("GBFS_VEHICLE_ID_SECRET", "gbfs-" + SECRET_KEY)
+GBFS_FEED_CONTACT_EMAIL = env_str("GBFS_FEED_CONTACT_EMAIL", "opendata@example.se")
+GBFS_RANGE_M = {
+    "electric": env_int("GBFS_RANGE_ELECTRIC_M", 250_000),
+    "combustion": env_int("GBFS_RANGE_COMBUSTION_M", 600_000),
+}

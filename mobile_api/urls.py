@@ -313,3 +313,23 @@ urlpatterns = [
     path("sharing/feed", sharing.MyFeed.as_view(), name="sharing-feed"),
     path("sharing/feeds/<str:token>.ics", sharing.IcalFeed.as_view(), name="sharing-ical"),
 ]
+
+# --- Open data: the shared cars as GBFS v3.0 (public, cacheable) -------------------------
+from mobile_api.views.gbfs import gbfs_view  # noqa: E402
+
+urlpatterns += [
+    path(
+        f"gbfs/v3/<int:association_id>/{name}.json",
+        gbfs_view(name),
+        name=f"gbfs-{name.replace('_', '-')}",
+    )
+    for name in (
+        "gbfs",
+        "system_information",
+        "vehicle_types",
+        "station_information",
+        "station_status",
+        "system_pricing_plans",
+        "vehicle_availability",
+    )
+]

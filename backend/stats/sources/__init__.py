@@ -51,9 +51,9 @@ class Source:
 
 
 def _sources() -> tuple[Source, ...]:
-    from backend.stats.sources import rides
+    from backend.stats.sources import carpool, rides, sharing, shuttle
 
-    return (rides.SOURCE,)
+    return (rides.SOURCE, carpool.SOURCE, shuttle.SOURCE, sharing.SOURCE)
 
 
 SOURCES: tuple[Source, ...] = _sources()

@@ -43,10 +43,11 @@ def snapshot():
 @pytest.mark.django_db
 def test_first_refresh_is_full_and_a_second_without_changes_does_nothing():
     build_world()
-    [first] = stats_refresh()
-    assert first.full and first.rows == 16  # 15 ride days in A, 1 in B
+    first, *others = stats_refresh()
+    assert [other.rows for other in others] == [0, 0, 0]  # no carpool, shop runs, loans
+    assert first.service == "rides" and first.full and first.rows == 16  # 15 ride days in A, 1 in B
     before = snapshot()
-    [second] = stats_refresh()
+    second = stats_refresh()[0]
     assert not second.full and second.keys == 0 and second.rows == 0
     assert snapshot() == before
 
@@ -64,7 +65,7 @@ def test_incremental_refresh_picks_up_changes_and_equals_a_full_rebuild():
     world_rides = DailyFigures.objects.get(day=dt.date(2026, 1, 15))
     assert world_rides.requests == 1
 
-    [result] = stats_refresh()
+    result = stats_refresh()[0]
     assert not result.full and result.keys == 2
     jan15 = DailyFigures.objects.get(day=dt.date(2026, 1, 15))
     assert jan15.requests == 2 and jan15.unfulfilled == 1

@@ -1,0 +1,1 @@
+"""Open data: what Samby publishes to anyone, without a login (the shared cars as GBFS)."""
