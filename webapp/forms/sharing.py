@@ -59,9 +59,7 @@ class BookForm(Form):
         label=_("Until"), widget=LOCAL_DATETIME, input_formats=LOCAL_FORMATS
     )
     booker = forms.TypedChoiceField(label=_("Who is it for?"), coerce=int)
-    note = forms.CharField(
-        label=_("Note to the owner (optional)"), max_length=500, required=False
-    )
+    note = forms.CharField(label=_("Note to the owner (optional)"), max_length=500, required=False)
 
     def __init__(self, *args, bookers: list[tuple[int, str]], me: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -157,7 +157,12 @@ def _calendar_days(slots: list, since: dt.datetime) -> list[dict]:
 
 
 def _resource_page(
-    request: HttpRequest, resource: Resource, form: BookForm, *, next_free=None, status=200
+    request: HttpRequest,
+    resource: Resource,
+    form: BookForm,
+    *,
+    suggestion: dict | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     user = request.user
     manager = resource_managed_by(user=user, resource=resource)
@@ -166,16 +171,6 @@ def _resource_page(
     slots = resource_calendar(
         viewer=user, resource=resource, since=now, until=now + dt.timedelta(days=CALENDAR_DAYS)
     )
-    suggestion = None
-    if next_free is not None and form.is_bound and not form.errors.get("ends_at"):
-        values = form.cleaned_data
-        length = values["ends_at"] - values["starts_at"]
-        suggestion = {
-            "starts_at": timezone.localtime(next_free),
-            "ends_at": timezone.localtime(next_free + length),
-            "booker": values["booker"],
-            "note": values.get("note", ""),
-        }
     return page(
         request,
         "webapp/sharing/resource.html",
@@ -207,7 +202,9 @@ def _resource(request: HttpRequest, pk: int) -> Resource:
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     form = BookForm(
-        initial=book_initial(timezone.localtime()), bookers=_bookers(request.user), me=request.user.pk
+        initial=book_initial(timezone.localtime()),
+        bookers=_bookers(request.user),
+        me=request.user.pk,
     )
     return _resource_page(request, resource, form)
 
@@ -233,9 +230,19 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             note=values["note"],
         )
     except ApplicationError as error:
-        show_error(request, error, form, fields=BOOK_FIELDS)
+        suggestion = None
         next_free = getattr(error, "next_free", None)
-        return _resource_page(request, resource, form, next_free=next_free, status=400)
+        if next_free is not None:
+            # The same length from the next free time: one button to take it instead.
+            length = values["ends_at"] - values["starts_at"]
+            suggestion = {
+                "starts_at": timezone.localtime(next_free),
+                "ends_at": timezone.localtime(next_free + length),
+                "booker": booker.pk,
+                "note": values["note"],
+            }
+        show_error(request, error, form, fields=BOOK_FIELDS)
+        return _resource_page(request, resource, form, suggestion=suggestion, status=400)
     if booking.status == BookingStatus.CONFIRMED:
         messages.success(request, _("%(title)s is booked.") % {"title": resource.title})
     else:
@@ -261,7 +268,8 @@ def booking_rows(bookings: list[Booking], user: User) -> list[dict]:
                 "can_cancel": status in UPCOMING,
                 "can_check_out": status == BookingStatus.CONFIRMED
                 and now
-                >= booking.starts_at - dt.timedelta(minutes=settings.SHARING_CHECKOUT_EARLY_MINUTES),
+                >= booking.starts_at
+                - dt.timedelta(minutes=settings.SHARING_CHECKOUT_EARLY_MINUTES),
                 "can_check_in": status in OUT,
                 "can_report": status in [*HOLDING, BookingStatus.RETURNED],
                 "cost_kr": _kronor(booking.cost_ore) if booking.cost_ore is not None else "",
@@ -359,9 +367,11 @@ def booking_check_out(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         services.booking_check_out,
-        lambda booking: _("Checked out. Have a good trip!")
-        if booking.resource.kind == ResourceKind.CAR
-        else _("Checked out. Return it on time, please."),
+        lambda booking: (
+            _("Checked out. Have a good trip!")
+            if booking.resource.kind == ResourceKind.CAR
+            else _("Checked out. Return it on time, please.")
+        ),
     )
 
 
