@@ -154,7 +154,7 @@ def test_resource_page_shows_rules_price_and_calendar_but_not_the_key(shared):
     )
     page = shared.client("rider").get(f"/sharing/{shared.car.pk}/").content.decode()
     assert "Ladda till minst 50 %." in page and "30 kr per hour" in page
-    assert "10:00–12:30 taken" in page  # the buffer after it too
+    assert "10:00\u201312:30 taken" in page  # the buffer after it too
     assert "Johan" not in page  # who booked is not shown to others
     assert "kod 1234" not in page and "Parkeringen bakom ICA" not in page
     assert page.count("free all day") >= 19

@@ -255,6 +255,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
 
 def booking_rows(bookings: list[Booking], user: User) -> list[dict]:
     now = timezone.now()
+    early = dt.timedelta(minutes=settings.SHARING_CHECKOUT_EARLY_MINUTES)
     rows = []
     for booking in bookings:
         status = booking.status
@@ -267,9 +268,7 @@ def booking_rows(bookings: list[Booking], user: User) -> list[dict]:
                 "in_hand": status in IN_HAND,
                 "can_cancel": status in UPCOMING,
                 "can_check_out": status == BookingStatus.CONFIRMED
-                and now
-                >= booking.starts_at
-                - dt.timedelta(minutes=settings.SHARING_CHECKOUT_EARLY_MINUTES),
+                and now >= booking.starts_at - early,
                 "can_check_in": status in OUT,
                 "can_report": status in [*HOLDING, BookingStatus.RETURNED],
                 "cost_kr": _kronor(booking.cost_ore) if booking.cost_ore is not None else "",
