@@ -83,3 +83,24 @@ def sharing_snapshot() -> list[tuple]:
         ("photos", ConditionPhoto.objects.count()),
         ("problems", ProblemReport.objects.count()),
     ]
+
+
+def add_sharing_with_bookings(world: World) -> None:
+    """The things of `add_sharing`, Anna's car booking tomorrow and Johan's trailer
+    booking, for the every-page check."""
+    from backend.sharing.services import booking_request
+
+    add_sharing(world)
+    start = tomorrow_at(10)
+    booking_request(
+        actor=world.people["rider"],
+        resource=world.car,
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=3),
+    )
+    booking_request(
+        actor=world.people["other_resident"],
+        resource=world.car,
+        starts_at=start + datetime.timedelta(days=2),
+        ends_at=start + datetime.timedelta(days=2, hours=4),
+    )
