@@ -158,6 +158,7 @@ def test_resource_page_shows_rules_price_and_calendar_but_not_the_key(shared):
     assert "Johan" not in page  # who booked is not shown to others
     assert "kod 1234" not in page and "Parkeringen bakom ICA" not in page
     assert page.count("free all day") >= 19
+    assert "1 hour to 7 days" in page
 
 
 @pytest.mark.parametrize("role", ["coordinator", "booker"])
