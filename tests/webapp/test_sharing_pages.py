@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from backend.sharing.models import Booking, BookingStatus, ConditionPhoto, ProblemReport
+from backend.sharing.services import resource_photo_add
 from tests.sharing_fixtures import BookingFactory, ResourceFactory
 from tests.webapp.sharing_world import (
     add_sharing,
@@ -509,3 +510,14 @@ def test_home_shows_my_next_booking_and_the_proxy_sees_it_too(shared):
         page = shared.client(who).get("/").content.decode()
         assert "Byabilen" in page and "Anna Eriksson" in page
     assert "Nothing borrowed." in shared.client("other_resident").get("/").content.decode()
+
+
+def test_photos_show_on_the_resource_page_and_in_browse(shared, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    photo = resource_photo_add(
+        actor=shared.people["coordinator"], resource=shared.car, upload=_png()
+    )
+    page = shared.client("rider").get(f"/sharing/{shared.car.pk}/").content.decode()
+    assert f'src="{photo.image.url}"' in page and 'alt="Byabilen, photo 1"' in page
+    page = shared.client("rider").get("/sharing/").content.decode()
+    assert f'src="{photo.image.url}"' in page
