@@ -4,6 +4,7 @@ problem. The forms only read what was typed; the rules are in backend.sharing.se
 import datetime as dt
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from backend.sharing.models import ProblemKind, ResourceKind
@@ -25,7 +26,9 @@ class BrowseForm(Form):
     only things free for all of it."""
 
     kind = forms.ChoiceField(
-        label=_("What"), choices=[("", _("Anything")), *ResourceKind.choices], required=False
+        label=_("What"),
+        choices=[("", _("Anything")), *((v, capfirst(label)) for v, label in ResourceKind.choices)],
+        required=False,
     )
     q = forms.CharField(label=_("Search words (optional)"), max_length=100, required=False)
     category = forms.CharField(label=_("Category (optional)"), max_length=50, required=False)
