@@ -117,3 +117,29 @@ urlpatterns += [
     path("console/mileage.csv", mileage.mileage_csv, name="console-mileage-csv"),
     path("console/mileage/paid", mileage.mark_paid, name="console-mileage-paid"),
 ]
+
+# Shared cars, tools and rooms for residents.
+from webapp.views import sharing  # noqa: E402
+
+urlpatterns += [
+    path("sharing/", sharing.browse, name="sharing"),
+    path("sharing/<int:pk>/", sharing.resource_detail, name="sharing-resource"),
+    path("sharing/<int:pk>/book", sharing.book, name="sharing-book"),
+    path("sharing/<int:pk>/problem", sharing.problem, name="sharing-problem"),
+    path("sharing/bookings", sharing.bookings, name="sharing-bookings"),
+    path(
+        "sharing/bookings/<int:pk>/cancel",
+        sharing.booking_cancel,
+        name="sharing-booking-cancel",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/check-out",
+        sharing.booking_check_out,
+        name="sharing-check-out",
+    ),
+    path(
+        "sharing/bookings/<int:pk>/check-in",
+        sharing.booking_check_in,
+        name="sharing-check-in",
+    ),
+]

@@ -16,6 +16,7 @@ from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, of
 from tests.shuttle_world import HOMES, SHOP, WEEKDAYS, run_day
 from tests.webapp.carpool_world import DROPOFF, PICKUP, publish, search_query
 from tests.webapp.conftest import World, build_world
+from tests.webapp.sharing_world import add_sharing_with_bookings
 
 pytestmark = pytest.mark.e2e
 
@@ -51,6 +52,11 @@ PAGES = [
     ("rider", "/shop-runs/", "shop-runs"),
     ("rider", "/shop-runs/{run}/sign-up", "shop-run-signup"),
     ("proxy", "/shop-runs/{run}/sign-up", "shop-run-signup-proxy"),
+    # Shared cars, tools and rooms
+    ("rider", "/sharing/", "sharing-browse"),
+    ("rider", "/sharing/{car}/", "sharing-resource"),
+    ("proxy", "/sharing/{car}/", "sharing-resource-proxy"),
+    ("rider", "/sharing/bookings", "sharing-bookings"),
 ]
 
 
@@ -67,6 +73,7 @@ def world(live) -> World:
     ]:
         off_loop(notify, recipient=rider, kind=kind, payload=payload)
     off_loop(carpool_and_shop_runs, world=made)
+    off_loop(add_sharing_with_bookings, world=made)
     return made
 
 
@@ -130,7 +137,12 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
         page = context.new_page()
         transfer = Transfer()
         transfer.watch(page)
-        url = path.format(held=world.held.pk, run=world.run.pk, search=urlencode(search_query()))
+        url = path.format(
+            held=world.held.pk,
+            run=world.run.pk,
+            car=world.car.pk,
+            search=urlencode(search_query()),
+        )
         response = page.goto(url)
         assert response.status in (200, 403), (url, response.status)
         page.wait_for_load_state("networkidle")

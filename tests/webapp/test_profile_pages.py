@@ -179,8 +179,8 @@ def test_home_shows_next_rides_and_unread_messages(world, django_assert_num_quer
     client = world.client("rider")
     client.get("/")
     # session, user, shell (3), unread, next rides, driving, offers, carpool seats,
-    # carpool departures, shop-run sign-ups
-    with django_assert_num_queries(12):
+    # carpool departures, shop-run sign-ups, shared-thing bookings
+    with django_assert_num_queries(13):
         page = client.get("/").content.decode()
     assert "Hello Anna!" in page
     assert f'href="/rides/{world.held.pk}/"' in page

@@ -14,6 +14,7 @@ from backend.rides.models import (
 from backend.rides.selectors import rides_of_rider
 from webapp.views.carpool import home_carpool
 from webapp.views.common import page
+from webapp.views.sharing import home_sharing
 from webapp.views.shop_runs import home_shop_runs
 
 
@@ -52,5 +53,6 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             **home_carpool(user),
             **home_shop_runs(user),
+            **home_sharing(user),
         },
     )
