@@ -143,3 +143,31 @@ urlpatterns += [
         name="sharing-check-in",
     ),
 ]
+
+
+# The association console: shared things.
+from webapp.views.console import sharing as console_sharing  # noqa: E402
+
+urlpatterns += [
+    path("console/sharing/", console_sharing.sharing, name="console-sharing"),
+    path(
+        "console/sharing/bookings/<int:pk>/approve",
+        console_sharing.booking_approve_view,
+        name="console-sharing-approve",
+    ),
+    path(
+        "console/sharing/bookings/<int:pk>/decline",
+        console_sharing.booking_decline_view,
+        name="console-sharing-decline",
+    ),
+    path(
+        "console/sharing/resources/<int:pk>/out-of-service",
+        console_sharing.resource_out_of_service,
+        name="console-sharing-out",
+    ),
+    path(
+        "console/sharing/resources/<int:pk>/in-service",
+        console_sharing.resource_in_service,
+        name="console-sharing-in",
+    ),
+]

@@ -5,6 +5,7 @@ board following a driver's answer live; every console page clean for axe-core.""
 import csv
 import io
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,19 @@ from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState
 from backend.rides.models import Offer, RideRequest, RideState
 from backend.rides.services import RideTime
+from backend.sharing.models import (
+    ApprovalMode,
+    Booking,
+    BookingStatus,
+    ProblemKind,
+    ProblemReport,
+    Resource,
+)
 from dispatch.offers import offer_accept, offer_wave
 from dispatch.services import ride_request_submit
 from tests.e2e.conftest import check_axe, off_loop, screenshot, wait_live
 from tests.factories import MembershipFactory, next_weekday_at
+from tests.sharing_fixtures import BookingFactory, ResourceFactory
 from tests.webapp.conftest import World, build_world
 
 pytestmark = pytest.mark.e2e
@@ -123,6 +133,7 @@ def test_the_board_follows_a_driver_accepting_live(live, desk, world: World):
         ("/console/roster/", "console-roster"),
         ("/console/runs/", "console-runs"),
         ("/console/mileage/", "console-mileage"),
+        ("/console/sharing/", "console-sharing-empty"),
     ],
 )
 def test_the_console_pages_are_accessible(live, desk, world: World, path, name):
@@ -227,3 +238,40 @@ def test_the_board_on_a_tablet(live, browser, world: World):
         screenshot(page, "console-board-tablet")
     finally:
         context.close()
+
+
+def test_shared_things_declining_a_request_and_repairing_a_breakdown(live, desk, world: World):
+    """Every section of the page filled (a request, a late loan, a breakdown), clean for
+    axe-core before and after acting on it."""
+    hall = ResourceFactory(
+        association=world.a, title="Bygdegården", approval_mode=ApprovalMode.OWNER
+    )
+    mower = ResourceFactory(association=world.a, title="Gräsklipparen", out_of_service=True)
+    ProblemReport.objects.create(
+        resource=mower, kind=ProblemKind.BREAKDOWN, text="Kniven är trasig"
+    )
+    request = BookingFactory(
+        resource=hall, booker=world.people["rider"], status=BookingStatus.REQUESTED
+    )
+    now = timezone.now()
+    BookingFactory(
+        resource=ResourceFactory(association=world.a, title="Byasläpet"),
+        booker=world.people["other_resident"],
+        starts_at=now - timedelta(days=2),
+        ends_at=now - timedelta(days=1),
+        blocked_until=now - timedelta(days=1),
+        status=BookingStatus.OVERDUE,
+    )
+    page = desk(world.people["coordinator"])
+    page.goto("/console/sharing/")
+    check_axe(page)
+    screenshot(page, "console-sharing")
+    page.get_by_label("Reason (the booker sees it)").fill("Stämman har lokalen")
+    page.get_by_role("button", name="Decline").click()
+    page.get_by_text("booking of Bygdegården is declined").wait_for()
+    page.get_by_role("button", name="Put Gräsklipparen back in service").click()
+    page.get_by_text("Gräsklipparen is back in service.").wait_for()
+    check_axe(page)
+    declined = Booking.objects.get(pk=request.pk)
+    assert (declined.status, declined.reason) == (BookingStatus.DECLINED, "Stämman har lokalen")
+    assert not Resource.objects.get(pk=mower.pk).out_of_service

@@ -97,3 +97,11 @@ class PayoutForm(Form):
         if month is None:
             raise forms.ValidationError(_("Use the form YYYY-MM."))
         return month
+
+
+class DeclineBookingForm(Form):
+    reason = forms.CharField(label=_("Reason (the booker sees it)"), max_length=300)
+
+
+class OutOfServiceForm(Form):
+    text = forms.CharField(label=_("What is wrong (bookers see it)"), max_length=1000)
