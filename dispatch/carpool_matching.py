@@ -18,11 +18,20 @@ A departure matches when, all at once:
 Ranked by added detour plus walking (metres), then by how close the pickup time is to
 the preferred time (default: the middle of the window).
 
-How it stays fast: `occurrence_route_span` is a GiST index over (route, span) of
-published departures. ST_DWithin becomes a bounding-box test on `route` and the window a
-range overlap on `span` (a departure that passes the pickup within the window overlaps
-it): the index answers "near here, at about this time" together, and only the few rows
-it returns are measured exactly.
+How it stays fast: the route legs (backend.carpool.models.RouteLeg: pieces of at most
+8 km of each published departure's route with the time the car is on them, written by
+the database) carry a GiST index over (piece, span). The pickup selects, from that index,
+the departures whose car is within the corridor of it during the window; the drop-off
+selects those whose car is within the corridor of it between the window's start and
+the latest arrival among the first; only departures in both are read and measured
+exactly. Indexing whole routes instead (the first version) returned ~1,500 candidates
+per search at 1M trips, because a long route's bounding box covers both points far more
+often than the route passes near them (docs/performance.md, "Carpool search").
+
+The leg lookup never loses a match: a leg's span is widened so that it contains the
+moment the rules compute for any point on it, and the reach is the corridor plus 2 % and
+100 m, more than the difference between the exact distance on the spheroid and the
+lon/lat geometry the legs are cut from. The exact rules below decide.
 
 `saved_searches_matching` runs the same rules the other way round: for one newly
 published trip, the ride alerts it satisfies (index on the alerts' pickup points).
@@ -106,9 +115,26 @@ def search_check(search: Search, *, now: dt.datetime | None = None) -> None:
         raise _invalid(Code.SEATS, _("Walk from 0 to 5000 metres."), "max_walk_m")
 
 
+# The legs near the pickup while the window is open, then those near the drop-off from
+# the window's start to the latest arrival among them; departures with both.
 SEARCH_SQL = f"""
+WITH near_pickup AS MATERIALIZED (
+    SELECT l.occurrence_id, max(l.arrival) AS arrival
+    FROM carpool_routeleg AS l
+    WHERE ST_DWithin(l.piece, {PICKUP}, %(reach)s)
+      AND l.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
+    GROUP BY l.occurrence_id
+), near_dropoff AS MATERIALIZED (
+    SELECT DISTINCT l.occurrence_id
+    FROM carpool_routeleg AS l
+    WHERE ST_DWithin(l.piece, {DROPOFF}, %(reach)s)
+      AND l.span && tstzrange(%(window_start)s, (SELECT max(arrival) FROM near_pickup), '[]')
+), candidate AS (
+    SELECT occurrence_id FROM near_pickup JOIN near_dropoff USING (occurrence_id)
+)
 SELECT {PLACEMENT_COLUMNS}
 {PLACEMENT_FROM}
+JOIN candidate ON candidate.occurrence_id = o.id
 WHERE o.status = '{OccurrenceStatus.PUBLISHED}'
   AND o.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
   AND ST_DWithin(o.route, {PICKUP}, %(corridor)s)
@@ -124,11 +150,20 @@ LIMIT %(limit)s
 """  # noqa: S608 - composed of our own constants; values are parameters
 
 
+def leg_reach_m(corridor_m: int) -> float:
+    """How far from a point a leg may be and still carry a departure whose route is
+    within `corridor_m` of it: the corridor plus the most the lon/lat pieces and the
+    planar positions can differ from the spheroid (well under 2 % + 100 m in a county)."""
+    return corridor_m * 1.02 + 100
+
+
 def search_query(search: Search, *, limit: int | None = None) -> tuple[str, dict]:
     middle = search.window_start + (search.window_end - search.window_start) / 2
+    rules = rule_params()
     return SEARCH_SQL, {
         **search.query().params(),
-        **rule_params(),
+        **rules,
+        "reach": leg_reach_m(rules["corridor"]),
         "window_start": search.window_start,
         "window_end": search.window_end,
         "preferred": search.preferred_at or middle,
