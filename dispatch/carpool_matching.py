@@ -21,12 +21,14 @@ the preferred time (default: the middle of the window).
 How it stays fast: the route legs (backend.carpool.models.RouteLeg: pieces of at most
 8 km of each published departure's route with the time the car is on them, written by
 the database) carry a GiST index over (piece, span). The pickup selects, from that index,
-the departures whose car is within the corridor of it during the window; the drop-off
-selects those whose car is within the corridor of it between the window's start and
-the latest arrival among the first; only departures in both are read and measured
-exactly. Indexing whole routes instead (the first version) returned ~1,500 candidates
-per search at 1M trips, because a long route's bounding box covers both points far more
-often than the route passes near them (docs/performance.md, "Carpool search").
+the departures whose car is within the corridor of it during the window (a few dozen
+among a million); of those, the legs of each (btree on the departure) tell which pass
+near the drop-off after the window opens; only departures with both are read and
+measured exactly. Indexing whole routes instead (the first version) returned ~1,500
+candidates per search at 1M trips, because a long route's bounding box covers both
+points far more often than the route passes near them; a second GiST scan for the
+drop-off returns ten times more legs than the pickup's, since the car may pass it
+until its arrival (docs/performance.md, "Carpool search").
 
 The leg lookup never loses a match: a leg's span is widened so that it contains the
 moment the rules compute for any point on it, and the reach is the corridor plus 2 % and
@@ -115,22 +117,25 @@ def search_check(search: Search, *, now: dt.datetime | None = None) -> None:
         raise _invalid(Code.SEATS, _("Walk from 0 to 5000 metres."), "max_walk_m")
 
 
-# The legs near the pickup while the window is open, then those near the drop-off from
-# the window's start to the latest arrival among them; departures with both.
+# The departures with a leg near the pickup while the window is open; of those, the ones
+# with a leg near the drop-off that the car is on after the window opens (looked up by
+# departure: a few legs each, side by side on disk).
 SEARCH_SQL = f"""
 WITH near_pickup AS MATERIALIZED (
-    SELECT l.occurrence_id, max(l.arrival) AS arrival
+    SELECT DISTINCT l.occurrence_id
     FROM carpool_routeleg AS l
     WHERE ST_DWithin(l.piece, {PICKUP}, %(reach)s)
       AND l.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
-    GROUP BY l.occurrence_id
-), near_dropoff AS MATERIALIZED (
-    SELECT DISTINCT l.occurrence_id
-    FROM carpool_routeleg AS l
-    WHERE ST_DWithin(l.piece, {DROPOFF}, %(reach)s)
-      AND l.span && tstzrange(%(window_start)s, (SELECT max(arrival) FROM near_pickup), '[]')
-), candidate AS (
-    SELECT occurrence_id FROM near_pickup JOIN near_dropoff USING (occurrence_id)
+), candidate AS MATERIALIZED (
+    SELECT p.occurrence_id
+    FROM near_pickup AS p
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM carpool_routeleg AS l
+        WHERE l.occurrence_id = p.occurrence_id
+          AND ST_DWithin(l.piece, {DROPOFF}, %(reach)s)
+          AND upper(l.span) >= %(window_start)s
+        LIMIT 1
+    ) AS near_dropoff
 )
 SELECT {PLACEMENT_COLUMNS}
 {PLACEMENT_FROM}

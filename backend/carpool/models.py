@@ -185,9 +185,6 @@ class RouteLeg(models.Model):
     occurrence = models.ForeignKey(TripOccurrence, on_delete=models.CASCADE, related_name="legs")
     piece = models.LineStringField(geography=True, srid=4326, spatial_index=False)
     span = DateTimeRangeField()
-    # The departure's arrival: bounds when a drop-off can be passed (the search's
-    # drop-off lookup ends at the latest arrival of the departures near the pickup).
-    arrival = models.DateTimeField()
 
     class Meta:
         verbose_name = _("route leg")

@@ -65,8 +65,8 @@ BEGIN
         DELETE FROM carpool_routeleg WHERE occurrence_id = OLD.id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'published' THEN
-        INSERT INTO carpool_routeleg (occurrence_id, piece, span, arrival)
-        SELECT NEW.id, l.piece, l.span, upper(NEW.span)
+        INSERT INTO carpool_routeleg (occurrence_id, piece, span)
+        SELECT NEW.id, l.piece, l.span
         FROM carpool_route_legs(NEW.route, NEW.span) AS l;
     END IF;
     RETURN NULL;
@@ -77,8 +77,8 @@ CREATE TRIGGER carpool_occurrence_legs
 AFTER INSERT OR DELETE OR UPDATE OF status, route, span ON carpool_tripoccurrence
 FOR EACH ROW EXECUTE FUNCTION carpool_occurrence_legs_sync();
 
-INSERT INTO carpool_routeleg (occurrence_id, piece, span, arrival)
-SELECT o.id, l.piece, l.span, upper(o.span)
+INSERT INTO carpool_routeleg (occurrence_id, piece, span)
+SELECT o.id, l.piece, l.span
 FROM carpool_tripoccurrence AS o
 CROSS JOIN LATERAL carpool_route_legs(o.route, o.span) AS l
 WHERE o.status = 'published';
@@ -104,7 +104,6 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('piece', django.contrib.gis.db.models.fields.LineStringField(geography=True, spatial_index=False, srid=4326)),
                 ('span', django.contrib.postgres.fields.ranges.DateTimeRangeField()),
-                ('arrival', models.DateTimeField()),
             ],
             options={
                 'verbose_name': 'route leg',
