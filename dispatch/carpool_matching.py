@@ -124,7 +124,7 @@ SEARCH_SQL = f"""
 WITH near_pickup AS MATERIALIZED (
     SELECT DISTINCT l.occurrence_id
     FROM carpool_routeleg AS l
-    WHERE ST_DWithin(l.piece, {PICKUP}, %(reach)s)
+    WHERE ST_DWithin(l.piece, {PICKUP}, %(reach)s, false)
       AND l.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
 ), candidate AS MATERIALIZED (
     SELECT p.occurrence_id
@@ -132,7 +132,7 @@ WITH near_pickup AS MATERIALIZED (
     CROSS JOIN LATERAL (
         SELECT 1 FROM carpool_routeleg AS l
         WHERE l.occurrence_id = p.occurrence_id
-          AND ST_DWithin(l.piece, {DROPOFF}, %(reach)s)
+          AND ST_DWithin(l.piece, {DROPOFF}, %(reach)s, false)
           AND upper(l.span) >= %(window_start)s
         LIMIT 1
     ) AS near_dropoff
@@ -157,8 +157,9 @@ LIMIT %(limit)s
 
 def leg_reach_m(corridor_m: int) -> float:
     """How far from a point a leg may be and still carry a departure whose route is
-    within `corridor_m` of it: the corridor plus the most the lon/lat pieces and the
-    planar positions can differ from the spheroid (well under 2 % + 100 m in a county)."""
+    within `corridor_m` of it: the corridor plus the most the lon/lat pieces, the planar
+    positions and the sphere the legs are measured on (several times cheaper than the
+    spheroid, under 0.5 % apart) can differ from the spheroid: well under 2 % + 100 m."""
     return corridor_m * 1.02 + 100
 
 

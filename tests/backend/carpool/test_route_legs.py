@@ -210,7 +210,7 @@ def test_the_leg_at_any_pickup_contains_the_moment_the_search_computes(publish):
                                                 ST_Scale(({PICKUP})::geometry, %(kx)s, 1)),
                        EXISTS (SELECT 1 FROM carpool_routeleg AS l
                                WHERE l.occurrence_id = o.id
-                                 AND ST_DWithin(l.piece, {PICKUP}, %(reach)s)
+                                 AND ST_DWithin(l.piece, {PICKUP}, %(reach)s, false)
                                  AND l.span @> (o.departure_at + (upper(o.span) - lower(o.span))
                                      * ST_LineLocatePoint(
                                          ST_Scale(o.route::geometry, %(kx)s, 1),
