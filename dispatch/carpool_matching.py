@@ -20,7 +20,8 @@ the preferred time (default: the middle of the window).
 
 How it stays fast: the route legs (backend.carpool.models.RouteLeg: pieces of at most
 8 km of each published departure's route with the time the car is on them, written by
-the database) carry a GiST index over (piece, span). The pickup selects, from that index,
+the database) carry an n-dimensional GiST index over their boxes in longitude, latitude
+and time, so it narrows by place and time at once. The pickup selects, from that index,
 the departures whose car is within the corridor of it during the window (a few dozen
 among a million); of those, the legs of each (btree on the departure) tell which pass
 near the drop-off after the window opens; only departures with both are read and
@@ -40,6 +41,7 @@ published trip, the ride alerts it satisfies (index on the alerts' pickup points
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -61,7 +63,7 @@ from backend.carpool.corridor import (
     rule_params,
 )
 from backend.carpool.errors import CarpoolErrorCode as Code
-from backend.carpool.models import MAX_SEATS, OccurrenceStatus
+from backend.carpool.models import LEG_BOX_EPOCH, LEG_BOX_HOURS, MAX_SEATS, OccurrenceStatus
 from backend.errors import ApplicationError
 
 MAX_WINDOW = dt.timedelta(days=7)
@@ -124,7 +126,11 @@ SEARCH_SQL = f"""
 WITH near_pickup AS MATERIALIZED (
     SELECT DISTINCT l.occurrence_id
     FROM carpool_routeleg AS l
-    WHERE ST_DWithin(l.piece, {PICKUP}, %(reach)s, false)
+    WHERE l.box &&& ST_SetSRID(ST_MakeLine(
+              ST_MakePoint(%(plon)s - %(reach_lon)s, %(plat)s - %(reach_lat)s, %(box_t0)s),
+              ST_MakePoint(%(plon)s + %(reach_lon)s, %(plat)s + %(reach_lat)s, %(box_t1)s)),
+              4326)
+      AND ST_DWithin(l.piece, {PICKUP}, %(reach)s, false)
       AND l.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
 ), candidate AS MATERIALIZED (
     SELECT p.occurrence_id
@@ -163,13 +169,31 @@ def leg_reach_m(corridor_m: int) -> float:
     return corridor_m * 1.02 + 100
 
 
+def _box_reach(point: Point, reach_m: float) -> tuple[float, float]:
+    """Degrees of longitude and latitude that surely hold `reach_m` around the point
+    (the shortest degrees: 110 km of latitude, longitude at the side nearer the pole)."""
+    reach_lat = reach_m / 110_000
+    pole_side = min(89.0, abs(point.y) + reach_lat)
+    return reach_m / (110_000 * math.cos(math.radians(pole_side))), reach_lat
+
+
+def _box_time(moment: dt.datetime) -> float:
+    return (moment.timestamp() - LEG_BOX_EPOCH) / (LEG_BOX_HOURS * 3600)
+
+
 def search_query(search: Search, *, limit: int | None = None) -> tuple[str, dict]:
     middle = search.window_start + (search.window_end - search.window_start) / 2
     rules = rule_params()
+    reach = leg_reach_m(rules["corridor"])
+    reach_lon, reach_lat = _box_reach(search.pickup, reach * 1.01)
     return SEARCH_SQL, {
         **search.query().params(),
         **rules,
-        "reach": leg_reach_m(rules["corridor"]),
+        "reach": reach,
+        "reach_lon": reach_lon,
+        "reach_lat": reach_lat,
+        "box_t0": _box_time(search.window_start),
+        "box_t1": _box_time(search.window_end),
         "window_start": search.window_start,
         "window_end": search.window_end,
         "preferred": search.preferred_at or middle,

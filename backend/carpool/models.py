@@ -8,8 +8,8 @@ occurrences materialised `CARPOOL_HORIZON_DAYS` ahead (`trips_materialise`).
 
 The occurrence carries a copy of its trip's route and its own time span
 (departure → arrival). Each published occurrence is cut into `RouteLeg`s (pieces of at
-most LEG_M of its route, each with the time the car is on it), and one GiST index over
-(piece, span) of the legs answers "the car is near here at about this time"
+most LEG_M of its route, each with the time the car is on it), and one n-dimensional GiST
+index over the legs' boxes in lon, lat and time answers "the car is near here at about this time"
 (dispatch/carpool_matching.py). The database writes the legs itself (a trigger on
 carpool_tripoccurrence, migration 0002), so no code path can leave them stale.
 """
@@ -28,6 +28,10 @@ MAX_SEATS = 8
 # The longest piece of route one leg row covers (metres); the trigger's SQL function
 # `carpool_route_legs` uses the same number (migration 0002).
 LEG_M = 8000
+# The legs' time axis: units of LEG_BOX_HOURS since LEG_BOX_EPOCH (2020-01-01 UTC), small
+# numbers because the index keeps boxes in single precision (carpool_leg_box, 0002).
+LEG_BOX_HOURS = 10
+LEG_BOX_EPOCH = 1_577_836_800
 
 
 class Luggage(models.TextChoices):
@@ -185,11 +189,17 @@ class RouteLeg(models.Model):
     occurrence = models.ForeignKey(TripOccurrence, on_delete=models.CASCADE, related_name="legs")
     piece = models.LineStringField(geography=True, srid=4326, spatial_index=False)
     span = DateTimeRangeField()
+    # What the index holds: the piece's bounding box in lon, lat and time (z: LEG_BOX_HOURS
+    # since LEG_BOX_EPOCH), from the SQL function carpool_leg_box.
+    box = models.LineStringField(dim=3, srid=4326, spatial_index=False)
 
     class Meta:
         verbose_name = _("route leg")
         verbose_name_plural = _("route legs")
-        indexes = [GistIndex(fields=["piece", "span"], name="routeleg_piece_span")]
+        indexes = [
+            # n-dimensional: narrows by place and time together at every level.
+            GistIndex(fields=["box"], name="routeleg_box", opclasses=["gist_geometry_ops_nd"])
+        ]
 
     def __str__(self) -> str:
         return f"leg of departure {self.occurrence_id}"

@@ -47,6 +47,24 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 """
 
+# A leg's box in longitude, latitude and time (tens of hours since 2020, small numbers
+# because the index keeps boxes in single precision: a leg is about
+# as long in time as it is wide in degrees), indexed n-dimensionally (gist_geometry_ops_nd)
+# so that the index narrows by place and time together at every level of the tree; a
+# GiST over (piece, span) is organised by place alone and reads every leaf near a point,
+# whatever the day.
+LEG_BOX_FUNCTION = """
+CREATE OR REPLACE FUNCTION carpool_leg_box(leg_piece geography, leg_span tstzrange)
+RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ST_SetSRID(ST_MakeLine(
+        ST_MakePoint(ST_XMin(leg_piece::geometry), ST_YMin(leg_piece::geometry),
+                     (extract(epoch FROM lower(leg_span)) - 1577836800) / 36000),
+        ST_MakePoint(ST_XMax(leg_piece::geometry), ST_YMax(leg_piece::geometry),
+                     (extract(epoch FROM upper(leg_span)) - 1577836800) / 36000)), 4326)
+$$;
+"""
+
 # Legs exist exactly while a departure is published: inserted when it becomes published,
 # deleted when it stops being published or is deleted, rewritten when its route or span
 # changes. A seat booked or freed on a departure that stays published touches nothing.
@@ -65,8 +83,8 @@ BEGIN
         DELETE FROM carpool_routeleg WHERE occurrence_id = OLD.id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.status = 'published' THEN
-        INSERT INTO carpool_routeleg (occurrence_id, piece, span)
-        SELECT NEW.id, l.piece, l.span
+        INSERT INTO carpool_routeleg (occurrence_id, piece, span, box)
+        SELECT NEW.id, l.piece, l.span, carpool_leg_box(l.piece, l.span)
         FROM carpool_route_legs(NEW.route, NEW.span) AS l;
     END IF;
     RETURN NULL;
@@ -77,8 +95,8 @@ CREATE TRIGGER carpool_occurrence_legs
 AFTER INSERT OR DELETE OR UPDATE OF status, route, span ON carpool_tripoccurrence
 FOR EACH ROW EXECUTE FUNCTION carpool_occurrence_legs_sync();
 
-INSERT INTO carpool_routeleg (occurrence_id, piece, span)
-SELECT o.id, l.piece, l.span
+INSERT INTO carpool_routeleg (occurrence_id, piece, span, box)
+SELECT o.id, l.piece, l.span, carpool_leg_box(l.piece, l.span)
 FROM carpool_tripoccurrence AS o
 CROSS JOIN LATERAL carpool_route_legs(o.route, o.span) AS l
 WHERE o.status = 'published';
@@ -88,6 +106,7 @@ DROP_LEGS = """
 DROP TRIGGER IF EXISTS carpool_occurrence_legs ON carpool_tripoccurrence;
 DROP FUNCTION IF EXISTS carpool_occurrence_legs_sync();
 DROP FUNCTION IF EXISTS carpool_route_legs(geography, tstzrange);
+DROP FUNCTION IF EXISTS carpool_leg_box(geography, tstzrange);
 """
 
 
@@ -104,6 +123,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('piece', django.contrib.gis.db.models.fields.LineStringField(geography=True, spatial_index=False, srid=4326)),
                 ('span', django.contrib.postgres.fields.ranges.DateTimeRangeField()),
+                ('box', django.contrib.gis.db.models.fields.LineStringField(dim=3, spatial_index=False, srid=4326)),
             ],
             options={
                 'verbose_name': 'route leg',
@@ -121,7 +141,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='routeleg',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['piece', 'span'], name='routeleg_piece_span'),
+            index=django.contrib.postgres.indexes.GistIndex(fields=['box'], name='routeleg_box', opclasses=['gist_geometry_ops_nd']),
         ),
-        migrations.RunSQL(LEGS_FUNCTION + LEGS_TRIGGER, reverse_sql=DROP_LEGS),
+        migrations.RunSQL(LEGS_FUNCTION + LEG_BOX_FUNCTION + LEGS_TRIGGER, reverse_sql=DROP_LEGS),
     ]

@@ -36,21 +36,22 @@ def legs_consistent() -> list[str]:
         cursor.execute(
             """
             WITH expected AS (
-                SELECT o.id, l.piece::geometry AS piece, l.span
+                SELECT o.id, l.piece::geometry AS piece, l.span,
+                       carpool_leg_box(l.piece, l.span) AS box
                 FROM carpool_tripoccurrence AS o
                 CROSS JOIN LATERAL carpool_route_legs(o.route, o.span) AS l
                 WHERE o.status = 'published'
             ), stored AS (
-                SELECT occurrence_id AS id, piece::geometry AS piece, span
+                SELECT occurrence_id AS id, piece::geometry AS piece, span, box
                 FROM carpool_routeleg
             )
             SELECT 'missing', e.id FROM expected AS e
             WHERE NOT EXISTS (SELECT 1 FROM stored AS s WHERE s.id = e.id AND s.span = e.span
-                              AND ST_Equals(s.piece, e.piece))
+                              AND ST_OrderingEquals(s.box, e.box) AND ST_Equals(s.piece, e.piece))
             UNION ALL
             SELECT 'stale', s.id FROM stored AS s
             WHERE NOT EXISTS (SELECT 1 FROM expected AS e WHERE s.id = e.id AND s.span = e.span
-                              AND ST_Equals(s.piece, e.piece))
+                              AND ST_OrderingEquals(s.box, e.box) AND ST_Equals(s.piece, e.piece))
             """
         )
         return [f"{what} legs of departure {pk}" for what, pk in cursor.fetchall()]
