@@ -18,17 +18,30 @@ A departure matches when, all at once:
 Ranked by added detour plus walking (metres), then by how close the pickup time is to
 the preferred time (default: the middle of the window).
 
-How it stays fast: `occurrence_route_span` is a GiST index over (route, span) of
-published departures. ST_DWithin becomes a bounding-box test on `route` and the window a
-range overlap on `span` (a departure that passes the pickup within the window overlaps
-it): the index answers "near here, at about this time" together, and only the few rows
-it returns are measured exactly.
+How it stays fast: the route legs (backend.carpool.models.RouteLeg: pieces of at most
+8 km of each published departure's route with the time the car is on them, written by
+the database) carry an n-dimensional GiST index over their boxes in longitude, latitude
+and time, so it narrows by place and time at once. The pickup selects, from that index,
+the departures whose car is within the corridor of it during the window (a few dozen
+among a million); of those, the legs of each (btree on the departure) tell which pass
+near the drop-off after the window opens; only departures with both are read and
+measured exactly. Indexing whole routes instead (the first version) returned ~1,500
+candidates per search at 1M trips, because a long route's bounding box covers both
+points far more often than the route passes near them; a second GiST scan for the
+drop-off returns ten times more legs than the pickup's, since the car may pass it
+until its arrival (docs/performance.md, "Carpool search").
+
+The leg lookup never loses a match: a leg's span is widened so that it contains the
+moment the rules compute for any point on it, and the reach is the corridor plus 2 % and
+100 m, more than the difference between the exact distance on the spheroid and the
+lon/lat geometry the legs are cut from. The exact rules below decide.
 
 `saved_searches_matching` runs the same rules the other way round: for one newly
 published trip, the ride alerts it satisfies (index on the alerts' pickup points).
 """
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -50,7 +63,7 @@ from backend.carpool.corridor import (
     rule_params,
 )
 from backend.carpool.errors import CarpoolErrorCode as Code
-from backend.carpool.models import MAX_SEATS, OccurrenceStatus
+from backend.carpool.models import LEG_BOX_EPOCH, LEG_BOX_HOURS, MAX_SEATS, OccurrenceStatus
 from backend.errors import ApplicationError
 
 MAX_WINDOW = dt.timedelta(days=7)
@@ -106,9 +119,33 @@ def search_check(search: Search, *, now: dt.datetime | None = None) -> None:
         raise _invalid(Code.SEATS, _("Walk from 0 to 5000 metres."), "max_walk_m")
 
 
+# The departures with a leg near the pickup while the window is open; of those, the ones
+# with a leg near the drop-off that the car is on after the window opens (looked up by
+# departure: a few legs each, side by side on disk).
 SEARCH_SQL = f"""
+WITH near_pickup AS MATERIALIZED (
+    SELECT DISTINCT l.occurrence_id
+    FROM carpool_routeleg AS l
+    WHERE l.box &&& ST_SetSRID(ST_MakeLine(
+              ST_MakePoint(%(plon)s - %(reach_lon)s, %(plat)s - %(reach_lat)s, %(box_t0)s),
+              ST_MakePoint(%(plon)s + %(reach_lon)s, %(plat)s + %(reach_lat)s, %(box_t1)s)),
+              4326)
+      AND ST_DWithin(l.piece, {PICKUP}, %(reach)s, false)
+      AND l.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
+), candidate AS MATERIALIZED (
+    SELECT p.occurrence_id
+    FROM near_pickup AS p
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM carpool_routeleg AS l
+        WHERE l.occurrence_id = p.occurrence_id
+          AND ST_DWithin(l.piece, {DROPOFF}, %(reach)s, false)
+          AND upper(l.span) >= %(window_start)s
+        LIMIT 1
+    ) AS near_dropoff
+)
 SELECT {PLACEMENT_COLUMNS}
 {PLACEMENT_FROM}
+JOIN candidate ON candidate.occurrence_id = o.id
 WHERE o.status = '{OccurrenceStatus.PUBLISHED}'
   AND o.span && tstzrange(%(window_start)s, %(window_end)s, '[]')
   AND ST_DWithin(o.route, {PICKUP}, %(corridor)s)
@@ -124,11 +161,39 @@ LIMIT %(limit)s
 """  # noqa: S608 - composed of our own constants; values are parameters
 
 
+def leg_reach_m(corridor_m: int) -> float:
+    """How far from a point a leg may be and still carry a departure whose route is
+    within `corridor_m` of it: the corridor plus the most the lon/lat pieces, the planar
+    positions and the sphere the legs are measured on (several times cheaper than the
+    spheroid, under 0.5 % apart) can differ from the spheroid: well under 2 % + 100 m."""
+    return corridor_m * 1.02 + 100
+
+
+def _box_reach(point: Point, reach_m: float) -> tuple[float, float]:
+    """Degrees of longitude and latitude that surely hold `reach_m` around the point
+    (the shortest degrees: 110 km of latitude, longitude at the side nearer the pole)."""
+    reach_lat = reach_m / 110_000
+    pole_side = min(89.0, abs(point.y) + reach_lat)
+    return reach_m / (110_000 * math.cos(math.radians(pole_side))), reach_lat
+
+
+def _box_time(moment: dt.datetime) -> float:
+    return (moment.timestamp() - LEG_BOX_EPOCH) / (LEG_BOX_HOURS * 3600)
+
+
 def search_query(search: Search, *, limit: int | None = None) -> tuple[str, dict]:
     middle = search.window_start + (search.window_end - search.window_start) / 2
+    rules = rule_params()
+    reach = leg_reach_m(rules["corridor"])
+    reach_lon, reach_lat = _box_reach(search.pickup, reach * 1.01)
     return SEARCH_SQL, {
         **search.query().params(),
-        **rule_params(),
+        **rules,
+        "reach": reach,
+        "reach_lon": reach_lon,
+        "reach_lat": reach_lat,
+        "box_t0": _box_time(search.window_start),
+        "box_t1": _box_time(search.window_end),
         "window_start": search.window_start,
         "window_end": search.window_end,
         "preferred": search.preferred_at or middle,

@@ -7,8 +7,11 @@ search for and book. A one-off trip has one occurrence; a recurring one gets its
 occurrences materialised `CARPOOL_HORIZON_DAYS` ahead (`trips_materialise`).
 
 The occurrence carries a copy of its trip's route and its own time span
-(departure → arrival), so one GiST index over (route, span) of published departures
-answers "passes near here, at about this time" (dispatch/carpool_matching.py).
+(departure → arrival). Each published occurrence is cut into `RouteLeg`s (pieces of at
+most LEG_M of its route, each with the time the car is on it), and one n-dimensional GiST
+index over the legs' boxes in lon, lat and time answers "the car is near here at about this time"
+(dispatch/carpool_matching.py). The database writes the legs itself (a trigger on
+carpool_tripoccurrence, migration 0002), so no code path can leave them stale.
 """
 
 from django.conf import settings
@@ -22,6 +25,13 @@ from django.utils.translation import gettext_lazy as _
 from backend.community.models import Association, Village
 
 MAX_SEATS = 8
+# The longest piece of route one leg row covers (metres); the trigger's SQL function
+# `carpool_route_legs` uses the same number (migration 0002).
+LEG_M = 8000
+# The legs' time axis: units of LEG_BOX_HOURS since LEG_BOX_EPOCH (2020-01-01 UTC), small
+# numbers because the index keeps boxes in single precision (carpool_leg_box, 0002).
+LEG_BOX_HOURS = 10
+LEG_BOX_EPOCH = 1_577_836_800
 
 
 class Luggage(models.TextChoices):
@@ -150,12 +160,6 @@ class TripOccurrence(models.Model):
             models.UniqueConstraint(fields=["trip", "departure_at"], name="occurrence_once"),
         ]
         indexes = [
-            # The corridor search: near the route, overlapping the time window.
-            GistIndex(
-                fields=["route", "span"],
-                name="occurrence_route_span",
-                condition=Q(status=OccurrenceStatus.PUBLISHED),
-            ),
             models.Index(fields=["status", "departure_at"], name="occurrence_status_time"),
         ]
 
@@ -165,6 +169,40 @@ class TripOccurrence(models.Model):
     @property
     def seats_free(self) -> int:
         return self.seats_total - self.seats_taken
+
+
+class RouteLeg(models.Model):
+    """A piece of a published departure's route (at most LEG_M long) and when the car is
+    on it: what the corridor search looks up instead of whole routes.
+
+    Written only by the database: the trigger `carpool_occurrence_legs` on
+    carpool_tripoccurrence inserts an occurrence's legs when it becomes published (created,
+    a seat freed on a full one) and deletes them when it stops being published (full,
+    cancelled, departed) or is deleted; a changed route or span rewrites them.
+
+    `span` is widened on both sides so that it surely contains the moment the search
+    computes for any point on the piece: the search measures positions along the route
+    with longitudes scaled for the passenger's latitude, the legs with those of the
+    route's middle latitude (see carpool_route_legs in migration 0002).
+    """
+
+    occurrence = models.ForeignKey(TripOccurrence, on_delete=models.CASCADE, related_name="legs")
+    piece = models.LineStringField(geography=True, srid=4326, spatial_index=False)
+    span = DateTimeRangeField()
+    # What the index holds: the piece's bounding box in lon, lat and time (z: LEG_BOX_HOURS
+    # since LEG_BOX_EPOCH), from the SQL function carpool_leg_box.
+    box = models.LineStringField(dim=3, srid=4326, spatial_index=False)
+
+    class Meta:
+        verbose_name = _("route leg")
+        verbose_name_plural = _("route legs")
+        indexes = [
+            # n-dimensional: narrows by place and time together at every level.
+            GistIndex(fields=["box"], name="routeleg_box", opclasses=["gist_geometry_ops_nd"])
+        ]
+
+    def __str__(self) -> str:
+        return f"leg of departure {self.occurrence_id}"
 
 
 class BookingState(models.TextChoices):
