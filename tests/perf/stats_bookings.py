@@ -77,8 +77,13 @@ FROM (
 JOIN carpool_tripoccurrence o ON o.id = g.occurrence_id
 JOIN carpool_trip t ON t.id = o.trip_id
 CROSS JOIN LATERAL (
-    SELECT (%(riders)s::bigint[])[1 + (g.rn * 3 + g.k + t.driver_id) %%
-        array_length(%(riders)s::bigint[], 1)] AS passenger
+    SELECT (g.rn * 3 + g.k + t.driver_id) %% array_length(%(riders)s::bigint[], 1) AS slot
+) i
+-- The driver is not their own passenger: the rider three places on (not in this trio).
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN (%(riders)s::bigint[])[1 + i.slot] = t.driver_id
+        THEN (%(riders)s::bigint[])[1 + (i.slot + 3) %% array_length(%(riders)s::bigint[], 1)]
+        ELSE (%(riders)s::bigint[])[1 + i.slot] END AS passenger
 ) p
 CROSS JOIN LATERAL (
     SELECT CASE WHEN o.status = 'cancelled' THEN 'cancelled'
@@ -87,7 +92,6 @@ CROSS JOIN LATERAL (
            CASE WHEN o.status = 'cancelled' OR g.r >= 0.97 THEN 'driver'
                 WHEN g.r >= 0.88 THEN 'passenger' ELSE '' END AS cancelled_by
 ) s
-WHERE p.passenger <> t.driver_id
 """
 
 RESOURCES_SQL = """
@@ -156,7 +160,6 @@ def build_bookings(
         {**base, "trips": village_count * 3 // 2, "lon": center[0], "lat": center[1]},
     )
     trips = [row[0] for row in cursor.fetchall()]
-    # One in 4,000 passengers is the trip's driver and is left out: a few more departures.
     cursor.execute(DEPARTURES_SQL, {**base, "trips": trips, "count": -(-seat_bookings // 3)})
     cursor.execute(SEAT_BOOKINGS_SQL, {**base, "trips": trips})
     cursor.execute(RESOURCES_SQL, base)
