@@ -1,12 +1,16 @@
-"""Benchmark: the statistics dashboard over one year of a municipality with 100k rides.
+"""Benchmark: the statistics dashboard over one year of a municipality with 100k rides
+and 50k bookings.
 
 Data, generated in SQL (INSERT ... SELECT over generate_series, seeded): municipality
 "Benchby" with 12 villages and 3 associations, 4,000 riders (born 1925-2005, one in
 eight with a managed profile) who each live in a village (one ride in ten starts in
 another), 60 drivers, BENCH_STATS_RIDES (default 100,000) ride
 requests over 2025 (72 % completed, 9 % not served, 14 % cancelled, 5 % no-show) with
-their events (requested, accepted, en route, closed: about 370k rows); and a second
-municipality with a quarter as many rides, which must not count. Then VACUUM ANALYZE.
+their events (requested, accepted, en route, closed: about 370k rows);
+BENCH_STATS_BOOKINGS (default 50,000) bookings over 2025, three fifths carpool seat
+bookings on departures and two fifths loans of shared cars, tools and rooms (see
+`stats_bookings.py`); and a second municipality with a quarter as many rides and
+bookings, which must not count. Then VACUUM ANALYZE.
 
 Measured, in the same run on the same data:
 
@@ -20,8 +24,9 @@ Measured, in the same run on the same data:
      refresh of the summary);
   c. baseline: the same figures (sums, distinct people, median waiting time; by village,
      association, service and month; the unserved pickups) aggregated directly from the
-     raw rows (rides joined with people and events), without the summary table and
-     without the privacy rule;
+     raw rows of every service (rides joined with people and events, seat bookings with
+     departures and trips, loans with resources), without the summary table and without
+     the privacy rule;
   d. the whole page: GET /stats/ through Django (rendering, SVG) as the analyst,
      computed afresh and cached.
 
@@ -50,7 +55,7 @@ from django.test import Client
 from backend.community.models import MunicipalityAnalyst
 from backend.stats.refresh import stats_refresh
 from backend.stats.selectors import stats_dashboard, stats_query
-from backend.stats.sources.rides import FACTS_SQL
+from backend.stats.sources import SOURCES
 from tests.factories import (
     AssociationFactory,
     DriverProfileFactory,
@@ -58,10 +63,12 @@ from tests.factories import (
     UserFactory,
     VillageFactory,
 )
+from tests.perf.stats_bookings import build_bookings
 
 pytestmark = [pytest.mark.perf, pytest.mark.django_db(transaction=True)]
 
 RIDES = int(os.environ.get("BENCH_STATS_RIDES", "100000"))
+BOOKINGS = int(os.environ.get("BENCH_STATS_BOOKINGS", "50000"))
 SAMPLES = int(os.environ.get("BENCH_STATS_SAMPLES", "30"))
 RIDERS = 4000
 YEAR = dt.date(2025, 1, 1), dt.date(2025, 12, 31)
@@ -127,7 +134,9 @@ SELECT id, '', state, '', closed_at FROM rides_riderequest WHERE association_id 
 """
 
 
-def _build_municipality(name: str, code: str, rides: int, offset: int, cursor) -> object:
+def _build_municipality(
+    name: str, code: str, rides: int, bookings: int, offset: int, cursor
+) -> object:
     lon, lat = CENTER if code == "9901" else (CENTER[0] + 1, CENTER[1] + 0.5)
     municipality = MunicipalityFactory(
         name=name,
@@ -143,6 +152,9 @@ def _build_municipality(name: str, code: str, rides: int, offset: int, cursor) -
         village = VillageFactory(
             name=f"{name} by {n}", municipality=municipality, location=Point(v_lon, v_lat)
         )
+        # Services without a village of their own (loans, some bookings) take the
+        # association's village nearest to them.
+        associations[n % 3].villages.add(village)
         villages.append((n, village.pk, associations[n % 3].pk, v_lon, v_lat))
     drivers = [
         DriverProfileFactory(membership__association=associations[n % 3]).pk for n in range(60)
@@ -169,6 +181,14 @@ def _build_municipality(name: str, code: str, rides: int, offset: int, cursor) -
         },
     )
     cursor.execute(_EVENTS_SQL, {"a": [a.pk for a in associations]})
+    build_bookings(
+        cursor,
+        riders=riders,
+        count=bookings,
+        village_count=len(villages),
+        start=YEAR[0].isoformat() + " 00:00+01",
+        center=(lon, lat),
+    )
     return municipality
 
 
@@ -190,6 +210,13 @@ def timed(function: Callable[[], object], samples: int, *, cold: bool = False) -
     return out
 
 
+# Every service's facts, with the service table's key (service, or service:kind).
+FACTS_SQL = " UNION ALL ".join(
+    f"SELECT f.*, CASE WHEN f.kind = '' THEN '{source.service}'"
+    f" ELSE '{source.service}:' || f.kind END AS service FROM ({source.facts_sql}) f"
+    for source in SOURCES
+)
+
 _BASELINE_TABLE = """
 WITH f AS (
     SELECT f.*, {key} AS key FROM ({facts}) f
@@ -200,6 +227,7 @@ SELECT key, GROUPING(key),
     count(*) FILTER (WHERE cancelled), count(*) FILTER (WHERE no_show),
     sum(passengers) FILTER (WHERE fulfilled), sum(vehicle_m) FILTER (WHERE fulfilled),
     sum(passenger_m) FILTER (WHERE fulfilled), sum(volunteer_s) FILTER (WHERE fulfilled),
+    sum(usage_s) FILTER (WHERE fulfilled),
     count(DISTINCT person_id), count(DISTINCT person_id) FILTER (WHERE fulfilled),
     count(DISTINCT person_id) FILTER (WHERE fulfilled AND elderly),
     count(DISTINCT person_id) FILTER (WHERE fulfilled AND managed),
@@ -222,7 +250,7 @@ def baseline(municipality) -> dict:
         for name, key in (
             ("village", "f.village_id"),
             ("association", "f.association_id"),
-            ("service", "'rides'"),
+            ("service", "f.service"),
             ("period", "date_trunc('month', f.day)::date"),
         ):
             cursor.execute(_BASELINE_TABLE.format(key=key, facts=FACTS_SQL), params)
@@ -241,14 +269,18 @@ def test_dashboard_page_data_over_a_year():
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.20260329)")
-        town = _build_municipality("Benchby", "9901", RIDES, 0, cursor)
-        _build_municipality("Andraby", "9902", RIDES // 4, RIDERS, cursor)
+        town = _build_municipality("Benchby", "9901", RIDES, BOOKINGS, 0, cursor)
+        _build_municipality("Andraby", "9902", RIDES // 4, BOOKINGS // 4, RIDERS, cursor)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SELECT count(*) FROM rides_riderequest")
         ride_count = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM rides_rideevent")
         event_count = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM carpool_booking), (SELECT count(*) FROM sharing_booking)"
+        )
+        seat_count, loan_count = cursor.fetchone()
     generated = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -264,8 +296,10 @@ def test_dashboard_page_data_over_a_year():
             " WHERE to_state = 'requested' ORDER BY id LIMIT 200)"
         )
     started = time.perf_counter()
-    [incremental] = stats_refresh()
+    # Every service looks for changes; only the rides changed.
+    incremental = stats_refresh()
     incremental_ms = (time.perf_counter() - started) * 1000
+    recomputed = sum(max(result.keys, 0) for result in incremental)
 
     query = stats_query(municipality=town, start=YEAR[0], end=YEAR[1], granularity="month")
     village = town.villages.order_by("pk").first()
@@ -278,8 +312,16 @@ def test_dashboard_page_data_over_a_year():
     raw_total = next(row for row in raw["village"] if row[1] == 1)
     published = dashboard.total.figures
     assert published["requests"] == raw_total[2] and published["fulfilled"] == raw_total[3]
-    assert published["people_requesting"] == raw_total[11]
-    assert published["median_minutes_to_accept"] == round(raw_total[15] / 60, 1)
+    assert published["people_requesting"] == raw_total[12]
+    assert published["median_minutes_to_accept"] == round(raw_total[16] / 60, 1)
+    # Services without data (shop runs here) have rows of zeros; none is withheld.
+    published_services = {
+        row.key: row.figures["requests"]
+        for row in dashboard.services.rows
+        if row.figures["requests"]
+    }
+    raw_services = {row[0]: row[2] for row in raw["service"] if row[1] == 0}
+    assert published_services == raw_services, (published_services, raw_services)
 
     analyst = UserFactory(full_name="Bench Analyst")
     MunicipalityAnalyst.objects.create(user=analyst, municipality=town)
@@ -312,10 +354,14 @@ def test_dashboard_page_data_over_a_year():
 
     report.line("")
     report.line(f"Statistics dashboard, {ride_count:,} rides ({RIDES:,} in the measured")
-    report.line(f"municipality), {event_count:,} ride events; data generated in {generated:.1f} s")
+    report.line(
+        f"municipality), {event_count:,} ride events, {seat_count:,} carpool seat bookings and"
+        f" {loan_count:,} loans ({BOOKINGS:,} bookings in the measured municipality);"
+        f" data generated in {generated:.1f} s"
+    )
     report.line(
         f"summary: full rebuild {full_s:.1f} s -> {summary_rows:,} rows; incremental after"
-        f" 200 changed rides: {incremental_ms:.0f} ms ({incremental.keys} days recomputed)"
+        f" 200 changed rides: {incremental_ms:.0f} ms ({recomputed} days recomputed)"
     )
     report.table(["page data", "runs", "p50 ms", "p95 ms"], rows)
     report.line(
@@ -323,6 +369,15 @@ def test_dashboard_page_data_over_a_year():
         f" people served, median wait {published['median_minutes_to_accept']} min"
         " (equal to the raw aggregation)"
     )
+    for row in dashboard.services.rows:
+        figures = row.figures
+        if not figures["requests"]:
+            continue
+        report.line(
+            f"  {row.key}: {figures['requests']:,} requests, {figures['fulfilled']:,} carried"
+            f" out, {figures['passengers']:,} passengers, {figures['usage_hours']:,} hours in use"
+        )
+    report.line(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     report.line(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python"
         f" {platform.python_version()}, PostgreSQL {connection.pg_version}"
