@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from backend.accounts.models import User
+from backend.audit.services import audit_record_many
 from backend.community.models import Association, Membership, MembershipState
 from backend.community.selectors import people_search
 from backend.community.services import managed_profile_create
@@ -54,6 +55,12 @@ def phone(request):
             people_search(people=_members(association), query=form.cleaned_data["q"])
             .order_by("full_name")
             .distinct()[:SEARCH_LIMIT]
+        )
+        audit_record_many(
+            actor=request.user,
+            action="people.view",
+            subject_ids=[person.pk for person in found],
+            detail={"association": association.pk, "page": "console-phone"},
         )
     return console_page(
         request,

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from backend.audit.services import audit_record_many
 from backend.community.models import Membership, MembershipState
 from backend.community.services import membership_approve, membership_suspend
 from backend.errors import ApplicationError
@@ -78,6 +79,12 @@ def _roster_page(request, status: int = 200):
             )
         )
         .order_by("user__full_name")
+    )
+    audit_record_many(
+        actor=request.user,
+        action="roster.view",
+        subject_ids=[m.user_id for m in memberships],
+        detail={"association": association.pk, "page": "console"},
     )
     load = _month_load(association)
     drivers = []
