@@ -81,3 +81,36 @@ def test_a_resident_books_the_village_car_checks_it_out_and_in(live, phone):
     for path in ("/sharing/", f"/sharing/{world.car.pk}/", "/sharing/bookings"):
         page, transfer = weighed(phone(world.people["rider"]), path)
         assert transfer.total < PAGE_BUDGET, (path, transfer.rows)
+
+
+def test_a_resident_books_a_neighbours_trailer(live, phone):
+    world = off_loop(build_world)
+    off_loop(add_sharing, world=world)
+    context = phone(world.people["rider"])
+
+    page, _transfer = weighed(context, "/sharing/")
+    page.get_by_label("What").select_option("tool")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Lars släpvagn").click()
+    page.wait_for_url(re.compile(r"/sharing/\d+/$"))
+    assert "Storgatan 12" not in page.content()  # where it stands only once booked
+    check_axe(page)
+
+    start = (timezone.localtime() + datetime.timedelta(days=1)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    page.get_by_label("From").fill(start.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("Until").fill(
+        (start + datetime.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_role("button", name="Book", exact=True).click()
+    page.wait_for_url(re.compile(r"/sharing/bookings$"))
+    page.get_by_text("Lars släpvagn is booked.").wait_for()
+    assert "Storgatan 12" in page.content()
+    check_axe(page)
+    booking = Booking.objects.get()
+    assert (booking.resource_id, booking.booker, booking.status) == (
+        world.trailer.pk,
+        world.people["rider"],
+        BookingStatus.CONFIRMED,
+    )
