@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from backend.accounts.models import User
+from backend.audit.models import AuditEntry
 from backend.community.models import Membership, MembershipState
 from backend.notifications.models import Channel, Delivery, DeliveryStatus
 from backend.rides.models import (
@@ -290,8 +291,8 @@ def test_the_roster_query_count_does_not_grow_with_members(world, extra, django_
         MembershipFactory(association=world.a)
     client = world.client("coordinator")
     client.get("/console/roster/")
-    # session, user, shell (3), my associations, memberships, slots, month load
-    with django_assert_num_queries(9):
+    # session, user, shell (3), my associations, memberships, slots, audit log, month load
+    with django_assert_num_queries(10):
         client.get("/console/roster/")
 
 
@@ -564,3 +565,17 @@ def test_a_new_profile_keeps_its_address_when_the_geocoder_is_down(world):
     gunnel = User.objects.get(full_name="Gunnel Ek")
     assert (gunnel.home_address, gunnel.home_location) == ("Storgatan 1, Vansbro", None)
     assert "give the pickup when you book" in response.content.decode()
+
+
+def test_the_roster_and_a_caller_search_are_in_the_audit_log(world):
+    member = MembershipFactory(association=world.a, user__full_name="Greta Lund").user
+    client = world.client("coordinator")
+    client.get("/console/roster/")
+    client.get("/console/phone/", {"q": "Greta"})
+    coordinator = world.people["coordinator"]
+    actions = set(
+        AuditEntry.objects.filter(actor=coordinator, subject_id=member.pk).values_list(
+            "action", flat=True
+        )
+    )
+    assert actions == {"roster.view", "people.view"}
