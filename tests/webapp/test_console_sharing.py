@@ -312,3 +312,59 @@ def test_a_get_does_not_act(world, things, url):
     )
     assert response.status_code == 405
     assert state() == before
+
+
+# --- Phone-in booking of a shared thing ----------------------------------------------------
+
+
+def item_form(resource, start, hours: int = 3, **changes) -> dict:
+    values = {
+        "what": "item",
+        "resource": resource.pk,
+        "starts_at": timezone.localtime(start).strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": timezone.localtime(start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M"),
+        "note": "Ringde in",
+    }
+    values.update(changes)
+    return values
+
+
+def test_a_shared_thing_booked_on_the_phone_for_a_caller(world, things):
+    caller = world.people["other_resident"]
+    start = (timezone.localtime() + timedelta(days=4)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    page = world.client("coordinator").get(f"/console/phone/{caller.pk}/")
+    assert "Byasläpet" in page.content.decode()
+    assert "Gräsklipparen" not in page.content.decode()  # out of service
+    response = world.client("coordinator").post(
+        f"/console/phone/{caller.pk}/", item_form(things["trailer"], start)
+    )
+    assert response.status_code == 302
+    booking = Booking.objects.get(resource=things["trailer"], booker=caller, starts_at=start)
+    assert (booking.status, booking.booked_by, booking.note) == (
+        BookingStatus.CONFIRMED,
+        world.people["coordinator"],
+        "Ringde in",
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["ends-before-start", "another-associations-thing", "out-of-service", "taken"],
+)
+def test_a_phone_in_booking_of_a_thing_with_bad_input_writes_nothing(world, things, case):
+    caller = world.people["other_resident"]
+    start = (timezone.localtime() + timedelta(days=4)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    form = {
+        "ends-before-start": item_form(things["trailer"], start, hours=-2),
+        "another-associations-thing": item_form(things["elsewhere"], start),
+        "out-of-service": item_form(things["mower"], start),
+        "taken": item_form(things["hall"], things["request"].starts_at, hours=1),
+    }[case]
+    before = state()
+    response = world.client("coordinator").post(f"/console/phone/{caller.pk}/", form)
+    assert response.status_code == 400
+    assert state() == before

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.rides.models import Need, RideState
 from webapp.forms import Form
+from webapp.forms.rides import LOCAL_DATETIME
+from webapp.forms.sharing import LOCAL_FORMATS
 
 
 class BoardFilterForm(Form):
@@ -105,3 +107,20 @@ class DeclineBookingForm(Form):
 
 class OutOfServiceForm(Form):
     text = forms.CharField(label=_("What is wrong (bookers see it)"), max_length=1000)
+
+
+class ItemBookingForm(Form):
+    """A shared thing of the association booked for a caller."""
+
+    resource = forms.TypedChoiceField(label=_("What"), coerce=int)
+    starts_at = forms.DateTimeField(
+        label=_("From"), widget=LOCAL_DATETIME, input_formats=LOCAL_FORMATS
+    )
+    ends_at = forms.DateTimeField(
+        label=_("Until"), widget=LOCAL_DATETIME, input_formats=LOCAL_FORMATS
+    )
+    note = forms.CharField(label=_("Note to the owner (optional)"), max_length=500, required=False)
+
+    def __init__(self, *args, resources: list[tuple[int, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["resource"].choices = resources

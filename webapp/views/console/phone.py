@@ -18,12 +18,20 @@ from backend.errors import ApplicationError
 from backend.geocoding import geocode
 from backend.rides.drivers import rider_approve
 from backend.rides.models import Need
+from backend.sharing import services as sharing_services
+from backend.sharing.models import Resource
 from backend.shuttle.models import OccurrenceState, RunOccurrence
 from backend.shuttle.services import local_time as run_time
 from dispatch.services import ride_request_submit
 from dispatch.shop_runs import signup_submit
-from webapp.forms.console import ManagedProfileForm, PersonSearchForm, ShopSeatForm
+from webapp.forms.console import (
+    ItemBookingForm,
+    ManagedProfileForm,
+    PersonSearchForm,
+    ShopSeatForm,
+)
 from webapp.forms.rides import RideRequestForm, map_settings
+from webapp.forms.sharing import book_initial
 from webapp.views.common import show_error
 from webapp.views.console.common import console_page, coordinator_required
 from webapp.views.rides import SERVICE_FIELDS, _place, _time
@@ -159,7 +167,15 @@ def _occurrences(association: Association) -> list[tuple[int, str]]:
     ]
 
 
-def _book_context(request, person: User, ride_form=None, seat_form=None) -> dict:
+def _resources(association) -> list[tuple[int, str]]:
+    """The association's shared things that can be booked now."""
+    things = Resource.objects.filter(
+        association=association, active=True, out_of_service=False
+    ).order_by("title")
+    return [(thing.pk, thing.title) for thing in things]
+
+
+def _book_context(request, person: User, ride_form=None, seat_form=None, item_form=None) -> dict:
     association = request.association
     membership = Membership.objects.select_related("rider_approval").get(
         user=person, association=association
@@ -170,6 +186,8 @@ def _book_context(request, person: User, ride_form=None, seat_form=None) -> dict
         "approved": hasattr(membership, "rider_approval"),
         "ride_form": ride_form or _ride_form(request, person, None),
         "seat_form": seat_form or ShopSeatForm(occurrences=_occurrences(association), initial={}),
+        "item_form": item_form
+        or ItemBookingForm(resources=_resources(association), initial=book_initial(timezone.now())),
         "map": map_settings(),
         "needs": Need.choices,
     }
@@ -195,7 +213,7 @@ def book(request, pk: int):
     person = _person(request, pk)
     association = request.association
     what = request.POST.get("what", "")
-    ride_form = seat_form = None
+    ride_form = seat_form = item_form = None
     if request.method == "POST" and what == "ride":
         ride_form = _ride_form(request, person, request.POST)
         if ride_form.is_valid():
@@ -256,13 +274,35 @@ def book(request, pk: int):
                     ),
                 )
                 return redirect(_url("webapp:console-runs", association))
+    elif request.method == "POST" and what == "item":
+        item_form = ItemBookingForm(request.POST, resources=_resources(association))
+        if item_form.is_valid():
+            values = item_form.cleaned_data
+            resource = Resource.objects.get(pk=values["resource"], association=association)
+            try:
+                sharing_services.booking_request(
+                    actor=request.user,
+                    resource=resource,
+                    starts_at=values["starts_at"],
+                    ends_at=values["ends_at"],
+                    booker=person,
+                    note=values["note"],
+                )
+            except ApplicationError as error:
+                show_error(request, error, item_form)
+            else:
+                messages.success(
+                    request,
+                    _confirmation(person, _("%(title)s is booked.") % {"title": resource.title}),
+                )
+                return redirect(_url("webapp:console-sharing", association))
     elif request.method == "POST":
-        messages.error(request, _("Choose a ride or a shop-run seat."))
+        messages.error(request, _("Choose a ride, a shop-run seat or a shared thing."))
     status = 400 if request.method == "POST" else 200
     return console_page(
         request,
         "webapp/console/book.html",
-        _book_context(request, person, ride_form, seat_form),
+        _book_context(request, person, ride_form, seat_form, item_form),
         status=status,
     )
 
