@@ -277,6 +277,15 @@ def driver_position_update(*, actor: User, driver: DriverProfile, point: Point) 
         for user_id in set(people):
             publish_to_user(user_id, event)
             sent += 1
+    # The association's coordinators see their on-duty drivers move on the dispatch board.
+    coordinators = Membership.objects.filter(
+        association_id=driver.association_id,
+        state=MembershipState.ACTIVE,
+        roles__contains=[Role.COORDINATOR],
+    ).values_list("user_id", flat=True)
+    board_event = {"type": "board.driver", "driver": driver.pk, "position": [point.x, point.y]}
+    for user_id in coordinators:
+        publish_to_user(user_id, board_event)
     return sent
 
 

@@ -616,3 +616,23 @@ def test_driver_endpoints_need_a_login(method, path):
     response = getattr(APIClient(), method)(path, {})
 
     assert error_of(response, 403)["code"] == "not_authenticated"
+
+
+def test_position_moves_the_driver_on_the_coordinators_board(association, erik, api_as):
+    profile = profile_of(erik, association, on_duty=True)
+    coordinator = MembershipFactory(
+        association=association, roles=[Role.MEMBER, Role.COORDINATOR]
+    ).user
+    elsewhere = MembershipFactory(roles=[Role.MEMBER, Role.COORDINATOR]).user
+    listeners = {"here": Listener(coordinator), "elsewhere": Listener(elsewhere)}
+
+    response = api_as(erik).post(
+        "/api/v1/driver/position", {"point": {"type": "Point", "coordinates": [14.1, 60.5]}}
+    )
+
+    assert response.status_code == 200, response.content
+    assert listeners["here"].receive() == {
+        "type": "live.event",
+        "event": {"type": "board.driver", "driver": profile.pk, "position": [14.1, 60.5]},
+    }
+    assert listeners["elsewhere"].receive(timeout=0.5) is None

@@ -71,7 +71,8 @@
       toast(message.body ? `${message.title}: ${message.body}` : message.title);
     }
     document.dispatchEvent(new CustomEvent("samby:message", { detail: message }));
-    if (message.type !== "driver.position") refreshLive();
+    // Positions move markers in place; anything else refreshes the page's live regions.
+    if (message.type !== "driver.position" && message.type !== "board.driver") refreshLive();
   }
 
   let since = Number(body.dataset.since || 0);

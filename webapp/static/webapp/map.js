@@ -36,8 +36,10 @@
     const map = makeMap(mapNode);
     if (!map) return;
     const layer = L.layerGroup().addTo(map);
+    const drivers = new Map();
     function draw(points) {
       layer.clearLayers();
+      drivers.clear();
       const all = [];
       points.rides.forEach((ride) => {
         const m = marker(layer, ride.at, ride.open ? "driver" : "destination");
@@ -45,12 +47,18 @@
         all.push([ride.at[1], ride.at[0]]);
       });
       points.drivers.forEach((driver) => {
-        marker(layer, driver.at, "pickup").bindTooltip(driver.label);
+        drivers.set(driver.id, marker(layer, driver.at, "pickup").bindTooltip(driver.label));
         all.push([driver.at[1], driver.at[0]]);
       });
       if (all.length) map.fitBounds(all, { padding: [30, 30], maxZoom: 14 });
     }
     draw(JSON.parse(document.getElementById("map-points").textContent));
+    document.addEventListener("samby:message", (event) => {
+      const message = event.detail;
+      if (message.type !== "board.driver") return;
+      const moved = drivers.get(message.driver);
+      if (moved) moved.setLatLng([message.position[1], message.position[0]]);
+    });
     document.addEventListener("samby:refreshed", async () => {
       try {
         const response = await fetch(location.href, { credentials: "same-origin" });

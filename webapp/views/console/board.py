@@ -100,7 +100,7 @@ def board(request):
             if ride.state not in CLOSED_STATES
         ],
         "drivers": [
-            {"at": [d.position.x, d.position.y], "label": d.membership.user.full_name}
+            {"id": d.pk, "at": [d.position.x, d.position.y], "label": d.membership.user.full_name}
             for d in drivers
             if d.position is not None
         ],
