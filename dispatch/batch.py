@@ -94,7 +94,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import coo_array
 
 from backend.accounts.models import User
-from backend.community.models import Association, MembershipState, Role
+from backend.community.models import Association
+from backend.community.selectors import association_coordinators
 from backend.geo import geodesic_m
 from backend.notifications.services import ReplyRequest, notify
 from backend.rides import plans
@@ -614,10 +615,6 @@ def _tell_coordinators(plan: AssignmentPlan) -> None:
         "rides": rows.count(),
         "km": float(plan.total_km),
     }
-    coordinators = User.objects.filter(
-        memberships__association=plan.association_id,
-        memberships__state=MembershipState.ACTIVE,
-        memberships__roles__contains=[Role.COORDINATOR],
-    )
+    coordinators = association_coordinators(association_id=plan.association_id)
     for coordinator in coordinators:
         notify(coordinator, "ride.plan_ready", payload)

@@ -6,7 +6,7 @@ again and the server decides what to show."""
 
 from django.db import transaction
 
-from backend.community.models import Membership, MembershipState, Role
+from backend.community.selectors import association_coordinators
 from backend.notifications.live import publish_to_user
 from backend.rides.models import RideRequest
 
@@ -16,11 +16,9 @@ def board_changed(ride: RideRequest) -> None:
     association_id, ride_id, state = ride.association_id, ride.pk, ride.state
 
     def publish() -> None:
-        coordinators = Membership.objects.filter(
-            association_id=association_id,
-            state=MembershipState.ACTIVE,
-            roles__contains=[Role.COORDINATOR],
-        ).values_list("user_id", flat=True)
+        coordinators = association_coordinators(association_id=association_id).values_list(
+            "pk", flat=True
+        )
         event = {"type": "board.ride", "ride": ride_id, "state": state}
         for user_id in coordinators:
             publish_to_user(user_id, event)

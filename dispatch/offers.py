@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import MembershipState, Role
+from backend.community.selectors import association_coordinators
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
 from backend.notifications.services import ReplyRequest, notify
@@ -113,11 +114,7 @@ def offer_payload(offer: Offer) -> dict:
 def _escalate(ride: RideRequest) -> None:
     ride = rides.ride_mark_unassigned(ride=ride)
     board_changed(ride)
-    coordinators = User.objects.filter(
-        memberships__association=ride.association,
-        memberships__state=MembershipState.ACTIVE,
-        memberships__roles__contains=[Role.COORDINATOR],
-    )
+    coordinators = association_coordinators(association_id=ride.association_id)
     payload = {
         "ride": ride.pk,
         "when": rides.local_time(ride.earliest_pickup),

@@ -42,8 +42,12 @@ from backend.carpool.models import (
 from backend.carpool.pricing import price_cap, price_for_part, price_suggested
 from backend.carpool.routes import trip_route
 from backend.carpool.selectors import carpool_memberships, occurrence_placement, village_near
-from backend.community.models import Association, Membership, MembershipState, Role
-from backend.community.selectors import coordinated_association_ids, user_can_act_for
+from backend.community.models import Association
+from backend.community.selectors import (
+    association_coordinators,
+    coordinated_association_ids,
+    user_can_act_for,
+)
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.services import notify
 
@@ -752,14 +756,9 @@ def report_create(*, booking: Booking, actor: User, text: str) -> Report:
     report = Report.objects.create(
         booking=booking, reporter=actor, about=other, association=trip.association, text=text
     )
-    coordinators = Membership.objects.filter(
-        association=trip.association,
-        state=MembershipState.ACTIVE,
-        roles__contains=[Role.COORDINATOR],
-    ).select_related("user")
-    for membership in coordinators:
+    for coordinator in association_coordinators(association_id=trip.association_id):
         notify(
-            membership.user,
+            coordinator,
             "carpool.report",
             {
                 "reporter": actor.full_name,

@@ -20,6 +20,16 @@ def coordinated_association_ids(*, user: User) -> QuerySet[Membership, int]:
     ).values_list("association_id", flat=True)
 
 
+def association_coordinators(*, association_id: int) -> QuerySet[User]:
+    """The people who run the association now (active coordinators): who is told when
+    something needs a coordinator."""
+    return User.objects.filter(
+        memberships__association_id=association_id,
+        memberships__state=MembershipState.ACTIVE,
+        memberships__roles__contains=[Role.COORDINATOR],
+    )
+
+
 def user_is_coordinator(*, user: User, association: Association) -> bool:
     return coordinated_association_ids(user=user).filter(association_id=association.pk).exists()
 

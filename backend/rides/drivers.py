@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState, Role
+from backend.community.selectors import association_coordinators
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
 from backend.rides.availability import availability_windows_rebuild
@@ -278,11 +279,9 @@ def driver_position_update(*, actor: User, driver: DriverProfile, point: Point) 
             publish_to_user(user_id, event)
             sent += 1
     # The association's coordinators see their on-duty drivers move on the dispatch board.
-    coordinators = Membership.objects.filter(
-        association_id=driver.association_id,
-        state=MembershipState.ACTIVE,
-        roles__contains=[Role.COORDINATOR],
-    ).values_list("user_id", flat=True)
+    coordinators = association_coordinators(association_id=driver.association_id).values_list(
+        "pk", flat=True
+    )
     board_event = {"type": "board.driver", "driver": driver.pk, "position": [point.x, point.y]}
     for user_id in coordinators:
         publish_to_user(user_id, board_event)

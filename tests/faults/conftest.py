@@ -77,7 +77,7 @@ def stack():
     """Module-scoped: the servers are gone before the rest of the suite runs."""
     missing = [tool for tool in ("redis-server", "psql") if not shutil.which(tool)]
     if missing or not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-        pytest.skip(
+        pytest.fail(
             "the fault tests start their own PostgreSQL and Redis; install the server "
             f"packages (`make setup` does): missing {missing or 'PostgreSQL server binaries'}"
         )

@@ -23,7 +23,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
-from backend.rides.selectors import rides_of_rider
+from backend.rides.selectors import rider_associations, rides_of_rider
 from backend.rides.services import RideTime
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
@@ -64,13 +64,7 @@ def _rider_associations(user: User) -> QuerySet[Association]:
 def _association_for(rider: User, chosen: Association | None) -> Association:
     if chosen is not None:
         return chosen
-    approved = list(
-        Association.objects.filter(
-            memberships__user=rider,
-            memberships__state=MembershipState.ACTIVE,
-            memberships__rider_approval__isnull=False,
-        )[:2]
-    )
+    approved = list(rider_associations(rider=rider)[:2])
     if len(approved) == 1:
         return approved[0]
     message = (
