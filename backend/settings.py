@@ -360,7 +360,7 @@ CARPOOL_HORIZON_DAYS = env_int("CARPOOL_HORIZON_DAYS", 28)  # recurring trips, a
 CARPOOL_SEARCH_LIMIT = env_int("CARPOOL_SEARCH_LIMIT", 20)
 CARPOOL_APPROXIMATE_GRID_M = env_int("CARPOOL_APPROXIMATE_GRID_M", 1000)
 CELERY_BEAT_SCHEDULE["carpool-materialise"] = {
-    "task": "backend.carpool.tasks.materialise_occurrences",
+    "task": "dispatch.tasks.carpool_extend_departures",
     "schedule": crontab(hour=2, minute=15),
 }
 CELERY_BEAT_SCHEDULE["carpool-advance"] = {

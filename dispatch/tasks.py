@@ -5,6 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from backend.carpool import services as carpool_services
 from backend.rides.models import RideRequest, RideState
 from dispatch import batch, offers
 
@@ -58,6 +59,19 @@ def carpool_trip_alerts(trip_id: int) -> int:
     from dispatch.carpool import trip_alerts_send
 
     return trip_alerts_send(trip_id=trip_id)
+
+
+@shared_task
+def carpool_extend_departures() -> int:
+    """Nightly: departures of recurring trips up to CARPOOL_HORIZON_DAYS ahead. A trip that
+    got new departures is matched against the ride alerts again (still once per trip and
+    alert), so a monthly trip or one starting weeks ahead alerts when its departures appear."""
+    from dispatch.carpool import trip_alerts_send
+
+    extended = carpool_services.trips_materialise()
+    for trip_id in extended:
+        trip_alerts_send(trip_id=trip_id)
+    return sum(extended.values())
 
 
 # Shop runs: their tasks live in their own module; importing it registers them.

@@ -227,15 +227,18 @@ def _materialise(trip: Trip, *, until: dt.datetime) -> int:
     return TripOccurrence.objects.filter(trip=trip).count() - before
 
 
-def trips_materialise(*, now: dt.datetime | None = None) -> int:
-    """Beat: extend recurring trips' departures to CARPOOL_HORIZON_DAYS ahead."""
+def trips_materialise(*, now: dt.datetime | None = None) -> dict[int, int]:
+    """Beat: extend recurring trips' departures to CARPOOL_HORIZON_DAYS ahead. Returns
+    {trip id: departures created} for the trips that got new ones, so their new
+    departures can be matched against ride alerts."""
     now = now or timezone.now()
     until = now + dt.timedelta(days=settings.CARPOOL_HORIZON_DAYS)
-    created = 0
+    created: dict[int, int] = {}
     trips = Trip.objects.filter(cancelled_at__isnull=True).exclude(rrule="")
     for trip in trips.filter(materialised_until__lt=until).iterator():
         with transaction.atomic():
-            created += _materialise(trip, until=until)
+            if new := _materialise(trip, until=until):
+                created[trip.pk] = new
     return created
 
 

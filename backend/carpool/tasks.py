@@ -1,12 +1,9 @@
 from celery import shared_task
 
-from backend.carpool.services import occurrences_advance, trips_materialise
+from backend.carpool.services import occurrences_advance
 
-
-@shared_task
-def materialise_occurrences() -> int:
-    """Nightly: departures of recurring trips up to CARPOOL_HORIZON_DAYS ahead."""
-    return trips_materialise()
+# The nightly extension of recurring trips is dispatch.tasks.carpool_extend_departures:
+# new departures are matched against ride alerts, which live in dispatch.
 
 
 @shared_task

@@ -20,6 +20,7 @@ from backend.carpool.recurrence import departures_between
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
 from dispatch.carpool import trip_alerts_send
+from dispatch.tasks import carpool_extend_departures
 from tests.carpool_fixtures import along
 from tests.factories import STOCKHOLM, MembershipFactory, next_weekday_at
 
@@ -92,8 +93,8 @@ def test_recurring_trips_are_materialised_ahead_and_again_by_the_beat_task(publi
     assert 13 <= first <= 14
     later = timezone.now() + dt.timedelta(days=7)
     created = services.trips_materialise(now=later)
-    assert created == 7
-    assert services.trips_materialise(now=later) == 0  # safe to run twice
+    assert created == {trip.pk: 7}
+    assert services.trips_materialise(now=later) == {}  # safe to run twice
 
 
 @pytest.mark.parametrize(
@@ -240,6 +241,34 @@ def test_a_ride_alert_fires_once_per_new_matching_trip(publish, passenger):
     assert note.payload["trip"] == trip.pk
     second = publish(first_departure=next_weekday_at(1, 7, 0))
     assert trip_alerts_send(trip_id=second.pk) == 1
+
+
+def test_departures_added_by_the_nightly_extension_reach_ride_alerts(publish, passenger, settings):
+    """A monthly trip's next departure falls on another weekday: the alert for that weekday
+    hears of the trip when the nightly extension creates that departure, and only once."""
+    settings.CARPOOL_HORIZON_DAYS = 21
+    first = next_weekday_at(0, 7, 0)
+    while True:  # a month of 28 days keeps the weekday: start where it changes
+        first_two = departures_between(
+            rule_text="FREQ=MONTHLY",
+            first_departure=first,
+            start=first,
+            end=first + dt.timedelta(days=40),
+        )
+        if first_two[1].weekday() != first.weekday():
+            break
+        first += dt.timedelta(days=1)
+    alert_for(passenger, weekdays=[first_two[1].weekday()])
+    trip = publish(rrule="FREQ=MONTHLY", first_departure=first)
+    assert trip_alerts_send(trip_id=trip.pk) == 0  # the one departure so far is on another day
+
+    settings.CARPOOL_HORIZON_DAYS = 60  # as the nights pass, the horizon reaches the next one
+    assert carpool_extend_departures.apply().get() >= 1
+    assert carpool_extend_departures.apply().get() == 0  # the beat may run twice
+
+    [sent] = SavedSearchAlert.objects.filter(trip=trip)
+    assert sent.occurrence.departure_at == first_two[1]
+    assert Notification.objects.filter(recipient=passenger, kind="carpool.alert").count() == 1
 
 
 def test_a_trip_outside_the_alert_time_does_not_alert(publish, passenger):
