@@ -3,7 +3,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GistIndex
-from django.db.models import Q
+from django.db.models import F, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -77,6 +77,15 @@ class DriverProfile(models.Model):
         super().save(*args, **kwargs)
 
 
+class TimeOfDayRange(Func):
+    """[start, end) of two times of day, as a tsrange on one fixed date: PostgreSQL has no
+    range type of times, and date + time is immutable, so it can serve a constraint."""
+
+    template = "tsrange(DATE '2000-01-03' + %(expressions)s, '[)')"
+    arg_joiner = ", DATE '2000-01-03' + "
+    output_field = DateTimeRangeField()
+
+
 class AvailabilitySlot(models.Model):
     """Every week, on `weekday` (0 = Monday), from `start` to `end` local time."""
 
@@ -91,6 +100,16 @@ class AvailabilitySlot(models.Model):
             models.CheckConstraint(condition=Q(weekday__lte=6), name="slot_weekday_valid"),
             models.CheckConstraint(
                 condition=Q(start__lt=models.F("end")), name="slot_start_before_end"
+            ),
+            # Times of one day never overlap (08-12 and 12-16 only touch): the service
+            # explains overlaps to the driver; this holds whatever writes the rows.
+            ExclusionConstraint(
+                name="slot_no_overlap",
+                expressions=[
+                    ("driver", RangeOperators.EQUAL),
+                    ("weekday", RangeOperators.EQUAL),
+                    (TimeOfDayRange(F("start"), F("end")), RangeOperators.OVERLAPS),
+                ],
             ),
         ]
         indexes = [models.Index(fields=["driver", "weekday"], name="slot_driver_day")]

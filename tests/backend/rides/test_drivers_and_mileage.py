@@ -5,6 +5,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.gis.geos import Point
+from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from backend.rides.selectors import MileageRow, mileage_amount_ore, mileage_repo
 from backend.rides.services import rides_forget_addresses
 from tests.factories import (
     VANSBRO,
+    DriverProfileFactory,
     MembershipFactory,
     RideRequestFactory,
     UserFactory,
@@ -105,6 +107,19 @@ def test_bad_slots_are_refused_and_keep_the_old_week(driver, slot):
     assert list(driver.slots.values_list("weekday", flat=True)) == [1]
 
 
+def test_the_database_refuses_overlapping_times_of_one_day(driver):
+    """Whatever writes the rows (an import, the admin, a bug), one day's times never
+    overlap; times that only touch, and the same times on other days or of another
+    driver, are fine."""
+    driver.slots.create(weekday=0, start=time(8), end=time(12))
+    driver.slots.create(weekday=0, start=time(12), end=time(16))
+    driver.slots.create(weekday=1, start=time(9), end=time(13))
+    DriverProfileFactory().slots.create(weekday=0, start=time(9), end=time(13))
+    with pytest.raises(IntegrityError, match="slot_no_overlap"), transaction.atomic():
+        driver.slots.create(weekday=0, start=time(11), end=time(13))
+    assert driver.slots.count() == 3
+
+
 def test_exceptions_need_sane_times_and_a_future_day(driver):
     user, tomorrow = driver.membership.user, timezone.localdate() + timedelta(days=1)
     away = availability_exception_add(actor=user, driver=driver, day=tomorrow, kind="away")
@@ -165,8 +180,6 @@ def test_rider_approval_is_for_coordinators(association, coordinator):
 
 def test_mileage_report_per_driver_for_the_month(association, driver, rider):
     other = MembershipFactory(association=association, roles=["member", "driver"])
-    from tests.factories import DriverProfileFactory
-
     second = DriverProfileFactory(membership=other)
     november = datetime(2026, 11, 10, 12, tzinfo=STOCKHOLM)
     for who, metres, closed in [
