@@ -68,6 +68,7 @@ urlpatterns += [
     path("carpool/book", carpool.book, name="carpool-book"),
     path("carpool/bookings", carpool.bookings, name="carpool-bookings"),
     path("carpool/bookings/<int:pk>/cancel", carpool.booking_cancel, name="carpool-booking-cancel"),
+    path("carpool/bookings/<int:pk>/after", carpool.after_trip, name="carpool-after-trip"),
     path("carpool/offer", carpool.offer, name="carpool-offer"),
     path("carpool/trips", carpool.trips, name="carpool-trips"),
     path("carpool/trips/<int:pk>/cancel", carpool.trip_cancel, name="carpool-trip-cancel"),

@@ -112,6 +112,7 @@ class OccurrenceStatus(models.TextChoices):
 
 BOOKABLE = [OccurrenceStatus.PUBLISHED]
 OPEN_OCCURRENCE = [OccurrenceStatus.PUBLISHED, OccurrenceStatus.FULL]
+TAKEN_PLACE = [OccurrenceStatus.DEPARTED, OccurrenceStatus.COMPLETED]
 
 
 class TripOccurrence(models.Model):

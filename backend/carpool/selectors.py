@@ -87,6 +87,20 @@ def bookings_of_passenger(*, actor: User) -> QuerySet[Booking]:
     ).order_by("-occurrence__departure_at", "-pk")
 
 
+def bookings_of_either_side(*, user: User) -> QuerySet[Booking]:
+    """Bookings where the user is the passenger, booked the seat, or drives: the two sides
+    that rate each other and may report a problem after the trip."""
+    if not user.is_authenticated:
+        return Booking.objects.none()
+    return Booking.objects.filter(
+        Q(passenger=user) | Q(booked_by=user) | Q(occurrence__trip__driver=user)
+    )
+
+
+def rating_given(*, rater: User, booking: Booking) -> Rating | None:
+    return Rating.objects.filter(rater=rater, booking=booking).first()
+
+
 def saved_searches_of(*, owner: User) -> QuerySet[SavedSearch]:
     return SavedSearch.objects.filter(owner=owner).order_by("-created_at")
 

@@ -9,10 +9,12 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
+from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
 from backend.notifications.services import notify
 from backend.shuttle.services import schedule_create, signup_create
 from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, off_loop, screenshot
+from tests.factories import next_weekday_at
 from tests.shuttle_world import HOMES, SHOP, WEEKDAYS, run_day
 from tests.webapp.carpool_world import DROPOFF, PICKUP, publish, search_query
 from tests.webapp.conftest import World, build_world
@@ -48,6 +50,7 @@ PAGES = [
     ("holding_driver", "/carpool/offer", "carpool-offer"),
     ("holding_driver", "/carpool/trips", "carpool-trips"),
     ("rider", "/carpool/alerts", "carpool-alerts"),
+    ("rider", "/carpool/bookings/{ridden}/after", "carpool-after-trip"),
     ("analyst", "/carpool/", "carpool-not-member"),
     ("rider", "/shop-runs/", "shop-runs"),
     ("rider", "/shop-runs/{run}/sign-up", "shop-run-signup"),
@@ -91,6 +94,17 @@ def carpool_and_shop_runs(world: World) -> None:
         dropoff=DROPOFF,
         dropoff_address="Skolgatan 9",
     )
+    ridden = publish(world, instant_booking=True, first_departure=next_weekday_at(2, 9, 0))
+    world.ridden = booking_request(
+        actor=rider,
+        passenger=rider,
+        occurrence=ridden.occurrences.get(),
+        pickup=PICKUP,
+        pickup_address="Byvägen 3",
+        dropoff=DROPOFF,
+        dropoff_address="Skolgatan 9",
+    )
+    TripOccurrence.objects.filter(trip=ridden).update(status=OccurrenceStatus.COMPLETED)
     saved_search_create(
         owner=rider,
         pickup=PICKUP,
@@ -141,6 +155,7 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
             held=world.held.pk,
             run=world.run.pk,
             car=world.car.pk,
+            ridden=world.ridden.pk,
             search=urlencode(search_query()),
         )
         response = page.goto(url)

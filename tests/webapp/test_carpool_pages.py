@@ -5,7 +5,16 @@ is answered with what to change and writes nothing."""
 import pytest
 from django.utils import timezone
 
-from backend.carpool.models import Booking, BookingState, SavedSearch, Trip, TripOccurrence
+from backend.carpool.models import (
+    Booking,
+    BookingState,
+    Rating,
+    Report,
+    SavedSearch,
+    Trip,
+    TripOccurrence,
+)
+from backend.notifications.models import Notification
 from tests.factories import next_weekday_at
 from tests.webapp.carpool_world import book_form, carpool_snapshot, publish, search_query
 
@@ -451,3 +460,118 @@ def test_home_shows_my_next_seat_and_the_drivers_next_departure(world, departure
     driver_page = world.client("holding_driver").get("/").content.decode()
     assert "Storgatan 1, Väst → Torget 2, Öst" in driver_page
     assert "3 of 3 seats free" in driver_page
+
+
+# --- After the trip: ratings and reports ---------------------------------------------------
+
+
+@pytest.fixture
+def ridden(world):
+    """Anna's confirmed seat on a departure that has taken place."""
+    departure = publish(world, instant_booking=True).occurrences.get()
+    booking = _book(world, departure)
+    TripOccurrence.objects.filter(pk=departure.pk).update(status="completed")
+    return booking
+
+
+def test_passenger_rates_the_driver_once_after_the_trip(world, ridden):
+    client = world.client("rider")
+    page = client.get("/carpool/bookings").content.decode()
+    assert f"/carpool/bookings/{ridden.pk}/after" in page
+    assert "Rate Erik Olsson" in client.get(f"/carpool/bookings/{ridden.pk}/after").content.decode()
+
+    response = client.post(
+        f"/carpool/bookings/{ridden.pk}/after", {"what": "rating", "stars": "4", "comment": "Bra"}
+    )
+    assert response.status_code == 302
+    [rating] = Rating.objects.all()
+    assert (rating.rater, rating.ratee, rating.stars, rating.comment) == (
+        world.people["rider"],
+        world.people["holding_driver"],
+        4,
+        "Bra",
+    )
+    assert "You gave 4 stars." in client.get(response["Location"]).content.decode()
+
+    again = client.post(f"/carpool/bookings/{ridden.pk}/after", {"what": "rating", "stars": "1"})
+    assert again.status_code == 400
+    assert "You have already rated this trip." in again.content.decode()
+    assert Rating.objects.count() == 1
+
+
+def test_driver_rates_the_passenger_from_the_trips_page(world, ridden):
+    client = world.client("holding_driver")
+    assert f"/carpool/bookings/{ridden.pk}/after" in client.get("/carpool/trips").content.decode()
+    response = client.post(f"/carpool/bookings/{ridden.pk}/after", {"what": "rating", "stars": "5"})
+    assert response.status_code == 302
+    [rating] = Rating.objects.all()
+    assert (rating.rater, rating.ratee) == (world.people["holding_driver"], world.people["rider"])
+
+
+def test_a_report_reaches_the_coordinators_not_the_other_side(world, ridden):
+    response = world.client("rider").post(
+        f"/carpool/bookings/{ridden.pk}/after", {"what": "report", "text": "Körde för fort"}
+    )
+    assert response.status_code == 302
+    [report] = Report.objects.all()
+    assert (report.reporter, report.about, report.text) == (
+        world.people["rider"],
+        world.people["holding_driver"],
+        "Körde för fort",
+    )
+    told = set(
+        Notification.objects.filter(kind="carpool.report").values_list("recipient", flat=True)
+    )
+    assert world.people["coordinator"].pk in told
+    assert world.people["holding_driver"].pk not in told
+
+
+def test_no_rating_before_the_trip_has_taken_place(world):
+    departure = publish(world, instant_booking=True).occurrences.get()
+    booking = _book(world, departure)
+    client = world.client("rider")
+    page = client.get(f"/carpool/bookings/{booking.pk}/after").content.decode()
+    assert "once the trip has taken place" in page
+    assert 'name="stars"' not in page
+    response = client.post(
+        f"/carpool/bookings/{booking.pk}/after", {"what": "rating", "stars": "5"}
+    )
+    assert response.status_code == 400
+    assert Rating.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"what": "rating", "stars": "9"}, "Select a valid choice"),
+        ({"what": "rating"}, "This field is required"),
+        ({"what": "rating", "stars": "3", "comment": "x" * 501}, "at most 500 characters"),
+        ({"what": "report", "text": ""}, "This field is required"),
+        ({"what": "report", "text": "x" * 2001}, "at most 2000 characters"),
+    ],
+    ids=["stars-out-of-range", "no-stars", "long-comment", "empty-report", "long-report"],
+)
+def test_bad_rating_or_report_says_what_to_change_and_writes_nothing(world, ridden, form, message):
+    response = world.client("rider").post(f"/carpool/bookings/{ridden.pk}/after", form)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert (Rating.objects.count(), Report.objects.count()) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "role", ["other_resident", "offered_driver", "coordinator", "coordinator_elsewhere"]
+)
+def test_only_the_two_sides_rate_or_report(world, ridden, role):
+    client = world.client(role)
+    assert client.get(f"/carpool/bookings/{ridden.pk}/after").status_code == 404
+    for form in ({"what": "rating", "stars": "1"}, {"what": "report", "text": "Hej"}):
+        assert client.post(f"/carpool/bookings/{ridden.pk}/after", form).status_code == 404
+    assert (Rating.objects.count(), Report.objects.count()) == (0, 0)
+
+
+def test_anonymous_is_sent_to_sign_in_after_the_trip(world, ridden):
+    response = world.client("anonymous").post(
+        f"/carpool/bookings/{ridden.pk}/after", {"what": "rating", "stars": "1"}
+    )
+    assert response["Location"].startswith("/sign-in?next=")
+    assert Rating.objects.count() == 0

@@ -196,3 +196,33 @@ class AlertForm(PlacesMixin, Form):
 
 
 __all__ = ["AlertForm", "BookForm", "CancelForm", "SearchForm", "TripForm"]
+
+
+STARS = [
+    (5, _("5 (very good)")),
+    (4, _("4 (good)")),
+    (3, _("3 (all right)")),
+    (2, _("2 (not good)")),
+    (1, _("1 (bad)")),
+]
+
+
+class RatingForm(Form):
+    stars = forms.TypedChoiceField(
+        label=_("How was the trip?"), choices=STARS, coerce=int, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("A few words (optional)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReportForm(Form):
+    text = forms.CharField(
+        label=_("What happened?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("The coordinators of the association read it. The other person does not."),
+    )

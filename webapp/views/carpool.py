@@ -21,6 +21,7 @@ from backend.carpool import services as carpool
 from backend.carpool.models import (
     ACTIVE_BOOKING,
     OPEN_OCCURRENCE,
+    TAKEN_PLACE,
     Booking,
     BookingState,
     TripOccurrence,
@@ -28,9 +29,11 @@ from backend.carpool.models import (
 from backend.carpool.pricing import price_for_part
 from backend.carpool.selectors import (
     VILLAGE_RADIUS_M,
+    bookings_of_either_side,
     bookings_of_passenger,
     bookings_visible_to,
     carpool_memberships,
+    rating_given,
     rating_summary,
     saved_searches_of,
     trips_of_driver,
@@ -46,6 +49,8 @@ from webapp.forms.carpool import (
     AlertForm,
     BookForm,
     CancelForm,
+    RatingForm,
+    ReportForm,
     SearchForm,
     TripForm,
     search_initial,
@@ -232,6 +237,7 @@ def booking_rows(bookings: list[Booking], ratings: dict) -> list[dict]:
                 "can_cancel": booking.state in ACTIVE_BOOKING
                 and occurrence.status in OPEN_OCCURRENCE
                 and occurrence.departure_at > now,
+                "taken_place": confirmed and occurrence.status in TAKEN_PLACE,
             }
         )
     return rows
@@ -282,6 +288,67 @@ def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Your booking is cancelled. The driver is told."))
     return redirect("webapp:carpool-bookings")
+
+
+# --- After the trip ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def after_trip(request: HttpRequest, pk: int) -> HttpResponse:
+    """Either side of a booking, once the trip has taken place, rates the other once; either
+    side may report a problem to the coordinators of the driver's association at any time."""
+    booking = get_object_or_404(
+        bookings_of_either_side(user=request.user).select_related(
+            "occurrence__trip__driver", "passenger"
+        ),
+        pk=pk,
+    )
+    rating_form, report_form = RatingForm(), ReportForm()
+    if request.method == "POST" and request.POST.get("what") == "report":
+        report_form = ReportForm(request.POST)
+        if report_form.is_valid():
+            try:
+                carpool.report_create(
+                    booking=booking, actor=request.user, text=report_form.cleaned_data["text"]
+                )
+            except ApplicationError as error:
+                show_error(request, error)
+            else:
+                messages.success(
+                    request, _("Thank you. The coordinators of the association have been told.")
+                )
+                return redirect("webapp:carpool-after-trip", pk)
+    elif request.method == "POST":
+        rating_form = RatingForm(request.POST)
+        if rating_form.is_valid():
+            try:
+                carpool.rating_create(
+                    booking=booking, actor=request.user, **rating_form.cleaned_data
+                )
+            except ApplicationError as error:
+                show_error(request, error)
+            else:
+                messages.success(request, _("Thank you for your rating."))
+                return redirect("webapp:carpool-after-trip", pk)
+    occurrence = booking.occurrence
+    driving = occurrence.trip.driver_id == request.user.pk
+    other = booking.passenger if driving else occurrence.trip.driver
+    confirmed = booking.state == BookingState.CONFIRMED
+    refused = rating_form.is_bound or report_form.is_bound  # a saved form redirected
+    return page(
+        request,
+        "webapp/carpool/after_trip.html",
+        {
+            "booking": booking,
+            "other_name": other.full_name if confirmed else other.get_short_name(),
+            "taken_place": confirmed and occurrence.status in TAKEN_PLACE,
+            "given": rating_given(rater=request.user, booking=booking),
+            "rating_form": rating_form,
+            "report_form": report_form,
+        },
+        status=400 if refused else 200,
+    )
 
 
 # --- Offering trips ---------------------------------------------------------------------------
@@ -387,6 +454,7 @@ def _request_rows(occurrence: TripOccurrence, ratings: dict) -> list[dict]:
                 "dropoff": booking.dropoff_address if confirmed else _area(booking, "dropoff"),
                 "rating": ratings.get(passenger.pk, (None, 0)),
                 "price_kr": _kronor(booking.price_ore),
+                "taken_place": confirmed and occurrence.status in TAKEN_PLACE,
             }
         )
     return rows
