@@ -21,6 +21,11 @@ urlpatterns = [
     # Notifications and profile
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read", notifications.notification_read, name="notifications-read"),
+    path(
+        "notifications/choices",
+        notifications.notification_choices,
+        name="notification-choices",
+    ),
     path("profile/", profile.profile, name="profile"),
     path("profile/export", profile.export, name="profile-export"),
     path("profile/erase", profile.erase, name="profile-erase"),

@@ -52,7 +52,7 @@ def preferences_for(*, user: User) -> dict:
         "kinds": [
             {
                 "kind": kind.code,
-                "title": str(kind.title) % _Placeholders(),
+                "title": kind_title(kind),
                 "allowed_channels": sorted(kind.channels),
                 "channels": sorted(chosen_channels(user, kind)),
                 "customised": kind.code in overrides,
@@ -61,6 +61,11 @@ def preferences_for(*, user: User) -> dict:
         ],
         "quiet_hours": {"start": start, "end": end},
     }
+
+
+def kind_title(kind: Kind) -> str:
+    """A kind's title without a payload, in the active language: "Welcome to …"."""
+    return str(kind.title) % _Placeholders()
 
 
 class _Placeholders(dict):

@@ -32,6 +32,7 @@ from backend.notifications.models import (
 from backend.notifications.selectors import (
     STOCKHOLM,
     chosen_channels,
+    kind_title,
     notification_message,
     quiet_until,
     sms_number_for,
@@ -302,6 +303,17 @@ def preferences_set(
                     "unknown_channel",
                     _("Choose channels among live, push, sms and email."),
                     fields={"kinds": [_("Unknown channel.")]},
+                )
+            refused = set(chosen) - set(KINDS[kind].channels)
+            if refused:
+                raise ApplicationError(
+                    "channel_not_allowed",
+                    _("“%(kind)s” is not sent by %(channel)s.")
+                    % {
+                        "kind": kind_title(KINDS[kind]),
+                        "channel": Channel(min(refused)).label,
+                    },
+                    fields={"kinds": [_("Not sent by this channel.")]},
                 )
             NotificationPreference.objects.update_or_create(
                 user=user, kind=kind, defaults={"channels": sorted(set(chosen))}

@@ -33,6 +33,7 @@ PAGES = [
     ("rider", "/rides/{held}/", "ride-follow"),
     ("rider", "/rides/", "my-rides"),
     ("rider", "/notifications/", "notifications"),
+    ("rider", "/notifications/choices", "notification-choices"),
     ("rider", "/profile/", "profile"),
     ("rider", "/profile/erase", "erase"),
     ("proxy", "/rides/new", "ride-request-proxy"),

@@ -94,6 +94,7 @@ def test_preferences_show_every_kind_and_change_channels_and_quiet_hours(api_as)
     [
         ({"kinds": [{"kind": "ride.teleported", "channels": ["sms"]}]}, "unknown_kind"),
         ({"kinds": [{"kind": "association.message", "channels": ["pigeon"]}]}, "invalid"),
+        ({"kinds": [{"kind": "membership.approved", "channels": ["sms"]}]}, "channel_not_allowed"),
         ({"quiet_hours": {"start": "22:00", "end": "22:00"}}, "quiet_hours_empty"),
         ({"quiet_hours": {"start": "late", "end": "07:00"}}, "invalid"),
         (
@@ -104,7 +105,14 @@ def test_preferences_show_every_kind_and_change_channels_and_quiet_hours(api_as)
             "quiet_hours_empty",
         ),
     ],
-    ids=["unknown-kind", "unknown-channel", "empty-quiet-hours", "bad-time", "half-valid"],
+    ids=[
+        "unknown-kind",
+        "unknown-channel",
+        "channel-the-kind-never-uses",
+        "empty-quiet-hours",
+        "bad-time",
+        "half-valid",
+    ],
 )
 def test_bad_preferences_are_400_and_write_nothing(api_as, body, code):
     anna = UserFactory()

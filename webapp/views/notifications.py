@@ -1,12 +1,17 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from backend.notifications.selectors import inbox, notification_message
-from backend.notifications.services import notifications_mark_read
-from webapp.views.common import page
+from backend.errors import ApplicationError
+from backend.notifications.models import Channel
+from backend.notifications.selectors import inbox, notification_message, preferences_for
+from backend.notifications.services import notifications_mark_read, preferences_set
+from webapp.views.common import page, show_error
 
 PAGE_SIZE = 20
 
@@ -41,3 +46,63 @@ def notification_read(request: HttpRequest) -> HttpResponse:
     elif up_to.isdigit():
         notifications_mark_read(user=request.user, up_to_id=int(up_to))
     return redirect("webapp:notifications")
+
+
+# The kinds' codes start with the service they belong to; the page groups them so.
+GROUPS = [
+    ("ride", gettext_lazy("Volunteer rides")),
+    ("carpool", gettext_lazy("Carpooling")),
+    ("shuttle", gettext_lazy("Shop runs")),
+    ("sharing", gettext_lazy("Shared cars, tools and rooms")),
+    ("", gettext_lazy("Your association")),
+]
+# Always on in the app (selectors.chosen_channels): only these are a choice.
+CHOOSABLE = [Channel.PUSH, Channel.SMS, Channel.EMAIL]
+
+
+def _groups(kinds: list[dict]) -> list[dict]:
+    groups = [{"label": label, "prefix": prefix, "kinds": []} for prefix, label in GROUPS]
+    for kind in kinds:
+        service = kind["kind"].split(".")[0]
+        group = next((g for g in groups if g["prefix"] == service), groups[-1])
+        group["kinds"].append(
+            kind
+            | {
+                "choices": [
+                    {"value": c.value, "label": c.label, "on": c.value in kind["channels"]}
+                    for c in CHOOSABLE
+                    if c.value in kind["allowed_channels"]
+                ]
+            }
+        )
+    return [g for g in groups if g["kinds"]]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_choices(request: HttpRequest) -> HttpResponse:
+    """How each kind of message reaches me besides the app: push, SMS, e-mail. Only the
+    kinds whose choice changed are saved, so the others keep following the general
+    choices on the profile page."""
+    current = preferences_for(user=request.user)
+    if request.method == "POST":
+        shown = {k["kind"]: set(k["channels"]) for k in current["kinds"]}
+        changed = {}
+        for kind in request.POST.getlist("kinds"):
+            chosen = set(request.POST.getlist(f"channels-{kind}"))
+            before = shown.get(kind, set()) - {Channel.LIVE.value}
+            if kind not in shown or chosen != before:
+                changed[kind] = sorted(chosen | {Channel.LIVE.value})
+        try:
+            preferences_set(user=request.user, channels_by_kind=changed)
+        except ApplicationError as error:
+            show_error(request, error)
+            return page(
+                request,
+                "webapp/notifications/choices.html",
+                {"groups": _groups(current["kinds"])},
+                status=400,
+            )
+        messages.success(request, _("Your choices are saved."))
+        return redirect("webapp:notification-choices")
+    return page(request, "webapp/notifications/choices.html", {"groups": _groups(current["kinds"])})
