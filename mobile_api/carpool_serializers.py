@@ -81,6 +81,21 @@ class TripInput(serializers.Serializer):
     note = serializers.CharField(max_length=500, allow_blank=True, default="")
 
 
+class TripChangeInput(serializers.Serializer):
+    """What a driver may change on a published trip (give only what changes). Where and
+    when it goes cannot change: cancel it and offer a new one."""
+
+    seats = serializers.IntegerField(required=False)
+    price_ore = serializers.IntegerField(
+        required=False, help_text="Per passenger, in öre, for bookings made from now on."
+    )
+    instant_booking = serializers.BooleanField(required=False)
+    pets_allowed = serializers.BooleanField(required=False)
+    luggage = serializers.ChoiceField(choices=Luggage.choices, required=False)
+    smoking_allowed = serializers.BooleanField(required=False)
+    note = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+
 class BookingInput(serializers.Serializer):
     departure = serializers.IntegerField(help_text="The departure (occurrence) id.")
     passenger = serializers.IntegerField(

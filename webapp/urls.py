@@ -77,6 +77,7 @@ urlpatterns += [
     path("carpool/offer", carpool.offer, name="carpool-offer"),
     path("carpool/trips", carpool.trips, name="carpool-trips"),
     path("carpool/trips/<int:pk>/cancel", carpool.trip_cancel, name="carpool-trip-cancel"),
+    path("carpool/trips/<int:pk>/edit", carpool.trip_edit, name="carpool-trip-edit"),
     path(
         "carpool/departures/<int:pk>/cancel",
         carpool.departure_cancel,

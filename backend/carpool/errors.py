@@ -9,6 +9,8 @@ class CarpoolErrorCode(StrEnum):
     WINDOW_REVERSED = "window_reversed"
     WINDOW_TOO_LONG = "window_too_long"
     SEATS = "seats_invalid"
+    SEATS_BELOW_TAKEN = "seats_below_taken"
+    LUGGAGE = "luggage_invalid"
     PRICE_TOO_HIGH = "price_above_cost"
     RRULE_INVALID = "rrule_invalid"
     VIA_INVALID = "via_invalid"

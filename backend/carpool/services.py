@@ -299,6 +299,71 @@ def occurrence_cancel(*, occurrence: TripOccurrence, actor: User, reason: str) -
     return occurrence
 
 
+# What a driver may change on a published trip; where and when it goes is a new trip.
+TRIP_CHANGEABLE = (
+    "seats",
+    "price_ore",
+    "instant_booking",
+    "pets_allowed",
+    "luggage",
+    "smoking_allowed",
+    "note",
+)
+
+
+@transaction.atomic
+def trip_update(*, trip: Trip, actor: User, **changes) -> Trip:
+    """The driver changes seats, price, instant booking, what is allowed on board, or the
+    note. Seats and price apply to the departures still open: bookings already made keep
+    their price, and no departure gets fewer seats than are booked on it. The price stays
+    within the cost share, which depends on the seats."""
+    _require_driver(actor, trip)
+    unknown = set(changes) - set(TRIP_CHANGEABLE)
+    if unknown:
+        raise ValueError(f"not changeable: {sorted(unknown)}")
+    trip = Trip.objects.select_for_update().get(pk=trip.pk)
+    if trip.cancelled_at is not None:
+        raise ApplicationError(
+            Code.NOT_BOOKABLE, _("This trip is cancelled."), kind=ErrorKind.CONFLICT
+        )
+    seats = changes.get("seats", trip.seats)
+    _check_seats(seats)
+    cap = price_cap(distance_m=trip.distance_m, seats=seats)
+    price = changes.get("price_ore", trip.price_ore)
+    if not 0 <= price <= cap:
+        raise _invalid(
+            Code.PRICE_TOO_HIGH,
+            _("A seat may cost at most %(max)s kr on this trip: the cost of driving it, shared.")
+            % {"max": cap // 100},
+            "price_ore",
+        )
+    if "luggage" in changes and changes["luggage"] not in Luggage.values:
+        raise _invalid(Code.LUGGAGE, _("Choose no luggage, a small bag or a suitcase."), "luggage")
+    open_departures = TripOccurrence.objects.select_for_update().filter(
+        trip=trip, status__in=OPEN_OCCURRENCE
+    )
+    fuller = open_departures.filter(seats_taken__gt=seats).order_by("departure_at").first()
+    if fuller is not None:
+        raise _invalid(
+            Code.SEATS_BELOW_TAKEN,
+            _("%(taken)s seats are booked on %(when)s. Offer at least that many.")
+            % {"taken": fuller.seats_taken, "when": local_time(fuller.departure_at)},
+            "seats",
+        )
+    open_departures.update(
+        seats_total=seats,
+        status=Case(
+            When(seats_taken=seats, then=Value(OccurrenceStatus.FULL)),
+            default=Value(OccurrenceStatus.PUBLISHED),
+        ),
+    )
+    for field, value in changes.items():
+        setattr(trip, field, value.strip() if field == "note" else value)
+    trip.max_price_ore = cap
+    trip.save(update_fields=[*changes, "max_price_ore"])
+    return trip
+
+
 @transaction.atomic
 def trip_cancel(*, trip: Trip, actor: User, reason: str) -> Trip:
     """Cancel every departure still to come, and the repetition."""

@@ -54,6 +54,7 @@ from mobile_api.carpool_serializers import (
     SavedSearchOutput,
     SearchInput,
     SearchResultOutput,
+    TripChangeInput,
     TripInput,
     TripOutput,
     area,
@@ -241,6 +242,15 @@ class TripDetail(APIView):
             return Response(TripOutput(trip).data)
         ratings = rating_summary(users=[trip.driver_id])
         return Response(PublicTripOutput(public_trip(trip, ratings)).data)
+
+    @extend_schema(request=TripChangeInput, responses={200: TripOutput})
+    def patch(self, request: Request, pk: int) -> Response:
+        """The driver changes seats, price, booking and on-board rules, or the note."""
+        trip = _trip(request, pk)
+        data = TripChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        carpool.trip_update(trip=trip, actor=request.user, **data.validated_data)
+        return Response(TripOutput(_trip(request, pk)).data)
 
 
 class TripCancel(APIView):

@@ -50,6 +50,7 @@ PAGES = [
     ("rider", "/carpool/bookings", "carpool-bookings"),
     ("holding_driver", "/carpool/offer", "carpool-offer"),
     ("holding_driver", "/carpool/trips", "carpool-trips"),
+    ("holding_driver", "/carpool/trips/{trip}/edit", "carpool-trip-edit"),
     ("rider", "/carpool/alerts", "carpool-alerts"),
     ("rider", "/carpool/bookings/{ridden}/after", "carpool-after-trip"),
     ("analyst", "/carpool/", "carpool-not-member"),
@@ -85,7 +86,8 @@ def carpool_and_shop_runs(world: World) -> None:
     """Erik's trip with Anna's seat request on it, a ride alert of Anna's, and a weekly
     shop run of the association that Anna is signed up for (the waitlist shown too)."""
     rider = world.people["rider"]
-    departure = publish(world).occurrences.get()
+    world.trip = publish(world)
+    departure = world.trip.occurrences.get()
     booking_request(
         actor=rider,
         passenger=rider,
@@ -157,6 +159,7 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
             run=world.run.pk,
             car=world.car.pk,
             ridden=world.ridden.pk,
+            trip=world.trip.pk,
             search=urlencode(search_query()),
         )
         response = page.goto(url)

@@ -492,3 +492,108 @@ def test_departures_are_only_for_their_driver(api_as, publish, people):
         == 200
     )
     assert timezone.now() < occurrence.departure_at
+
+
+# --- Changing a published trip --------------------------------------------------------------
+
+
+def test_the_driver_changes_seats_price_and_rules_for_bookings_to_come(
+    api_as, publish, passenger, carpool_driver
+):
+    trip = publish(seats=3, instant_booking=True, rrule="FREQ=WEEKLY;BYDAY=MO")
+    first = trip.occurrences.order_by("departure_at").first()
+    booked = api_as(passenger).post("/api/v1/carpool/bookings/", booking_body(first, seats=2))
+    assert booked.status_code == 201
+    old_price = Booking.objects.get().price_ore
+
+    response = api_as(carpool_driver).patch(
+        f"/api/v1/carpool/trips/{trip.pk}",
+        {"seats": 2, "price_ore": trip.price_ore - 100, "pets_allowed": True, "note": " Hund ok "},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["seats"], body["pets_allowed"], body["note"]) == (2, True, "Hund ok")
+    first.refresh_from_db()
+    assert (first.seats_total, first.status) == (2, OccurrenceStatus.FULL)
+    others = trip.occurrences.exclude(pk=first.pk)
+    assert set(others.values_list("seats_total", "status")) == {(2, OccurrenceStatus.PUBLISHED)}
+    assert Booking.objects.get().price_ore == old_price  # made before: keeps its price
+
+
+def test_fewer_seats_than_are_booked_is_refused_and_nothing_changes(
+    api_as, publish, passenger, carpool_driver
+):
+    trip = publish(seats=3, instant_booking=True)
+    occurrence = trip.occurrences.get()
+    api_as(passenger).post("/api/v1/carpool/bookings/", booking_body(occurrence, seats=2))
+    response = api_as(carpool_driver).patch(
+        f"/api/v1/carpool/trips/{trip.pk}", {"seats": 1, "note": "x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "seats_below_taken"
+    assert "2 seats are booked" in response.json()["error"]["message"]
+    trip.refresh_from_db()
+    occurrence.refresh_from_db()
+    assert (trip.seats, trip.note, occurrence.seats_total) == (3, "", 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"seats": 0}, "seats_invalid"),
+        ({"seats": 9}, "seats_invalid"),
+        ({"price_ore": 10_000_000}, "price_above_cost"),
+        ({"price_ore": -1}, "price_above_cost"),
+        ({"luggage": "piano"}, "invalid"),
+        ({"note": "x" * 501}, "invalid"),
+        ({"seats": "many"}, "invalid"),
+    ],
+    ids=[
+        "no-seats",
+        "too-many-seats",
+        "price-above-cost",
+        "negative-price",
+        "luggage",
+        "note",
+        "seats-text",
+    ],
+)
+def test_bad_trip_changes_are_400_and_change_nothing(api_as, publish, carpool_driver, body, code):
+    trip = publish(seats=3)
+    before = Trip.objects.values().get(pk=trip.pk)
+    response = api_as(carpool_driver).patch(f"/api/v1/carpool/trips/{trip.pk}", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert Trip.objects.values().get(pk=trip.pk) == before
+
+
+def test_a_cancelled_trip_cannot_be_changed(api_as, publish, carpool_driver):
+    trip = publish()
+    api_as(carpool_driver).post(f"/api/v1/carpool/trips/{trip.pk}/cancel", {"reason": "x"})
+    response = api_as(carpool_driver).patch(
+        f"/api/v1/carpool/trips/{trip.pk}", {"seats": 2}, format="json"
+    )
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [
+        ("passenger", 403),
+        ("coordinator", 403),  # coordinators cancel for the driver, but do not change trips
+        ("other_association", 403),
+        ("analyst", 404),
+        ("proxy", 404),
+        ("anonymous", 403),
+    ],
+)
+def test_only_the_driver_changes_a_trip(api, api_as, publish, people, role, status):
+    trip = publish(seats=3)
+    before = Trip.objects.values().get(pk=trip.pk)
+    response = client_for(api, api_as, people[role]).patch(
+        f"/api/v1/carpool/trips/{trip.pk}", {"seats": 1}, format="json"
+    )
+    assert response.status_code == status
+    assert Trip.objects.values().get(pk=trip.pk) == before

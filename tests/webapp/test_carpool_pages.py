@@ -575,3 +575,66 @@ def test_anonymous_is_sent_to_sign_in_after_the_trip(world, ridden):
     )
     assert response["Location"].startswith("/sign-in?next=")
     assert Rating.objects.count() == 0
+
+
+# --- Changing a trip ------------------------------------------------------------------------
+
+
+def _rules(**changes) -> dict:
+    values = {"seats": "3", "price_kr": "", "luggage": "small", "note": ""}
+    values.update(changes)
+    return values
+
+
+def test_driver_changes_seats_and_note_of_a_trip(world, trip, departure):
+    client = world.client("holding_driver")
+    assert f"/carpool/trips/{trip.pk}/edit" in client.get("/carpool/trips").content.decode()
+    form = client.get(f"/carpool/trips/{trip.pk}/edit").content.decode()
+    assert 'name="seats" value="3"' in form
+    response = client.post(
+        f"/carpool/trips/{trip.pk}/edit", _rules(seats="2", note="Hund i bilen", pets_allowed="on")
+    )
+    assert response.status_code == 302
+    trip.refresh_from_db()
+    departure.refresh_from_db()
+    assert (trip.seats, trip.note, trip.pets_allowed, departure.seats_total) == (
+        2,
+        "Hund i bilen",
+        True,
+        2,
+    )
+
+
+def test_fewer_seats_than_booked_says_so_and_changes_nothing(world):
+    trip = publish(world, instant_booking=True)
+    departure = trip.occurrences.get()
+    _book(world, departure, seats="2")
+    response = world.client("holding_driver").post(
+        f"/carpool/trips/{trip.pk}/edit", _rules(seats="1", note="x")
+    )
+    assert response.status_code == 400
+    assert "2 seats are booked on" in response.content.decode()
+    trip.refresh_from_db()
+    assert (trip.seats, trip.note) == (3, "")
+
+
+def test_a_price_above_the_cost_share_is_refused(world, trip):
+    response = world.client("holding_driver").post(
+        f"/carpool/trips/{trip.pk}/edit", _rules(price_kr="9999")
+    )
+    assert response.status_code == 400
+    assert "A seat may cost at most" in response.content.decode()
+    before = trip.price_ore
+    trip.refresh_from_db()
+    assert trip.price_ore == before
+
+
+@pytest.mark.parametrize(
+    "role", ["rider", "other_resident", "coordinator", "coordinator_elsewhere"]
+)
+def test_only_the_driver_changes_the_trip(world, trip, role):
+    client = world.client(role)
+    assert client.get(f"/carpool/trips/{trip.pk}/edit").status_code == 404
+    before = carpool_snapshot()
+    assert client.post(f"/carpool/trips/{trip.pk}/edit", _rules(seats="1")).status_code == 404
+    assert carpool_snapshot() == before

@@ -98,7 +98,43 @@ class BookForm(PlacesMixin, Form):
             self.fields["passenger"].initial = passengers[0][0]
 
 
-class TripForm(PlacesMixin, Form):
+class TripRulesForm(Form):
+    """What passengers book on: seats, price and the rules on board. A driver sets them
+    when offering a trip and may change them later."""
+
+    seats = seats_field(_("Free seats"), initial=3)
+    price_kr = forms.IntegerField(
+        label=_("Price per seat in kronor (optional)"),
+        min_value=0,
+        max_value=10_000,
+        required=False,
+        help_text=_("Leave empty for a fair share of the cost of driving."),
+    )
+    instant_booking = forms.BooleanField(
+        label=_("Confirm bookings at once, without asking me"), required=False
+    )
+    pets_allowed = forms.BooleanField(label=_("Pets are welcome"), required=False)
+    smoking_allowed = forms.BooleanField(label=_("Smoking allowed"), required=False)
+    luggage = forms.ChoiceField(label=_("Luggage"), choices=Luggage.choices, initial=Luggage.SMALL)
+    note = forms.CharField(
+        label=_("Note to passengers (optional)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class TripChangeForm(TripRulesForm):
+    """The same choices on a published trip: they apply to bookings made from now on."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["price_kr"].help_text = _(
+            "Bookings already made keep their price. Empty keeps the price as it is."
+        )
+
+
+class TripForm(PlacesMixin, TripRulesForm):
     """A trip a driver offers: once, or every week on the chosen days."""
 
     PLACES = ("origin", "destination")
@@ -127,26 +163,6 @@ class TripForm(PlacesMixin, Form):
         coerce=int,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-    )
-    seats = seats_field(_("Free seats"), initial=3)
-    price_kr = forms.IntegerField(
-        label=_("Price per seat in kronor (optional)"),
-        min_value=0,
-        max_value=10_000,
-        required=False,
-        help_text=_("Leave empty for a fair share of the cost of driving."),
-    )
-    instant_booking = forms.BooleanField(
-        label=_("Confirm bookings at once, without asking me"), required=False
-    )
-    pets_allowed = forms.BooleanField(label=_("Pets are welcome"), required=False)
-    smoking_allowed = forms.BooleanField(label=_("Smoking allowed"), required=False)
-    luggage = forms.ChoiceField(label=_("Luggage"), choices=Luggage.choices, initial=Luggage.SMALL)
-    note = forms.CharField(
-        label=_("Note to passengers (optional)"),
-        max_length=500,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def __init__(self, *args, associations, **kwargs) -> None:

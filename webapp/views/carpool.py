@@ -52,6 +52,7 @@ from webapp.forms.carpool import (
     RatingForm,
     ReportForm,
     SearchForm,
+    TripChangeForm,
     TripForm,
     search_initial,
 )
@@ -403,6 +404,39 @@ def offer(request: HttpRequest) -> HttpResponse:
         request,
         "webapp/carpool/offer.html",
         {"form": form, "map": map_settings(), "many_associations": associations.count() > 1},
+        status=400 if form.errors else 200,
+    )
+
+
+RULES = ("seats", "instant_booking", "pets_allowed", "smoking_allowed", "luggage", "note")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def trip_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The driver changes seats, price and the rules on board of a trip still running;
+    where and when it goes is a new trip (cancel this one and offer it again)."""
+    trip = get_object_or_404(
+        trips_of_driver(driver=request.user).filter(cancelled_at__isnull=True), pk=pk
+    )
+    initial = {name: getattr(trip, name) for name in RULES} | {"price_kr": trip.price_ore // 100}
+    form = TripChangeForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        values = form.cleaned_data
+        changes = {name: values[name] for name in RULES if values[name] != initial[name]}
+        if values["price_kr"] is not None and values["price_kr"] != initial["price_kr"]:
+            changes["price_ore"] = values["price_kr"] * 100
+        try:
+            carpool.trip_update(trip=trip, actor=request.user, **changes)
+        except ApplicationError as error:
+            show_error(request, error, form, fields={"price_ore": "price_kr", "seats": "seats"})
+        else:
+            messages.success(request, _("Your trip is changed."))
+            return redirect("webapp:carpool-trips")
+    return page(
+        request,
+        "webapp/carpool/trip_edit.html",
+        {"trip": trip, "form": form},
         status=400 if form.errors else 200,
     )
 
