@@ -333,3 +333,14 @@ urlpatterns += [
         "vehicle_availability",
     )
 ]
+
+# --- Open data: shop runs as GTFS-Flex (public, cacheable) --------------------------------
+from mobile_api.views.gtfs import GtfsFlexFeed  # noqa: E402
+
+urlpatterns += [
+    path(
+        "gtfs/<int:association_id>/gtfs-flex.zip",
+        GtfsFlexFeed.as_view(),
+        name="gtfs-flex-feed",
+    ),
+]
