@@ -458,3 +458,66 @@ def test_queries_do_not_grow_with_runs(api, world, django_assert_num_queries):
         )
     with django_assert_num_queries(5):
         api.get(url(world.association.id))
+
+
+def test_same_day_booking_counts_minutes_before_the_first_pickup(tmp_path):
+    """Sign-up closing on the day itself is GTFS booking_type 1: the notice is counted in
+    minutes before travel, which begins with the pickup window (08:45 for a 10:00 run;
+    sign-up closes 08:00, so 45 minutes). Built from plain data and validated too."""
+    from backend.opendata import gtfs
+
+    day = datetime.date(2027, 5, 6)
+    schedule = gtfs.FlexSchedule(
+        schedule_id=7,
+        name="Samma dag",
+        shop_id="affar-1",
+        shop_name="Coop Dala-Järna",
+        shop_lon=14.36,
+        shop_lat=60.53,
+        zone_ids=("by-1",),
+        deadline_days=0,
+        deadline_time=datetime.time(8, 0),
+        window_s=75 * 60,
+        runs=(gtfs.FlexRun(service_day=day, arrive_s=10 * 3600, leave_s=11 * 3600),),
+    )
+    feed = gtfs.FlexFeed(
+        agency=gtfs.FlexAgency(
+            agency_id="a1",
+            name="Järna byalag",
+            url="https://samby.example.se/",
+            phone="",
+            email="info@jarnabyalag.se",
+            booking_url="https://samby.example.se/shop-runs/",
+        ),
+        publisher_name="Järna byalag",
+        publisher_url="https://samby.example.se/",
+        contact_email="info@jarnabyalag.se",
+        start=day,
+        end=day + datetime.timedelta(days=40),
+        zones=(
+            gtfs.FlexZone(
+                zone_id="by-1",
+                name="Dala-Järna",
+                geometry={
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[14.3, 60.5], [14.4, 60.5], [14.4, 60.56], [14.3, 60.56], [14.3, 60.5]]
+                    ],
+                },
+            ),
+        ),
+        schedules=(schedule,),
+    )
+    body = gtfs.feed_zip(feed)
+    rule = rows(unzip(body)["booking_rules.txt"])[0]
+    assert rule["booking_type"] == "1"
+    assert rule["prior_notice_duration_min"] == "45"
+    assert rule["prior_notice_last_day"] == rule["prior_notice_last_time"] == ""
+    assert rule["phone_number"] == ""  # no phone: book in Samby only
+    assert rule["message"] == (
+        "Handlarskjuts för boende i byarna. Boka senast kl. 08:00 samma dag: anmäl dig i "
+        "Samby. Du hämtas hemma och körs hem igen."
+    )
+    assert gtfs.feed_zip(feed) == body  # the same bytes every time: a sound ETag
+    notices = validate(body, tmp_path, day)
+    assert {n["code"] for n in notices if n["severity"] != "INFO"} <= ACCEPTED_NOTICES, notices
