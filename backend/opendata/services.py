@@ -17,10 +17,19 @@ from backend.opendata.selectors import gbfs_fleet, gtfs_flex_runs
 
 
 def gbfs_feed_file(
-    *, association: Association, name: str, now: datetime, feed_urls: dict[str, str]
+    *,
+    association: Association,
+    name: str,
+    now: datetime,
+    feed_urls: dict[str, str],
+    gbfs_urls: dict[str, str],
+    version: str = gbfs.VERSION,
 ) -> dict:
+    """One file of the association's feed in `version` (one of gbfs.VERSIONS)."""
     if name == "gbfs":
-        return gbfs.gbfs_document(now=now, feed_urls=feed_urls)
+        return gbfs.gbfs_document(now=now, feed_urls=feed_urls, version=version)
+    if name == "gbfs_versions":
+        return gbfs.gbfs_versions(now=now, gbfs_urls=gbfs_urls, version=version)
     if name == "system_information":
         system = gbfs.GbfsSystem(
             system_id=f"samby-{association.municipality.code}-{association.id}",
@@ -28,16 +37,16 @@ def gbfs_feed_file(
             operator=association.name,
             contact_email=association.email or settings.GBFS_FEED_CONTACT_EMAIL,
         )
-        return gbfs.system_information(system=system, now=now)
+        return gbfs.system_information(system=system, now=now, version=version)
     stations, cars = gbfs_fleet(association=association, now=now)
     if name == "vehicle_types":
-        return gbfs.vehicle_types(cars=cars, now=now)
+        return gbfs.vehicle_types(cars=cars, now=now, version=version)
     if name == "system_pricing_plans":
-        return gbfs.system_pricing_plans(cars=cars, now=now)
+        return gbfs.system_pricing_plans(cars=cars, now=now, version=version)
     if name == "station_information":
-        return gbfs.station_information(stations=stations, cars=cars, now=now)
+        return gbfs.station_information(stations=stations, cars=cars, now=now, version=version)
     if name == "station_status":
-        return gbfs.station_status(stations=stations, cars=cars, now=now)
+        return gbfs.station_status(stations=stations, cars=cars, now=now, version=version)
     if name == "vehicle_availability":
         return gbfs.vehicle_availability(cars=cars, now=now)
     raise ValueError(f"unknown GBFS file {name}")
