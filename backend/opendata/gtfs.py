@@ -16,8 +16,9 @@ dates); a moved run gets a service of its own. Times are GTFS service-day times:
 seconds from "noon minus 12 h" local time of the run's date, so a 10:00 run reads
 10:00:00 in summer and in winter, also on the days the clocks change.
 
-Texts are Swedish (`feed_lang` sv) with English in `translations.txt`, like the GBFS
-feed's two languages: the feed is the same whoever fetches it.
+Texts are Swedish (`feed_lang` sv), with English in `translations.txt` for the homeward
+headsign; the feed is the same whoever fetches it. The booking message stays Swedish:
+`translations.txt` lists the tables it may translate, and booking_rules is not among them.
 """
 
 import csv
@@ -168,28 +169,22 @@ def _service_id(schedule: FlexSchedule, run: FlexRun) -> str:
     )
 
 
-def booking_message(schedule: FlexSchedule, phone: str) -> tuple[str, str]:
-    """What a journey planner shows about booking, in Swedish and English."""
+def booking_message(schedule: FlexSchedule, phone: str) -> str:
+    """What a journey planner shows about booking (Swedish)."""
     at = _clock(schedule.deadline_time)
     if schedule.deadline_days == 0:
-        sv_when, en_when = f"senast kl. {at} samma dag", f"by {at} the same day"
+        when = f"senast kl. {at} samma dag"
     elif schedule.deadline_days == 1:
-        sv_when, en_when = f"senast kl. {at} dagen före", f"by {at} the day before"
+        when = f"senast kl. {at} dagen före"
     else:
-        sv_when = f"senast kl. {at}, {schedule.deadline_days} dagar före"
-        en_when = f"by {at}, {schedule.deadline_days} days before"
-    sv_how = f"ring {phone} eller anmäl dig i Samby" if phone else "anmäl dig i Samby"
-    en_how = f"call {phone} or sign up in Samby" if phone else "sign up in Samby"
+        when = f"senast kl. {at}, {schedule.deadline_days} dagar före"
+    how = f"ring {phone} eller anmäl dig i Samby" if phone else "anmäl dig i Samby"
     return (
-        f"Handlarskjuts för boende i byarna. Boka {sv_when}: {sv_how}. "
-        "Du hämtas hemma och körs hem igen.",
-        f"Shop run for residents of the villages. Book {en_when}: {en_how}. "
-        "You are picked up at home and driven back.",
+        f"Handlarskjuts för boende i byarna. Boka {when}: {how}. Du hämtas hemma och körs hem igen."
     )
 
 
 def _booking_rule(schedule: FlexSchedule, agency: FlexAgency) -> list[object]:
-    sv, _en = booking_message(schedule, agency.phone)
     if schedule.deadline_days == 0:
         # Same-day booking is counted in minutes before travel, which starts with the
         # first pickup of the window.
@@ -209,7 +204,7 @@ def _booking_rule(schedule: FlexSchedule, agency: FlexAgency) -> list[object]:
         duration,
         last_day,
         last_time,
-        sv,
+        booking_message(schedule, agency.phone),
         agency.phone or None,
         agency.url,
         agency.booking_url,
@@ -241,8 +236,6 @@ def feed_files(feed: FlexFeed) -> dict[str, bytes]:
         rule_id = f"b{schedule.schedule_id}"
         routes.append([route_id, agency.agency_id, schedule.name, ROUTE_TYPE_BUS])
         rules.append(_booking_rule(schedule, agency))
-        _sv, en = booking_message(schedule, agency.phone)
-        translations.append(["booking_rules", "message", "en", en, rule_id])
         for service_id, (run, days) in _trip_patterns(schedule).items():
             dates.extend([service_id, _ymd(day), 1] for day in days)
             to_shop, home = f"{service_id}-till", f"{service_id}-hem"
