@@ -184,11 +184,19 @@ def booking_message(schedule: FlexSchedule, phone: str) -> str:
     )
 
 
-def _booking_rule(schedule: FlexSchedule, agency: FlexAgency) -> list[object]:
+def _booking_rule_id(schedule: FlexSchedule, run: FlexRun) -> str:
+    # Booking days before does not depend on the time of the run; booking the same day
+    # does (minutes before the pickup window), so a moved run gets its own rule.
+    if schedule.deadline_days:
+        return f"b{schedule.schedule_id}"
+    return f"b{schedule.schedule_id}-{gtfs_time(run.arrive_s)[:5].replace(':', '')}"
+
+
+def _booking_rule(schedule: FlexSchedule, run: FlexRun, agency: FlexAgency) -> list[object]:
     if schedule.deadline_days == 0:
         # Same-day booking is counted in minutes before travel, which starts with the
         # first pickup of the window.
-        first_pickup_s = min(run.arrive_s for run in schedule.runs) - schedule.window_s
+        first_pickup_s = max(0, run.arrive_s - schedule.window_s)
         deadline_s = schedule.deadline_time.hour * 3600 + schedule.deadline_time.minute * 60
         minutes = max(0, (first_pickup_s - deadline_s) // 60)
         booking_type, duration, last_day, last_time = 1, minutes, None, None
@@ -199,7 +207,7 @@ def _booking_rule(schedule: FlexSchedule, agency: FlexAgency) -> list[object]:
             gtfs_time(schedule.deadline_time.hour * 3600 + schedule.deadline_time.minute * 60),
         )
     return [
-        f"b{schedule.schedule_id}",
+        _booking_rule_id(schedule, run),
         booking_type,
         duration,
         last_day,
@@ -230,13 +238,14 @@ def feed_files(feed: FlexFeed) -> dict[str, bytes]:
     for schedule in schedules:
         shops.setdefault(schedule.shop_id, schedule)
 
-    routes, trips, stop_times, dates, rules, translations = [], [], [], [], [], []
+    routes, trips, stop_times, dates, translations = [], [], [], [], []
+    rules: dict[str, list[object]] = {}
     for schedule in schedules:
         route_id = f"r{schedule.schedule_id}"
-        rule_id = f"b{schedule.schedule_id}"
         routes.append([route_id, agency.agency_id, schedule.name, ROUTE_TYPE_BUS])
-        rules.append(_booking_rule(schedule, agency))
         for service_id, (run, days) in _trip_patterns(schedule).items():
+            rule_id = _booking_rule_id(schedule, run)
+            rules.setdefault(rule_id, _booking_rule(schedule, run, agency))
             dates.extend([service_id, _ymd(day), 1] for day in days)
             to_shop, home = f"{service_id}-till", f"{service_id}-hem"
             trips += [
@@ -331,7 +340,7 @@ def feed_files(feed: FlexFeed) -> dict[str, bytes]:
                 "info_url",
                 "booking_url",
             ],
-            rules,
+            list(rules.values()),
         ),
         "translations.txt": _csv(
             ["table_name", "field_name", "language", "translation", "record_id"], translations

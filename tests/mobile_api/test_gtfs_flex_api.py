@@ -478,7 +478,8 @@ def test_queries_do_not_grow_with_runs(api, world, django_assert_num_queries):
 def test_same_day_booking_counts_minutes_before_the_first_pickup(tmp_path):
     """Sign-up closing on the day itself is GTFS booking_type 1: the notice is counted in
     minutes before travel, which begins with the pickup window (08:45 for a 10:00 run;
-    sign-up closes 08:00, so 45 minutes). Built from plain data and validated too."""
+    sign-up closes 08:00, so 45 minutes; a run moved to 13:00 gets its own rule, 225
+    minutes). Built from plain data and validated too."""
     from backend.opendata import gtfs
 
     day = datetime.date(2027, 5, 6)
@@ -493,7 +494,12 @@ def test_same_day_booking_counts_minutes_before_the_first_pickup(tmp_path):
         deadline_days=0,
         deadline_time=datetime.time(8, 0),
         window_s=75 * 60,
-        runs=(gtfs.FlexRun(service_day=day, arrive_s=10 * 3600, leave_s=11 * 3600),),
+        runs=(
+            gtfs.FlexRun(service_day=day, arrive_s=10 * 3600, leave_s=11 * 3600),
+            gtfs.FlexRun(
+                service_day=day + datetime.timedelta(days=7), arrive_s=13 * 3600, leave_s=14 * 3600
+            ),
+        ),
     )
     feed = gtfs.FlexFeed(
         agency=gtfs.FlexAgency(
@@ -524,9 +530,18 @@ def test_same_day_booking_counts_minutes_before_the_first_pickup(tmp_path):
         schedules=(schedule,),
     )
     body = gtfs.feed_zip(feed)
-    rule = rows(unzip(body)["booking_rules.txt"])[0]
-    assert rule["booking_type"] == "1"
-    assert rule["prior_notice_duration_min"] == "45"
+    files = unzip(body)
+    rule, moved = rows(files["booking_rules.txt"])
+    assert (rule["booking_rule_id"], moved["booking_rule_id"]) == ("b7-1000", "b7-1300")
+    assert rule["booking_type"] == moved["booking_type"] == "1"
+    assert (rule["prior_notice_duration_min"], moved["prior_notice_duration_min"]) == ("45", "225")
+    booked = {
+        r["trip_id"]: r["pickup_booking_rule_id"]
+        for r in rows(files["stop_times.txt"])
+        if r["location_id"]
+    }
+    assert booked["r7-1000-1100-till"] == "b7-1000"
+    assert booked["r7-1300-1400-till"] == "b7-1300"
     assert rule["prior_notice_last_day"] == rule["prior_notice_last_time"] == ""
     assert rule["phone_number"] == ""  # no phone: book in Samby only
     assert rule["message"] == (
