@@ -225,19 +225,21 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return math.hypot(dx, dy)
 
 
-def _municipality_zone(association: Association) -> FlexZone:
-    # A run for no village in particular takes anyone in the municipality. Simplified
-    # to about 100 m: the outline is for a map, and the file stays small.
+def _municipality_zones(association: Association) -> list[FlexZone]:
+    """A run for no village in particular takes anyone in the municipality. Simplified
+    to about 100 m: the outline is for a map, and the file stays small. One Polygon per
+    part: MobilityData's validator (and readers built like it) drop a MultiPolygon."""
     boundary = association.municipality.boundary.simplify(0.001, preserve_topology=True)
     polygons = [boundary] if isinstance(boundary, Polygon) else list(boundary)
-    return FlexZone(
-        zone_id=f"kommun-{association.municipality.code}",
-        name=association.municipality.name,
-        geometry={
-            "type": "MultiPolygon",
-            "coordinates": [_polygon_geojson(polygon) for polygon in polygons],
-        },
-    )
+    code, name = association.municipality.code, association.municipality.name
+    return [
+        FlexZone(
+            zone_id=f"kommun-{code}" if len(polygons) == 1 else f"kommun-{code}-{number}",
+            name=name,
+            geometry={"type": "Polygon", "coordinates": _polygon_geojson(polygon)},
+        )
+        for number, polygon in enumerate(polygons, start=1)
+    ]
 
 
 def shop_stop_id(lon: float, lat: float) -> str:
@@ -302,7 +304,7 @@ def gtfs_flex_runs(*, association: Association, today: date, end: date) -> FlexD
         if not served:
             # No villages named: the run takes anyone of the association's villages, or
             # of the municipality when the association names none.
-            served = list(village_zones.values()) or [_municipality_zone(association)]
+            served = list(village_zones.values()) or _municipality_zones(association)
         for served_zone in served:
             zones.setdefault(served_zone.zone_id, served_zone)
         lon, lat = schedule.destination.x, schedule.destination.y

@@ -553,3 +553,45 @@ def test_same_day_booking_counts_minutes_before_the_first_pickup(tmp_path):
     assert {n["code"] for n in notices if n["severity"] != "INFO"} <= ACCEPTED_NOTICES, notices
     guru = validate_guru(body, tmp_path, day)
     assert guru["ERROR"] == set() and guru["WARNING"] <= ACCEPTED_NOTICES, guru
+
+
+def test_a_run_for_no_village_serves_the_municipality(tmp_path):
+    """An association that names no villages, with a run that names none: anyone in the
+    municipality may be picked up, so the zone is the municipality's outline."""
+    association = AssociationFactory(
+        name="Kommunens skjuts", phone="+4628140002", email="info@kommunskjuts.se"
+    )
+    schedule = schedule_create(
+        actor=coordinator_of(association),
+        association=association,
+        name="Lördagshandling",
+        rrule="FREQ=WEEKLY;BYDAY=SA",
+        starts_on=timezone.localdate(),
+        arrive_at=datetime.time(11, 0),
+        leave_at=datetime.time(12, 0),
+        destination=SHOP,
+        destination_name="Coop Vansbro",
+        deadline_time=datetime.time(12, 0),
+        deadline_days=2,
+    )
+    body = gtfs_flex_feed(association=association, now=timezone.now()).body
+    files = unzip(body)
+    (feature,) = json.loads(files["locations.geojson"])["features"]
+    assert feature["id"] == "kommun-2021"
+    assert feature["properties"] == {"stop_name": "Vansbro"}
+    # One Polygon per part of the outline (a box in the tests), not a MultiPolygon.
+    assert feature["geometry"] == {
+        "type": "Polygon",
+        "coordinates": [
+            [[13.4, 60.25], [14.65, 60.25], [14.65, 61.05], [13.4, 61.05], [13.4, 60.25]]
+        ],
+    }
+    zone_rows = [r for r in rows(files["stop_times.txt"]) if r["location_id"]]
+    assert {r["location_id"] for r in zone_rows} == {"kommun-2021"}
+    rule = rows(files["booking_rules.txt"])[0]
+    assert (rule["booking_rule_id"], rule["prior_notice_last_day"]) == (f"b{schedule.id}", "2")
+    assert "senast kl. 12:00, 2 dagar före" in rule["message"]
+    notices = validate(body, tmp_path, timezone.localdate())
+    assert {n["code"] for n in notices if n["severity"] != "INFO"} <= ACCEPTED_NOTICES, notices
+    guru = validate_guru(body, tmp_path, timezone.localdate())
+    assert guru["ERROR"] == set() and guru["WARNING"] <= ACCEPTED_NOTICES, guru
