@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.gis.geos import Polygon
+from django.contrib.gis.geos import Point, Polygon
 from django.db.models import Max, Q
 
 from backend.community.models import Association, Village
@@ -200,8 +200,9 @@ def _circle(lon: float, lat: float, radius_m: float, points: int = 24) -> dict:
 
 def _village_zones(villages: list[Village]) -> dict[int, FlexZone]:
     """A village's drawn area, or else a circle around its centre: at most
-    GTFS_FLEX_VILLAGE_RADIUS_M and at most half way to the next village, so that two
-    zones of one trip never overlap."""
+    GTFS_FLEX_VILLAGE_RADIUS_M, at most half way to the next village and not into
+    another village's drawn area, so that two zones of one trip do not overlap (GTFS-Flex
+    forbids it for zones with the same window). Drawn areas are taken as drawn."""
     zones = {}
     for village in villages:
         if village.area is not None:
@@ -210,8 +211,11 @@ def _village_zones(villages: list[Village]) -> dict[int, FlexZone]:
             lon, lat = village.location.x, village.location.y
             radius = float(settings.GTFS_FLEX_VILLAGE_RADIUS_M)
             for other in villages:
-                if other.pk != village.pk:
-                    radius = min(radius, _metres(lon, lat, other.location.x, other.location.y) / 2)
+                if other.pk == village.pk:
+                    continue
+                radius = min(radius, _metres(lon, lat, other.location.x, other.location.y) / 2)
+                if other.area is not None:
+                    radius = min(radius, _metres_to_area(lon, lat, other.area))
             geometry = _circle(lon, lat, max(radius, 100.0))
         zones[village.pk] = FlexZone(
             zone_id=f"by-{village.pk}", name=village.name, geometry=geometry
@@ -220,9 +224,18 @@ def _village_zones(villages: list[Village]) -> dict[int, FlexZone]:
 
 
 def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    # Flat-earth distance: good to a fraction of a percent over a few kilometres.
     dx = (lon2 - lon1) * 111_320 * math.cos(math.radians((lat1 + lat2) / 2))
     dy = (lat2 - lat1) * 111_320
     return math.hypot(dx, dy)
+
+
+def _metres_to_area(lon: float, lat: float, area: Polygon) -> float:
+    """Distance from (lon, lat) to the area, in metres (0 inside it), on the same flat
+    projection around the point as `_metres`."""
+    east = 111_320 * math.cos(math.radians(lat))
+    rings = [[((x - lon) * east, (y - lat) * 111_320) for x, y in ring.coords] for ring in area]
+    return Polygon(*rings).distance(Point(0, 0))
 
 
 def _municipality_zones(association: Association) -> list[FlexZone]:

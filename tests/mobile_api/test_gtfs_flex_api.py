@@ -9,6 +9,7 @@ import csv
 import datetime
 import io
 import json
+import math
 import re
 import subprocess
 import sys
@@ -591,6 +592,47 @@ def test_a_run_for_no_village_serves_the_municipality(tmp_path):
     rule = rows(files["booking_rules.txt"])[0]
     assert (rule["booking_rule_id"], rule["prior_notice_last_day"]) == (f"b{schedule.id}", "2")
     assert "senast kl. 12:00, 2 dagar före" in rule["message"]
+    notices = validate(body, tmp_path, timezone.localdate())
+    assert {n["code"] for n in notices if n["severity"] != "INFO"} <= ACCEPTED_NOTICES, notices
+    guru = validate_guru(body, tmp_path, timezone.localdate())
+    assert guru["ERROR"] == set() and guru["WARNING"] <= ACCEPTED_NOTICES, guru
+
+
+def test_a_circle_stops_short_of_a_neighbours_drawn_area(tmp_path, settings):
+    """Two villages 4.5 km apart, the first with an area drawn to within 1 km of the
+    second: the second's circle is 1 km, not 2.25 km (half way) or 3 km, so the two
+    zones of the trips do not overlap, and both validators agree."""
+    settings.SITE_URL = "https://samby.example.se"
+    association = AssociationFactory(name="Grannbyarna", phone="+4628140003")
+    centre = Point(14.30, 60.50, srid=4326)
+    east = 111_320 * math.cos(math.radians(60.50))
+    far = Point(14.30 + 4500 / east, 60.50, srid=4326)
+    drawn = VillageFactory(
+        name="Östby",
+        municipality=association.municipality,
+        location=centre,
+        area=Polygon.from_bbox((14.28, 60.48, 14.30 + 3500 / east, 60.52)),
+    )
+    plain = VillageFactory(name="Västby", municipality=association.municipality, location=far)
+    association.villages.add(drawn, plain)
+    schedule_create(
+        actor=coordinator_of(association),
+        association=association,
+        name="Onsdagshandling",
+        rrule="FREQ=WEEKLY;BYDAY=WE",
+        starts_on=timezone.localdate(),
+        arrive_at=datetime.time(10, 0),
+        leave_at=datetime.time(11, 0),
+        destination=SHOP,
+        destination_name="ICA Nära Vansbro",
+        deadline_time=datetime.time(18, 0),
+    )
+    body = gtfs_flex_feed(association=association, now=timezone.now()).body
+    features = {f["id"]: f for f in json.loads(unzip(body)["locations.geojson"])["features"]}
+    ring = features[f"by-{plain.pk}"]["geometry"]["coordinates"][0]
+    for lon, lat in ring:
+        metres = math.hypot((lon - far.x) * east, (lat - far.y) * 111_320)
+        assert metres == pytest.approx(1000, abs=5)
     notices = validate(body, tmp_path, timezone.localdate())
     assert {n["code"] for n in notices if n["severity"] != "INFO"} <= ACCEPTED_NOTICES, notices
     guru = validate_guru(body, tmp_path, timezone.localdate())
