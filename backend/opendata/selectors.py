@@ -263,8 +263,9 @@ def shop_stop_id(lon: float, lat: float) -> str:
 def gtfs_flex_runs(*, association: Association, today: date, end: date) -> FlexData:
     """The association's shop runs from `today` to `end` (local dates, both included):
     the runs that exist (moved ones at their new times; cancelled ones left out) and, for
-    active schedules, the dates their rule gives beyond them. Three queries: schedules
-    with their villages, the association's villages, the runs."""
+    active schedules, the dates their rule gives beyond them. Four queries: schedules,
+    their villages, the association's villages, the runs. Nothing about who signed up or
+    drives is read."""
     schedules = list(
         RunSchedule.objects.filter(association=association)
         .filter(Q(active=True) | Q(occurrences__rule_date__gte=today))
