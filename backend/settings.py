@@ -618,3 +618,12 @@ GBFS_RANGE_M = {
     "electric": env_int("GBFS_RANGE_ELECTRIC_M", 250_000),
     "combustion": env_int("GBFS_RANGE_COMBUSTION_M", 600_000),
 }
+
+# --- Open data: shop runs as GTFS-Flex -----------------------------------------------------
+
+# The feed lists the runs of this many days ahead (occurrences that exist, and beyond
+# them the dates the schedules' rules give).
+GTFS_FLEX_HORIZON_DAYS = env_int("GTFS_FLEX_HORIZON_DAYS", 56)
+# A village without a drawn area is served within this radius of its centre (less when
+# another village is nearer than twice this).
+GTFS_FLEX_VILLAGE_RADIUS_M = env_int("GTFS_FLEX_VILLAGE_RADIUS_M", 3000)

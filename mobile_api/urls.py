@@ -315,7 +315,7 @@ urlpatterns = [
 ]
 
 # --- Open data: the shared cars as GBFS v3.0 (public, cacheable) -------------------------
-from mobile_api.views.gbfs import gbfs_view  # noqa: E402
+from mobile_api.views.gbfs import gbfs_url_name, gbfs_versions_files, gbfs_view  # noqa: E402
 
 urlpatterns += [
     path(
@@ -332,4 +332,24 @@ urlpatterns += [
         "system_pricing_plans",
         "vehicle_availability",
     )
+]
+# The same feed as GBFS v3.1-RC3, whose gbfs.json lists vehicle_availability.
+urlpatterns += [
+    path(
+        f"gbfs/v3.1-RC3/<int:association_id>/{name}.json",
+        gbfs_view(name, version="3.1-RC3"),
+        name=gbfs_url_name("3.1-RC3", name),
+    )
+    for name in ("gbfs", *gbfs_versions_files("3.1-RC3"))
+]
+
+# --- Open data: shop runs as GTFS-Flex (public, cacheable) --------------------------------
+from mobile_api.views.gtfs import GtfsFlexFeed  # noqa: E402
+
+urlpatterns += [
+    path(
+        "gtfs/<int:association_id>/gtfs-flex.zip",
+        GtfsFlexFeed.as_view(),
+        name="gtfs-flex-feed",
+    ),
 ]

@@ -1,8 +1,11 @@
-"""GBFS v3.0 documents for one association's shared cars, built from plain data.
+"""GBFS documents for one association's shared cars, built from plain data.
 
 Station-based car sharing: every car has a home spot (its station) where it is fetched
-and returned. Ids are opaque (see `selectors`); prices are in SEK. `vehicle_availability`
-is the GBFS 3.1 file of bookable time slots, served beside the 3.0 feed.
+and returned. Ids are opaque (see `selectors`); prices are in SEK. Two versions are
+published from the same data: 3.0, and 3.1-RC3, which adds `vehicle_availability`
+(bookable time slots). 3.1-RC3 only adds optional fields and that file to 3.0, so the
+other files differ in their `version` alone. The 3.1-RC3 feed's `gbfs_versions` lists
+both.
 """
 
 import hashlib
@@ -26,7 +29,18 @@ FEEDS = {
     "station_status": STATUS_TTL,
     "system_pricing_plans": STATIC_TTL,
 }
-TTL = {"gbfs": STATIC_TTL, **FEEDS, "vehicle_availability": STATUS_TTL}
+TTL = {
+    "gbfs": STATIC_TTL,
+    "gbfs_versions": STATIC_TTL,
+    **FEEDS,
+    "vehicle_availability": STATUS_TTL,
+}
+# The files each published version lists in its gbfs.json. gbfs_versions only in 3.1-RC3:
+# the 3.0 schema of that file cannot name a later version.
+VERSIONS: dict[str, tuple[str, ...]] = {
+    VERSION: tuple(FEEDS),
+    AVAILABILITY_VERSION: ("gbfs_versions", *FEEDS, "vehicle_availability"),
+}
 
 
 @dataclass(frozen=True)
@@ -45,7 +59,7 @@ def _stamp(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat()
 
 
-def _envelope(name: str, now: datetime, data: dict, version: str = VERSION) -> dict:
+def _envelope(name: str, now: datetime, data: dict, version: str) -> dict:
     return {"last_updated": _stamp(now), "ttl": TTL[name], "version": version, "data": data}
 
 
@@ -65,12 +79,18 @@ def _sek(ore: int) -> float:
     return round(ore / 100, 2)
 
 
-def gbfs_document(*, now: datetime, feed_urls: dict[str, str]) -> dict:
-    feeds = [{"name": name, "url": feed_urls[name]} for name in FEEDS]
-    return _envelope("gbfs", now, {"feeds": feeds})
+def gbfs_document(*, now: datetime, feed_urls: dict[str, str], version: str = VERSION) -> dict:
+    feeds = [{"name": name, "url": feed_urls[name]} for name in VERSIONS[version]]
+    return _envelope("gbfs", now, {"feeds": feeds}, version)
 
 
-def system_information(*, system: GbfsSystem, now: datetime) -> dict:
+def gbfs_versions(*, now: datetime, gbfs_urls: dict[str, str], version: str = VERSION) -> dict:
+    """Every published version with the url of its gbfs.json (the same in each)."""
+    versions = [{"version": name, "url": gbfs_urls[name]} for name in VERSIONS]
+    return _envelope("gbfs_versions", now, {"versions": versions}, version)
+
+
+def system_information(*, system: GbfsSystem, now: datetime, version: str = VERSION) -> dict:
     return _envelope(
         "system_information",
         now,
@@ -83,10 +103,11 @@ def system_information(*, system: GbfsSystem, now: datetime) -> dict:
             "feed_contact_email": system.contact_email,
             "timezone": TIMEZONE,
         },
+        version,
     )
 
 
-def vehicle_types(*, cars: list[GbfsCar], now: datetime) -> dict:
+def vehicle_types(*, cars: list[GbfsCar], now: datetime, version: str = VERSION) -> dict:
     types: dict[str, dict] = {}
     for car in cars:
         types.setdefault(
@@ -105,10 +126,10 @@ def vehicle_types(*, cars: list[GbfsCar], now: datetime) -> dict:
         plans = types[vehicle_type_id(car)]["pricing_plan_ids"]
         if pricing_plan_id(car) not in plans:
             plans.append(pricing_plan_id(car))
-    return _envelope("vehicle_types", now, {"vehicle_types": list(types.values())})
+    return _envelope("vehicle_types", now, {"vehicle_types": list(types.values())}, version)
 
 
-def system_pricing_plans(*, cars: list[GbfsCar], now: datetime) -> dict:
+def system_pricing_plans(*, cars: list[GbfsCar], now: datetime, version: str = VERSION) -> dict:
     plans: dict[str, dict] = {}
     for car in cars:
         hour, km = _sek(car.price_per_hour_ore), _sek(car.price_per_km_ore)
@@ -129,10 +150,12 @@ def system_pricing_plans(*, cars: list[GbfsCar], now: datetime) -> dict:
         if car.price_per_km_ore:
             plan["per_km_pricing"] = [{"start": 0, "rate": km, "interval": 1}]
         plans.setdefault(plan["plan_id"], plan)
-    return _envelope("system_pricing_plans", now, {"plans": list(plans.values())})
+    return _envelope("system_pricing_plans", now, {"plans": list(plans.values())}, version)
 
 
-def station_information(*, stations: list[GbfsStation], cars: list[GbfsCar], now: datetime) -> dict:
+def station_information(
+    *, stations: list[GbfsStation], cars: list[GbfsCar], now: datetime, version: str = VERSION
+) -> dict:
     rows = []
     for station in stations:
         here = Counter(vehicle_type_id(car) for car in cars if car.station_id == station.station_id)
@@ -150,10 +173,12 @@ def station_information(*, stations: list[GbfsStation], cars: list[GbfsCar], now
                 "is_virtual_station": False,
             }
         )
-    return _envelope("station_information", now, {"stations": rows})
+    return _envelope("station_information", now, {"stations": rows}, version)
 
 
-def station_status(*, stations: list[GbfsStation], cars: list[GbfsCar], now: datetime) -> dict:
+def station_status(
+    *, stations: list[GbfsStation], cars: list[GbfsCar], now: datetime, version: str = VERSION
+) -> dict:
     rows = []
     for station in stations:
         here = [car for car in cars if car.station_id == station.station_id]
@@ -173,7 +198,7 @@ def station_status(*, stations: list[GbfsStation], cars: list[GbfsCar], now: dat
                 "last_reported": _stamp(now),
             }
         )
-    return _envelope("station_status", now, {"stations": rows})
+    return _envelope("station_status", now, {"stations": rows}, version)
 
 
 def vehicle_availability(*, cars: list[GbfsCar], now: datetime) -> dict:

@@ -1,5 +1,6 @@
-"""The shared cars of one association as a public GBFS v3.0 feed (journey planners read
-it). No login; cached by anyone for the document's ttl; readable from any web page."""
+"""The shared cars of one association as public GBFS feeds, v3.0 and v3.1-RC3 (journey
+planners read them). No login; cached by anyone for the document's ttl; readable from
+any web page."""
 
 import hashlib
 import json
@@ -24,20 +25,26 @@ class GbfsFile(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     name = ""  # the file, set per url
+    version = gbfs.VERSION  # the feed's version, set per url
 
     @extend_schema(tags=["open data"], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, association_id: int) -> HttpResponse:
         association = get_object_or_404(
             Association.objects.select_related("municipality"), pk=association_id
         )
-        feed_urls = {
-            name: request.build_absolute_uri(
-                reverse(f"gbfs-{name.replace('_', '-')}", args=[association.id])
+
+        def absolute(version: str, name: str) -> str:
+            return request.build_absolute_uri(
+                reverse(gbfs_url_name(version, name), args=[association.id])
             )
-            for name in gbfs.FEEDS
-        }
+
         document = gbfs_feed_file(
-            association=association, name=self.name, now=timezone.now(), feed_urls=feed_urls
+            association=association,
+            name=self.name,
+            now=timezone.now(),
+            feed_urls={name: absolute(self.version, name) for name in gbfs.VERSIONS[self.version]},
+            gbfs_urls={version: absolute(version, "gbfs") for version in gbfs.VERSIONS},
+            version=self.version,
         )
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -51,6 +58,16 @@ class GbfsFile(APIView):
         return response
 
 
-def gbfs_view(name: str) -> Callable[..., HttpResponse]:
-    """The view of one file of the feed (`name` without .json)."""
-    return GbfsFile.as_view(name=name)
+def gbfs_url_name(version: str, name: str) -> str:
+    prefix = "gbfs" if version == gbfs.VERSION else "gbfs31"
+    return f"{prefix}-{name.replace('_', '-')}"
+
+
+def gbfs_view(name: str, version: str = gbfs.VERSION) -> Callable[..., HttpResponse]:
+    """The view of one file of the feed in `version` (`name` without .json)."""
+    return GbfsFile.as_view(name=name, version=version)
+
+
+def gbfs_versions_files(version: str) -> tuple[str, ...]:
+    """The files (besides gbfs.json) that `version` publishes."""
+    return gbfs.VERSIONS[version]

@@ -1,7 +1,7 @@
-"""The shared cars as a GBFS v3.0 feed: validated over real HTTP by gbfs-validator (a
-Python port of MobilityData's validator that ships the official JSON schemas), plus what
-the schemas cannot say: availability, rotation of vehicle ids, one association only,
-caching headers."""
+"""The shared cars as GBFS v3.0 and v3.1-RC3 feeds: validated over real HTTP by
+gbfs-validator (a Python port of MobilityData's validator that ships the official JSON
+schemas), plus what the schemas cannot say: availability, rotation of vehicle ids, one
+association only, caching headers."""
 
 import datetime
 import json
@@ -19,12 +19,12 @@ from tests.sharing_fixtures import BookingFactory, ResourceFactory
 pytestmark = pytest.mark.django_db
 
 
-def url(association_id: int, name: str) -> str:
-    return f"/api/v1/gbfs/v3/{association_id}/{name}.json"
+def url(association_id: int, name: str, version: str = "v3") -> str:
+    return f"/api/v1/gbfs/{version}/{association_id}/{name}.json"
 
 
-def fetch(api, association_id: int, name: str) -> dict:
-    response = api.get(url(association_id, name))
+def fetch(api, association_id: int, name: str, version: str = "v3") -> dict:
+    response = api.get(url(association_id, name, version))
     assert response.status_code == 200, response.content
     return json.loads(response.content)
 
@@ -86,6 +86,65 @@ def test_feed_validates_against_official_schemas(live_server, fleet, association
         "station_status.json",
         "system_pricing_plans.json",
     } <= validated
+
+
+@pytest.mark.django_db(transaction=True)
+def test_31_feed_validates_with_vehicle_availability(live_server, fleet, association):
+    """The v3.1-RC3 feed, vehicle_availability included, validated the same way as the
+    3.0 feed: the whole feed over HTTP, from its gbfs.json, cross-file rules too."""
+    car, _ = fleet
+    BookingFactory(
+        resource=car,
+        starts_at=timezone.now() + datetime.timedelta(hours=3),
+        ends_at=timezone.now() + datetime.timedelta(hours=5),
+        blocked_until=timezone.now() + datetime.timedelta(hours=5, minutes=30),
+    )
+    report = validate_feed(
+        f"{live_server.url}{url(association.id, 'gbfs', 'v3.1-RC3')}",
+        docked=True,
+        freefloating=False,
+    )
+    problems = [
+        (file["file"], file.get("errors")) for file in report["files"] if file.get("hasErrors")
+    ]
+    assert report["summary"]["version"]["validated"] == "3.1-RC3"
+    assert not report["summary"]["hasErrors"], problems
+    validated = {file["file"] for file in report["files"] if file.get("exists")}
+    assert {"gbfs.json", "gbfs_versions.json", "vehicle_availability.json"} <= validated
+
+
+def test_vehicle_availability_refers_to_the_other_files(api, fleet, association):
+    """What the validator has no cross-file rule for in vehicle_availability: its type,
+    station and pricing plan ids are the ones the other files publish."""
+    version = "v3.1-RC3"
+    vehicles = fetch(api, association.id, "vehicle_availability", version)["data"]["vehicles"]
+    types = fetch(api, association.id, "vehicle_types", version)["data"]["vehicle_types"]
+    stations = fetch(api, association.id, "station_information", version)["data"]["stations"]
+    plans = fetch(api, association.id, "system_pricing_plans", version)["data"]["plans"]
+    assert len(vehicles) == 2
+    for vehicle in vehicles:
+        assert vehicle["vehicle_type_id"] in {t["vehicle_type_id"] for t in types}
+        assert vehicle["station_id"] in {s["station_id"] for s in stations}
+        assert vehicle["pricing_plan_id"] in {p["plan_id"] for p in plans}
+
+
+def test_both_versions_are_listed_and_share_their_data(api, fleet, association):
+    versions = fetch(api, association.id, "gbfs_versions", "v3.1-RC3")["data"]["versions"]
+    assert [(v["version"], v["url"]) for v in versions] == [
+        ("3.0", f"http://testserver{url(association.id, 'gbfs')}"),
+        ("3.1-RC3", f"http://testserver{url(association.id, 'gbfs', 'v3.1-RC3')}"),
+    ]
+    # The 3.0 schema of gbfs_versions cannot name 3.1-RC3: the 3.0 feed has none.
+    assert api.get(url(association.id, "gbfs_versions")).status_code == 404
+    feeds = fetch(api, association.id, "gbfs", "v3.1-RC3")["data"]["feeds"]
+    assert feeds[-1] == {
+        "name": "vehicle_availability",
+        "url": f"http://testserver{url(association.id, 'vehicle_availability', 'v3.1-RC3')}",
+    }
+    old = fetch(api, association.id, "station_information")
+    new = fetch(api, association.id, "station_information", "v3.1-RC3")
+    assert (old["version"], new["version"]) == ("3.0", "3.1-RC3")
+    assert old["data"] == new["data"]
 
 
 def test_vehicle_availability_validates_against_31_schema(api, fleet, association):
