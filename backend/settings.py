@@ -627,3 +627,7 @@ GTFS_FLEX_HORIZON_DAYS = env_int("GTFS_FLEX_HORIZON_DAYS", 56)
 # A village without a drawn area is served within this radius of its centre (less when
 # another village is nearer than twice this).
 GTFS_FLEX_VILLAGE_RADIUS_M = env_int("GTFS_FLEX_VILLAGE_RADIUS_M", 3000)
+
+# --- Privacy: export, erasure, retention (backend/privacy; docs/privacy.md) -----------------
+
+INSTALLED_APPS += ["backend.privacy.apps.PrivacyConfig"]

@@ -353,3 +353,10 @@ urlpatterns += [
         name="gtfs-flex-feed",
     ),
 ]
+
+# --- A person's data: export and erasure (docs/privacy.md) --------------------------------
+from mobile_api.views import privacy  # noqa: E402
+
+urlpatterns += [
+    path("people/<int:pk>/export", privacy.PersonExport.as_view(), name="person-export"),
+]

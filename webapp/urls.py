@@ -178,3 +178,8 @@ urlpatterns += [
         name="console-sharing-in",
     ),
 ]
+
+# A person's data for someone one is proxy for (docs/privacy.md).
+urlpatterns += [
+    path("profile/people/<int:pk>/export", profile.export, name="person-export"),
+]

@@ -8,17 +8,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from backend.accounts.privacy import person_erase, person_export
+from backend.accounts.privacy import person_erase
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from backend.notifications.selectors import quiet_hours_for
 from backend.notifications.services import preferences_set
+from backend.privacy.access import people_whose_data_actor_handles, residents_of_proxy
+from backend.privacy.export import person_export
 from webapp.forms.profile import ContactForm, EraseForm
 from webapp.views.auth import _remember_language
 from webapp.views.common import page, show_error
@@ -65,22 +67,29 @@ def profile(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/profile/profile.html",
-        {"form": form},
+        {"form": form, "residents": residents_of_proxy(proxy=user)},
         status=400 if form.errors else 200,
     )
 
 
 @login_required
 @require_GET
-def export(request: HttpRequest) -> HttpResponse:
-    """Everything about me as one JSON file."""
-    data = person_export(user=request.user)
-    audit_record(actor=request.user, action="profile.export", subject=request.user)
+def export(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Everything about me (or about someone I am proxy for) as one JSON file."""
+    person = (
+        get_object_or_404(people_whose_data_actor_handles(actor=request.user), pk=pk)
+        if pk is not None
+        else request.user
+    )
+    data = person_export(user=person)
+    audit_record(actor=request.user, action="profile.export", subject=person)
     response = HttpResponse(
         json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
     )
     name = f"samby-{timezone.localdate():%Y-%m-%d}.json"
+    if person.pk != request.user.pk:
+        name = f"samby-{person.pk}-{timezone.localdate():%Y-%m-%d}.json"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -6,8 +6,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from backend.accounts.privacy import person_erase, person_export
+from backend.accounts.privacy import person_erase
 from backend.errors import ApplicationError
+from backend.privacy.export import person_export
 from backend.rides.models import AvailabilitySlot, RideState
 from backend.rides.selectors import mileage_report
 from backend.rides.services import busy_range
