@@ -359,4 +359,5 @@ from mobile_api.views import privacy  # noqa: E402
 
 urlpatterns += [
     path("people/<int:pk>/export", privacy.PersonExport.as_view(), name="person-export"),
+    path("people/<int:pk>/erase", privacy.PersonErase.as_view(), name="person-erase"),
 ]

@@ -182,4 +182,5 @@ urlpatterns += [
 # A person's data for someone one is proxy for (docs/privacy.md).
 urlpatterns += [
     path("profile/people/<int:pk>/export", profile.export, name="person-export"),
+    path("profile/people/<int:pk>/erase", profile.erase, name="person-erase"),
 ]

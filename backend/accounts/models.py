@@ -51,6 +51,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # Set when the person's data was erased (backend/privacy/erase.py): the row stays,
+    # without anything that identifies them, so statistics keep counting them once.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -78,7 +81,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 name="managed_profile_has_no_password",
             ),
             models.CheckConstraint(
-                condition=Q(is_managed=True) | ~Q(phone="") | ~Q(email=""),
+                condition=Q(is_managed=True)
+                | ~Q(phone="")
+                | ~Q(email="")
+                | Q(erased_at__isnull=False, is_active=False),
                 name="login_has_phone_or_email",
             ),
             models.CheckConstraint(

@@ -242,6 +242,9 @@ class RunSignup(models.Model):
     pickup_address = models.CharField(_("pickup address"), max_length=300)
     needs = ArrayField(models.CharField(max_length=20, choices=Need.choices), default=list)
     note = models.CharField(_("note to the driver"), max_length=500, blank=True)
+    # Set when the exact pickup is forgotten (backend/privacy): the statistics' passenger
+    # km of a sign-up are measured from the pickup, which is then only a coarse point.
+    pickup_to_shop_m = models.FloatField(null=True, blank=True, editable=False)
     seats = models.PositiveSmallIntegerField(default=1)
     state = models.CharField(max_length=10, choices=SignupState.choices)
     offer_expires_at = models.DateTimeField(null=True, blank=True)

@@ -62,6 +62,7 @@ def test_erasing_my_account_is_recorded_against_the_anonymised_account(world):
     rider = world.people["rider"]
     response = world.client("rider").post("/profile/erase", {"confirm": "on"})
     assert response.status_code == 302
-    assert entries() == [(rider.pk, "profile.erase", rider.pk, {})]
+    [(actor, action, subject, detail)] = entries()
+    assert (actor, action, subject, detail["by"]) == (rider.pk, "person.erase", rider.pk, "self")
     rider.refresh_from_db()
     assert rider.full_name != "Anna Eriksson"

@@ -136,13 +136,19 @@ def test_erasing_my_account(world):
     ).exists()
 
 
-def test_a_driver_holding_a_ride_must_give_it_back_first(world):
+def test_a_driver_erasing_their_account_gives_their_rides_back(world):
     driver = world.people["holding_driver"]
+    page = world.client("holding_driver").get("/profile/erase").content.decode()
+    assert "1 ride to drive" in page or "1 resa att köra" in page
     response = world.client("holding_driver").post("/profile/erase", {"confirm": "on"})
-    assert response.status_code == 400
-    assert "Give them back" in response.content.decode()
+    assert response["Location"] == "/erased"
     driver.refresh_from_db()
-    assert (driver.full_name, driver.is_active) == ("Erik Olsson", True)
+    assert (driver.full_name, driver.is_active) == ("—", False)
+    world.held.refresh_from_db()
+    assert (world.held.state, world.held.driver) == (RideState.REQUESTED, None)
+    assert Notification.objects.filter(
+        recipient=world.people["rider"], kind="ride.driver_withdrew"
+    ).exists()
 
 
 # --- Messages --------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from backend.accounts.privacy import person_erase
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
@@ -21,6 +20,7 @@ from backend.notifications.selectors import quiet_hours_for
 from backend.notifications.services import preferences_set
 from backend.privacy.access import people_whose_data_actor_handles, residents_of_proxy
 from backend.privacy.export import person_export
+from dispatch.privacy import erasure_preview, person_erase
 from webapp.forms.profile import ContactForm, EraseForm
 from webapp.views.auth import _remember_language
 from webapp.views.common import page, show_error
@@ -97,24 +97,40 @@ def export(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def erase(request: HttpRequest) -> HttpResponse:
+def erase(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Erase my account, or the account of someone I am proxy for: first what it would
+    call off, then the box to tick."""
+    person = (
+        get_object_or_404(people_whose_data_actor_handles(actor=request.user), pk=pk)
+        if pk is not None
+        else request.user
+    )
+    myself = person.pk == request.user.pk
     form = EraseForm(request.POST if request.method == "POST" else None)
+    if not myself:
+        form.fields["confirm"].label = _(
+            "I understand that this account and its data are removed for good."
+        )
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():
-                # Recorded first: the erased person is anonymised, not deleted, so the
-                # entry keeps pointing at the (now nameless) account.
-                audit_record(actor=request.user, action="profile.erase", subject=request.user)
-                person_erase(user=request.user)
+            person_erase(user=person, actor=request.user)
         except ApplicationError as error:
             show_error(request, error, form)
         else:
-            logout(request)
-            return redirect("webapp:erased")
+            if myself:
+                logout(request)
+                return redirect("webapp:erased")
+            messages.success(request, _("The account is erased."))
+            return redirect("webapp:profile")
     return page(
         request,
         "webapp/profile/erase.html",
-        {"form": form},
+        {
+            "form": form,
+            "person": person,
+            "myself": myself,
+            "preview": erasure_preview(user=person),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -4,7 +4,8 @@
   passenger's side cancelled; unfulfilled: the run was cancelled, or the run has left
   and the person was still waiting for a seat (waitlisted or offered).
 - passengers: the seats of the sign-up; passenger_m: seats x the straight-line distance
-  from the pickup to the shop and back (runs are planned as a loop, not per person).
+  from the pickup to the shop and back (runs are planned as a loop, not per person);
+  once the exact pickup is forgotten (backend/privacy), the distance it had.
 - vehicle_m, volunteer_m: the planned km of the car the person rode in, divided among
   the people it picked up; volunteer_s: the driver's busy time for the run (leaving
   home until back), divided the same way.
@@ -35,7 +36,8 @@ SELECT
     s.outcome = 'not_home' AS no_show,
     s.seats::integer AS passengers,
     COALESCE(v.plan_km * 1000 / GREATEST(car.picked_up, 1), 0)::bigint AS vehicle_m,
-    (s.seats * 2 * ST_Distance(s.pickup, sch.destination))::bigint AS passenger_m,
+    (s.seats * 2 * COALESCE(s.pickup_to_shop_m, ST_Distance(s.pickup, sch.destination)))::bigint
+        AS passenger_m,
     COALESCE(EXTRACT(EPOCH FROM upper(v.busy) - lower(v.busy)) / GREATEST(car.picked_up, 1),
         0)::bigint AS volunteer_s,
     COALESCE(v.plan_km * 1000 / GREATEST(car.picked_up, 1), 0)::bigint AS volunteer_m,
