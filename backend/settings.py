@@ -631,3 +631,34 @@ GTFS_FLEX_VILLAGE_RADIUS_M = env_int("GTFS_FLEX_VILLAGE_RADIUS_M", 3000)
 # --- Privacy: export, erasure, retention (backend/privacy; docs/privacy.md) -----------------
 
 INSTALLED_APPS += ["backend.privacy.apps.PrivacyConfig"]
+# Retention (backend/privacy/retention.py): how long exact places, free text, messages and
+# the audit log are kept. RIDES_RETENTION_DAYS is above, with the volunteer rides.
+CARPOOL_RETENTION_DAYS = env_int("CARPOOL_RETENTION_DAYS", 90)  # after the pickup time
+SHUTTLE_RETENTION_DAYS = env_int("SHUTTLE_RETENTION_DAYS", 90)  # after the run
+SHARING_RETENTION_DAYS = env_int("SHARING_RETENTION_DAYS", 180)  # after the booking's end
+DRIVER_POSITION_RETENTION_MINUTES = env_int("DRIVER_POSITION_RETENTION_MINUTES", 60)
+NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 365)
+SMS_RETENTION_DAYS = env_int("SMS_RETENTION_DAYS", 90)
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+for _name in (
+    "RIDES_RETENTION_DAYS",
+    "CARPOOL_RETENTION_DAYS",
+    "SHUTTLE_RETENTION_DAYS",
+    "SHARING_RETENTION_DAYS",
+    "NOTIFICATION_RETENTION_DAYS",
+    "SMS_RETENTION_DAYS",
+    "AUDIT_RETENTION_DAYS",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1 (days).")
+if DRIVER_POSITION_RETENTION_MINUTES < 15:
+    # Dispatch uses an on-duty driver's position for 15 minutes (dispatch/matching.py).
+    raise ImproperlyConfigured("DRIVER_POSITION_RETENTION_MINUTES must be at least 15.")
+CELERY_BEAT_SCHEDULE["privacy-forget-old-personal-data"] = {
+    "task": "backend.privacy.tasks.forget_old_personal_data",
+    "schedule": crontab(hour=4, minute=10),  # CELERY_TIMEZONE: Stockholm
+}
+CELERY_BEAT_SCHEDULE["privacy-drop-stale-driver-positions"] = {
+    "task": "backend.privacy.tasks.drop_stale_driver_positions",
+    "schedule": 600.0,
+}

@@ -570,22 +570,3 @@ def local_time(moment: datetime) -> str:
 def pickup_area(ride: RideRequest) -> Point:
     """What a driver sees before accepting: the pickup snapped to a ~500 m grid."""
     return approximate(ride.pickup, grid_m=settings.RIDES_APPROXIMATE_GRID_M)
-
-
-def rides_forget_addresses(*, now: datetime | None = None) -> int:
-    """Privacy: RIDES_RETENTION_DAYS after a ride closed, keep only what statistics need:
-    addresses and notes go, points are snapped to the approximate grid."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.RIDES_RETENTION_DAYS)
-    old = RideRequest.objects.filter(closed_at__lt=cutoff).exclude(pickup_address="")
-    count = 0
-    for ride in old.iterator():
-        grid = settings.RIDES_APPROXIMATE_GRID_M
-        ride.pickup = approximate(ride.pickup, grid_m=grid)
-        ride.destination = approximate(ride.destination, grid_m=grid)
-        ride.pickup_address = ride.destination_address = ride.note = ""
-        ride.save(
-            update_fields=["pickup", "destination", "pickup_address", "destination_address", "note"]
-        )
-        count += 1
-    return count

@@ -1,13 +1,14 @@
 from celery import shared_task
 
+from backend.privacy.retention import rides_forget_old_places
 from backend.rides.availability import availability_windows_roll
-from backend.rides.services import rides_forget_addresses
 
 
 @shared_task
 def forget_old_addresses() -> int:
-    """Daily: drop exact addresses of rides closed longer ago than the retention period."""
-    return rides_forget_addresses()
+    """Daily: addresses, notes and exact points of rides closed longer ago than
+    RIDES_RETENTION_DAYS (backend/privacy/retention.py)."""
+    return rides_forget_old_places()
 
 
 @shared_task
