@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
@@ -143,7 +142,7 @@ def person_erase(*, user: User, actor: User) -> User:
             subject=user,
             detail={"by": _who(actor, user), **preview.as_dict()},
         )
-        reason = _g("The account was closed.")
+        reason = str(_("The account was closed."))
         # Cancelled in the person's own name: it is their booking being called off.
         for ride in _rides(user):
             rides.ride_cancel(ride=ride, actor=user, reason=reason)
