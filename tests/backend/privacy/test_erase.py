@@ -3,13 +3,17 @@ others are told, the municipality statistics stay exactly as they were (also aft
 nightly rebuild), and it is recorded who erased whom."""
 
 import datetime as dt
+import threading
 
 import h3
 import pytest
 from django.contrib.gis.geos import Point
 from django.contrib.sessions.models import Session
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
+from django.utils import timezone
 
+from backend.accounts.models import User
 from backend.audit.models import AuditEntry
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import BookingState, TripOccurrence
@@ -259,3 +263,37 @@ def test_the_birth_year_stays_for_the_elderly_counts(rider):
     with pytest.raises(ApplicationError) as refused:
         person_erase(user=rider, actor=rider)
     assert refused.value.code == "already_erased"
+
+
+def test_the_database_refuses_an_account_without_phone_or_email_unless_erased():
+    person = UserFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=person.pk).update(phone="", email="", erased_at=timezone.now())
+    User.objects.filter(pk=person.pk).update(
+        phone="", email="", erased_at=timezone.now(), is_active=False
+    )
+    assert User.objects.get(pk=person.pk).phone == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_erasures_at_once_erase_once():
+    person, staff = UserFactory(), UserFactory(is_staff=True)
+    barrier, results = threading.Barrier(2), []
+
+    def erase() -> None:
+        try:
+            barrier.wait()
+            person_erase(user=person, actor=staff)
+            results.append("erased")
+        except ApplicationError as error:
+            results.append(error.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=erase) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["already_erased", "erased"]
+    assert AuditEntry.objects.filter(action="person.erase", subject=person).count() == 1
