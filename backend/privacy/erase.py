@@ -213,7 +213,9 @@ def person_anonymise(*, user: User) -> User:
 
     run_signups_forget_places(RunSignup.objects.filter(passenger=user))
     for standing in StandingSignup.objects.filter(passenger=user).select_related("schedule"):
-        standing.pickup = _coarse(standing.pickup, standing.schedule.association_id)
+        standing.pickup = point_for_statistics(
+            standing.pickup, association_id=standing.schedule.association_id
+        )
         standing.pickup_address = standing.note = ""
         standing.save(update_fields=["pickup", "pickup_address", "note"])
 

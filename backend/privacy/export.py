@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from django.contrib.gis.geos import GEOSGeometry, Point
+from django.contrib.gis.geos import Point
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,12 +63,8 @@ Row = dict[str, Any]
 PERSON_RECORDS = ("accounts.User", "community.Membership", "rides.DriverProfile")
 
 
-def _point(point: GEOSGeometry | None) -> list[float] | None:
-    if point is None:
-        return None
-    if isinstance(point, Point):
-        return [point.x, point.y]
-    return [list(c) for c in point.coords]
+def _point(point: Point | None) -> list[float] | None:
+    return [point.x, point.y] if point is not None else None
 
 
 def _iso(value: datetime | date | time | None) -> str | None:
