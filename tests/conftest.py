@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.utils import translation
 from rest_framework.test import APIClient
 
 pytest_plugins = ["tests.rides_fixtures", "tests.carpool_fixtures", "tests.sharing_fixtures"]
@@ -13,6 +14,15 @@ def _empty_cache():
     """Throttle counters live in the (real, Redis) cache: start every test afresh."""
     cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language (Swedish): a request that
+    switched the language in this thread must not decide what the next test reads."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

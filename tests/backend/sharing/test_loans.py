@@ -355,7 +355,7 @@ def test_resource_feed_shows_busy_times_without_names(trailer, member, lender):
     feed = services.resource_feed_get_or_create(actor=lender, resource=trailer)
     body = feed_ical(feed).decode()
     events = Calendar.from_ical(body).walk("VEVENT")
-    assert [str(e["summary"]) for e in events] == ["Booked"]
+    assert [str(e["summary"]) for e in events] == ["Bokad"]
     assert member.full_name not in body
     old = feed.token
     assert services.feed_rotate(feed=feed).token != old

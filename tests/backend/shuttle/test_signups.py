@@ -121,7 +121,7 @@ def test_a_full_run_refuses_with_a_clear_message_and_writes_nothing(world):
         sign_up(world, world.residents[2], world.residents[2])
     assert error.value.code == "run_full"
     assert error.value.kind == "conflict"
-    assert "waitlist" in str(error.value.message)
+    assert "väntelistan" in str(error.value.message)
     assert RunSignup.objects.filter(passenger=world.residents[2]).count() == 0
     assert Notification.objects.count() == before
     assert RunOccurrence.objects.get(pk=world.occurrence.pk).seats_taken == 2
