@@ -237,28 +237,27 @@ def _add_up(fine: list[tuple], columns: Sequence[str]):
     waiting time, or the mean of the two middle ones."""
     import numpy as np
 
+    if not fine:
+        return
     index = {column: position for position, column in enumerate(COLUMNS)}
-    sums: dict[tuple, list] = {}
-    delays: dict[tuple, list] = {}
-    for row in fine:
-        figures, waits = row[4:-1], row[-1]
-        for column in [None, *columns]:
-            group = (column, None if column is None else row[index[column]])
-            if group in sums:
-                sums[group] = [a + b for a, b in zip(sums[group], figures, strict=True)]
+    counts = np.array([row[4:15] for row in fine], dtype=np.int64)
+    alternative = np.array([row[15] for row in fine], dtype=np.float64)
+    waits = [np.asarray(row[16], dtype=np.int64) for row in fine]
+    groups: dict[tuple, list[int]] = {(None, None): list(range(len(fine)))}
+    for position, row in enumerate(fine):
+        for column in columns:
+            groups.setdefault((column, row[index[column]]), []).append(position)
+    for group, positions in groups.items():
+        out = dict(zip(SUM_COLUMNS, map(int, counts[positions].sum(axis=0)), strict=True))
+        out["alt_g_m"] = float(alternative[positions].sum())
+        parts = [waits[position] for position in positions if len(waits[position])]
+        if parts:
+            values = np.concatenate(parts)
+            middle = (len(values) - 1) // 2
+            if len(values) % 2:
+                out["median_s"] = float(np.partition(values, middle)[middle])
             else:
-                sums[group] = list(figures)
-            if waits:
-                delays.setdefault(group, []).append(waits)
-    for group, values in sums.items():
-        out = dict(zip([*SUM_COLUMNS, "alt_g_m"], values, strict=True))
-        if group in delays:
-            waits = np.concatenate([np.asarray(part, dtype=np.int64) for part in delays[group]])
-            middle = (len(waits) - 1) // 2
-            if len(waits) % 2:
-                out["median_s"] = float(np.partition(waits, middle)[middle])
-            else:
-                low, high = np.partition(waits, [middle, middle + 1])[[middle, middle + 1]]
+                low, high = np.partition(values, [middle, middle + 1])[[middle, middle + 1]]
                 out["median_s"] = (int(low) + int(high)) / 2
         yield (*group, out)
 
