@@ -43,6 +43,7 @@ from backend.rides.models import (
     DriverProfile,
     RideRequest,
 )
+from backend.stats.refresh import stats_person_changed
 
 ERASED_NAME = "—"
 
@@ -291,6 +292,9 @@ def person_erase(*, user: User) -> User:
     user.save()
     user.groups.clear()
     user.user_permissions.clear()
+    # The statistics count them as managed, born in that decade, from the next refresh
+    # on (for every day they are in, not only the rides cancelled above).
+    stats_person_changed(person_id=user.pk)
     return user
 
 

@@ -257,3 +257,18 @@ class PersonMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.municipality_id} {self.month:%Y-%m} {self.person_id}"
+
+
+class ChangedPerson(models.Model):
+    """A person whose own details that the figures use (elderly, managed) changed, e.g.
+    when they were erased: the next refresh recomputes every day they are counted in.
+    Rows older than a full rebuild are dropped by it."""
+
+    person_id = models.BigIntegerField()
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["changed_at"], name="stats_changedperson_at")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} at {self.changed_at}"

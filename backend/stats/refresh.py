@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.stats.models import RefreshState
+from backend.stats.models import ChangedPerson, RefreshState
 from backend.stats.sources import SOURCES, Source
 
 _LOCK_KEY = 0x5A_57A7  # pg_advisory_xact_lock key of the statistics refresh
@@ -155,6 +155,13 @@ GROUP BY m.municipality_id, m.month, m.person_id
     ),
 )
 
+_CHANGED_PEOPLE = """
+INSERT INTO stats_dirty
+SELECT DISTINCT f.association_id, f.day FROM ({facts}) f
+WHERE f.person_id IN (SELECT person_id FROM stats_changedperson WHERE changed_at >= %(since)s)
+ON CONFLICT DO NOTHING
+"""
+
 _ONLY_DIRTY = "JOIN stats_dirty k ON k.association_id = f.association_id AND k.day = f.day"
 
 
@@ -191,7 +198,20 @@ def stats_refresh(*, full: bool = False, now: datetime | None = None) -> list[Re
         for source in SOURCES:
             results.append(_refresh_source(cursor, source, full=full, now=now))
         _refresh_person_months(cursor, full=any(result.full for result in results))
+        if full:
+            # Changes older than the last refresh's margin are in the rebuilt figures.
+            cursor.execute(
+                "DELETE FROM stats_changedperson WHERE changed_at < %s",
+                [now - timedelta(seconds=settings.STATS_REFRESH_OVERLAP)],
+            )
     return results
+
+
+def stats_person_changed(*, person_id: int) -> None:
+    """Record that a person's own details that figures use (birth year, managed
+    profile) changed, e.g. at erasure: the next refresh recomputes every day they are
+    counted in, in every service."""
+    ChangedPerson.objects.create(person_id=person_id)
 
 
 def _refresh_person_months(cursor, *, full: bool) -> None:
@@ -230,7 +250,10 @@ def _refresh_source(cursor, source: Source, *, full: bool, now: datetime) -> Ref
             f"INSERT INTO stats_dirty {source.changed_sql}",
             _params(since=since),
         )
-        keys = cursor.rowcount
+        # Every day a changed person (erased, say) is counted in, whenever it was.
+        cursor.execute(_CHANGED_PEOPLE.format(facts=source.facts_sql), _params(since=since))
+        cursor.execute("SELECT count(*) FROM stats_dirty")
+        keys = cursor.fetchone()[0]
         cursor.execute(_DIRTY_MONTHS)
         for table in ("stats_dailyfigures", "stats_unmetdemand"):
             cursor.execute(
