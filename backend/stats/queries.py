@@ -294,19 +294,22 @@ def _key_bits(cursor, query: StatsQuery, raw: dict, columns: Sequence[str]):
     return bits
 
 
-# Every (person, keys) of the days outside the whole months, with the bits of the keys.
+# Every (person, keys) of the days outside the whole months, with the bits of the keys
+# (from `_key_bits`, as parameters: a join on the key would leave the planner guessing).
 _DAILY_MASKS = """
 SELECT d.period, p, p = ANY(d.served) AS served, p = ANY(d.served_elderly) AS elderly,
-    p = ANY(d.served_managed) AS managed,
-    COALESCE(1::bigint << v.bit, 0) AS vb, COALESCE(1::bigint << a.bit, 0) AS ab,
-    COALESCE(1::bigint << s.bit, 0) AS sb
-FROM ({daily}) d CROSS JOIN LATERAL unnest(d.requesters) p
-JOIN stats_keybit v ON v.municipality_id = d.municipality_id AND v.dimension = 'village'
-    AND v.key = COALESCE(d.village_id::text, '')
-JOIN stats_keybit a ON a.municipality_id = d.municipality_id AND a.dimension = 'association'
-    AND a.key = d.association_id::text
-JOIN stats_keybit s ON s.municipality_id = d.municipality_id AND s.dimension = 'service'
-    AND s.key = d.service_key
+    p = ANY(d.served_managed) AS managed, d.vb, d.ab, d.sb
+FROM (
+    SELECT d.*,
+        COALESCE(1::bigint << (%(village_bits)s::int[])[
+            array_position(%(village_keys)s::bigint[], d.village_id)], 0) AS vb,
+        COALESCE(1::bigint << (%(association_bits)s::int[])[
+            array_position(%(association_keys)s::bigint[], d.association_id)], 0) AS ab,
+        COALESCE(1::bigint << (%(service_bits)s::int[])[
+            array_position(%(service_keys)s::text[], d.service_key)], 0) AS sb
+    FROM ({daily}) d
+) d
+CROSS JOIN LATERAL unnest(d.requesters) p
 """
 
 _MONTHS = """
@@ -351,6 +354,12 @@ def _people_by_masks(cursor, query: StatsQuery, columns: Sequence[str], bits: di
             strict=True,
         )
     )
+    for column, name in _MASKED.items():
+        params = {
+            **params,
+            f"{name}_keys": list(bits[column].values()),
+            f"{name}_bits": list(bits[column]),
+        }
     cursor.execute(
         _PEOPLE_MASKS.format(
             names=", ".join(_MASK_NAMES),
