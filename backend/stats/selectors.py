@@ -1,11 +1,11 @@
 """Published statistics: what an analyst may see, in tables that have passed the privacy
 rule (`backend.stats.privacy`).
 
-Every figure comes from the summary table (`DailyFigures`, `UnmetDemand`) in SQL: one
-query per table gives each row and the total (GROUPING SETS), with distinct people
-counted from the union of the rows' person arrays and the median waiting time from all
-of their waiting times. A second, small query runs only when some rows are withheld, to
-count the people of the withheld rows together.
+Every figure comes from the summary (`DailyFigures`, `PersonMonth`, `UnmetDemand`; see
+`backend.stats.queries`): a fixed number of statements gives every row of every table
+asked for and the total, with distinct people and the median waiting time exact. A
+further, small query runs only when some rows are withheld, to count the people of the
+withheld rows together.
 """
 
 from collections.abc import Sequence
