@@ -32,8 +32,9 @@ Measured, in the same run on the same data:
      computed afresh and cached.
 
 It checks that the summary and the raw aggregation give the same totals. It reports and
-never fails on speed. Run with `make bench ARGS="-k stats"`; the report also goes to
-var/bench/stats.txt.
+never fails on speed. BENCH_STATS_PROFILE=1 also prints the slowest statements of one
+computed dashboard and a pyinstrument profile of it. Run with
+`make bench ARGS="-k stats"`; the report also goes to var/bench/stats.txt.
 """
 
 # The generating and baseline statements are built from constants of this module.
@@ -338,11 +339,21 @@ def test_dashboard_page_data_over_a_year():
     if os.environ.get("BENCH_STATS_PROFILE"):
         from django.test.utils import CaptureQueriesContext
 
+        cache.clear()
         with CaptureQueriesContext(connection) as captured:
             stats_dashboard(query=query)
         for q in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:8]:
             print(q["time"], q["sql"][:300].replace("\n", " "))
         print("queries", len(captured.captured_queries))
+        # Where the Python side of a computed run goes (the statements show as waits).
+        from pyinstrument import Profiler
+
+        cache.clear()
+        profiler = Profiler(interval=0.0005)
+        profiler.start()
+        stats_dashboard(query=query)
+        profiler.stop()
+        print(profiler.output_text(color=False))
     rows = []
     for name, function, cold in (
         ("stats_dashboard(): year by month", lambda: stats_dashboard(query=query), True),
