@@ -270,8 +270,9 @@ _FLAGS = ("requesters", "served", "served_elderly", "served_managed")
 
 def _key_bits(cursor, query: StatsQuery, raw: dict, columns: Sequence[str]):
     """{column: {bit: key}} when the people can be counted from the masks: no filter
-    (a mask does not say which village went with which service), and every key found
-    has a bit. None otherwise."""
+    (a mask does not say which village went with which service), every key of the
+    municipality has a bit (the total is counted from the village masks whatever the
+    tables asked for), and every key found has one. None otherwise."""
     if query.villages or query.services:
         return None
     cursor.execute(
@@ -283,9 +284,10 @@ def _key_bits(cursor, query: StatsQuery, raw: dict, columns: Sequence[str]):
     for dimension, key, bit in cursor.fetchall():
         column = next(c for c, d in _MASKED.items() if d == dimension)
         value = key if column == "service_key" else int(key) if key else None
-        if bit is not None:
-            bits[column][bit] = value
-            found[column].add(value)
+        if bit is None:
+            return None
+        bits[column][bit] = value
+        found[column].add(value)
     for column in columns:
         if column in _MASKED:
             g = _bits(columns, column)
