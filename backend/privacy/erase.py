@@ -56,6 +56,7 @@ from backend.sharing.models import (
     WaitlistEntry,
 )
 from backend.shuttle.models import RunSignup, StandingSignup
+from backend.stats.refresh import stats_person_changed
 
 ERASED_NAME = "—"
 
@@ -247,6 +248,9 @@ def person_anonymise(*, user: User) -> User:
     user.save()
     user.groups.clear()
     user.user_permissions.clear()
+    # The figures must not move; the next refresh recomputes every day the person is in,
+    # so the roll-ups agree with a rebuild whatever changed on their rows above.
+    stats_person_changed(person_id=user.pk)
     return user
 
 

@@ -186,3 +186,89 @@ class MonthlyPeople(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} {self.month:%Y-%m} {self.person_id}"
+
+
+class KeyBit(models.Model):
+    """The bit of a village, association or service (`service` or `service:kind`) in the
+    masks of `PersonMonth`, per municipality. Given by the refresh when a key first
+    appears and never changed (a key that is gone keeps its bit), so masks written at
+    different times agree."""
+
+    DIMENSIONS = ("village", "association", "service")
+    # Bits 0..62 of a bigint: a municipality with more keys in a dimension than that
+    # has the rest without a bit, and its dashboard counts people the long way.
+    BITS = 63
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=20)
+    key = models.CharField(max_length=60)  # village or association id, '' for no village
+    bit = models.PositiveSmallIntegerField(null=True, blank=True)  # NULL: out of bits
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "dimension", "key"], name="stats_keybit_one_per_key"
+            ),
+            models.UniqueConstraint(
+                fields=["municipality", "dimension", "bit"], name="stats_keybit_one_key_per_bit"
+            ),
+            models.CheckConstraint(condition=Q(bit__lt=63), name="stats_keybit_fits_a_bigint"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality_id} {self.dimension} {self.key}: {self.bit}"
+
+
+class PersonMonth(models.Model):
+    """One row per person who asked for something in a municipality in a month: the
+    villages, associations and services (bits of `KeyBit`) they asked in, were served
+    in, were served in while elderly, were served in with a managed profile. Derived
+    from `MonthlyPeople` by the refresh. A year's distinct people per village,
+    association, service and month then come from one pass over these rows (OR of the
+    masks per person, then a count per bit) instead of hashing (row, person) pairs.
+    Internal like the rest: person ids never leave the database."""
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # first day of the month
+    person_id = models.BigIntegerField()
+    village = models.BigIntegerField()  # masks: requested
+    village_served = models.BigIntegerField()
+    village_elderly = models.BigIntegerField()
+    village_managed = models.BigIntegerField()
+    association = models.BigIntegerField()
+    association_served = models.BigIntegerField()
+    association_elderly = models.BigIntegerField()
+    association_managed = models.BigIntegerField()
+    service = models.BigIntegerField()
+    service_served = models.BigIntegerField()
+    service_elderly = models.BigIntegerField()
+    service_managed = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "month", "person_id"],
+                name="stats_personmonth_one_per_person",
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="stats_personmonth_month_starts_on_the_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.municipality_id} {self.month:%Y-%m} {self.person_id}"
+
+
+class ChangedPerson(models.Model):
+    """A person whose own details that the figures use (elderly, managed) changed, e.g.
+    when they were erased: the next refresh recomputes every day they are counted in.
+    Rows older than a full rebuild are dropped by it."""
+
+    person_id = models.BigIntegerField()
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["changed_at"], name="stats_changedperson_at")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} at {self.changed_at}"

@@ -1,12 +1,17 @@
-"""The SQL behind the published tables: one statement per kind of figure, each with
-GROUPING SETS for every table asked for at once (village, association, service, period
-and the total), so a year of data is scanned once per statement.
+"""The SQL behind the published tables: every table asked for at once (village,
+association, service, period and the total), in a fixed number of statements.
 
-- sums: additive columns of `DailyFigures`;
-- people: distinct people per row and in the total, counted by first grouping per
-  (row, person) with hashing, then counting. Whole months come from `MonthlyPeople`
-  (one row per person and month), the days of a partial month from the daily arrays;
-- medians: all waiting times of the rows (`percentile_cont`).
+- sums and medians: the finest rows (village x association x service x period) of
+  `DailyFigures` with their sums and all their waiting times, in one statement; each
+  table's rows and the total are added up from them here, and medians are taken from
+  all the waiting times of a row (as `percentile_cont(0.5)`);
+- people: distinct people per row and in the total. Without a filter, from the masks
+  of `PersonMonth` (whole months) and of the daily arrays (other days): the OR of a
+  person's masks over the range, then the people per bit, in one pass with one
+  grouping key (the person). With a filter, or when a key has no bit, by first
+  grouping per (row, person) with hashing, then counting; whole months from
+  `MonthlyPeople` (one row per person and month), the days of a partial month from the
+  daily arrays.
 """
 
 # Every statement here is put together from constant fragments of this module; values
@@ -100,7 +105,7 @@ def _daily(query: StatsQuery, *, outside_months: bool = False) -> str:
         where += " AND NOT (d.day >= %(months_from)s AND d.day < %(months_to)s)"
     return (
         f"SELECT d.*, {_SERVICE_KEY.format(a='d')} AS service_key,"
-        f" date_trunc(%(granularity)s, d.day)::date AS period"
+        f" date_trunc(%(granularity)s, d.day::timestamp)::date AS period"
         f" FROM stats_dailyfigures d WHERE {where}"
     )
 
@@ -123,24 +128,31 @@ def _sets(columns: Sequence[str], extra: str = "") -> str:
     return ", ".join([*(f"({c}{extra})" for c in columns), f"({extra.lstrip(', ')})"])
 
 
-_SUMS = """
-SELECT {grouping} AS g, {columns},
-    COALESCE(sum(requests), 0)::bigint AS requests,
-    COALESCE(sum(fulfilled), 0)::bigint AS fulfilled,
-    COALESCE(sum(unfulfilled), 0)::bigint AS unfulfilled,
-    COALESCE(sum(cancelled), 0)::bigint AS cancelled,
-    COALESCE(sum(no_show), 0)::bigint AS no_show,
-    COALESCE(sum(passengers), 0)::bigint AS passengers,
-    COALESCE(sum(vehicle_m), 0)::bigint AS vehicle_m,
-    COALESCE(sum(passenger_m), 0)::bigint AS passenger_m,
-    COALESCE(sum(passenger_m * COALESCE((%(alternative)s::jsonb ->> service)::float, 0)), 0)
-        AS alt_g_m,
-    COALESCE(sum(volunteer_s), 0)::bigint AS volunteer_s,
-    COALESCE(sum(volunteer_m), 0)::bigint AS volunteer_m,
-    COALESCE(sum(usage_s), 0)::bigint AS usage_s
+SUM_COLUMNS = (
+    "requests",
+    "fulfilled",
+    "unfulfilled",
+    "cancelled",
+    "no_show",
+    "passengers",
+    "vehicle_m",
+    "passenger_m",
+    "volunteer_s",
+    "volunteer_m",
+    "usage_s",
+)
+
+# The finest rows of a query (village, association, service, period): every additive
+# figure, and all waiting times (stats_array_cat: the arrays one after the other). Every
+# published row and total is a union of these.
+_FINE = """
+SELECT village_id, association_id, service_key, period,
+    {sums},
+    sum(passenger_m * COALESCE((%(alternative)s::jsonb ->> service)::float, 0)) AS alt_g_m,
+    stats_array_cat(accept_delays_s) AS delays
 FROM ({daily}) d
-GROUP BY GROUPING SETS ({sets})
-"""
+GROUP BY village_id, association_id, service_key, period
+""".replace("{sums}", ",\n    ".join(f"sum({name})::bigint AS {name}" for name in SUM_COLUMNS))
 
 _PEOPLE = """
 WITH per_person AS (
@@ -153,13 +165,6 @@ SELECT g, {columns},
     count(*) AS requesters, count(*) FILTER (WHERE s) AS served,
     count(*) FILTER (WHERE e) AS served_elderly, count(*) FILTER (WHERE m) AS served_managed
 FROM per_person GROUP BY g, {columns}
-"""
-
-_MEDIANS = """
-SELECT {grouping} AS g, {columns},
-    percentile_cont(0.5) WITHIN GROUP (ORDER BY delay) AS median_s
-FROM ({daily}) d CROSS JOIN LATERAL unnest(d.accept_delays_s) delay
-GROUP BY GROUPING SETS ({sets})
 """
 
 _FLAG = {
@@ -178,31 +183,219 @@ def _bits(columns: Sequence[str], column: str | None) -> int:
 Found = dict[str, tuple[dict[Any, dict], dict]]
 
 
-def fetch_tables(query: StatsQuery, dimensions: Sequence[str]) -> Found:
-    """For each dimension: {row key: raw figures} and the raw total."""
+@dataclass
+class Fetched:
+    tables: Found  # for each dimension: {row key: raw figures} and the raw total
+    inner: list[tuple]  # the (village, association, service) cells with any request
+
+
+def fetch_tables(query: StatsQuery, dimensions: Sequence[str]) -> Fetched:
+    """Raw figures of every row of `dimensions` and of the total, in three statements
+    whatever the number of tables: the finest rows (sums and waiting times, added up
+    and medians taken here), the key bits, and the people (from the masks of
+    `PersonMonth`, or by hashing (row, person) pairs where masks cannot answer)."""
     columns = [DIMENSION_COLUMN[name] for name in dimensions]
     params = _params(query, alternative=json.dumps(settings.STATS_CO2_ALTERNATIVE_G_PER_PKM))
-    shape = {"grouping": f"GROUPING({', '.join(columns)})", "columns": ", ".join(columns)}
     raw: dict[tuple[int, Any], dict] = {}
+
+    def add(g: int, key: Any, values: dict) -> None:
+        raw.setdefault((g, key), {}).update(values)
+
     with transaction.atomic(), connection.cursor() as cursor:
         _more_memory(cursor)
-        for sql in (
-            _SUMS.format(daily=_daily(query), sets=_sets(columns), **shape),
-            _PEOPLE.format(source=_people_source(query), sets=_sets(columns, ", p"), **shape),
-            _MEDIANS.format(daily=_daily(query), sets=_sets(columns), **shape),
-        ):
-            cursor.execute(sql, params)
+        cursor.execute(_FINE.format(daily=_daily(query)), params)
+        fine = cursor.fetchall()
+        inner = sorted({tuple(row[:3]) for row in fine}, key=str)
+        for column, key, values in _add_up(fine, columns):
+            add(_bits(columns, column), key, values)
+        bits = _key_bits(cursor, query, raw, columns)
+        if bits is None:  # a filter, or keys without a bit: hash (row, person) pairs
+            shape = {"grouping": f"GROUPING({', '.join(columns)})", "columns": ", ".join(columns)}
+            cursor.execute(
+                _PEOPLE.format(source=_people_source(query), sets=_sets(columns, ", p"), **shape),
+                params,
+            )
             names = [c.name for c in cursor.description]
             for values in cursor.fetchall():
                 row = dict(zip(names, values, strict=True))
                 column = next((c for c in columns if _bits(columns, c) == row["g"]), None)
-                key = row[column] if column else None
-                raw.setdefault((row["g"], key), {}).update(row)
-    out: Found = {}
+                add(row["g"], row[column] if column else None, row)
+        else:
+            for column, key, people in _people_by_masks(cursor, query, columns, bits, params):
+                add(_bits(columns, column), key, people)
+    tables: Found = {}
     for name, column in zip(dimensions, columns, strict=True):
-        bits = _bits(columns, column)
-        rows = {key: values for (g, key), values in raw.items() if g == bits}
-        out[name] = (rows, raw.get((_bits(columns, None), None), {}))
+        bits_of = _bits(columns, column)
+        rows = {key: values for (g, key), values in raw.items() if g == bits_of}
+        tables[name] = (rows, raw.get((_bits(columns, None), None), {}))
+    return Fetched(tables, inner)
+
+
+def _add_up(fine: list[tuple], columns: Sequence[str]):
+    """(column, key, sums and median) of every row of `columns` and of the total (column
+    None) from the finest rows. The median is percentile_cont(0.5)'s: the middle
+    waiting time, or the mean of the two middle ones."""
+    import numpy as np
+
+    if not fine:
+        return
+    index = {column: position for position, column in enumerate(COLUMNS)}
+    counts = np.array([row[4:15] for row in fine], dtype=np.int64)
+    alternative = np.array([row[15] for row in fine], dtype=np.float64)
+    waits = [np.asarray(row[16], dtype=np.int64) for row in fine]
+    groups: dict[tuple, list[int]] = {(None, None): list(range(len(fine)))}
+    for position, row in enumerate(fine):
+        for column in columns:
+            groups.setdefault((column, row[index[column]]), []).append(position)
+    for group, positions in groups.items():
+        out = dict(zip(SUM_COLUMNS, map(int, counts[positions].sum(axis=0)), strict=True))
+        out["alt_g_m"] = float(alternative[positions].sum())
+        parts = [waits[position] for position in positions if len(waits[position])]
+        if parts:
+            values = np.concatenate(parts)
+            middle = (len(values) - 1) // 2
+            if len(values) % 2:
+                out["median_s"] = float(np.partition(values, middle)[middle])
+            else:
+                low, high = np.partition(values, [middle, middle + 1])[[middle, middle + 1]]
+                out["median_s"] = (int(low) + int(high)) / 2
+        yield (*group, out)
+
+
+# --- Distinct people from the masks of PersonMonth -----------------------------------------
+
+_MASKED = {"village_id": "village", "association_id": "association", "service_key": "service"}
+_FLAGS = ("requesters", "served", "served_elderly", "served_managed")
+
+
+def _key_bits(cursor, query: StatsQuery, raw: dict, columns: Sequence[str]):
+    """{column: {bit: key}} when the people can be counted from the masks: no filter
+    (a mask does not say which village went with which service), every key of the
+    municipality has a bit (the total is counted from the village masks whatever the
+    tables asked for), and every key found has one. None otherwise."""
+    if query.villages or query.services:
+        return None
+    cursor.execute(
+        "SELECT dimension, key, bit FROM stats_keybit WHERE municipality_id = %s",
+        [query.municipality.pk],
+    )
+    bits: dict[str, dict[int, Any]] = {column: {} for column in _MASKED}
+    found: dict[str, set] = {column: set() for column in _MASKED}
+    for dimension, key, bit in cursor.fetchall():
+        column = next(c for c, d in _MASKED.items() if d == dimension)
+        value = key if column == "service_key" else int(key) if key else None
+        if bit is None:
+            return None
+        bits[column][bit] = value
+        found[column].add(value)
+    for column in columns:
+        if column in _MASKED:
+            g = _bits(columns, column)
+            if any(key not in found[column] for (row_g, key) in raw if row_g == g):
+                return None
+    return bits
+
+
+# Every (person, keys) of the days outside the whole months, with the bits of the keys
+# (from `_key_bits`, as parameters: a join on the key would leave the planner guessing).
+_DAILY_MASKS = """
+SELECT d.period, p, p = ANY(d.served) AS served, p = ANY(d.served_elderly) AS elderly,
+    p = ANY(d.served_managed) AS managed, d.vb, d.ab, d.sb
+FROM (
+    SELECT d.*,
+        COALESCE(1::bigint << (%(village_bits)s::int[])[
+            array_position(%(village_keys)s::bigint[], d.village_id)], 0) AS vb,
+        COALESCE(1::bigint << (%(association_bits)s::int[])[
+            array_position(%(association_keys)s::bigint[], d.association_id)], 0) AS ab,
+        COALESCE(1::bigint << (%(service_bits)s::int[])[
+            array_position(%(service_keys)s::text[], d.service_key)], 0) AS sb
+    FROM ({daily}) d
+) d
+CROSS JOIN LATERAL unnest(d.requesters) p
+"""
+
+_MONTHS = """
+SELECT * FROM stats_personmonth m WHERE m.municipality_id = %(municipality)s
+    AND m.month >= %(months_from)s AND m.month < %(months_to)s
+"""
+
+_MASK_NAMES = [
+    f"{dimension}{suffix}"
+    for dimension in ("village", "association", "service")
+    for suffix in ("", "_served", "_elderly", "_managed")
+]
+
+# Rows of one person and period: whole months from PersonMonth (one row per person and
+# month already), other days from the daily arrays. Then, per person, the OR of their
+# masks over the range; per period, the people (one row each).
+_PEOPLE_MASKS = """
+WITH src AS (
+    SELECT m.month AS period, m.person_id AS p, {names} FROM ({months}) m
+    UNION ALL
+    SELECT period, p, {daily_masks} FROM ({daily}) d GROUP BY period, p
+)
+SELECT {per_person} AS per_person, {period}, {ors},
+    count(*), count(*) FILTER (WHERE village_served <> 0),
+    count(*) FILTER (WHERE village_elderly <> 0), count(*) FILTER (WHERE village_managed <> 0)
+FROM src
+GROUP BY GROUPING SETS ({sets})
+"""
+
+
+def _people_by_masks(cursor, query: StatsQuery, columns: Sequence[str], bits: dict, params):
+    """(column, key, {requesters, served, ...}) for every row and the total (column
+    None): per person the OR of their masks over the range, then the people per bit;
+    per period the people of that period."""
+    import numpy as np
+
+    daily_masks = ", ".join(
+        f"bit_or(CASE WHEN {flag} THEN {bit} ELSE 0 END) AS {name}"
+        for (bit, flag), name in zip(
+            [(b, f) for b in ("vb", "ab", "sb") for f in ("true", "served", "elderly", "managed")],
+            _MASK_NAMES,
+            strict=True,
+        )
+    )
+    for column, name in _MASKED.items():
+        params = {
+            **params,
+            f"{name}_keys": list(bits[column].values()),
+            f"{name}_bits": list(bits[column]),
+        }
+    cursor.execute(
+        _PEOPLE_MASKS.format(
+            names=", ".join(_MASK_NAMES),
+            months=_MONTHS,
+            daily_masks=daily_masks,
+            daily=_DAILY_MASKS.format(daily=_daily(query, outside_months=True)),
+            ors=", ".join(f"bit_or({name})" for name in _MASK_NAMES),
+            sets="(p), (period)" if "period" in columns else "(p)",
+            per_person="GROUPING(period) = 1" if "period" in columns else "true",
+            period="period" if "period" in columns else "NULL::date",
+        ),
+        params,
+    )
+    per_person, out = [], []
+    for row in cursor.fetchall():
+        if row[0]:
+            per_person.append(row[2 : 2 + len(_MASK_NAMES)])
+        else:
+            counts = row[2 + len(_MASK_NAMES) :]
+            out.append(("period", row[1], dict(zip(_FLAGS, counts, strict=True))))
+    masks = np.array(per_person, dtype=np.int64).reshape(-1, len(_MASK_NAMES))
+    # Everyone asked in some village (or none: the '' key), so the village masks say
+    # who is in the total.
+    total = np.count_nonzero(masks[:, 0:4], axis=0)
+    out.append((None, None, dict(zip(_FLAGS, map(int, total), strict=True))))
+    for position, column in enumerate(_MASKED):
+        if column not in columns:
+            continue
+        for bit, key in bits[column].items():
+            counts = np.count_nonzero(
+                (masks[:, 4 * position : 4 * position + 4] >> bit) & 1, axis=0
+            )
+            if counts[0]:
+                out.append((column, key, dict(zip(_FLAGS, map(int, counts), strict=True))))
     return out
 
 
@@ -234,15 +427,6 @@ def union_size(query: StatsQuery, dimension: str, figure: str) -> Callable[[froz
             return cursor.fetchone()[0]
 
     return size
-
-
-INNER_SQL = "SELECT DISTINCT d.village_id, d.association_id, d.service_key FROM ({daily}) d"
-
-
-def inner_cells(query: StatsQuery) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(INNER_SQL.format(daily=_daily(query)), _params(query))
-        return [tuple(row) for row in cursor.fetchall()]
 
 
 _UNMET = """

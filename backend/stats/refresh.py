@@ -4,7 +4,8 @@ Incremental: every service's `changed_sql` names the (association, day) pairs wi
 change since the last refresh started (minus `STATS_REFRESH_OVERLAP` for transactions
 that committed late); only their rows are deleted and computed again from the
 service's facts, in one INSERT ... SELECT each; then the people of those months
-(`MonthlyPeople`) from the daily rows. Full: everything is computed again (the
+(`MonthlyPeople`) from the daily rows, and, once every service is done, the people's
+masks of those months (`PersonMonth`) from `MonthlyPeople`. Full: everything is computed again (the
 nightly task, and after the seed). Both run in one transaction under an advisory lock,
 so two refreshes never interleave and a reader sees the old or the new figures, never
 half of them. Running one twice gives the same rows.
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from backend.stats.models import RefreshState
+from backend.stats.models import ChangedPerson, RefreshState
 from backend.stats.sources import SOURCES, Source
 
 _LOCK_KEY = 0x5A_57A7  # pg_advisory_xact_lock key of the statistics refresh
@@ -86,6 +87,81 @@ _MONTHS_DIRTY = """
     )
 """
 
+# The (municipality, month) pairs whose people changed, over every service of one refresh.
+_DIRTY_MONTHS = """
+INSERT INTO stats_dirty_months
+SELECT DISTINCT a.municipality_id, date_trunc('month', k.day)::date
+FROM stats_dirty k JOIN community_association a ON a.id = k.association_id
+ON CONFLICT DO NOTHING
+"""
+
+# Keys as `KeyBit` names them, from a row of stats_monthlypeople `m`.
+_KEYS = """
+CROSS JOIN LATERAL (VALUES
+    ('village', COALESCE(m.village_id::text, '')),
+    ('association', m.association_id::text),
+    ('service', CASE WHEN m.kind = '' THEN m.service ELSE m.service || ':' || m.kind END)
+) k(dimension, key)
+"""
+
+_MONTHS_OF_REFRESH = (
+    "AND (m.municipality_id, m.month) IN (SELECT municipality_id, month FROM stats_dirty_months)"
+)
+
+# New keys get the next free bits of their municipality and dimension (in key order),
+# none once the 63 bits are used up.
+_NEW_BITS = f"""
+INSERT INTO stats_keybit (municipality_id, dimension, key, bit)
+SELECT n.municipality_id, n.dimension, n.key,
+    CASE WHEN COALESCE(b.used, -1) + n.rank < 63 THEN COALESCE(b.used, -1) + n.rank END
+FROM (
+    SELECT k.*, row_number() OVER (PARTITION BY municipality_id, dimension ORDER BY key) AS rank
+    FROM (
+        SELECT DISTINCT m.municipality_id, k.dimension, k.key
+        FROM stats_monthlypeople m {_KEYS}
+        WHERE true {{only_dirty}}
+    ) k
+    WHERE NOT EXISTS (
+        SELECT 1 FROM stats_keybit e WHERE e.municipality_id = k.municipality_id
+            AND e.dimension = k.dimension AND e.key = k.key
+    )
+) n
+LEFT JOIN (
+    SELECT municipality_id, dimension, max(bit) AS used FROM stats_keybit GROUP BY 1, 2
+) b ON b.municipality_id = n.municipality_id AND b.dimension = n.dimension
+"""  # noqa: S608 - built from constant pieces only
+
+_PERSON_MONTH_INSERT = """
+INSERT INTO stats_personmonth (municipality_id, month, person_id,
+    village, village_served, village_elderly, village_managed,
+    association, association_served, association_elderly, association_managed,
+    service, service_served, service_elderly, service_managed)
+SELECT m.municipality_id, m.month, m.person_id, {masks}
+FROM stats_monthlypeople m
+JOIN stats_keybit v ON v.municipality_id = m.municipality_id AND v.dimension = 'village'
+    AND v.key = COALESCE(m.village_id::text, '')
+JOIN stats_keybit a ON a.municipality_id = m.municipality_id AND a.dimension = 'association'
+    AND a.key = m.association_id::text
+JOIN stats_keybit s ON s.municipality_id = m.municipality_id AND s.dimension = 'service'
+    AND s.key = CASE WHEN m.kind = '' THEN m.service ELSE m.service || ':' || m.kind END
+WHERE true {only_dirty}
+GROUP BY m.municipality_id, m.month, m.person_id
+""".replace(
+    "{masks}",
+    ",\n    ".join(
+        f"bit_or(CASE WHEN {flag} THEN COALESCE(1::bigint << {alias}.bit, 0) ELSE 0 END)"
+        for alias in ("v", "a", "s")
+        for flag in ("true", "m.served", "m.elderly", "m.managed")
+    ),
+)
+
+_CHANGED_PEOPLE = """
+INSERT INTO stats_dirty
+SELECT DISTINCT f.association_id, f.day FROM ({facts}) f
+WHERE f.person_id IN (SELECT person_id FROM stats_changedperson WHERE changed_at >= %(since)s)
+ON CONFLICT DO NOTHING
+"""
+
 _ONLY_DIRTY = "JOIN stats_dirty k ON k.association_id = f.association_id AND k.day = f.day"
 
 
@@ -114,9 +190,44 @@ def stats_refresh(*, full: bool = False, now: datetime | None = None) -> list[Re
     results = []
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute("DROP TABLE IF EXISTS stats_dirty_months")
+        cursor.execute(
+            "CREATE TEMP TABLE stats_dirty_months (municipality_id bigint, month date,"
+            " PRIMARY KEY (municipality_id, month)) ON COMMIT DROP"
+        )
         for source in SOURCES:
             results.append(_refresh_source(cursor, source, full=full, now=now))
+        _refresh_person_months(cursor, full=any(result.full for result in results))
+        if full:
+            # Changes older than the last refresh's margin are in the rebuilt figures.
+            cursor.execute(
+                "DELETE FROM stats_changedperson WHERE changed_at < %s",
+                [now - timedelta(seconds=settings.STATS_REFRESH_OVERLAP)],
+            )
     return results
+
+
+def stats_person_changed(*, person_id: int) -> None:
+    """Record that a person's own details that figures use (birth year, managed
+    profile) changed, e.g. at erasure: the next refresh recomputes every day they are
+    counted in, in every service."""
+    ChangedPerson.objects.create(person_id=person_id)
+
+
+def _refresh_person_months(cursor, *, full: bool) -> None:
+    """The masks of the months whose people changed (all of them after a full
+    rebuild of any service), from `MonthlyPeople` as it now is."""
+    if full:
+        cursor.execute("DELETE FROM stats_personmonth")
+        only_dirty = ""
+    else:
+        cursor.execute(
+            "DELETE FROM stats_personmonth m USING stats_dirty_months k"
+            " WHERE m.municipality_id = k.municipality_id AND m.month = k.month"
+        )
+        only_dirty = _MONTHS_OF_REFRESH
+    cursor.execute(_NEW_BITS.format(only_dirty=only_dirty))
+    cursor.execute(_PERSON_MONTH_INSERT.format(only_dirty=only_dirty))
 
 
 def _refresh_source(cursor, source: Source, *, full: bool, now: datetime) -> RefreshResult:
@@ -139,7 +250,11 @@ def _refresh_source(cursor, source: Source, *, full: bool, now: datetime) -> Ref
             f"INSERT INTO stats_dirty {source.changed_sql}",
             _params(since=since),
         )
-        keys = cursor.rowcount
+        # Every day a changed person (erased, say) is counted in, whenever it was.
+        cursor.execute(_CHANGED_PEOPLE.format(facts=source.facts_sql), _params(since=since))
+        cursor.execute("SELECT count(*) FROM stats_dirty")
+        keys = cursor.fetchone()[0]
+        cursor.execute(_DIRTY_MONTHS)
         for table in ("stats_dailyfigures", "stats_unmetdemand"):
             cursor.execute(
                 f"DELETE FROM {table} d USING stats_dirty k WHERE d.service = %s"  # noqa: S608

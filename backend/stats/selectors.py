@@ -1,11 +1,11 @@
 """Published statistics: what an analyst may see, in tables that have passed the privacy
 rule (`backend.stats.privacy`).
 
-Every figure comes from the summary table (`DailyFigures`, `UnmetDemand`) in SQL: one
-query per table gives each row and the total (GROUPING SETS), with distinct people
-counted from the union of the rows' person arrays and the median waiting time from all
-of their waiting times. A second, small query runs only when some rows are withheld, to
-count the people of the withheld rows together.
+Every figure comes from the summary (`DailyFigures`, `PersonMonth`, `UnmetDemand`; see
+`backend.stats.queries`): a fixed number of statements gives every row of every table
+asked for and the total, with distinct people and the median waiting time exact. A
+further, small query runs only when some rows are withheld, to count the people of the
+withheld rows together.
 """
 
 from collections.abc import Sequence
@@ -30,7 +30,6 @@ from backend.stats.queries import (
     StatsQuery,
     fetch_tables,
     fetch_unmet,
-    inner_cells,
     union_size,
     unmet_union_size,
 )
@@ -273,11 +272,11 @@ def _draft(query: StatsQuery, dimension: str, found: Found) -> _Draft:
     return _Draft(dimension, keys, _labels(query, dimension, keys), figures, total, cells)
 
 
-def _link(query: StatsQuery, drafts: dict[str, _Draft]) -> None:
-    """Privacy rule 6 over the village, association and service tables of one query."""
+def _link(drafts: dict[str, _Draft], inner: list[tuple]) -> None:
+    """Privacy rule 6 over the village, association and service tables of one query;
+    `inner` are its (village, association, service) cells."""
     if not drafts or any(draft.cells.total_withheld for draft in drafts.values()):
         return
-    inner = inner_cells(query)
     position = {name: i for i, name in enumerate(LINKED)}
     rows, people, withheld = {}, {}, set()
     for name, draft in drafts.items():
@@ -347,9 +346,9 @@ def stats_tables(*, query: StatsQuery, dimensions: Sequence[str]) -> dict[str, T
                 _("Group the figures by village, association, service or period."),
                 fields={"group_by": [_("Choose village, association, service or period.")]},
             )
-    found = fetch_tables(query, wanted)
-    drafts = {name: _draft(query, name, found) for name in wanted}
-    _link(query, {name: drafts[name] for name in LINKED if name in drafts})
+    fetched = fetch_tables(query, wanted)
+    drafts = {name: _draft(query, name, fetched.tables) for name in wanted}
+    _link({name: drafts[name] for name in LINKED if name in drafts}, fetched.inner)
     return {name: _finish(query, drafts[name]) for name in dimensions}
 
 

@@ -194,12 +194,13 @@ def test_a_filter_on_a_withheld_village_shows_nothing(world, api_as):
 
 def test_table_query_count(world, api_as, django_assert_num_queries):
     """Computed: the municipality, the summary's version, the villages and names, three
-    statements for the linked tables, their inner cells, the people of the withheld rows
-    together; fixed, whatever the number of rows or days. Then from the cache: the
-    municipality and the version."""
+    statements for the linked tables (the finest rows, which also give their inner
+    cells; the key bits; the people), the people of the withheld rows together; fixed,
+    whatever the number of rows or days. Then from the cache: the municipality and the
+    version."""
     client = api_as(world.analyst_a)
     params = {**RANGE, "group_by": "village"}
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(15):
         first = client.get(url(world, "table"), params).json()
     with django_assert_num_queries(2):
         assert client.get(url(world, "table"), params).json() == first

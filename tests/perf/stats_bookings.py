@@ -9,7 +9,16 @@ table `bench_villages` (slot, village_id, association_id, lon, lat) exist:
   driver; all cancelled when the departure was); 15 % book two seats;
 - shared things: 24 resources (cars, tools, rooms; one in three each) at the villages,
   bookings of 1 to 48 hours over the year (80 % returned, 7 % declined, 13 % cancelled),
-  cars with the km driven; 60 % decided by the owner, the rest booked at once.
+  cars with the km driven; 60 % decided by the owner, the rest booked at once;
+- shop runs: one schedule per village (twice a week to the shop in the centre, at the
+  shop 10:00 to 11:30), its runs spread evenly over the year (3 % cancelled, the rest
+  done), two cars each (driven by two of the association's drivers, 20 to 60 planned
+  km), eight sign-ups per run by eight residents of the village (78 % picked up, 5 %
+  not home, 10 % cancelled, 7 % still on the waitlist when the run left; one in ten
+  for two seats).
+
+Of `count` bookings, 48 % are carpool seat bookings, 32 % loans and 20 % shop-run
+sign-ups.
 
 All bookings are over, so none holds a period and the no-overlap constraint of shared
 bookings (on holding statuses only) does not apply.
@@ -149,11 +158,112 @@ CROSS JOIN LATERAL (
 """
 
 
+SCHEDULES_SQL = """
+INSERT INTO shuttle_runschedule (association_id, name, rrule, starts_on, ends_on, arrive_at,
+    leave_at, destination, destination_name, seats_per_vehicle, max_vehicles, deadline_days,
+    deadline_time, active, created_at, created_by_id)
+SELECT v.association_id, 'Handla ' || v.slot, 'FREQ=WEEKLY;BYDAY=TU,FR',
+    left(%(start)s, 10)::date, NULL, time '10:00', time '11:30',
+    ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography, 'Bench shop', 5, 2, 1,
+    time '18:00', true, timestamptz %(start)s, NULL
+FROM bench_villages v ORDER BY v.slot
+RETURNING id
+"""
+
+# Runs evenly spread over the year, the schedules in turn: (schedule, day) is unique.
+RUNS_SQL = """
+INSERT INTO shuttle_runoccurrence (schedule_id, association_id, rule_date, arrive_at,
+    leave_at, signup_deadline, capacity, seats_taken, state, state_reason, moved_at,
+    plan_stale, planned_at, plan_km, plan_problem, created_at)
+SELECT sch.id, sch.association_id, g.day,
+    (g.day + time '10:00') AT TIME ZONE %(tz)s, (g.day + time '11:30') AT TIME ZONE %(tz)s,
+    (g.day - 1 + time '18:00') AT TIME ZONE %(tz)s, 10, 0,
+    CASE WHEN random() < 0.03 THEN 'cancelled' ELSE 'done' END, '', NULL, false,
+    (g.day - 1 + time '18:00') AT TIME ZONE %(tz)s, NULL, '', timestamptz %(start)s
+FROM (
+    SELECT n, (%(schedules)s::bigint[])[1 + n %% %(schedule_count)s] AS schedule_id,
+        left(%(start)s, 10)::date
+            + ((n / %(schedule_count)s) * 365 / %(per_schedule)s)::int AS day
+    FROM generate_series(0, %(count)s - 1) n
+) g
+JOIN shuttle_runschedule sch ON sch.id = g.schedule_id
+"""
+
+# Two cars per run that took place; the association's drivers take turns by village, so
+# no driver is in two cars at once (runs of one day are at the same time).
+RUN_CARS_SQL = """
+INSERT INTO shuttle_runvehicle (occurrence_id, driver_id, seats, busy, created_at, plan_km,
+    assigned_by_id)
+SELECT o.id, d.drivers[1 + ((v.slot / 3) * 2 + car) %% array_length(d.drivers, 1)], 5,
+    tstzrange(o.arrive_at - interval '1 hour', o.leave_at + interval '1 hour'),
+    o.created_at, 20 + round((random() * 40)::numeric, 1), NULL
+FROM shuttle_runoccurrence o
+JOIN shuttle_runschedule sch ON sch.id = o.schedule_id
+JOIN bench_villages v ON v.slot = substring(sch.name FROM 8)::int
+JOIN (
+    SELECT association_id, array_agg(driver ORDER BY driver) AS drivers
+    FROM unnest(%(drivers)s::bigint[], %(driver_associations)s::bigint[]) x(driver, association_id)
+    GROUP BY association_id
+) d ON d.association_id = o.association_id
+CROSS JOIN generate_series(0, 1) car
+WHERE o.schedule_id = ANY(%(schedules)s) AND o.state = 'done'
+"""
+
+# Eight sign-ups per run by eight different residents of the schedule's village.
+SIGNUPS_SQL = """
+INSERT INTO shuttle_runsignup (occurrence_id, passenger_id, signed_up_by_id, standing_id,
+    pickup, pickup_address, needs, note, seats, state, offer_expires_at, created_at,
+    cancelled_at, vehicle_id, car_number, stop_order, estimated_pickup, outcome, outcome_at)
+SELECT o.id, p.passenger, p.passenger, NULL,
+    ST_SetSRID(ST_MakePoint(v.lon + (random() - 0.5) * 0.04, v.lat + (random() - 0.5) * 0.02),
+        4326)::geography, '', '{}', '', 1 + (random() < 0.1)::int,
+    CASE WHEN o.state = 'cancelled' OR g.r < 0.83 THEN 'confirmed'
+         WHEN g.r < 0.93 THEN 'cancelled' ELSE 'waitlisted' END,
+    NULL, o.arrive_at - interval '3 days',
+    CASE WHEN o.state <> 'cancelled' AND g.r >= 0.83 AND g.r < 0.93
+        THEN o.arrive_at - interval '1 day' END,
+    car.id, car.n, CASE WHEN car.id IS NOT NULL THEN 1 + g.k / 2 END, NULL,
+    CASE WHEN o.state = 'cancelled' THEN '' WHEN g.r < 0.78 THEN 'picked_up'
+         WHEN g.r < 0.83 THEN 'not_home' ELSE '' END,
+    CASE WHEN o.state <> 'cancelled' AND g.r < 0.83 THEN o.arrive_at - interval '30 minutes' END
+FROM (
+    SELECT o.id AS occurrence_id, dense_rank() OVER (ORDER BY o.id) AS rn, k, random() AS r
+    FROM shuttle_runoccurrence o CROSS JOIN generate_series(0, 7) k
+    WHERE o.schedule_id = ANY(%(schedules)s)
+) g
+JOIN shuttle_runoccurrence o ON o.id = g.occurrence_id
+JOIN shuttle_runschedule sch ON sch.id = o.schedule_id
+JOIN bench_villages v ON v.slot = substring(sch.name FROM 8)::int
+-- A rider lives in the village of slot (rider id mod the villages), as in the rides.
+JOIN (
+    SELECT r %% %(village_count)s AS slot, array_agg(r ORDER BY r) AS residents
+    FROM unnest(%(riders)s::bigint[]) r GROUP BY 1
+) res ON res.slot = v.slot
+CROSS JOIN LATERAL (
+    SELECT res.residents[1 + (g.rn * 8 + g.k) %% array_length(res.residents, 1)] AS passenger
+) p
+LEFT JOIN LATERAL (
+    SELECT c.id, row_number() OVER (ORDER BY c.id) AS n FROM shuttle_runvehicle c
+    WHERE c.occurrence_id = o.id ORDER BY c.id OFFSET g.k %% 2 LIMIT 1
+) car ON o.state = 'done' AND g.r < 0.83
+"""
+
+
 def build_bookings(
-    cursor, *, riders: list[int], count: int, village_count: int, start: str, center
+    cursor,
+    *,
+    riders: list[int],
+    drivers: list[tuple[int, int]],
+    count: int,
+    village_count: int,
+    start: str,
+    center,
 ) -> None:
-    """`count` bookings: three fifths seat bookings on departures, two fifths loans."""
-    seat_bookings = count * 3 // 5
+    """`count` bookings: 48 % seat bookings on departures, 32 % loans, 20 % shop-run
+    sign-ups. `drivers` are (driver profile, association)."""
+    seat_bookings = count * 12 // 25
+    loans = count * 8 // 25
+    signups = count - seat_bookings - loans
     base = {"riders": riders, "village_count": village_count, "start": start}
     cursor.execute(
         TRIPS_SQL,
@@ -164,4 +274,28 @@ def build_bookings(
     cursor.execute(SEAT_BOOKINGS_SQL, {**base, "trips": trips})
     cursor.execute(RESOURCES_SQL, base)
     resources = [row[0] for row in cursor.fetchall()]
-    cursor.execute(LOANS_SQL, {**base, "resources": resources, "count": count - seat_bookings})
+    cursor.execute(LOANS_SQL, {**base, "resources": resources, "count": loans})
+    cursor.execute(SCHEDULES_SQL, {**base, "lon": center[0], "lat": center[1]})
+    schedules = [row[0] for row in cursor.fetchall()]
+    runs = -(-signups // 8)
+    cursor.execute(
+        RUNS_SQL,
+        {
+            **base,
+            "tz": "Europe/Stockholm",
+            "schedules": schedules,
+            "schedule_count": len(schedules),
+            "per_schedule": -(-runs // len(schedules)),
+            "count": runs,
+        },
+    )
+    cursor.execute(
+        RUN_CARS_SQL,
+        {
+            **base,
+            "schedules": schedules,
+            "drivers": [driver for driver, _association in drivers],
+            "driver_associations": [association for _driver, association in drivers],
+        },
+    )
+    cursor.execute(SIGNUPS_SQL, {**base, "schedules": schedules})
