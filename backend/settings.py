@@ -618,3 +618,10 @@ GBFS_RANGE_M = {
     "electric": env_int("GBFS_RANGE_ELECTRIC_M", 250_000),
     "combustion": env_int("GBFS_RANGE_COMBUSTION_M", 600_000),
 }
+
+# Shop-run planning (dispatch/shop_runs.py): a planner holds a run's lease while it solves;
+# a planner that died is replaced once the lease expires (longer than any solve, with the
+# router's time-outs). A plan dropped because the run changed meanwhile is made again, at
+# most this many times in one go; after that the beat sweep carries on.
+SHUTTLE_PLAN_LEASE_SECONDS = env_int("SHUTTLE_PLAN_LEASE_SECONDS", 300)
+SHUTTLE_PLAN_ATTEMPTS = env_int("SHUTTLE_PLAN_ATTEMPTS", 3)
