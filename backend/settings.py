@@ -625,3 +625,7 @@ GBFS_RANGE_M = {
 # most this many times in one go; after that the beat sweep carries on.
 SHUTTLE_PLAN_LEASE_SECONDS = env_int("SHUTTLE_PLAN_LEASE_SECONDS", 300)
 SHUTTLE_PLAN_ATTEMPTS = env_int("SHUTTLE_PLAN_ATTEMPTS", 3)
+
+# Poison messages (backend/task_deliveries.py): a task message handed out more than this
+# many times (its worker died running it each time) is dead-lettered, not run again.
+CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
