@@ -629,3 +629,8 @@ SHUTTLE_PLAN_ATTEMPTS = env_int("SHUTTLE_PLAN_ATTEMPTS", 3)
 # Poison messages (backend/task_deliveries.py): a task message handed out more than this
 # many times (its worker died running it each time) is dead-lettered, not run again.
 CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
+
+# Booking attempts per person and window (rides, carpool seats, shared things, shop-run
+# seats; API and web pages on one counter: backend/rate_limits.py). A coordinator booking
+# for callers on the console's phone page is not limited.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING", "30/hour")
