@@ -662,3 +662,19 @@ CELERY_BEAT_SCHEDULE["privacy-drop-stale-driver-positions"] = {
     "task": "backend.privacy.tasks.drop_stale_driver_positions",
     "schedule": 600.0,
 }
+
+# Shop-run planning (dispatch/shop_runs.py): a planner holds a run's lease while it solves;
+# a planner that died is replaced once the lease expires (longer than any solve, with the
+# router's time-outs). A plan dropped because the run changed meanwhile is made again, at
+# most this many times in one go; after that the beat sweep carries on.
+SHUTTLE_PLAN_LEASE_SECONDS = env_int("SHUTTLE_PLAN_LEASE_SECONDS", 300)
+SHUTTLE_PLAN_ATTEMPTS = env_int("SHUTTLE_PLAN_ATTEMPTS", 3)
+
+# Poison messages (backend/task_deliveries.py): a task message handed out more than this
+# many times (its worker died running it each time) is dead-lettered, not run again.
+CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
+
+# Booking attempts per person and window (rides, carpool seats, shared things, shop-run
+# seats; API and web pages on one counter: backend/rate_limits.py). A coordinator booking
+# for callers on the console's phone page is not limited.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING", "30/hour")

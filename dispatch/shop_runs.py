@@ -2,8 +2,9 @@
 
 Planning (`occurrence_plan`): read the seated sign-ups and the cars, ask backend.geo for
 the distance matrix (the router, or geodesic x road factor), solve with
-`dispatch.pickup_order`, save. The claim/save pair in backend.shuttle.services makes a
-plan computed from data that changed meanwhile be dropped (and redone).
+`dispatch.pickup_order`, save. The lease/save pair in backend.shuttle.services keeps a
+second planner off the run while one solves and drops a plan computed from data that
+changed meanwhile; the planner then solves again with the new data.
 
 Cars: the cars of drivers on the run, and for seats no driver covers yet, cars "to come"
 (the schedule's seats per car, starting at their first pickup), so passengers have
@@ -145,11 +146,30 @@ def describe(problems: tuple[Infeasible, ...], names: dict[int, str]) -> str:
 
 def occurrence_plan(*, occurrence_id: int, force: bool = False) -> PlanOutcome:
     """Plan the pickup order of the occurrence if its plan is stale (or `force`), and save
-    it. Coordinators are told when no plan exists (once per distinct problem)."""
+    it. Coordinators are told when no plan exists (once per distinct problem). When the
+    run changes during the solve the plan is dropped and made again, up to
+    SHUTTLE_PLAN_ATTEMPTS times; after that the run stays stale for the beat sweep. Another
+    planner holding the run's lease: nothing done here (that one sees the change)."""
     if force:
-        RunOccurrence.objects.filter(pk=occurrence_id).update(plan_stale=True)
-    if not shuttle.plan_stale_claim(occurrence_id=occurrence_id):
-        return PlanOutcome(saved=False, plan=None, problem="")
+        RunOccurrence.objects.filter(pk=occurrence_id).update(**shuttle.plan_stale_fields())
+    outcome = PlanOutcome(saved=False, plan=None, problem="")
+    for _attempt in range(settings.SHUTTLE_PLAN_ATTEMPTS):
+        lease = shuttle.plan_lease_take(occurrence_id=occurrence_id)
+        if lease is None:
+            return outcome
+        try:
+            outcome = _plan_with(lease)
+        except BaseException:
+            shuttle.plan_lease_release(lease=lease)
+            raise
+        if outcome.saved:
+            return outcome
+    return outcome
+
+
+def _plan_with(lease: shuttle.PlanLease) -> PlanOutcome:
+    """Read the run at the lease's version, solve, save (dropped if the version moved)."""
+    occurrence_id = lease.occurrence_id
     occurrence = RunOccurrence.objects.select_related("schedule").get(pk=occurrence_id)
     signups = list(
         RunSignup.objects.filter(occurrence=occurrence, state__in=HOLDS_SEAT)
@@ -176,7 +196,7 @@ def occurrence_plan(*, occurrence_id: int, force: bool = False) -> PlanOutcome:
     total_km = round(plan.distance_m / 1000, 1) if plan.feasible and signups else None
     previous_problem = occurrence.plan_problem
     saved = shuttle.plan_save(
-        occurrence_id=occurrence_id,
+        lease=lease,
         stops=stops,
         vehicle_km=vehicle_km,
         total_km=total_km,

@@ -353,7 +353,9 @@ class Layout:
             ],
         )
 
-    def start_worker(self, name: str) -> None:
+    def start_worker(self, name: str, include: tuple[str, ...] = ()) -> None:
+        """`include`: further task modules to load (a test's own tasks)."""
+        extra = [arg for module in include for arg in ("--include", module)]
         self._spawn(
             name,
             [
@@ -371,6 +373,7 @@ class Layout:
                 str(self.worker_concurrency),
                 "--without-gossip",
                 "--without-mingle",
+                *extra,
             ],
         )
 

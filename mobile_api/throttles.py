@@ -1,14 +1,14 @@
 """Rate limits. Their counters live in Redis (the cache); see FailOpenMixin for what
 happens when Redis is down. The API uses these classes, never DRF's own, directly."""
 
-import hashlib
 import logging
 
 from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.request import Request
 
-from backend.accounts.phone import normalize_phone
+from backend.accounts.login_limits import login_attempt_check
+from backend.rate_limits import booking_attempt_check, client_address
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +39,34 @@ class ScopedRateThrottle(FailOpenMixin, throttling.ScopedRateThrottle):
     pass
 
 
-class LoginIdentifierThrottle(FailOpenMixin, throttling.SimpleRateThrottle):
-    """Limits login attempts per phone number or e-mail, from whatever address they come,
-    so guessing one person's password from many machines is as slow as from one."""
+class LoginAttemptThrottle(throttling.BaseThrottle):
+    """Login attempts, on the web sign-in's counters (backend.accounts.login_limits): per
+    client address and per phone number or e-mail, from whatever address they come, so
+    guessing one person's password from many machines, or by turns through the API and
+    the web page, is as slow as from one."""
 
-    scope = "login_identifier"
-
-    def get_cache_key(self, request: Request, view) -> str | None:
+    def allow_request(self, request: Request, view) -> bool:
         data = request.data if isinstance(request.data, dict) else {}
         identifier = data.get("identifier")
-        if not isinstance(identifier, str) or not identifier.strip():
-            return None
-        normalized = normalize_phone(identifier) or identifier.strip().lower()
-        digest = hashlib.sha256(normalized.encode()).hexdigest()
-        return self.cache_format % {"scope": self.scope, "ident": digest}
+        self._wait = login_attempt_check(
+            identifier=identifier if isinstance(identifier, str) else "",
+            client_ip=client_address(request.META),
+        )
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class BookingThrottle(throttling.BaseThrottle):
+    """Booking attempts (POST) of a signed-in person, on the counter the web pages'
+    booking forms use too (backend.rate_limits.booking_attempt_check)."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        self._wait = None
+        if request.method == "POST" and request.user and request.user.is_authenticated:
+            self._wait = booking_attempt_check(user_id=request.user.pk)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait

@@ -1,61 +1,52 @@
-"""Limits on sign-in attempts made on the web pages (password and one-time code):
-THROTTLE_LOGIN per client address and THROTTLE_LOGIN_IDENTIFIER per phone number or
-e-mail, the same rates the API's login throttles use. Without them the sign-in page
-would be an unthrottled way to guess passwords and codes.
+"""Limits on sign-in attempts, the one implementation the API's login
+(mobile_api.throttles.LoginAttemptThrottle) and the web sign-in pages (password and
+one-time code) both use: THROTTLE_LOGIN per client address and THROTTLE_LOGIN_IDENTIFIER
+per phone number or e-mail, on the same counters, so alternating between the API and
+the pages gives nobody more attempts.
 
-Counters live in the cache (Redis), in fixed windows. When Redis is down the attempt
-is let through and logged, like the API's rate limits: an outage of the cache must not
-lock everyone out, and the password hasher's cost still slows guessing.
+Counters: backend.rate_limits (the cache, fixed windows). When Redis is down the attempt
+is let through and logged: an outage of the cache must not lock everyone out, and the
+password hasher's cost still slows guessing.
 """
 
 import hashlib
 import logging
 
-from django.conf import settings
-from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from backend.accounts.phone import normalize_phone
 from backend.errors import ApplicationError, ErrorKind
+from backend.rate_limits import parse_rate, rate, rate_limit_hit
+
+__all__ = ["login_attempt_check", "login_attempt_count", "parse_rate"]
 
 logger = logging.getLogger(__name__)
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """DRF's rate notation: "10/min" -> (10, 60), "20/hour" -> (20, 3600)."""
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period.strip()[0]]
-
-
-def _over_limit(key: str, rate: str) -> bool:
-    limit, window = parse_rate(rate)
-    cache.add(key, 0, window)
+def login_attempt_check(*, identifier: str, client_ip: str) -> int | None:
+    """Count one sign-in attempt against the client address and the person. None: go
+    ahead; else the seconds until another attempt may be made. Call before checking the
+    password or code, so a refused attempt reveals nothing."""
+    identifier = identifier.strip() if isinstance(identifier, str) else ""
+    normalized = (normalize_phone(identifier) or identifier.lower()) if identifier else ""
     try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between add and incr
-        cache.set(key, 1, window)
-        count = 1
-    return count > limit
+        if client_ip:
+            wait = rate_limit_hit(f"signin:ip:{client_ip}", rate("login"))
+            if wait is not None:
+                return wait
+        if normalized:
+            who = hashlib.sha256(normalized.encode()).hexdigest()
+            return rate_limit_hit(f"signin:who:{who}", rate("login_identifier"))
+    except RedisError:
+        logger.warning("sign-in attempts not counted: Redis unreachable")
+    return None
 
 
 def login_attempt_count(*, identifier: str, client_ip: str) -> None:
-    """Count one sign-in attempt and refuse it (ApplicationError `login_rate_limited`)
-    when the address or the person has made too many. Call before checking the
-    password or code, so a refused attempt reveals nothing."""
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    normalized = normalize_phone(identifier) or identifier.strip().lower()
-    who = hashlib.sha256(normalized.encode()).hexdigest()
-    try:
-        limited = (client_ip and _over_limit(f"signin:ip:{client_ip}", rates["login"])) or (
-            normalized and _over_limit(f"signin:who:{who}", rates["login_identifier"])
-        )
-    except RedisError:
-        logger.warning("sign-in attempts not counted: Redis unreachable")
-        return
-    if limited:
+    """`login_attempt_check` for the web pages: a refused attempt raises ApplicationError
+    `login_rate_limited`."""
+    if login_attempt_check(identifier=identifier, client_ip=client_ip) is not None:
         raise ApplicationError(
             "login_rate_limited",
             _("Too many sign-in attempts. Wait a while and try again."),

@@ -107,6 +107,12 @@ class RunOccurrence(models.Model):
     moved_at = models.DateTimeField(null=True, blank=True)
     # The pickup order: set by dispatch.shop_runs.occurrence_plan; stale after a change.
     plan_stale = models.BooleanField(default=True)
+    # Every change that makes the plan stale also counts up `plan_version`; a plan is saved
+    # only if the version it was computed from is still current. The lease keeps a second
+    # planner off the run while one solves; it expires, so a planner that died is replaced.
+    plan_version = models.PositiveBigIntegerField(default=0)
+    plan_lease_token = models.UUIDField(null=True, blank=True)
+    plan_lease_until = models.DateTimeField(null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)
     plan_km = models.DecimalField(max_digits=7, decimal_places=1, null=True, blank=True)
     plan_problem = models.CharField(max_length=500, blank=True)

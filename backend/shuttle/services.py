@@ -7,10 +7,15 @@ for the first transaction's row lock, re-reads the row, finds no seat and update
 nothing, so that person is told the run is full (or put on the waitlist). The check
 constraint `occurrence_seats_within_capacity` is the backstop.
 
-Every change that moves the pickup order marks the occurrence `plan_stale`; dispatch
-re-plans it after commit (and a beat sweep catches any it missed).
+Every change that moves the pickup order marks the occurrence `plan_stale` and counts up
+its `plan_version` in the same UPDATE (`plan_stale_fields`); dispatch re-plans it after
+commit (and a beat sweep catches any it missed). Planning holds a lease on the run
+(`plan_lease_take`): one planner at a time, the flag stays set while it solves, and the
+plan is saved only if the version it was made from is still current (`plan_save`).
 """
 
+import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -43,6 +48,12 @@ from backend.shuttle.models import (
     StandingSignup,
 )
 from backend.shuttle.recurrence import deadline_for, local_moment, parse_rule, rule_dates
+
+
+def plan_stale_fields() -> dict:
+    """The fields of an UPDATE of a run whose pickup order changed: stale, and a new
+    version, so a plan being computed from the previous data is not saved."""
+    return {"plan_stale": True, "plan_version": F("plan_version") + 1}
 
 
 def _invalid(code: ShuttleErrorCode, message, field: str) -> ApplicationError:
@@ -292,7 +303,7 @@ def occurrence_move(
             at=schedule.deadline_time,
         ),
         moved_at=timezone.now(),
-        plan_stale=True,
+        **plan_stale_fields(),
     )
     dropped = []
     for vehicle in RunVehicle.objects.filter(occurrence=occurrence).select_related(
@@ -332,13 +343,13 @@ def seats_take(*, occurrence_id: int, seats: int) -> bool:
             pk=occurrence_id,
             state=OccurrenceState.SCHEDULED,
             seats_taken__lte=F("capacity") - seats,
-        ).update(seats_taken=F("seats_taken") + seats, plan_stale=True)
+        ).update(seats_taken=F("seats_taken") + seats, **plan_stale_fields())
     )
 
 
 def _seats_release(occurrence_id: int, seats: int) -> None:
     RunOccurrence.objects.filter(pk=occurrence_id).update(
-        seats_taken=F("seats_taken") - seats, plan_stale=True
+        seats_taken=F("seats_taken") - seats, **plan_stale_fields()
     )
 
 
@@ -792,7 +803,7 @@ def vehicle_add(
             _("%(name)s already drives another run at that time.")
             % {"name": membership.user.full_name},
         ) from None
-    RunOccurrence.objects.filter(pk=occurrence.pk).update(plan_stale=True)
+    RunOccurrence.objects.filter(pk=occurrence.pk).update(**plan_stale_fields())
     if by_coordinator:
         notify(
             membership.user,
@@ -818,7 +829,7 @@ def vehicle_withdraw(*, actor: User, vehicle: RunVehicle) -> None:
     reminder_cancel(key=_vehicle_reminder_key(vehicle.pk))
     RunSignup.objects.filter(vehicle=vehicle).update(vehicle=None)
     RunVehicle.objects.filter(pk=vehicle.pk).delete()
-    RunOccurrence.objects.filter(pk=occurrence.pk).update(plan_stale=True)
+    RunOccurrence.objects.filter(pk=occurrence.pk).update(**plan_stale_fields())
 
 
 # --- The plan and the day of the run ---------------------------------------------------------
@@ -847,34 +858,76 @@ def _cancel_reminders(occurrence: RunOccurrence) -> None:
         reminder_cancel(key=_vehicle_reminder_key(vehicle_id))
 
 
-def plan_stale_claim(*, occurrence_id: int) -> bool:
-    """Start planning: clear `plan_stale` (conditional UPDATE). A change during the solve
-    sets it again, and `plan_save` then drops the outdated result."""
-    return bool(
-        RunOccurrence.objects.filter(
-            pk=occurrence_id, plan_stale=True, state=OccurrenceState.SCHEDULED
-        ).update(plan_stale=False)
+@dataclass(frozen=True)
+class PlanLease:
+    """A planner's hold on a run: the token it holds the lease with and the plan version
+    its data is read at."""
+
+    occurrence_id: int
+    token: uuid.UUID
+    version: int
+
+
+@transaction.atomic
+def plan_lease_take(*, occurrence_id: int) -> PlanLease | None:
+    """Start planning a stale, scheduled run: hold its lease for SHUTTLE_PLAN_LEASE_SECONDS
+    and note the version. None when the plan is fresh or another planner holds an
+    unexpired lease (that planner sees any change made meanwhile when it saves). The flag
+    stays set until a plan is saved, so a planner that dies leaves the run stale, and the
+    beat sweep plans it once the lease has expired. Locks the occurrence row, so the
+    version read is the one the lease is taken at."""
+    now = timezone.now()
+    occurrence = (
+        RunOccurrence.objects.select_for_update()
+        .filter(pk=occurrence_id, plan_stale=True, state=OccurrenceState.SCHEDULED)
+        .first()
+    )
+    if occurrence is None or (
+        occurrence.plan_lease_until is not None and occurrence.plan_lease_until > now
+    ):
+        return None
+    token = uuid.uuid4()
+    RunOccurrence.objects.filter(pk=occurrence_id).update(
+        plan_lease_token=token,
+        plan_lease_until=now + timedelta(seconds=settings.SHUTTLE_PLAN_LEASE_SECONDS),
+    )
+    return PlanLease(occurrence_id=occurrence_id, token=token, version=occurrence.plan_version)
+
+
+def plan_lease_release(*, lease: PlanLease) -> None:
+    """Give the lease back without a plan (the solve failed): the run stays stale."""
+    RunOccurrence.objects.filter(pk=lease.occurrence_id, plan_lease_token=lease.token).update(
+        plan_lease_token=None, plan_lease_until=None
     )
 
 
 @transaction.atomic
 def plan_save(
     *,
-    occurrence_id: int,
+    lease: PlanLease,
     stops: list[tuple[int, int | None, int, int, datetime]],
     vehicle_km: dict[int, float],
     total_km: float | None,
     problem: str,
 ) -> bool:
     """Store a pickup order: `stops` are (signup id, vehicle id or None, car number,
-    order, estimated pickup). Locks the occurrence; a plan made from data that changed
-    meanwhile (plan_stale set again) is dropped: returns False. Schedules each
-    passenger's and driver's day-before reminder with the times (moving one not yet
+    order, estimated pickup). Locks the occurrence. Saved, the run is fresh and the lease
+    given back. Dropped (returns False): a plan made from data that changed meanwhile
+    (`plan_version` moved on; the lease is given back and the run stays stale, to be
+    planned again), or by a planner whose lease another one has taken over since. Schedules
+    each passenger's and driver's day-before reminder with the times (moving one not yet
     sent)."""
     occurrence = (
-        RunOccurrence.objects.select_for_update().select_related("schedule").get(pk=occurrence_id)
+        RunOccurrence.objects.select_for_update()
+        .select_related("schedule")
+        .get(pk=lease.occurrence_id)
     )
-    if occurrence.plan_stale or occurrence.state != OccurrenceState.SCHEDULED:
+    if occurrence.plan_lease_token != lease.token:
+        return False
+    if occurrence.plan_version != lease.version or occurrence.state != OccurrenceState.SCHEDULED:
+        RunOccurrence.objects.filter(pk=occurrence.pk).update(
+            plan_lease_token=None, plan_lease_until=None
+        )
         return False
     now = timezone.now()
     RunSignup.objects.filter(occurrence=occurrence).update(
@@ -894,7 +947,12 @@ def plan_save(
     for vehicle_id, km in vehicle_km.items():
         RunVehicle.objects.filter(pk=vehicle_id, occurrence=occurrence).update(plan_km=km)
     RunOccurrence.objects.filter(pk=occurrence.pk).update(
-        planned_at=now, plan_km=total_km, plan_problem=problem
+        planned_at=now,
+        plan_km=total_km,
+        plan_problem=problem,
+        plan_stale=False,
+        plan_lease_token=None,
+        plan_lease_until=None,
     )
     due = max(reminder_due(occurrence), now)
     shop = occurrence.schedule.destination_name

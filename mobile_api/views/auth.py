@@ -12,7 +12,7 @@ from backend.accounts.services import user_register, user_update_profile
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from mobile_api.serializers import LoginInput, MeOutput, MeUpdateInput, RegisterInput
-from mobile_api.throttles import LoginIdentifierThrottle, ScopedRateThrottle
+from mobile_api.throttles import LoginAttemptThrottle, ScopedRateThrottle
 
 LoginOutput = inline_serializer(
     "LoginOutput", {"token": serializers.CharField(), "user": MeOutput()}
@@ -25,8 +25,7 @@ class LoginView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle, LoginIdentifierThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginAttemptThrottle]  # shared with the web sign-in pages
 
     @extend_schema(request=LoginInput, responses={200: LoginOutput})
     def post(self, request: Request) -> Response:

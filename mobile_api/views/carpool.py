@@ -64,6 +64,7 @@ from mobile_api.carpool_serializers import (
     public_trip,
 )
 from mobile_api.rides_serializers import ReasonInput
+from mobile_api.throttles import BookingThrottle, UserRateThrottle
 
 BOOKING_RELATED = (
     "occurrence__trip__driver",
@@ -387,6 +388,8 @@ class BookingList(APIView):
     """My seat bookings and those of the people I book for, latest departure first; POST
     asks for seats on a departure (confirmed at once when the driver allows instant
     booking, else the driver answers)."""
+
+    throttle_classes = [UserRateThrottle, BookingThrottle]  # POST: shared with the web pages
 
     @extend_schema(responses={200: BookingOutput(many=True)})
     def get(self, request: Request) -> Response:

@@ -91,6 +91,7 @@ from mobile_api.rides_serializers import (
     RideRequestInput,
     SuggestionOutput,
 )
+from mobile_api.throttles import BookingThrottle, UserRateThrottle
 
 # Everything a ride's serialisers and permission checks touch, in one query.
 RIDE_RELATED = ("rider", "association", "village", "driver__membership__user", "return_ride")
@@ -196,6 +197,8 @@ class MyRidesFilter(django_filters.FilterSet):
 
 class RideList(generics.ListAPIView):
     """My rides and those of the people I book for, newest first."""
+
+    throttle_classes = [UserRateThrottle, BookingThrottle]  # POST: shared with the web pages
 
     serializer_class = RideOutput
     filterset_class = MyRidesFilter

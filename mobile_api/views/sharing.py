@@ -62,6 +62,7 @@ from mobile_api.sharing_serializers import (
     WaitlistInput,
     WaitlistOutput,
 )
+from mobile_api.throttles import BookingThrottle, UserRateThrottle
 
 BOOKING_RELATED = ("resource", "booker")
 UPLOADS = [JSONParser, MultiPartParser, FormParser]
@@ -228,6 +229,7 @@ class ResourceCalendar(APIView):
 
 
 class ResourceBook(APIView):
+    throttle_classes = [UserRateThrottle, BookingThrottle]  # POST: shared with the web pages
     parser_classes = [JSONParser]
 
     @extend_schema(

@@ -65,6 +65,7 @@ from mobile_api.shuttle_serializers import (
     StandingOutput,
     VehicleOutput,
 )
+from mobile_api.throttles import BookingThrottle, UserRateThrottle
 from mobile_api.views.rides import _place
 
 
@@ -222,6 +223,8 @@ class RunMove(APIView):
 class RunSignups(APIView):
     """POST: sign up for the run (yourself, or someone you book for). GET: everyone
     signed up, with the waitlist, for the coordinator."""
+
+    throttle_classes = [UserRateThrottle, BookingThrottle]  # POST: shared with the web pages
 
     @extend_schema(request=SignupInput, responses={201: SignupOutput})
     def post(self, request: Request, pk: int) -> Response:

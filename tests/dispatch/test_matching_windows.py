@@ -70,7 +70,13 @@ def periods(draw):
 
 @st.composite
 def drivers(draw):
-    slots = draw(st.lists(st.tuples(st.integers(0, 6), periods()), max_size=3))
+    slots = []
+    for weekday, (start, end) in draw(
+        st.lists(st.tuples(st.integers(0, 6), periods()), max_size=3)
+    ):
+        # One day's times never overlap (the slot_no_overlap constraint, as the service).
+        if all(day != weekday or end <= s or e <= start for day, (s, e) in slots):
+            slots.append((weekday, (start, end)))
     aways = draw(
         st.lists(st.tuples(st.integers(1, 9), st.one_of(st.none(), periods())), max_size=2)
     )

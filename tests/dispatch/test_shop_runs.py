@@ -135,17 +135,21 @@ def test_a_run_that_cannot_be_planned_is_explained_to_the_coordinator_once(world
 
 def test_a_plan_made_from_outdated_data_is_dropped(world):
     sign_up_everyone(world, 2)
-    from backend.shuttle.services import plan_save, plan_stale_claim
+    from backend.shuttle.services import plan_lease_take, plan_save
 
-    assert plan_stale_claim(occurrence_id=world.occurrence.pk)
+    lease = plan_lease_take(occurrence_id=world.occurrence.pk)
+    assert lease is not None
+    # A second planner stays off the run while the first one holds it.
+    assert plan_lease_take(occurrence_id=world.occurrence.pk) is None
     # Someone signs up while the solver runs.
     signup_create(
         actor=world.coordinator, occurrence=world.occurrence, passenger=world.residents[4]
     )
-    assert not plan_save(
-        occurrence_id=world.occurrence.pk, stops=[], vehicle_km={}, total_km=1.0, problem=""
-    )
-    assert RunOccurrence.objects.get(pk=world.occurrence.pk).planned_at is None
+    assert not plan_save(lease=lease, stops=[], vehicle_km={}, total_km=1.0, problem="")
+    occurrence = RunOccurrence.objects.get(pk=world.occurrence.pk)
+    assert occurrence.planned_at is None
+    assert occurrence.plan_stale is True
+    assert occurrence.plan_lease_token is None  # given back: the next planner may start
 
 
 def test_reminders_are_sent_once_with_the_pickup_time(world):

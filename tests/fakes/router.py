@@ -20,6 +20,11 @@ class FakeOsrm:
         self.speed_m_s = speed_m_s
         self.fail = False
         self.paths: list[str] = []
+        # hold_first: the first request waits for `release` (a slow router); `holding`
+        # says it has arrived, so a test can act while a caller waits for its answer.
+        self.hold_first = False
+        self.holding = threading.Event()
+        self.release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -43,6 +48,9 @@ class FakeOsrm:
 
     def answer(self, path: str) -> tuple[int, dict]:
         self.paths.append(path)
+        if self.hold_first and not self.holding.is_set():
+            self.holding.set()
+            self.release.wait(timeout=60)
         if self.fail:
             return 503, {"code": "Unavailable"}
         prefix = "/table/v1/driving/"

@@ -7,6 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 
 from backend.celery import app
+from backend.task_deliveries import dead_letters
 
 
 @app.task(bind=True, max_retries=2, default_retry_delay=0)
@@ -42,6 +43,9 @@ def test_a_task_that_fails_for_good_is_logged_once_as_a_dead_letter():
     assert (record.task_args, record.task_kwargs) == ([42], {})
     assert record.retries == 2  # tried three times in all, then gave up
     assert record.error == "RuntimeError: provider down for ride 42"
+    # Kept where `manage.py dead_letters` shows it, too.
+    [stored] = [entry for entry in dead_letters() if entry["task_id"] == result.id]
+    assert (stored["task_args"], stored["reason"]) == ([42], "failed for good")
 
 
 @pytest.fixture

@@ -533,7 +533,7 @@ def test_fewer_seats_than_are_booked_is_refused_and_nothing_changes(
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "seats_below_taken"
-    assert "2 seats are booked" in response.json()["error"]["message"]
+    assert "2 platser är bokade" in response.json()["error"]["message"]
     trip.refresh_from_db()
     occurrence.refresh_from_db()
     assert (trip.seats, trip.note, occurrence.seats_total) == (3, "", 3)

@@ -58,6 +58,7 @@ from webapp.forms.carpool import (
 )
 from webapp.forms.rides import map_settings
 from webapp.views.common import page, show_error
+from webapp.views.limits import booking_limited
 
 SEARCH_FIELDS = {
     "pickup": "pickup_address",
@@ -182,6 +183,7 @@ def find(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@booking_limited
 def book(request: HttpRequest) -> HttpResponse:
     passengers = _passengers(request.user)
     form = BookForm(request.POST, passengers=passengers, me=request.user.pk)

@@ -14,6 +14,7 @@ from backend.community.selectors import coordinated_association_ids
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
 from backend.notifications.selectors import unread_count
+from backend.rate_limits import client_address
 from backend.rides.selectors import driver_profiles_of
 
 
@@ -78,12 +79,5 @@ def show_error(
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address for rate limits. Behind NUM_PROXIES reverse proxies, the
-    address the nearest trusted proxy saw; otherwise the socket's peer."""
-    proxies = settings.REST_FRAMEWORK.get("NUM_PROXIES", 0)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address for rate limits (the API's rule: backend.rate_limits)."""
+    return client_address(request.META)

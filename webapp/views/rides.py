@@ -29,6 +29,7 @@ from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
 from webapp.forms.rides import WINDOW, CancelForm, RideRequestForm, map_settings
 from webapp.views.common import page, show_error
+from webapp.views.limits import booking_limited
 
 # The service names places and times by its own arguments; the form by its fields.
 SERVICE_FIELDS = {
@@ -103,6 +104,7 @@ def _time(values: dict) -> RideTime:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@booking_limited
 def ride_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     riders = _riders(user)

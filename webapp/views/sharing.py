@@ -53,6 +53,7 @@ from webapp.forms.sharing import (
     book_initial,
 )
 from webapp.views.common import page, show_error
+from webapp.views.limits import booking_limited
 
 CALENDAR_DAYS = 21
 BOOK_FIELDS = {"starts_at": "starts_at", "ends_at": "ends_at"}
@@ -225,6 +226,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@booking_limited
 def book(request: HttpRequest, pk: int) -> HttpResponse:
     """Book it. Taken: the page again with when it is free next, and a button to take
     that time instead."""

@@ -36,6 +36,7 @@ from backend.shuttle.services import standing_end
 from dispatch.shop_runs import seat_answer, signup_submit, signup_withdraw
 from webapp.forms.shop_runs import SignupForm
 from webapp.views.common import page, show_error
+from webapp.views.limits import booking_limited
 
 SIGNUP_FIELDS = {"pickup": "pickup_address", "needs": "needs", "passenger": "passenger"}
 # Sign-ups of runs that ended more than this long ago are no longer shown.
@@ -107,6 +108,7 @@ def _passengers(user: User, run: RunOccurrence) -> list[tuple[int, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@booking_limited
 def signup(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(coming_runs(request.user), pk=pk)
     passengers = _passengers(request.user, run)
