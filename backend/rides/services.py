@@ -489,8 +489,9 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
 @transaction.atomic
 def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     """A coordinator takes an accepted ride back from its driver (to give it to another;
-    dispatch.offers.ride_reassign_by_coordinator). Only before the driver sets off: a car
-    on its way is a matter for the phone. The driver is told why."""
+    dispatch.offers.ride_reassign_by_coordinator): when it is accepted, or when the driver
+    is on the way (a breakdown, an accident); not once the rider is on board. The driver
+    is told why, at once."""
     if not user_coordinates(user=actor, association=ride.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
@@ -506,7 +507,7 @@ def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) 
     previous_driver = ride.driver
     ride = _move(
         ride,
-        from_states=[RideState.ACCEPTED],
+        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
         to_state=RideState.REQUESTED,
         actor=actor,
         reason=reason.strip(),

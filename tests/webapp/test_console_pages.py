@@ -504,6 +504,33 @@ def test_giving_an_accepted_ride_to_another_driver(world):
     assert Offer.objects.get(ride=world.held, driver=erik).state == OfferState.WITHDRAWN
 
 
+def test_a_driver_on_the_way_whose_car_broke_down_is_replaced(world):
+    erik, sven = world.drivers["holding_driver"], world.drivers["offered_driver"]
+    RideRequest.objects.filter(pk=world.held.pk).update(state=RideState.EN_ROUTE)
+    page = world.client("coordinator").get(f"/console/rides/{world.held.pk}/").content.decode()
+    assert f"/console/rides/{world.held.pk}/reassign" in page
+    response = world.client("coordinator").post(
+        f"/console/rides/{world.held.pk}/reassign",
+        {"driver": sven.pk, "reason": "Bilen gick sönder"},
+    )
+    assert response.status_code == 302
+    world.held.refresh_from_db()
+    assert (world.held.state, world.held.driver) == (RideState.ACCEPTED, sven)
+    told = erik.membership.user.notifications.get(kind="ride.released")
+    assert told.payload["reason"] == "Bilen gick sönder"
+
+
+def test_a_ride_with_the_rider_on_board_is_not_reassigned(world):
+    RideRequest.objects.filter(pk=world.held.pk).update(state=RideState.PICKED_UP)
+    before = everything()
+    response = world.client("coordinator").post(
+        f"/console/rides/{world.held.pk}/reassign",
+        {"driver": world.drivers["offered_driver"].pk, "reason": "x"},
+    )
+    assert response.status_code == 409
+    assert everything() == before
+
+
 @pytest.mark.parametrize(
     ("data", "status"),
     [

@@ -179,7 +179,7 @@ def _ride_context(
         "assign_form": form or DriverChoiceForm(drivers=choices),
         "reassign_form": reassign_form
         or ReassignForm(drivers=[c for c in choices if c[0] != ride.driver_id]),
-        "can_reassign": ride.state == RideState.ACCEPTED,
+        "can_reassign": ride.state in (RideState.ACCEPTED, RideState.EN_ROUTE),
         "declined": Offer.objects.filter(ride=ride, state=OfferState.DECLINED)
         .select_related("driver__membership__user")
         .order_by("answered_at"),
