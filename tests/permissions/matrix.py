@@ -552,7 +552,7 @@ ROWS: list[Row] = [
     R("membership-approve", "POST", 404, other_resident=403, coordinator=409),
     R("membership-rider-approval", "POST", 404, other_resident=403, coordinator=200),
     R("membership-roles", "PUT", 404, other_resident=403, coordinator=200),
-    R("membership-suspend", "POST", 404, other_resident=409, coordinator=200),
+    R("membership-suspend", "POST", 404, other_resident=403, coordinator=200),
     R("municipality-list", "GET", 200),
     R("notification-list", "GET", 200),
     R("notification-preferences", "GET", 200),
