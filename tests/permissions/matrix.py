@@ -13,11 +13,15 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from dispatch.routing import websocket_urlpatterns
 from tests.factories import PASSWORD, STOCKHOLM
 from tests.permissions import world as w
 from tests.permissions.world import ROLES, World
 
 LOGIN = "login"
+# A redirect after a form that wrote nothing: refused with a message on the next page, or
+# nothing to do (a form answer is never a 4xx page when the page it came from says why).
+UNCHANGED = "302, nothing written"
 
 # Who may read what (any other role must not find it in a page or response it may read).
 OWN_SIDE = {"resident", "proxy", "coordinator"}
@@ -118,6 +122,22 @@ def enumerate_endpoints() -> set[tuple[str, str]]:
         assert methods, f"cannot tell the methods of {name}: decorate it or add it to UNDECORATED"
         endpoints |= {(name, method) for method in methods}
     return endpoints
+
+
+# --- Websocket routes (dispatch/routing.py) ------------------------------------------------
+
+ACCEPTED = "accepted"
+
+
+def enumerate_websockets() -> set[str]:
+    return {f"ws:{pattern.pattern}" for pattern in websocket_urlpatterns}
+
+
+# The one socket carries only the person's own notifications (their group, their replay):
+# every signed-in role is accepted and sees its own inbox only; anonymous is closed 4401.
+WS_ROWS: dict[str, dict[str, Any]] = {
+    "ws:ws/": dict.fromkeys(ROLES, ACCEPTED) | {"anonymous": 4401},
+}
 
 
 # --- Objects the patterns take -------------------------------------------------------------
@@ -477,36 +497,12 @@ ROWS: list[Row] = [
     ),
     R("carpool-booking-list", "GET", 200),
     R("carpool-booking-list", "POST", 404, resident=201, proxy=201, coordinator=201),
-    R(
-        "carpool-booking",
-        "GET",
-        404,
-        resident=200,
-        proxy=200,
-        driver_assigned=200,
-        coordinator=200,
-    ),
+    R("carpool-booking", "GET", 404, resident=200, proxy=200, driver_assigned=200, coordinator=200),
     R("carpool-departure-cancel", "POST", 404, driver_assigned=200, coordinator=200),
     R("carpool-departure-detail", "GET", 404, driver_assigned=200, coordinator=200),
     R("carpool-departure-list", "GET", 200),
-    R(
-        "carpool-rating",
-        "POST",
-        404,
-        resident=409,
-        proxy=403,
-        driver_assigned=409,
-        coordinator=403,
-    ),
-    R(
-        "carpool-report",
-        "POST",
-        404,
-        resident=201,
-        proxy=403,
-        driver_assigned=201,
-        coordinator=403,
-    ),
+    R("carpool-rating", "POST", 404, resident=409, proxy=403, driver_assigned=409, coordinator=403),
+    R("carpool-report", "POST", 404, resident=201, proxy=403, driver_assigned=201, coordinator=403),
     R("carpool-saved-search-list", "GET", 200),
     R(
         "carpool-saved-search-list",
@@ -577,15 +573,7 @@ ROWS: list[Row] = [
     R("ride-list", "GET", 200),
     R("ride-list", "POST", 404, resident=201, proxy=201, coordinator=201),
     R("ride-no-show", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
-    R(
-        "ride-picked-up",
-        "POST",
-        404,
-        resident=403,
-        proxy=403,
-        driver_assigned=200,
-        coordinator=403,
-    ),
+    R("ride-picked-up", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
     R("ride-start", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
     R(
         "ride-suggestions",
@@ -757,11 +745,11 @@ ROWS: list[Row] = [
     R("api-docs", "GET", 200, anonymous=200),
     R("api-schema", "GET", 200, anonymous=200),
     R("healthz", "GET", 200, anonymous=200),
-    R("set_language", "POST", 302, anonymous=302),
+    R("set_language", "POST", UNCHANGED, anonymous=UNCHANGED),
     R("webapp:carpool-alert-delete", "POST", 404, resident=302),
     R("webapp:carpool-alerts", "GET", 200, proxy=403, analyst=403, analyst_other=403, staff=403),
     R("webapp:carpool-alerts", "POST", 400, proxy=403, analyst=403, analyst_other=403, staff=403),
-    R("webapp:carpool-book", "POST", 302),
+    R("webapp:carpool-book", "POST", UNCHANGED, resident=302, proxy=302, coordinator=302),
     R("webapp:carpool-booking-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R("webapp:carpool-bookings", "GET", 200),
     R("webapp:carpool-departure-cancel", "POST", 404, driver_assigned=302),
@@ -774,7 +762,7 @@ ROWS: list[Row] = [
     R("webapp:console-assign", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-book", "GET", 403, coordinator=200, coordinator_other=404),
     R("webapp:console-book", "POST", 403, coordinator=400, coordinator_other=404),
-    R("webapp:console-membership", "POST", 403, coordinator=302, coordinator_other=404),
+    R("webapp:console-membership", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
     R("webapp:console-mileage-csv", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-mileage-paid", "POST", 403, coordinator=400, coordinator_other=400),
     R("webapp:console-mileage", "GET", 403, coordinator=200, coordinator_other=200),
@@ -785,27 +773,31 @@ ROWS: list[Row] = [
     R("webapp:console-roster", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-run-assign", "POST", 403, coordinator=400, coordinator_other=404),
     R("webapp:console-runs", "GET", 403, coordinator=200, coordinator_other=200),
-    R("webapp:console-sharing-approve", "POST", 403, coordinator=302, coordinator_other=404),
-    R("webapp:console-sharing-decline", "POST", 403, coordinator=302, coordinator_other=404),
-    R("webapp:console-sharing-in", "POST", 403, coordinator=302, coordinator_other=404),
+    R("webapp:console-sharing-approve", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
+    R("webapp:console-sharing-decline", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
+    R("webapp:console-sharing-in", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
     R("webapp:console-sharing-out", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-sharing", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:driver-availability-exception", "POST", 403, driver_assigned=400, driver_other=400),
     R("webapp:driver-availability", "GET", 403, driver_assigned=200, driver_other=200),
     R("webapp:driver-availability", "POST", 403, driver_assigned=400, driver_other=400),
-    R("webapp:driver-duty", "POST", 403, driver_assigned=302, driver_other=302),
+    R("webapp:driver-duty", "POST", 403, driver_assigned=UNCHANGED, driver_other=UNCHANGED),
     R("webapp:driver-km", "GET", 403, driver_assigned=200, driver_other=200),
-    R("webapp:driver-offer", "POST", 403, driver_assigned=302, driver_other=302),
+    # Someone else's offer: back to the driver page with "There is no such offer for you",
+    # the same as for an id that does not exist (tests/webapp/test_driver_pages.py).
+    # Someone else's offer: back to the driver page with "There is no such offer for you",
+    # the same as for an id that does not exist (tests/webapp/test_driver_pages.py).
+    R("webapp:driver-offer", "POST", 403, driver_assigned=302, driver_other=UNCHANGED),
     R("webapp:driver-position", "POST", 403, driver_assigned=400, driver_other=400),
     R("webapp:driver-ride-action", "POST", 403, driver_assigned=302, driver_other=404),
     R("webapp:driver-ride", "GET", 403, driver_assigned=200, driver_other=404),
     R("webapp:driver", "GET", 403, driver_assigned=200, driver_other=200),
     R("webapp:erased", "GET", 200, anonymous=200),
     R("webapp:home", "GET", 200),
-    R("webapp:language", "POST", 302, anonymous=302),
+    R("webapp:language", "POST", UNCHANGED, anonymous=UNCHANGED),
     R("webapp:manifest", "GET", 200, anonymous=200),
-    R("webapp:notifications-read", "POST", 302),
+    R("webapp:notifications-read", "POST", UNCHANGED),
     R("webapp:notifications", "GET", 200),
     R("webapp:offline", "GET", 200, anonymous=200),
     R("webapp:places", "GET", 200),
@@ -823,13 +815,20 @@ ROWS: list[Row] = [
     R("webapp:sharing-book", "POST", 400, resident=302, proxy=302, coordinator=302),
     R("webapp:sharing-booking-cancel", "POST", 404, resident=302, proxy=302),
     R("webapp:sharing-bookings", "GET", 200),
-    R("webapp:sharing-check-in", "POST", 404, resident=302, proxy=302),
-    R("webapp:sharing-check-out", "POST", 404, resident=302, proxy=302),
-    R("webapp:sharing-problem", "POST", 302),
+    R("webapp:sharing-check-in", "POST", 404, resident=UNCHANGED, proxy=UNCHANGED),
+    R("webapp:sharing-check-out", "POST", 404, resident=UNCHANGED, proxy=UNCHANGED),
+    R("webapp:sharing-problem", "POST", UNCHANGED, resident=302, coordinator=302),
     R("webapp:sharing-resource", "GET", 200),
     R("webapp:sharing", "GET", 200),
     R("webapp:shop-run-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
-    R("webapp:shop-run-seat", "POST", 404, resident=302, proxy=302, coordinator=302),
+    R(
+        "webapp:shop-run-seat",
+        "POST",
+        404,
+        resident=UNCHANGED,
+        proxy=UNCHANGED,
+        coordinator=UNCHANGED,
+    ),
     R(
         "webapp:shop-run-signup",
         "GET",
@@ -851,20 +850,13 @@ ROWS: list[Row] = [
     R("webapp:shop-run-standing-stop", "POST", 404, resident=302, proxy=302, coordinator=302),
     R("webapp:shop-runs", "GET", 200),
     R("webapp:shuttle-run-sheet", "GET", 404, anonymous=401, driver_assigned=200, coordinator=200),
-    R(
-        "webapp:shuttle-run-sheet",
-        "POST",
-        404,
-        anonymous=401,
-        driver_assigned=400,
-        coordinator=400,
-    ),
+    R("webapp:shuttle-run-sheet", "POST", 404, anonymous=401, driver_assigned=400, coordinator=400),
     R("webapp:sign-in-code-verify", "GET", LOGIN),
     R("webapp:sign-in-code-verify", "POST", LOGIN),
     R("webapp:sign-in-code", "GET", 200, anonymous=200),
     R("webapp:sign-in-code", "POST", 400, anonymous=400),
     R("webapp:sign-in", "GET", 302, anonymous=200),
-    R("webapp:sign-in", "POST", 302, anonymous=400),
+    R("webapp:sign-in", "POST", UNCHANGED, anonymous=400),
     R("webapp:sign-out", "POST", LOGIN),
     R("webapp:stats:dashboard", "GET", 403, analyst=200, analyst_other=200),
 ]

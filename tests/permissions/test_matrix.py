@@ -23,8 +23,11 @@ from tests.permissions.matrix import (
     MULTIPART,
     ROWS,
     SECRETS,
+    UNCHANGED,
+    WS_ROWS,
     Row,
     enumerate_endpoints,
+    enumerate_websockets,
     row_id,
 )
 from tests.permissions.world import ROLES, World, build_world
@@ -90,9 +93,11 @@ def send(world: World, row: Row, role: str):
     return method(url, body or {})
 
 
-def outcome(response) -> int | str:
+def outcome(response, row: Row, wrote: bool) -> int | str:
     if response.status_code in (301, 302) and "/sign-in" in response.get("Location", ""):
         return LOGIN
+    if response.status_code == 302 and row.method != "GET" and not wrote:
+        return UNCHANGED
     return response.status_code
 
 
@@ -103,7 +108,8 @@ def outcome(response) -> int | str:
 def test_permission(world, row: Row, role: str):
     before = writes_so_far()
     response = send(world, row, role)
-    got = outcome(response)
+    wrote = writes_so_far() != before
+    got = outcome(response, row, wrote)
     if OBSERVE:
         with Path(OBSERVE).open("a") as out:
             text = response.content.decode(errors="replace") if not response.streaming else ""
@@ -112,8 +118,8 @@ def test_permission(world, row: Row, role: str):
         return
     expected = row.expect[role]
     assert got == expected, f"{row_id(row)} as {role}: {got}, expected {expected}"
-    if row.method not in ("GET", "HEAD") and not (200 <= response.status_code < 400):
-        assert writes_so_far() == before, f"refused {row_id(row)} as {role} wrote rows"
+    if row.method != "GET" and not (200 <= response.status_code < 400):
+        assert not wrote, f"refused {row_id(row)} as {role} wrote rows"
     if row.method == "GET" and response.status_code == 200 and not response.streaming:
         text = response.content.decode(errors="replace")
         for name, (secret, readers) in SECRETS.items():
@@ -129,5 +135,13 @@ def test_every_endpoint_has_a_row():
     stale = sorted(rows - endpoints)
     assert not missing, f"endpoints without a row in tests/permissions/matrix.py: {missing}"
     assert not stale, f"rows for endpoints that no longer exist: {stale}"
+    sockets = enumerate_websockets()
+    assert sockets == set(WS_ROWS), (
+        f"websocket routes without a row: {sorted(sockets - set(WS_ROWS))};"
+        f" stale: {sorted(set(WS_ROWS) - sockets)}"
+    )
     assert len(CASES) == len(ROWS) * len(ROLES)
-    print(f"\npermission matrix: {len(rows)} endpoints x {len(ROLES)} roles = {len(CASES)}")
+    print(
+        f"\npermission matrix: {len(rows)} HTTP endpoints x {len(ROLES)} roles = {len(CASES)}"
+        f" cases, {len(sockets)} websocket route(s) x {len(ROLES)} roles"
+    )
