@@ -44,8 +44,8 @@ class Row:
     expect: dict[str, Any]
     kwargs: Callable[[World], dict] = lambda world: {}
     body: Any = None
-    query: str = ""
-    label: str = ""
+    query: str | Callable[[World], str] = ""
+    label: str = ""  # tells apart rows of one endpoint called another way
 
     @property
     def kind(self) -> str:
@@ -63,9 +63,8 @@ class Row:
         )
 
     def url(self, world: World) -> str:
-        return reverse(self.name, kwargs=self.kwargs(world)) + (
-            f"?{self.query}" if self.query else ""
-        )
+        query = self.query(world) if callable(self.query) else self.query
+        return reverse(self.name, kwargs=self.kwargs(world)) + (f"?{query}" if query else "")
 
 
 def row_id(row: Row) -> str:
@@ -433,7 +432,7 @@ MULTIPART = {("sharing-resource-photos", "POST")}
 # --- The rows -----------------------------------------------------------------------------
 
 
-def R(name: str, method: str, default, **roles) -> Row:
+def R(name: str, method: str, default, query="", label="", **roles) -> Row:
     """A row: `default` for every signed-in role not named; anonymous gets 403 from the
     API and LOGIN from the pages unless named."""
     unknown = set(roles) - set(ROLES)
@@ -442,7 +441,8 @@ def R(name: str, method: str, default, **roles) -> Row:
     expect = dict.fromkeys(ROLES, default)
     expect["anonymous"] = LOGIN if web else 403
     expect.update(roles)
-    return Row(name, method, expect, kwargs_for(name), body=BODIES.get((name, method)))
+    body = BODIES.get((name, method))
+    return Row(name, method, expect, kwargs_for(name), body=body, query=query, label=label)
 
 
 ROWS: list[Row] = [
@@ -739,7 +739,10 @@ ROWS: list[Row] = [
     R("stats-municipalities", "GET", 200),
     R("stats-summary", "GET", 404, analyst=200),
     R("stats-table", "GET", 404, analyst=200),
+    # The exports: the same rule, whatever the format.
+    R("stats-table", "GET", 404, analyst=200, query="format=csv", label="csv"),
     R("stats-unmet", "GET", 404, analyst=200),
+    R("stats-unmet", "GET", 404, analyst=200, query="format=geojson", label="geojson"),
     R("village-list", "GET", 200),
     R("admin:index", "GET", 302, anonymous=302, staff=200),
     R("api-docs", "GET", 200, anonymous=200),
@@ -859,4 +862,14 @@ ROWS: list[Row] = [
     R("webapp:sign-in", "POST", UNCHANGED, anonymous=400),
     R("webapp:sign-out", "POST", LOGIN),
     R("webapp:stats:dashboard", "GET", 403, analyst=200, analyst_other=200),
+    # Another municipality asked for by id: hidden from the analyst of Vansbro.
+    R(
+        "webapp:stats:dashboard",
+        "GET",
+        403,
+        analyst=404,
+        analyst_other=200,
+        query=lambda world: f"municipality={world.other_municipality.pk}",
+        label="other-municipality",
+    ),
 ]

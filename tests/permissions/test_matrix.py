@@ -140,8 +140,10 @@ def test_every_endpoint_has_a_row():
         f"websocket routes without a row: {sorted(sockets - set(WS_ROWS))};"
         f" stale: {sorted(set(WS_ROWS) - sockets)}"
     )
+    ids = [row_id(row) for row in ROWS]
+    assert len(set(ids)) == len(ids), "two rows of one endpoint need different labels"
     assert len(CASES) == len(ROWS) * len(ROLES)
     print(
-        f"\npermission matrix: {len(rows)} HTTP endpoints x {len(ROLES)} roles = {len(CASES)}"
-        f" cases, {len(sockets)} websocket route(s) x {len(ROLES)} roles"
+        f"\npermission matrix: {len(rows)} HTTP endpoints ({len(ROWS)} rows) x {len(ROLES)}"
+        f" roles = {len(CASES)} cases; {len(sockets)} websocket route(s) x {len(ROLES)} roles"
     )
