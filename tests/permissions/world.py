@@ -85,6 +85,7 @@ RESIDENT_PHONE = "+46701740620"
 PICKUP_ADDRESS = "Järnvägsgatan 4, Vansbro"
 DOOR_CODE = "Portkod 1234"
 KEY_CODE = "Nyckelskåp vid affären, kod 1234"
+ELSEWHERE_DRIVER = "Bertil Malmström"
 SHOP = Point(14.2300, 60.5110, srid=4326)
 HOME = Point(14.2600, 60.5200, srid=4326)
 
@@ -172,6 +173,8 @@ def build_world() -> World:
     }
     world = World(vansbro, malung, a, b, people, drivers)
     o = world.objects
+    # A driver of the other association: nobody in A may learn who that is.
+    o["driver_elsewhere"] = _driver(b, ELSEWHERE_DRIVER, "+46701740680")
     o["municipality"] = vansbro
     o["association"] = a
     o["membership"] = Membership.objects.get(user=people["other_resident"], association=a)
