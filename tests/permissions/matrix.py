@@ -581,6 +581,18 @@ ROWS: list[Row] = [
     R("push-subscriptions", "DELETE", 204),
     R("push-subscriptions", "POST", 400),
     R("ride-assign", "POST", 404, resident=403, proxy=403, driver_assigned=403, coordinator=200),
+    # A driver profile of another association, by id: refused without naming the driver.
+    R(
+        "ride-assign",
+        "POST",
+        404,
+        resident=403,
+        proxy=403,
+        driver_assigned=403,
+        coordinator=400,
+        body=lambda world: {"driver": world.pk("driver_elsewhere")},
+        label="driver-of-another-association",
+    ),
     R("ride-cancel", "POST", 404, resident=200, proxy=200, driver_assigned=403, coordinator=200),
     R("ride-complete", "POST", 404, resident=403, proxy=403, driver_assigned=409, coordinator=403),
     R("ride-detail", "GET", 404, resident=200, proxy=200, driver_assigned=200, coordinator=200),
