@@ -8,6 +8,7 @@ and connection) and the database is flushed afterwards, as a transactional test 
 import pytest
 from channels.testing.websocket import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import Client, override_settings
 
@@ -44,6 +45,8 @@ def ws_world(django_db_setup, django_db_blocker, tmp_path_factory):
             yield world
         finally:
             call_command("flush", interactive=False, verbosity=0)
+            # Content types are made again by the flush, with new ids.
+            ContentType.objects.clear_cache()
 
 
 async def replay(route: str, cookie: str | None) -> tuple[object, set[int]]:
