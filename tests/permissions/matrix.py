@@ -187,6 +187,8 @@ WEB_ARGS = {
     "webapp:carpool-departure-cancel": pk("departure"),
     "webapp:carpool-request": pk("carpool_booking", answer="accept"),
     "webapp:carpool-alert-delete": pk("saved_search"),
+    "webapp:carpool-after-trip": pk("carpool_booking"),
+    "webapp:carpool-trip-edit": pk("trip"),
     "webapp:shop-run-signup": pk("run"),
     "webapp:shop-run-cancel": pk("signup"),
     "webapp:shop-run-seat": pk("signup", answer="accept"),
@@ -214,6 +216,10 @@ SPECIAL_ARGS = {
         "proxy_id": world.people["proxy"].pk,
     },
     "sms-inbound": lambda world: {"provider": "elks"},
+    "person-export": lambda world: {"pk": world.people["resident"].pk},
+    "person-erase": lambda world: {"pk": world.people["resident"].pk},
+    "webapp:person-export": lambda world: {"pk": world.people["resident"].pk},
+    "webapp:person-erase": lambda world: {"pk": world.people["resident"].pk},
     "sharing-ical": lambda world: {"token": world.objects["feed"].token},
     "ride-suggestions": pk("open_ride"),
     "ride-assign": pk("open_ride"),
@@ -244,7 +250,7 @@ def kwargs_for(name: str) -> Callable[[World], dict]:
         return SPECIAL_ARGS[name]
     if name in WEB_ARGS:
         return WEB_ARGS[name]
-    if name.startswith("gbfs-"):
+    if name.startswith(("gbfs-", "gbfs31-", "gtfs-")):
         return lambda world: {"association_id": world.pk("association")}
     for prefix, args in ARGS.items():
         if name.startswith(prefix):
@@ -305,6 +311,10 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "dropoff_address": "Torget",
     },
     ("carpool-rating", "POST"): lambda world: {"stars": 5},
+    ("carpool-trip-detail", "PATCH"): lambda world: {"seats": 2, "note": "Ingen rökning."},
+    ("person-erase", "POST"): lambda world: {"confirm": True},
+    ("webapp:person-erase", "POST"): lambda world: {"confirm": "on"},
+    ("webapp:carpool-trip-edit", "POST"): lambda world: {"seats": 2, "note": "Ingen rökning."},
     ("carpool-report", "POST"): lambda world: {"text": "Körde för fort."},
     ("carpool-saved-search-list", "POST"): lambda world: {
         "pickup": PICKUP,
@@ -899,4 +909,37 @@ ROWS: list[Row] = [
         query=lambda world: f"municipality={world.other_municipality.pk}",
         label="other-municipality",
     ),
+    # A person's file and erasure (docs/privacy.md): the person, their proxy, or staff;
+    # what the answer shows is the resident's own file, whoever may fetch it.
+    R(
+        "carpool-trip-detail",
+        "PATCH",
+        403,
+        proxy=404,
+        driver_assigned=200,
+        analyst=404,
+        analyst_other=404,
+        staff=404,
+    ),
+    R("gbfs31-gbfs-versions", "GET", 200, anonymous=200),
+    R("gbfs31-gbfs", "GET", 200, anonymous=200),
+    R("gbfs31-station-information", "GET", 200, anonymous=200),
+    R("gbfs31-station-status", "GET", 200, anonymous=200),
+    R("gbfs31-system-information", "GET", 200, anonymous=200),
+    R("gbfs31-system-pricing-plans", "GET", 200, anonymous=200),
+    R("gbfs31-vehicle-availability", "GET", 200, anonymous=200),
+    R("gbfs31-vehicle-types", "GET", 200, anonymous=200),
+    R("gtfs-flex-feed", "GET", 200, anonymous=200),
+    R("person-erase", "GET", 404, resident=200, proxy=200, staff=200, acts_as="resident"),
+    R("person-erase", "POST", 404, resident=200, proxy=200, staff=200),
+    R("person-export", "GET", 404, resident=200, proxy=200, staff=200, acts_as="resident"),
+    R("webapp:carpool-after-trip", "GET", 404, resident=200, driver_assigned=200),
+    R("webapp:carpool-after-trip", "POST", 404, resident=400, driver_assigned=400),
+    R("webapp:carpool-trip-edit", "GET", 404, driver_assigned=200),
+    R("webapp:carpool-trip-edit", "POST", 404, driver_assigned=400),
+    R("webapp:notification-choices", "GET", 200),
+    R("webapp:notification-choices", "POST", UNCHANGED),
+    R("webapp:person-erase", "GET", 404, resident=200, proxy=200, staff=200, acts_as="resident"),
+    R("webapp:person-erase", "POST", 404, resident=302, proxy=302, staff=302),
+    R("webapp:person-export", "GET", 404, resident=200, proxy=200, staff=200, acts_as="resident"),
 ]
