@@ -253,9 +253,15 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
             kind=ErrorKind.FORBIDDEN,
         )
     membership = driver.membership
+    if membership.association_id != ride.association_id:
+        # Another association's driver is nobody the coordinator may see: no name.
+        raise ApplicationError(
+            RideErrorCode.NOT_DRIVER,
+            _("There is no such driver."),
+            fields={"driver": [_("Unknown driver.")]},
+        )
     if (
-        membership.association_id != ride.association_id
-        or membership.state != MembershipState.ACTIVE
+        membership.state != MembershipState.ACTIVE
         or Role.DRIVER not in membership.roles
         or not driver.active
     ):

@@ -113,6 +113,8 @@ def membership_approve(*, actor: User, membership: Membership) -> Membership:
 
 @transaction.atomic
 def membership_suspend(*, actor: User, membership: Membership, reason: str) -> Membership:
+    # Who may act first: a member asking to suspend themself is not a coordinator.
+    _require_coordinator(actor=actor, association=membership.association)
     reason = reason.strip()
     if not reason:
         raise ApplicationError(
