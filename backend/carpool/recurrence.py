@@ -64,4 +64,9 @@ def departures_between(
     found = occurrences(
         rule, start=_local_naive(start), end=_local_naive(end), limit=MAX_OCCURRENCES
     )
-    return [_aware(local) for local in found]
+    # The first departure keeps the instant the driver chose, also when its local time
+    # comes twice (the night the clocks go back): _aware would read it as the first pass.
+    first_local = _local_naive(first_departure)
+    first = first_departure.astimezone(dt.UTC)
+    instants = [first if local == first_local else _aware(local) for local in found]
+    return [moment for moment in instants if start <= moment <= end]

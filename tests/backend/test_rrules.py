@@ -189,3 +189,19 @@ def test_count_is_counted_from_the_first_departure():
         end=first + dt.timedelta(days=28),
     )
     assert [d.astimezone(STOCKHOLM).day for d in departures] == [3, 4, 5]
+
+
+def test_a_first_departure_in_the_repeated_hour_keeps_its_instant():
+    # 02:30 winter time on the night the clocks go back (the second 02:30): the first
+    # departure is the instant the driver chose, not the 02:30 an hour earlier.
+    first = dt.datetime(2027, 10, 31, 2, 30, fold=1, tzinfo=STOCKHOLM)
+    departures = carpool.departures_between(
+        rule_text="FREQ=DAILY;COUNT=2",
+        first_departure=first,
+        start=first,
+        end=first + dt.timedelta(days=3),
+    )
+    assert departures == [
+        dt.datetime(2027, 10, 31, 1, 30, tzinfo=dt.UTC),
+        dt.datetime(2027, 11, 1, 1, 30, tzinfo=dt.UTC),
+    ]
