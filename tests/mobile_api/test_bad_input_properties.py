@@ -20,6 +20,8 @@ from backend.carpool.models import Trip, TripOccurrence
 from backend.rides.models import AvailabilityException, AvailabilitySlot, RideRequest
 from backend.sharing.models import Booking as SharingBooking
 from backend.sharing.models import Resource
+from backend.shuttle.models import RunOccurrence, RunSchedule
+from tests.backend.test_rrules import rules as rule_texts
 from tests.carpool_fixtures import EAST, WEST
 from tests.factories import DALA_JARNA, VANSBRO
 
@@ -138,19 +140,23 @@ def test_a_ride_request_time_is_stored_sane_or_refused(api_as, rider, time, retu
 
 clock_texts = st.one_of(
     st.times().map(lambda t: t.strftime("%H:%M")),
+    st.times().map(lambda t: t.strftime("%H:%M")),
     st.sampled_from(["00:00", "23:59", "24:00", "02:30", "25:00", "12:60", "", "noon", "-1:00"]),
     st.none(),
     st.integers(),
 )
+hours = st.integers(0, 23).map(lambda h: f"{h:02d}:00")
 slots = st.lists(
     st.fixed_dictionaries(
         {
-            "weekday": st.one_of(st.integers(-2, 9), st.sampled_from(["1", "mon", None])),
-            "start": clock_texts,
-            "end": clock_texts,
+            "weekday": st.one_of(
+                st.integers(0, 6), st.integers(-2, 9), st.sampled_from(["1", "mon", None])
+            ),
+            "start": st.one_of(hours, hours, clock_texts),
+            "end": st.one_of(hours, hours, clock_texts),
         }
     ),
-    max_size=8,
+    max_size=5,
 )
 
 
@@ -434,3 +440,66 @@ def test_a_time_without_offset_before_year_1_in_utc_is_a_field_error(
     response = post(api_as(people[who]), url, body)
     assert response.status_code == 400, response.content
     assert field in response.json()["error"]["fields"]
+
+
+# --- Shop runs: a schedule's repetition, days and times ---------------------------------------
+
+
+@SETTINGS
+@given(
+    rrule=st.one_of(
+        st.sampled_from(
+            [
+                "FREQ=WEEKLY;BYDAY=TH",
+                "RRULE:FREQ=DAILY",
+                "FREQ=MONTHLY;BYDAY=1TU,-1FR",
+                "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SA,SU;COUNT=3",
+            ]
+        ),
+        rrule_texts,
+        rule_texts,
+    ),
+    starts_on=st.one_of(
+        st.integers(-2, 40).map(lambda n: str(timezone.localdate() + dt.timedelta(days=n))),
+        dates,
+    ),
+    times=st.one_of(
+        st.sampled_from(
+            [
+                ("10:00", "11:30"),
+                ("02:00", "03:30"),  # across the hour that does not exist in March
+                ("02:30", "02:45"),  # inside the hour that comes twice in October
+                ("23:00", "23:59"),
+                ("00:00", "00:01"),
+            ]
+        ),
+        st.tuples(clock_texts, clock_texts),
+    ),
+)
+def test_a_shop_run_schedule_is_stored_with_sane_runs_or_refused(
+    api_as, coordinator, association, rrule, starts_on, times
+):
+    arrive_at, leave_at = times
+    body = {
+        "association": association.pk,
+        "name": "Torsdagshandling",
+        "rrule": rrule,
+        "starts_on": starts_on,
+        "arrive_at": arrive_at,
+        "leave_at": leave_at,
+        "destination": geojson(VANSBRO),
+        "destination_name": "ICA Vansbro",
+        "deadline_time": "18:00",
+    }
+    before = RunSchedule.objects.count() + RunOccurrence.objects.count()
+    response = post(api_as(coordinator), "/api/v1/shuttle/schedules/", body)
+    after = RunSchedule.objects.count() + RunOccurrence.objects.count()
+    if response.status_code != 201:
+        assert_refused_with_message(response, before, after)
+        return
+    event("stored")
+    runs = list(RunOccurrence.objects.filter(schedule_id=response.json()["id"]))
+    assert len(runs) == len({run.rule_date for run in runs}) <= 29
+    for run in runs:
+        assert run.arrive_at < run.leave_at
+        assert run.arrive_at.astimezone(STOCKHOLM).date() == run.rule_date
