@@ -18,9 +18,10 @@ from backend.errors import ApplicationError
 from backend.shuttle import recurrence as shuttle
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-# Generous: the machine running the suite may be busy; a rule that was not bounded
-# took from 5 s to for ever.
-SECONDS_ALLOWED = 3
+# A guard against hangs (INTERVAL=0 never ended), not a timing assertion: far above what
+# a bounded expansion takes on a busy machine. Rules that were merely slow (seconds, up to
+# the year 9999) are asserted to be refused instead.
+SECONDS_ALLOWED = 20
 
 
 def wall(*args: int) -> dt.datetime:
@@ -164,7 +165,7 @@ def test_rules_that_hung_or_crashed_are_refused(rule):
     assert error.value.code == "rrule_invalid"
 
 
-def test_a_monthly_rule_that_never_matches_ends_quickly():
+def test_a_monthly_rule_that_never_matches_gives_no_departure():
     # Valid parts, no date: the 5th Monday of every 12th month from a January start is
     # in January only; dateutil searches monthly periods up to the year 9999 (fast).
     first = dt.datetime(2027, 3, 1, 7, 10, tzinfo=STOCKHOLM)
