@@ -6,6 +6,9 @@ Notifications carry increasing ids; anything at or below the last id sent is dro
 a message that arrives both by replay and live reaches the client once, in order.
 """
 
+import json
+import time
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -15,6 +18,18 @@ from backend.notifications.live import user_group
 from backend.notifications.selectors import notification_message, notifications_since
 
 UNAUTHENTICATED = 4401
+# What a client may send is small: {"type": "ping"} every ~25 s. Anything else ends the
+# connection with a close code that says why (RFC 6455 codes where one fits), after an
+# {"type": "error", "code": ...} message where the socket can still take one. The
+# person's other sockets are not touched.
+UNSUPPORTED_DATA = 1003  # a binary frame
+INVALID_MESSAGE = 1007  # not JSON, not an object, or no "type"
+TOO_MANY_MESSAGES = 1008  # more than MAX_MESSAGES within MESSAGE_WINDOW_S
+MESSAGE_TOO_BIG = 1009  # more than MAX_MESSAGE_BYTES
+UNKNOWN_TYPE = 4400  # a "type" the server does not know
+MAX_MESSAGE_BYTES = 4096
+MAX_MESSAGES = 30
+MESSAGE_WINDOW_S = 60
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -36,12 +51,51 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Check a client's message before it is read; the base class would raise (and
+        log a server error) on a binary frame or text that is not JSON."""
+        if getattr(self, "refused", False):
+            return  # closed already: the server may send nothing more on this socket
+        if not self._within_rate():
+            await self._refuse("too_many_messages", TOO_MANY_MESSAGES)
+        elif text_data is None:
+            await self._refuse("binary_not_supported", UNSUPPORTED_DATA)
+        elif len(text_data.encode()) > MAX_MESSAGE_BYTES:
+            await self._refuse("message_too_big", MESSAGE_TOO_BIG)
+        else:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                await self._refuse("invalid_json", INVALID_MESSAGE)
+                return
+            await self.receive_json(content)
+
     async def receive_json(self, content: dict, **kwargs) -> None:
         # The client pings every ~25 s; a socket that stops answering is closed by it.
-        if isinstance(content, dict) and content.get("type") == "ping":
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._refuse("invalid_message", INVALID_MESSAGE)
+        elif content["type"] == "ping":
             await self.send_json({"type": "pong"})
+        else:
+            await self._refuse("unknown_type", UNKNOWN_TYPE)
+
+    def _within_rate(self) -> bool:
+        now = time.monotonic()
+        if not hasattr(self, "received_at"):
+            self.received_at: deque[float] = deque()
+        while self.received_at and now - self.received_at[0] > MESSAGE_WINDOW_S:
+            self.received_at.popleft()
+        self.received_at.append(now)
+        return len(self.received_at) <= MAX_MESSAGES
+
+    async def _refuse(self, code: str, close_code: int) -> None:
+        self.refused = True
+        await self.send_json({"type": "error", "code": code})
+        await self.close(code=close_code)
 
     async def live_event(self, event: dict) -> None:
+        if getattr(self, "refused", False):
+            return
         message = event["event"]
         if message.get("type") == "notification":
             await self._send_notification(message)

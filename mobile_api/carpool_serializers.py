@@ -16,7 +16,7 @@ from backend.accounts.models import User
 from backend.carpool.models import Booking, BookingState, Luggage, SavedSearch, Trip
 from backend.geo import approximate
 from backend.notifications.selectors import sms_number_for
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
 
 # --- Input ------------------------------------------------------------------------------------
 
@@ -43,9 +43,9 @@ class LonLatField(serializers.CharField):
 class SearchInput(serializers.Serializer):
     pickup = LonLatField(help_text="Where you get in: longitude,latitude.")
     dropoff = LonLatField(help_text="Where you get out: longitude,latitude.")
-    window_start = serializers.DateTimeField(help_text="Picked up from this time…")
-    window_end = serializers.DateTimeField(help_text="…until this time (at most 7 days).")
-    preferred_at = serializers.DateTimeField(
+    window_start = DateTimeField(help_text="Picked up from this time…")
+    window_end = DateTimeField(help_text="…until this time (at most 7 days).")
+    preferred_at = DateTimeField(
         required=False, help_text="Rank pickups near this time first; default: mid-window."
     )
     seats = serializers.IntegerField(default=1)
@@ -63,7 +63,7 @@ class TripInput(serializers.Serializer):
     destination = PointField()
     destination_address = serializers.CharField(max_length=300)
     via = serializers.ListField(child=PointField(), required=False, max_length=5)
-    departure = serializers.DateTimeField(help_text="The (first) departure.")
+    departure = DateTimeField(help_text="The (first) departure.")
     rrule = serializers.CharField(
         max_length=300,
         allow_blank=True,

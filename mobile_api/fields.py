@@ -47,3 +47,15 @@ class PointField(serializers.Field):
 
     def to_representation(self, value: Point) -> dict:
         return {"type": "Point", "coordinates": [round(value.x, 6), round(value.y, 6)]}
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's DateTimeField, also refusing a time without an offset whose UTC instant
+    falls outside the years 1-9999 ("0001-01-01T00:00:00" in Stockholm is in year 0):
+    DRF checks that case only for times with an offset and raised OverflowError (a 500)."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")

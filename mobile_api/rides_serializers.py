@@ -30,7 +30,7 @@ from backend.rides.models import (
 )
 from backend.rides.services import DRIVER_STEPS, pickup_area
 from dispatch.offers import offer_payload
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
 from mobile_api.serializers import PersonOutput
 
 # --- Requesting a ride ---------------------------------------------------------------------
@@ -45,15 +45,13 @@ class PlaceInput(serializers.Serializer):
 
 class RideTimeInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=TimeKind.choices)
-    at = serializers.DateTimeField(
+    at = DateTimeField(
         required=False,
         allow_null=True,
         help_text="The pickup time (pickup_at) or the arrival time (arrive_by).",
     )
-    window_start = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Any pickup from here…"
-    )
-    window_end = serializers.DateTimeField(
+    window_start = DateTimeField(required=False, allow_null=True, help_text="Any pickup from here…")
+    window_end = DateTimeField(
         required=False, allow_null=True, help_text="…until here is fine (at most 14 days)."
     )
 
@@ -77,7 +75,7 @@ class RideRequestInput(serializers.Serializer):
     pickup = PlaceInput()
     destination = PlaceInput()
     time = RideTimeInput()
-    return_at = serializers.DateTimeField(
+    return_at = DateTimeField(
         required=False, allow_null=True, help_text="Also book the way back, picked up then."
     )
     passengers = serializers.IntegerField(default=1)

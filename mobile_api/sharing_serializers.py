@@ -24,7 +24,7 @@ from backend.sharing.models import (
     ResourceKind,
     ResourcePhoto,
 )
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
 
 # --- Resources -------------------------------------------------------------------------------
 
@@ -40,8 +40,8 @@ class ResourceSearchInput(serializers.Serializer):
     q = serializers.CharField(
         max_length=100, required=False, help_text="Words in the title or text."
     )
-    available_from = serializers.DateTimeField(required=False)
-    available_until = serializers.DateTimeField(required=False)
+    available_from = DateTimeField(required=False)
+    available_until = DateTimeField(required=False)
     limit = serializers.IntegerField(default=50, min_value=1, max_value=100)
 
     def validate(self, data: dict) -> dict:
@@ -206,8 +206,8 @@ class ResourceDetailOutput(ResourceOutput):
 
 
 class ResourceCalendarInput(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, help_text="Default: now.")
-    until = serializers.DateTimeField(required=False, help_text="Default: 30 days on; at most 92.")
+    since = DateTimeField(required=False, help_text="Default: now.")
+    until = DateTimeField(required=False, help_text="Default: 30 days on; at most 92.")
 
 
 class BusySlotOutput(serializers.Serializer):
@@ -249,8 +249,8 @@ class CalendarFeedOutput(serializers.Serializer):
 
 
 class SharingBookingInput(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = DateTimeField()
+    ends_at = DateTimeField()
     booker = serializers.IntegerField(
         required=False, help_text="Who borrows: you (default) or someone you book for."
     )
@@ -258,8 +258,8 @@ class SharingBookingInput(serializers.Serializer):
 
 
 class WaitlistInput(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = DateTimeField()
+    ends_at = DateTimeField()
 
 
 class BookingReasonInput(serializers.Serializer):

@@ -22,7 +22,7 @@ from backend.shuttle.models import (
     RunSignup,
     StandingSignup,
 )
-from mobile_api.fields import PointField
+from mobile_api.fields import DateTimeField, PointField
 from mobile_api.rides_serializers import PlaceInput
 
 # --- Input ---------------------------------------------------------------------------------
@@ -72,8 +72,8 @@ class SignupInput(serializers.Serializer):
 
 
 class MoveInput(serializers.Serializer):
-    arrive_at = serializers.DateTimeField()
-    leave_at = serializers.DateTimeField()
+    arrive_at = DateTimeField()
+    leave_at = DateTimeField()
 
 
 class OutcomeInput(serializers.Serializer):

@@ -6,6 +6,7 @@ class CarpoolErrorCode(StrEnum):
     NOT_ALLOWED = "carpool_not_allowed"
     SAME_PLACE = "same_place"
     TIME_PAST = "time_in_past"
+    TIME_TOO_FAR = "time_too_far"
     WINDOW_REVERSED = "window_reversed"
     WINDOW_TOO_LONG = "window_too_long"
     SEATS = "seats_invalid"

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, rrulestr
 from django.conf import settings
 
+from backend.rrules import occurrences, rule_problem
+
 ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY}
 MAX_OCCURRENCES = 400
 
@@ -38,6 +40,9 @@ def parse_rule(text: str, *, first_departure: dt.datetime) -> rrule:
     body = text.strip().removeprefix("RRULE:")
     if not body or "\n" in body or "DTSTART" in body.upper():
         raise InvalidRule("Give one RRULE, e.g. FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR.")
+    problem = rule_problem(body, frequencies={"DAILY", "WEEKLY", "MONTHLY"})
+    if problem:
+        raise InvalidRule(problem)
     try:
         rule = rrulestr(body, dtstart=_local_naive(first_departure))
     except (ValueError, TypeError) as error:
@@ -56,5 +61,12 @@ def departures_between(
     if not rule_text:
         return [first_departure] if start <= first_departure <= end else []
     rule = parse_rule(rule_text, first_departure=first_departure)
-    found = rule.between(_local_naive(start), _local_naive(end), inc=True)
-    return [_aware(local) for local in found[:MAX_OCCURRENCES]]
+    found = occurrences(
+        rule, start=_local_naive(start), end=_local_naive(end), limit=MAX_OCCURRENCES
+    )
+    # The first departure keeps the instant the driver chose, also when its local time
+    # comes twice (the night the clocks go back): _aware would read it as the first pass.
+    first_local = _local_naive(first_departure)
+    first = first_departure.astimezone(dt.UTC)
+    instants = [first if local == first_local else _aware(local) for local in found]
+    return [moment for moment in instants if start <= moment <= end]

@@ -144,6 +144,16 @@ def trip_publish(
         raise _invalid(
             Code.TIME_PAST, _("The departure time has passed. Choose a later time."), "departure"
         )
+    horizon = dt.timedelta(days=settings.CARPOOL_HORIZON_DAYS)
+    if first_departure > now + horizon:
+        # Departures are published for the horizon ahead; one further out would only be
+        # refused later with a message about the repetition (or overflow in the year 9999).
+        raise _invalid(
+            Code.TIME_TOO_FAR,
+            _("Publish a trip at most %(days)s days before it leaves.")
+            % {"days": settings.CARPOOL_HORIZON_DAYS},
+            "departure",
+        )
     rrule = rrule.strip()
     if rrule:
         try:

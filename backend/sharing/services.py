@@ -7,7 +7,7 @@ concurrent request could slip past.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -291,6 +291,13 @@ def clearance_revoke(*, actor: User, resource: Resource, user: User) -> bool:
 # --- Booking -----------------------------------------------------------------------------------
 
 
+def _instants(starts_at: datetime, ends_at: datetime) -> tuple[datetime, datetime]:
+    """The period in UTC. Two times in the same zone compare and subtract by the wall
+    clock, so 02:00 and 03:00 on the night the clocks go forward (one instant) passed as
+    an hour apart and the database refused the row (a 500)."""
+    return starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+
+
 def _check_period(
     resource: Resource, starts_at: datetime, ends_at: datetime, now: datetime
 ) -> None:
@@ -411,6 +418,7 @@ def booking_request(
     told). Locks the booker's row (fair-use limits); the overlap is the database's to
     refuse. Nothing is written when anything is refused."""
     booker = booker or actor
+    starts_at, ends_at = _instants(starts_at, ends_at)
     now = timezone.now()
     resource = Resource.objects.select_related("association", "owner").get(pk=resource.pk)
     _check_booker(actor, booker, resource)
@@ -886,6 +894,7 @@ def waitlist_join(
 ) -> WaitlistEntry:
     """Wait for a taken period: told once it is free again."""
     _check_booker(actor, actor, resource)
+    starts_at, ends_at = _instants(starts_at, ends_at)
     _check_period(resource, starts_at, ends_at, timezone.now())
     entry, created = WaitlistEntry.objects.get_or_create(
         resource=resource,

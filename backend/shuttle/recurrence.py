@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from backend.errors import ApplicationError
+from backend.rrules import occurrences, rule_problem
 from backend.shuttle.errors import ShuttleErrorCode
 
 ALLOWED_FREQUENCIES = {DAILY, WEEKLY, MONTHLY, YEARLY}
@@ -32,6 +33,9 @@ def parse_rule(value: str, *, starts_on: date) -> rrule:
         text = text[len("RRULE:") :]
     if not text or len(text) > MAX_RULE_LENGTH or "\n" in text or "DTSTART" in text.upper():
         raise _invalid(_('Give the repetition as an RRULE, e.g. "FREQ=WEEKLY;BYDAY=TH".'))
+    problem = rule_problem(text, frequencies={"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+    if problem:
+        raise _invalid(problem)
     try:
         rule = rrulestr(text, dtstart=datetime.combine(starts_on, time(0)))
     except (ValueError, TypeError, KeyError, IndexError):
@@ -45,12 +49,15 @@ def parse_rule(value: str, *, starts_on: date) -> rrule:
 
 def rule_dates(rule: rrule, *, start: date, end: date) -> list[date]:
     """The dates the rule gives from `start` to `end`, both included."""
-    return [
-        moment.date()
-        for moment in rule.between(
-            datetime.combine(start, time(0)), datetime.combine(end, time(0)), inc=True
-        )
-    ]
+    # One run a day at most: a rule has no time parts (see backend.rrules), so each
+    # moment is a distinct date; the limit is the number of days asked for.
+    moments = occurrences(
+        rule,
+        start=datetime.combine(start, time(0)),
+        end=datetime.combine(end, time(0)),
+        limit=(end - start).days + 1,
+    )
+    return [moment.date() for moment in moments]
 
 
 def local_moment(day: date, at: time) -> datetime:
