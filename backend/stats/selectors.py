@@ -26,6 +26,7 @@ from backend.stats.cache import cached
 from backend.stats.errors import StatsErrorCode
 from backend.stats.privacy import Suppression, linked_withheld, suppress
 from backend.stats.queries import (
+    SUM_COLUMNS,
     Found,
     StatsQuery,
     fetch_tables,
@@ -160,7 +161,10 @@ class Table:
     k: int
 
 
-def _figures(raw: dict) -> dict[str, Any]:
+def _figures(found: dict) -> dict[str, Any]:
+    # People are counted apart from the sums: a range with no request at all has people
+    # figures (zero) and no sums.
+    raw = {**dict.fromkeys(SUM_COLUMNS, 0), "alt_g_m": 0.0, **found}
     vehicle_g = settings.STATS_CO2_VEHICLE_G_PER_KM
     co2_g = (raw["alt_g_m"] or 0) / 1000 - raw["vehicle_m"] * vehicle_g / 1000
     median = raw.get("median_s")  # no row: nobody was accepted

@@ -30,6 +30,17 @@ def url(world, what: str, municipality=None) -> str:
     return f"/api/v1/stats/municipalities/{(municipality or world.a).pk}/{what}"
 
 
+def test_a_municipality_without_any_request_shows_zeros(world, api_as):
+    """A new municipality: no request in the range, so people are counted (none) and no
+    sums exist; the dashboard answers (the total, of fewer than k people, withheld)."""
+    response = api_as(world.analyst_b).get(url(world, "summary", world.b), RANGE)
+    assert response.status_code == 200
+    assert response.json()["total"]["suppressed"] is True
+    assert response.json()["villages"]["rows"] == [] or all(
+        row["suppressed"] for row in response.json()["villages"]["rows"]
+    )
+
+
 def test_analyst_lists_only_their_municipality(world, api_as):
     response = api_as(world.analyst_a).get("/api/v1/stats/municipalities/")
     assert response.status_code == 200
