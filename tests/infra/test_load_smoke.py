@@ -16,7 +16,7 @@ from tests.perf.load import BROADCAST, STEPS, LoadStack, Plan, Sizes, cpu_probe,
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SIZES = Sizes(associations=2, drivers=6, residents=10, sessions=4, rides=30, trips=2, things=2)
-# 20 a second for 5 s deals the whole deck of steps (89 cards) at least once.
+# 20 a second for 5 s deals the whole deck of steps (75 cards) at least once.
 PLAN = Plan(rate=20, seconds=5, baseline_seconds=1, warm_up_seconds=0, sockets=20, drain_seconds=20)
 
 

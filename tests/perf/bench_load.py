@@ -50,6 +50,8 @@ RATE = float(os.environ.get("BENCH_LOAD_RATE", "300"))
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "60"))
 BASELINE = float(os.environ.get("BENCH_LOAD_BASELINE", "15"))
 SOCKETS = int(os.environ.get("BENCH_LOAD_SOCKETS", "1000"))
+# Then the same mix from 16 clients in a closed loop: the rate the app sustains here.
+CAPACITY = float(os.environ.get("BENCH_LOAD_CAPACITY", "30"))
 WEB = int(os.environ.get("BENCH_LOAD_WEB", "2"))
 WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "1"))
 # Extra settings for the app's processes, e.g. BENCH_LOAD_ENV="DATABASE_POOL_MAX_SIZE=8".
@@ -63,7 +65,13 @@ OUT = ROOT / "var" / "bench"
 def test_load_mix_through_the_production_layout():
     raise_fd_limit()
     machine = machine_info()
-    plan = Plan(rate=RATE, seconds=SECONDS, baseline_seconds=BASELINE, sockets=SOCKETS)
+    plan = Plan(
+        rate=RATE,
+        seconds=SECONDS,
+        baseline_seconds=BASELINE,
+        sockets=SOCKETS,
+        capacity_seconds=CAPACITY,
+    )
     started = time.monotonic()
     with LoadStack(sizes=Sizes(), web=WEB, workers=WORKERS, extra_env=EXTRA_ENV) as stack:
         up = time.monotonic() - started
@@ -114,6 +122,8 @@ def _report(machine, load_after, plan, world, up, seed, results, statements) -> 
         "mix": results.table_rows("mix"),
         "mix_total": mix_total,
         "mix_total_without_broadcasts": interactive,
+        "capacity": results.table_rows("capacity") if plan.capacity_seconds else [],
+        "capacity_total": results.total("capacity") if plan.capacity_seconds else {},
         "cpu_seconds": cpu,
         "websockets": results.sockets,
         "errors": [
@@ -206,6 +216,28 @@ def _render(report: dict) -> str:
             "(latency from the scheduled start)",
         )
     )
+    if report["capacity"]:
+        cap = report["capacity_total"]
+        out.append(
+            table(
+                headers,
+                [
+                    *rows(report["capacity"]),
+                    [
+                        "ALL (closed loop)",
+                        cap["requests"],
+                        cap["per_s"],
+                        cap["p50_ms"],
+                        cap["p99_ms"],
+                        cap["max_ms"],
+                        cap["conflicts"],
+                        cap["errors"],
+                    ],
+                ],
+                f"Capacity: the mix from {plan['capacity_clients']} clients in a closed loop for "
+                f"{plan['capacity_seconds']:.0f} s (each sends as soon as answered)",
+            )
+        )
     cpu_rows = []
     for phase, parts in report["cpu_seconds"].items():
         wall = parts.pop("wall")

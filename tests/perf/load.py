@@ -86,9 +86,15 @@ class LoadStack:
     seed_seconds: float = 0.0
 
     def env(self) -> dict[str, str]:
+        # Production settings (DEBUG off, the connection pool), on plain HTTP: TLS ends
+        # in front of nginx in production, so no redirect and no secure-only cookies here.
         return {
-            "DJANGO_ENV": "local",
-            "DJANGO_DEBUG": "false",
+            "DJANGO_ENV": "production",
+            "SECRET_KEY": "load-test-" + "k3Yq9Vx2Lm7Rt4Wz8Bn1Hc6Jd0Fs5Gp" * 2,
+            "SITE_URL": "http://127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",
+            "SECURE_COOKIES": "false",
+            "SECURE_HSTS_SECONDS": "0",
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -388,7 +394,9 @@ def _get(path: str, *, who: str, web: bool = False) -> Callable[[random.Random, 
 
 # The mix: what each kind of person does, in proportion. Residents browse far more than
 # they book; drivers' apps poll their offers; coordinators keep the board open (the page
-# fetches itself again on each live event) and look at the association's rides.
+# fetches itself again on each live event) and look at the association's rides. There are
+# six coordinators to 1,080 residents and drivers, so at 300 requests a second each still
+# opens a page or the ride list about three times a second.
 STEPS: list[Step] = [
     Step("home page", "resident", 8, _get("/", who="resident", web=True)),
     Step("my rides page", "resident", 4, _get("/rides/", who="resident", web=True)),
@@ -407,10 +415,10 @@ STEPS: list[Step] = [
     Step(
         "API association rides",
         "coordinator",
-        5,
+        2,
         _get("/api/v1/associations/{association}/rides/", who="coordinator"),
     ),
-    Step("console board page", "coordinator", 4, _get("/console/", who="coordinator", web=True)),
+    Step("console board page", "coordinator", 2, _get("/console/", who="coordinator", web=True)),
     Step(
         "console roster page",
         "coordinator",
@@ -621,6 +629,28 @@ class Generator:
         await self.drain()
         self.results.phases[phase] = {"rate": rate, "seconds": seconds}
 
+    async def run_closed(
+        self,
+        phase: str,
+        *,
+        concurrency: int,
+        seconds: float,
+        deal: Callable[[], tuple[str, Call]],
+    ) -> None:
+        """Closed loop: `concurrency` clients, each sending its next request as soon as
+        the last one is answered, for `seconds`. What the app can serve at most, now."""
+        loop = asyncio.get_running_loop()
+        self.phase = phase
+        end = loop.time() + seconds
+
+        async def client() -> None:
+            while loop.time() < end:
+                name, call = deal()
+                await self._call(name, call, loop.time())
+
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        self.results.phases[phase] = {"rate": 0.0, "seconds": seconds}
+
     async def drain(self, timeout: float = REQUEST_TIMEOUT + 5) -> None:
         if self.in_flight:
             await asyncio.wait(set(self.in_flight), timeout=timeout)
@@ -697,6 +727,7 @@ class Generator:
                     socket.kinds[event["kind"]] += 1
                     if (
                         socket.driver
+                        and self.phase == "mix"
                         and event["kind"] == "ride.offered"
                         and self.rng.random() < self.accept_share
                     ):
@@ -770,6 +801,9 @@ class Plan:
     sockets: int = 1000
     broadcasts: bool = True
     drain_seconds: float = 60
+    # Then the mix in a closed loop: the most the app serves on this machine right now.
+    capacity_seconds: float = 0
+    capacity_clients: int = 16
 
 
 async def run(stack: LoadStack, plan: Plan, *, cpu_probe: Callable[[], dict]) -> Results:
@@ -827,6 +861,15 @@ async def run(stack: LoadStack, plan: Plan, *, cpu_probe: Callable[[], dict]) ->
                 "broadcast_wait_seconds": waited,
             }
         )
+        if plan.capacity_seconds:
+            before = cpu_probe()
+            await gen.run_closed(
+                "capacity",
+                concurrency=plan.capacity_clients,
+                seconds=plan.capacity_seconds,
+                deal=gen.dealer(),
+            )
+            results.phases["capacity"]["cpu"] = _cpu_delta(before, cpu_probe())
     return results
 
 
