@@ -41,6 +41,9 @@ def test_every_step_of_the_load_mix_runs_without_an_error():
     sockets = results.sockets
     assert sockets["opened"] == sockets["held"] == PLAN.sockets
     assert sockets["closed_early"] == 0
-    # Every socket got its association's message, once.
-    assert sockets["with_every_broadcast"] == PLAN.sockets
-    assert sockets["broadcasts_received"] == sockets["broadcasts_expected"] == PLAN.sockets
+    # Every socket got its association's message, once, unless a notification with a
+    # higher id reached it first: the socket then drops the message as already seen
+    # (docs/performance.md, "Load test"). No message is missing for another reason.
+    assert sockets["missed_unexplained"] == 0
+    assert sockets["with_every_broadcast"] + sockets["missed_overtaken"] == PLAN.sockets
+    assert sockets["broadcasts_received"] == sockets["with_every_broadcast"]

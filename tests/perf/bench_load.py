@@ -14,14 +14,17 @@ run and sends BENCH_LOAD_RATE requests a second, open-loop:
      (ride requests, carpool seats, shared things), drivers polling their offers and
      accepting half of the offers their websocket brings, coordinators on the board;
      each association's coordinator sends one message to all its members on the way,
-     which every open websocket of that association must receive.
+     which every open websocket of that association must receive;
+  4. capacity: the same mix from 16 clients in a closed loop for BENCH_LOAD_CAPACITY
+     seconds, each sending as soon as it has its answer: what the app serves here.
 
 It prints a table per endpoint (p50/p99 from the scheduled start, conflicts such as a
-seat someone else took are listed apart from errors), the CPU each part used, the
+seat someone else took are listed apart from errors; requests the generator did not
+send because 600 were still unanswered count as errors), the CPU each part used, the
 websockets, and PostgreSQL's busiest statements; the same goes to var/bench/load.json
-and var/bench/load.txt. It fails only when the harness did not do its job (a step never
-ran, a websocket did not open); the targets (300 requests/s for 60 s, p99 <= 200 ms,
-no errors, 1,000 websockets) are reported, not asserted.
+and var/bench/load.txt (and load-<rate>.json/.txt). It fails only when the harness did
+not do its job (a step never ran, a websocket did not open); the targets (300 requests/s
+for 60 s, p99 <= 200 ms, no errors, 1,000 websockets) are reported, not asserted.
 
     make bench ARGS="-k load"
 """
@@ -316,6 +319,10 @@ def _render(report: dict) -> str:
                 (
                     "Messages expected / received",
                     f"{ws['broadcasts_expected']} / {ws['broadcasts_received']}",
+                ),
+                (
+                    "Missed it: a newer notification came first / otherwise",
+                    f"{ws['missed_overtaken']} / {ws['missed_unexplained']}",
                 ),
                 ("Ride offers received", ws["offers_received"]),
                 ("Notifications received in all", ws["notifications_received"]),

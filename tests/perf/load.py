@@ -520,6 +520,7 @@ class LiveSocket:
         self.association = association
         self.driver = driver
         self.kinds: Counter = Counter()
+        self.ids: list[int] = []  # notification ids in the order they arrived
         self.open = False
         self.closed_early = False
         self.task: asyncio.Task | None = None
@@ -743,6 +744,7 @@ class Generator:
                     if event.get("type") != "notification":
                         continue
                     socket.kinds[event["kind"]] += 1
+                    socket.ids.append(event["id"])
                     if (
                         socket.driver
                         and self.phase == "mix"
@@ -796,6 +798,27 @@ class Generator:
                 break
             await asyncio.sleep(0.2)
         return time.monotonic() - started
+
+    async def overtaken(self, expected: dict[int, int]) -> tuple[int, int]:
+        """Of the sockets that did not get their association's message: how many had
+        received a notification with a higher id before it (the socket then drops the
+        message as already seen: ids are handed out on insert, not on commit, and the
+        message's transaction to every member commits last), and how many did not."""
+        overtaken = unexplained = 0
+        for socket in self.sockets:
+            if socket.kinds["association.message"] >= expected.get(socket.association, 0):
+                continue
+            async with self.session.get(
+                "/api/v1/notifications/",
+                headers=Call("GET", "", token=socket.person["token"]).headers(),
+            ) as response:
+                inbox = (await response.json())["results"]
+            stored = [n["id"] for n in inbox if n["kind"] == "association.message"]
+            if stored and socket.ids and max(socket.ids) > min(stored):
+                overtaken += 1
+            else:
+                unexplained += 1
+        return overtaken, unexplained
 
     async def close_sockets(self) -> None:
         self._closing = True
@@ -863,6 +886,7 @@ async def run(stack: LoadStack, plan: Plan, *, cpu_probe: Callable[[], dict]) ->
         results.sockets["open_after_mix"] = gen.sockets_open()
         waited = await gen.wait_for_broadcasts(expected, plan.drain_seconds)
         await gen.drain()
+        overtaken, unexplained = await gen.overtaken(expected)
         sockets = gen.sockets
         results.sockets.update(
             {
@@ -877,6 +901,8 @@ async def run(stack: LoadStack, plan: Plan, *, cpu_probe: Callable[[], dict]) ->
                 "offers_received": sum(s.kinds["ride.offered"] for s in sockets),
                 "notifications_received": sum(sum(s.kinds.values()) for s in sockets),
                 "broadcast_wait_seconds": waited,
+                "missed_overtaken": overtaken,
+                "missed_unexplained": unexplained,
             }
         )
         if plan.capacity_seconds:
