@@ -678,3 +678,18 @@ CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
 # seats; API and web pages on one counter: backend/rate_limits.py). A coordinator booking
 # for callers on the console's phone page is not limited.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING", "30/hour")
+
+# --- Database connections in production (docs/performance.md, "Load test") -------------
+# Without a pool every request opens a PostgreSQL connection of its own (a new server
+# process each time): in the load test that cost more CPU than the requests themselves
+# and /healthz could not keep 300 a second. Production keeps a small pool per process by
+# default; under ASGI Django runs the views of a process on one thread, so a few
+# connections suffice. DATABASE_POOL_MAX_SIZE=0 turns it off.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 4 if IS_PRODUCTION else 0)
+if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
+    }

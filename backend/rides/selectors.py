@@ -138,8 +138,13 @@ def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
 
 def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
     """Rides of the people `actor` books for (themself included), newest first."""
+    # The people first, then their rides through the rider index. As one statement,
+    # PostgreSQL cannot estimate the OR-ed subquery of people_actable_by and joins every
+    # ride in the database before it keeps a person's few (70 ms at 3,600 rides, and
+    # growing with them).
+    riders = list(people_actable_by(actor=actor).values_list("pk", flat=True))
     return (
-        RideRequest.objects.filter(rider__in=people_actable_by(actor=actor))
+        RideRequest.objects.filter(rider_id__in=riders)
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
     )

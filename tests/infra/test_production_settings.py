@@ -132,3 +132,24 @@ def test_https_redirect_spares_the_health_check(client, settings):
     assert response.headers["location"] == "https://testserver/api/v1/municipalities/"
     assert client.get("/healthz").status_code in (200, 503)
     assert client.get("/healthz").status_code != 301
+
+
+DATABASE_POOL = """
+import django, json
+django.setup()
+from django.conf import settings as s
+print(json.dumps(s.DATABASES["default"].get("OPTIONS", {}).get("pool")))
+"""
+
+
+def test_production_keeps_a_pool_of_database_connections():
+    result = run(["-c", DATABASE_POOL], **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"min_size": 1, "max_size": 4, "timeout": 30}
+
+
+def test_the_database_pool_can_be_sized_or_turned_off():
+    sized = run(["-c", DATABASE_POOL], **PRODUCTION, DATABASE_POOL_MAX_SIZE="10")
+    assert json.loads(sized.stdout)["max_size"] == 10, sized.stderr
+    off = run(["-c", DATABASE_POOL], **PRODUCTION, DATABASE_POOL_MAX_SIZE="0")
+    assert json.loads(off.stdout) is None, off.stderr

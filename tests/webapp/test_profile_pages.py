@@ -186,9 +186,9 @@ def test_home_shows_next_rides_and_unread_messages(world, django_assert_num_quer
     notify(rider, "ride.requested", {"when": "2026-12-01 10:00"})
     client = world.client("rider")
     client.get("/")
-    # session, user, shell (3), unread, next rides, driving, offers, carpool seats,
-    # carpool departures, shop-run sign-ups, shared-thing bookings
-    with django_assert_num_queries(13):
+    # session, user, shell (3), unread, the people I book for, next rides, driving, offers,
+    # carpool seats, carpool departures, shop-run sign-ups, shared-thing bookings
+    with django_assert_num_queries(14):
         page = client.get("/").content.decode()
     assert "Hello Anna!" in page
     assert f'href="/rides/{world.held.pk}/"' in page
