@@ -30,6 +30,7 @@ UNKNOWN_TYPE = 4400  # a "type" the server does not know
 MAX_MESSAGE_BYTES = 4096
 MAX_MESSAGES = 30
 MESSAGE_WINDOW_S = 60
+SENT_REMEMBERED = 1000  # notification ids a connection remembers having sent
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -39,7 +40,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=UNAUTHENTICATED)
             return
         self.user = user
-        self.last_id = _since(self.scope)
+        self.last_id = _since(self.scope)  # the replay: what came after it
+        self.sent: set[int] = set()
+        self.sent_order: deque[int] = deque()
         self.group = user_group(user.pk)
         # Join before reading the replay, so nothing published in between is missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -103,9 +106,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(message)
 
     async def _send_notification(self, message: dict) -> None:
-        if message["id"] <= self.last_id:
+        # Ids are given when a row is inserted, not when it is committed: a notification
+        # of a long transaction (a message to every member) can commit after a newer one
+        # was sent. So the socket remembers which ids it sent, not only the highest.
+        if message["id"] in self.sent:
             return
-        self.last_id = message["id"]
+        self.sent.add(message["id"])
+        self.sent_order.append(message["id"])
+        if len(self.sent_order) > SENT_REMEMBERED:
+            self.sent.discard(self.sent_order.popleft())
         await self.send_json(message)
 
     @database_sync_to_async

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from channels.layers import channel_layers
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import translation
@@ -13,6 +14,15 @@ pytest_plugins = ["tests.rides_fixtures", "tests.carpool_fixtures", "tests.shari
 def _empty_cache():
     """Throttle counters live in the (real, Redis) cache: start every test afresh."""
     cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """The Redis channel layer keeps asyncio locks bound to the event loop it ran on (a
+    consumer the server closed can leave one held); every async test has a loop of its
+    own, so every test gets a layer of its own."""
+    channel_layers.backends.clear()
     yield
 
 

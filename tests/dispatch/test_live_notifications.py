@@ -1,16 +1,18 @@
 """notify() to the websocket: the right person only, replay after reconnect, token
 auth, and a message published by another process (a Celery worker) arriving."""
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 
 from backend.asgi import application
@@ -39,6 +41,34 @@ async def send(user, text: str = "Hej") -> int:
         user, "association.message", {**MESSAGE, "text": text}
     )
     return notification.pk
+
+
+async def test_a_notification_committed_after_a_newer_one_still_arrives_live():
+    """Ids are given at insert: a message to every member, in one long transaction, can
+    commit after a newer notification was sent. It must still reach the socket."""
+    anna = await sync_to_async(UserFactory)()
+    socket = await open_socket(anna, since=0)
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        with transaction.atomic():
+            notify(anna, "association.message", {**MESSAGE, "text": "långsam"})
+            inserted.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    assert await asyncio.to_thread(inserted.wait, 10)
+    newer = await send(anna, "snabb")
+    assert (await socket.receive_json_from(timeout=5))["id"] == newer
+    release.set()
+    await asyncio.to_thread(thread.join, 10)
+    late = await socket.receive_json_from(timeout=5)
+    assert late["id"] < newer
+    assert late["body"].endswith("långsam")
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
 
 
 async def test_token_in_the_query_authenticates_and_a_bad_token_is_refused():
