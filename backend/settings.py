@@ -339,7 +339,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # A worker's "<name>@<host> ready." line says it consumes: operators and
+        # infra/multiproc.py wait for it, whatever LOG_LEVEL the rest logs at.
+        "celery.apps.worker": {"level": "INFO"},
+    },
 }
 
 # --- Carpooling -----------------------------------------------------------------------------
