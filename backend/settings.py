@@ -618,3 +618,10 @@ GBFS_RANGE_M = {
     "electric": env_int("GBFS_RANGE_ELECTRIC_M", 250_000),
     "combustion": env_int("GBFS_RANGE_COMBUSTION_M", 600_000),
 }
+
+# OpenAPI: every operation documents the API's error responses, and TimeFields their
+# local "HH:MM" shape (mobile_api/schema.py).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "mobile_api.schema.document_errors",
+]

@@ -99,3 +99,33 @@ def test_schema_generates_without_warnings():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_operation_documents_the_error_shape(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(error["properties"]["error"]["required"]) == {"code", "message", "fields"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"403", "404", "429"} <= set(responses), (method, path)
+            if method != "get":
+                assert {"400", "409"} <= set(responses), (method, path)
+            for code in ("403", "404"):
+                body = responses[code]["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/Error"}
+
+
+def test_clock_times_are_documented_as_they_are_sent(api):
+    """The API sends local times as "21:00", which is not OpenAPI's `format: time` (that
+    needs an offset): the schema gives their pattern instead."""
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    quiet = schema["components"]["schemas"]["QuietHours"]["properties"]["start"]
+    assert "format" not in quiet
+    assert re.fullmatch(quiet["pattern"], "21:00")
+    assert re.fullmatch(quiet["pattern"], "11:30:00")
+    assert not re.fullmatch(quiet["pattern"], "24:00")
+
