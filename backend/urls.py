@@ -18,3 +18,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Unmatched /api/ addresses answer in the API's JSON error shape (mobile_api/errors.py).
+handler404 = "mobile_api.errors.not_found"

@@ -129,3 +129,22 @@ def test_clock_times_are_documented_as_they_are_sent(api):
     assert re.fullmatch(quiet["pattern"], "11:30:00")
     assert not re.fullmatch(quiet["pattern"], "24:00")
 
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/rides/abc", "/api/v1/rides/-1/cancel", "/api/v1/no-such-thing"]
+)
+def test_an_api_address_that_matches_nothing_is_a_json_404(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Hittades inte.", "fields": {}}
+    }
+
+
+def test_a_page_that_matches_nothing_is_still_an_html_404(api):
+    response = api.get("/no-such-page")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
