@@ -28,12 +28,14 @@ ERROR_SCHEMA = {
 }
 
 # The errors any operation can answer with, whatever its view documents. 400 and 409 only
-# where the request carries something to refuse or changes something.
+# where the request carries something to refuse or changes something, 415 where it has a
+# body.
 ERRORS = {
     "400": "The request is invalid; `error.fields` says what to change.",
     "403": "Not logged in, an unknown token, or not allowed to do this.",
     "404": "Not found, or not visible to this person.",
     "409": "Conflicts with the current state (taken, already done, too late).",
+    "415": "The body is not in one of the media types the operation takes.",
     "429": "Too many requests; try again later.",
     "503": "The database cannot be reached just now; retry after `Retry-After` seconds.",
 }
@@ -54,6 +56,8 @@ def document_errors(result: dict, generator: Any, request: Any, public: bool) ->
                 if code == "400" and method not in CHANGES and not takes_query:
                     continue
                 if code == "409" and method not in CHANGES:
+                    continue
+                if code == "415" and "requestBody" not in operation:
                     continue
                 response = responses.setdefault(code, {"description": description})
                 response.setdefault("content", content)

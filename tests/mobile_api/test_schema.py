@@ -113,6 +113,8 @@ def test_every_operation_documents_the_error_shape(api):
             assert {"403", "404", "429"} <= set(responses), (method, path)
             if method != "get":
                 assert {"400", "409"} <= set(responses), (method, path)
+            if "requestBody" in operation:
+                assert "415" in responses, (method, path)
             for code in ("403", "404"):
                 body = responses[code]["content"]["application/json"]["schema"]
                 assert body == {"$ref": "#/components/schemas/Error"}
