@@ -10,10 +10,10 @@ of real objects, so the fuzzer reaches past the 404s into the views' real work.
 Stateless: each case is one request, and what it changed is rolled back before the next,
 so every case meets the same world.
 
-The number of generated cases per operation and person is SAMBY_FUZZ_EXAMPLES (default 5:
-about 4,700 cases, a few minutes); a nightly run sets it higher, e.g.
-`SAMBY_FUZZ_EXAMPLES=50 python -m pytest tests/mobile_api/test_schemathesis.py`, and
-SAMBY_FUZZ_SEED to explore other cases than the fixed ones of the normal run.
+The number of generated cases per operation and person is SAMBY_FUZZ_EXAMPLES (default 15:
+about 14,000 requests, a few minutes on a quiet 2-core machine); a nightly run sets it
+higher, e.g. `SAMBY_FUZZ_EXAMPLES=60 python -m pytest tests/mobile_api/test_schemathesis.py`,
+and SAMBY_FUZZ_SEED to explore other cases than the fixed ones of the normal run.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from tests.shuttle_world import make_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("SAMBY_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("SAMBY_FUZZ_EXAMPLES", "15"))
 SEED = int(os.environ.get("SAMBY_FUZZ_SEED", "0"))
 # In-process, never over the network: a case that reached a server on this machine would
 # test that server, not this checkout.
