@@ -698,3 +698,10 @@ if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", 
         "max_size": DATABASE_POOL_MAX_SIZE,
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
     }
+
+# OpenAPI: every operation documents the API's error responses, and TimeFields their
+# local "HH:MM" shape (mobile_api/schema.py).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "mobile_api.schema.document_errors",
+]

@@ -18,3 +18,8 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Unmatched /api/ addresses, and requests Django refuses before any view, answer in the
+# API's JSON error shape (mobile_api/errors.py).
+handler404 = "mobile_api.errors.not_found"
+handler400 = "mobile_api.errors.bad_request"

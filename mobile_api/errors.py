@@ -3,10 +3,17 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.defaults import bad_request as django_bad_request
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -85,3 +92,24 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         message = exc.detail if isinstance(exc.detail, str) else exc.default_detail
         response.data = error_body(code, message)
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: an API address that matches no route (/api/v1/rides/abc) answers in the
+    API's error shape, like every other API 404; pages keep the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", exceptions.NotFound.default_detail), status=404)
+    return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refuses before any view (more form fields or body than
+    DATA_UPLOAD_MAX_* allow, a bad host) answers an /api/ client in the API's error shape
+    instead of the HTML page; pages keep the HTML page."""
+    if not request.path.startswith("/api/"):
+        return django_bad_request(request, exception)
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent | RequestDataTooBig):
+        message = _("The request is too large or has too many fields. Send fewer at a time.")
+    else:
+        message = _("The request could not be read.")
+    return JsonResponse(error_body("bad_request", message), status=400)

@@ -64,7 +64,8 @@ def _association_id(request: Request, value=None) -> int | None:
     raw = request.query_params.get("association")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    # ASCII only: str.isdigit() is also true for "¹" or "٣", which int() refuses or reads.
+    if not (raw.isascii() and raw.isdigit()):
         raise ApplicationError(
             "invalid",
             _("Give the association's number."),

@@ -197,7 +197,11 @@ class StatsUnmet(JsonErrorsMixin, APIView):
         responses={
             (200, "application/geo+json"): OpenApiResponse(
                 OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
-            )
+            ),
+            # The same body as plain JSON, for `?format=json` or `Accept: application/json`.
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="GeoJSON FeatureCollection"
+            ),
         },
     )
     def get(self, request: Request, pk: int) -> Response:

@@ -4,6 +4,7 @@ and the logbook."""
 
 import asyncio
 import datetime
+from urllib.parse import quote
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -200,6 +201,19 @@ def test_a_driver_of_two_associations_says_which(association, erik, api_as):
     stranger = AssociationFactory(name="Malung byalag")
     response = client.get(f"/api/v1/driver/profile?association={stranger.pk}")
     assert error_of(response, 404)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("raw", ["¹", "٣", "x1", "-1"])
+def test_an_association_that_is_not_a_plain_number_is_400(erik, api_as, raw):
+    """Unicode digits ("¹" is a digit to str.isdigit, not to int) are refused like letters,
+    not a server error, and nothing is stored."""
+    response = api_as(erik).put(
+        "/api/v1/driver/profile", {"home_base": APPELBO}, QUERY_STRING=f"association={quote(raw)}"
+    )
+
+    error = error_of(response, 400)
+    assert (error["code"], list(error["fields"])) == ("invalid", ["association"])
+    assert not DriverProfile.objects.exists()
 
 
 # --- Availability and exceptions ----------------------------------------------------------------

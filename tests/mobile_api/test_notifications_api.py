@@ -37,6 +37,30 @@ def test_mark_read_and_unread_count(api_as):
     assert response.json() == {"marked": 2, "unread_count": 0}
 
 
+def test_marking_more_ids_than_a_form_may_carry_is_a_json_400_and_marks_nothing(api_as, settings):
+    """A form with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS is refused by Django
+    before the view: the app answers in the API's error shape, not with an HTML page."""
+    anna = UserFactory()
+    mine = notify(anna, "association.message", MESSAGE)
+    ids = [mine.pk, *range(10**6, 10**6 + settings.DATA_UPLOAD_MAX_NUMBER_FIELDS)]
+
+    response = api_as(anna).post(
+        reverse("notification-read"), {"ids": ids}, format="multipart", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": {
+            "code": "bad_request",
+            "message": "The request is too large or has too many fields. Send fewer at a time.",
+            "fields": {},
+        }
+    }
+    mine.refresh_from_db()
+    assert mine.read_at is None
+
+
 def test_cannot_mark_someone_elses_notification(api_as):
     anna, bo = UserFactory(), UserFactory()
     theirs = notify(bo, "association.message", MESSAGE)

@@ -99,3 +99,54 @@ def test_schema_generates_without_warnings():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_operation_documents_the_error_shape(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(error["properties"]["error"]["required"]) == {"code", "message", "fields"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"403", "404", "429"} <= set(responses), (method, path)
+            if method != "get":
+                assert {"400", "409"} <= set(responses), (method, path)
+            if "requestBody" in operation:
+                assert "415" in responses, (method, path)
+            for code in ("403", "404"):
+                body = responses[code]["content"]["application/json"]["schema"]
+                assert body == {"$ref": "#/components/schemas/Error"}
+
+
+def test_clock_times_are_documented_as_they_are_sent(api):
+    """The API sends local times as "21:00", which is not OpenAPI's `format: time` (that
+    needs an offset): the schema gives their pattern instead."""
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+
+    quiet = schema["components"]["schemas"]["QuietHours"]["properties"]["start"]
+    assert "format" not in quiet
+    assert re.fullmatch(quiet["pattern"], "21:00")
+    assert re.fullmatch(quiet["pattern"], "11:30:00")
+    assert not re.fullmatch(quiet["pattern"], "24:00")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/rides/abc", "/api/v1/rides/-1/cancel", "/api/v1/no-such-thing"]
+)
+def test_an_api_address_that_matches_nothing_is_a_json_404(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Hittades inte.", "fields": {}}
+    }
+
+
+def test_a_page_that_matches_nothing_is_still_an_html_404(api):
+    response = api.get("/no-such-page")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -238,3 +238,16 @@ def test_stats_endpoints_are_in_the_openapi_schema(api):
     assert {"text/csv", "application/json"} <= set(table["responses"]["200"]["content"])
     parameters = {p["name"] for p in table["parameters"]}
     assert {"start", "end", "village", "service", "granularity", "group_by"} <= parameters
+
+
+def test_unmet_as_plain_json_is_documented(world, api_as, api):
+    """The hexagons come as application/geo+json, or as application/json for clients that
+    ask for it; the schema names both."""
+    response = api_as(world.analyst_a).get(url(world, "unmet"), {**RANGE, "format": "json"})
+
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["type"] == "FeatureCollection"
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    unmet = schema["paths"]["/api/v1/stats/municipalities/{id}/unmet"]["get"]
+    assert set(unmet["responses"]["200"]["content"]) == {"application/geo+json", "application/json"}

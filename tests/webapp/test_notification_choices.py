@@ -84,3 +84,15 @@ def test_anonymous_is_sent_to_sign_in(world):
     response = world.client("anonymous").post(URL, {"kinds": ["ride.accepted"]})
     assert response["Location"].startswith("/sign-in?next=")
     assert not NotificationPreference.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["id", "up_to"])
+def test_marking_read_with_a_digit_that_is_not_ascii_changes_nothing(world, field):
+    """ "¹" passes str.isdigit() but not int(): the page goes back, nothing marked."""
+    from backend.notifications.models import Notification
+    from backend.notifications.services import notify
+
+    notify(world.people["rider"], "association.message", {"association": "A", "text": "Hej"})
+    response = world.client("rider").post("/notifications/read", {field: "¹"})
+    assert response.status_code == 302
+    assert not Notification.objects.filter(read_at__isnull=False).exists()

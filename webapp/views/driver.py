@@ -59,7 +59,7 @@ def driver_required(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         profiles = driver_profiles_of(user=request.user).select_related("membership__user")
         chosen = request.POST.get("association") or request.GET.get("association") or ""
-        if chosen.isdigit():
+        if chosen.isascii() and chosen.isdigit():
             profiles = profiles.filter(membership__association_id=int(chosen))
         driver = profiles.order_by("membership__association__name").first()
         if driver is None:

@@ -41,9 +41,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_read(request: HttpRequest) -> HttpResponse:
     """Mark one notification (`id`) or everything shown so far (`up_to`) as read."""
     one, up_to = request.POST.get("id", ""), request.POST.get("up_to", "")
-    if one.isdigit():
+    # ASCII digits only: "¹".isdigit() is true too, and int() refuses it.
+    if one.isascii() and one.isdigit():
         notifications_mark_read(user=request.user, ids=[int(one)])
-    elif up_to.isdigit():
+    elif up_to.isascii() and up_to.isdigit():
         notifications_mark_read(user=request.user, up_to_id=int(up_to))
     return redirect("webapp:notifications")
 
