@@ -430,20 +430,26 @@ class Layout:
         raise TimeoutError(f"{name} not ready after {timeout} s; see {log}")
 
     def start(self) -> Layout:
-        for i in range(1, self.web + 1):
-            self.start_web(f"web{i}")
-        for i in range(1, self.workers + 1):
-            self.start_worker(f"worker{i}")
-        if self.beat:
-            self.start_beat()
-        for name, port in self.web_ports.items():
-            wait_http(f"http://127.0.0.1:{port}/healthz", ok=(200, 503))
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited; see {self.work / (name + '.log')}")
-        self.start_balancer()
-        wait_http(f"{self.url}/healthz", ok=(200, 503))
-        for i in range(1, self.workers + 1):
-            self.wait_worker_ready(f"worker{i}")
+        """Start everything and wait until it serves; if any part does not come up,
+        stop what was started (no process outlives a failed start)."""
+        try:
+            for i in range(1, self.web + 1):
+                self.start_web(f"web{i}")
+            for i in range(1, self.workers + 1):
+                self.start_worker(f"worker{i}")
+            if self.beat:
+                self.start_beat()
+            for name, port in self.web_ports.items():
+                wait_http(f"http://127.0.0.1:{port}/healthz", ok=(200, 503))
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited; see {self.work / (name + '.log')}")
+            self.start_balancer()
+            wait_http(f"{self.url}/healthz", ok=(200, 503))
+            for i in range(1, self.workers + 1):
+                self.wait_worker_ready(f"worker{i}")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def signal(self, name: str, sig: int) -> None:
