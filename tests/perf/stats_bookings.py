@@ -174,11 +174,11 @@ RETURNING id
 RUNS_SQL = """
 INSERT INTO shuttle_runoccurrence (schedule_id, association_id, rule_date, arrive_at,
     leave_at, signup_deadline, capacity, seats_taken, state, state_reason, moved_at,
-    plan_stale, planned_at, plan_km, plan_problem, created_at)
+    plan_stale, plan_version, planned_at, plan_km, plan_problem, created_at)
 SELECT sch.id, sch.association_id, g.day,
     (g.day + time '10:00') AT TIME ZONE %(tz)s, (g.day + time '11:30') AT TIME ZONE %(tz)s,
     (g.day - 1 + time '18:00') AT TIME ZONE %(tz)s, 10, 0,
-    CASE WHEN random() < 0.03 THEN 'cancelled' ELSE 'done' END, '', NULL, false,
+    CASE WHEN random() < 0.03 THEN 'cancelled' ELSE 'done' END, '', NULL, false, 0,
     (g.day - 1 + time '18:00') AT TIME ZONE %(tz)s, NULL, '', timestamptz %(start)s
 FROM (
     SELECT n, (%(schedules)s::bigint[])[1 + n %% %(schedule_count)s] AS schedule_id,
