@@ -139,22 +139,27 @@ def run_signups_forget_places(signups) -> int:
 
 
 def _trips_anonymise(user: User) -> None:
-    """The driver's trips keep their distance, seats and association; the route becomes
-    a straight line between the coarse ends (a route starts at the driver's door)."""
     for trip in Trip.objects.filter(driver=user):
-        origin = _coarse(trip.origin, trip.association_id)
-        destination = _coarse(trip.destination, trip.association_id)
-        line = LineString(origin, destination, srid=4326)
-        Trip.objects.filter(pk=trip.pk).update(
-            origin=origin,
-            destination=destination,
-            origin_address="",
-            destination_address="",
-            note="",
-            via=None,
-            route=line,
-        )
-        TripOccurrence.objects.filter(trip=trip).update(route=line)
+        trip_forget_places(trip)
+
+
+def trip_forget_places(trip: Trip) -> None:
+    """The trip keeps its distance, seats and association; the ends become coarse, the
+    addresses, note and places on the way go, and the route becomes a straight line
+    between the coarse ends (a route starts at the driver's door)."""
+    origin = _coarse(trip.origin, trip.association_id)
+    destination = _coarse(trip.destination, trip.association_id)
+    line = LineString(origin, destination, srid=4326)
+    Trip.objects.filter(pk=trip.pk).update(
+        origin=origin,
+        destination=destination,
+        origin_address="",
+        destination_address="",
+        note="",
+        via=None,
+        route=line,
+    )
+    TripOccurrence.objects.filter(trip=trip).update(route=line)
 
 
 def _sharing_anonymise(user: User) -> None:

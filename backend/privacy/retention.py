@@ -10,7 +10,6 @@ The periods and what each job removes are listed in docs/privacy.md ("Retention"
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.gis.geos import LineString
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -18,14 +17,15 @@ from django.utils import timezone
 from backend.accounts.models import LoginCode
 from backend.audit.models import AuditEntry
 from backend.carpool.models import Booking as SeatBooking
-from backend.carpool.models import Trip, TripOccurrence
+from backend.carpool.models import Trip
 from backend.notifications.models import InboundSms, Notification, Reminder, SmsReplyCode
 from backend.privacy.erase import (
     rides_forget_places,
     run_signups_forget_places,
     seat_bookings_forget_places,
+    trip_forget_places,
 )
-from backend.privacy.points import is_coarse, point_for_statistics
+from backend.privacy.points import is_coarse
 from backend.rides.models import DriverProfile, RideRequest
 from backend.sharing.models import Booking as ThingBooking
 from backend.sharing.models import WaitlistEntry
@@ -74,19 +74,7 @@ def trips_forget_old_places(*, now: datetime | None = None) -> int:
             and is_coarse(trip.destination)
         ):
             continue
-        origin = point_for_statistics(trip.origin, association_id=trip.association_id)
-        destination = point_for_statistics(trip.destination, association_id=trip.association_id)
-        line = LineString(origin, destination, srid=4326)
-        Trip.objects.filter(pk=trip.pk).update(
-            origin=origin,
-            destination=destination,
-            origin_address="",
-            destination_address="",
-            note="",
-            via=None,
-            route=line,
-        )
-        TripOccurrence.objects.filter(trip=trip).update(route=line)
+        trip_forget_places(trip)
         count += 1
     return count
 
