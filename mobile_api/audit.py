@@ -6,12 +6,10 @@ from backend.audit.services import audit_record_many
 
 class AuditedListMixin:
     """For a ListAPIView showing other people's data. `audit_action` names the access;
-    `audit_subject_id(obj)` says whose data a row is."""
+    `audit_subject_field` is the attribute of a row holding whose data it is."""
 
-    audit_action: str = ""
-
-    def audit_subject_id(self, obj) -> int | None:
-        raise NotImplementedError
+    audit_action: str
+    audit_subject_field: str
 
     def audit_detail(self) -> dict:
         return dict(self.kwargs)
@@ -22,7 +20,7 @@ class AuditedListMixin:
         audit_record_many(
             actor=self.request.user,
             action=self.audit_action,
-            subject_ids=[self.audit_subject_id(row) for row in rows],
+            subject_ids=[getattr(row, self.audit_subject_field) for row in rows],
             detail=self.audit_detail(),
         )
         return page

@@ -288,6 +288,11 @@ class Booking(models.Model):
     def __str__(self) -> str:
         return f"booking {self.pk} ({self.state})"
 
+    @property
+    def taken_place(self) -> bool:
+        """A confirmed seat on a departure that has left: the two sides may rate each other."""
+        return self.state == BookingState.CONFIRMED and self.occurrence.status in TAKEN_PLACE
+
 
 class SavedSearch(models.Model):
     """A ride alert: tell me when a trip is published that I could ride along on."""

@@ -27,7 +27,6 @@ from backend.carpool.models import (
     ACTIVE_BOOKING,
     MAX_SEATS,
     OPEN_OCCURRENCE,
-    TAKEN_PLACE,
     Booking,
     BookingState,
     CancelledBy,
@@ -803,7 +802,7 @@ def _side_of(booking: Booking, actor: User) -> tuple[CancelledBy, User]:
 @transaction.atomic
 def rating_create(*, booking: Booking, actor: User, stars: int, comment: str = "") -> Rating:
     _side, other = _side_of(booking, actor)
-    if booking.state != BookingState.CONFIRMED or booking.occurrence.status not in TAKEN_PLACE:
+    if not booking.taken_place:
         raise ApplicationError(
             Code.NOT_AFTER_TRIP,
             _("You can rate each other once the trip has taken place."),

@@ -72,9 +72,7 @@ class AssociationMemberships(AuditedListMixin, generics.ListAPIView):
 
     serializer_class = MembershipOutput
     audit_action = "roster.view"
-
-    def audit_subject_id(self, obj) -> int:
-        return obj.user_id
+    audit_subject_field = "user_id"
 
     def audit_detail(self) -> dict:
         return {"association": self.kwargs["pk"]}
@@ -147,9 +145,7 @@ class PeopleList(AuditedListMixin, generics.ListAPIView):
 
     serializer_class = PersonOutput
     audit_action = "people.view"
-
-    def audit_subject_id(self, obj) -> int:
-        return obj.pk
+    audit_subject_field = "pk"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user

@@ -507,9 +507,7 @@ class AssociationRides(AuditedListMixin, generics.ListAPIView):
     serializer_class = RideOutput
     filterset_class = AssociationRidesFilter
     audit_action = "ride.view"
-
-    def audit_subject_id(self, obj) -> int:
-        return obj.rider_id
+    audit_subject_field = "rider_id"
 
     def audit_detail(self) -> dict:
         return {"association": self.kwargs["pk"], "view": "board"}

@@ -21,7 +21,6 @@ from backend.carpool import services as carpool
 from backend.carpool.models import (
     ACTIVE_BOOKING,
     OPEN_OCCURRENCE,
-    TAKEN_PLACE,
     Booking,
     BookingState,
     TripOccurrence,
@@ -240,7 +239,7 @@ def booking_rows(bookings: list[Booking], ratings: dict) -> list[dict]:
                 "can_cancel": booking.state in ACTIVE_BOOKING
                 and occurrence.status in OPEN_OCCURRENCE
                 and occurrence.departure_at > now,
-                "taken_place": confirmed and occurrence.status in TAKEN_PLACE,
+                "taken_place": booking.taken_place,
             }
         )
     return rows
@@ -345,7 +344,7 @@ def after_trip(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "booking": booking,
             "other_name": other.full_name if confirmed else other.get_short_name(),
-            "taken_place": confirmed and occurrence.status in TAKEN_PLACE,
+            "taken_place": booking.taken_place,
             "given": rating_given(rater=request.user, booking=booking),
             "rating_form": rating_form,
             "report_form": report_form,
@@ -490,7 +489,7 @@ def _request_rows(occurrence: TripOccurrence, ratings: dict) -> list[dict]:
                 "dropoff": booking.dropoff_address if confirmed else _area(booking, "dropoff"),
                 "rating": ratings.get(passenger.pk, (None, 0)),
                 "price_kr": _kronor(booking.price_ore),
-                "taken_place": confirmed and occurrence.status in TAKEN_PLACE,
+                "taken_place": booking.taken_place,
             }
         )
     return rows
