@@ -6,11 +6,15 @@ This module and `backend.urls` are the composition root: the only places in
 
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django_handler = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402
+
+from backend.asgi_http import DjangoHttp  # noqa: E402
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -21,7 +25,7 @@ from dispatch.ws_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": DjangoHttp(django_handler, threads=settings.WEB_THREADS),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

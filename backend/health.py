@@ -1,8 +1,9 @@
 """Readiness checks for /healthz: each returns None when fine, else what is wrong."""
 
-import redis
 from django.conf import settings
 from django.db import connection
+
+from backend import redis_pools
 
 
 def check_database() -> str | None:
@@ -16,11 +17,9 @@ def check_database() -> str | None:
 
 
 def check_redis() -> str | None:
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    client = redis_pools.client(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
         client.ping()
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
-    finally:
-        client.close()
     return None

@@ -84,6 +84,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
 WSGI_APPLICATION = None
+# Threads per web process that run HTTP requests (backend/asgi_http.py). Each holds a
+# database connection while it works, so keep it at or below DATABASE_POOL_MAX_SIZE.
+WEB_THREADS = env_int("WEB_THREADS", 4)
 
 TEMPLATES = [
     {
@@ -120,6 +123,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "samby",
+        "OPTIONS": {"pool_class": "backend.redis_pools.SharedConnectionPool"},
     }
 }
 CHANNEL_LAYERS = {
