@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, Channels for websockets.
+"""ASGI entry point: Django for HTTP (its WSGI handler on a pool of threads, see
+backend/asgi_http.py), Channels for websockets.
 
 This module and `backend.urls` are the composition root: the only places in
 `backend` that import the interface packages (see ARCHITECTURE.md).
@@ -12,14 +13,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 # Django must be set up before anything imports models.
 django_handler = get_wsgi_application()
 
-from django.conf import settings  # noqa: E402
-
-from backend.asgi_http import DjangoHttp  # noqa: E402
-
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from backend.asgi_http import DjangoHttp  # noqa: E402
 from dispatch.routing import websocket_urlpatterns  # noqa: E402
 from dispatch.ws_auth import TokenAuthMiddleware  # noqa: E402
 

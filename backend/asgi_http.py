@@ -65,4 +65,8 @@ class _Exchange(WsgiToAsgiInstance):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        return self.response_start, content
+        start = self.response_start
+        # Django's WSGI handler writes cookies as " name=value" (Morsel.output with an
+        # empty header name); its ASGI handler strips them, and so do we.
+        start["headers"] = [(name, value.strip()) for name, value in start["headers"]]
+        return start, content

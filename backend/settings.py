@@ -85,7 +85,7 @@ ROOT_URLCONF = "backend.urls"
 ASGI_APPLICATION = "backend.asgi.application"
 WSGI_APPLICATION = None
 # Threads per web process that run HTTP requests (backend/asgi_http.py). Each holds a
-# database connection while it works, so keep it at or below DATABASE_POOL_MAX_SIZE.
+# database connection while it works: the production pool has as many (below).
 WEB_THREADS = env_int("WEB_THREADS", 4)
 
 TEMPLATES = [
@@ -120,10 +120,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "backend.redis_pools.SharedRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "samby",
-        "OPTIONS": {"pool_class": "backend.redis_pools.SharedConnectionPool"},
     }
 }
 CHANNEL_LAYERS = {
@@ -523,18 +522,6 @@ if MEDIA_STORAGE == "s3":
     }
 elif MEDIA_STORAGE != "filesystem":
     raise ImproperlyConfigured("MEDIA_STORAGE must be filesystem or s3.")
-# Under ASGI every request in flight holds its own database connection; a burst (a
-# hundred people booking the same car at once) can exceed PostgreSQL's max_connections.
-# DATABASE_POOL_MAX_SIZE > 0 puts psycopg's connection pool in front of it (per process;
-# a request waits up to DATABASE_POOL_TIMEOUT seconds for a free connection).
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0)
-if DATABASE_POOL_MAX_SIZE:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1,
-        "max_size": DATABASE_POOL_MAX_SIZE,
-        "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
-    }
 CELERY_BEAT_SCHEDULE["sharing-mark-overdue"] = {
     "task": "backend.sharing.tasks.mark_overdue_bookings",
     "schedule": 300.0,
@@ -692,9 +679,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING"
 # Without a pool every request opens a PostgreSQL connection of its own (a new server
 # process each time): in the load test that cost more CPU than the requests themselves
 # and /healthz could not keep 300 a second. Production keeps a small pool per process by
-# default; under ASGI Django runs the views of a process on one thread, so a few
-# connections suffice. DATABASE_POOL_MAX_SIZE=0 turns it off.
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 4 if IS_PRODUCTION else 0)
+# default, one connection per request thread (WEB_THREADS); a request waits up to
+# DATABASE_POOL_TIMEOUT seconds for one. DATABASE_POOL_MAX_SIZE=0 turns it off.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", WEB_THREADS if IS_PRODUCTION else 0)
 if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -702,6 +689,9 @@ if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", 
         "max_size": DATABASE_POOL_MAX_SIZE,
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
     }
+DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
+    "DATABASE_SERVER_SIDE_BINDING", False
+)
 
 # OpenAPI: every operation documents the API's error responses, and TimeFields their
 # local "HH:MM" shape (mobile_api/schema.py).

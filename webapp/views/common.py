@@ -4,7 +4,8 @@ errors a person can act on."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Exists
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -13,41 +14,49 @@ from backend.community.models import MunicipalityAnalyst
 from backend.community.selectors import coordinated_association_ids
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
-from backend.notifications.selectors import unread_count
 from backend.rate_limits import client_address
 from backend.rides.selectors import driver_profiles_of
 
 
 def shell(request: HttpRequest) -> dict:
-    """The header's badge, the websocket's starting point and the driver-mode link."""
+    """The header's badge, the websocket's starting point and the links to driver mode,
+    the association console and the statistics: one query, since every page needs it."""
     user = request.user
     if not user.is_authenticated:
         return {"signed_in": False}
-    last_id = (
-        Notification.objects.filter(recipient=user).order_by("-id").values_list("id", flat=True)
-    ).first()
-    return {
-        "signed_in": True,
-        "unread": unread_count(user=user),
-        "last_notification_id": last_id or 0,
-        **_modes(user),
-        "position_interval": settings.DRIVER_POSITION_INTERVAL,
-    }
-
-
-def _modes(user) -> dict[str, bool]:
-    """Whether to link driver mode, the association console and the statistics: one query."""
-    modes = (
+    mine = Notification.objects.filter(recipient=OuterRef("pk"))
+    row = (
         User.objects.filter(pk=user.pk)
         .annotate(
+            unread=Coalesce(
+                Subquery(
+                    mine.filter(read_at__isnull=True)
+                    .order_by()
+                    .values("recipient")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                0,
+            ),
+            last_notification_id=Coalesce(Subquery(mine.order_by("-id").values("id")[:1]), 0),
             is_driver=Exists(driver_profiles_of(user=user)),
             is_coordinator=Exists(coordinated_association_ids(user=user)),
             is_analyst=Exists(MunicipalityAnalyst.objects.filter(user=user)),
         )
-        .values("is_driver", "is_coordinator", "is_analyst")
+        .values("unread", "last_notification_id", "is_driver", "is_coordinator", "is_analyst")
         .first()
-    )
-    return modes or {"is_driver": False, "is_coordinator": False, "is_analyst": False}
+    ) or {
+        "unread": 0,
+        "last_notification_id": 0,
+        "is_driver": False,
+        "is_coordinator": False,
+        "is_analyst": False,
+    }
+    return {
+        "signed_in": True,
+        **row,
+        "position_interval": settings.DRIVER_POSITION_INTERVAL,
+    }
 
 
 def page(
