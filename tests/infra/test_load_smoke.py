@@ -17,7 +17,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SIZES = Sizes(associations=2, drivers=6, residents=10, sessions=4, rides=30, trips=2, things=2)
 # 20 a second for 5 s deals the whole deck of steps (75 cards) at least once.
-PLAN = Plan(rate=20, seconds=5, baseline_seconds=1, warm_up_seconds=0, sockets=20, drain_seconds=20)
+PLAN = Plan(
+    rate=20,
+    seconds=5,
+    baseline_seconds=1,
+    warm_up_seconds=0,
+    sockets=20,
+    drain_seconds=20,
+    cost_requests=2,
+)
 
 
 def test_every_step_of_the_load_mix_runs_without_an_error():
@@ -33,6 +41,8 @@ def test_every_step_of_the_load_mix_runs_without_an_error():
         results = asyncio.run(run(stack, PLAN, cpu_probe=cpu_probe(stack)))
 
     assert dict(results.errors) == {}
+    assert [row["endpoint"] for row in results.costs] == [step.name for step in STEPS]
+    assert all(row["web_ms"] >= 0 and row["wall_ms"] > 0 for row in results.costs)
     ran = {row["endpoint"] for row in results.table_rows("mix")}
     assert {step.name for step in STEPS} | {BROADCAST} <= ran
     assert {row["endpoint"] for row in results.table_rows("baseline healthz")} == {

@@ -55,6 +55,8 @@ BASELINE = float(os.environ.get("BENCH_LOAD_BASELINE", "15"))
 SOCKETS = int(os.environ.get("BENCH_LOAD_SOCKETS", "1000"))
 # Then the same mix from 16 clients in a closed loop: the rate the app sustains here.
 CAPACITY = float(os.environ.get("BENCH_LOAD_CAPACITY", "30"))
+# First, each step alone: this many requests one after another, for its CPU cost.
+COST = int(os.environ.get("BENCH_LOAD_COST", "30"))
 WEB = int(os.environ.get("BENCH_LOAD_WEB", "2"))
 WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "1"))
 # Extra settings for the app's processes, e.g. BENCH_LOAD_ENV="DATABASE_POOL_MAX_SIZE=8".
@@ -74,6 +76,7 @@ def test_load_mix_through_the_production_layout():
         baseline_seconds=BASELINE,
         sockets=SOCKETS,
         capacity_seconds=CAPACITY,
+        cost_requests=COST,
     )
     started = time.monotonic()
     with LoadStack(sizes=Sizes(), web=WEB, workers=WORKERS, extra_env=EXTRA_ENV) as stack:
@@ -131,6 +134,8 @@ def _report(machine, load_after, plan, world, up, seed, results, statements) -> 
         "capacity": results.table_rows("capacity") if plan.capacity_seconds else [],
         "capacity_total": results.total("capacity") if plan.capacity_seconds else {},
         "cpu_seconds": cpu,
+        "costs": results.costs,
+        "cost_mean": _mean_cost(results.costs),
         "websockets": results.sockets,
         "errors": [
             {"endpoint": name, "status": status, "detail": detail, "count": count}
@@ -142,6 +147,17 @@ def _report(machine, load_after, plan, world, up, seed, results, statements) -> 
         "target": TARGET,
         "target_met": met,
     }
+
+
+def _mean_cost(costs: list[dict]) -> dict:
+    """The mix's mean CPU per request from the steps' costs and weights, and the rate two
+    cores could serve at that cost if nothing else ran on them."""
+    weight = sum(c["weight"] for c in costs)
+    if not weight:
+        return {}
+    web = sum(c["web_ms"] * c["weight"] for c in costs) / weight
+    postgres = sum(c["postgres_ms"] * c["weight"] for c in costs) / weight
+    return {"web_ms": web, "postgres_ms": postgres, "two_cores_per_s": 2000 / (web + postgres)}
 
 
 def _render(report: dict) -> str:
@@ -301,6 +317,29 @@ def _render(report: dict) -> str:
             "CPU, % of one core (2 cores = 200 %; 'machine' includes other people's work)",
         )
     )
+    if report["costs"]:
+        mean = report["cost_mean"]
+        out.append(
+            table(
+                ["Endpoint", "Weight", "web ms", "postgres ms", "wall ms", "Errors"],
+                [
+                    [
+                        c["endpoint"],
+                        c["weight"],
+                        c["web_ms"],
+                        c["postgres_ms"],
+                        c["wall_ms"],
+                        c["errors"],
+                    ]
+                    for c in report["costs"]
+                ],
+                f"CPU per request, each step alone ({report['plan']['cost_requests']} requests "
+                "one after another, before the websockets open)",
+            )
+            + f"\nMix (weighted): web {mean['web_ms']:.1f} ms + postgres "
+            f"{mean['postgres_ms']:.1f} ms of CPU a request: two cores would serve at most "
+            f"{mean['two_cores_per_s']:.0f}/s"
+        )
     ws = report["websockets"]
     out.append(
         table(

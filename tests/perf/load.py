@@ -469,6 +469,7 @@ class Results:
     phases: dict[str, dict] = field(default_factory=dict)
     sockets: dict[str, Any] = field(default_factory=dict)
     skipped: int = 0
+    costs: list[dict] = field(default_factory=list)  # Generator.step_costs
 
     def of(self, phase: str) -> list[Sample]:
         return [s for s in self.samples if s.phase == phase]
@@ -603,6 +604,36 @@ class Generator:
             outcome = "error"
             self.results.errors[(name, status, detail)] += 1
         self.results.samples.append(Sample(name, phase, status, latency, lag, outcome))
+
+    async def step_costs(self, each: int, cpu_probe: Callable[[], dict]) -> list[dict]:
+        """Each step alone, `each` requests one after another (after 3 to warm up): the
+        CPU the web processes and PostgreSQL used per request, without any queueing. With
+        the mix's weights this gives the mean cost of a request, and so the most two cores
+        could serve."""
+        loop = asyncio.get_running_loop()
+        rows = []
+        for step in STEPS:
+            self.phase = f"cost: {step.name}"
+            for _ in range(3):
+                await self._call(step.name, step.make(self.rng, self.world), loop.time())
+            self.results.samples = [s for s in self.results.samples if s.phase != self.phase]
+            before = cpu_probe()
+            for _ in range(each):
+                await self._call(step.name, step.make(self.rng, self.world), loop.time())
+            used = _cpu_delta(before, cpu_probe())
+            samples = self.results.of(self.phase)
+            rows.append(
+                {
+                    "endpoint": step.name,
+                    "weight": step.weight,
+                    "requests": each,
+                    "web_ms": used.get("web", 0.0) * 1000 / each,
+                    "postgres_ms": used.get("postgres", 0.0) * 1000 / each,
+                    "wall_ms": used["wall"] * 1000 / each,
+                    "errors": sum(s.outcome == "error" for s in samples),
+                }
+            )
+        return rows
 
     def _start(self, name: str, call: Call, scheduled: float, *, always: bool = False) -> None:
         """Start a request; a scheduled one is not sent (and counts as an error, "skipped")
@@ -845,6 +876,8 @@ class Plan:
     # Then the mix in a closed loop: the most the app serves on this machine right now.
     capacity_seconds: float = 0
     capacity_clients: int = 16
+    # First, each step alone, this many requests one after another: its CPU cost.
+    cost_requests: int = 0
 
 
 async def run(stack: LoadStack, plan: Plan, *, cpu_probe: Callable[[], dict]) -> Results:
@@ -852,6 +885,8 @@ async def run(stack: LoadStack, plan: Plan, *, cpu_probe: Callable[[], dict]) ->
     throughout; CPU seconds per part are taken around each measured phase."""
     async with Generator(stack.url, stack.world) as gen:
         results = gen.results
+        if plan.cost_requests:
+            results.costs = await gen.step_costs(plan.cost_requests, cpu_probe)
         results.sockets["open_seconds"] = await gen.open_sockets(plan.sockets)
         results.sockets["opened"] = gen.sockets_open()
         warm = gen.dealer()
