@@ -689,9 +689,6 @@ if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", 
         "max_size": DATABASE_POOL_MAX_SIZE,
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
     }
-DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env_bool(
-    "DATABASE_SERVER_SIDE_BINDING", False
-)
 
 # OpenAPI: every operation documents the API's error responses, and TimeFields their
 # local "HH:MM" shape (mobile_api/schema.py).
