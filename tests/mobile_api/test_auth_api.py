@@ -646,3 +646,41 @@ def test_home_location_bad_coordinates_get_a_readable_message(api_as, location, 
     assert message in error["fields"]["home_location"][0]
     person.refresh_from_db()
     assert person.home_location is None
+
+
+# --- The token on each request (mobile_api/authentication.py) ---------------------------
+
+
+def _with_token(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def test_a_valid_token_identifies_its_person(karin):
+    token = Token.objects.create(user=karin)
+    response = _with_token(token.key).get(ME)
+    assert response.status_code == 200, response.content
+    assert response.json() == me_fields(karin)
+
+
+def test_an_unknown_token_is_refused_with_a_readable_message(karin):
+    Token.objects.create(user=karin)
+    # 403, not 401: the session is the first way in, and it names no challenge.
+    error = error_of(_with_token("0" * 40).get(ME), 403)
+    assert error["message"] == 'Ogiltig "token".'  # DRF's own words
+
+
+def test_the_token_of_a_deactivated_person_no_longer_works(karin):
+    token = Token.objects.create(user=karin)
+    karin.is_active = False
+    karin.save(update_fields=["is_active"])
+    error = error_of(_with_token(token.key).get(ME), 403)
+    assert error["message"] == "Användaren borttagen eller inaktiv."
+
+
+def test_a_token_checks_its_person_in_one_query(karin, django_assert_num_queries):
+    token = Token.objects.create(user=karin)
+    client = _with_token(token.key)
+    with django_assert_num_queries(1):
+        assert client.get(ME).status_code == 200
