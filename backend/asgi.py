@@ -11,7 +11,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 # Django must be set up before anything imports models.
-django_handler = get_wsgi_application()
+get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -22,11 +22,18 @@ from backend.asgi_http import DjangoHttp  # noqa: E402
 from dispatch.routing import websocket_urlpatterns  # noqa: E402
 from dispatch.ws_auth import TokenAuthMiddleware  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": DjangoHttp(django_handler, threads=settings.WEB_THREADS),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
-        ),
-    }
-)
+
+def build_application() -> ProtocolTypeRouter:
+    """The whole app; the browser tests build a fresh one after their settings are in
+    place (WhiteNoise reads STATIC_ROOT when its middleware is created)."""
+    return ProtocolTypeRouter(
+        {
+            "http": DjangoHttp(get_wsgi_application(), threads=settings.WEB_THREADS),
+            "websocket": AllowedHostsOriginValidator(
+                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
+
+
+application = build_application()

@@ -70,24 +70,11 @@ class LiveServer:
 
 
 def _application():
-    """A fresh ASGI application, built after the test's settings are in place (WhiteNoise
-    reads STATIC_ROOT when the middleware is created); the same stack as backend.asgi."""
-    from channels.auth import AuthMiddlewareStack
-    from channels.routing import ProtocolTypeRouter, URLRouter
-    from channels.security.websocket import AllowedHostsOriginValidator
-    from django.core.asgi import get_asgi_application
+    """A fresh ASGI application, built after the test's settings are in place: the same
+    stack as production (backend.asgi)."""
+    from backend.asgi import build_application
 
-    from dispatch.routing import websocket_urlpatterns
-    from dispatch.ws_auth import TokenAuthMiddleware
-
-    return ProtocolTypeRouter(
-        {
-            "http": get_asgi_application(),
-            "websocket": AllowedHostsOriginValidator(
-                AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
-            ),
-        }
-    )
+    return build_application()
 
 
 @pytest.fixture
