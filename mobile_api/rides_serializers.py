@@ -31,6 +31,7 @@ from backend.rides.models import (
 from backend.rides.services import DRIVER_STEPS, pickup_area
 from dispatch.offers import offer_payload
 from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
+from mobile_api.output import FastOutput
 from mobile_api.serializers import PersonOutput
 
 # --- Requesting a ride ---------------------------------------------------------------------
@@ -115,12 +116,12 @@ def _view(name: str) -> dict:
     return {"type": "string", "enum": [name], "description": "Which shape this is."}
 
 
-class VillageBrief(serializers.Serializer):
+class VillageBrief(FastOutput, serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class RideDriverOutput(serializers.ModelSerializer):
+class RideDriverOutput(FastOutput, serializers.ModelSerializer):
     """The driver, for the rider's side once someone has taken the ride."""
 
     full_name = serializers.CharField(source="membership.user.full_name")
@@ -132,7 +133,7 @@ class RideDriverOutput(serializers.ModelSerializer):
         fields = ["id", "full_name", "phone", "car"]
 
 
-class RideOutput(serializers.ModelSerializer):
+class RideOutput(FastOutput, serializers.ModelSerializer):
     """Everything about the ride: for the rider, whoever books for them, coordinators."""
 
     view = serializers.SerializerMethodField()
