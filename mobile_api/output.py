@@ -11,6 +11,7 @@ Only for output serializers whose fields do not depend on the serializer's conte
 arguments: a SerializerMethodField runs on the template, which has no context.
 """
 
+import re
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -46,6 +47,32 @@ def _model_attribute(serializer: serializers.Serializer, field: serializers.Fiel
     return name
 
 
+def _choice_label(serializer: serializers.Serializer, field: serializers.Field):
+    """For `source="get_<field>_display"`: the label looked up in a dict made once.
+    Django's own method rebuilds (and hashes) the dict of choices at every call."""
+    model = getattr(getattr(serializer, "Meta", None), "model", None)
+    if model is None or len(field.source_attrs) != 1 or field.default is not serializers.empty:
+        return None
+    match = re.fullmatch(r"get_(\w+)_display", field.source_attrs[0])
+    if match is None:
+        return None
+    try:
+        model_field = model._meta.get_field(match[1])
+    except FieldDoesNotExist:
+        return None
+    if not model_field.choices or model_field.is_relation:
+        return None
+    labels = dict(model_field.flatchoices)
+    value_of = attrgetter(model_field.attname)
+
+    def label(instance: Any) -> Any:
+        value = value_of(instance)
+        # Shown as str() of the label, as Django's method does (in the active language).
+        return labels.get(value, value)
+
+    return label
+
+
 def _plan(template: serializers.Serializer) -> _Plan:
     plan: _Plan = []
     for name, field in template.fields.items():
@@ -57,6 +84,8 @@ def _plan(template: serializers.Serializer) -> _Plan:
                 _identity if isinstance(field, PrimaryKeyRelatedField) else field.to_representation
             )
             plan.append((name, attrgetter(attribute), show))
+        elif (label := _choice_label(template, field)) is not None:
+            plan.append((name, label, field.to_representation))
         elif isinstance(field, serializers.SerializerMethodField):
             plan.append((name, _identity, getattr(template, field.method_name)))
         else:

@@ -24,7 +24,7 @@ from backend.sharing.models import (
     ResourceKind,
     ResourcePhoto,
 )
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
 
 # --- Resources -------------------------------------------------------------------------------
 
@@ -172,7 +172,7 @@ class ResourceOutput(serializers.ModelSerializer):
         point = resource.location
         if not self._exact(resource):
             point = approximate(point, grid_m=settings.SHARING_APPROXIMATE_GRID_M)
-        return PointField().to_representation(point)
+        return point_json(point)
 
     def get_location_is_approximate(self, resource: Resource) -> bool:
         return not self._exact(resource)
