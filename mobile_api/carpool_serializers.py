@@ -17,6 +17,7 @@ from backend.carpool.models import Booking, BookingState, Luggage, SavedSearch, 
 from backend.geo import approximate
 from backend.notifications.selectors import sms_number_for
 from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.output import FastOutput
 
 # --- Input ------------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class SavedSearchInput(serializers.Serializer):
 # --- Output pieces ----------------------------------------------------------------------------
 
 
-class AreaOutput(serializers.Serializer):
+class AreaOutput(FastOutput, serializers.Serializer):
     """A place as others see it before booking."""
 
     village = serializers.CharField(allow_null=True)
@@ -152,7 +153,7 @@ def area(point: Point, village) -> dict:
     }
 
 
-class PersonBrief(serializers.Serializer):
+class PersonBrief(FastOutput, serializers.Serializer):
     """Someone on the other side before a booking is confirmed: first name and rating."""
 
     id = serializers.IntegerField()
@@ -323,7 +324,7 @@ def public_trip(trip: Trip, ratings: dict) -> dict:
 # --- Search results -------------------------------------------------------------------------
 
 
-class SearchResultOutput(serializers.Serializer):
+class SearchResultOutput(FastOutput, serializers.Serializer):
     departure = serializers.IntegerField(help_text="Book with this id.")
     trip = serializers.IntegerField()
     departure_at = serializers.DateTimeField()
