@@ -76,7 +76,7 @@ class MunicipalityOutput(serializers.ModelSerializer):
         fields = ["id", "name", "code"]
 
 
-class VillageOutput(serializers.ModelSerializer):
+class VillageOutput(FastOutput, serializers.ModelSerializer):
     location = PointField()
 
     class Meta:

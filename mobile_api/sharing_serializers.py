@@ -25,6 +25,7 @@ from backend.sharing.models import (
     ResourcePhoto,
 )
 from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.output import FastOutput
 
 # --- Resources -------------------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class ResourceInput(serializers.Serializer):
     key_location = serializers.CharField(max_length=200, allow_blank=True, required=False)
 
 
-class ResourcePhotoOutput(serializers.ModelSerializer):
+class ResourcePhotoOutput(FastOutput, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -181,6 +182,11 @@ class ResourceOutput(serializers.ModelSerializer):
     def get_distance_m(self, resource: Resource) -> int | None:
         distance = getattr(resource, "distance_m", None)
         return round(distance) if distance is not None else None
+
+
+class ResourceSearchOutput(FastOutput, ResourceOutput):
+    """ResourceOutput of search results, with its fields built once: nobody is privileged
+    in a search (no context), so a resident's own thing is always shown on the grid."""
 
 
 class ResourceDetailOutput(ResourceOutput):
