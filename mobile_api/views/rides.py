@@ -325,6 +325,16 @@ class OfferList(generics.ListAPIView):
                 ride__state__in=OPEN_STATES,
             )
             .select_related("ride__village")
+            # What offer_payload shows, and nothing else (a village's outline is large).
+            .only(
+                "pickup_at",
+                "state",
+                "ride__pickup",
+                "ride__village__name",
+                "ride__distance_m",
+                "ride__needs",
+                "ride__passengers",
+            )
             .order_by("pickup_at", "pk")
         )
 
