@@ -16,7 +16,8 @@ from backend.accounts.models import User
 from backend.carpool.models import Booking, BookingState, Luggage, SavedSearch, Trip
 from backend.geo import approximate
 from backend.notifications.selectors import sms_number_for
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.output import FastOutput
 
 # --- Input ------------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class SavedSearchInput(serializers.Serializer):
 # --- Output pieces ----------------------------------------------------------------------------
 
 
-class AreaOutput(serializers.Serializer):
+class AreaOutput(FastOutput, serializers.Serializer):
     """A place as others see it before booking."""
 
     village = serializers.CharField(allow_null=True)
@@ -148,11 +149,11 @@ def area(point: Point, village) -> dict:
     rounded = approximate(point, grid_m=settings.CARPOOL_APPROXIMATE_GRID_M)
     return {
         "village": village.name if village else None,
-        "point": PointField().to_representation(rounded),
+        "point": point_json(rounded),
     }
 
 
-class PersonBrief(serializers.Serializer):
+class PersonBrief(FastOutput, serializers.Serializer):
     """Someone on the other side before a booking is confirmed: first name and rating."""
 
     id = serializers.IntegerField()
@@ -246,7 +247,7 @@ class TripOutput(serializers.ModelSerializer):
 
     @extend_schema_field({"type": "array", "items": GEOJSON_POINT_SCHEMA})
     def get_via(self, trip: Trip) -> list:
-        return [PointField().to_representation(p) for p in trip.via] if trip.via else []
+        return [point_json(p) for p in trip.via] if trip.via else []
 
     @extend_schema_field(
         {"type": "object", "description": "GeoJSON LineString ([lon, lat] pairs)."}
@@ -323,7 +324,7 @@ def public_trip(trip: Trip, ratings: dict) -> dict:
 # --- Search results -------------------------------------------------------------------------
 
 
-class SearchResultOutput(serializers.Serializer):
+class SearchResultOutput(FastOutput, serializers.Serializer):
     departure = serializers.IntegerField(help_text="Book with this id.")
     trip = serializers.IntegerField()
     departure_at = serializers.DateTimeField()
@@ -411,10 +412,10 @@ def booking_out(booking: Booking, *, view: str, ratings: dict, exact_for_driver:
         "walk_m": booking.walk_m,
         "detour_m": booking.detour_m,
         "message": booking.message,
-        "pickup": PointField().to_representation(booking.pickup) if show_exact else None,
+        "pickup": point_json(booking.pickup) if show_exact else None,
         "pickup_address": booking.pickup_address if show_exact else None,
         "pickup_area": area(booking.pickup, village),
-        "dropoff": PointField().to_representation(booking.dropoff) if show_exact else None,
+        "dropoff": point_json(booking.dropoff) if show_exact else None,
         "dropoff_address": booking.dropoff_address if show_exact else None,
         "dropoff_area": area(booking.dropoff, village),
         "origin_address": trip.origin_address if (confirmed or not passenger_side) else None,

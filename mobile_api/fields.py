@@ -46,7 +46,13 @@ class PointField(serializers.Field):
         return Point(lon, lat, srid=4326)
 
     def to_representation(self, value: Point) -> dict:
-        return {"type": "Point", "coordinates": [round(value.x, 6), round(value.y, 6)]}
+        return point_json(value)
+
+
+def point_json(value: Point) -> dict:
+    """A point as PointField shows it, without building a field for it."""
+    x, y = value.coords[:2]
+    return {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]}
 
 
 class DateTimeField(serializers.DateTimeField):

@@ -1,6 +1,29 @@
+from django.core.paginator import Page
+from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework import pagination
 
 
+class Paginator(DjangoPaginator):
+    """Django's paginator, without the COUNT query when the first page is not full.
+
+    Most lists the apps poll (a driver's offers, a resident's rides, their notifications)
+    fit on the first page; there the rows fetched are the count, and counting them again
+    in the database cost about as much CPU as fetching them. Other pages, and a full first
+    page, are counted as before, so `count`, `next` and `previous` stay the same.
+    """
+
+    def page(self, number) -> Page:
+        if self.orphans or not self.allow_empty_first_page or str(number) != "1":
+            return super().page(number)
+        rows = list(self.object_list[: self.per_page])
+        if len(rows) < self.per_page:
+            # `count` is a cached_property: seed it with what the page holds.
+            self.__dict__["count"] = len(rows)
+        # Page 1 is always valid when an empty first page is allowed (DRF's default).
+        return self._get_page(rows, 1, self)
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
+    django_paginator_class = Paginator
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -30,7 +30,8 @@ from backend.rides.models import (
 )
 from backend.rides.services import DRIVER_STEPS, pickup_area
 from dispatch.offers import offer_payload
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.output import FastOutput
 from mobile_api.serializers import PersonOutput
 
 # --- Requesting a ride ---------------------------------------------------------------------
@@ -115,12 +116,12 @@ def _view(name: str) -> dict:
     return {"type": "string", "enum": [name], "description": "Which shape this is."}
 
 
-class VillageBrief(serializers.Serializer):
+class VillageBrief(FastOutput, serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class RideDriverOutput(serializers.ModelSerializer):
+class RideDriverOutput(FastOutput, serializers.ModelSerializer):
     """The driver, for the rider's side once someone has taken the ride."""
 
     full_name = serializers.CharField(source="membership.user.full_name")
@@ -132,7 +133,7 @@ class RideDriverOutput(serializers.ModelSerializer):
         fields = ["id", "full_name", "phone", "car"]
 
 
-class RideOutput(serializers.ModelSerializer):
+class RideOutput(FastOutput, serializers.ModelSerializer):
     """Everything about the ride: for the rider, whoever books for them, coordinators."""
 
     view = serializers.SerializerMethodField()
@@ -271,7 +272,7 @@ class DriverPastRideOutput(serializers.ModelSerializer):
 
     @extend_schema_field(GEOJSON_POINT_SCHEMA)
     def get_area(self, ride: RideRequest) -> dict:
-        return PointField().to_representation(pickup_area(ride))
+        return point_json(pickup_area(ride))
 
     def get_distance_km(self, ride: RideRequest) -> float:
         return round(ride.distance_m / 1000, 1)
@@ -468,7 +469,7 @@ class LogbookRowOutput(serializers.Serializer):
         return round((ride.driven_m or ride.distance_m) / 1000, 1)
 
 
-class DriverRideRowOutput(serializers.ModelSerializer):
+class DriverRideRowOutput(FastOutput, serializers.ModelSerializer):
     """One of my rides as a driver. While I hold it: where exactly (addresses and points)
     and which steps I can take next. Once it has closed: the approximate area only."""
 
@@ -516,7 +517,7 @@ class DriverRideRowOutput(serializers.ModelSerializer):
 
     @extend_schema_field({**GEOJSON_POINT_SCHEMA, "nullable": True})
     def get_pickup(self, ride: RideRequest) -> dict | None:
-        return PointField().to_representation(ride.pickup) if self._held(ride) else None
+        return point_json(ride.pickup) if self._held(ride) else None
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_pickup_address(self, ride: RideRequest) -> str | None:
@@ -524,7 +525,7 @@ class DriverRideRowOutput(serializers.ModelSerializer):
 
     @extend_schema_field({**GEOJSON_POINT_SCHEMA, "nullable": True})
     def get_destination(self, ride: RideRequest) -> dict | None:
-        return PointField().to_representation(ride.destination) if self._held(ride) else None
+        return point_json(ride.destination) if self._held(ride) else None
 
     @extend_schema_field({"type": "string", "nullable": True})
     def get_destination_address(self, ride: RideRequest) -> str | None:
@@ -532,7 +533,7 @@ class DriverRideRowOutput(serializers.ModelSerializer):
 
     @extend_schema_field(GEOJSON_POINT_SCHEMA)
     def get_area(self, ride: RideRequest) -> dict:
-        return PointField().to_representation(pickup_area(ride))
+        return point_json(pickup_area(ride))
 
     def get_distance_km(self, ride: RideRequest) -> float:
         return round(ride.distance_m / 1000, 1)

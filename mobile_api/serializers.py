@@ -8,6 +8,7 @@ from backend.community.models import Association, Membership, Municipality, Role
 from backend.notifications.models import Channel, Notification
 from backend.notifications.selectors import notification_message
 from mobile_api.fields import PointField
+from mobile_api.output import FastOutput
 
 
 class LoginInput(serializers.Serializer):
@@ -61,7 +62,7 @@ class MeUpdateInput(serializers.Serializer):
     )
 
 
-class PersonOutput(serializers.ModelSerializer):
+class PersonOutput(FastOutput, serializers.ModelSerializer):
     """A person someone may act for: enough to pick them from a list and to call them."""
 
     class Meta:
@@ -75,7 +76,7 @@ class MunicipalityOutput(serializers.ModelSerializer):
         fields = ["id", "name", "code"]
 
 
-class VillageOutput(serializers.ModelSerializer):
+class VillageOutput(FastOutput, serializers.ModelSerializer):
     location = PointField()
 
     class Meta:

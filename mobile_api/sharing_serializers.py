@@ -24,7 +24,8 @@ from backend.sharing.models import (
     ResourceKind,
     ResourcePhoto,
 )
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField
+from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.output import FastOutput
 
 # --- Resources -------------------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class ResourceInput(serializers.Serializer):
     key_location = serializers.CharField(max_length=200, allow_blank=True, required=False)
 
 
-class ResourcePhotoOutput(serializers.ModelSerializer):
+class ResourcePhotoOutput(FastOutput, serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -172,7 +173,7 @@ class ResourceOutput(serializers.ModelSerializer):
         point = resource.location
         if not self._exact(resource):
             point = approximate(point, grid_m=settings.SHARING_APPROXIMATE_GRID_M)
-        return PointField().to_representation(point)
+        return point_json(point)
 
     def get_location_is_approximate(self, resource: Resource) -> bool:
         return not self._exact(resource)
@@ -181,6 +182,11 @@ class ResourceOutput(serializers.ModelSerializer):
     def get_distance_m(self, resource: Resource) -> int | None:
         distance = getattr(resource, "distance_m", None)
         return round(distance) if distance is not None else None
+
+
+class ResourceSearchOutput(FastOutput, ResourceOutput):
+    """ResourceOutput of search results, with its fields built once: nobody is privileged
+    in a search (no context), so a resident's own thing is always shown on the grid."""
 
 
 class ResourceDetailOutput(ResourceOutput):

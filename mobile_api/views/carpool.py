@@ -110,6 +110,27 @@ def _manages(viewer: User, trip: Trip) -> bool:
 # --- Search ---------------------------------------------------------------------------------
 
 
+# What a search result shows of a departure, and nothing else: the routes (lines of many
+# points), the driver's other columns and the villages' outlines cost more to load and
+# parse than the rest.
+SEARCH_COLUMNS = (
+    "departure_at",
+    "seats_total",
+    "seats_taken",
+    "trip__price_ore",
+    "trip__driver__full_name",
+    "trip__origin",
+    "trip__origin_village__name",
+    "trip__destination",
+    "trip__destination_village__name",
+    "trip__instant_booking",
+    "trip__pets_allowed",
+    "trip__luggage",
+    "trip__smoking_allowed",
+    "trip__note",
+)
+
+
 class CarpoolSearch(APIView):
     """Find departures that can take you from a pickup to a drop-off in a time window,
     best first (least detour plus walking, then nearest the preferred time). Places of
@@ -133,9 +154,13 @@ class CarpoolSearch(APIView):
         )
         search_check(search)
         found = departures_matching(search)
-        occurrences = TripOccurrence.objects.select_related(
-            "trip__driver", "trip__origin_village", "trip__destination_village"
-        ).in_bulk([p.occurrence_id for p in found])
+        occurrences = (
+            TripOccurrence.objects.select_related(
+                "trip__driver", "trip__origin_village", "trip__destination_village"
+            )
+            .only(*SEARCH_COLUMNS)
+            .in_bulk([p.occurrence_id for p in found])
+        )
         ratings = rating_summary(users=list({o.trip.driver_id for o in occurrences.values()}))
         rows = []
         for place in found:

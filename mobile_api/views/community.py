@@ -13,6 +13,7 @@ from backend.community import selectors, services
 from backend.community.models import Association, Membership, Municipality, Village
 from backend.errors import ApplicationError, ErrorKind
 from mobile_api.audit import AuditedListMixin
+from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.serializers import (
     AssociationOutput,
     JoinInput,
@@ -34,9 +35,10 @@ class MunicipalityList(generics.ListAPIView):
     queryset = Municipality.objects.order_by("name")
 
 
-class VillageList(generics.ListAPIView):
+class VillageList(FilterOnlyWhenAsked, generics.ListAPIView):
     serializer_class = VillageOutput
-    queryset = Village.objects.order_by("name")
+    # The outline (area) is not shown and is the largest column by far.
+    queryset = Village.objects.only("id", "name", "municipality", "location").order_by("name")
     filterset_fields = ["municipality"]
 
 

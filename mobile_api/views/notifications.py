@@ -30,7 +30,14 @@ class Inbox(generics.ListAPIView):
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         response = super().list(request, *args, **kwargs)
-        response.data["unread_count"] = selectors.unread_count(user=request.user)
+        page = self.paginator.page
+        if page.number == 1 and not page.has_next():
+            # The page holds every notification of the person (most inboxes are short):
+            # the unread ones are among them, no need to count them again.
+            unread = sum(1 for notification in page.object_list if notification.read_at is None)
+        else:
+            unread = selectors.unread_count(user=request.user)
+        response.data["unread_count"] = unread
         return response
 
 

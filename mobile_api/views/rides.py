@@ -74,6 +74,7 @@ from dispatch.services import (
     ride_request_submit,
 )
 from mobile_api.audit import AuditedListMixin
+from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.rides_serializers import (
     AssignInput,
     CompleteInput,
@@ -95,6 +96,27 @@ from mobile_api.throttles import BookingThrottle, UserRateThrottle
 
 # Everything a ride's serialisers and permission checks touch, in one query.
 RIDE_RELATED = ("rider", "association", "village", "driver__membership__user", "return_ride")
+
+# What RideOutput shows of a ride in a list, and nothing else: the people's and the
+# driver's other columns, and the village's outline, cost more to load than the rest.
+RIDE_LIST_RELATED = ("rider", "village", "driver__membership__user", "return_ride")
+RIDE_LIST_COLUMNS = (
+    *(
+        name
+        for name in RideOutput.Meta.fields
+        if name not in ("view", "distance_km", "return_ride", "driver")
+    ),
+    "distance_m",
+    "driver",
+    "rider__full_name",
+    "rider__phone",
+    "rider__is_managed",
+    "village__name",
+    "driver__vehicle_description",
+    "driver__membership__user__full_name",
+    "driver__membership__user__phone",
+    "return_ride__return_of",
+)
 
 RIDE_DETAIL = PolymorphicProxySerializer(
     component_name="RideDetail",
@@ -195,7 +217,7 @@ class MyRidesFilter(django_filters.FilterSet):
         return rides.filter(state__in=CLOSED_STATES)
 
 
-class RideList(generics.ListAPIView):
+class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
     """My rides and those of the people I book for, newest first."""
 
     throttle_classes = [UserRateThrottle, BookingThrottle]  # POST: shared with the web pages
@@ -206,7 +228,11 @@ class RideList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
             return RideRequest.objects.none()
-        return rides_of_rider(actor=self.request.user).select_related(*RIDE_RELATED)
+        return (
+            rides_of_rider(actor=self.request.user)
+            .select_related(*RIDE_LIST_RELATED)
+            .only(*RIDE_LIST_COLUMNS)
+        )
 
     @extend_schema(request=RideRequestInput, responses={201: RideOutput})
     def post(self, request: Request) -> Response:
@@ -299,6 +325,16 @@ class OfferList(generics.ListAPIView):
                 ride__state__in=OPEN_STATES,
             )
             .select_related("ride__village")
+            # What offer_payload shows, and nothing else (a village's outline is large).
+            .only(
+                "pickup_at",
+                "state",
+                "ride__pickup",
+                "ride__village__name",
+                "ride__distance_m",
+                "ride__needs",
+                "ride__passengers",
+            )
             .order_by("pickup_at", "pk")
         )
 

@@ -57,6 +57,7 @@ from mobile_api.sharing_serializers import (
     ResourcePhotoInput,
     ResourcePhotoOutput,
     ResourceSearchInput,
+    ResourceSearchOutput,
     SharingBookingInput,
     SharingBookingOutput,
     WaitlistInput,
@@ -132,7 +133,7 @@ class ResourceList(APIView):
             limit=values["limit"],
         )
         prefetch_related_objects(found, "photos")
-        return Response(ResourceOutput(found, many=True).data)
+        return Response(ResourceSearchOutput(found, many=True).data)
 
     @extend_schema(request=ResourceInput, responses={201: ResourceDetailOutput})
     def post(self, request: Request) -> Response:

@@ -422,7 +422,8 @@ def test_my_bookings_list_is_a_fixed_number_of_queries(
             blocked_until=wednesday(9) + datetime.timedelta(days=7 * day),
         )
     BookingFactory(resource=car, booker=UserFactory())
-    with django_assert_num_queries(2):  # count, page
+    # The page only: a first page that is not full is its own count.
+    with django_assert_num_queries(1):
         response = api_as(member).get("/api/v1/sharing/bookings/", {"upcoming": "true"})
     rows = response.json()["results"]
     assert len(rows) == 6
@@ -513,7 +514,7 @@ def test_approvals_list_shows_what_i_may_approve(
         ends_at=wednesday(15),
         blocked_until=wednesday(15),
     )
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):  # the page (not full: no COUNT)
         owner_rows = api_as(people["owner"]).get("/api/v1/sharing/approvals/").json()["results"]
     assert [row["id"] for row in owner_rows] == [mine.pk]
     coordinator_rows = api_as(people["coordinator"]).get("/api/v1/sharing/approvals/").json()
