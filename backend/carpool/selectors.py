@@ -87,6 +87,12 @@ def bookings_of_passenger(*, actor: User) -> QuerySet[Booking]:
     ).order_by("-occurrence__departure_at", "-pk")
 
 
+def bookings_of_passengers(*, actor: User, people_ids: list[int]) -> QuerySet[Booking]:
+    """`bookings_of_passenger` with the people `actor` books for already looked up
+    (`people_ids_actable_by`), unordered."""
+    return Booking.objects.filter(Q(passenger_id__in=people_ids) | Q(booked_by=actor))
+
+
 def bookings_of_either_side(*, user: User) -> QuerySet[Booking]:
     """Bookings where the user is the passenger, booked the seat, or drives: the two sides
     that rate each other and may report a problem after the trip."""

@@ -26,6 +26,7 @@ from backend.community.models import Association, Membership, MembershipState, R
 from backend.community.selectors import (
     coordinated_association_ids,
     people_actable_by,
+    people_ids_actable_by,
     user_can_act_for,
 )
 from backend.rides.models import (
@@ -66,6 +67,31 @@ def driver_profiles_of(*, user: User) -> QuerySet[DriverProfile]:
         membership__state=MembershipState.ACTIVE,
         membership__roles__contains=[Role.DRIVER],
     ).select_related("membership__association")
+
+
+def driver_profile_ids_of(*, user: User) -> list[int]:
+    """Ids of all of `user`'s driver profiles, whatever the membership's state: the rides
+    they hold and the offers made to them."""
+    return list(DriverProfile.objects.filter(membership__user=user).values_list("pk", flat=True))
+
+
+def ride_cards(rides: QuerySet[RideRequest], *, limit: int) -> list[dict]:
+    """The first `limit` of `rides` with only what a ride card shows (when, from, to,
+    state, whose), as dicts: no model rows, points or related rows to build."""
+    rows = list(
+        rides.values(
+            "pk",
+            "earliest_pickup",
+            "pickup_address",
+            "destination_address",
+            "state",
+            village_name=F("village__name"),
+            rider_name=F("rider__full_name"),
+        )[:limit]
+    )
+    for row in rows:
+        row["state_label"] = RideState(row["state"]).label
+    return rows
 
 
 def rider_associations(*, rider: User) -> QuerySet[Association]:
@@ -142,12 +168,18 @@ def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
     # PostgreSQL cannot estimate the OR-ed subquery of people_actable_by and joins every
     # ride in the database before it keeps a person's few (70 ms at 3,600 rides, and
     # growing with them).
-    riders = list(people_actable_by(actor=actor).values_list("pk", flat=True))
+    riders = people_ids_actable_by(actor=actor)
     return (
         RideRequest.objects.filter(rider_id__in=riders)
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
     )
+
+
+def rides_of_riders(*, rider_ids: list[int]) -> QuerySet[RideRequest]:
+    """`rides_of_rider` for people already looked up with `people_ids_actable_by`, with
+    no related rows: the caller picks what it shows."""
+    return RideRequest.objects.filter(rider_id__in=rider_ids).order_by("-earliest_pickup")
 
 
 def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:

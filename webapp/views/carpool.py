@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import FloatField, Func, OuterRef, Prefetch, Subquery
+from django.db.models import F, FloatField, Func, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -30,6 +30,7 @@ from backend.carpool.selectors import (
     VILLAGE_RADIUS_M,
     bookings_of_either_side,
     bookings_of_passenger,
+    bookings_of_passengers,
     bookings_visible_to,
     carpool_memberships,
     rating_given,
@@ -671,21 +672,38 @@ def alert_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("webapp:carpool-alerts")
 
 
-def home_carpool(user: User) -> dict:
-    """For the start page: my next seats (and those of whom I book for) and my next
-    departures as a driver."""
+def home_carpool(user: User, people_ids: list[int]) -> dict:
+    """For the start page: my next seats (and those of whom I book for: `people_ids`, from
+    `people_ids_actable_by`) and my next departures as a driver, only what the cards
+    show."""
     now = timezone.now()
-    seats = (
-        bookings_of_passenger(actor=user)
+    seats = list(
+        bookings_of_passengers(actor=user, people_ids=people_ids)
         .filter(state__in=ACTIVE_BOOKING, occurrence__departure_at__gt=now)
-        .select_related("occurrence", "passenger")
-        .order_by("occurrence__departure_at", "pk")[:3]
+        .order_by("occurrence__departure_at", "pk")
+        .values(
+            "pickup_at",
+            "pickup_address",
+            "dropoff_address",
+            "state",
+            passenger_name=F("passenger__full_name"),
+        )[:3]
     )
-    driving = (
+    for seat in seats:
+        seat["state_label"] = BookingState(seat["state"]).label
+    driving = list(
         TripOccurrence.objects.filter(
             trip__driver=user, status__in=OPEN_OCCURRENCE, departure_at__gt=now
         )
-        .select_related("trip")
-        .order_by("departure_at", "pk")[:3]
+        .order_by("departure_at", "pk")
+        .values(
+            "departure_at",
+            "seats_total",
+            "seats_taken",
+            origin_address=F("trip__origin_address"),
+            destination_address=F("trip__destination_address"),
+        )[:3]
     )
-    return {"carpool_seats": list(seats), "carpool_departures": list(driving)}
+    for departure in driving:
+        departure["seats_free"] = departure["seats_total"] - departure["seats_taken"]
+    return {"carpool_seats": seats, "carpool_departures": driving}
