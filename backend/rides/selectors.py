@@ -29,7 +29,9 @@ from backend.community.selectors import (
     people_ids_actable_by,
     user_can_act_for,
 )
+from backend.db import fetch_dicts
 from backend.rides.models import (
+    CLOSED_STATES,
     DRIVER_HOLDS,
     OPEN_STATES,
     DriverProfile,
@@ -75,23 +77,46 @@ def driver_profile_ids_of(*, user: User) -> list[int]:
     return list(DriverProfile.objects.filter(membership__user=user).values_list("pk", flat=True))
 
 
-def ride_cards(rides: QuerySet[RideRequest], *, limit: int) -> list[dict]:
-    """The first `limit` of `rides` with only what a ride card shows (when, from, to,
-    state, whose), as dicts: no model rows, points or related rows to build."""
-    rows = list(
-        rides.values(
-            "pk",
-            "earliest_pickup",
-            "pickup_address",
-            "destination_address",
-            "state",
-            village_name=F("village__name"),
-            rider_name=F("rider__full_name"),
-        )[:limit]
-    )
+# What a ride card shows (when, from, to, state, whose), in SQL: these run on every start
+# page and ride list (backend/db.py says why). Rows as from `rides_of_rider`.
+_RIDE_CARD = """
+    SELECT r.id AS pk, r.earliest_pickup, r.pickup_address, r.destination_address, r.state,
+           v.name AS village_name, u.full_name AS rider_name
+      FROM rides_riderequest AS r
+      JOIN accounts_user AS u ON u.id = r.rider_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+"""
+
+
+def _ride_cards(sql: str, params: dict) -> list[dict]:
+    rows = fetch_dicts(_RIDE_CARD + sql, params)
     for row in rows:
         row["state_label"] = RideState(row["state"]).label
     return rows
+
+
+def ride_cards_of_riders(*, rider_ids: list[int], closed: bool, limit: int) -> list[dict]:
+    """Ride cards of the people in `rider_ids` (from `people_ids_actable_by`): the open
+    and held rides soonest first, or (`closed`) the closed ones latest first."""
+    which = (
+        "r.state = ANY(%(closed)s) ORDER BY r.earliest_pickup DESC"
+        if closed
+        else ("r.state <> ALL(%(closed)s) ORDER BY r.earliest_pickup")
+    )
+    return _ride_cards(
+        f"WHERE r.rider_id = ANY(%(riders)s) AND {which} LIMIT %(limit)s",
+        {"riders": rider_ids, "closed": [str(state) for state in CLOSED_STATES], "limit": limit},
+    )
+
+
+def ride_cards_of_drivers(*, driver_ids: list[int], limit: int) -> list[dict]:
+    """Ride cards of the rides held by these driver profiles (`driver_profile_ids_of`),
+    soonest planned pickup first."""
+    return _ride_cards(
+        "WHERE r.driver_id = ANY(%(drivers)s) AND r.state = ANY(%(holds)s)"
+        " ORDER BY r.planned_pickup LIMIT %(limit)s",
+        {"drivers": driver_ids, "holds": [str(state) for state in DRIVER_HOLDS], "limit": limit},
+    )
 
 
 def rider_associations(*, rider: User) -> QuerySet[Association]:
@@ -174,12 +199,6 @@ def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
     )
-
-
-def rides_of_riders(*, rider_ids: list[int]) -> QuerySet[RideRequest]:
-    """`rides_of_rider` for people already looked up with `people_ids_actable_by`, with
-    no related rows: the caller picks what it shows."""
-    return RideRequest.objects.filter(rider_id__in=rider_ids).order_by("-earliest_pickup")
 
 
 def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:

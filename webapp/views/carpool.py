@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import F, FloatField, Func, OuterRef, Prefetch, Subquery
+from django.db.models import FloatField, Func, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -30,12 +30,13 @@ from backend.carpool.selectors import (
     VILLAGE_RADIUS_M,
     bookings_of_either_side,
     bookings_of_passenger,
-    bookings_of_passengers,
     bookings_visible_to,
     carpool_memberships,
+    departure_cards,
     rating_given,
     rating_summary,
     saved_searches_of,
+    seat_cards,
     trips_of_driver,
 )
 from backend.community.models import Association, Membership, MembershipState, Village
@@ -674,36 +675,8 @@ def alert_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def home_carpool(user: User, people_ids: list[int]) -> dict:
     """For the start page: my next seats (and those of whom I book for: `people_ids`, from
-    `people_ids_actable_by`) and my next departures as a driver, only what the cards
-    show."""
-    now = timezone.now()
-    seats = list(
-        bookings_of_passengers(actor=user, people_ids=people_ids)
-        .filter(state__in=ACTIVE_BOOKING, occurrence__departure_at__gt=now)
-        .order_by("occurrence__departure_at", "pk")
-        .values(
-            "pickup_at",
-            "pickup_address",
-            "dropoff_address",
-            "state",
-            passenger_name=F("passenger__full_name"),
-        )[:3]
-    )
-    for seat in seats:
-        seat["state_label"] = BookingState(seat["state"]).label
-    driving = list(
-        TripOccurrence.objects.filter(
-            trip__driver=user, status__in=OPEN_OCCURRENCE, departure_at__gt=now
-        )
-        .order_by("departure_at", "pk")
-        .values(
-            "departure_at",
-            "seats_total",
-            "seats_taken",
-            origin_address=F("trip__origin_address"),
-            destination_address=F("trip__destination_address"),
-        )[:3]
-    )
-    for departure in driving:
-        departure["seats_free"] = departure["seats_total"] - departure["seats_taken"]
-    return {"carpool_seats": seats, "carpool_departures": driving}
+    `people_ids_actable_by`) and my next departures as a driver."""
+    return {
+        "carpool_seats": seat_cards(actor=user, people_ids=people_ids, limit=3),
+        "carpool_departures": departure_cards(driver=user, limit=3),
+    }

@@ -4,15 +4,12 @@ from django.views.decorators.http import require_GET
 
 from backend.community.selectors import people_ids_actable_by
 from backend.notifications.selectors import inbox, notification_message
-from backend.rides.models import (
-    CLOSED_STATES,
-    DRIVER_HOLDS,
-    OPEN_STATES,
-    Offer,
-    OfferState,
-    RideRequest,
+from backend.rides.models import OPEN_STATES, Offer, OfferState
+from backend.rides.selectors import (
+    driver_profile_ids_of,
+    ride_cards_of_drivers,
+    ride_cards_of_riders,
 )
-from backend.rides.selectors import driver_profile_ids_of, ride_cards, rides_of_riders
 from webapp.views.carpool import home_carpool
 from webapp.views.common import page
 from webapp.views.sharing import home_sharing
@@ -31,20 +28,10 @@ def home(request: HttpRequest) -> HttpResponse:
     people_ids = people_ids_actable_by(actor=user)
     driver_ids = driver_profile_ids_of(user=user)
     unread = inbox(user=user).filter(read_at__isnull=True)[:5]
-    next_rides = ride_cards(
-        rides_of_riders(rider_ids=people_ids)
-        .exclude(state__in=CLOSED_STATES)
-        .order_by("earliest_pickup"),
-        limit=5,
-    )
+    next_rides = ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=5)
     driving, offers = [], 0
     if driver_ids:  # most people do not drive: two queries saved
-        driving = ride_cards(
-            RideRequest.objects.filter(driver_id__in=driver_ids, state__in=DRIVER_HOLDS).order_by(
-                "planned_pickup"
-            ),
-            limit=5,
-        )
+        driving = ride_cards_of_drivers(driver_ids=driver_ids, limit=5)
         offers = Offer.objects.filter(
             driver_id__in=driver_ids, state=OfferState.PENDING, ride__state__in=OPEN_STATES
         ).count()

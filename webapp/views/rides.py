@@ -15,7 +15,6 @@ from backend.community.selectors import people_actable_by, people_ids_actable_by
 from backend.errors import ApplicationError
 from backend.geocoding import geocode, geocode_suggestions
 from backend.rides.models import (
-    CLOSED_STATES,
     DRIVER_HOLDS,
     OPEN_STATES,
     RideEvent,
@@ -23,12 +22,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
-from backend.rides.selectors import (
-    ride_cards,
-    rider_associations,
-    rides_of_rider,
-    rides_of_riders,
-)
+from backend.rides.selectors import ride_cards_of_riders, rider_associations, rides_of_rider
 from backend.rides.services import RideTime
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
@@ -156,15 +150,13 @@ def ride_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def ride_list(request: HttpRequest) -> HttpResponse:
-    mine = rides_of_riders(rider_ids=people_ids_actable_by(actor=request.user))
+    people_ids = people_ids_actable_by(actor=request.user)
     return page(
         request,
         "webapp/rides/list.html",
         {
-            "upcoming": ride_cards(
-                mine.exclude(state__in=CLOSED_STATES).order_by("earliest_pickup"), limit=50
-            ),
-            "past": ride_cards(mine.filter(state__in=CLOSED_STATES), limit=20),
+            "upcoming": ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=50),
+            "past": ride_cards_of_riders(rider_ids=people_ids, closed=True, limit=20),
         },
     )
 

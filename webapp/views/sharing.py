@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
-from django.db.models import F, Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -35,6 +35,7 @@ from backend.sharing.models import (
     ResourceKind,
 )
 from backend.sharing.selectors import (
+    booking_cards_of_person,
     bookings_of_person,
     bookings_visible_to,
     resource_calendar,
@@ -426,25 +427,5 @@ def problem(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def home_sharing(user: User) -> dict:
-    """For the start page: my next three bookings (and those of whom I book for), only
-    what the cards show."""
-    now = timezone.now()
-    upcoming = (
-        bookings_of_person(actor=user)
-        .filter(Q(status__in=UPCOMING, ends_at__gt=now) | Q(status__in=OUT))
-        .order_by("starts_at", "pk")
-        # The pk keeps two bookings alike in every shown column apart (the selector is
-        # DISTINCT).
-        .values(
-            "pk",
-            "starts_at",
-            "ends_at",
-            "status",
-            title=F("resource__title"),
-            booker_name=F("booker__full_name"),
-        )[:3]
-    )
-    rows = list(upcoming)
-    for row in rows:
-        row["status_label"] = BookingStatus(row["status"]).label
-    return {"sharing_bookings": rows}
+    """For the start page: my next three bookings (and those of whom I book for)."""
+    return {"sharing_bookings": booking_cards_of_person(actor=user, since=timezone.now(), limit=3)}

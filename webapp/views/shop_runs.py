@@ -9,7 +9,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -29,8 +28,8 @@ from backend.shuttle.models import (
 )
 from backend.shuttle.selectors import (
     occurrences_visible_to,
+    signup_cards,
     signups_of,
-    signups_of_people,
     standing_visible_to,
     with_waitlist_position,
 )
@@ -228,23 +227,6 @@ def standing_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 def home_shop_runs(user: User, people_ids: list[int]) -> dict:
     """For the start page: the next sign-ups of me and whom I book for (`people_ids`, from
-    `people_ids_actable_by`), only what the cards show."""
-    now = timezone.now()
-    signups = with_waitlist_position(
-        signups_of_people(people_ids=people_ids).filter(
-            state__in=ACTIVE_SIGNUP,
-            occurrence__leave_at__gt=now - RECENT,
-            occurrence__arrive_at__gt=now,
-        )
-    ).values(
-        "state",
-        "estimated_pickup",
-        "waitlist_position",
-        arrive_at=F("occurrence__arrive_at"),
-        destination_name=F("occurrence__schedule__destination_name"),
-        passenger_name=F("passenger__full_name"),
-    )[:3]
-    rows = list(signups)
-    for row in rows:
-        row["state_label"] = SignupState(row["state"]).label
-    return {"shop_signups": rows}
+    `people_ids_actable_by`). Those of `my_signups` whose run is still to come (a run
+    arrives before it leaves, so it has not left either)."""
+    return {"shop_signups": signup_cards(people_ids=people_ids, since=timezone.now(), limit=3)}
