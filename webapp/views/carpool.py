@@ -58,6 +58,7 @@ from webapp.forms.carpool import (
     search_initial,
 )
 from webapp.forms.rides import map_settings
+from webapp.views.blank_forms import blank_form_fields
 from webapp.views.common import page, show_error
 from webapp.views.limits import booking_limited
 
@@ -165,7 +166,8 @@ def find(request: HttpRequest) -> HttpResponse:
     if not passengers:
         return _not_member(request)
     searched = "pickup_address" in request.GET
-    form = SearchForm(request.GET if searched else None, initial=search_initial())
+    initial = search_initial()
+    form = SearchForm(request.GET if searched else None, initial=initial)
     results = None
     if searched and form.is_valid():
         try:
@@ -177,7 +179,14 @@ def find(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/carpool/find.html",
-        {"form": form, "results": results, "map": map_settings()},
+        {
+            "form": form,
+            "blank_fields": None
+            if searched
+            else blank_form_fields("webapp/carpool/search_fields.html", SearchForm, initial),
+            "results": results,
+            "map": map_settings(),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -53,6 +53,7 @@ from webapp.forms.sharing import (
     ReadingForm,
     book_initial,
 )
+from webapp.views.blank_forms import blank_form_fields
 from webapp.views.common import page, show_error
 from webapp.views.limits import booking_limited
 
@@ -112,12 +113,17 @@ def _search_point(user: User) -> tuple[Point, bool]:
     return Point(lon, lat, srid=4326), False
 
 
+BROWSE_FIELDS_TEMPLATE = "webapp/sharing/browse_fields.html"
+
+
 @login_required
 @require_GET
 def browse(request: HttpRequest) -> HttpResponse:
     """Listed, working things near home, nearest first; with a period only those free for
     all of it. One query for the search and one for the photos."""
-    form = BrowseForm(request.GET or None, initial={"radius_km": 25})
+    initial = {"radius_km": 25}
+    form = BrowseForm(request.GET or None, initial=initial)
+    blank = None if request.GET else blank_form_fields(BROWSE_FIELDS_TEMPLATE, BrowseForm, initial)
     results = None
     point, from_home = _search_point(request.user)
     if not request.GET or form.is_valid():
@@ -138,7 +144,12 @@ def browse(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/sharing/browse.html",
-        {"form": form, "results": results, "from_home": from_home},
+        {
+            "form": form,
+            "blank_fields": blank,
+            "results": results,
+            "from_home": from_home,
+        },
         status=400 if form.errors else 200,
     )
 
