@@ -5,13 +5,25 @@ from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db import connection
 from django.db.models import Avg, Count, Q, QuerySet
+from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.carpool.corridor import PLACEMENT_COLUMNS, PLACEMENT_FROM, Placement, Query
 from backend.carpool.corridor import placement_from_row as _row
-from backend.carpool.models import Booking, Rating, Report, SavedSearch, Trip, TripOccurrence
+from backend.carpool.models import (
+    ACTIVE_BOOKING,
+    OPEN_OCCURRENCE,
+    Booking,
+    BookingState,
+    Rating,
+    Report,
+    SavedSearch,
+    Trip,
+    TripOccurrence,
+)
 from backend.community.models import Association, Membership, MembershipState, Village
 from backend.community.selectors import coordinated_association_ids, people_actable_by
+from backend.db import fetch_dicts
 
 VILLAGE_RADIUS_M = 10_000
 
@@ -85,6 +97,57 @@ def bookings_of_passenger(*, actor: User) -> QuerySet[Booking]:
     return Booking.objects.filter(
         Q(passenger__in=people_actable_by(actor=actor)) | Q(booked_by=actor)
     ).order_by("-occurrence__departure_at", "-pk")
+
+
+def seat_cards(*, actor: User, people_ids: list[int], limit: int) -> list[dict]:
+    """The coming seats (requested or confirmed) of `bookings_of_passenger`, with the people
+    `actor` books for already looked up (`people_ids_actable_by`): only what a card shows,
+    soonest departure first. SQL, as it runs on every start page (backend/db.py)."""
+    rows = fetch_dicts(
+        """
+        SELECT b.pickup_at, b.pickup_address, b.dropoff_address, b.state,
+               u.full_name AS passenger_name
+          FROM carpool_booking AS b
+          JOIN carpool_tripoccurrence AS o ON o.id = b.occurrence_id
+          JOIN accounts_user AS u ON u.id = b.passenger_id
+         WHERE (b.passenger_id = ANY(%(people)s) OR b.booked_by_id = %(actor)s)
+           AND b.state = ANY(%(active)s) AND o.departure_at > %(now)s
+         ORDER BY o.departure_at, b.id
+         LIMIT %(limit)s
+        """,
+        {
+            "people": people_ids,
+            "actor": actor.pk,
+            "now": timezone.now(),
+            "active": [str(state) for state in ACTIVE_BOOKING],
+            "limit": limit,
+        },
+    )
+    for row in rows:
+        row["state_label"] = BookingState(row["state"]).label
+    return rows
+
+
+def departure_cards(*, driver: User, limit: int) -> list[dict]:
+    """`driver`'s coming departures that are still open (published or full): only what a
+    card shows, soonest first. SQL, as it runs on every start page (backend/db.py)."""
+    return fetch_dicts(
+        """
+        SELECT o.departure_at, o.seats_total, o.seats_total - o.seats_taken AS seats_free,
+               t.origin_address, t.destination_address
+          FROM carpool_tripoccurrence AS o
+          JOIN carpool_trip AS t ON t.id = o.trip_id
+         WHERE t.driver_id = %(driver)s AND o.status = ANY(%(open)s) AND o.departure_at > %(now)s
+         ORDER BY o.departure_at, o.id
+         LIMIT %(limit)s
+        """,
+        {
+            "driver": driver.pk,
+            "now": timezone.now(),
+            "open": [str(status) for status in OPEN_OCCURRENCE],
+            "limit": limit,
+        },
+    )
 
 
 def bookings_of_either_side(*, user: User) -> QuerySet[Booking]:

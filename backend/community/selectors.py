@@ -56,6 +56,14 @@ def people_actable_by(*, actor: User) -> QuerySet[User]:
     ).distinct()
 
 
+def people_ids_actable_by(*, actor: User) -> list[int]:
+    """The ids of `people_actable_by`, in one small query. A page that reads several
+    things of these people filters each by `<person>_id IN (ids)` instead of repeating
+    the OR-ed joins of `people_actable_by` in every statement: cheaper to build in Python
+    and to plan in PostgreSQL."""
+    return list(people_actable_by(actor=actor).values_list("pk", flat=True))
+
+
 def user_can_act_for(*, actor: User, resident: User) -> bool:
     # A managed profile never signs in, so this is only ever asked for one by a service
     # acting on the person's own behalf (their erasure cancels what they booked).

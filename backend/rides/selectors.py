@@ -26,9 +26,12 @@ from backend.community.models import Association, Membership, MembershipState, R
 from backend.community.selectors import (
     coordinated_association_ids,
     people_actable_by,
+    people_ids_actable_by,
     user_can_act_for,
 )
+from backend.db import fetch_dicts
 from backend.rides.models import (
+    CLOSED_STATES,
     DRIVER_HOLDS,
     OPEN_STATES,
     DriverProfile,
@@ -66,6 +69,54 @@ def driver_profiles_of(*, user: User) -> QuerySet[DriverProfile]:
         membership__state=MembershipState.ACTIVE,
         membership__roles__contains=[Role.DRIVER],
     ).select_related("membership__association")
+
+
+def driver_profile_ids_of(*, user: User) -> list[int]:
+    """Ids of all of `user`'s driver profiles, whatever the membership's state: the rides
+    they hold and the offers made to them."""
+    return list(DriverProfile.objects.filter(membership__user=user).values_list("pk", flat=True))
+
+
+# What a ride card shows (when, from, to, state, whose), in SQL: these run on every start
+# page and ride list (backend/db.py says why). Rows as from `rides_of_rider`.
+_RIDE_CARD = """
+    SELECT r.id AS pk, r.earliest_pickup, r.pickup_address, r.destination_address, r.state,
+           v.name AS village_name, u.full_name AS rider_name
+      FROM rides_riderequest AS r
+      JOIN accounts_user AS u ON u.id = r.rider_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+"""
+
+
+def _ride_cards(sql: str, params: dict) -> list[dict]:
+    rows = fetch_dicts(_RIDE_CARD + sql, params)
+    for row in rows:
+        row["state_label"] = RideState(row["state"]).label
+    return rows
+
+
+def ride_cards_of_riders(*, rider_ids: list[int], closed: bool, limit: int) -> list[dict]:
+    """Ride cards of the people in `rider_ids` (from `people_ids_actable_by`): the open
+    and held rides soonest first, or (`closed`) the closed ones latest first."""
+    which = (
+        "r.state = ANY(%(closed)s) ORDER BY r.earliest_pickup DESC"
+        if closed
+        else ("r.state <> ALL(%(closed)s) ORDER BY r.earliest_pickup")
+    )
+    return _ride_cards(
+        f"WHERE r.rider_id = ANY(%(riders)s) AND {which} LIMIT %(limit)s",
+        {"riders": rider_ids, "closed": [str(state) for state in CLOSED_STATES], "limit": limit},
+    )
+
+
+def ride_cards_of_drivers(*, driver_ids: list[int], limit: int) -> list[dict]:
+    """Ride cards of the rides held by these driver profiles (`driver_profile_ids_of`),
+    soonest planned pickup first."""
+    return _ride_cards(
+        "WHERE r.driver_id = ANY(%(drivers)s) AND r.state = ANY(%(holds)s)"
+        " ORDER BY r.planned_pickup LIMIT %(limit)s",
+        {"drivers": driver_ids, "holds": [str(state) for state in DRIVER_HOLDS], "limit": limit},
+    )
 
 
 def rider_associations(*, rider: User) -> QuerySet[Association]:
@@ -142,7 +193,7 @@ def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
     # PostgreSQL cannot estimate the OR-ed subquery of people_actable_by and joins every
     # ride in the database before it keeps a person's few (70 ms at 3,600 rides, and
     # growing with them).
-    riders = list(people_actable_by(actor=actor).values_list("pk", flat=True))
+    riders = people_ids_actable_by(actor=actor)
     return (
         RideRequest.objects.filter(rider_id__in=riders)
         .select_related("rider", "driver__membership__user")

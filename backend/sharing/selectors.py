@@ -14,8 +14,11 @@ from django.db.models import (
 from backend.accounts.models import User
 from backend.community.models import MembershipState
 from backend.community.selectors import coordinated_association_ids, user_is_active_member
+from backend.db import fetch_dicts
 from backend.sharing.models import (
     HOLDING,
+    OUT,
+    UPCOMING,
     Booking,
     BookingStatus,
     Clearance,
@@ -84,6 +87,38 @@ def bookings_of_person(*, actor: User) -> QuerySet[Booking]:
     return Booking.objects.filter(
         Q(booker=actor) | Q(booked_by=actor) | Q(booker__proxy_links__proxy=actor)
     ).distinct()
+
+
+def booking_cards_of_person(*, actor: User, since: datetime, limit: int) -> list[dict]:
+    """Of `bookings_of_person`, those still to come (requested or confirmed, ending after
+    `since`) or out now, soonest first: only what a card shows. SQL, as it runs on every
+    start page (backend/db.py)."""
+    rows = fetch_dicts(
+        """
+        SELECT b.id AS pk, b.starts_at, b.ends_at, b.status, r.title,
+               u.full_name AS booker_name
+          FROM sharing_booking AS b
+          JOIN sharing_resource AS r ON r.id = b.resource_id
+          JOIN accounts_user AS u ON u.id = b.booker_id
+         WHERE (b.booker_id = %(actor)s OR b.booked_by_id = %(actor)s
+                OR EXISTS (SELECT 1 FROM accounts_proxylink AS p
+                            WHERE p.resident_id = b.booker_id AND p.proxy_id = %(actor)s))
+           AND ((b.status = ANY(%(upcoming)s) AND b.ends_at > %(since)s)
+                OR b.status = ANY(%(out)s))
+         ORDER BY b.starts_at, b.id
+         LIMIT %(limit)s
+        """,
+        {
+            "actor": actor.pk,
+            "upcoming": [str(status) for status in UPCOMING],
+            "out": [str(status) for status in OUT],
+            "since": since,
+            "limit": limit,
+        },
+    )
+    for row in rows:
+        row["status_label"] = BookingStatus(row["status"]).label
+    return rows
 
 
 def bookings_visible_to(*, user: User) -> QuerySet[Booking]:

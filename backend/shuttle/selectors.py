@@ -27,7 +27,9 @@ from django.db.models import (
 from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState
 from backend.community.selectors import coordinated_association_ids, people_actable_by
+from backend.db import fetch_dicts
 from backend.shuttle.models import (
+    ACTIVE_SIGNUP,
     HOLDS_SEAT,
     RunOccurrence,
     RunOffer,
@@ -79,6 +81,42 @@ def signups_of(*, actor: User) -> QuerySet[RunSignup]:
         .select_related("passenger", "occurrence__schedule")
         .order_by("occurrence__arrive_at", "pk")
     )
+
+
+def signup_cards(*, people_ids: list[int], since: datetime, limit: int) -> list[dict]:
+    """The active sign-ups of the people in `people_ids` (from `people_ids_actable_by`) for
+    runs that arrive after `since`, soonest first: only what a card shows, the waitlist
+    place counted as in `with_waitlist_position`. SQL, as it runs on every start page
+    (backend/db.py)."""
+    rows = fetch_dicts(
+        """
+        SELECT s.state, s.estimated_pickup, o.arrive_at, sch.destination_name,
+               u.full_name AS passenger_name,
+               CASE WHEN s.state = %(waitlisted)s THEN (
+                   SELECT count(*) FROM shuttle_runsignup AS w
+                    WHERE w.occurrence_id = s.occurrence_id AND w.state = %(waitlisted)s
+                      AND w.created_at <= s.created_at
+               ) END AS waitlist_position
+          FROM shuttle_runsignup AS s
+          JOIN shuttle_runoccurrence AS o ON o.id = s.occurrence_id
+          JOIN shuttle_runschedule AS sch ON sch.id = o.schedule_id
+          JOIN accounts_user AS u ON u.id = s.passenger_id
+         WHERE s.passenger_id = ANY(%(people)s) AND s.state = ANY(%(active)s)
+           AND o.arrive_at > %(since)s
+         ORDER BY o.arrive_at, s.id
+         LIMIT %(limit)s
+        """,
+        {
+            "people": people_ids,
+            "active": [str(state) for state in ACTIVE_SIGNUP],
+            "waitlisted": str(SignupState.WAITLISTED),
+            "since": since,
+            "limit": limit,
+        },
+    )
+    for row in rows:
+        row["state_label"] = SignupState(row["state"]).label
+    return rows
 
 
 def signups_visible_to(*, user: User) -> QuerySet[RunSignup]:

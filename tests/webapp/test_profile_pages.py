@@ -186,13 +186,37 @@ def test_home_shows_next_rides_and_unread_messages(world, django_assert_num_quer
     notify(rider, "ride.requested", {"when": "2026-12-01 10:00"})
     client = world.client("rider")
     client.get("/")
-    # session, user, shell (1), unread, the people I book for, next rides, driving, offers,
-    # carpool seats, carpool departures, shop-run sign-ups, shared-thing bookings
-    with django_assert_num_queries(12):
+    # session, user, shell (1), unread, the people I book for, my driver profiles (none:
+    # no driving or offers), next rides, carpool seats, carpool departures, shop-run
+    # sign-ups, shared-thing bookings
+    with django_assert_num_queries(11):
         page = client.get("/").content.decode()
     assert "Hello Anna!" in page
     assert f'href="/rides/{world.held.pk}/"' in page
     assert "We are looking for a driver for your ride 2026-12-01 10:00." in page
+
+
+def test_home_shows_the_rides_i_drive_and_the_offers_waiting_for_me(world):
+    held_page = world.client("holding_driver").get("/").content.decode()
+    assert "Rides I drive" in held_page
+    assert f'href="/driver/rides/{world.held.pk}/"' in held_page
+    assert "Driver found" in held_page and "Anna Eriksson" not in held_page
+    assert "waiting for your answer" not in held_page
+    offered_page = world.client("offered_driver").get("/").content.decode()
+    assert "One ride is waiting for your answer." in offered_page
+    assert "Rides I drive" not in offered_page
+
+
+def test_the_proxy_sees_the_residents_rides_on_the_home_page_and_the_ride_list(world):
+    home = world.client("proxy").get("/").content.decode()
+    assert f'href="/rides/{world.held.pk}/"' in home and "· Anna Eriksson" in home
+    world.held.state = RideState.COMPLETED
+    world.held.save()
+    rides = world.client("proxy").get("/rides/").content.decode()
+    coming, earlier = rides.split("Earlier")
+    assert f'href="/rides/{world.open.pk}/"' in coming
+    assert f'href="/rides/{world.held.pk}/"' in earlier and "Completed" in earlier
+    assert "Rides I drive" not in home
 
 
 # --- The installable app ---------------------------------------------------------------------

@@ -142,6 +142,8 @@ def test_a_full_run_puts_the_next_on_the_waitlist_and_offers_the_freed_seat(shop
     page = client_for(second).get("/shop-runs/").content.decode()
     assert "On the waitlist" in page and "number 1 in line" in page
     assert "Full: waitlist" in page
+    home = client_for(second).get("/").content.decode()
+    assert "On the waitlist</span> · number 1 in line" in home
     mine = RunSignup.objects.get(passenger=first)
     assert client_for(first).post(f"/shop-runs/sign-ups/{mine.pk}/cancel").status_code == 302
     waiting.refresh_from_db()

@@ -32,9 +32,11 @@ from backend.carpool.selectors import (
     bookings_of_passenger,
     bookings_visible_to,
     carpool_memberships,
+    departure_cards,
     rating_given,
     rating_summary,
     saved_searches_of,
+    seat_cards,
     trips_of_driver,
 )
 from backend.community.models import Association, Membership, MembershipState, Village
@@ -56,6 +58,7 @@ from webapp.forms.carpool import (
     search_initial,
 )
 from webapp.forms.rides import map_settings
+from webapp.views.blank_forms import blank_form_fields
 from webapp.views.common import page, show_error
 from webapp.views.limits import booking_limited
 
@@ -163,7 +166,8 @@ def find(request: HttpRequest) -> HttpResponse:
     if not passengers:
         return _not_member(request)
     searched = "pickup_address" in request.GET
-    form = SearchForm(request.GET if searched else None, initial=search_initial())
+    initial = search_initial()
+    form = SearchForm(request.GET if searched else None, initial=initial)
     results = None
     if searched and form.is_valid():
         try:
@@ -175,7 +179,14 @@ def find(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/carpool/find.html",
-        {"form": form, "results": results, "map": map_settings()},
+        {
+            "form": form,
+            "blank_fields": None
+            if searched
+            else blank_form_fields("webapp/carpool/search_fields.html", SearchForm, initial),
+            "results": results,
+            "map": map_settings(),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -671,21 +682,10 @@ def alert_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("webapp:carpool-alerts")
 
 
-def home_carpool(user: User) -> dict:
-    """For the start page: my next seats (and those of whom I book for) and my next
-    departures as a driver."""
-    now = timezone.now()
-    seats = (
-        bookings_of_passenger(actor=user)
-        .filter(state__in=ACTIVE_BOOKING, occurrence__departure_at__gt=now)
-        .select_related("occurrence", "passenger")
-        .order_by("occurrence__departure_at", "pk")[:3]
-    )
-    driving = (
-        TripOccurrence.objects.filter(
-            trip__driver=user, status__in=OPEN_OCCURRENCE, departure_at__gt=now
-        )
-        .select_related("trip")
-        .order_by("departure_at", "pk")[:3]
-    )
-    return {"carpool_seats": list(seats), "carpool_departures": list(driving)}
+def home_carpool(user: User, people_ids: list[int]) -> dict:
+    """For the start page: my next seats (and those of whom I book for: `people_ids`, from
+    `people_ids_actable_by`) and my next departures as a driver."""
+    return {
+        "carpool_seats": seat_cards(actor=user, people_ids=people_ids, limit=3),
+        "carpool_departures": departure_cards(driver=user, limit=3),
+    }

@@ -2,16 +2,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from backend.community.selectors import people_ids_actable_by
 from backend.notifications.selectors import inbox, notification_message
-from backend.rides.models import (
-    CLOSED_STATES,
-    DRIVER_HOLDS,
-    OPEN_STATES,
-    Offer,
-    OfferState,
-    RideRequest,
+from backend.rides.models import OPEN_STATES, Offer, OfferState
+from backend.rides.selectors import (
+    driver_profile_ids_of,
+    ride_cards_of_drivers,
+    ride_cards_of_riders,
 )
-from backend.rides.selectors import rides_of_rider
 from webapp.views.carpool import home_carpool
 from webapp.views.common import page
 from webapp.views.sharing import home_sharing
@@ -25,21 +23,18 @@ def home(request: HttpRequest) -> HttpResponse:
     my answer, and what I have not read yet."""
     user = request.user
     language = user.preferred_language
+    # Who I book for and my driver profiles are looked up once; the sections then filter
+    # by these ids, which is much cheaper per query than repeating the joins.
+    people_ids = people_ids_actable_by(actor=user)
+    driver_ids = driver_profile_ids_of(user=user)
     unread = inbox(user=user).filter(read_at__isnull=True)[:5]
-    next_rides = (
-        rides_of_rider(actor=user)
-        .exclude(state__in=CLOSED_STATES)
-        .select_related("village")
-        .order_by("earliest_pickup")[:5]
-    )
-    driving = (
-        RideRequest.objects.filter(driver__membership__user=user, state__in=DRIVER_HOLDS)
-        .select_related("village")
-        .order_by("planned_pickup")[:5]
-    )
-    offers = Offer.objects.filter(
-        driver__membership__user=user, state=OfferState.PENDING, ride__state__in=OPEN_STATES
-    ).count()
+    next_rides = ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=5)
+    driving, offers = [], 0
+    if driver_ids:  # most people do not drive: two queries saved
+        driving = ride_cards_of_drivers(driver_ids=driver_ids, limit=5)
+        offers = Offer.objects.filter(
+            driver_id__in=driver_ids, state=OfferState.PENDING, ride__state__in=OPEN_STATES
+        ).count()
     return page(
         request,
         "webapp/home/home.html",
@@ -51,8 +46,8 @@ def home(request: HttpRequest) -> HttpResponse:
                 notification_message(n, language=language) | {"created": n.created_at}
                 for n in unread
             ],
-            **home_carpool(user),
-            **home_shop_runs(user),
+            **home_carpool(user, people_ids),
+            **home_shop_runs(user, people_ids),
             **home_sharing(user),
         },
     )

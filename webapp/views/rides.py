@@ -11,11 +11,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.accounts.models import User
 from backend.community.models import Association, MembershipState
-from backend.community.selectors import people_actable_by
+from backend.community.selectors import people_actable_by, people_ids_actable_by
 from backend.errors import ApplicationError
 from backend.geocoding import geocode, geocode_suggestions
 from backend.rides.models import (
-    CLOSED_STATES,
     DRIVER_HOLDS,
     OPEN_STATES,
     RideEvent,
@@ -23,7 +22,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
-from backend.rides.selectors import rider_associations, rides_of_rider
+from backend.rides.selectors import ride_cards_of_riders, rider_associations, rides_of_rider
 from backend.rides.services import RideTime
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
@@ -151,13 +150,13 @@ def ride_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def ride_list(request: HttpRequest) -> HttpResponse:
-    mine = rides_of_rider(actor=request.user).select_related("village")
+    people_ids = people_ids_actable_by(actor=request.user)
     return page(
         request,
         "webapp/rides/list.html",
         {
-            "upcoming": mine.exclude(state__in=CLOSED_STATES).order_by("earliest_pickup")[:50],
-            "past": mine.filter(state__in=CLOSED_STATES)[:20],
+            "upcoming": ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=50),
+            "past": ride_cards_of_riders(rider_ids=people_ids, closed=True, limit=20),
         },
     )
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -35,6 +35,7 @@ from backend.sharing.models import (
     ResourceKind,
 )
 from backend.sharing.selectors import (
+    booking_cards_of_person,
     bookings_of_person,
     bookings_visible_to,
     resource_calendar,
@@ -52,6 +53,7 @@ from webapp.forms.sharing import (
     ReadingForm,
     book_initial,
 )
+from webapp.views.blank_forms import blank_form_fields
 from webapp.views.common import page, show_error
 from webapp.views.limits import booking_limited
 
@@ -111,12 +113,17 @@ def _search_point(user: User) -> tuple[Point, bool]:
     return Point(lon, lat, srid=4326), False
 
 
+BROWSE_FIELDS_TEMPLATE = "webapp/sharing/browse_fields.html"
+
+
 @login_required
 @require_GET
 def browse(request: HttpRequest) -> HttpResponse:
     """Listed, working things near home, nearest first; with a period only those free for
     all of it. One query for the search and one for the photos."""
-    form = BrowseForm(request.GET or None, initial={"radius_km": 25})
+    initial = {"radius_km": 25}
+    form = BrowseForm(request.GET or None, initial=initial)
+    blank = None if request.GET else blank_form_fields(BROWSE_FIELDS_TEMPLATE, BrowseForm, initial)
     results = None
     point, from_home = _search_point(request.user)
     if not request.GET or form.is_valid():
@@ -137,7 +144,12 @@ def browse(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/sharing/browse.html",
-        {"form": form, "results": results, "from_home": from_home},
+        {
+            "form": form,
+            "blank_fields": blank,
+            "results": results,
+            "from_home": from_home,
+        },
         status=400 if form.errors else 200,
     )
 
@@ -427,11 +439,4 @@ def problem(request: HttpRequest, pk: int) -> HttpResponse:
 
 def home_sharing(user: User) -> dict:
     """For the start page: my next three bookings (and those of whom I book for)."""
-    now = timezone.now()
-    upcoming = (
-        bookings_of_person(actor=user)
-        .filter(Q(status__in=UPCOMING, ends_at__gt=now) | Q(status__in=OUT))
-        .select_related("resource", "booker")
-        .order_by("starts_at", "pk")[:3]
-    )
-    return {"sharing_bookings": list(upcoming)}
+    return {"sharing_bookings": booking_cards_of_person(actor=user, since=timezone.now(), limit=3)}

@@ -28,6 +28,7 @@ from backend.shuttle.models import (
 )
 from backend.shuttle.selectors import (
     occurrences_visible_to,
+    signup_cards,
     signups_of,
     standing_visible_to,
     with_waitlist_position,
@@ -224,8 +225,8 @@ def standing_stop(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("webapp:shop-runs")
 
 
-def home_shop_runs(user: User) -> dict:
-    """For the start page: the next sign-ups of me and whom I book for."""
-    return {
-        "shop_signups": list(my_signups(user).filter(occurrence__arrive_at__gt=timezone.now())[:3])
-    }
+def home_shop_runs(user: User, people_ids: list[int]) -> dict:
+    """For the start page: the next sign-ups of me and whom I book for (`people_ids`, from
+    `people_ids_actable_by`). Those of `my_signups` whose run is still to come (a run
+    arrives before it leaves, so it has not left either)."""
+    return {"shop_signups": signup_cards(people_ids=people_ids, since=timezone.now(), limit=3)}
