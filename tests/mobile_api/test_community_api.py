@@ -4,6 +4,7 @@ who may see and do what."""
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
@@ -527,7 +528,9 @@ def people(client, query: str | None = None) -> list[str]:
 def greta(world):
     """A managed profile Anna (member of A) is proxy for."""
     greta = ManagedProfileFactory(full_name="Greta Andersson")
-    ProxyLink.objects.create(proxy=world.member_of_a, resident=greta, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=world.member_of_a, resident=greta, relationship="dotter", accepted_at=timezone.now()
+    )
     return greta
 
 
@@ -771,18 +774,32 @@ def test_resident_adds_a_relative_as_proxy_by_phone(world, api_as, lena):
     )
 
     assert response.status_code == 201
+    # The answer names no one: Lena has not said yes to being known as Anna's helper.
     assert response.json() == {
-        "id": lena.pk,
-        "full_name": "Lena Eriksson",
-        "phone": "+46701740650",
-        "is_managed": False,
+        "state": "pending",
+        "resident": world.member_of_a.pk,
+        "proxy_phone": "070-174 06 50",
     }
+    assert "Lena" not in response.content.decode()
     link = ProxyLink.objects.get()
     assert (link.resident, link.proxy, link.relationship, link.created_by) == (
         world.member_of_a,
         lena,
         "syster",
         world.member_of_a,
+    )
+    assert (link.accepted_at, link.invited_as) == (None, "070-174 06 50")
+    assert people(api_as(lena)) == ["Lena Eriksson"]
+
+    response = api_as(lena).post(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}/accept")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["state"], body["resident"], body["resident_name"], body["proxy"]) == (
+        "accepted",
+        world.member_of_a.pk,
+        "Anna Eriksson",
+        lena.pk,
     )
     assert people(api_as(lena)) == ["Anna Eriksson", "Lena Eriksson"]
 
@@ -796,6 +813,9 @@ def test_a_proxy_adds_another_proxy_for_a_managed_profile(world, api_as, greta, 
 
     assert response.status_code == 201
     assert ProxyLink.objects.filter(resident=greta, proxy=lena).exists()
+    assert "Greta Andersson" not in people(api_as(lena))
+    response = api_as(lena).post(f"/api/v1/proxy-links/{greta.pk}/{lena.pk}/accept")
+    assert response.status_code == 200, response.content
     assert "Greta Andersson" in people(api_as(lena))
 
 
@@ -847,7 +867,7 @@ def test_add_proxy_refused(
 
 @pytest.mark.parametrize("actor", ["resident", "proxy"])
 def test_resident_or_proxy_ends_the_link(world, api_as, lena, actor):
-    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena)
+    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena, accepted_at=timezone.now())
     user = world.member_of_a if actor == "resident" else lena
 
     response = api_as(user).delete(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}")
@@ -889,7 +909,7 @@ def test_coordinator_ends_a_link_of_a_managed_member(world, api_as, greta):
 def test_end_proxy_link_refused(
     world, client_for, greta, lena, actor, resident, proxy, status, code
 ):
-    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena)
+    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena, accepted_at=timezone.now())
     users = {"greta": greta, "lena": lena}
     ids = [(users.get(name) or world.user(name)).pk for name in (resident, proxy)]
     links_before = list(ProxyLink.objects.order_by("pk").values())

@@ -265,7 +265,9 @@ def test_a_ride_from_approval_to_mileage(world, api_as):
 def test_booking_for_someone_by_a_proxy_and_by_a_coordinator(approved, api_as):
     world = approved
     daughter = person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=daughter, resident=world.rider, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=daughter, resident=world.rider, relationship="dotter", accepted_at=timezone.now()
+    )
 
     for booker in (daughter, world.coordinator):
         response = api_as(booker).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
@@ -637,7 +639,7 @@ def _held_by(driver: DriverProfile, ride: RideRequest, state: str) -> RideReques
 
 def test_my_rides_are_mine_and_those_i_book_for(world, api_as, django_assert_max_num_queries):
     daughter = person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=daughter, resident=world.rider)
+    ProxyLink.objects.create(proxy=daughter, resident=world.rider, accepted_at=timezone.now())
     mine = _ride_for(world, daughter, days=1)
     mothers = _ride_for(world, world.rider, days=2)
     _ride_for(world, person("Johan Persson", "+46701740621", world.association))
