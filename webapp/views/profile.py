@@ -81,12 +81,12 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 def _request_to_me(request: HttpRequest, resident_pk: int) -> ProxyLink:
-    """A request the signed-in person has not answered; 404 for anything else."""
+    """The link asking the signed-in person to help `resident_pk`; 404 for anyone else,
+    who may not know there is one."""
     return get_object_or_404(
         ProxyLink.objects.select_related("resident", "proxy"),
         resident_id=resident_pk,
         proxy=request.user,
-        accepted_at__isnull=True,
     )
 
 
@@ -113,8 +113,14 @@ def proxy_accept(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def proxy_decline(request: HttpRequest, pk: int) -> HttpResponse:
-    """Say no: the request is gone, and nothing of it stays with either person."""
+    """Say no to a request: it is gone, and nothing of it stays with either person. A
+    link already accepted is not ended from here (a second click on an old page)."""
     link = _request_to_me(request, pk)
+    if link.is_accepted:
+        messages.error(
+            request, _("You already help %(resident)s.") % {"resident": link.resident.full_name}
+        )
+        return redirect("webapp:profile")
     proxy_link_remove(actor=request.user, resident=link.resident, proxy=link.proxy)
     audit_record(
         actor=request.user,
