@@ -281,6 +281,25 @@ def test_booking_for_someone_by_a_proxy_and_by_a_coordinator(approved, api_as):
     ]
 
 
+def test_a_proxy_who_has_not_said_yes_can_neither_book_nor_see_the_rides(approved, api_as):
+    world = approved
+    daughter = person("Lena Eriksson", "+46701740630")
+    link = ProxyLink.objects.create(proxy=daughter, resident=world.rider, relationship="dotter")
+    ride = api_as(world.rider).post("/api/v1/rides/", ride_body()).json()["id"]
+
+    response = api_as(daughter).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
+    assert response.status_code in (403, 404), response.content
+    assert RideRequest.objects.count() == 1
+    assert api_as(daughter).get(f"/api/v1/rides/{ride}").status_code == 404
+    assert api_as(daughter).get("/api/v1/rides/").json()["results"] == []
+
+    link.accepted_at = timezone.now()
+    link.save()
+    assert api_as(daughter).get(f"/api/v1/rides/{ride}").status_code == 200
+    response = api_as(daughter).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
+    assert response.status_code == 201, response.content
+
+
 def test_a_return_trip_is_booked_with_the_ride(approved, api_as):
     back_at = monday_10() + datetime.timedelta(hours=3)
     response = api_as(approved.rider).post(
