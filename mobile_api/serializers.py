@@ -140,6 +140,25 @@ class ProxyLinkInput(serializers.Serializer):
     relationship = serializers.CharField(max_length=100, allow_blank=True, default="")
 
 
+class ProxyLinkRequestOutput(serializers.Serializer):
+    """A request sent: it names no one, since the person with that number has not said
+    yes. Their name shows once they accept."""
+
+    state = serializers.ChoiceField(
+        choices=["pending"], help_text="Always pending: the proxy has not answered yet."
+    )
+    resident = serializers.IntegerField(help_text="The person to be acted for.")
+    proxy_phone = serializers.CharField(help_text="The phone number as it was typed.")
+
+
+class ProxyLinkAcceptedOutput(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["accepted"])
+    resident = serializers.IntegerField(help_text="The person you now act for.")
+    resident_name = serializers.CharField()
+    proxy = serializers.IntegerField(help_text="You.")
+    accepted_at = serializers.DateTimeField()
+
+
 class NotificationOutput(serializers.Serializer):
     """The same shape as a live websocket message."""
 

@@ -59,6 +59,11 @@ urlpatterns = [
         community.ProxyLinkDelete.as_view(),
         name="proxy-link-delete",
     ),
+    path(
+        "proxy-links/<int:resident_id>/<int:proxy_id>/accept",
+        community.ProxyLinkAccept.as_view(),
+        name="proxy-link-accept",
+    ),
     path("notifications/", notifications.Inbox.as_view(), name="notification-list"),
     path("notifications/read", notifications.MarkRead.as_view(), name="notification-read"),
     path(

@@ -116,7 +116,11 @@ def make_world(*, seats_per_vehicle: int = 4, max_vehicles: int = 2, residents: 
     MembershipFactory(user=managed, association=association)
     daughter = person("Lena Andersson", "+46701749999")
     ProxyLink.objects.create(
-        proxy=daughter, resident=managed, relationship="dotter", receives_sms_for_resident=True
+        proxy=daughter,
+        resident=managed,
+        relationship="dotter",
+        receives_sms_for_resident=True,
+        accepted_at=timezone.now(),
     )
     day = run_day()
     weekday = day.weekday()

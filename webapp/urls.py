@@ -183,4 +183,7 @@ urlpatterns += [
 urlpatterns += [
     path("profile/people/<int:pk>/export", profile.export, name="person-export"),
     path("profile/people/<int:pk>/erase", profile.erase, name="person-erase"),
+    # Answering someone who asks for help (a proxy request).
+    path("profile/people/<int:pk>/accept", profile.proxy_accept, name="proxy-accept"),
+    path("profile/people/<int:pk>/decline", profile.proxy_decline, name="proxy-decline"),
 ]

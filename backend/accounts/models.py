@@ -103,8 +103,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else ""
 
 
+class ProxyLinkQuerySet(models.QuerySet):
+    def accepted(self) -> "ProxyLinkQuerySet":
+        return self.filter(accepted_at__isnull=False)
+
+
 class ProxyLink(models.Model):
-    """`proxy` (a relative, a friend) may book and follow things for `resident`."""
+    """`proxy` (a relative, a friend) may book and follow things for `resident`, once
+    they have accepted: until then (`accepted_at` empty) the link gives no right at all,
+    so nobody becomes someone's helper, or learns whose a phone number is, unasked."""
 
     proxy = models.ForeignKey(User, on_delete=models.CASCADE, related_name="proxy_for_links")
     resident = models.ForeignKey(User, on_delete=models.CASCADE, related_name="proxy_links")
@@ -116,6 +123,12 @@ class ProxyLink(models.Model):
         User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    # The phone number (or e-mail address) as the resident typed it: what they see of a
+    # request that is not yet answered, instead of the name of whoever has that number.
+    invited_as = models.CharField(_("invited as"), max_length=254, blank=True)
+
+    objects = ProxyLinkQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("proxy")
@@ -129,6 +142,10 @@ class ProxyLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proxy} → {self.resident}"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None
 
 
 class LoginCode(models.Model):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.db import transaction
+from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.community.models import (
@@ -137,7 +138,11 @@ def seed_demo() -> list[DemoLogin]:
     greta = people["Greta Andersson"]
     greta.proxy_links.update_or_create(
         proxy=people[RELATIVE_OF_GRETA],
-        defaults={"relationship": "dotter", "receives_sms_for_resident": True},
+        defaults={
+            "relationship": "dotter",
+            "receives_sms_for_resident": True,
+            "accepted_at": timezone.now(),
+        },
     )
 
     analyst = _person(ANALYST, villages[ANALYST.village])

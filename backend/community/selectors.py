@@ -3,7 +3,7 @@
 from django.contrib.gis.geos import Point
 from django.db.models import Q, QuerySet
 
-from backend.accounts.models import User
+from backend.accounts.models import ProxyLink, User
 from backend.community.models import (
     Association,
     Membership,
@@ -41,13 +41,14 @@ def user_is_active_member(*, user: User, association: Association) -> bool:
 
 
 def people_actable_by(*, actor: User) -> QuerySet[User]:
-    """Everyone `actor` may book for: themself, those they are proxy for, and the members
-    (pending or active) of the associations they coordinate."""
+    """Everyone `actor` may book for: themself, those they are proxy for (an accepted
+    link: a request not yet answered gives nothing), and the members (pending or active)
+    of the associations they coordinate."""
     if not actor.is_authenticated or actor.is_managed:
         return User.objects.none()
     return User.objects.filter(
         Q(pk=actor.pk)
-        | Q(proxy_links__proxy=actor)
+        | Q(proxy_links__proxy=actor, proxy_links__accepted_at__isnull=False)
         | Q(
             memberships__association_id__in=coordinated_association_ids(user=actor),
             memberships__state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
@@ -70,6 +71,25 @@ def user_can_act_for(*, actor: User, resident: User) -> bool:
     if actor.is_managed and actor.pk == resident.pk:
         return actor.is_active
     return people_actable_by(actor=actor).filter(pk=resident.pk).exists()
+
+
+def proxy_requests_to(*, proxy: User) -> QuerySet[ProxyLink]:
+    """Requests `proxy` has not answered yet: who asks them to help."""
+    return (
+        ProxyLink.objects.filter(proxy=proxy, accepted_at__isnull=True)
+        .select_related("resident")
+        .order_by("created_at", "pk")
+    )
+
+
+def proxy_links_of(*, resident: User) -> QuerySet[ProxyLink]:
+    """Who helps `resident`, and whom they have asked. Shown to the resident: a pending
+    link's proxy is named only once they accept (`invited_as` until then)."""
+    return (
+        ProxyLink.objects.filter(resident=resident)
+        .select_related("proxy")
+        .order_by("accepted_at", "created_at", "pk")
+    )
 
 
 def associations_visible_to(*, user: User) -> QuerySet[Association]:

@@ -21,6 +21,7 @@ class CommunityErrorCode(StrEnum):
     PROXY_SELF = "proxy_self"
     PROXY_EXISTS = "proxy_exists"
     PROXY_NOT_ALLOWED = "proxy_not_allowed"
+    PROXY_ALREADY_ACCEPTED = "proxy_already_accepted"
     MANAGED_CANNOT_BE_PROXY = "managed_cannot_be_proxy"
 
 
@@ -203,16 +204,21 @@ def managed_profile_create(
             state_changed_at=timezone.now(),
         )
     else:
-        resident.proxy_links.create(proxy=actor, relationship=relationship, created_by=actor)
+        # The relative makes the profile to help: that is their consent.
+        resident.proxy_links.create(
+            proxy=actor, relationship=relationship, created_by=actor, accepted_at=timezone.now()
+        )
     return resident
 
 
 @transaction.atomic
 def proxy_link_create(
-    *, actor: User, resident: User, proxy: User, relationship: str = ""
+    *, actor: User, resident: User, proxy: User, relationship: str = "", invited_as: str = ""
 ) -> ProxyLink:
-    """Let `proxy` act for `resident`. A resident who logs in grants it themself; for a
-    managed profile, someone who already acts for them (coordinator or proxy) grants it."""
+    """Ask `proxy` to act for `resident`. A resident who logs in asks themself; for a
+    managed profile, someone who already acts for them (coordinator or proxy) asks. The
+    link is pending, and gives nothing, until the proxy accepts (`proxy_link_accept`);
+    `invited_as` is the number as typed, what the asker sees of it until then."""
     if proxy.pk == resident.pk:
         raise ApplicationError(
             CommunityErrorCode.PROXY_SELF, _("A person cannot be their own proxy.")
@@ -234,8 +240,16 @@ def proxy_link_create(
             kind=ErrorKind.FORBIDDEN,
         )
     link, created = resident.proxy_links.get_or_create(
-        proxy=proxy, defaults={"relationship": relationship, "created_by": actor}
+        proxy=proxy,
+        defaults={"relationship": relationship, "created_by": actor, "invited_as": invited_as},
     )
+    if not created and not link.is_accepted:
+        # Not the proxy's name: they have not said yes to being known as the helper.
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_EXISTS,
+            _("This person has already been asked and has not answered yet."),
+            kind=ErrorKind.CONFLICT,
+        )
     if not created:
         raise ApplicationError(
             CommunityErrorCode.PROXY_EXISTS,
@@ -243,12 +257,49 @@ def proxy_link_create(
             % {"proxy": proxy.full_name, "resident": resident.full_name},
             kind=ErrorKind.CONFLICT,
         )
-    notify(proxy, "proxy.added", {"resident": resident.full_name})
+    notify(
+        proxy,
+        "proxy.invited",
+        {"resident": resident.full_name, "resident_id": resident.pk, "proxy_id": proxy.pk},
+    )
+    return link
+
+
+@transaction.atomic
+def proxy_link_accept(*, actor: User, link: ProxyLink) -> ProxyLink:
+    """The proxy says yes: from now on they act for the resident. Only the proxy can;
+    whoever asked (the resident, or for a managed profile the one who asked) is told,
+    and may now see the proxy's name."""
+    link = ProxyLink.objects.select_for_update().select_related("proxy", "resident").get(pk=link.pk)
+    if actor.pk != link.proxy_id:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_NOT_ALLOWED,
+            _("Only the person who was asked can say yes."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    if link.is_accepted:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_ALREADY_ACCEPTED,
+            _("You already help %(resident)s.") % {"resident": link.resident.full_name},
+            kind=ErrorKind.CONFLICT,
+        )
+    link.accepted_at = timezone.now()
+    link.save(update_fields=["accepted_at"])
+    resident = link.resident
+    # A managed profile has no inbox of its own that anyone reads: tell who asked.
+    told = resident if not resident.is_managed else link.created_by
+    if told is not None and told.pk != link.proxy_id and told.is_active:
+        notify(
+            told,
+            "proxy.accepted",
+            {"proxy": link.proxy.full_name, "resident": resident.full_name},
+        )
     return link
 
 
 def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
-    """The resident, the proxy, or (for a managed profile) a coordinator may end a link."""
+    """The resident, the proxy, or (for a managed profile) a coordinator may end a link.
+    The proxy ending a request they have not accepted is how they decline it."""
     allowed = actor.pk in (resident.pk, proxy.pk) or (
         resident.is_managed and user_can_act_for(actor=actor, resident=resident)
     )

@@ -46,6 +46,24 @@ KINDS: dict[str, Kind] = {
             _("%(resident)s has made you their proxy in Samby."),
             NO_SMS,
         ),
+        # Not by SMS: anyone can type any number, and a text message from Samby to a
+        # stranger's phone is not theirs to send. The request waits in the app and on
+        # the profile page.
+        Kind(
+            "proxy.invited",
+            _("%(resident)s asks for your help"),
+            _(
+                "%(resident)s asks you to help in Samby: to book and follow things for "
+                "them. Answer yes or no on your profile page."
+            ),
+            NO_SMS,
+        ),
+        Kind(
+            "proxy.accepted",
+            _("%(proxy)s said yes"),
+            _("%(proxy)s can now book and follow things for %(resident)s in Samby."),
+            NO_SMS,
+        ),
         # Volunteer rides: to the rider (and whoever booked for them)
         Kind(
             "ride.requested",

@@ -98,11 +98,13 @@ def chosen_channels(recipient: User, spec: Kind) -> set[Channel]:
 
 
 def sms_number_for(recipient: User) -> str:
-    """Their own phone, or (for someone without one) the proxy who takes their SMS."""
+    """Their own phone, or (for someone without one) the proxy who takes their SMS, once
+    that proxy has accepted."""
     if recipient.phone:
         return recipient.phone
     link = (
-        recipient.proxy_links.filter(receives_sms_for_resident=True)
+        recipient.proxy_links.accepted()
+        .filter(receives_sms_for_resident=True)
         .exclude(proxy__phone="")
         .select_related("proxy")
         .first()

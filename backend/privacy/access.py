@@ -13,9 +13,14 @@ def people_whose_data_actor_handles(*, actor: User) -> QuerySet[User]:
         return User.objects.none()
     if actor.is_staff:
         return User.objects.all()
-    return User.objects.filter(Q(pk=actor.pk) | Q(proxy_links__proxy=actor)).distinct()
+    return User.objects.filter(
+        Q(pk=actor.pk) | Q(proxy_links__proxy=actor, proxy_links__accepted_at__isnull=False)
+    ).distinct()
 
 
 def residents_of_proxy(*, proxy: User) -> QuerySet[User]:
-    """The people `proxy` helps (listed on their profile page with the same actions)."""
-    return User.objects.filter(proxy_links__proxy=proxy).order_by("full_name")
+    """The people `proxy` helps (listed on their profile page with the same actions):
+    only those whose request they accepted."""
+    return User.objects.filter(
+        proxy_links__proxy=proxy, proxy_links__accepted_at__isnull=False
+    ).order_by("full_name")

@@ -132,12 +132,17 @@ def _proxies(user: User) -> Row:
         "proxy", "resident"
     )
     return {
+        # A request not yet answered shows the number as typed, not whose it is: the
+        # name is the proxy's to give by accepting.
         "they_help_me": [
             {
-                "name": link.proxy.full_name,
+                "name": link.proxy.full_name if link.is_accepted else "",
+                "invited_as": link.invited_as,
+                "state": "accepted" if link.is_accepted else "pending",
                 "relationship": link.relationship,
                 "gets_my_sms": link.receives_sms_for_resident,
                 "since": _iso(link.created_at),
+                "accepted_at": _iso(link.accepted_at),
             }
             for link in links
             if link.resident_id == user.pk
@@ -145,9 +150,11 @@ def _proxies(user: User) -> Row:
         "i_help": [
             {
                 "name": link.resident.full_name,
+                "state": "accepted" if link.is_accepted else "pending",
                 "relationship": link.relationship,
                 "i_get_their_sms": link.receives_sms_for_resident,
                 "since": _iso(link.created_at),
+                "accepted_at": _iso(link.accepted_at),
             }
             for link in links
             if link.proxy_id == user.pk

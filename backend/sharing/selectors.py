@@ -81,11 +81,14 @@ def user_has_booking_in_hand(*, user: User, resource: Resource) -> bool:
 
 
 def bookings_of_person(*, actor: User) -> QuerySet[Booking]:
-    """Bookings `actor` made or holds, and those of the residents they are proxy for."""
+    """Bookings `actor` made or holds, and those of the residents they are (accepted)
+    proxy for."""
     if not actor.is_authenticated:
         return Booking.objects.none()
     return Booking.objects.filter(
-        Q(booker=actor) | Q(booked_by=actor) | Q(booker__proxy_links__proxy=actor)
+        Q(booker=actor)
+        | Q(booked_by=actor)
+        | Q(booker__proxy_links__proxy=actor, booker__proxy_links__accepted_at__isnull=False)
     ).distinct()
 
 

@@ -24,7 +24,7 @@ from django.db.models import (
     When,
 )
 
-from backend.accounts.models import User
+from backend.accounts.models import ProxyLink, User
 from backend.community.models import Membership, MembershipState
 from backend.community.selectors import coordinated_association_ids, people_actable_by
 from backend.db import fetch_dicts
@@ -215,7 +215,12 @@ def run_sheet(*, viewer: User, occurrence: RunOccurrence) -> RunSheet | None:
     signups = list(
         RunSignup.objects.filter(occurrence=occurrence, state__in=HOLDS_SEAT)
         .select_related("passenger")
-        .prefetch_related("passenger__proxy_links__proxy")
+        .prefetch_related(
+            Prefetch(
+                "passenger__proxy_links",
+                queryset=ProxyLink.objects.accepted().select_related("proxy"),
+            )
+        )
         .order_by("car_number", "stop_order", "pk")
     )
 
@@ -266,7 +271,7 @@ def _car(number, vehicle: RunVehicle | None, rows, stop) -> SheetCar:
 
 
 def _phone(passenger: User) -> str:
-    """Their phone, else the phone of a proxy (prefetched: no query per stop)."""
+    """Their phone, else the phone of an accepted proxy (prefetched: no query per stop)."""
     if passenger.phone:
         return passenger.phone
     links = sorted(passenger.proxy_links.all(), key=lambda link: not link.receives_sms_for_resident)

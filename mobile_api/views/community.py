@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.accounts.models import User
+from backend.accounts.models import ProxyLink, User
 from backend.accounts.selectors import user_find_login
 from backend.audit.services import audit_record
 from backend.community import selectors, services
@@ -23,7 +23,9 @@ from mobile_api.serializers import (
     MessageSentOutput,
     MunicipalityOutput,
     PersonOutput,
+    ProxyLinkAcceptedOutput,
     ProxyLinkInput,
+    ProxyLinkRequestOutput,
     RolesInput,
     SuspendInput,
     VillageOutput,
@@ -186,16 +188,18 @@ class ManagedProfileCreate(APIView):
 
 
 class ProxyLinkCreate(APIView):
-    """Let someone (found by phone number) book and follow things for a resident."""
+    """Ask someone (found by phone number) to book and follow things for a resident. The
+    link waits for their yes; until then the answer names no one."""
 
-    @extend_schema(request=ProxyLinkInput, responses={201: PersonOutput})
+    @extend_schema(request=ProxyLinkInput, responses={201: ProxyLinkRequestOutput})
     def post(self, request: Request) -> Response:
         data = ProxyLinkInput(data=request.data)
         data.is_valid(raise_exception=True)
         resident = get_object_or_404(
             selectors.people_actable_by(actor=request.user), pk=data.validated_data["resident"]
         )
-        proxy = user_find_login(identifier=data.validated_data["proxy_phone"])
+        typed = data.validated_data["proxy_phone"].strip()
+        proxy = user_find_login(identifier=typed)
         if proxy is None:
             raise ApplicationError(
                 "proxy_unknown",
@@ -208,25 +212,69 @@ class ProxyLinkCreate(APIView):
             resident=resident,
             proxy=proxy,
             relationship=data.validated_data["relationship"],
+            invited_as=typed,
         )
         audit_record(
             actor=request.user, action="proxy.create", subject=resident, detail={"proxy": proxy.pk}
         )
-        return Response(PersonOutput(proxy).data, status=status.HTTP_201_CREATED)
+        answer = {"state": "pending", "resident": resident.pk, "proxy_phone": typed}
+        return Response(ProxyLinkRequestOutput(answer).data, status=status.HTTP_201_CREATED)
+
+
+def _proxy_link_for(*, actor: User, resident_id: int, proxy_id: int) -> ProxyLink:
+    """The link, for those who may know of it: the proxy asked, and whoever acts for the
+    resident. Anyone else gets 404, as if there were none."""
+    if actor.pk == proxy_id:
+        return get_object_or_404(
+            ProxyLink.objects.select_related("resident", "proxy"),
+            resident_id=resident_id,
+            proxy=actor,
+        )
+    resident = get_object_or_404(selectors.people_actable_by(actor=actor), pk=resident_id)
+    return get_object_or_404(
+        ProxyLink.objects.select_related("resident", "proxy"), resident=resident, proxy_id=proxy_id
+    )
 
 
 class ProxyLinkDelete(APIView):
+    """End a link, or take back a request. The proxy deleting a request they have not
+    accepted declines it."""
+
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, resident_id: int, proxy_id: int) -> Response:
-        resident = get_object_or_404(
-            selectors.people_actable_by(actor=request.user), pk=resident_id
-        )
-        proxy = get_object_or_404(User, pk=proxy_id, proxy_for_links__resident=resident)
-        services.proxy_link_remove(actor=request.user, resident=resident, proxy=proxy)
+        link = _proxy_link_for(actor=request.user, resident_id=resident_id, proxy_id=proxy_id)
+        declined = not link.is_accepted and request.user.pk == link.proxy_id
+        services.proxy_link_remove(actor=request.user, resident=link.resident, proxy=link.proxy)
         audit_record(
-            actor=request.user, action="proxy.delete", subject=resident, detail={"proxy": proxy.pk}
+            actor=request.user,
+            action="proxy.decline" if declined else "proxy.delete",
+            subject=link.resident,
+            detail={"proxy": link.proxy_id},
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProxyLinkAccept(APIView):
+    """The proxy says yes to a request: from now on they act for the resident."""
+
+    @extend_schema(request=None, responses={200: ProxyLinkAcceptedOutput})
+    def post(self, request: Request, resident_id: int, proxy_id: int) -> Response:
+        link = _proxy_link_for(actor=request.user, resident_id=resident_id, proxy_id=proxy_id)
+        link = services.proxy_link_accept(actor=request.user, link=link)
+        audit_record(
+            actor=request.user,
+            action="proxy.accept",
+            subject=link.resident,
+            detail={"proxy": link.proxy_id},
+        )
+        answer = {
+            "state": "accepted",
+            "resident": link.resident_id,
+            "resident_name": link.resident.full_name,
+            "proxy": link.proxy_id,
+            "accepted_at": link.accepted_at,
+        }
+        return Response(ProxyLinkAcceptedOutput(answer).data)
 
 
 class AssociationMessage(APIView):

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
+from backend.community.services import proxy_link_create
 from backend.notifications.services import notify
 from backend.shuttle.services import schedule_create, signup_create
 from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, off_loop, screenshot
@@ -36,6 +37,8 @@ PAGES = [
     ("rider", "/notifications/choices", "notification-choices"),
     ("rider", "/profile/", "profile"),
     ("rider", "/profile/erase", "erase"),
+    ("proxy", "/profile/", "profile-asked-to-help"),
+    ("other_resident", "/profile/", "profile-waiting-for-helper"),
     ("proxy", "/rides/new", "ride-request-proxy"),
     ("offered_driver", "/driver/", "driver-offers"),
     ("holding_driver", "/driver/", "driver-home"),
@@ -78,6 +81,15 @@ def world(live) -> World:
     ]:
         off_loop(notify, recipient=rider, kind=kind, payload=payload)
     off_loop(carpool_and_shop_runs, world=made)
+    # Johan has asked Lena to help him too; she has not answered.
+    johan = made.people["other_resident"]
+    off_loop(
+        proxy_link_create,
+        actor=johan,
+        resident=johan,
+        proxy=made.people["proxy"],
+        invited_as="070-174 06 30",
+    )
     off_loop(add_sharing_with_bookings, world=made)
     return made
 

@@ -360,7 +360,9 @@ def test_bad_ride_alerts_are_refused(api_as, passenger, changes, code):
 def people(association, passenger, carpool_driver, coordinator):
     resident = MembershipFactory(association=association, user__full_name="Greta Lund").user
     proxy = UserFactory(full_name="Eva Lund")
-    ProxyLink.objects.create(proxy=proxy, resident=resident, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=proxy, resident=resident, relationship="dotter", accepted_at=timezone.now()
+    )
     elsewhere = AssociationFactory(municipality=association.municipality)
     analyst = UserFactory()
     MunicipalityAnalyst.objects.create(user=analyst, municipality=association.municipality)

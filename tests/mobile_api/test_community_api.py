@@ -4,6 +4,7 @@ who may see and do what."""
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
@@ -527,7 +528,9 @@ def people(client, query: str | None = None) -> list[str]:
 def greta(world):
     """A managed profile Anna (member of A) is proxy for."""
     greta = ManagedProfileFactory(full_name="Greta Andersson")
-    ProxyLink.objects.create(proxy=world.member_of_a, resident=greta, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=world.member_of_a, resident=greta, relationship="dotter", accepted_at=timezone.now()
+    )
     return greta
 
 
@@ -771,18 +774,32 @@ def test_resident_adds_a_relative_as_proxy_by_phone(world, api_as, lena):
     )
 
     assert response.status_code == 201
+    # The answer names no one: Lena has not said yes to being known as Anna's helper.
     assert response.json() == {
-        "id": lena.pk,
-        "full_name": "Lena Eriksson",
-        "phone": "+46701740650",
-        "is_managed": False,
+        "state": "pending",
+        "resident": world.member_of_a.pk,
+        "proxy_phone": "070-174 06 50",
     }
+    assert "Lena" not in response.content.decode()
     link = ProxyLink.objects.get()
     assert (link.resident, link.proxy, link.relationship, link.created_by) == (
         world.member_of_a,
         lena,
         "syster",
         world.member_of_a,
+    )
+    assert (link.accepted_at, link.invited_as) == (None, "070-174 06 50")
+    assert people(api_as(lena)) == ["Lena Eriksson"]
+
+    response = api_as(lena).post(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}/accept")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["state"], body["resident"], body["resident_name"], body["proxy"]) == (
+        "accepted",
+        world.member_of_a.pk,
+        "Anna Eriksson",
+        lena.pk,
     )
     assert people(api_as(lena)) == ["Anna Eriksson", "Lena Eriksson"]
 
@@ -796,6 +813,9 @@ def test_a_proxy_adds_another_proxy_for_a_managed_profile(world, api_as, greta, 
 
     assert response.status_code == 201
     assert ProxyLink.objects.filter(resident=greta, proxy=lena).exists()
+    assert "Greta Andersson" not in people(api_as(lena))
+    response = api_as(lena).post(f"/api/v1/proxy-links/{greta.pk}/{lena.pk}/accept")
+    assert response.status_code == 200, response.content
     assert "Greta Andersson" in people(api_as(lena))
 
 
@@ -847,7 +867,7 @@ def test_add_proxy_refused(
 
 @pytest.mark.parametrize("actor", ["resident", "proxy"])
 def test_resident_or_proxy_ends_the_link(world, api_as, lena, actor):
-    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena)
+    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena, accepted_at=timezone.now())
     user = world.member_of_a if actor == "resident" else lena
 
     response = api_as(user).delete(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}")
@@ -889,7 +909,7 @@ def test_coordinator_ends_a_link_of_a_managed_member(world, api_as, greta):
 def test_end_proxy_link_refused(
     world, client_for, greta, lena, actor, resident, proxy, status, code
 ):
-    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena)
+    ProxyLink.objects.create(resident=world.member_of_a, proxy=lena, accepted_at=timezone.now())
     users = {"greta": greta, "lena": lena}
     ids = [(users.get(name) or world.user(name)).pk for name in (resident, proxy)]
     links_before = list(ProxyLink.objects.order_by("pk").values())
@@ -898,3 +918,108 @@ def test_end_proxy_link_refused(
 
     assert error_of(response, status)["code"] == code
     assert list(ProxyLink.objects.order_by("pk").values()) == links_before
+
+
+# --- A proxy says yes (or no) --------------------------------------------------------------
+
+
+@pytest.fixture
+def asked(world, api_as, lena):
+    """Anna has asked Lena to help her; Lena has not answered."""
+    response = api_as(world.member_of_a).post(
+        "/api/v1/proxy-links/",
+        {"resident": world.member_of_a.pk, "proxy_phone": "+46 70 174 06 50"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return ProxyLink.objects.get(resident=world.member_of_a, proxy=lena)
+
+
+def test_a_pending_proxy_sees_and_books_nothing_for_the_resident(world, api_as, lena, asked):
+    client = api_as(lena)
+    assert people(client) == ["Lena Eriksson"]
+    # Rides and bookings: tests/mobile_api/test_rides_api.py and the backend tests.
+    invitation = client.get("/api/v1/notifications/").json()["results"][0]
+    assert invitation["kind"] == "proxy.invited"
+    assert invitation["payload"]["resident_id"] == world.member_of_a.pk
+
+
+def test_asking_again_names_no_one(world, api_as, asked):
+    response = api_as(world.member_of_a).post(
+        "/api/v1/proxy-links/",
+        {"resident": world.member_of_a.pk, "proxy_phone": "070-174 06 50"},
+        format="json",
+    )
+    error = error_of(response, 409)
+    assert error["code"] == "proxy_exists"
+    assert "Lena" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resident": "Anna", "proxy_phone": "070-174 06 50"},
+        {"resident": 1},
+        {"resident": 1, "proxy_phone": ""},
+        {"resident": 1, "proxy_phone": "0" * 40},
+    ],
+    ids=["resident-not-a-number", "no-phone", "empty-phone", "phone-too-long"],
+)
+def test_add_proxy_with_bad_input_is_400(world, api_as, lena, body):
+    response = api_as(world.member_of_a).post("/api/v1/proxy-links/", body, format="json")
+    assert error_of(response, 400)["code"] == "invalid"
+    assert not ProxyLink.objects.exists()
+
+
+def test_the_proxy_accepts_and_the_resident_learns_the_name(world, api_as, lena, asked):
+    response = api_as(lena).post(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}/accept")
+    assert response.status_code == 200, response.content
+    asked.refresh_from_db()
+    assert asked.is_accepted
+    told = api_as(world.member_of_a).get("/api/v1/notifications/").json()["results"][0]
+    assert told["kind"] == "proxy.accepted"
+    assert "Lena Eriksson" in told["body"]
+    assert people(api_as(lena)) == ["Anna Eriksson", "Lena Eriksson"]
+
+    again = api_as(lena).post(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}/accept")
+    assert error_of(again, 409)["code"] == "proxy_already_accepted"
+
+
+@pytest.mark.parametrize(
+    ("actor", "status", "code"),
+    [
+        ("member_of_a", 403, "proxy_not_allowed"),
+        ("coordinator_of_a", 403, "proxy_not_allowed"),
+        ("member_of_b", 404, "not_found"),
+        ("coordinator_of_b", 404, "not_found"),
+        ("anonymous", 403, "not_authenticated"),
+    ],
+    ids=["the-resident", "their-coordinator", "stranger", "other-coordinator", "anonymous"],
+)
+def test_only_the_proxy_accepts(world, client_for, lena, asked, actor, status, code):
+    response = client_for(world.user(actor)).post(
+        f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}/accept"
+    )
+    assert error_of(response, status)["code"] == code
+    asked.refresh_from_db()
+    assert asked.accepted_at is None
+
+
+def test_accepting_a_link_that_is_not_there_is_404(world, api_as, lena, asked):
+    other = world.user("member_of_b")
+    response = api_as(lena).post(f"/api/v1/proxy-links/{other.pk}/{lena.pk}/accept")
+    assert error_of(response, 404)["code"] == "not_found"
+
+
+def test_the_proxy_declines_with_delete(world, api_as, lena, asked):
+    response = api_as(lena).delete(f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}")
+    assert response.status_code == 204
+    assert not ProxyLink.objects.exists()
+
+
+def test_the_resident_takes_back_a_request(world, api_as, lena, asked):
+    response = api_as(world.member_of_a).delete(
+        f"/api/v1/proxy-links/{world.member_of_a.pk}/{lena.pk}"
+    )
+    assert response.status_code == 204
+    assert not ProxyLink.objects.exists()

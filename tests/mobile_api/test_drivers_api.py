@@ -502,7 +502,7 @@ def test_position_reaches_the_rider_and_whoever_booked_for_them(association, eri
     profile = profile_of(erik, association, on_duty=True)
     anna = UserFactory(full_name="Anna Eriksson")
     lena = UserFactory(full_name="Lena Eriksson")
-    ProxyLink.objects.create(proxy=lena, resident=anna)
+    ProxyLink.objects.create(proxy=lena, resident=anna, accepted_at=timezone.now())
     ride = _riding(association, profile, anna, RideState.EN_ROUTE, requested_by=lena)
     # A ride later in the week is not under way: its rider is not shown anything.
     bo = UserFactory(full_name="Bo Nilsson")

@@ -265,7 +265,9 @@ def test_a_ride_from_approval_to_mileage(world, api_as):
 def test_booking_for_someone_by_a_proxy_and_by_a_coordinator(approved, api_as):
     world = approved
     daughter = person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=daughter, resident=world.rider, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=daughter, resident=world.rider, relationship="dotter", accepted_at=timezone.now()
+    )
 
     for booker in (daughter, world.coordinator):
         response = api_as(booker).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
@@ -277,6 +279,25 @@ def test_booking_for_someone_by_a_proxy_and_by_a_coordinator(approved, api_as):
         daughter.pk,
         world.coordinator.pk,
     ]
+
+
+def test_a_proxy_who_has_not_said_yes_can_neither_book_nor_see_the_rides(approved, api_as):
+    world = approved
+    daughter = person("Lena Eriksson", "+46701740630")
+    link = ProxyLink.objects.create(proxy=daughter, resident=world.rider, relationship="dotter")
+    ride = api_as(world.rider).post("/api/v1/rides/", ride_body()).json()["id"]
+
+    response = api_as(daughter).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
+    assert response.status_code in (403, 404), response.content
+    assert RideRequest.objects.count() == 1
+    assert api_as(daughter).get(f"/api/v1/rides/{ride}").status_code == 404
+    assert api_as(daughter).get("/api/v1/rides/").json()["results"] == []
+
+    link.accepted_at = timezone.now()
+    link.save()
+    assert api_as(daughter).get(f"/api/v1/rides/{ride}").status_code == 200
+    response = api_as(daughter).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
+    assert response.status_code == 201, response.content
 
 
 def test_a_return_trip_is_booked_with_the_ride(approved, api_as):
@@ -637,7 +658,7 @@ def _held_by(driver: DriverProfile, ride: RideRequest, state: str) -> RideReques
 
 def test_my_rides_are_mine_and_those_i_book_for(world, api_as, django_assert_max_num_queries):
     daughter = person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=daughter, resident=world.rider)
+    ProxyLink.objects.create(proxy=daughter, resident=world.rider, accepted_at=timezone.now())
     mine = _ride_for(world, daughter, days=1)
     mothers = _ride_for(world, world.rider, days=2)
     _ride_for(world, person("Johan Persson", "+46701740621", world.association))

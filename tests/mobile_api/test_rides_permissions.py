@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
@@ -180,7 +181,9 @@ def world(settings) -> World:
     rider = person("Anna Eriksson", "+46701740620", a)
     RiderApproval.objects.create(membership=Membership.objects.get(user=rider, association=a))
     proxy = person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=proxy, resident=rider, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=proxy, resident=rider, relationship="dotter", accepted_at=timezone.now()
+    )
     drivers = {
         "offered_driver": driver_of(a, "Sven Holm", "+46701740611"),
         "holding_driver": driver_of(a, "Erik Olsson", "+46701740610"),
@@ -322,9 +325,13 @@ def test_the_rider_side_sees_the_driver_once_accepted(world):
 def test_holding_driver_calls_the_proxy_of_a_rider_without_a_phone(world):
     mother = ManagedProfileFactory(full_name="Greta Nilsson")
     MembershipFactory(user=mother, association=world.a)
-    ProxyLink.objects.create(proxy=world.people["proxy"], resident=mother)
+    ProxyLink.objects.create(
+        proxy=world.people["proxy"], resident=mother, accepted_at=timezone.now()
+    )
     son = person("Bo Nilsson", "+46701740640")
-    ProxyLink.objects.create(proxy=son, resident=mother, receives_sms_for_resident=True)
+    ProxyLink.objects.create(
+        proxy=son, resident=mother, receives_sms_for_resident=True, accepted_at=timezone.now()
+    )
     RideRequest.objects.filter(pk=world.held.pk).update(rider=mother)
 
     response = world.client("holding_driver").get(f"/api/v1/rides/{world.held.pk}")

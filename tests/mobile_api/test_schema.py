@@ -30,6 +30,7 @@ API_PATHS = {
     "/api/v1/managed-profiles/",
     "/api/v1/proxy-links/",
     "/api/v1/proxy-links/{resident_id}/{proxy_id}",
+    "/api/v1/proxy-links/{resident_id}/{proxy_id}/accept",
 }
 
 
@@ -71,6 +72,18 @@ def test_schema_describes_login(api):
     assert ok == {"$ref": "#/components/schemas/LoginOutput"}
     assert set(schema["components"]["schemas"]["LoginOutput"]["properties"]) == {"token", "user"}
     assert set(schema["components"]["securitySchemes"]) == {"cookieAuth", "tokenAuth"}
+
+
+def test_schema_says_a_proxy_request_names_no_one(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+
+    created = schema["paths"]["/api/v1/proxy-links/"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert set(components[ref]["properties"]) == {"state", "resident", "proxy_phone"}
+    accept = schema["paths"]["/api/v1/proxy-links/{resident_id}/{proxy_id}/accept"]
+    ok = accept["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(components[ok["$ref"].split("/")[-1]]["properties"]) >= {"state", "resident"}
 
 
 def test_docs_work_offline(api):

@@ -448,7 +448,7 @@ ROLES = [
 @pytest.fixture
 def people(member, coordinator, other_coordinator, outsider, lender, association):
     proxy = UserFactory()
-    ProxyLink.objects.create(proxy=proxy, resident=member)
+    ProxyLink.objects.create(proxy=proxy, resident=member, accepted_at=timezone.now())
     analyst = UserFactory()
     MunicipalityAnalyst.objects.create(user=analyst, municipality=association.municipality)
     return {

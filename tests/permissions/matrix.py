@@ -215,6 +215,12 @@ SPECIAL_ARGS = {
         "resident_id": world.people["resident"].pk,
         "proxy_id": world.people["proxy"].pk,
     },
+    "proxy-link-accept": lambda world: {
+        "resident_id": world.people["resident"].pk,
+        "proxy_id": world.people["proxy"].pk,
+    },
+    "webapp:proxy-accept": lambda world: {"pk": world.people["resident"].pk},
+    "webapp:proxy-decline": lambda world: {"pk": world.people["resident"].pk},
     "sms-inbound": lambda world: {"provider": "elks"},
     "person-export": lambda world: {"pk": world.people["resident"].pk},
     "person-erase": lambda world: {"pk": world.people["resident"].pk},
@@ -345,8 +351,8 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     },
     ("membership-roles", "PUT"): lambda world: {"roles": ["member", "driver"]},
     ("membership-suspend", "POST"): lambda world: {"reason": "Flyttat."},
-    # The answer names the person with that phone number (the staff member here: the
-    # name is no secret in this world); anyone can learn whose a number is this way.
+    # The answer names no one (the link waits for the proxy's yes); the number belongs to
+    # the staff member here.
     ("proxy-link-create", "POST"): lambda world: {
         "resident": world.people["resident"].pk,
         "proxy_phone": "+46701740699",
@@ -587,6 +593,9 @@ ROWS: list[Row] = [
     R("plan-discard", "POST", 404, coordinator=200),
     R("proxy-link-create", "POST", 404, resident=201, proxy=403, coordinator=403),
     R("proxy-link-delete", "DELETE", 404, resident=204, proxy=204, coordinator=403),
+    # The world's link is accepted already: the proxy gets 409; those who act for the
+    # resident know of the link but may not answer for the proxy; anyone else: 404.
+    R("proxy-link-accept", "POST", 404, resident=403, proxy=409, coordinator=403),
     R("push-key", "GET", 404, anonymous=404),
     R("push-subscriptions", "DELETE", 204),
     R("push-subscriptions", "POST", 400),
@@ -940,6 +949,10 @@ ROWS: list[Row] = [
     R("webapp:notification-choices", "GET", 200),
     R("webapp:notification-choices", "POST", UNCHANGED),
     R("webapp:person-erase", "GET", 404, resident=200, proxy=200, staff=200, acts_as="resident"),
+    # Answering a request for help: only the person asked; the world's link is accepted
+    # already, so the proxy is sent back to the profile page with a message.
+    R("webapp:proxy-accept", "POST", 404, proxy=UNCHANGED),
+    R("webapp:proxy-decline", "POST", 404, proxy=UNCHANGED),
     R("webapp:person-erase", "POST", 404, resident=302, proxy=302, staff=302),
     R("webapp:person-export", "GET", 404, resident=200, proxy=200, staff=200, acts_as="resident"),
 ]

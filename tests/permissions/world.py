@@ -149,7 +149,9 @@ def build_world() -> World:
         membership=Membership.objects.get(user=resident, association=a), approved_by=coordinator
     )
     proxy = _person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=proxy, resident=resident, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=proxy, resident=resident, relationship="dotter", accepted_at=timezone.now()
+    )
     drivers = {
         "driver_assigned": _driver(a, "Erik Olsson", "+46701740610"),
         "driver_other": _driver(a, "Olle Berg", "+46701740612"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from backend.accounts.models import ProxyLink, User
 from backend.community.models import Association, Membership, MunicipalityAnalyst, Role
@@ -107,7 +108,9 @@ def build_world() -> World:
     rider = person("Anna Eriksson", "+46701740620", a)
     RiderApproval.objects.create(membership=Membership.objects.get(user=rider, association=a))
     proxy = person("Lena Eriksson", "+46701740630")
-    ProxyLink.objects.create(proxy=proxy, resident=rider, relationship="dotter")
+    ProxyLink.objects.create(
+        proxy=proxy, resident=rider, relationship="dotter", accepted_at=timezone.now()
+    )
     drivers = {
         "offered_driver": driver_of(a, "Sven Holm", "+46701740611"),
         "holding_driver": driver_of(a, "Erik Olsson", "+46701740610"),

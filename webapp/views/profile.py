@@ -11,10 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backend.accounts.models import ProxyLink
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
+from backend.community.selectors import proxy_links_of, proxy_requests_to
+from backend.community.services import proxy_link_accept, proxy_link_remove
 from backend.errors import ApplicationError
 from backend.notifications.selectors import quiet_hours_for
 from backend.notifications.services import preferences_set
@@ -67,9 +70,66 @@ def profile(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/profile/profile.html",
-        {"form": form, "residents": residents_of_proxy(proxy=user)},
+        {
+            "form": form,
+            "residents": residents_of_proxy(proxy=user),
+            "requests": proxy_requests_to(proxy=user),
+            "helpers": proxy_links_of(resident=user),
+        },
         status=400 if form.errors else 200,
     )
+
+
+def _request_to_me(request: HttpRequest, resident_pk: int) -> ProxyLink:
+    """The link asking the signed-in person to help `resident_pk`; 404 for anyone else,
+    who may not know there is one."""
+    return get_object_or_404(
+        ProxyLink.objects.select_related("resident", "proxy"),
+        resident_id=resident_pk,
+        proxy=request.user,
+    )
+
+
+@login_required
+@require_POST
+def proxy_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    """Say yes to helping the person `pk`."""
+    link = _request_to_me(request, pk)
+    try:
+        link = proxy_link_accept(actor=request.user, link=link)
+    except ApplicationError as error:
+        show_error(request, error)
+    else:
+        audit_record(
+            actor=request.user,
+            action="proxy.accept",
+            subject=link.resident,
+            detail={"proxy": link.proxy_id},
+        )
+        messages.success(request, _("You now help %(name)s.") % {"name": link.resident.full_name})
+    return redirect("webapp:profile")
+
+
+@login_required
+@require_POST
+def proxy_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    """Say no to a request: it is gone, and nothing of it stays with either person. A
+    link already accepted is not ended from here (a second click on an old page)."""
+    link = _request_to_me(request, pk)
+    if link.is_accepted:
+        messages.error(
+            request, _("You already help %(resident)s.") % {"resident": link.resident.full_name}
+        )
+        return redirect("webapp:profile")
+    proxy_link_remove(actor=request.user, resident=link.resident, proxy=link.proxy)
+    audit_record(
+        actor=request.user,
+        action="proxy.decline",
+        subject=link.resident,
+        detail={"proxy": link.proxy_id},
+    )
+    messages.success(request, _("You said no. Nothing more happens."))
+    return redirect("webapp:profile")
 
 
 @login_required

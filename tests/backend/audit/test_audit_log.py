@@ -183,12 +183,22 @@ def test_managed_profiles_and_proxies_are_recorded(association, coordinator, api
     )
     assert response.status_code == 201, response.content
     assert ProxyLink.objects.filter(resident_id=greta, proxy=daughter).exists()
+    response = api_as(daughter).post(f"/api/v1/proxy-links/{greta}/{daughter.pk}/accept")
+    assert response.status_code == 200, response.content
     response = client.delete(f"/api/v1/proxy-links/{greta}/{daughter.pk}")
+    assert response.status_code == 204
+    son = UserFactory(phone="+46701112244")
+    response = client.post("/api/v1/proxy-links/", {"resident": greta, "proxy_phone": "0701112244"})
+    assert response.status_code == 201, response.content
+    response = api_as(son).delete(f"/api/v1/proxy-links/{greta}/{son.pk}")
     assert response.status_code == 204
     assert [(e[1], e[2], e[3]) for e in entries()] == [
         ("profile.create", greta, {"association": association.pk}),
         ("proxy.create", greta, {"proxy": daughter.pk}),
+        ("proxy.accept", greta, {"proxy": daughter.pk}),
         ("proxy.delete", greta, {"proxy": daughter.pk}),
+        ("proxy.create", greta, {"proxy": son.pk}),
+        ("proxy.decline", greta, {"proxy": son.pk}),
     ]
 
 

@@ -1,11 +1,13 @@
 import pytest
 from django.contrib.auth import authenticate
+from django.utils import timezone
 
 from backend.accounts.models import ProxyLink
 from backend.community.models import MembershipState
 from backend.community.selectors import people_actable_by, people_search, user_can_act_for
 from backend.community.services import (
     managed_profile_create,
+    proxy_link_accept,
     proxy_link_create,
     proxy_link_remove,
 )
@@ -61,7 +63,7 @@ def test_who_may_act_for_whom():
     suspended = MembershipFactory(association=association, state=MembershipState.SUSPENDED).user
     neighbour = MembershipFactory(association=association).user
     relative = UserFactory()
-    ProxyLink.objects.create(proxy=relative, resident=resident)
+    ProxyLink.objects.create(proxy=relative, resident=resident, accepted_at=timezone.now())
 
     assert set(people_actable_by(actor=coordinator)) >= {resident, pending, neighbour, coordinator}
     assert suspended not in people_actable_by(actor=coordinator)
@@ -76,9 +78,11 @@ def test_managed_profile_acts_for_nobody():
     assert not people_actable_by(actor=greta).exists()
 
 
-def test_resident_chooses_their_own_proxy():
+def test_resident_chooses_their_own_proxy_who_then_says_yes():
     resident, son = UserFactory(), UserFactory()
-    proxy_link_create(actor=resident, resident=resident, proxy=son, relationship="son")
+    link = proxy_link_create(actor=resident, resident=resident, proxy=son, relationship="son")
+    assert not user_can_act_for(actor=son, resident=resident)
+    proxy_link_accept(actor=son, link=link)
     assert user_can_act_for(actor=son, resident=resident)
 
 
@@ -99,7 +103,9 @@ def test_coordinator_adds_a_proxy_for_a_managed_member():
     coordinator = coordinator_of(association)
     greta = managed_profile_create(actor=coordinator, full_name="Greta", association=association)
     son = UserFactory()
-    proxy_link_create(actor=coordinator, resident=greta, proxy=son)
+    link = proxy_link_create(actor=coordinator, resident=greta, proxy=son)
+    assert not user_can_act_for(actor=son, resident=greta)
+    proxy_link_accept(actor=son, link=link)
     assert user_can_act_for(actor=son, resident=greta)
 
 
@@ -110,7 +116,7 @@ def test_coordinator_adds_a_proxy_for_a_managed_member():
 def test_proxy_link_refusals(proxy_kind, code):
     resident = UserFactory()
     existing = UserFactory()
-    ProxyLink.objects.create(proxy=existing, resident=resident)
+    ProxyLink.objects.create(proxy=existing, resident=resident, accepted_at=timezone.now())
     proxy = {"self": resident, "managed": ManagedProfileFactory(), "existing": existing}[proxy_kind]
     with pytest.raises(ApplicationError) as refused:
         proxy_link_create(actor=resident, resident=resident, proxy=proxy)
@@ -120,7 +126,7 @@ def test_proxy_link_refusals(proxy_kind, code):
 
 def test_proxy_or_resident_ends_the_link_a_stranger_cannot():
     resident, son, stranger = UserFactory(), UserFactory(), UserFactory()
-    ProxyLink.objects.create(proxy=son, resident=resident)
+    ProxyLink.objects.create(proxy=son, resident=resident, accepted_at=timezone.now())
     with pytest.raises(ApplicationError):
         proxy_link_remove(actor=stranger, resident=resident, proxy=son)
     proxy_link_remove(actor=son, resident=resident, proxy=son)

@@ -1,5 +1,6 @@
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from backend.notifications.kinds import KINDS
 from backend.notifications.models import (
@@ -105,7 +106,9 @@ def test_kind_limits_the_channels_whatever_the_person_wants():
 def test_managed_profile_gets_sms_at_the_proxys_phone_and_no_live():
     daughter = UserFactory(phone="+46701740620")
     greta = ManagedProfileFactory(phone="")
-    greta.proxy_links.create(proxy=daughter, receives_sms_for_resident=True)
+    greta.proxy_links.create(
+        proxy=daughter, receives_sms_for_resident=True, accepted_at=timezone.now()
+    )
     notification = notify(greta, "association.message", MESSAGE)
     sms = notification.deliveries.get(channel="sms")
     assert (sms.status, sms.address) == (DeliveryStatus.PENDING, "+46701740620")

@@ -387,7 +387,9 @@ def test_a_proxy_answers_for_the_managed_profile_the_question_was_about(
 ):
     daughter = UserFactory(phone="+46701740620", preferred_language="en")
     greta = ManagedProfileFactory(phone="")
-    greta.proxy_links.create(proxy=daughter, receives_sms_for_resident=True)
+    greta.proxy_links.create(
+        proxy=daughter, receives_sms_for_resident=True, accepted_at=timezone.now()
+    )
     code = ask(greta, object_id=7)
     assert (code.phone, code.recipient) == ("+46701740620", greta)
 

@@ -306,7 +306,9 @@ def test_a_managed_profile_without_a_phone_gets_the_sms_at_the_proxys_phone(
 ):
     daughter = UserFactory(phone="+46701740620")
     greta = ManagedProfileFactory(phone="", preferred_language="en")
-    greta.proxy_links.create(proxy=daughter, receives_sms_for_resident=True)
+    greta.proxy_links.create(
+        proxy=daughter, receives_sms_for_resident=True, accepted_at=timezone.now()
+    )
 
     notification = notify_now(django_capture_on_commit_callbacks, greta)
 

@@ -76,7 +76,7 @@ def test_return_trip_goes_back_the_other_way(rider, association):
 
 def test_a_proxy_and_a_coordinator_book_for_the_rider(rider, association, coordinator):
     daughter = UserFactory()
-    rider.proxy_links.create(proxy=daughter)
+    rider.proxy_links.create(proxy=daughter, accepted_at=timezone.now())
     for booker in (daughter, coordinator):
         ride = request(rider, association, requested_by=booker)
         assert (ride.rider, ride.requested_by) == (rider, booker)

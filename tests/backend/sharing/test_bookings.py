@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
+from django.utils import timezone
 
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.models import Notification
@@ -266,7 +267,7 @@ def test_a_proxy_books_for_a_resident_and_a_stranger_cannot(trailer, member):
     from backend.accounts.models import ProxyLink
 
     daughter = UserFactory()
-    ProxyLink.objects.create(proxy=daughter, resident=member)
+    ProxyLink.objects.create(proxy=daughter, resident=member, accepted_at=timezone.now())
     booking = book(daughter, trailer, wednesday(10), wednesday(12), booker=member)
     assert (booking.booker, booking.booked_by) == (member, daughter)
     refused(
@@ -317,3 +318,21 @@ def test_cancel_by_someone_else_is_refused(trailer, member, outsider):
     )
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
+
+
+def test_a_proxy_who_has_not_said_yes_cannot_book_or_see_the_bookings(trailer, member):
+    from backend.accounts.models import ProxyLink
+    from backend.sharing.selectors import bookings_of_person
+
+    daughter = UserFactory()
+    booking = book(member, trailer, wednesday(10), wednesday(12))
+    link = ProxyLink.objects.create(proxy=daughter, resident=member)
+    assert booking not in bookings_of_person(actor=daughter)
+    refused(
+        lambda: book(daughter, trailer, wednesday(13), wednesday(14), booker=member),
+        BookingErrorCode.NOT_ALLOWED,
+        ErrorKind.FORBIDDEN,
+    )
+    link.accepted_at = timezone.now()
+    link.save()
+    assert booking in bookings_of_person(actor=daughter)

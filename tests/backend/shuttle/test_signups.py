@@ -285,3 +285,21 @@ def test_signing_up_twice_is_refused(world):
         sign_up(world, world.coordinator, world.residents[0])
     assert error.value.code == "already_signed_up"
     assert RunOccurrence.objects.get(pk=world.occurrence.pk).seats_taken == 1
+
+
+def test_a_proxy_who_has_not_said_yes_cannot_sign_up_and_gets_no_sms(world):
+    from backend.accounts.models import ProxyLink
+    from backend.shuttle.selectors import run_sheet
+
+    ProxyLink.objects.filter(resident=world.managed).update(accepted_at=None)
+    with pytest.raises(ApplicationError) as error:
+        sign_up(world, world.daughter, world.managed)
+    assert error.value.kind == "forbidden"
+    sign_up(world, world.coordinator, world.managed)
+    # Greta has no phone, and the daughter has not accepted: no SMS goes to her phone,
+    # and the driver's sheet does not give her number.
+    sms = Delivery.objects.get(notification__recipient=world.managed, channel=Channel.SMS)
+    assert sms.address != world.daughter.phone
+    sheet = run_sheet(viewer=world.coordinator, occurrence=world.occurrence)
+    [greta] = [stop for stop in sheet.unplanned if stop.name == world.managed.full_name]
+    assert greta.phone == ""
