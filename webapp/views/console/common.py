@@ -1,9 +1,11 @@
 """Who may open the console, and for which association."""
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from backend.community.models import Association
 from backend.community.selectors import coordinated_association_ids
@@ -49,3 +51,15 @@ def console_page(
         },
         status=status,
     )
+
+
+# Stands for the row's id in the one URL reversed for a whole list.
+_ROW_ID = 2_147_483_647
+
+
+def row_url(name: str, *args: str, query: str = "") -> Callable[[int], str]:
+    """`reverse(name, args=[pk, *args]) + query` for every row of a long list, reversing
+    once: `{% url %}` per row was a tenth of a console page's time."""
+    prefix, _, suffix = reverse(name, args=[_ROW_ID, *args]).partition(str(_ROW_ID))
+    suffix += query
+    return lambda pk: f"{prefix}{pk}{suffix}"
