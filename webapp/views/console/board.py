@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, F
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -47,14 +47,10 @@ def _today_start() -> dt.datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def board_rides(association, values: dict):
-    """Today's and upcoming rides (or one day's), by time; only the columns the board shows
-    (no village areas, no drivers' home bases, no contact details)."""
-    rides = (
-        RideRequest.objects.filter(association=association)
-        .select_related("rider", "village", "driver__membership__user")
-        .only(*BOARD_RIDE_FIELDS)
-    )
+def board_rides(association, values: dict) -> list[dict]:
+    """Today's and upcoming rides (or one day's), by time, as rows of what the board shows
+    (plain values: no village areas, no drivers' home bases, no contact details)."""
+    rides = RideRequest.objects.filter(association=association)
     day = values.get("day")
     if day:
         start = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
@@ -67,36 +63,37 @@ def board_rides(association, values: dict):
         rides = rides.filter(village_id=values["village"])
     if values.get("state"):
         rides = rides.filter(state=values["state"])
-    return rides.order_by("earliest_pickup", "pk")[:BOARD_LIMIT]
+    return list(
+        rides.order_by("earliest_pickup", "pk").values(
+            "id",
+            "state",
+            "earliest_pickup",
+            "pickup",
+            "pickup_address",
+            "destination_address",
+            "driver_id",
+            rider_name=F("rider__full_name"),
+            village_name=F("village__name"),
+            driver_name=F("driver__membership__user__full_name"),
+        )[:BOARD_LIMIT]
+    )
 
 
-BOARD_RIDE_FIELDS = (
-    "state",
-    "earliest_pickup",
-    "pickup",
-    "pickup_address",
-    "destination_address",
-    "rider__full_name",
-    "village__name",
-    "driver__membership__user__full_name",
-)
-
-
-def _label_rows(rides: list[RideRequest], association) -> None:
+def _label_rows(rides: list[dict], association) -> None:
     """What each row shows, worked out once per ride in Python: `get_state_display`,
     the `date` filter and `{% url %}` per row were most of the page's time."""
     state_labels = {value: str(label) for value, label in RideState.choices}
     days: dict[dt.date, str] = {}
     url = row_url("webapp:console-ride", query=f"?association={association.pk}")
     for ride in rides:
-        local = timezone.localtime(ride.earliest_pickup)
+        local = timezone.localtime(ride["earliest_pickup"])
         day = days.get(local.date())
         if day is None:
             day = days[local.date()] = date_format(local, "D j M")
-        ride.time_label = f"{local:%H:%M}"
-        ride.when_label = f"{day} {ride.time_label}"
-        ride.state_label = state_labels[ride.state]
-        ride.url = url(ride.pk)
+        ride["time_label"] = f"{local:%H:%M}"
+        ride["when_label"] = f"{day} {ride['time_label']}"
+        ride["state_label"] = state_labels[ride["state"]]
+        ride["url"] = url(ride["id"])
 
 
 @coordinator_required
@@ -106,12 +103,14 @@ def board(request):
     villages = list(association.villages.order_by("name").only("name"))
     form = BoardFilterForm(request.GET or None, villages=villages)
     values = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    rides = list(board_rides(association, values))
+    rides = board_rides(association, values)
     _label_rows(rides, association)
     now = timezone.now()
-    unassigned = [ride for ride in rides if ride.state == RideState.UNASSIGNED]
+    unassigned = [ride for ride in rides if ride["state"] == RideState.UNASSIGNED]
     soon = [
-        ride for ride in rides if ride.state in OPEN_STATES and ride.earliest_pickup <= now + SOON
+        ride
+        for ride in rides
+        if ride["state"] in OPEN_STATES and ride["earliest_pickup"] <= now + SOON
     ]
     drivers = list(
         DriverProfile.objects.filter(
@@ -126,13 +125,13 @@ def board(request):
     points = {
         "rides": [
             {
-                "id": ride.pk,
-                "at": [ride.pickup.x, ride.pickup.y],
-                "open": ride.state in OPEN_STATES,
-                "label": f"{ride.time_label} {ride.state_label}",
+                "id": ride["id"],
+                "at": [ride["pickup"].x, ride["pickup"].y],
+                "open": ride["state"] in OPEN_STATES,
+                "label": f"{ride['time_label']} {ride['state_label']}",
             }
             for ride in rides
-            if ride.state not in CLOSED_STATES
+            if ride["state"] not in CLOSED_STATES
         ],
         "drivers": [
             {"id": d.pk, "at": [d.position.x, d.position.y], "label": d.membership.user.full_name}
