@@ -84,6 +84,7 @@ from mobile_api.rides_serializers import (
     ReasonInput,
     RequiredReasonInput,
     RideEventOutput,
+    RideListOutput,
     RideOfferViewOutput,
     RideOutput,
     RiderApprovalInput,
@@ -548,6 +549,14 @@ class AssociationRides(AuditedListMixin, generics.ListAPIView):
 
     def audit_detail(self) -> dict:
         return {"association": self.kwargs["pk"], "view": "board"}
+
+    def get_serializer(self, *args, **kwargs):
+        # The page's rows in RideOutput's shape without DRF's work per field; the schema
+        # still describes RideOutput.
+        if kwargs.get("many") and not getattr(self, "swagger_fake_view", False):
+            rows = {key: value for key, value in kwargs.items() if key != "many"}
+            return RideListOutput(*args, context=self.get_serializer_context(), **rows)
+        return super().get_serializer(*args, **kwargs)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
