@@ -10,7 +10,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.audit.services import audit_record_many
@@ -29,7 +32,12 @@ from webapp.forms.console import RiderApprovalForm, SuspendForm
 from webapp.forms.driver import WEEKDAYS
 from webapp.views.common import show_error
 from webapp.views.console.board import _today_start
-from webapp.views.console.common import console_page, coordinator_required, row_url
+from webapp.views.console.common import (
+    console_page,
+    coordinator_required,
+    html_row,
+    row_url,
+)
 
 NEED_FLAGS = ["wheelchair_accessible", "walker_space", "child_seat", "takes_guide_dog"]
 
@@ -105,6 +113,125 @@ def _members(association, *, viewer_id: int) -> list[dict]:
     return rows
 
 
+# A row of the members' table and its forms (the template's loop prints them; see
+# `html_row`).
+MEMBER_ROW = (
+    '\n      <tr data-membership="{pk}">'
+    "\n        <td>{full_name}{managed}</td>"
+    "\n        <td>{phone}</td>"
+    "\n        <td>{roles}</td>"
+    "\n        <td>{state}</td>"
+    "\n        <td>{rider}</td>"
+    "\n        <td>{action}</td>"
+    "\n      </tr>\n    "
+)
+MANAGED = " <small>({no_login})</small>"
+STATE_REASON = "{state}: {reason}"
+RIDER_FORM = (
+    '\n          <form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<label for="notes-{pk}">{label}</label> <input id="notes-{pk}" name="notes" maxlength="1000">'
+    ' <button type="submit">{button}</button></form>'
+)
+SUSPEND_FORM = (
+    '\n          <form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<label for="reason-{pk}">{label}</label>'
+    ' <input id="reason-{pk}" name="reason" maxlength="300" required>'
+    ' <button type="submit" class="secondary">{button}</button></form>\n          '
+)
+ACTIVATE_FORM = (
+    '<form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<button type="submit">{button}</button></form>'
+)
+
+
+def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
+    """Each member's row: name, phone, roles, state, and the forms to approve them for
+    rides and to suspend them (or make them active again)."""
+    no_login, approved = _("no login"), _("approved")
+    notes, approve_rides = _("Eligibility notes (optional)"), _("Approve for rides")
+    reason, suspend, make_active = (
+        _("Reason (the member sees it)"),
+        _("Suspend"),
+        _("Make active again"),
+    )
+    for m in members:
+        pk, suspended = m["pk"], m["state"] == MembershipState.SUSPENDED
+        if m["rider_approval_id"]:
+            rider = approved
+        else:
+            rider = html_row(
+                RIDER_FORM,
+                url=m["rider_url"],
+                csrf=csrf,
+                association=association,
+                pk=pk,
+                label=notes,
+                button=approve_rides,
+            )
+        if not suspended and not m["is_viewer"]:
+            action = html_row(
+                SUSPEND_FORM,
+                url=m["suspend_url"],
+                csrf=csrf,
+                association=association,
+                pk=pk,
+                label=reason,
+                button=suspend,
+            )
+        elif suspended:
+            action = html_row(
+                ACTIVATE_FORM,
+                url=m["approve_url"],
+                csrf=csrf,
+                association=association,
+                button=make_active,
+            )
+        else:
+            action = ""
+        m["row"] = html_row(
+            MEMBER_ROW,
+            pk=pk,
+            full_name=m["full_name"],
+            managed=html_row(MANAGED, no_login=no_login) if m["is_managed"] else "",
+            phone=m["phone"] or "\u2013",
+            roles=m["roles_label"],
+            state=html_row(STATE_REASON, state=m["state_label"], reason=m["state_reason"])
+            if m["state_reason"]
+            else m["state_label"],
+            rider=rider,
+            action=action,
+        )
+
+
+# A row of the drivers' table (see `html_row`).
+DRIVER_ROW = (
+    '\n      <tr><th scope="row">{name}{inactive}</th>'
+    "\n        {cells}"
+    "\n        <td>{car}, {seats}{takes}</td>"
+    "\n        <td>{rides}</td><td>{hours}</td></tr>\n    "
+)
+
+
+def _driver_row(member: dict, grid: list[str], takes: list[str], load: dict) -> SafeString:
+    seats = member["seats"]
+    return html_row(
+        DRIVER_ROW,
+        name=member["full_name"],
+        inactive="" if member["active"] else html_row(" ({x})", x=_("inactive")),
+        cells=mark_safe(  # noqa: S308 - each cell is escaped by html_row
+            "".join(html_row("<td>{x}</td>", x=cell or "\u2013") for cell in grid)
+        ),
+        car=member["vehicle_description"] or "\u2013",
+        seats=ngettext("%(seats)s seat", "%(seats)s seats", seats) % {"seats": localize(seats)},
+        takes=html_row("; {x}", x=", ".join(takes)) if takes else "",
+        rides=localize(load["rides"]),
+        hours=localize(load["hours"]),
+    )
+
+
 def _drivers(members: list[dict], load: dict[int, dict]) -> list[dict]:
     """The members with a driver profile: their week of availability (one query for all),
     what their car takes and their load this month."""
@@ -117,15 +244,21 @@ def _drivers(members: list[dict], load: dict[int, dict]) -> list[dict]:
     ):
         slots[driver_id].append(slot)
     labels = {flag: str(DriverProfile._meta.get_field(flag).verbose_name) for flag in NEED_FLAGS}
-    return [
-        {
-            "membership": member,
-            "grid": _week_grid(slots[member["profile_id"]]),
-            "takes": [labels[flag] for flag in NEED_FLAGS if member[flag]],
-            "load": load.get(member["profile_id"], {"rides": 0, "hours": 0}),
-        }
-        for member in profiles
-    ]
+    drivers = []
+    for member in profiles:
+        grid = _week_grid(slots[member["profile_id"]])
+        takes = [labels[flag] for flag in NEED_FLAGS if member[flag]]
+        load_of = load.get(member["profile_id"], {"rides": 0, "hours": 0})
+        drivers.append(
+            {
+                "membership": member,
+                "grid": grid,
+                "takes": takes,
+                "load": load_of,
+                "row": _driver_row(member, grid, takes, load_of),
+            }
+        )
+    return drivers
 
 
 @coordinator_required
@@ -144,6 +277,7 @@ def _roster_page(request, status: int = 200):
         detail={"association": association.pk, "page": "console"},
     )
     drivers = _drivers(memberships, _month_load(association))
+    _member_rows(memberships, csrf=csrf_input(request), association=str(association.pk))
     return console_page(
         request,
         "webapp/console/roster.html",
@@ -152,9 +286,6 @@ def _roster_page(request, status: int = 200):
             "memberships": memberships,
             "drivers": drivers,
             "weekdays": WEEKDAYS,
-            # Rendered once for the page's many forms, not by `{% csrf_token %}` in each.
-            "csrf_input": csrf_input(request),
-            "association_id": str(association.pk),
             "suspend_form": SuspendForm(),
             "rider_form": RiderApprovalForm(),
             "counts": {
