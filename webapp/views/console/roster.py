@@ -3,6 +3,7 @@ reason, drivers' week of availability, cars and needs they take, and their load 
 month, so the work stays fairly spread."""
 
 import datetime as dt
+from html import escape
 
 from django.contrib import messages
 from django.db.models import Count, F, Q, Sum
@@ -206,6 +207,8 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
         )
 
 
+DASH = "\u2013"  # what an empty cell shows
+
 # A row of the drivers' table (see `html_row`).
 DRIVER_ROW = (
     '\n      <tr><th scope="row">{name}{inactive}</th>'
@@ -221,8 +224,8 @@ def _driver_row(member: dict, grid: list[str], takes: list[str], load: dict) -> 
         DRIVER_ROW,
         name=member["full_name"],
         inactive="" if member["active"] else html_row(" ({x})", x=_("inactive")),
-        cells=mark_safe(  # noqa: S308 - each cell is escaped by html_row
-            "".join(html_row("<td>{x}</td>", x=cell or "\u2013") for cell in grid)
+        cells=mark_safe(  # noqa: S308 - each cell is escaped
+            "".join(f"<td>{escape(cell or DASH)}</td>" for cell in grid)
         ),
         car=member["vehicle_description"] or "\u2013",
         seats=ngettext("%(seats)s seat", "%(seats)s seats", seats) % {"seats": localize(seats)},
