@@ -1,7 +1,11 @@
 """Recording who saw or changed a person's data. Called by the HTTP layer, which is the
 one place that knows what was shown to whom."""
 
+import json
 from collections.abc import Iterable
+
+from django.db import connection
+from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.audit.models import AuditEntry
@@ -35,11 +39,20 @@ def audit_record(
 def audit_record_many(
     *, actor: User, action: str, subject_ids: Iterable[int], detail: dict | None = None
 ) -> int:
-    """The same for a list shown at once (a roster page): one row per person, one query."""
-    entries = [
-        AuditEntry(actor=actor, action=action, subject_id=subject_id, detail=detail or {})
+    """The same for a list shown at once (a roster page): one row per person, all at the
+    same instant, in one INSERT ... SELECT over the ids. No model instance per row: for a
+    roster of 200 members building and saving them was a fifth of the page's time."""
+    ids = [
+        subject_id
         for subject_id in dict.fromkeys(subject_ids)
         if subject_id is not None and _worth_recording(actor, action, subject_id)
     ]
-    AuditEntry.objects.bulk_create(entries)
-    return len(entries)
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_auditentry (at, actor_id, subject_id, action, detail) "
+            "SELECT %s, %s, subject_id, %s, %s::jsonb FROM unnest(%s::bigint[]) AS subject_id",
+            [timezone.now(), actor.pk, action, json.dumps(detail or {}), ids],
+        )
+    return len(ids)

@@ -28,6 +28,7 @@ from backend.rides.models import (
 )
 from backend.rides.services import busy_range
 from dispatch.tasks import run_dispatch
+from mobile_api.rides_serializers import RideOutput
 from tests.factories import (
     DALA_JARNA,
     VANSBRO,
@@ -811,6 +812,36 @@ def test_association_rides_unassigned_first_and_filters(
         _ride_for(world, world.rider, days=10 + n)
     with django_assert_max_num_queries(5):
         assert len(ids()) == 14
+
+
+def test_a_ride_list_is_written_as_ride_output_writes_it(world, api_as):
+    """The association's rides are written by RideListOutput, straight from each ride:
+    the same JSON as RideOutput, with and without a driver, a village, a return ride, an
+    arrival time and needs."""
+    held = _held_by(world.driver, _ride_for(world, world.rider, days=1), RideState.COMPLETED)
+    held.accepted_at, held.closed_at, held.driven_m = held.earliest_pickup, timezone.now(), 12345
+    held.save()
+    out = _ride_for(
+        world,
+        world.rider,
+        days=2,
+        village=None,
+        needs=["walker"],
+        note="Ring på",
+        passengers=2,
+        time_kind="arrive_by",
+        arrive_by=monday_10() + datetime.timedelta(days=2, hours=1),
+    )
+    back = _ride_for(world, world.rider, days=2, return_of=out, requested_by=world.coordinator)
+    rides = RideRequest.objects.filter(pk__in=[held.pk, out.pk, back.pk]).order_by("pk")
+
+    response = api_as(world.coordinator).get(f"/api/v1/associations/{world.association.pk}/rides/")
+
+    shown = {row["id"]: row for row in response.json()["results"]}
+    assert [shown[ride.pk] for ride in rides] == json.loads(
+        json.dumps(RideOutput(rides, many=True).data)
+    )
+    assert shown[out.pk]["return_ride"] == back.pk and shown[held.pk]["driver"] is not None
 
 
 @pytest.mark.parametrize(

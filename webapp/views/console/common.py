@@ -1,9 +1,13 @@
 """Who may open the console, and for which association."""
 
+from collections.abc import Callable
 from functools import wraps
+from html import escape
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from backend.community.models import Association
 from backend.community.selectors import coordinated_association_ids
@@ -48,4 +52,32 @@ def console_page(
             **(context or {}),
         },
         status=status,
+    )
+
+
+# Stands for the row's id in the one URL reversed for a whole list.
+_ROW_ID = 2_147_483_647
+
+
+def row_url(name: str, *args: str, query: str = "") -> Callable[[int], str]:
+    """`reverse(name, args=[pk, *args]) + query` for every row of a long list, reversing
+    once: `{% url %}` per row was a tenth of a console page's time."""
+    prefix, _, suffix = reverse(name, args=[_ROW_ID, *args]).partition(str(_ROW_ID))
+    suffix += query
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def html_row(template: str, **values) -> SafeString:
+    """One row of a long table: `template` (a str.format string) filled with the values
+    escaped as `format_html` escapes them, without its checks for lazy text per value.
+    The console's long tables (the board's rides, the roster's members) write their rows
+    this way, as the admin's change list does: a dozen template variables per row were
+    the largest part of those pages' time."""
+    return mark_safe(  # noqa: S308 - every value is escaped unless already safe HTML
+        template.format_map(
+            {
+                key: value if hasattr(value, "__html__") else escape(str(value))
+                for key, value in values.items()
+            }
+        )
     )

@@ -3,13 +3,18 @@ reason, drivers' week of availability, cars and needs they take, and their load 
 month, so the work stays fairly spread."""
 
 import datetime as dt
+from html import escape
 
 from django.contrib import messages
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
+from django.utils.formats import localize
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.audit.services import audit_record_many
@@ -28,7 +33,12 @@ from webapp.forms.console import RiderApprovalForm, SuspendForm
 from webapp.forms.driver import WEEKDAYS
 from webapp.views.common import show_error
 from webapp.views.console.board import _today_start
-from webapp.views.console.common import console_page, coordinator_required
+from webapp.views.console.common import (
+    console_page,
+    coordinator_required,
+    html_row,
+    row_url,
+)
 
 NEED_FLAGS = ["wheelchair_accessible", "walker_space", "child_seat", "takes_guide_dog"]
 
@@ -53,12 +63,205 @@ def _month_load(association) -> dict[int, dict]:
     }
 
 
-def _week_grid(slots: list[AvailabilitySlot]) -> list[str]:
-    """One cell per weekday: the hours the driver is usually free."""
+def _week_grid(slots: list[tuple[int, dt.time, dt.time]]) -> list[str]:
+    """One cell per weekday: the hours the driver is usually free (slots by start)."""
     cells = [[] for _day in range(7)]
-    for slot in sorted(slots, key=lambda s: s.start):
-        cells[slot.weekday].append(f"{slot.start:%H:%M}\u2013{slot.end:%H:%M}")
+    for weekday, start, end in slots:
+        cells[weekday].append(f"{start:%H:%M}\u2013{end:%H:%M}")
     return [", ".join(cell) for cell in cells]
+
+
+# What the roster shows of a membership, its person and its driver profile, as plain
+# values: a page of all members is read again on every live event, and model instances
+# (with drivers' home bases and positions) cost more than the page's HTML.
+MEMBER_VALUES = {
+    "full_name": F("user__full_name"),
+    "phone": F("user__phone"),
+    "is_managed": F("user__is_managed"),
+    "rider_approval_id": F("rider_approval__id"),
+    "profile_id": F("driver_profile__id"),
+    "active": F("driver_profile__active"),
+    "seats": F("driver_profile__seats"),
+    "vehicle_description": F("driver_profile__vehicle_description"),
+    **{flag: F(f"driver_profile__{flag}") for flag in NEED_FLAGS},
+}
+
+
+def _members(association, *, viewer_id: int) -> list[dict]:
+    """The association's members by name, each with what its row shows worked out once
+    here (labels, the forms' links) instead of by template tags per row."""
+    rows = list(
+        Membership.objects.filter(association=association)
+        .order_by("user__full_name")
+        .values("id", "user_id", "roles", "state", "state_reason", **MEMBER_VALUES)
+    )
+    states = {value: str(label) for value, label in MembershipState.choices}
+    approve = row_url("webapp:console-membership", "approve")
+    suspend = row_url("webapp:console-membership", "suspend")
+    rider = row_url("webapp:console-membership", "rider")
+    for row in rows:
+        pk = row["id"]
+        # A string: a number would go through the template's localisation on each use.
+        row["pk"] = str(pk)
+        row["state_label"] = states[row["state"]]
+        row["roles_label"] = ", ".join(row["roles"])
+        row["is_viewer"] = row["user_id"] == viewer_id
+        row["approve_url"], row["suspend_url"], row["rider_url"] = (
+            approve(pk),
+            suspend(pk),
+            rider(pk),
+        )
+    return rows
+
+
+# A row of the members' table and its forms (the template's loop prints them; see
+# `html_row`).
+MEMBER_ROW = (
+    '\n      <tr data-membership="{pk}">'
+    "\n        <td>{full_name}{managed}</td>"
+    "\n        <td>{phone}</td>"
+    "\n        <td>{roles}</td>"
+    "\n        <td>{state}</td>"
+    "\n        <td>{rider}</td>"
+    "\n        <td>{action}</td>"
+    "\n      </tr>\n    "
+)
+MANAGED = " <small>({no_login})</small>"
+STATE_REASON = "{state}: {reason}"
+RIDER_FORM = (
+    '\n          <form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<label for="notes-{pk}">{label}</label> <input id="notes-{pk}" name="notes" maxlength="1000">'
+    ' <button type="submit">{button}</button></form>'
+)
+SUSPEND_FORM = (
+    '\n          <form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<label for="reason-{pk}">{label}</label>'
+    ' <input id="reason-{pk}" name="reason" maxlength="300" required>'
+    ' <button type="submit" class="secondary">{button}</button></form>\n          '
+)
+ACTIVATE_FORM = (
+    '<form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<button type="submit">{button}</button></form>'
+)
+
+
+def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
+    """Each member's row: name, phone, roles, state, and the forms to approve them for
+    rides and to suspend them (or make them active again)."""
+    no_login, approved = _("no login"), _("approved")
+    notes, approve_rides = _("Eligibility notes (optional)"), _("Approve for rides")
+    reason, suspend, make_active = (
+        _("Reason (the member sees it)"),
+        _("Suspend"),
+        _("Make active again"),
+    )
+    for m in members:
+        pk, suspended = m["pk"], m["state"] == MembershipState.SUSPENDED
+        if m["rider_approval_id"]:
+            rider = approved
+        else:
+            rider = html_row(
+                RIDER_FORM,
+                url=m["rider_url"],
+                csrf=csrf,
+                association=association,
+                pk=pk,
+                label=notes,
+                button=approve_rides,
+            )
+        if not suspended and not m["is_viewer"]:
+            action = html_row(
+                SUSPEND_FORM,
+                url=m["suspend_url"],
+                csrf=csrf,
+                association=association,
+                pk=pk,
+                label=reason,
+                button=suspend,
+            )
+        elif suspended:
+            action = html_row(
+                ACTIVATE_FORM,
+                url=m["approve_url"],
+                csrf=csrf,
+                association=association,
+                button=make_active,
+            )
+        else:
+            action = ""
+        m["row"] = html_row(
+            MEMBER_ROW,
+            pk=pk,
+            full_name=m["full_name"],
+            managed=html_row(MANAGED, no_login=no_login) if m["is_managed"] else "",
+            phone=m["phone"] or "\u2013",
+            roles=m["roles_label"],
+            state=html_row(STATE_REASON, state=m["state_label"], reason=m["state_reason"])
+            if m["state_reason"]
+            else m["state_label"],
+            rider=rider,
+            action=action,
+        )
+
+
+DASH = "\u2013"  # what an empty cell shows
+
+# A row of the drivers' table (see `html_row`).
+DRIVER_ROW = (
+    '\n      <tr><th scope="row">{name}{inactive}</th>'
+    "\n        {cells}"
+    "\n        <td>{car}, {seats}{takes}</td>"
+    "\n        <td>{rides}</td><td>{hours}</td></tr>\n    "
+)
+
+
+def _driver_row(member: dict, grid: list[str], takes: list[str], load: dict) -> SafeString:
+    seats = member["seats"]
+    return html_row(
+        DRIVER_ROW,
+        name=member["full_name"],
+        inactive="" if member["active"] else html_row(" ({x})", x=_("inactive")),
+        cells=mark_safe(  # noqa: S308 - each cell is escaped
+            "".join(f"<td>{escape(cell or DASH)}</td>" for cell in grid)
+        ),
+        car=member["vehicle_description"] or "\u2013",
+        seats=ngettext("%(seats)s seat", "%(seats)s seats", seats) % {"seats": localize(seats)},
+        takes=html_row("; {x}", x=", ".join(takes)) if takes else "",
+        rides=localize(load["rides"]),
+        hours=localize(load["hours"]),
+    )
+
+
+def _drivers(members: list[dict], load: dict[int, dict]) -> list[dict]:
+    """The members with a driver profile: their week of availability (one query for all),
+    what their car takes and their load this month."""
+    profiles = [m for m in members if m["profile_id"] is not None]
+    slots: dict[int, list] = {m["profile_id"]: [] for m in profiles}
+    for driver_id, *slot in (
+        AvailabilitySlot.objects.filter(driver_id__in=slots)
+        .order_by("weekday", "start")
+        .values_list("driver_id", "weekday", "start", "end")
+    ):
+        slots[driver_id].append(slot)
+    labels = {flag: str(DriverProfile._meta.get_field(flag).verbose_name) for flag in NEED_FLAGS}
+    drivers = []
+    for member in profiles:
+        grid = _week_grid(slots[member["profile_id"]])
+        takes = [labels[flag] for flag in NEED_FLAGS if member[flag]]
+        load_of = load.get(member["profile_id"], {"rides": 0, "hours": 0})
+        drivers.append(
+            {
+                "membership": member,
+                "grid": grid,
+                "takes": takes,
+                "load": load_of,
+                "row": _driver_row(member, grid, takes, load_of),
+            }
+        )
+    return drivers
 
 
 @coordinator_required
@@ -69,54 +272,27 @@ def roster(request):
 
 def _roster_page(request, status: int = 200):
     association = request.association
-    memberships = list(
-        Membership.objects.filter(association=association)
-        .select_related("user", "rider_approval", "driver_profile")
-        .prefetch_related(
-            Prefetch(
-                "driver_profile__slots",
-                queryset=AvailabilitySlot.objects.order_by("weekday", "start"),
-            )
-        )
-        .order_by("user__full_name")
-    )
+    memberships = _members(association, viewer_id=request.user.pk)
     audit_record_many(
         actor=request.user,
         action="roster.view",
-        subject_ids=[m.user_id for m in memberships],
+        subject_ids=[m["user_id"] for m in memberships],
         detail={"association": association.pk, "page": "console"},
     )
-    load = _month_load(association)
-    drivers = []
-    for membership in memberships:
-        profile = getattr(membership, "driver_profile", None)
-        if profile is None:
-            continue
-        drivers.append(
-            {
-                "membership": membership,
-                "profile": profile,
-                "grid": _week_grid(list(profile.slots.all())),
-                "takes": [
-                    str(DriverProfile._meta.get_field(flag).verbose_name)
-                    for flag in NEED_FLAGS
-                    if getattr(profile, flag)
-                ],
-                "load": load.get(profile.pk, {"rides": 0, "hours": 0}),
-            }
-        )
+    drivers = _drivers(memberships, _month_load(association))
+    _member_rows(memberships, csrf=csrf_input(request), association=str(association.pk))
     return console_page(
         request,
         "webapp/console/roster.html",
         {
-            "pending": [m for m in memberships if m.state == MembershipState.PENDING],
+            "pending": [m for m in memberships if m["state"] == MembershipState.PENDING],
             "memberships": memberships,
             "drivers": drivers,
             "weekdays": WEEKDAYS,
             "suspend_form": SuspendForm(),
             "rider_form": RiderApprovalForm(),
             "counts": {
-                "members": sum(1 for m in memberships if m.state == MembershipState.ACTIVE),
+                "members": sum(1 for m in memberships if m["state"] == MembershipState.ACTIVE),
                 "drivers": len(drivers),
             },
         },
