@@ -9,7 +9,7 @@ from backend.accounts.services import clean_phone
 from backend.community.models import Association, Membership, MembershipState, Role
 from backend.community.selectors import user_can_act_for, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
-from backend.notifications.services import notify
+from backend.notifications.services import notify, notify_many
 
 
 class CommunityErrorCode(StrEnum):
@@ -330,12 +330,10 @@ def association_message_send(
         memberships__state=MembershipState.ACTIVE,
         is_active=True,
     ).exclude(pk=actor.pk)
-    with transaction.atomic():
-        for member in members:
-            notify(
-                member,
-                "association.message",
-                {"association": association.name, "text": text},
-                urgent=urgent,
-            )
-    return len(members)
+    sent = notify_many(
+        list(members),
+        "association.message",
+        {"association": association.name, "text": text},
+        urgent=urgent,
+    )
+    return len(sent)

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 
-from backend.accounts.models import User
+from backend.accounts.models import ProxyLink, User
 from backend.notifications.kinds import KINDS, Kind, get_kind, render
 from backend.notifications.models import Channel, Notification, NotificationPreference, QuietHours
 
@@ -78,6 +78,21 @@ class _Placeholders(dict):
 def chosen_channels(recipient: User, spec: Kind) -> set[Channel]:
     """The channels this person wants for this kind, within what the kind allows."""
     preference = NotificationPreference.objects.filter(user=recipient, kind=spec.code).first()
+    return channels_wanted(recipient, spec, preference)
+
+
+def preferences_of(recipients: list[User], spec: Kind) -> dict[int, NotificationPreference]:
+    """chosen_channels' preferences for many people at once: one query."""
+    return {
+        preference.user_id: preference
+        for preference in NotificationPreference.objects.filter(user__in=recipients, kind=spec.code)
+    }
+
+
+def channels_wanted(
+    recipient: User, spec: Kind, preference: NotificationPreference | None
+) -> set[Channel]:
+    """chosen_channels with the person's preference for the kind (None: none set)."""
     if preference is not None:
         wanted = {Channel(c) for c in preference.channels}
     else:
@@ -110,6 +125,22 @@ def sms_number_for(recipient: User) -> str:
         .first()
     )
     return link.proxy.phone if link else ""
+
+
+def sms_numbers_for(recipients: list[User]) -> dict[int, str]:
+    """sms_number_for of many people at once: at most one query."""
+    numbers = {person.pk: person.phone for person in recipients}
+    without = [pk for pk, phone in numbers.items() if not phone]
+    if without:
+        links = (
+            ProxyLink.objects.accepted()
+            .filter(resident_id__in=without, receives_sms_for_resident=True)
+            .exclude(proxy__phone="")
+            .order_by("-pk")  # the first link of each resident is the one left in the dict
+            .values_list("resident_id", "proxy__phone")
+        )
+        numbers.update(dict(links))
+    return numbers
 
 
 def quiet_hours_for(user: User) -> tuple[time, time]:

@@ -3,13 +3,14 @@
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,16 +27,20 @@ from backend.notifications.models import (
     DeliveryStatus,
     Notification,
     NotificationPreference,
+    PushSubscription,
     QuietHours,
     SmsReplyCode,
 )
 from backend.notifications.selectors import (
     STOCKHOLM,
+    channels_wanted,
     chosen_channels,
     kind_title,
     notification_message,
+    preferences_of,
     quiet_until,
     sms_number_for,
+    sms_numbers_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -63,14 +68,19 @@ def notify(
     chose, after the surrounding transaction commits (a rolled-back transaction notifies
     nobody). Never raises because a channel is down: the inbox keeps it."""
     spec = get_kind(kind)
-    # Only JSON values travel: the same payload goes to the database, Redis and phones.
-    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    render(spec, payload, recipient.preferred_language)  # fails here on a missing field
+    payload = _checked_payload(spec, payload, {recipient.preferred_language})
     with transaction.atomic():
         notification = Notification.objects.create(
             recipient=recipient, kind=kind, payload=payload, urgent=urgent
         )
-        deliveries = Delivery.objects.bulk_create(_plan_deliveries(notification, spec, recipient))
+        deliveries = Delivery.objects.bulk_create(
+            _plan_deliveries(
+                notification,
+                chosen_channels(recipient, spec),
+                push_count=recipient.push_subscriptions.count,
+                sms_number=lambda: sms_number_for(recipient),
+            )
+        )
         if reply is not None and any(
             d.channel == Channel.SMS and d.status == DeliveryStatus.PENDING for d in deliveries
         ):
@@ -80,18 +90,74 @@ def notify(
     return notification
 
 
-def _plan_deliveries(notification: Notification, spec: Kind, recipient: User) -> list[Delivery]:
+def notify_many(
+    recipients: list[User], kind: str, payload: dict, *, urgent: bool = False
+) -> list[Notification]:
+    """notify() each of `recipients` with the same payload, in a few queries whatever
+    their number (a coordinator's message to every member): the same notifications and
+    deliveries as one notify() each."""
+    if not recipients:
+        return []
+    spec = get_kind(kind)
+    payload = _checked_payload(spec, payload, {r.preferred_language for r in recipients})
+    preferences = preferences_of(recipients, spec)
+    push_counts = dict(
+        PushSubscription.objects.filter(user__in=recipients)
+        .values_list("user")
+        .annotate(n=Count("pk"))
+        .values_list("user", "n")
+    )
+    sms_numbers = sms_numbers_for(recipients)
+    with transaction.atomic():
+        notifications = Notification.objects.bulk_create(
+            Notification(recipient=r, kind=kind, payload=payload, urgent=urgent) for r in recipients
+        )
+        planned = [
+            _plan_deliveries(
+                notification,
+                channels_wanted(recipient, spec, preferences.get(recipient.pk)),
+                push_count=lambda pk=recipient.pk: push_counts.get(pk, 0),
+                sms_number=lambda pk=recipient.pk: sms_numbers[pk],
+            )
+            for notification, recipient in zip(notifications, recipients, strict=True)
+        ]
+        Delivery.objects.bulk_create(d for plan in planned for d in plan)
+
+    def dispatch_all() -> None:
+        for notification, deliveries in zip(notifications, planned, strict=True):
+            _dispatch(notification, deliveries)
+
+    transaction.on_commit(dispatch_all)
+    return notifications
+
+
+def _checked_payload(spec: Kind, payload: dict, languages: set[str]) -> dict:
+    # Only JSON values travel: the same payload goes to the database, Redis and phones.
+    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    for language in sorted(languages):
+        render(spec, payload, language)  # fails here on a missing field
+    return payload
+
+
+def _plan_deliveries(
+    notification: Notification,
+    channels: set[Channel],
+    *,
+    push_count: Callable[[], int],
+    sms_number: Callable[[], str],
+) -> list[Delivery]:
+    """`push_count` and `sms_number` are asked only when the channel is chosen."""
     plan = []
-    for channel in sorted(chosen_channels(recipient, spec)):
+    for channel in sorted(channels):
         address, skip = "", ""
         if channel == Channel.PUSH:
-            count = recipient.push_subscriptions.count()
+            count = push_count()
             address, skip = str(count), "" if count else "no push subscription"
         elif channel == Channel.SMS:
-            address = sms_number_for(recipient)
+            address = sms_number()
             skip = "" if address else "no phone number"
         elif channel == Channel.EMAIL:
-            address = recipient.email
+            address = notification.recipient.email
             skip = "" if address else "no e-mail address"
         plan.append(
             Delivery(
