@@ -10,8 +10,6 @@ A ride is shown in one of four shapes, chosen by who looks (`view` names it):
 - `offer`: a driver with a pending offer: what the offer says, nothing more.
 """
 
-import datetime as dt
-
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -190,79 +188,6 @@ class RideOutput(FastOutput, serializers.ModelSerializer):
     def get_return_ride(self, ride: RideRequest) -> int | None:
         back = getattr(ride, "return_ride", None)
         return back.pk if back is not None else None
-
-
-def _iso(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
-    """A time as DRF's DateTimeField writes it (ISO 8601 in the current time zone, UTC
-    as Z)."""
-    if not value:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _point(value) -> dict:
-    return {"type": "Point", "coordinates": [round(value.x, 6), round(value.y, 6)]}
-
-
-class RideListOutput(serializers.ListSerializer):
-    """Rides as `RideOutput` writes them, built straight from each ride: the same JSON
-    without DRF's work per field and row, which was half of the time of a page of 50
-    rides. `test_a_ride_list_is_written_as_ride_output_writes_it` holds the two equal."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("child", RideOutput())
-        super().__init__(*args, **kwargs)
-
-    def to_representation(self, data) -> list[dict]:
-        zone = timezone.get_current_timezone()
-        return [self._ride(ride, zone) for ride in data]
-
-    @staticmethod
-    def _ride(ride: RideRequest, zone: dt.tzinfo) -> dict:
-        rider, village, driver = ride.rider, ride.village, ride.driver
-        back = getattr(ride, "return_ride", None)
-        return {
-            "view": "full",
-            "id": ride.pk,
-            "state": ride.state,
-            "rider": {
-                "id": rider.pk,
-                "full_name": rider.full_name,
-                "phone": rider.phone,
-                "is_managed": rider.is_managed,
-            },
-            "requested_by": ride.requested_by_id,
-            "association": ride.association_id,
-            "village": None if village is None else {"id": village.pk, "name": village.name},
-            "pickup": _point(ride.pickup),
-            "pickup_address": ride.pickup_address,
-            "destination": _point(ride.destination),
-            "destination_address": ride.destination_address,
-            "time_kind": ride.time_kind,
-            "earliest_pickup": _iso(ride.earliest_pickup, zone),
-            "latest_pickup": _iso(ride.latest_pickup, zone),
-            "arrive_by": _iso(ride.arrive_by, zone),
-            "planned_pickup": _iso(ride.planned_pickup, zone),
-            "passengers": ride.passengers,
-            "needs": list(ride.needs),
-            "note": ride.note,
-            "distance_km": round(ride.distance_m / 1000, 1),
-            "return_of": ride.return_of_id,
-            "return_ride": back.pk if back is not None else None,
-            "driver": None
-            if driver is None
-            else {
-                "id": driver.pk,
-                "full_name": driver.membership.user.full_name,
-                "phone": driver.membership.user.phone,
-                "car": driver.vehicle_description,
-            },
-            "created_at": _iso(ride.created_at, zone),
-            "accepted_at": _iso(ride.accepted_at, zone),
-            "closed_at": _iso(ride.closed_at, zone),
-            "driven_m": ride.driven_m,
-        }
 
 
 class RiderContactOutput(serializers.Serializer):

@@ -85,7 +85,6 @@ from mobile_api.rides_serializers import (
     ReasonInput,
     RequiredReasonInput,
     RideEventOutput,
-    RideListOutput,
     RideOfferViewOutput,
     RideOutput,
     RiderApprovalInput,
@@ -537,43 +536,6 @@ class AssociationRidesFilter(django_filters.FilterSet):
         fields = ["state", "day", "village"]
 
 
-# What `RideOutput` shows of each ride of a list, in the page's one query: not the
-# association's row (only its id is shown), the village's area, the driver's home base and
-# position, nor the return ride beyond its id.
-RIDE_LIST_RELATED = ("rider", "village", "driver__membership__user", "return_ride")
-RIDE_LIST_FIELDS = (
-    "state",
-    "rider__full_name",
-    "rider__phone",
-    "rider__is_managed",
-    "requested_by",
-    "association",
-    "village__name",
-    "pickup",
-    "pickup_address",
-    "destination",
-    "destination_address",
-    "time_kind",
-    "earliest_pickup",
-    "latest_pickup",
-    "arrive_by",
-    "planned_pickup",
-    "passengers",
-    "needs",
-    "note",
-    "distance_m",
-    "return_of",
-    "return_ride__return_of",
-    "driver__vehicle_description",
-    "driver__membership__user__full_name",
-    "driver__membership__user__phone",
-    "created_at",
-    "accepted_at",
-    "closed_at",
-    "driven_m",
-)
-
-
 class AssociationRides(AuditedListMixin, generics.ListAPIView):
     """The association's rides for its coordinators: the ones without a driver first,
     then by pickup time."""
@@ -586,14 +548,6 @@ class AssociationRides(AuditedListMixin, generics.ListAPIView):
     def audit_detail(self) -> dict:
         return {"association": self.kwargs["pk"], "view": "board"}
 
-    def get_serializer(self, *args, **kwargs):
-        # The page's rows in RideOutput's shape without DRF's work per field; the schema
-        # still describes RideOutput.
-        if kwargs.get("many") and not getattr(self, "swagger_fake_view", False):
-            rows = {key: value for key, value in kwargs.items() if key != "many"}
-            return RideListOutput(*args, context=self.get_serializer_context(), **rows)
-        return super().get_serializer(*args, **kwargs)
-
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
             return RideRequest.objects.none()
@@ -601,7 +555,7 @@ class AssociationRides(AuditedListMixin, generics.ListAPIView):
         return (
             RideRequest.objects.filter(association=association)
             .select_related(*RIDE_LIST_RELATED)
-            .only(*RIDE_LIST_FIELDS)
+            .only(*RIDE_LIST_COLUMNS)
             .annotate(
                 urgency=Case(
                     When(state=RideState.UNASSIGNED, then=Value(0)),

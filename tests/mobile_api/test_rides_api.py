@@ -815,9 +815,9 @@ def test_association_rides_unassigned_first_and_filters(
 
 
 def test_a_ride_list_is_written_as_ride_output_writes_it(world, api_as):
-    """The association's rides are written by RideListOutput, straight from each ride:
-    the same JSON as RideOutput, with and without a driver, a village, a return ride, an
-    arrival time and needs."""
+    """The association's rides, read with only the columns a list shows, are the same
+    JSON as RideOutput writes for whole rides, with and without a driver, a village, a
+    return ride, an arrival time and needs."""
     held = _held_by(world.driver, _ride_for(world, world.rider, days=1), RideState.COMPLETED)
     held.accepted_at, held.closed_at, held.driven_m = held.earliest_pickup, timezone.now(), 12345
     held.save()
