@@ -297,6 +297,18 @@ def proxy_link_accept(*, actor: User, link: ProxyLink) -> ProxyLink:
     return link
 
 
+def proxy_link_decline(*, actor: User, link: ProxyLink) -> None:
+    """The proxy says no to a request: it is gone. A link already accepted is not ended
+    this way (a second click on an old page); ending one is `proxy_link_remove`."""
+    if link.is_accepted:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_ALREADY_ACCEPTED,
+            _("You already help %(resident)s.") % {"resident": link.resident.full_name},
+            kind=ErrorKind.CONFLICT,
+        )
+    proxy_link_remove(actor=actor, resident=link.resident, proxy=link.proxy)
+
+
 def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
     """The resident, the proxy, or (for a managed profile) a coordinator may end a link.
     The proxy ending a request they have not accepted is how they decline it."""

@@ -17,7 +17,7 @@ from backend.accounts.models import ProxyLink
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
 from backend.community.selectors import proxy_links_of, proxy_requests_to
-from backend.community.services import proxy_link_accept, proxy_link_remove
+from backend.community.services import proxy_link_accept, proxy_link_decline
 from backend.errors import ApplicationError
 from backend.notifications.selectors import quiet_hours_for
 from backend.notifications.services import preferences_set
@@ -113,15 +113,13 @@ def proxy_accept(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def proxy_decline(request: HttpRequest, pk: int) -> HttpResponse:
-    """Say no to a request: it is gone, and nothing of it stays with either person. A
-    link already accepted is not ended from here (a second click on an old page)."""
+    """Say no to a request: it is gone, and nothing of it stays with either person."""
     link = _request_to_me(request, pk)
-    if link.is_accepted:
-        messages.error(
-            request, _("You already help %(resident)s.") % {"resident": link.resident.full_name}
-        )
+    try:
+        proxy_link_decline(actor=request.user, link=link)
+    except ApplicationError as error:
+        show_error(request, error)
         return redirect("webapp:profile")
-    proxy_link_remove(actor=request.user, resident=link.resident, proxy=link.proxy)
     audit_record(
         actor=request.user,
         action="proxy.decline",
