@@ -7,16 +7,17 @@ This module and `backend.urls` are the composition root: the only places in
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
 # Django must be set up before anything imports models.
-get_wsgi_application()
+django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from backend.asgi_http import DjangoHttp  # noqa: E402
 from dispatch.routing import websocket_urlpatterns  # noqa: E402
