@@ -3,8 +3,13 @@ from django.contrib.auth import authenticate
 from django.utils import timezone
 
 from backend.accounts.models import ProxyLink
-from backend.community.models import MembershipState
-from backend.community.selectors import people_actable_by, people_search, user_can_act_for
+from backend.community.models import MembershipState, Role
+from backend.community.selectors import (
+    people_actable_by,
+    people_ids_actable_by,
+    people_search,
+    user_can_act_for,
+)
 from backend.community.services import (
     managed_profile_create,
     proxy_link_accept,
@@ -71,6 +76,62 @@ def test_who_may_act_for_whom():
     assert set(people_actable_by(actor=neighbour)) == {neighbour}
     assert not user_can_act_for(actor=coordinator_elsewhere, resident=resident)
     assert not user_can_act_for(actor=resident, resident=relative)
+
+
+def test_the_ids_in_sql_follow_the_same_rule_as_people_actable_by():
+    """people_ids_actable_by is written as SQL for speed: it must give exactly the people
+    of people_actable_by, for every way of acting for someone and every way not to."""
+    association, other = AssociationFactory(), AssociationFactory()
+    coordinator = coordinator_of(association)
+    coordinator_of_both = coordinator_of(association)
+    MembershipFactory(
+        association=other, user=coordinator_of_both, roles=[Role.MEMBER, Role.COORDINATOR]
+    )
+    suspended_coordinator = MembershipFactory(
+        association=other,
+        roles=[Role.MEMBER, Role.COORDINATOR],
+        state=MembershipState.SUSPENDED,
+    ).user
+    pending_coordinator = MembershipFactory(
+        association=other,
+        roles=[Role.MEMBER, Role.COORDINATOR],
+        state=MembershipState.PENDING,
+    ).user
+    resident = MembershipFactory(association=association).user
+    MembershipFactory(association=other, user=resident)  # in two associations: listed once
+    MembershipFactory(association=association, state=MembershipState.PENDING)
+    MembershipFactory(association=association, state=MembershipState.SUSPENDED)
+    MembershipFactory(association=other, roles=[Role.MEMBER, Role.DRIVER])
+    gone = MembershipFactory(association=association).user
+    gone.is_active = False
+    gone.save()
+    relative = UserFactory()
+    ProxyLink.objects.create(proxy=relative, resident=resident, accepted_at=timezone.now())
+    ProxyLink.objects.create(proxy=relative, resident=gone, accepted_at=timezone.now())
+    asked = UserFactory()
+    ProxyLink.objects.create(proxy=asked, resident=resident)  # not answered yet
+    greta = ManagedProfileFactory()
+    ProxyLink.objects.create(proxy=coordinator, resident=greta, accepted_at=timezone.now())
+
+    actors = [
+        coordinator,
+        coordinator_of_both,
+        suspended_coordinator,
+        pending_coordinator,
+        resident,
+        gone,
+        relative,
+        asked,
+        greta,
+    ]
+    for actor in actors:
+        expected = sorted(people_actable_by(actor=actor).values_list("pk", flat=True))
+        assert sorted(people_ids_actable_by(actor=actor)) == expected, actor
+    assert len(people_ids_actable_by(actor=coordinator_of_both)) == len(
+        set(people_ids_actable_by(actor=coordinator_of_both))
+    )
+    assert greta.pk in people_ids_actable_by(actor=coordinator)
+    assert resident.pk not in people_ids_actable_by(actor=asked)
 
 
 def test_managed_profile_acts_for_nobody():
