@@ -1,7 +1,9 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.db import IntegrityError, transaction
+from django.test import Client
 
+from backend.accounts.auth import PhoneOrEmailBackend
 from backend.accounts.models import User
 from tests.factories import PASSWORD, ManagedProfileFactory, UserFactory
 
@@ -100,3 +102,27 @@ def test_database_refuses_a_phone_not_in_e164():
 def test_database_refuses_a_login_without_phone_or_email():
     with pytest.raises(IntegrityError, match="login_has_phone_or_email"), transaction.atomic():
         UserFactory(phone="", email="")
+
+
+def test_a_signed_in_session_loads_its_active_person_and_no_one_else():
+    """The backend's get_user (a written-out statement): the whole person for an active
+    id, nothing for a deactivated one or an id that is gone; a session of a person
+    deactivated since is signed out."""
+    backend = PhoneOrEmailBackend()
+    person = UserFactory(full_name="Anna Eriksson", preferred_language="en")
+    loaded = backend.get_user(person.pk)
+    assert loaded == person
+    assert (loaded.full_name, loaded.phone, loaded.preferred_language) == (
+        "Anna Eriksson",
+        person.phone,
+        "en",
+    )
+    assert backend.get_user(person.pk + 10_000) is None
+
+    client = Client()
+    client.force_login(person)
+    assert client.get("/").status_code == 200
+    User.objects.filter(pk=person.pk).update(is_active=False)
+    assert backend.get_user(person.pk) is None
+    response = client.get("/")
+    assert response.status_code == 302 and "/sign-in" in response["Location"]
