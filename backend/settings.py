@@ -125,6 +125,9 @@ CACHES = {
         "KEY_PREFIX": "samby",
     }
 }
+# Sessions are read on every page: from Redis, with the database row behind it (kept
+# when Redis is flushed or restarted, and where erasure and clearsessions find them).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

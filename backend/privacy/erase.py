@@ -14,7 +14,9 @@ shop runs); `person_anonymise` then removes the person.
 """
 
 from enum import StrEnum
+from importlib import import_module
 
+from django.conf import settings
 from django.contrib.gis.geos import LineString, Point
 from django.contrib.sessions.models import Session
 from django.db import connection
@@ -260,8 +262,9 @@ def person_anonymise(*, user: User) -> User:
 
 
 def _end_sessions(user: User) -> None:
-    """Signs the person out on every device. Sessions are rows in the database backend;
-    their user id is inside the encoded data."""
+    """Signs the person out on every device. Sessions are rows in the database (with a
+    copy in the cache, SESSION_ENGINE); their user id is inside the encoded data."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
+            store(session.session_key).delete()  # the row and the cached copy

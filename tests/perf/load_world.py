@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import random
+from importlib import import_module
 
 import django
 
@@ -27,7 +28,6 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon  # noqa: E402
-from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -80,7 +80,7 @@ def _lonlat(point: Point) -> list[float]:
 
 def _session(user: User) -> str:
     """A signed-in session, as django.contrib.auth.login leaves it."""
-    store = SessionStore()
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()

@@ -213,6 +213,6 @@ def test_my_kilometres(world):
 def test_driver_home_has_a_pinned_query_count(world, django_assert_num_queries):
     client = world.client("offered_driver")
     client.get("/driver/")
-    # session, user, shell (1), profile, offers, held rides, several-associations check
-    with django_assert_num_queries(7):
+    # user (session cached), shell (1), profile, offers, held rides, several-associations check
+    with django_assert_num_queries(6):
         assert client.get("/driver/").status_code == 200
