@@ -4,7 +4,7 @@ from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from backend.accounts.models import User
@@ -38,7 +38,16 @@ def carpool_memberships(*, user: User) -> QuerySet[Membership]:
 
 
 def user_may_carpool(*, user: User) -> bool:
-    return carpool_memberships(user=user).exists()
+    """`carpool_memberships` is not empty. Asked before every carpool search, so written
+    as SQL (backend/db.py)."""
+    if not user.is_authenticated:
+        return False
+    return bool(
+        fetch_dicts(
+            "SELECT 1 FROM community_membership WHERE user_id = %s AND state = %s LIMIT 1",
+            [user.pk, MembershipState.ACTIVE],
+        )
+    )
 
 
 def village_near(*, point: Point) -> Village | None:
@@ -169,11 +178,16 @@ def saved_searches_of(*, owner: User) -> QuerySet[SavedSearch]:
 
 
 def rating_summary(*, users: list[int]) -> dict[int, tuple[float | None, int]]:
-    """Average stars and number of ratings per person, in one query."""
-    rows = (
-        Rating.objects.filter(ratee_id__in=users)
-        .values("ratee_id")
-        .annotate(average=Avg("stars"), count=Count("pk"))
+    """Average stars and number of ratings per person, in one query (written as SQL: it
+    runs with every carpool search)."""
+    if not users:
+        return {}
+    rows = fetch_dicts(
+        """
+        SELECT ratee_id, avg(stars)::float8 AS average, count(*) AS count
+          FROM carpool_rating WHERE ratee_id = ANY(%s) GROUP BY ratee_id
+        """,
+        [list(users)],
     )
     found = {row["ratee_id"]: (round(row["average"], 1), row["count"]) for row in rows}
     return {user: found.get(user, (None, 0)) for user in users}
