@@ -24,6 +24,15 @@ def _next(weekday: int, hour: int, minute: int) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
 
 
+def _next_weekday(hour: int, minute: int) -> dt.datetime:
+    """Tomorrow, or the Monday after when tomorrow is a weekend day: the commute runs
+    from the first working day on, whatever day the demo is loaded."""
+    day = timezone.localdate() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
 @transaction.atomic
 def seed_carpool_demo(*, association: Association) -> None:
     if Trip.objects.filter(association=association).exists():
@@ -39,7 +48,7 @@ def seed_carpool_demo(*, association: Association) -> None:
         origin_address="Äppelbo kyrka",
         destination=DALA_JARNA,
         destination_address="Vårdcentralen, Dala-Järna",
-        first_departure=_next(0, 7, 10),
+        first_departure=_next_weekday(7, 10),
         rrule="FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
         seats=3,
         note="Pendlar till jobbet, kör via Vansbro.",
