@@ -121,7 +121,7 @@ def proxy_invitation_sms_send(*, invitation_id: int, final: bool = False) -> str
     now = timezone.now()
     with transaction.atomic():
         invitation = (
-            ProxyInvitation.objects.select_for_update()
+            ProxyInvitation.objects.select_for_update(of=("self",))
             .select_related("resident", "created_by")
             .filter(pk=invitation_id, sms_done_at__isnull=True)
             .first()
