@@ -75,3 +75,16 @@ def booking_attempt_check(*, user_id: int) -> int | None:
     except RedisError:
         logger.warning("booking attempts not counted: Redis unreachable")
         return None
+
+
+def proxy_request_check(*, user_id: int) -> int | None:
+    """Count one request to help that a person sends (THROTTLE_PROXY_REQUEST). None: go
+    ahead; else the seconds to wait. A number without an account gets an SMS from such
+    a request, so with Redis down nothing is let through (the wait is a minute): sending
+    SMS uncounted is what this limit is for. Known numbers or not, the count is the same,
+    so the limit tells nobody which numbers have an account."""
+    try:
+        return rate_limit_hit(f"proxy-request:user:{user_id}", rate("proxy_request"))
+    except RedisError:
+        logger.warning("requests to help refused: Redis unreachable")
+        return 60

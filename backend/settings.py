@@ -167,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backend.notifications.tasks.requeue_stale_deliveries",
         "schedule": 300.0,
     },
+    "send-waiting-proxy-invitation-sms": {
+        "task": "backend.accounts.tasks.send_waiting_proxy_invitation_sms",
+        "schedule": 600.0,
+    },
     "plan-tomorrow": {
         "task": "dispatch.tasks.plan_tomorrow",
         "schedule": crontab(hour=19, minute=0),  # CELERY_TIMEZONE: Stockholm
@@ -639,6 +643,9 @@ DRIVER_POSITION_RETENTION_MINUTES = env_int("DRIVER_POSITION_RETENTION_MINUTES",
 NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 365)
 SMS_RETENTION_DAYS = env_int("SMS_RETENTION_DAYS", 90)
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 730)
+# A request to help sent to a number nobody uses Samby with (accounts.ProxyInvitation):
+# removed when unanswered this long; whoever signs up with the number later is not asked.
+PROXY_INVITATION_DAYS = env_int("PROXY_INVITATION_DAYS", 30)
 for _name in (
     "RIDES_RETENTION_DAYS",
     "CARPOOL_RETENTION_DAYS",
@@ -647,6 +654,7 @@ for _name in (
     "NOTIFICATION_RETENTION_DAYS",
     "SMS_RETENTION_DAYS",
     "AUDIT_RETENTION_DAYS",
+    "PROXY_INVITATION_DAYS",
 ):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1 (days).")
@@ -677,6 +685,11 @@ CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
 # seats; API and web pages on one counter: backend/rate_limits.py). A coordinator booking
 # for callers on the console's phone page is not limited.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING", "30/hour")
+# Asking someone to help (POST /api/v1/proxy-links/): a number without an account gets an
+# SMS, so this is per person and low; it counts every request alike, known number or not.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["proxy_request"] = env_str(
+    "THROTTLE_PROXY_REQUEST", "10/day"
+)
 
 # --- Database connections in production (docs/performance.md, "Load test") -------------
 # Without a pool every request opens a PostgreSQL connection of its own (a new server

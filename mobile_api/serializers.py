@@ -1,9 +1,10 @@
 """Input and output shapes of the API. Input serializers only parse and check types;
 the rules are in the services they feed."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from backend.accounts.models import Language, User
+from backend.accounts.models import Language, ProxyLink, User
 from backend.community.models import Association, Membership, Municipality, Role, Village
 from backend.notifications.models import Channel, Notification
 from backend.notifications.selectors import notification_message
@@ -149,6 +150,25 @@ class ProxyLinkRequestOutput(serializers.Serializer):
     )
     resident = serializers.IntegerField(help_text="The person to be acted for.")
     proxy_phone = serializers.CharField(help_text="The phone number as it was typed.")
+
+
+class ProxyRequestToMeOutput(serializers.Serializer):
+    """A request to help me that waits for my answer. Of the resident only the name:
+    the rest is theirs to show once I act for them."""
+
+    resident = serializers.IntegerField(
+        source="resident_id", help_text="The person who would be helped."
+    )
+    resident_name = serializers.CharField(source="resident.full_name")
+    relationship = serializers.CharField(help_text="As the asker wrote it; may be empty.")
+    asked_by = serializers.SerializerMethodField(
+        help_text="Who asked: the resident themself, or someone who acts for them."
+    )
+    asked_at = serializers.DateTimeField(source="created_at")
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_asked_by(self, link: ProxyLink) -> str | None:
+        return link.created_by.full_name if link.created_by is not None else None
 
 
 class ProxyLinkAcceptedOutput(serializers.Serializer):

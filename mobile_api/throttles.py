@@ -8,7 +8,7 @@ from rest_framework import throttling
 from rest_framework.request import Request
 
 from backend.accounts.login_limits import login_attempt_check
-from backend.rate_limits import booking_attempt_check, client_address
+from backend.rate_limits import booking_attempt_check, client_address, proxy_request_check
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,21 @@ class BookingThrottle(throttling.BaseThrottle):
         self._wait = None
         if request.method == "POST" and request.user and request.user.is_authenticated:
             self._wait = booking_attempt_check(user_id=request.user.pk)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class ProxyRequestThrottle(throttling.BaseThrottle):
+    """Requests to help (POST) of a signed-in person, per person
+    (backend.rate_limits.proxy_request_check): a request to a number without an account
+    sends an SMS. Unlike the others it does not fail open."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        self._wait = None
+        if request.method == "POST" and request.user and request.user.is_authenticated:
+            self._wait = proxy_request_check(user_id=request.user.pk)
         return self._wait is None
 
     def wait(self) -> float | None:

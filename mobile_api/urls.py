@@ -55,6 +55,11 @@ urlpatterns = [
     ),
     path("proxy-links/", community.ProxyLinkCreate.as_view(), name="proxy-link-create"),
     path(
+        "proxy-links/requests",
+        community.ProxyLinkRequestList.as_view(),
+        name="proxy-link-requests",
+    ),
+    path(
         "proxy-links/<int:resident_id>/<int:proxy_id>",
         community.ProxyLinkDelete.as_view(),
         name="proxy-link-delete",

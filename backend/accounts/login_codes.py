@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from backend.accounts.models import LoginCode, User
+from backend.accounts.proxy_invitations import proxy_invitations_claim
 from backend.accounts.selectors import user_find_login
 from backend.accounts.services import clean_phone
 from backend.errors import ApplicationError, ErrorKind
@@ -153,6 +154,9 @@ def login_code_verify(*, phone: str, code: str) -> User:
             )
         elif hmac.compare_digest(login_code.code_hash, _hash(user.pk, code)):
             LoginCode.objects.filter(pk=login_code.pk).update(used_at=now)
+            # The code proves the number is theirs: requests to help sent to it while it
+            # had no account (one stored as the number came to them) are theirs now.
+            proxy_invitations_claim(user=user)
             return user
         else:
             LoginCode.objects.filter(pk=login_code.pk, attempts__lt=LoginCode.MAX_ATTEMPTS).update(

@@ -148,6 +148,43 @@ class ProxyLink(models.Model):
         return self.accepted_at is not None
 
 
+class ProxyInvitation(models.Model):
+    """A request to help `resident` sent to a phone number nobody signs in with yet. It
+    holds only what the request needs: the number (E.164, to find it again when someone
+    signs up with it), the number as typed (what the resident sees), the relationship,
+    who asked and when. Whoever registers with the number gets it as a pending
+    `ProxyLink`; it expires after PROXY_INVITATION_DAYS (backend/privacy/retention.py)."""
+
+    resident = models.ForeignKey(User, on_delete=models.CASCADE, related_name="proxy_invitations")
+    phone = models.CharField(_("phone number"), max_length=16)
+    invited_as = models.CharField(_("invited as"), max_length=254)
+    relationship = models.CharField(_("relationship"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when the SMS went out (or was given up): the task that sends it runs once.
+    sms_done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation to help")
+        verbose_name_plural = _("invitations to help")
+        constraints = [
+            # Asking the same number twice while the first request waits is one request.
+            models.UniqueConstraint(
+                fields=["resident", "phone"], name="proxy_invitation_once_per_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
+                name="proxy_invitation_phone_is_e164",
+            ),
+        ]
+        indexes = [models.Index(fields=["phone"], name="proxy_invitation_phone")]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} for {self.resident_id}"
+
+
 class LoginCode(models.Model):
     """A one-time code sent by SMS to sign in without a password. Only a keyed hash of
     the code is stored; it expires, and a few wrong guesses burn it."""

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Language, User
 from backend.accounts.phone import normalize_phone
+from backend.accounts.proxy_invitations import proxy_invitations_claim
 from backend.errors import ApplicationError, ErrorKind
 
 
@@ -119,6 +120,8 @@ def user_register(
     except IntegrityError:
         _check_login_free(phone=phone, email=email)
         raise
+    # Requests to help sent to this number before it had an account are theirs now.
+    proxy_invitations_claim(user=user)
     return user
 
 
@@ -158,7 +161,10 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
                 fields={"phone": [_("This field is required.")]},
             )
         _check_login_free(phone=phone, email=email, exclude_id=user.pk)
+    new_number = not user.is_managed and changes.get("phone", user.phone) != user.phone
     for name, value in changes.items():
         setattr(user, name, value)
     user.save(update_fields=[*changes.keys()])
+    if new_number:
+        proxy_invitations_claim(user=user)
     return user

@@ -1,9 +1,13 @@
 """Who may see and do what across associations. Every permission question has one answer here."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.gis.geos import Point
 from django.db.models import Q, QuerySet
 
-from backend.accounts.models import ProxyLink, User
+from backend.accounts.models import ProxyInvitation, ProxyLink, User
+from backend.accounts.proxy_invitations import invitations_expire_before
 from backend.community.models import (
     Association,
     Membership,
@@ -108,10 +112,10 @@ def user_can_act_for(*, actor: User, resident: User) -> bool:
 
 
 def proxy_requests_to(*, proxy: User) -> QuerySet[ProxyLink]:
-    """Requests `proxy` has not answered yet: who asks them to help."""
+    """Requests `proxy` has not answered yet: who asks them to help, and who asked."""
     return (
         ProxyLink.objects.filter(proxy=proxy, accepted_at__isnull=True)
-        .select_related("resident")
+        .select_related("resident", "created_by")
         .order_by("created_at", "pk")
     )
 
@@ -124,6 +128,34 @@ def proxy_links_of(*, resident: User) -> QuerySet[ProxyLink]:
         .select_related("proxy")
         .order_by("accepted_at", "created_at", "pk")
     )
+
+
+@dataclass(frozen=True)
+class UnansweredRequest:
+    """A request to help, as the one asked for sees it before the answer."""
+
+    invited_as: str
+    relationship: str
+    asked_at: datetime
+
+
+def proxy_requests_unanswered_of(*, resident: User) -> list[UnansweredRequest]:
+    """Requests to help `resident` that wait for an answer, oldest first, by the number
+    as typed. A pending link to someone who uses Samby and an invitation to a number
+    nobody uses it with look the same: which one it is is not the asker's to know."""
+    rows = [
+        UnansweredRequest(link.invited_as, link.relationship, link.created_at)
+        for link in ProxyLink.objects.filter(resident=resident, accepted_at__isnull=True).only(
+            "invited_as", "relationship", "created_at"
+        )
+    ]
+    rows += [
+        UnansweredRequest(invitation.invited_as, invitation.relationship, invitation.created_at)
+        for invitation in ProxyInvitation.objects.filter(
+            resident=resident, created_at__gte=invitations_expire_before()
+        ).only("invited_as", "relationship", "created_at")
+    ]
+    return sorted(rows, key=lambda row: row.asked_at)
 
 
 def associations_visible_to(*, user: User) -> QuerySet[Association]:

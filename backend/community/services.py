@@ -1,15 +1,20 @@
+import logging
 from enum import StrEnum
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.models import ProxyLink, User
+from backend.accounts.models import ProxyInvitation, ProxyLink, User
+from backend.accounts.proxy_invitations import invitations_expire_before, phone_number_lock
+from backend.accounts.selectors import user_find_login
 from backend.accounts.services import clean_phone
 from backend.community.models import Association, Membership, MembershipState, Role
 from backend.community.selectors import user_can_act_for, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.services import notify, notify_many
+
+logger = logging.getLogger(__name__)
 
 
 class CommunityErrorCode(StrEnum):
@@ -23,6 +28,7 @@ class CommunityErrorCode(StrEnum):
     PROXY_NOT_ALLOWED = "proxy_not_allowed"
     PROXY_ALREADY_ACCEPTED = "proxy_already_accepted"
     MANAGED_CANNOT_BE_PROXY = "managed_cannot_be_proxy"
+    PROXY_PHONE_MISSING = "proxy_phone_missing"
 
 
 def _require_coordinator(*, actor: User, association: Association) -> None:
@@ -211,6 +217,88 @@ def managed_profile_create(
     return resident
 
 
+def _require_may_choose_proxy(*, actor: User, resident: User) -> None:
+    """A resident who logs in chooses their own proxies; for a managed profile, someone
+    who already acts for them (coordinator or proxy) does."""
+    allowed = (
+        actor.pk == resident.pk
+        if not resident.is_managed
+        else user_can_act_for(actor=actor, resident=resident)
+    )
+    if not allowed:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_NOT_ALLOWED,
+            _("Only the person themself can choose who acts for them."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+
+
+def _already_asked() -> ApplicationError:
+    # Not the proxy's name, nor whether the number has an account: the person asked has
+    # not said yes to being known as the helper.
+    return ApplicationError(
+        CommunityErrorCode.PROXY_EXISTS,
+        _("This person has already been asked and has not answered yet."),
+        kind=ErrorKind.CONFLICT,
+    )
+
+
+@transaction.atomic
+def proxy_link_request(
+    *, actor: User, resident: User, proxy_phone: str, relationship: str = ""
+) -> None:
+    """Ask whoever has the phone number `proxy_phone` to act for `resident`. The outcome
+    is the same whether or not anyone uses Samby with that number, so the asker learns
+    nothing about it: a login with the number gets a pending link (`proxy_link_create`);
+    for any other number the request is kept under the number (`ProxyInvitation`), which
+    gets one SMS saying who asks and how to join, and becomes a pending link when someone
+    signs up with it (`proxy_invitations_claim`). Asking the same number again while the
+    first request waits is a conflict, in the same words either way. Locks the number
+    (`phone_number_lock`) against a registration with it at the same moment."""
+    typed = proxy_phone.strip()
+    if not typed:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_PHONE_MISSING,
+            _("Write the phone number of the person you ask."),
+            fields={"proxy_phone": [_("This field is required.")]},
+        )
+    phone = clean_phone(typed, field="proxy_phone")
+    # Who may ask is decided before anything is looked up about the number.
+    _require_may_choose_proxy(actor=actor, resident=resident)
+    phone_number_lock(phone)
+    proxy = user_find_login(identifier=phone)
+    if proxy is not None:
+        proxy_link_create(
+            actor=actor,
+            resident=resident,
+            proxy=proxy,
+            relationship=relationship,
+            invited_as=typed,
+        )
+        return
+    ProxyInvitation.objects.filter(
+        resident=resident, phone=phone, created_at__lt=invitations_expire_before()
+    ).delete()
+    invitation, created = ProxyInvitation.objects.get_or_create(
+        resident=resident,
+        phone=phone,
+        defaults={"invited_as": typed, "relationship": relationship, "created_by": actor},
+    )
+    if not created:
+        raise _already_asked()
+    transaction.on_commit(lambda: _queue_invitation_sms(invitation.pk))
+
+
+def _queue_invitation_sms(invitation_id: int) -> None:
+    from backend.accounts.tasks import send_proxy_invitation_sms
+
+    try:
+        send_proxy_invitation_sms.delay(invitation_id)
+    except Exception:
+        # The broker is down: the beat sweep (send_waiting_proxy_invitation_sms) sends it.
+        logger.exception("invitation %s: SMS not queued", invitation_id)
+
+
 @transaction.atomic
 def proxy_link_create(
     *, actor: User, resident: User, proxy: User, relationship: str = "", invited_as: str = ""
@@ -228,28 +316,13 @@ def proxy_link_create(
             CommunityErrorCode.MANAGED_CANNOT_BE_PROXY,
             _("A proxy must be someone who can log in."),
         )
-    allowed = (
-        actor.pk == resident.pk
-        if not resident.is_managed
-        else user_can_act_for(actor=actor, resident=resident)
-    )
-    if not allowed:
-        raise ApplicationError(
-            CommunityErrorCode.PROXY_NOT_ALLOWED,
-            _("Only the person themself can choose who acts for them."),
-            kind=ErrorKind.FORBIDDEN,
-        )
+    _require_may_choose_proxy(actor=actor, resident=resident)
     link, created = resident.proxy_links.get_or_create(
         proxy=proxy,
         defaults={"relationship": relationship, "created_by": actor, "invited_as": invited_as},
     )
     if not created and not link.is_accepted:
-        # Not the proxy's name: they have not said yes to being known as the helper.
-        raise ApplicationError(
-            CommunityErrorCode.PROXY_EXISTS,
-            _("This person has already been asked and has not answered yet."),
-            kind=ErrorKind.CONFLICT,
-        )
+        raise _already_asked()
     if not created:
         raise ApplicationError(
             CommunityErrorCode.PROXY_EXISTS,
@@ -297,21 +370,52 @@ def proxy_link_accept(*, actor: User, link: ProxyLink) -> ProxyLink:
     return link
 
 
+@transaction.atomic
 def proxy_link_decline(*, actor: User, link: ProxyLink) -> None:
-    """The proxy says no to a request: it is gone. A link already accepted is not ended
-    this way (a second click on an old page); ending one is `proxy_link_remove`."""
+    """The proxy says no to a request: it is gone, and whoever asked (the resident, or
+    for a managed profile the one who asked) is told, by the number they typed: the
+    proxy's name is theirs to give by saying yes. A link already accepted is not ended
+    this way (a second click on an old page); ending one is `proxy_link_remove`. Locks
+    the link, so a yes and a no at once count once."""
+    if actor.pk != link.proxy_id:
+        raise ApplicationError(
+            CommunityErrorCode.PROXY_NOT_ALLOWED,
+            _("Only the person who was asked can say no."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    locked = (
+        ProxyLink.objects.select_for_update(of=("self",))
+        .select_related("proxy", "resident", "created_by")
+        .filter(pk=link.pk)
+        .first()
+    )
+    if locked is None:
+        return  # said no already (a second click): nothing more to do, nobody told twice
+    link = locked
     if link.is_accepted:
         raise ApplicationError(
             CommunityErrorCode.PROXY_ALREADY_ACCEPTED,
             _("You already help %(resident)s.") % {"resident": link.resident.full_name},
             kind=ErrorKind.CONFLICT,
         )
-    proxy_link_remove(actor=actor, resident=link.resident, proxy=link.proxy)
+    resident = link.resident
+    ProxyLink.objects.filter(pk=link.pk).delete()
+    told = resident if not resident.is_managed else link.created_by
+    if told is not None and told.pk != link.proxy_id and told.is_active:
+        notify(
+            told,
+            "proxy.declined",
+            {
+                "invited_as": link.invited_as or link.proxy.phone or "\N{EN DASH}",
+                "resident": resident.full_name,
+            },
+        )
 
 
 def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
     """The resident, the proxy, or (for a managed profile) a coordinator may end a link.
-    The proxy ending a request they have not accepted is how they decline it."""
+    The proxy ending a request they have not accepted declines it (`proxy_link_decline`:
+    whoever asked is told)."""
     allowed = actor.pk in (resident.pk, proxy.pk) or (
         resident.is_managed and user_can_act_for(actor=actor, resident=resident)
     )
@@ -321,6 +425,10 @@ def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
             _("You cannot change who acts for this person."),
             kind=ErrorKind.FORBIDDEN,
         )
+    link = resident.proxy_links.filter(proxy=proxy).first()
+    if link is not None and not link.is_accepted and actor.pk == proxy.pk:
+        proxy_link_decline(actor=actor, link=link)
+        return
     resident.proxy_links.filter(proxy=proxy).delete()
 
 

@@ -64,6 +64,17 @@ KINDS: dict[str, Kind] = {
             _("%(proxy)s can now book and follow things for %(resident)s in Samby."),
             NO_SMS,
         ),
+        # To whoever asked: the number as they typed it, never the name of whoever has
+        # it (that is theirs to give by saying yes).
+        Kind(
+            "proxy.declined",
+            _("No to your request for help"),
+            _(
+                "The person at %(invited_as)s said no to helping %(resident)s in Samby. "
+                "You can ask someone else."
+            ),
+            NO_SMS,
+        ),
         # Volunteer rides: to the rider (and whoever booked for them)
         Kind(
             "ride.requested",

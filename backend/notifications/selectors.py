@@ -152,7 +152,12 @@ def quiet_hours_for(user: User) -> tuple[time, time]:
 
 def quiet_until(user: User, now: datetime) -> datetime | None:
     """When quiet hours end, if `now` falls within them (local time; spans midnight)."""
-    start, end = quiet_hours_for(user)
+    return quiet_hours_end(quiet_hours_for(user), now)
+
+
+def quiet_hours_end(hours: tuple[time, time], now: datetime) -> datetime | None:
+    """When the quiet hours `hours` (start, end) end, if `now` falls within them."""
+    start, end = hours
     local = now.astimezone(STOCKHOLM)
     clock = local.time()
     inside = start <= clock < end if start < end else clock >= start or clock < end

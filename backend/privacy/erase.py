@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import Token
 
-from backend.accounts.models import LoginCode, ProxyLink, User
+from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink, User
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Rating, Report, SavedSearch, Trip, TripOccurrence
 from backend.community.models import Membership, MembershipState, MunicipalityAnalyst
@@ -238,6 +238,10 @@ def person_anonymise(*, user: User) -> User:
     QuietHours.objects.filter(user=user).delete()
     PushSubscription.objects.filter(user=user).delete()
     ProxyLink.objects.filter(Q(proxy=user) | Q(resident=user)).delete()
+    # Requests to help them sent to numbers without an account go; those they made for a
+    # managed profile stay with that person, without saying who asked.
+    ProxyInvitation.objects.filter(resident=user).delete()
+    ProxyInvitation.objects.filter(created_by=user).update(created_by=None)
     MunicipalityAnalyst.objects.filter(user=user).delete()
     LoginCode.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()

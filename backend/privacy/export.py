@@ -21,7 +21,7 @@ from django.contrib.gis.geos import Point
 from django.db.models import Q
 from django.utils import timezone
 
-from backend.accounts.models import ProxyLink, User
+from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.audit.selectors import audit_entries_about
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Rating, Report, SavedSearch, Trip
@@ -146,6 +146,22 @@ def _proxies(user: User) -> Row:
             }
             for link in links
             if link.resident_id == user.pk
+        ]
+        # A request to a number nobody uses Samby with looks like any other unanswered
+        # one: whether the number has an account is not shown here either.
+        + [
+            {
+                "name": "",
+                "invited_as": invitation.invited_as,
+                "state": "pending",
+                "relationship": invitation.relationship,
+                "gets_my_sms": False,
+                "since": _iso(invitation.created_at),
+                "accepted_at": None,
+            }
+            for invitation in ProxyInvitation.objects.filter(resident=user).order_by(
+                "created_at", "pk"
+            )
         ],
         "i_help": [
             {
@@ -651,7 +667,15 @@ SECTIONS: tuple[Section, ...] = (
         "memberships", ("community.Membership.user", "rides.RiderApproval.membership"), _memberships
     ),
     Section("municipality_analyst_of", ("community.MunicipalityAnalyst.user",), _analyst),
-    Section("proxies", ("accounts.ProxyLink.proxy", "accounts.ProxyLink.resident"), _proxies),
+    Section(
+        "proxies",
+        (
+            "accounts.ProxyLink.proxy",
+            "accounts.ProxyLink.resident",
+            "accounts.ProxyInvitation.resident",
+        ),
+        _proxies,
+    ),
     Section(
         "driver_profiles",
         (
@@ -732,6 +756,8 @@ NOT_EXPORTED: dict[str, str] = {
     "rides.PlannedAssignment.driver": "a proposal in a coordinator's plan; the ride it "
     "became is in rides_driven and the offer in driver_profiles",
     "accounts.ProxyLink.created_by": _ROLE_RECORD,
+    "accounts.ProxyInvitation.created_by": "a request to help a managed profile, made "
+    "for them; it is in that person's export",
     "community.Membership.state_changed_by": _ROLE_RECORD,
     "rides.RiderApproval.approved_by": _ROLE_RECORD,
     "rides.RideEvent.actor": _ROLE_RECORD + "; the events of the person's own rides are "

@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from backend.accounts.models import LoginCode
+from backend.accounts.models import LoginCode, ProxyInvitation
+from backend.accounts.proxy_invitations import invitations_expire_before
 from backend.audit.models import AuditEntry
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Trip
@@ -136,6 +137,12 @@ def sms_delete_old(*, now: datetime | None = None) -> int:
     return count + _delete(LoginCode.objects.filter(expires_at__lt=cutoff))
 
 
+def proxy_invitations_delete_old(*, now: datetime | None = None) -> int:
+    """Requests to help sent to numbers without an account, unanswered for
+    PROXY_INVITATION_DAYS: the number and the resident's request go."""
+    return _delete(ProxyInvitation.objects.filter(created_at__lt=invitations_expire_before(now)))
+
+
 def audit_entries_delete_old(*, now: datetime | None = None) -> int:
     """The audit log, AUDIT_RETENTION_DAYS back."""
     return _delete(AuditEntry.objects.filter(at__lt=_days_ago(settings.AUDIT_RETENTION_DAYS, now)))
@@ -149,6 +156,7 @@ JOBS = {
     "notifications": notifications_delete_old,
     "sms": sms_delete_old,
     "audit": audit_entries_delete_old,
+    "proxy_invitations": proxy_invitations_delete_old,
 }
 
 

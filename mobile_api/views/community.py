@@ -1,5 +1,4 @@
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -7,11 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.models import ProxyLink, User
-from backend.accounts.selectors import user_find_login
 from backend.audit.services import audit_record
 from backend.community import selectors, services
 from backend.community.models import Association, Membership, Municipality, Village
-from backend.errors import ApplicationError, ErrorKind
 from mobile_api.audit import AuditedListMixin
 from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.serializers import (
@@ -26,10 +23,12 @@ from mobile_api.serializers import (
     ProxyLinkAcceptedOutput,
     ProxyLinkInput,
     ProxyLinkRequestOutput,
+    ProxyRequestToMeOutput,
     RolesInput,
     SuspendInput,
     VillageOutput,
 )
+from mobile_api.throttles import ProxyRequestThrottle, UserRateThrottle
 
 
 class MunicipalityList(generics.ListAPIView):
@@ -189,7 +188,11 @@ class ManagedProfileCreate(APIView):
 
 class ProxyLinkCreate(APIView):
     """Ask someone (found by phone number) to book and follow things for a resident. The
-    link waits for their yes; until then the answer names no one."""
+    link waits for their yes; until then the answer names no one, and is the same
+    whether or not anyone uses Samby with the number (a number without an account gets
+    one SMS saying who asks and how to join)."""
+
+    throttle_classes = [UserRateThrottle, ProxyRequestThrottle]
 
     @extend_schema(request=ProxyLinkInput, responses={201: ProxyLinkRequestOutput})
     def post(self, request: Request) -> Response:
@@ -199,26 +202,29 @@ class ProxyLinkCreate(APIView):
             selectors.people_actable_by(actor=request.user), pk=data.validated_data["resident"]
         )
         typed = data.validated_data["proxy_phone"].strip()
-        proxy = user_find_login(identifier=typed)
-        if proxy is None:
-            raise ApplicationError(
-                "proxy_unknown",
-                _("No one with this phone number uses Samby yet. Ask them to register first."),
-                kind=ErrorKind.NOT_FOUND,
-                fields={"proxy_phone": [_("Unknown phone number.")]},
-            )
-        services.proxy_link_create(
+        services.proxy_link_request(
             actor=request.user,
             resident=resident,
-            proxy=proxy,
+            proxy_phone=typed,
             relationship=data.validated_data["relationship"],
-            invited_as=typed,
         )
-        audit_record(
-            actor=request.user, action="proxy.create", subject=resident, detail={"proxy": proxy.pk}
-        )
+        # No proxy id: the record is in the resident's data export, and would tell
+        # whether the number has an account.
+        audit_record(actor=request.user, action="proxy.create", subject=resident)
         answer = {"state": "pending", "resident": resident.pk, "proxy_phone": typed}
         return Response(ProxyLinkRequestOutput(answer).data, status=status.HTTP_201_CREATED)
+
+
+class ProxyLinkRequestList(generics.ListAPIView):
+    """Requests to help me that wait for my answer: whom, as what, who asked and when.
+    Nothing else of the resident until I say yes."""
+
+    serializer_class = ProxyRequestToMeOutput
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return ProxyLink.objects.none()
+        return selectors.proxy_requests_to(proxy=self.request.user)
 
 
 def _proxy_link_for(*, actor: User, resident_id: int, proxy_id: int) -> ProxyLink:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from backend.accounts.models import ProxyLink, User
+from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.community.models import Association, Membership, MembershipState, Role
 from tests.factories import (
     AssociationFactory,
@@ -822,9 +822,14 @@ def test_a_proxy_adds_another_proxy_for_a_managed_profile(world, api_as, greta, 
 @pytest.mark.parametrize(
     ("actor", "resident", "proxy_phone", "status", "code", "fields"),
     [
-        ("member_of_a", "member_of_a", "070-174 06 99", 404, "proxy_unknown", {"proxy_phone"}),
-        ("member_of_a", "member_of_a", "inte ett nummer", 404, "proxy_unknown", {"proxy_phone"}),
-        ("member_of_a", "greta", "070-174 06 30", 404, "proxy_unknown", {"proxy_phone"}),
+        ("member_of_a", "member_of_a", "inte ett nummer", 400, "phone_invalid", {"proxy_phone"}),
+        ("member_of_a", "member_of_a", "lena@example.se", 400, "phone_invalid", {"proxy_phone"}),
+        ("member_of_a", "member_of_a", "   ", 400, "invalid", {"proxy_phone"}),
+        ("member_of_a", "member_of_a", "", 400, "invalid", {"proxy_phone"}),
+        ("member_of_a", "member_of_a", "0" * 40, 400, "invalid", {"proxy_phone"}),
+        # Refused before anything is looked up about the number, known or not.
+        ("coordinator_of_a", "member_of_a", "070-174 06 99", 403, "proxy_not_allowed", set()),
+        ("member_of_b", "member_of_a", "070-174 06 99", 404, "not_found", set()),
         ("member_of_b", "member_of_a", "070-174 06 50", 404, "not_found", set()),
         ("lena", "greta", "070-174 06 50", 404, "not_found", set()),
         ("coordinator_of_a", "member_of_a", "070-174 06 50", 403, "proxy_not_allowed", set()),
@@ -833,9 +838,13 @@ def test_a_proxy_adds_another_proxy_for_a_managed_profile(world, api_as, greta, 
         ("anonymous", "member_of_a", "070-174 06 50", 403, "not_authenticated", set()),
     ],
     ids=[
-        "unknown-phone",
         "not-a-phone-number",
-        "phone-of-a-managed-profile",
+        "an-e-mail-address",
+        "only-spaces",
+        "empty",
+        "too-long",
+        "coordinator-for-someone-who-logs-in-unknown-number",
+        "stranger-unknown-number",
         "stranger-for-someone-else",
         "stranger-for-a-managed-profile",
         "coordinator-for-someone-who-logs-in",
@@ -863,6 +872,7 @@ def test_add_proxy_refused(
     assert error["code"] == code
     assert set(error["fields"]) == fields
     assert list(ProxyLink.objects.values()) == links_before
+    assert not ProxyInvitation.objects.exists()
 
 
 @pytest.mark.parametrize("actor", ["resident", "proxy"])

@@ -29,6 +29,7 @@ API_PATHS = {
     "/api/v1/people/",
     "/api/v1/managed-profiles/",
     "/api/v1/proxy-links/",
+    "/api/v1/proxy-links/requests",
     "/api/v1/proxy-links/{resident_id}/{proxy_id}",
     "/api/v1/proxy-links/{resident_id}/{proxy_id}/accept",
 }

@@ -592,6 +592,23 @@ ROWS: list[Row] = [
     R("plan-approve", "POST", 404, coordinator=200),
     R("plan-discard", "POST", 404, coordinator=200),
     R("proxy-link-create", "POST", 404, resident=201, proxy=403, coordinator=403),
+    # A number nobody uses Samby with: the same outcome for every role as a known one.
+    R(
+        "proxy-link-create",
+        "POST",
+        404,
+        resident=201,
+        proxy=403,
+        coordinator=403,
+        body=lambda world: {
+            "resident": world.people["resident"].pk,
+            "proxy_phone": "070-174 06 98",
+            "relationship": "granne",
+        },
+        label="unknown-number",
+    ),
+    # Each role's own requests to answer (the world's link is accepted: none waits).
+    R("proxy-link-requests", "GET", 200),
     R("proxy-link-delete", "DELETE", 404, resident=204, proxy=204, coordinator=403),
     # The world's link is accepted already: the proxy gets 409; those who act for the
     # resident know of the link but may not answer for the proxy; anyone else: 404.

@@ -7,9 +7,9 @@ import re
 import pytest
 from django.test import Client
 
-from backend.accounts.models import ProxyLink
+from backend.accounts.models import ProxyInvitation, ProxyLink
 from backend.audit.models import AuditEntry
-from backend.community.services import proxy_link_create
+from backend.community.services import proxy_link_create, proxy_link_request
 from backend.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +81,34 @@ def test_declining_removes_the_request(world, asked):
     assert (
         "People who help me" not in world.client("other_resident").get("/profile/").content.decode()
     )
+
+
+def test_declining_tells_the_resident_by_the_number_they_typed(world, asked):
+    johan, _lena = asked
+    world.client("proxy").post(f"/profile/people/{johan.pk}/decline")
+    told = Notification.objects.get(recipient=johan)
+    assert (told.kind, told.payload) == (
+        "proxy.declined",
+        {"invited_as": "070-174 06 30", "resident": "Johan Persson"},
+    )
+    inbox = world.client("other_resident").get("/notifications/").content.decode()
+    assert "The person at 070-174 06 30 said no to helping Johan Persson" in inbox
+    assert "Lena" not in inbox
+
+
+def test_a_number_without_an_account_waits_like_any_other(world, asked):
+    """Johan asked Lena (who uses Samby) and a number nobody uses Samby with: his page
+    shows both the same way, so it does not tell him which number has an account."""
+    johan, _lena = asked
+    proxy_link_request(actor=johan, resident=johan, proxy_phone="070-174 06 98")
+    assert ProxyInvitation.objects.filter(resident=johan).exists()
+    page = world.client("other_resident").get("/profile/").content.decode()
+    helpers = page.split("People who help me")[1].split("</ul>")[0]
+    items = re.findall(r"<li>(.*?)</li>", helpers, re.S)
+    assert items == [
+        "070-174 06 30: waiting for an answer",
+        "070-174 06 98: waiting for an answer",
+    ]
 
 
 @pytest.mark.parametrize("action", ["accept", "decline"])

@@ -16,7 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from backend.accounts.models import ProxyLink
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
-from backend.community.selectors import proxy_links_of, proxy_requests_to
+from backend.community.selectors import (
+    proxy_links_of,
+    proxy_requests_to,
+    proxy_requests_unanswered_of,
+)
 from backend.community.services import proxy_link_accept, proxy_link_decline
 from backend.errors import ApplicationError
 from backend.notifications.selectors import quiet_hours_for
@@ -74,7 +78,8 @@ def profile(request: HttpRequest) -> HttpResponse:
             "form": form,
             "residents": residents_of_proxy(proxy=user),
             "requests": proxy_requests_to(proxy=user),
-            "helpers": proxy_links_of(resident=user),
+            "helpers": proxy_links_of(resident=user).accepted(),
+            "asked": proxy_requests_unanswered_of(resident=user),
         },
         status=400 if form.errors else 200,
     )

@@ -1,0 +1,178 @@
+"""Requests to help sent to a phone number nobody signs in with yet (`ProxyInvitation`).
+
+Whoever asks gets the same answer whether or not the number has an account, so the
+request is stored under the number and the number gets one SMS saying who asks and how
+to join. When someone registers with the number (or it becomes theirs otherwise), each
+invitation becomes a pending `ProxyLink` they can accept or decline, as if they had
+had an account all along.
+
+Storing an invitation and giving a login its number take the same lock
+(`phone_number_lock`), so an invitation stored while its number registers is never
+missed: one of the two sees the other.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from backend.accounts.models import Language, ProxyInvitation, ProxyLink, User
+from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
+from backend.notifications.selectors import quiet_hours_end
+from backend.notifications.services import notify
+from backend.notifications.sms import send_sms
+
+logger = logging.getLogger(__name__)
+
+# A number gets at most one invitation SMS in this time, however many ask it: a phone
+# that belongs to nobody in Samby must not become a target for messages.
+SMS_INTERVAL = timedelta(hours=24)
+# An SMS not sent by then (provider down all day) is given up: the request still waits.
+SMS_GIVE_UP_AFTER = timedelta(hours=24)
+
+
+def phone_number_lock(phone: str, *, purpose: str = "proxy-invitation") -> None:
+    """Hold a transaction-scoped lock on `phone` (E.164) until the transaction ends.
+    Taken by whoever stores an invitation to the number and whoever gives a login the
+    number, in that order of checks, so neither misses the other's row; and, with its
+    own `purpose`, by the SMS sender, so a number gets one invitation SMS at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{purpose}:{phone}"])
+
+
+def invitations_expire_before(now: datetime | None = None) -> datetime:
+    """Invitations stored before this have expired (PROXY_INVITATION_DAYS)."""
+    return (now or timezone.now()) - timedelta(days=settings.PROXY_INVITATION_DAYS)
+
+
+@transaction.atomic
+def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
+    """Turn the unexpired invitations to `user`'s phone number into pending links to
+    them, each with the usual `proxy.invited` notification; the invitations go. Called
+    when a login gets a phone number (registration, a changed number) and when someone
+    signs in with a code sent to it. Safe to call again: there is nothing left to claim.
+    Locks the number (`phone_number_lock`)."""
+    if user.is_managed or not user.phone or not user.is_active:
+        return []
+    phone_number_lock(user.phone)
+    invitations = list(
+        ProxyInvitation.objects.filter(phone=user.phone)
+        .select_related("resident")
+        .order_by("created_at", "pk")
+    )
+    if not invitations:
+        return []
+    cutoff = invitations_expire_before()
+    links = []
+    for invitation in invitations:
+        resident = invitation.resident
+        if invitation.created_at < cutoff or resident.pk == user.pk or not resident.is_active:
+            continue
+        link, created = ProxyLink.objects.get_or_create(
+            resident=resident,
+            proxy=user,
+            defaults={
+                "relationship": invitation.relationship,
+                "created_by": invitation.created_by,
+                "invited_as": invitation.invited_as,
+            },
+        )
+        if created:
+            notify(
+                user,
+                "proxy.invited",
+                {"resident": resident.full_name, "resident_id": resident.pk, "proxy_id": user.pk},
+            )
+            links.append(link)
+    ProxyInvitation.objects.filter(pk__in=[i.pk for i in invitations]).delete()
+    return links
+
+
+def invitation_sms_text(invitation: ProxyInvitation) -> str:
+    """Who asks, for whom, and how to answer; in Swedish, as nothing is known of the
+    person with the number. No more of the resident than their name."""
+    resident = invitation.resident.full_name
+    asker = invitation.created_by
+    values = {"resident": resident, "url": settings.SITE_URL}
+    with translation.override(Language.SWEDISH):
+        if asker is None or asker.pk == invitation.resident_id:
+            text = _(
+                "Samby: %(resident)s asks you to help them book and follow rides. "
+                "To answer, join Samby with this phone number: %(url)s"
+            )
+            return str(text) % values
+        text = _(
+            "Samby: %(asker)s asks you to help %(resident)s book and follow rides. "
+            "To answer, join Samby with this phone number: %(url)s"
+        )
+        return str(text) % {**values, "asker": asker.full_name}
+
+
+def proxy_invitation_sms_send(*, invitation_id: int, final: bool = False) -> str:
+    """Send an invitation's SMS, once. Returns what became of it: "sent", "waiting"
+    (quiet hours: the sweep sends it later), "skipped" (the number had one lately),
+    "failed", or "gone" (claimed, expired, or done already). Locks the invitation row
+    for the attempt, so two workers send once, and the number, so two invitations to it
+    at once send one SMS between them. Raises TransientDeliveryError when a
+    later try may succeed, unless `final`."""
+    now = timezone.now()
+    with transaction.atomic():
+        invitation = (
+            ProxyInvitation.objects.select_for_update(of=("self",))
+            .select_related("resident", "created_by")
+            .filter(pk=invitation_id, sms_done_at__isnull=True)
+            .first()
+        )
+        if invitation is None:
+            return "gone"
+        if quiet_hours_end(settings.NOTIFY_QUIET_HOURS, now) is not None:
+            return "waiting"
+        phone_number_lock(invitation.phone, purpose="proxy-invitation-sms")
+        recent = ProxyInvitation.objects.filter(
+            phone=invitation.phone, sms_done_at__gte=now - SMS_INTERVAL
+        ).exclude(pk=invitation.pk)
+        outcome = "skipped" if recent.exists() else _send(invitation, final=final)
+        if outcome != "retry":
+            ProxyInvitation.objects.filter(pk=invitation.pk).update(sms_done_at=now)
+            return outcome
+    # Raised after the transaction: the invitation stays unsent for the next try.
+    raise TransientDeliveryError(f"invitation {invitation_id}: SMS not sent yet")
+
+
+def _send(invitation: ProxyInvitation, *, final: bool) -> str:
+    try:
+        send_sms(to=invitation.phone, text=invitation_sms_text(invitation))
+    except TransientDeliveryError as error:
+        if not final:
+            logger.info("invitation %s: SMS to try again: %s", invitation.pk, error)
+            return "retry"
+        logger.warning("invitation %s: SMS given up: %s", invitation.pk, error)
+        return "failed"
+    except PermanentDeliveryError as error:
+        logger.warning("invitation %s: SMS refused: %s", invitation.pk, error)
+        return "failed"
+    return "sent"
+
+
+def proxy_invitations_sms_sweep(*, now: datetime | None = None) -> int:
+    """Queue the SMS of invitations still unsent a few minutes after they were stored
+    (held back by quiet hours, the broker was down, the provider failed), for a day at
+    most (SMS_GIVE_UP_AFTER); the task sends each once. Returns how many were queued."""
+    from backend.accounts.tasks import send_proxy_invitation_sms
+
+    now = now or timezone.now()
+    if quiet_hours_end(settings.NOTIFY_QUIET_HOURS, now) is not None:
+        return 0
+    waiting = ProxyInvitation.objects.filter(
+        sms_done_at__isnull=True,
+        created_at__lt=now - timedelta(minutes=5),
+        created_at__gte=now - SMS_GIVE_UP_AFTER,
+    ).values_list("pk", flat=True)
+    count = 0
+    for invitation_id in waiting:
+        send_proxy_invitation_sms.delay(invitation_id)
+        count += 1
+    return count

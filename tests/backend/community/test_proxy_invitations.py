@@ -1,0 +1,489 @@
+"""Asking a phone number to help: the same outcome for the asker whether or not the number
+has an account; a number without one gets an invitation (one SMS), which becomes a
+pending link when someone signs up with the number. A decline tells whoever asked."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+
+from backend.accounts.login_codes import _hash, login_code_verify
+from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink
+from backend.accounts.proxy_invitations import (
+    invitation_sms_text,
+    proxy_invitation_sms_send,
+    proxy_invitations_claim,
+    proxy_invitations_sms_sweep,
+)
+from backend.accounts.services import user_register, user_update_profile
+from backend.community.selectors import proxy_requests_to, proxy_requests_unanswered_of
+from backend.community.services import (
+    managed_profile_create,
+    proxy_link_accept,
+    proxy_link_create,
+    proxy_link_decline,
+    proxy_link_remove,
+    proxy_link_request,
+)
+from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.models import Notification
+from backend.notifications.selectors import STOCKHOLM
+from backend.privacy.export import person_export
+from backend.privacy.retention import personal_data_forget_old, proxy_invitations_delete_old
+from dispatch.privacy import person_erase
+from tests.factories import PASSWORD, AssociationFactory, UserFactory, coordinator_of
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN = "+46701740699"
+
+
+@pytest.fixture
+def outside_quiet_hours(settings):
+    """Default quiet hours a minute long, twelve hours from now."""
+    later = timezone.now().astimezone(STOCKHOLM) + timedelta(hours=12)
+    start = later.time().replace(second=0, microsecond=0)
+    end = (later + timedelta(minutes=1)).time().replace(second=0, microsecond=0)
+    settings.NOTIFY_QUIET_HOURS = (start, end)
+
+
+@pytest.fixture
+def eager(settings, outside_quiet_hours):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+    settings.NOTIFY_RETRY_BACKOFF = 0
+
+
+@pytest.fixture
+def greta():
+    return UserFactory(full_name="Greta Andersson", phone="+46701740620")
+
+
+def ask(actor, resident, phone="070-174 06 99", relationship="dotter"):
+    return proxy_link_request(
+        actor=actor, resident=resident, proxy_phone=phone, relationship=relationship
+    )
+
+
+# --- Asking --------------------------------------------------------------------------------
+
+
+def test_an_unknown_number_gets_an_invitation_and_one_sms(
+    greta, eager, sms_provider, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://samby.example.se"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask(greta, greta) is None
+
+    invitation = ProxyInvitation.objects.get()
+    assert (
+        invitation.resident,
+        invitation.phone,
+        invitation.invited_as,
+        invitation.relationship,
+        invitation.created_by,
+    ) == (greta, UNKNOWN, "070-174 06 99", "dotter", greta)
+    assert invitation.sms_done_at is not None
+    assert not ProxyLink.objects.exists()
+    [sms] = sms_provider.accepted
+    assert sms.form["to"] == UNKNOWN
+    text = sms.form["message"]
+    assert text.startswith("Samby: Greta Andersson ")
+    assert text.endswith("https://samby.example.se")
+    # Nothing of Greta but her name: no phone, no address.
+    assert "0701740620" not in text and "+46701740620" not in text
+    assert not Notification.objects.exists()
+
+
+def test_a_known_number_gets_a_link_and_no_sms(
+    greta, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    lena = UserFactory(full_name="Lena Eriksson", phone=UNKNOWN)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask(greta, greta) is None
+    link = ProxyLink.objects.get()
+    assert (link.proxy, link.invited_as, link.accepted_at) == (lena, "070-174 06 99", None)
+    assert not ProxyInvitation.objects.exists()
+    assert sms_provider.accepted == []
+    assert Notification.objects.get().kind == "proxy.invited"
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["unknown-number", "known-number"])
+def test_asking_the_same_number_twice_is_one_request_in_the_same_words(greta, known):
+    if known:
+        UserFactory(phone=UNKNOWN)
+    ask(greta, greta, phone="070-174 06 99")
+    with pytest.raises(ApplicationError) as refused:
+        ask(greta, greta, phone="+46 70 174 06 99")
+    assert (refused.value.code, refused.value.kind) == ("proxy_exists", ErrorKind.CONFLICT)
+    with translation.override("en"):
+        assert str(refused.value.message) == (
+            "This person has already been asked and has not answered yet."
+        )
+    assert ProxyInvitation.objects.count() + ProxyLink.objects.count() == 1
+
+
+def test_the_same_number_for_two_residents_is_two_requests_and_one_sms(
+    greta, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    bo = UserFactory(full_name="Bo Nilsson")
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(bo, bo)
+    assert ProxyInvitation.objects.count() == 2
+    # A number that belongs to nobody in Samby gets one invitation SMS a day at most.
+    assert len(sms_provider.accepted) == 1
+    assert ProxyInvitation.objects.filter(sms_done_at__isnull=True).count() == 0
+
+
+def test_an_expired_invitation_is_replaced_by_a_new_request(greta, settings):
+    ask(greta, greta)
+    ProxyInvitation.objects.update(
+        created_at=timezone.now() - timedelta(days=settings.PROXY_INVITATION_DAYS + 1)
+    )
+    ask(greta, greta, relationship="granne")
+    assert ProxyInvitation.objects.get().relationship == "granne"
+
+
+@pytest.mark.parametrize(
+    ("phone", "code", "field"),
+    [
+        ("inte ett nummer", "phone_invalid", "proxy_phone"),
+        ("lena@example.se", "phone_invalid", "proxy_phone"),
+        ("123", "phone_invalid", "proxy_phone"),
+        ("  ", "proxy_phone_missing", "proxy_phone"),
+    ],
+    ids=["words", "e-mail", "too-short", "blank"],
+)
+def test_what_is_not_a_phone_number_is_refused(greta, phone, code, field):
+    with pytest.raises(ApplicationError) as refused:
+        ask(greta, greta, phone=phone)
+    assert (refused.value.code, set(refused.value.fields)) == (code, {field})
+    assert not ProxyInvitation.objects.exists()
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["unknown-number", "known-number"])
+def test_only_the_resident_may_ask_and_the_answer_does_not_depend_on_the_number(greta, known):
+    if known:
+        UserFactory(phone=UNKNOWN)
+    with pytest.raises(ApplicationError) as refused:
+        ask(UserFactory(), greta)
+    assert (refused.value.code, refused.value.kind) == ("proxy_not_allowed", ErrorKind.FORBIDDEN)
+    assert not ProxyInvitation.objects.exists()
+    assert not ProxyLink.objects.exists()
+
+
+def test_someone_acting_for_a_managed_profile_asks_for_them(
+    eager, sms_provider, django_capture_on_commit_callbacks
+):
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    coordinator.full_name = "Karin Lindqvist"
+    coordinator.save()
+    sven = managed_profile_create(
+        actor=coordinator, full_name="Sven Jansson", association=association
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(coordinator, sven)
+    text = sms_provider.accepted[0].form["message"]
+    assert "Karin Lindqvist" in text and "Sven Jansson" in text
+
+
+def test_the_invitation_database_constraints():
+    greta = UserFactory()
+    ProxyInvitation.objects.create(resident=greta, phone=UNKNOWN, invited_as="x")
+    with (
+        pytest.raises(IntegrityError, match="proxy_invitation_once_per_number"),
+        transaction.atomic(),
+    ):
+        ProxyInvitation.objects.create(resident=greta, phone=UNKNOWN, invited_as="y")
+    with pytest.raises(IntegrityError, match="proxy_invitation_phone_is_e164"):
+        ProxyInvitation.objects.create(resident=greta, phone="070-174 06 99", invited_as="z")
+
+
+# --- The SMS ------------------------------------------------------------------------------
+
+
+def test_the_sms_waits_for_the_end_of_quiet_hours(greta, settings, sms_provider):
+    now = timezone.now().astimezone(STOCKHOLM)
+    start = (now - timedelta(minutes=1)).time().replace(second=0, microsecond=0)
+    end = (now + timedelta(minutes=30)).time().replace(second=0, microsecond=0)
+    settings.NOTIFY_QUIET_HOURS = (start, end)
+    ask(greta, greta)
+    invitation = ProxyInvitation.objects.get()
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "waiting"
+    assert proxy_invitations_sms_sweep() == 0  # still quiet
+    assert sms_provider.accepted == []
+    invitation.refresh_from_db()
+    assert invitation.sms_done_at is None
+
+
+def test_the_sweep_sends_what_was_held_back(
+    greta, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    ask(greta, greta)  # its on-commit queueing never ran (as if the broker were down)
+    ProxyInvitation.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert proxy_invitations_sms_sweep() == 1
+    assert len(sms_provider.accepted) == 1
+    assert proxy_invitations_sms_sweep() == 0  # sent once
+
+
+def test_a_provider_error_is_tried_again_then_given_up(greta, outside_quiet_hours, sms_provider):
+    from backend.notifications.errors import TransientDeliveryError
+
+    ask(greta, greta)
+    invitation = ProxyInvitation.objects.get()
+    sms_provider.answer_next(503, times=2)
+    with pytest.raises(TransientDeliveryError):
+        proxy_invitation_sms_send(invitation_id=invitation.pk)
+    invitation.refresh_from_db()
+    assert invitation.sms_done_at is None
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk, final=True) == "failed"
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "gone"
+
+
+def test_the_sms_text_says_who_asks_and_how_to_join(greta, settings):
+    settings.SITE_URL = "https://samby.example.se"
+    ask(greta, greta)
+    text = invitation_sms_text(ProxyInvitation.objects.select_related("resident").get())
+    assert text.startswith("Samby: Greta Andersson")
+    assert text.endswith("https://samby.example.se")
+    assert len(text) <= 200
+
+
+# --- Signing up with the number -----------------------------------------------------------
+
+
+def test_registering_with_the_number_turns_the_invitation_into_a_pending_link(greta):
+    ask(greta, greta)
+    lena = user_register(full_name="Lena Eriksson", phone="0701740699", password=PASSWORD)
+
+    link = ProxyLink.objects.get()
+    assert (link.resident, link.proxy, link.relationship, link.invited_as) == (
+        greta,
+        lena,
+        "dotter",
+        "070-174 06 99",
+    )
+    assert (link.created_by, link.accepted_at) == (greta, None)
+    assert not ProxyInvitation.objects.exists()
+    invited = Notification.objects.get(recipient=lena)
+    assert (invited.kind, invited.payload) == (
+        "proxy.invited",
+        {"resident": "Greta Andersson", "resident_id": greta.pk, "proxy_id": lena.pk},
+    )
+    assert list(proxy_requests_to(proxy=lena)) == [link]
+    # Greta sees the same unanswered request before and after.
+    assert [r.invited_as for r in proxy_requests_unanswered_of(resident=greta)] == ["070-174 06 99"]
+    proxy_link_accept(actor=lena, link=link)
+    assert Notification.objects.get(recipient=greta).kind == "proxy.accepted"
+
+
+def test_taking_the_number_in_the_profile_claims_it(greta):
+    ask(greta, greta)
+    lena = UserFactory(phone="", email="lena@example.se")
+    user_update_profile(user=lena, changes={"phone": "070-174 06 99"})
+    assert ProxyLink.objects.get().proxy == lena
+    assert not ProxyInvitation.objects.exists()
+
+
+def test_signing_in_with_a_code_claims_an_invitation_left_behind(greta):
+    """A login that got the number some other way (here: written directly) still gets
+    the request when a code sent to the number proves it is theirs."""
+    lena = UserFactory(phone=UNKNOWN)
+    ProxyInvitation.objects.create(
+        resident=greta, phone=UNKNOWN, invited_as="070-174 06 99", created_by=greta
+    )
+    now = timezone.now()
+    LoginCode.objects.create(
+        user=lena,
+        code_hash=_hash(lena.pk, "123456"),
+        created_at=now,
+        expires_at=now + timedelta(minutes=10),
+    )
+    assert login_code_verify(phone=UNKNOWN, code="123456") == lena
+    assert ProxyLink.objects.get().proxy == lena
+    assert not ProxyInvitation.objects.exists()
+
+
+def test_an_expired_invitation_is_not_claimed(greta, settings):
+    ask(greta, greta)
+    ProxyInvitation.objects.update(
+        created_at=timezone.now() - timedelta(days=settings.PROXY_INVITATION_DAYS, minutes=1)
+    )
+    lena = user_register(full_name="Lena", phone=UNKNOWN, password=PASSWORD)
+    assert not ProxyLink.objects.exists()
+    assert not Notification.objects.filter(recipient=lena).exists()
+    assert proxy_invitations_claim(user=lena) == []
+
+
+def test_a_claim_keeps_an_existing_link(greta):
+    ask(greta, greta)
+    lena = UserFactory(phone="", email="lena@example.se")
+    proxy_link_create(actor=greta, resident=greta, proxy=lena, invited_as="lena")
+    lena.phone = UNKNOWN
+    lena.save()
+    assert proxy_invitations_claim(user=lena) == []
+    assert ProxyLink.objects.get().invited_as == "lena"
+    assert not ProxyInvitation.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_stored_while_its_number_registers_is_not_missed():
+    """Registration and the request run at once on two connections; the number's lock
+    orders them, and either way Lena ends up asked, once."""
+    greta = UserFactory(full_name="Greta Andersson")
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def register():
+        try:
+            barrier.wait()
+            user_register(full_name="Lena", phone=UNKNOWN, password=PASSWORD)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def request():
+        try:
+            barrier.wait()
+            ask(greta, greta)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register), threading.Thread(target=request)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert ProxyLink.objects.filter(resident=greta, proxy__phone=UNKNOWN).count() == 1
+    assert not ProxyInvitation.objects.exists()
+
+
+# --- Declining ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def asked(greta):
+    lena = UserFactory(full_name="Lena Eriksson", phone=UNKNOWN)
+    ask(greta, greta)
+    return greta, lena, ProxyLink.objects.get()
+
+
+def test_a_decline_tells_the_resident_by_the_number_they_typed(asked):
+    greta, lena, link = asked
+    proxy_link_decline(actor=lena, link=link)
+    assert not ProxyLink.objects.exists()
+    told = Notification.objects.get(recipient=greta)
+    assert told.kind == "proxy.declined"
+    assert told.payload == {"invited_as": "070-174 06 99", "resident": "Greta Andersson"}
+    assert "Lena" not in str(told.payload)
+
+
+def test_ending_a_request_as_the_proxy_is_a_decline(asked):
+    greta, lena, _link = asked
+    proxy_link_remove(actor=lena, resident=greta, proxy=lena)
+    assert Notification.objects.get(recipient=greta).kind == "proxy.declined"
+
+
+def test_a_resident_taking_back_a_request_tells_nobody(asked):
+    greta, lena, _link = asked
+    proxy_link_remove(actor=greta, resident=greta, proxy=lena)
+    assert not ProxyLink.objects.exists()
+    assert not Notification.objects.filter(kind="proxy.declined").exists()
+
+
+def test_for_a_managed_profile_whoever_asked_is_told_of_the_no():
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    sven = managed_profile_create(actor=coordinator, full_name="Sven", association=association)
+    son = UserFactory(phone=UNKNOWN)
+    ask(coordinator, sven)
+    proxy_link_decline(actor=son, link=ProxyLink.objects.get())
+    told = Notification.objects.get(kind="proxy.declined")
+    assert told.recipient == coordinator
+    assert told.payload == {"invited_as": "070-174 06 99", "resident": "Sven"}
+
+
+def test_only_the_one_asked_can_decline_and_twice_tells_once(asked):
+    greta, lena, link = asked
+    with pytest.raises(ApplicationError) as refused:
+        proxy_link_decline(actor=greta, link=link)
+    assert refused.value.code == "proxy_not_allowed"
+    assert ProxyLink.objects.exists()
+    proxy_link_decline(actor=lena, link=link)
+    proxy_link_decline(actor=lena, link=link)  # a second click
+    assert Notification.objects.filter(kind="proxy.declined").count() == 1
+
+
+def test_an_accepted_link_is_not_declined(asked):
+    _greta, lena, link = asked
+    proxy_link_accept(actor=lena, link=link)
+    with pytest.raises(ApplicationError) as refused:
+        proxy_link_decline(actor=lena, link=link)
+    assert refused.value.code == "proxy_already_accepted"
+    assert ProxyLink.objects.get().is_accepted
+    assert not Notification.objects.filter(kind="proxy.declined").exists()
+
+
+# --- Privacy: export, erasure, retention -------------------------------------------------
+
+
+def test_the_export_lists_a_pending_invitation_like_any_unanswered_request(greta):
+    UserFactory(phone="+46701740698")
+    ask(greta, greta, phone="070-174 06 98")  # a number with an account
+    ask(greta, greta, phone="070-174 06 99", relationship="granne")  # one without
+    they_help_me = person_export(user=greta)["proxies"]["they_help_me"]
+    assert [{k: v for k, v in row.items() if k != "since"} for row in they_help_me] == [
+        {
+            "name": "",
+            "invited_as": "070-174 06 98",
+            "state": "pending",
+            "relationship": "dotter",
+            "gets_my_sms": False,
+            "accepted_at": None,
+        },
+        {
+            "name": "",
+            "invited_as": "070-174 06 99",
+            "state": "pending",
+            "relationship": "granne",
+            "gets_my_sms": False,
+            "accepted_at": None,
+        },
+    ]
+
+
+def test_erasing_the_resident_removes_their_invitations(greta):
+    ask(greta, greta)
+    association = AssociationFactory()
+    coordinator = coordinator_of(association)
+    sven = managed_profile_create(actor=coordinator, full_name="Sven", association=association)
+    ask(coordinator, sven, phone="070-174 06 97")
+
+    person_erase(user=greta, actor=greta)
+    assert list(ProxyInvitation.objects.values_list("resident", flat=True)) == [sven.pk]
+
+    person_erase(user=coordinator, actor=coordinator)
+    # Sven's request stays his, without saying who asked.
+    assert ProxyInvitation.objects.get().created_by is None
+
+
+def test_invitations_expire_by_the_retention_job(greta, settings):
+    ask(greta, greta)
+    ask(greta, greta, phone="070-174 06 98")
+    ProxyInvitation.objects.filter(phone=UNKNOWN).update(
+        created_at=timezone.now() - timedelta(days=settings.PROXY_INVITATION_DAYS, minutes=1)
+    )
+    assert proxy_invitations_delete_old() == 1
+    assert list(ProxyInvitation.objects.values_list("phone", flat=True)) == ["+46701740698"]
+    assert personal_data_forget_old()["proxy_invitations"] == 0
+    # An expired one no longer shows as waiting either.
+    assert [r.invited_as for r in proxy_requests_unanswered_of(resident=greta)] == ["070-174 06 98"]
