@@ -251,12 +251,22 @@ class ProxyLinkDelete(APIView):
         link = _proxy_link_for(actor=request.user, resident_id=resident_id, proxy_id=proxy_id)
         declined = not link.is_accepted and request.user.pk == link.proxy_id
         services.proxy_link_remove(actor=request.user, resident=link.resident, proxy=link.proxy)
-        audit_record(
-            actor=request.user,
-            action="proxy.decline" if declined else "proxy.delete",
-            subject=link.resident,
-            detail={"proxy": link.proxy_id},
-        )
+        if declined:
+            # Kept as the proxy's own act: under the resident, their export would name
+            # who said no, which the resident is not told (docs/privacy.md, "Audit log").
+            audit_record(
+                actor=request.user,
+                action="proxy.decline",
+                subject=request.user,
+                detail={"resident": link.resident_id},
+            )
+        else:
+            audit_record(
+                actor=request.user,
+                action="proxy.delete",
+                subject=link.resident,
+                detail={"proxy": link.proxy_id},
+            )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -2,6 +2,8 @@
 has an account; the person asked lists what waits for their answer; a no is told to
 whoever asked, without the name of whoever said it."""
 
+import json
+
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -11,6 +13,7 @@ from rest_framework.test import APIClient
 from backend.accounts.models import ProxyInvitation, ProxyLink
 from backend.community.services import proxy_link_request
 from backend.notifications.models import Notification
+from backend.privacy.export import person_export
 from tests.factories import (
     PASSWORD,
     AssociationFactory,
@@ -209,3 +212,7 @@ def test_a_no_is_told_to_the_resident_without_the_name(anna, api_as):
     assert "Lena" not in str(told)
     assert api_as(lena).get(REQUESTS).json()["results"] == []
     assert not Notification.objects.filter(recipient=lena, kind="proxy.declined").exists()
+    # Nor does Anna's own data file name who said no; Lena's has her own act.
+    assert "Lena" not in json.dumps(person_export(user=anna))
+    [entry] = person_export(user=lena)["seen_or_changed_by"]
+    assert entry["action"] == "proxy.decline"

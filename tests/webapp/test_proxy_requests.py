@@ -73,11 +73,15 @@ def test_accepting_gives_the_rights_and_tells_the_resident(world, asked):
 
 
 def test_declining_removes_the_request(world, asked):
-    johan, _lena = asked
+    johan, lena = asked
     response = world.client("proxy").post(f"/profile/people/{johan.pk}/decline", follow=True)
     assert "You said no. Nothing more happens." in response.content.decode()
     assert not ProxyLink.objects.filter(resident=johan).exists()
-    assert AuditEntry.objects.filter(action="proxy.decline", subject_id=johan.pk).exists()
+    # Recorded as Lena's own act, not in Johan's log: his export does not say who said no.
+    assert AuditEntry.objects.filter(
+        action="proxy.decline", subject_id=lena.pk, detail={"resident": johan.pk}
+    ).exists()
+    assert not AuditEntry.objects.filter(subject_id=johan.pk, action="proxy.decline").exists()
     assert (
         "People who help me" not in world.client("other_resident").get("/profile/").content.decode()
     )

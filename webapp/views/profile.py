@@ -125,11 +125,13 @@ def proxy_decline(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as error:
         show_error(request, error)
         return redirect("webapp:profile")
+    # Kept as the proxy's own act: under the resident, their export would name
+    # who said no, which the resident is not told (docs/privacy.md, "Audit log").
     audit_record(
         actor=request.user,
         action="proxy.decline",
-        subject=link.resident,
-        detail={"proxy": link.proxy_id},
+        subject=request.user,
+        detail={"resident": link.resident_id},
     )
     messages.success(request, _("You said no. Nothing more happens."))
     return redirect("webapp:profile")

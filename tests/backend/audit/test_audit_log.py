@@ -200,7 +200,8 @@ def test_managed_profiles_and_proxies_are_recorded(association, coordinator, api
         ("proxy.accept", greta, {"proxy": daughter.pk}),
         ("proxy.delete", greta, {"proxy": daughter.pk}),
         ("proxy.create", greta, {}),
-        ("proxy.decline", greta, {"proxy": son.pk}),
+        # The son's own act: under Greta it would name who said no in her export.
+        ("proxy.decline", son.pk, {"resident": greta}),
     ]
 
 
