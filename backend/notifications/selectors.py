@@ -2,7 +2,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, ExpressionWrapper, Q, QuerySet, Subquery, Value
 
 from backend.accounts.models import ProxyLink, User
 from backend.notifications.kinds import KINDS, Kind, get_kind, render
@@ -22,10 +22,28 @@ def unread_count(*, user: User) -> int:
 
 
 def notifications_since(*, user: User, since_id: int) -> list[Notification]:
-    """What a reconnecting client missed, oldest first (at most REPLAY_LIMIT; the client
-    pages the inbox for anything older)."""
-    newest = Notification.objects.filter(recipient=user, id__gt=since_id).order_by("-id")
+    """What a client reconnecting after `since_id` (the highest id it has) may have
+    missed, oldest first: every notification after it, and those at or below it made
+    within NOTIFY_REPLAY_OVERLAP before it. Ids are given at insert, not at commit: a
+    notification of a long transaction can commit after a newer one reached the client,
+    while the client is offline; its id is then below `since_id`. The client drops the
+    ids it already has. At most REPLAY_LIMIT, the newest; the client pages the inbox for
+    anything older. Reads the recipient's rows through `notification_inbox` (after the
+    id) and `notification_recent` (the overlap), never the whole inbox."""
+    mine = Notification.objects.filter(recipient=user)
+    start = replay_overlap_start(mine.filter(id__lte=since_id))
+    newest = mine.filter(Q(id__gt=since_id) | Q(created_at__gte=start)).order_by("-id")
     return list(reversed(newest[:REPLAY_LIMIT]))
+
+
+def replay_overlap_start(notifications: QuerySet[Notification]) -> ExpressionWrapper:
+    """When the replay's overlap begins: NOTIFY_REPLAY_OVERLAP seconds before the newest
+    of `notifications` was made (NULL, no overlap, when there is none). Pass the
+    recipient's notifications up to the client's id, or the recipient's through an
+    OuterRef in a page's query."""
+    newest_at = Subquery(notifications.order_by("-id").values("created_at")[:1])
+    overlap = Value(timedelta(seconds=settings.NOTIFY_REPLAY_OVERLAP))
+    return ExpressionWrapper(newest_at - overlap, output_field=DateTimeField())
 
 
 def notification_message(notification: Notification, *, language: str) -> dict:
