@@ -2,7 +2,13 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import DateTimeField, ExpressionWrapper, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    DateTimeField,
+    ExpressionWrapper,
+    QuerySet,
+    Subquery,
+    Value,
+)
 
 from backend.accounts.models import ProxyLink, User
 from backend.notifications.kinds import KINDS, Kind, get_kind, render
@@ -28,22 +34,23 @@ def notifications_since(*, user: User, since_id: int) -> list[Notification]:
     notification of a long transaction can commit after a newer one reached the client,
     while the client is offline; its id is then below `since_id`. The client drops the
     ids it already has. At most REPLAY_LIMIT, the newest; the client pages the inbox for
-    anything older. Reads the recipient's rows through `notification_inbox` (after the
-    id) and `notification_recent` (the overlap), never the whole inbox."""
+    anything older.
+
+    Two parts, each one range of its own index (`notification_inbox` after the id,
+    `notification_recent` for the overlap): with one OR-ed filter PostgreSQL walked the
+    ids down to the first, as it cannot tell where the overlap ends. The page shell
+    (webapp/views/common.py) repeats the overlap in SQL: the ids a page already shows."""
     mine = Notification.objects.filter(recipient=user)
-    start = replay_overlap_start(mine.filter(id__lte=since_id))
-    newest = mine.filter(Q(id__gt=since_id) | Q(created_at__gte=start)).order_by("-id")
+    after = mine.filter(id__gt=since_id).order_by("-id")[:REPLAY_LIMIT]
+    below = mine.filter(id__lte=since_id)
+    newest_at = Subquery(below.order_by("-id").values("created_at")[:1])  # NULL: no overlap
+    overlap_start = ExpressionWrapper(
+        newest_at - Value(timedelta(seconds=settings.NOTIFY_REPLAY_OVERLAP)),
+        output_field=DateTimeField(),
+    )
+    overlap = below.filter(created_at__gte=overlap_start).order_by("-created_at")[:REPLAY_LIMIT]
+    newest = after.union(overlap, all=True).order_by("-id")
     return list(reversed(newest[:REPLAY_LIMIT]))
-
-
-def replay_overlap_start(notifications: QuerySet[Notification]) -> ExpressionWrapper:
-    """When the replay's overlap begins: NOTIFY_REPLAY_OVERLAP seconds before the newest
-    of `notifications` was made (NULL, no overlap, when there is none). Pass the
-    recipient's notifications up to the client's id, or the recipient's through an
-    OuterRef in a page's query."""
-    newest_at = Subquery(notifications.order_by("-id").values("created_at")[:1])
-    overlap = Value(timedelta(seconds=settings.NOTIFY_REPLAY_OVERLAP))
-    return ExpressionWrapper(newest_at - overlap, output_field=DateTimeField())
 
 
 def notification_message(notification: Notification, *, language: str) -> dict:
