@@ -207,6 +207,15 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 NOTIFY_QUIET_HOURS = parse_time_range(env_str("NOTIFY_QUIET_HOURS", "21:00-08:00"))
 NOTIFY_MAX_RETRIES = env_int("NOTIFY_MAX_RETRIES", 5)
 NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", 30)  # seconds, doubled per retry
+# Ids are given at insert, not at commit: a notification can commit after a newer one
+# reached a phone. A reconnect (`/ws/?since=<id>`) therefore also gets the notifications
+# at or below that id made up to this many seconds before it, and the clients drop ids
+# they already have. Longer than any transaction that makes notifications can last (a
+# Celery task is killed after CELERY_TASK_TIME_LIMIT, 900 s), plus the clock difference
+# between the machines that make them.
+NOTIFY_REPLAY_OVERLAP = env_int("NOTIFY_REPLAY_OVERLAP", 900)
+if NOTIFY_REPLAY_OVERLAP < 0:
+    raise ImproperlyConfigured("NOTIFY_REPLAY_OVERLAP must not be negative (seconds).")
 SMS_DAILY_CAP = env_int("SMS_DAILY_CAP", 20)
 
 # SMS: "console" writes to the log and SMS_CONSOLE_FILE; "elks" and "twilio" speak

@@ -1,9 +1,11 @@
 """The one websocket a signed-in person keeps open (`/ws/`).
 
 It authenticates (session cookie, or `?token=` for clients without cookies), joins the
-person's group, replays the notifications after `?since=<id>`, then forwards live events.
-Notifications carry increasing ids; anything at or below the last id sent is dropped, so
-a message that arrives both by replay and live reaches the client once, in order.
+person's group, replays what a client with notifications up to `?since=<id>` may have
+missed (`notifications_since`: the ones after it, and the recent ones at or below it,
+since ids are given at insert and not at commit), then forwards live events. Within a
+connection each id is sent once, so a message that arrives both by replay and live
+reaches the client once; across connections the client drops the ids it already has.
 """
 
 import json

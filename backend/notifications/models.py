@@ -15,8 +15,9 @@ class Channel(models.TextChoices):
 
 
 class Notification(models.Model):
-    """One entry in a person's inbox. The id grows monotonically, so a reconnecting phone
-    asks for everything after the last id it saw."""
+    """One entry in a person's inbox. Ids grow in the order rows are inserted, which is
+    not always the order they commit in: a reconnecting phone asks for everything after
+    the last id it saw and gets the recent ones below it again (selectors.notifications_since)."""
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -32,6 +33,8 @@ class Notification(models.Model):
         verbose_name_plural = _("notifications")
         indexes = [
             models.Index(fields=["recipient", "id"], name="notification_inbox"),
+            # The replay's overlap: a person's notifications made since a time.
+            models.Index(fields=["recipient", "created_at"], name="notification_recent"),
             models.Index(
                 fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
             ),

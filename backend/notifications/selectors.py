@@ -2,7 +2,13 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import (
+    DateTimeField,
+    ExpressionWrapper,
+    QuerySet,
+    Subquery,
+    Value,
+)
 
 from backend.accounts.models import ProxyLink, User
 from backend.notifications.kinds import KINDS, Kind, get_kind, render
@@ -22,9 +28,28 @@ def unread_count(*, user: User) -> int:
 
 
 def notifications_since(*, user: User, since_id: int) -> list[Notification]:
-    """What a reconnecting client missed, oldest first (at most REPLAY_LIMIT; the client
-    pages the inbox for anything older)."""
-    newest = Notification.objects.filter(recipient=user, id__gt=since_id).order_by("-id")
+    """What a client reconnecting after `since_id` (the highest id it has) may have
+    missed, oldest first: every notification after it, and those at or below it made
+    within NOTIFY_REPLAY_OVERLAP before it. Ids are given at insert, not at commit: a
+    notification of a long transaction can commit after a newer one reached the client,
+    while the client is offline; its id is then below `since_id`. The client drops the
+    ids it already has. At most REPLAY_LIMIT, the newest; the client pages the inbox for
+    anything older.
+
+    Two parts, each one range of its own index (`notification_inbox` after the id,
+    `notification_recent` for the overlap): with one OR-ed filter PostgreSQL walked the
+    ids down to the first, as it cannot tell where the overlap ends. The page shell
+    (webapp/views/common.py) repeats the overlap in SQL: the ids a page already shows."""
+    mine = Notification.objects.filter(recipient=user)
+    after = mine.filter(id__gt=since_id).order_by("-id")[:REPLAY_LIMIT]
+    below = mine.filter(id__lte=since_id)
+    newest_at = Subquery(below.order_by("-id").values("created_at")[:1])  # NULL: no overlap
+    overlap_start = ExpressionWrapper(
+        newest_at - Value(timedelta(seconds=settings.NOTIFY_REPLAY_OVERLAP)),
+        output_field=DateTimeField(),
+    )
+    overlap = below.filter(created_at__gte=overlap_start).order_by("-created_at")[:REPLAY_LIMIT]
+    newest = after.union(overlap, all=True).order_by("-id")
     return list(reversed(newest[:REPLAY_LIMIT]))
 
 

@@ -2,6 +2,7 @@
 auth, and a message published by another process (a Celery worker) arriving."""
 
 import asyncio
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -12,10 +13,13 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from rest_framework.authtoken.models import Token
 
 from backend.asgi import application
+from backend.notifications.models import Notification
 from backend.notifications.reminders import reminder_schedule
 from backend.notifications.services import notify
 from tests.factories import UserFactory
@@ -71,6 +75,68 @@ async def test_a_notification_committed_after_a_newer_one_still_arrives_live():
     await socket.disconnect()
 
 
+async def test_a_notification_committed_while_offline_after_a_newer_one_is_replayed():
+    """Two real transactions: A inserts (the lower id) and stays open, B inserts and
+    commits and reaches the socket live; the phone goes offline; A commits. Reconnecting
+    with since=<B's id> must bring A, though its id is lower."""
+    anna = await sync_to_async(UserFactory)()
+    socket = await open_socket(anna, since=0)
+    inserted, release = threading.Event(), threading.Event()
+    slow_id: list[int] = []
+
+    def slow() -> None:
+        with transaction.atomic():
+            slow_id.append(notify(anna, "association.message", {**MESSAGE, "text": "lång"}).pk)
+            inserted.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    assert await asyncio.to_thread(inserted.wait, 10)
+    newer = await send(anna, "snabb")
+    assert (await socket.receive_json_from(timeout=5))["id"] == newer
+    await socket.disconnect()  # offline
+
+    release.set()  # A commits now: published to nobody
+    await asyncio.to_thread(thread.join, 10)
+    assert slow_id[0] < newer
+
+    socket = await open_socket(anna, since=newer)
+    replayed = await receive_all(socket)
+    # Oldest first; B again as well (made within the overlap): the client drops it.
+    assert [m["id"] for m in replayed] == [slow_id[0], newer]
+    assert replayed[0]["body"].endswith("lång")
+    later = await send(anna, "efteråt")
+    assert [m["id"] for m in await receive_all(socket)] == [later]
+    await socket.disconnect()
+
+
+async def test_the_replay_reaches_back_only_the_overlap_below_the_id_asked_for():
+    anna = await sync_to_async(UserFactory)()
+    old, recent, seen = [await send(anna, text) for text in ("gammal", "ny", "sedd")]
+    await sync_to_async(_backdate)(old, seconds=settings.NOTIFY_REPLAY_OVERLAP + 60)
+    after = await send(anna, "missad")
+
+    socket = await open_socket(anna, since=seen)
+    assert [m["id"] for m in await receive_all(socket)] == [recent, seen, after]
+    await socket.disconnect()
+
+
+async def receive_all(socket: WebsocketCommunicator) -> list[dict]:
+    """Every message the socket has got until it falls quiet for half a second."""
+    messages = []
+    while not await socket.receive_nothing(timeout=0.5):
+        messages.append(await socket.receive_json_from(timeout=5))
+    return messages
+
+
+def _backdate(notification_id: int, *, seconds: int) -> None:
+    Notification.objects.filter(pk=notification_id).update(
+        created_at=F("created_at") - dt.timedelta(seconds=seconds)
+    )
+
+
 async def test_token_in_the_query_authenticates_and_a_bad_token_is_refused():
     user = await sync_to_async(UserFactory)()
     socket = await open_socket(user)
@@ -100,7 +166,7 @@ async def test_notification_reaches_the_recipient_and_nobody_else():
     await bo_socket.disconnect()
 
 
-async def test_reconnecting_with_since_replays_exactly_the_missed_messages_in_order():
+async def test_reconnecting_with_since_replays_the_missed_messages_in_order():
     anna = await sync_to_async(UserFactory)()
     socket = await open_socket(anna)
     seen = await send(anna, "första")
@@ -110,9 +176,10 @@ async def test_reconnecting_with_since_replays_exactly_the_missed_messages_in_or
     missed = [await send(anna, f"medan du var borta {n}") for n in range(3)]
 
     socket = await open_socket(anna, since=seen)
-    replayed = [await socket.receive_json_from(timeout=5) for _ in missed]
-    assert [m["id"] for m in replayed] == missed
-    assert [m["body"] for m in replayed] == [f"medan du var borta {n}" for n in range(3)]
+    # The one it had comes again (it is within the overlap): the client drops it.
+    replayed = [await socket.receive_json_from(timeout=5) for _ in range(len(missed) + 1)]
+    assert [m["id"] for m in replayed] == [seen, *missed]
+    assert [m["body"] for m in replayed[1:]] == [f"medan du var borta {n}" for n in range(3)]
     assert await socket.receive_nothing(timeout=0.5)
     # Live messages keep flowing after the replay, each once.
     later = await send(anna, "efteråt")

@@ -1,6 +1,8 @@
 """A phone's websocket, as the web app keeps it: reconnects on its own after the
-connection drops, asking for `?since=<last id>`, and remembers every notification it
-got (duplicates included, so a test can prove there were none)."""
+connection drops, asking for `?since=<highest id>`, and shows each notification once
+(`received`): a reconnect's replay also brings the recent ones at or below that id again
+(ids are given at insert, not at commit), and the app drops the ids it has. Every frame
+the server sent is kept too (`frames`)."""
 
 import json
 import threading
@@ -15,7 +17,8 @@ class LiveClient(threading.Thread):
         super().__init__(daemon=True)
         self.ws_url = base_url.replace("http://", "ws://") + f"/ws/?token={token}"
         self.origin = base_url
-        self.received: list[dict] = []
+        self.received: list[dict] = []  # what the app shows: each id once
+        self.frames: list[dict] = []  # every notification the server sent
         self.connections = 0
         self.last_id = 0
         self._online = threading.Event()
@@ -59,7 +62,9 @@ class LiveClient(threading.Thread):
                 continue
             message = json.loads(raw)
             if message.get("type") == "notification":
-                self.received.append(message)
+                self.frames.append(message)
+                if message["id"] not in {m["id"] for m in self.received}:
+                    self.received.append(message)
                 self.last_id = max(self.last_id, message["id"])
 
     def wait_connected(self, timeout: float = 30) -> None:

@@ -2,12 +2,14 @@
 each role gets, the unread badge and where the live connection starts."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from backend.community.models import Membership, MembershipState, Role
 from backend.notifications.models import Notification
+from backend.notifications.selectors import notifications_since
 from backend.notifications.services import notify
 
 LINKS = {"Console": "/console/", "Statistics": "/stats/", "Driver": "/driver/"}
@@ -68,6 +70,29 @@ def test_the_badge_counts_unread_messages_and_the_live_connection_starts_after_t
     html = world.client("rider").get("/").content.decode()
     assert f'data-since="{last}"' in html
     assert re.search(r'data-unread data-count="2"', html)
+
+
+def test_the_page_knows_the_recent_messages_the_replay_brings_again(world, settings):
+    """The page was rendered with the recent messages that a replay from its newest id
+    brings again (ids are given at insert, so the replay reaches back): its script
+    counts them as shown (data-seen), exactly those."""
+    settings.NOTIFY_REPLAY_OVERLAP = 600
+    rider = world.people["rider"]
+    Notification.objects.filter(recipient=rider).delete()
+    html = world.client("rider").get("/").content.decode()
+    assert 'data-since="0" data-seen=""' in html
+
+    old, recent, newest = (
+        notify(rider, "association.message", {"association": "Ä", "text": "Hej"}).pk
+        for _ in range(3)
+    )
+    Notification.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(minutes=11))
+    notify(world.people["proxy"], "association.message", {"association": "Ä", "text": "Hej"})
+
+    html = world.client("rider").get("/").content.decode()
+    assert f'data-since="{newest}" data-seen="{newest} {recent}"' in html
+    replayed = notifications_since(user=rider, since_id=newest)
+    assert [n.pk for n in replayed] == [recent, newest]
 
 
 def test_anonymous_pages_have_no_menu_and_no_live_connection(world):

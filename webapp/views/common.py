@@ -1,6 +1,8 @@
 """What every page needs: the shell's context, and turning service errors into form
 errors a person can act on."""
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -10,17 +12,25 @@ from django.shortcuts import render
 from backend.community.models import MembershipState, Role
 from backend.db import fetch_dicts
 from backend.errors import ApplicationError
+from backend.notifications.selectors import REPLAY_LIMIT
 from backend.rate_limits import client_address
 
 # The shell's row, asked on every page. Each flag repeats the rule of the selector named
-# beside it (driver_profiles_of, coordinated_association_ids); the ORM built the same
-# statement from five annotations for more CPU than running it took.
+# beside it (driver_profiles_of, coordinated_association_ids; the known ids are what
+# notifications_since from the newest id brings again, which the page already shows);
+# the ORM built the same statement from five annotations for more CPU than running it took.
 _SHELL = """
     SELECT
       (SELECT count(*) FROM notifications_notification AS n
         WHERE n.recipient_id = %(user)s AND n.read_at IS NULL) AS unread,
       COALESCE((SELECT max(n.id) FROM notifications_notification AS n
                  WHERE n.recipient_id = %(user)s), 0) AS last_notification_id,
+      ARRAY(SELECT n.id FROM notifications_notification AS n  -- notifications_since's overlap
+             WHERE n.recipient_id = %(user)s
+               AND n.created_at >= (SELECT l.created_at FROM notifications_notification AS l
+                                     WHERE l.recipient_id = %(user)s ORDER BY l.id DESC LIMIT 1)
+                                   - %(replay_overlap)s
+             ORDER BY n.created_at DESC LIMIT %(replay_limit)s) AS known_notification_ids,
       EXISTS (SELECT 1 FROM rides_driverprofile AS d  -- driver_profiles_of
                 JOIN community_membership AS m ON m.id = d.membership_id
                WHERE m.user_id = %(user)s AND m.state = %(active)s
@@ -34,8 +44,10 @@ _SHELL = """
 
 
 def shell(request: HttpRequest) -> dict:
-    """The header's badge, the websocket's starting point and the links to driver mode,
-    the association console and the statistics: one query, since every page needs it."""
+    """The header's badge, the websocket's starting point (the newest notification, and
+    the ids its replay brings again, which the page already shows) and the links to
+    driver mode, the association console and the statistics: one query, since every page
+    needs it."""
     user = request.user
     if not user.is_authenticated:
         return {"signed_in": False}
@@ -46,6 +58,8 @@ def shell(request: HttpRequest) -> dict:
             "active": MembershipState.ACTIVE,
             "driver": [Role.DRIVER.value],
             "coordinator": [Role.COORDINATOR.value],
+            "replay_overlap": timedelta(seconds=settings.NOTIFY_REPLAY_OVERLAP),
+            "replay_limit": REPLAY_LIMIT,
         },
     )
     return {

@@ -65,8 +65,9 @@
   function handle(message) {
     if (message.type === "pong") return;
     if (message.type === "notification") {
-      if (message.id <= since) return;
-      since = message.id;
+      if (seen.has(message.id)) return;
+      remember(message.id);
+      since = Math.max(since, message.id);
       if (!message.read) bumpUnread();
       toast(message.body ? `${message.title}: ${message.body}` : message.title);
     }
@@ -75,6 +76,16 @@
     if (message.type !== "driver.position" && message.type !== "board.driver") refreshLive();
   }
 
+  // Ids are given when a notification is stored, not when it is committed: one can arrive
+  // after a higher id, and a reconnect's replay brings the recent ones at or below
+  // `since` again. So the page remembers the ids it has shown (the last 1,000), starting
+  // with those the server rendered it with, and asks for what came after the highest.
+  const seen = new Set();
+  function remember(id) {
+    seen.add(id);
+    if (seen.size > 1000) seen.delete(seen.values().next().value);
+  }
+  (body.dataset.seen || "").split(" ").filter(Boolean).forEach((id) => remember(Number(id)));
   let since = Number(body.dataset.since || 0);
   let socket = null;
   let attempt = 0;
