@@ -46,9 +46,9 @@ KINDS: dict[str, Kind] = {
             _("%(resident)s has made you their proxy in Samby."),
             NO_SMS,
         ),
-        # Not by SMS: anyone can type any number, and a text message from Samby to a
-        # stranger's phone is not theirs to send. The request waits in the app and on
-        # the profile page.
+        # Not by SMS: anyone can type any number. The request waits in the app and on
+        # the profile page; a number without an account gets the one invitation SMS of
+        # backend/accounts/proxy_invitations.py instead, under its own limits.
         Kind(
             "proxy.invited",
             _("%(resident)s asks for your help"),
