@@ -302,7 +302,23 @@ def machine_info() -> list[tuple[str, str]]:
         ("Redis", redis_version),
         ("Packages", packages),
         ("Load average at start", load),
+        ("CPU speed (reference loop)", f"{python_loop_ms():.0f} ms, best of 3"),
     ]
+
+
+def python_loop_ms(count: int = 10_000_000) -> float:
+    """CPU time of a fixed pure-Python loop, best of three. Machines called "2 cores" here
+    differ by a factor of two or more in speed (and one machine from hour to hour), so
+    every benchmark prints this beside its figures: runs are comparable only at about
+    the same value."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        total = 0
+        for number in range(count):
+            total += number
+        best = min(best, time.process_time() - started)
+    return best * 1000
 
 
 def _read_bytes(path: str) -> bytes:
