@@ -326,7 +326,11 @@ def main() -> None:
     parser.add_argument("--rides", type=int, default=600, help="per association")
     parser.add_argument("--trips", type=int, default=12, help="carpool trips each")
     parser.add_argument("--things", type=int, default=len(THINGS), help="shared things each")
-    args = parser.parse_args()
+    print(json.dumps(seed(parser.parse_args())))
+
+
+def seed(args: argparse.Namespace) -> dict:
+    """`build`, then what the nightly tasks and autovacuum would have done by now."""
     world = build(args)
     # The drivers' availability windows for the horizon, as the nightly task builds them.
     AvailabilityHorizon.objects.filter(pk=1).delete()
@@ -342,7 +346,7 @@ def main() -> None:
         "departures": TripOccurrence.objects.count(),
         "things": Resource.objects.count(),
     }
-    print(json.dumps(world))
+    return world
 
 
 if __name__ == "__main__":
