@@ -7,7 +7,12 @@ from django.core.management import call_command
 from django.utils import translation
 from rest_framework.test import APIClient
 
-pytest_plugins = ["tests.rides_fixtures", "tests.carpool_fixtures", "tests.sharing_fixtures"]
+pytest_plugins = [
+    "tests.rides_fixtures",
+    "tests.carpool_fixtures",
+    "tests.sharing_fixtures",
+    "tests.notify_fixtures",
+]
 
 
 @pytest.fixture(autouse=True)

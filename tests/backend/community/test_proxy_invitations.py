@@ -41,22 +41,6 @@ UNKNOWN = "+46701740699"
 
 
 @pytest.fixture
-def outside_quiet_hours(settings):
-    """Default quiet hours a minute long, twelve hours from now."""
-    later = timezone.now().astimezone(STOCKHOLM) + timedelta(hours=12)
-    start = later.time().replace(second=0, microsecond=0)
-    end = (later + timedelta(minutes=1)).time().replace(second=0, microsecond=0)
-    settings.NOTIFY_QUIET_HOURS = (start, end)
-
-
-@pytest.fixture
-def eager(settings, outside_quiet_hours):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.CELERY_TASK_EAGER_PROPAGATES = True
-    settings.NOTIFY_RETRY_BACKOFF = 0
-
-
-@pytest.fixture
 def greta():
     return UserFactory(full_name="Greta Andersson", phone="+46701740620")
 

@@ -37,24 +37,6 @@ def expected_request(backend: str, *, to: str, text: str) -> tuple[str, dict[str
     return TWILIO_PATH, {"From": "+46766860000", "To": to, "Body": text}
 
 
-@pytest.fixture
-def outside_quiet_hours(settings):
-    """Default quiet hours a minute long, twelve hours from now: these tests do not
-    depend on the time of day they run at."""
-    later = timezone.now().astimezone(STOCKHOLM) + timedelta(hours=12)
-    start = later.time().replace(second=0, microsecond=0)
-    end = (later + timedelta(minutes=1)).time().replace(second=0, microsecond=0)
-    settings.NOTIFY_QUIET_HOURS = (start, end)
-
-
-@pytest.fixture
-def eager(settings, outside_quiet_hours):
-    """The deliver task runs in-process when queued, and its errors reach the test."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.CELERY_TASK_EAGER_PROPAGATES = True
-    settings.NOTIFY_RETRY_BACKOFF = 0
-
-
 def notify_now(callbacks, recipient, **options):
     """notify() and run what it does after commit (queue the deliveries) at once."""
     with callbacks(execute=True):
