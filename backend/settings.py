@@ -125,9 +125,10 @@ CACHES = {
         "KEY_PREFIX": "samby",
     }
 }
-# Sessions are read on every page: from Redis, with the database row behind it (kept
-# when Redis is flushed or restarted, and where erasure and clearsessions find them).
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions stay in the database only (Django's default): with a copy in Redis
+# ("cached_db") every page read them without a query, but signing in and every page
+# then failed while Redis was down, where the app must go on
+# (tests/infra/test_celery_reliability.py).
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",

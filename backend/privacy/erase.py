@@ -266,9 +266,10 @@ def person_anonymise(*, user: User) -> User:
 
 
 def _end_sessions(user: User) -> None:
-    """Signs the person out on every device. Sessions are rows in the database (with a
-    copy in the cache, SESSION_ENGINE); their user id is inside the encoded data."""
+    """Signs the person out on every device. Sessions are rows in the database; their
+    user id is inside the encoded data. Deleted through the session engine's store, so
+    a cached copy would go too if SESSION_ENGINE ever keeps one."""
     store = import_module(settings.SESSION_ENGINE).SessionStore
     for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            store(session.session_key).delete()  # the row and the cached copy
+            store(session.session_key).delete()

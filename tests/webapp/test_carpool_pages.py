@@ -301,11 +301,11 @@ def test_trips_page_queries_do_not_grow_with_bookings(world, departure, django_a
     _book(world, departure, who="other_resident", passenger="other_resident")
     client = world.client("holding_driver")
     client.get("/carpool/trips")  # session and language settle
-    # user (session cached), shell (1), trips, departures, bookings with their areas, ratings
-    with django_assert_num_queries(6):
+    # session, user, shell (1), trips, departures, bookings with their areas, ratings
+    with django_assert_num_queries(7):
         client.get("/carpool/trips")
     publish(world, first_departure=next_weekday_at(2, 7))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         page = client.get("/carpool/trips").content.decode()
     assert page.count("Accept ") == 2
 
@@ -314,10 +314,10 @@ def test_bookings_page_query_count_is_fixed(world, departure, django_assert_num_
     _book(world, departure)
     client = world.client("rider")
     client.get("/carpool/bookings")
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         client.get("/carpool/bookings")
     _book(world, publish(world, first_departure=next_weekday_at(1, 7)).occurrences.get())
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         page = client.get("/carpool/bookings").content.decode()
     assert page.count("Cancel the booking") == 2
 

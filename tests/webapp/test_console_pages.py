@@ -134,8 +134,8 @@ def test_the_board_query_count_does_not_grow_with_rides(world, extra, django_ass
         RideRequestFactory(rider=world.people["rider"], association=world.a)
     client = world.client("coordinator")
     client.get("/console/")  # warm the session
-    # user (session cached), shell (1), my associations, villages, rides, drivers on duty
-    with django_assert_num_queries(6):
+    # session, user, shell (1), my associations, villages, rides, drivers on duty
+    with django_assert_num_queries(7):
         client.get("/console/")
 
 
@@ -291,8 +291,8 @@ def test_the_roster_query_count_does_not_grow_with_members(world, extra, django_
         MembershipFactory(association=world.a)
     client = world.client("coordinator")
     client.get("/console/roster/")
-    # user (session cached), shell (1), my associations, memberships, slots, audit log, month load
-    with django_assert_num_queries(7):
+    # session, user, shell (1), my associations, memberships, slots, audit log, month load
+    with django_assert_num_queries(8):
         client.get("/console/roster/")
 
 

@@ -213,6 +213,6 @@ def test_my_kilometres(world):
 def test_driver_home_has_a_pinned_query_count(world, django_assert_num_queries):
     client = world.client("offered_driver")
     client.get("/driver/")
-    # user (session cached), shell (1), profile, offers, held rides, several-associations check
-    with django_assert_num_queries(6):
+    # session, user, shell (1), profile, offers, held rides, several-associations check
+    with django_assert_num_queries(7):
         assert client.get("/driver/").status_code == 200

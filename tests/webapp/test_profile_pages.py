@@ -160,8 +160,8 @@ def test_my_messages_and_marking_them_read(world, django_assert_num_queries):
     second = notify(rider, "ride.requested", {"when": "2026-12-02 10:00"})
     client = world.client("rider")
     client.get("/notifications/")
-    # user (session cached), shell (1), count, page of notifications
-    with django_assert_num_queries(4):
+    # session, user, shell (1), count, page of notifications
+    with django_assert_num_queries(5):
         page = client.get("/notifications/").content.decode()
     assert "2026-12-02 10:00" in page and "2026-12-01 10:00" in page
     client.post("/notifications/read", {"id": str(first.pk)})
@@ -186,10 +186,10 @@ def test_home_shows_next_rides_and_unread_messages(world, django_assert_num_quer
     notify(rider, "ride.requested", {"when": "2026-12-01 10:00"})
     client = world.client("rider")
     client.get("/")
-    # user (session cached), shell (1), unread, the people I book for, my driver profiles (none:
+    # session, user, shell (1), unread, the people I book for, my driver profiles (none:
     # no driving or offers), next rides, carpool seats, carpool departures, shop-run
     # sign-ups, shared-thing bookings
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         page = client.get("/").content.decode()
     assert "Hello Anna!" in page
     assert f'href="/rides/{world.held.pk}/"' in page

@@ -236,9 +236,9 @@ def test_cancelling_a_closed_ride_says_why_and_changes_nothing(world):
 def test_my_rides_list_has_a_pinned_query_count(world, django_assert_num_queries):
     client = world.client("rider")
     client.get("/rides/")  # warm the session
-    # user (session cached), shell (1: badge, last id, modes), the people I book for, upcoming and
+    # session, user, shell (1: badge, last id, modes), the people I book for, upcoming and
     # past rides
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         response = client.get("/rides/")
     assert response.status_code == 200
 
