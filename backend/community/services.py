@@ -412,10 +412,10 @@ def proxy_link_decline(*, actor: User, link: ProxyLink) -> None:
         )
 
 
-def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
+def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> bool:
     """The resident, the proxy, or (for a managed profile) a coordinator may end a link.
     The proxy ending a request they have not accepted declines it (`proxy_link_decline`:
-    whoever asked is told)."""
+    whoever asked is told). Returns whether it was such a decline."""
     allowed = actor.pk in (resident.pk, proxy.pk) or (
         resident.is_managed and user_can_act_for(actor=actor, resident=resident)
     )
@@ -428,8 +428,9 @@ def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> None:
     link = resident.proxy_links.filter(proxy=proxy).first()
     if link is not None and not link.is_accepted and actor.pk == proxy.pk:
         proxy_link_decline(actor=actor, link=link)
-        return
+        return True
     resident.proxy_links.filter(proxy=proxy).delete()
+    return False
 
 
 def association_message_send(

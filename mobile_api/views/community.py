@@ -249,8 +249,9 @@ class ProxyLinkDelete(APIView):
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, resident_id: int, proxy_id: int) -> Response:
         link = _proxy_link_for(actor=request.user, resident_id=resident_id, proxy_id=proxy_id)
-        declined = not link.is_accepted and request.user.pk == link.proxy_id
-        services.proxy_link_remove(actor=request.user, resident=link.resident, proxy=link.proxy)
+        declined = services.proxy_link_remove(
+            actor=request.user, resident=link.resident, proxy=link.proxy
+        )
         if declined:
             # Kept as the proxy's own act: under the resident, their export would name
             # who said no, which the resident is not told (docs/privacy.md, "Audit log").
