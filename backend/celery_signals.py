@@ -10,7 +10,15 @@ in the dead-letter list in Redis (`manage.py dead_letters`), next to the log lin
 
 import logging
 
-from celery.signals import setup_logging, task_failure, task_rejected, task_unknown
+from celery.signals import (
+    setup_logging,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_rejected,
+    task_unknown,
+)
+from django.db import close_old_connections
 from django.utils import timezone
 
 from backend.task_deliveries import dead_letter_record
@@ -76,3 +84,15 @@ def use_the_app_logging(**_kwargs) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def hand_back_database_connections(sender=None, **_rest) -> None:
+    """Around each task, what Django does around each request: a connection goes back to
+    the pool (production), or is closed when it is past DATABASE_CONN_MAX_AGE or broken.
+    Celery's own Django fix-up would close them all, and the pool with them, so every task
+    started a new PostgreSQL server process (settings.CELERY_DB_REUSE_MAX turns that off).
+    An eager task runs inside its caller, whose connection it must leave alone."""
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()

@@ -615,6 +615,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits for Redis rather than exit
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Celery's Django fix-up closes every database connection, and the pool with them, before
+# and after each task, unless told to keep them for this many tasks: then each task
+# started a new PostgreSQL server process, which loads its catalog caches and PostGIS
+# anew (about 50 ms of database CPU for a dispatch, docs/performance.md). Workers hand
+# their connections back after each task like web processes after each request
+# (backend/celery_signals.py); the fix-up still starts afresh after this many tasks.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 500)
 
 # Rate limits that let requests through while Redis is down (mobile_api/throttles.py).
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [

@@ -302,8 +302,13 @@ class Layout:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def child_env(self) -> dict[str, str]:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "backend.settings"}
+    def child_env(self, name: str) -> dict[str, str]:
+        # PGAPPNAME (read by libpq): pg_stat_activity tells which process holds a connection.
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "backend.settings",
+            "PGAPPNAME": f"samby-{name}",
+        }
         # nginx adds X-Forwarded-For; the TCP balancer adds nothing to trust.
         env["NUM_PROXIES"] = "1" if self.balancer == "nginx" else "0"
         env.update(self.env)
@@ -319,7 +324,7 @@ class Layout:
         process = subprocess.Popen(
             args,
             cwd=ROOT,
-            env=self.child_env(),
+            env=self.child_env(name),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

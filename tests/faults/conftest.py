@@ -100,6 +100,9 @@ def stack():
         "RIDES_OFFER_TIMEOUT": "15",
         "RIDES_OFFER_WAVE_SIZE": "3",
         "LOG_LEVEL": "INFO",
+        # Each process keeps a pool of connections, as in production: a restart of
+        # PostgreSQL must not leave a process with dead connections in it.
+        "DATABASE_POOL_MAX_SIZE": "4",
     }
     run_env = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": "backend.settings"}
     run_env.pop("SAMBY_TEST_REDIS_DB", None)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from celery import Celery
 
 from tests.faults.live import LiveClient
 
@@ -314,6 +315,34 @@ def test_a_phone_offline_for_a_long_while_gets_everything_on_reconnect(stack):
     # had ("Före"), which the app drops.
     again = [i for i, n in Counter(m["id"] for m in client.frames).items() if n > 1]
     assert set(again) <= set(client.ids[:seen])
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(stack):
+    """Celery's Django fix-up closes the connections, and the pool with them, around
+    every task unless told otherwise: each task then started a PostgreSQL server
+    process of its own, which loads its caches and PostGIS anew (tens of ms of database
+    CPU a dispatch). The worker hands its connection back to its pool instead."""
+    results = Celery("faults-results", broker=stack.redis.url, backend=stack.redis.url)
+
+    def run_tasks(count: int) -> None:
+        for _ in range(count):
+            task = results.send_task("dispatch.tasks.dispatch_waiting_rides")
+            assert isinstance(task.get(timeout=30), int)
+
+    def worker_connections() -> set[tuple]:
+        return set(
+            stack.sql(
+                "select pid, backend_start from pg_stat_activity where application_name = %s",
+                "samby-worker1",
+            )
+        )
+
+    run_tasks(2)  # the worker's pool opens (again, after the restart above)
+    kept = worker_connections()
+    run_tasks(8)
+    assert kept  # the multi-process layout names each process's connections
+    assert worker_connections() == kept
+    results.close()
 
 
 def test_the_layout_is_still_whole_after_the_faults(stack):

@@ -96,7 +96,7 @@ def test_a_task_that_kills_its_worker_every_time_is_dead_lettered_after_the_limi
     shown = subprocess.run(
         [sys.executable, "manage.py", "dead_letters"],
         cwd=ROOT,
-        env=layout.child_env(),
+        env=layout.child_env("manage"),
         check=True,
         capture_output=True,
         text=True,

@@ -12,6 +12,10 @@ prints calls, queries and CPU per request, with the mix's weighted mean. Baselin
 the same run: `/healthz` (one database and one Redis round trip).
 
     make bench ARGS="-k request_calls"
+
+`BENCH_CALLS_PROFILE="home page,API my rides"` also writes each named step's profile
+(the functions with the most own time, and the most time with their callees) to
+`var/bench/profile-<step>.txt`: where to look next.
 """
 
 import argparse
@@ -34,6 +38,9 @@ from tests.perf.load_world import seed
 pytestmark = [pytest.mark.perf, pytest.mark.django_db]
 
 REQUESTS = int(os.environ.get("BENCH_CALLS_REQUESTS", "20"))
+PROFILE_STEPS = {
+    name.strip() for name in os.environ.get("BENCH_CALLS_PROFILE", "").split(",") if name.strip()
+}
 OUT = ROOT / "var" / "bench"
 
 
@@ -49,7 +56,7 @@ def _send(client: Client, call: Call):
     return client.post(call.path, json.dumps(call.body), "application/json", **headers)
 
 
-def _measure(client: Client, calls: list[Call]) -> dict:
+def _measure(client: Client, calls: list[Call], name: str) -> dict:
     for call in calls[:2]:  # sessions, caches and connections settle
         _send(client, call)
     profile = cProfile.Profile()
@@ -63,6 +70,8 @@ def _measure(client: Client, calls: list[Call]) -> dict:
         profile.disable()
         cpu = time.process_time() - started
     count = len(calls) - 2
+    if name in PROFILE_STEPS:
+        _write_profile(profile, name, queries.captured_queries)
     function_calls = sum(row[1] for row in pstats.Stats(profile).stats.values())
     return {
         "calls": function_calls / count,
@@ -82,12 +91,12 @@ def test_function_calls_per_request_of_each_step(settings):
     rng = random.Random(1)
     client = Client(raise_request_exception=True)
     rows, results = [], {}
-    baseline = _measure(client, [Call("GET", "/healthz")] * (REQUESTS + 2))
+    baseline = _measure(client, [Call("GET", "/healthz")] * (REQUESTS + 2), "healthz")
     rows.append(["baseline: /healthz", "", *_cells(baseline)])
     weighted = {"calls": 0.0, "queries": 0.0}
     weights = 0
     for step in STEPS:
-        measured = _measure(client, [step.make(rng, world) for _ in range(REQUESTS + 2)])
+        measured = _measure(client, [step.make(rng, world) for _ in range(REQUESTS + 2)], step.name)
         results[step.name] = measured
         rows.append([step.name, step.weight, *_cells(measured)])
         for key in weighted:
@@ -119,6 +128,18 @@ def test_function_calls_per_request_of_each_step(settings):
     for name, measured in results.items():
         # Every step answered as the load test expects (a booking may find its slot taken).
         assert set(measured["statuses"]) <= {200, 201, 409}, (name, measured["statuses"])
+
+
+def _write_profile(profile: cProfile.Profile, name: str, queries: list[dict]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"profile-{name.replace(' ', '-').replace('/', '')}.txt"
+    with path.open("w") as out:
+        out.write("Slowest queries (seconds, SQL)\n")
+        for query in sorted(queries, key=lambda q: -float(q["time"]))[:10]:
+            out.write(f"{query['time']}  {query['sql'][:3000]}\n\n")
+        stats = pstats.Stats(profile, stream=out)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(80)
 
 
 def _cells(measured: dict) -> list:

@@ -198,7 +198,7 @@ class LoadStack:
             return []
         rows = self.pg.psql(
             "select calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3),"  # noqa: S608 - a constant and an int
-            " regexp_replace(left(query, 160), '\\s+', ' ', 'g')"
+            " regexp_replace(left(query, 3000), '\\s+', ' ', 'g')"
             f" from pg_stat_statements order by total_exec_time desc limit {int(limit)}",
             database="samby",
         )
