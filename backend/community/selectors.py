@@ -104,9 +104,11 @@ def people_ids_actable_by(*, actor: User) -> list[int]:
 
 
 def user_can_act_for(*, actor: User, resident: User) -> bool:
-    # A managed profile never signs in, so this is only ever asked for one by a service
-    # acting on the person's own behalf (their erasure cancels what they booked).
-    if actor.is_managed and actor.pk == resident.pk:
+    if actor.pk == resident.pk:
+        # Oneself: people_actable_by's answer, without its query (asked on every booking,
+        # mostly by people booking for themselves). A managed profile never signs in, so
+        # this is only ever asked for one by a service acting on the person's own behalf
+        # (their erasure cancels what they booked).
         return actor.is_active
     return people_actable_by(actor=actor).filter(pk=resident.pk).exists()
 

@@ -127,6 +127,10 @@ def test_the_ids_in_sql_follow_the_same_rule_as_people_actable_by():
     for actor in actors:
         expected = sorted(people_actable_by(actor=actor).values_list("pk", flat=True))
         assert sorted(people_ids_actable_by(actor=actor)) == expected, actor
+        # user_can_act_for answers for oneself without a query: the same rule.
+        for person in actors:
+            may = person.pk in expected or (actor.is_managed and actor == person)
+            assert user_can_act_for(actor=actor, resident=person) == may, (actor, person)
     assert len(people_ids_actable_by(actor=coordinator_of_both)) == len(
         set(people_ids_actable_by(actor=coordinator_of_both))
     )
