@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -130,6 +132,30 @@ BOARD_ROW = (
 )
 
 
+# The filter form's fields as HTML, by language, villages and the filters asked for.
+# Django's form templates were a quarter of the board's function calls, and the board
+# is fetched again on every live event with the same few inputs. Bounded: the filters
+# are what anyone typed.
+_FILTER_FIELDS: dict[tuple, dict[str, SafeString]] = {}
+_FILTER_FIELDS_MAX = 500
+
+
+def _filter_fields(form: BoardFilterForm, villages: list) -> dict[str, SafeString]:
+    """Each field of the form as `as_field_group` writes it (which depends only on the
+    key: the form's choices come from the villages, its values and errors from the data)."""
+    key = (
+        get_language(),
+        tuple((village.pk, village.name) for village in villages),
+        form.is_bound and tuple((name, tuple(form.data.getlist(name))) for name in form.fields),
+    )
+    fields = _FILTER_FIELDS.get(key)
+    if fields is None:
+        if len(_FILTER_FIELDS) >= _FILTER_FIELDS_MAX:
+            _FILTER_FIELDS.clear()
+        fields = _FILTER_FIELDS[key] = {name: form[name].as_field_group() for name in form.fields}
+    return fields
+
+
 @coordinator_required
 @require_GET
 def board(request):
@@ -178,7 +204,10 @@ def board(request):
         "webapp/console/board.html",
         {
             "form": form,
+            "filter_fields": _filter_fields(form, villages),
             "rides": rides,
+            # One string for all rows: a template loop costs a few dozen calls per row.
+            "ride_rows": SafeString("".join(ride["row"] for ride in rides)),
             "unassigned": unassigned,
             "soon": soon,
             "drivers": drivers,
