@@ -113,6 +113,15 @@ def test_the_board_filters_by_state_and_day(world):
     assert f'data-ride="{world.held.pk}"' not in page
 
 
+def test_the_board_filters_by_village(world):
+    vansbro = world.a.villages.get()
+    world.held.village = vansbro
+    world.held.save()
+    page = world.client("coordinator").get("/console/", {"village": vansbro.pk}).content.decode()
+    assert f'data-ride="{world.held.pk}"' in page
+    assert f'data-ride="{world.open.pk}"' not in page
+
+
 def test_a_bad_filter_is_a_400_with_a_message(world):
     response = world.client("coordinator").get("/console/", {"state": "flying", "day": "x"})
     assert response.status_code == 400

@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.db.models import Count, F, FloatField, Func
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.community.models import MembershipState, Role
+from backend.db import fetch_dicts
 from backend.errors import ApplicationError, ErrorKind
 from backend.rides.models import (
     CLOSED_STATES,
@@ -49,44 +50,39 @@ def _today_start() -> dt.datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _coordinate(function: str) -> Func:
-    """A coordinate of the pickup, read by PostGIS rather than from a GEOS point per row."""
-    return Func(
-        F("pickup"), template=f"{function}(%(expressions)s::geometry)", output_field=FloatField()
-    )
+# What a row of the board shows, read with SQL: the board is fetched again on every live
+# event, and building the ORM query cost more than running it (backend/db.py).
+_BOARD_ROWS = """
+    SELECT r.id, r.state, r.earliest_pickup, r.pickup_address, r.destination_address,
+           r.driver_id, ST_X(r.pickup::geometry) AS lon, ST_Y(r.pickup::geometry) AS lat,
+           u.full_name AS rider_name, v.name AS village_name, du.full_name AS driver_name
+      FROM rides_riderequest AS r
+      JOIN accounts_user AS u ON u.id = r.rider_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+      LEFT JOIN rides_driverprofile AS d ON d.id = r.driver_id
+      LEFT JOIN community_membership AS m ON m.id = d.membership_id
+      LEFT JOIN accounts_user AS du ON du.id = m.user_id
+     WHERE r.association_id = %(association)s AND r.earliest_pickup >= %(start)s
+"""
 
 
 def board_rides(association, values: dict) -> list[dict]:
     """Today's and upcoming rides (or one day's), by time, as rows of what the board shows
     (plain values: no village areas, no drivers' home bases, no contact details)."""
-    rides = RideRequest.objects.filter(association=association)
+    params = {"association": association.pk, "start": _today_start(), "limit": BOARD_LIMIT}
+    sql = _BOARD_ROWS
     day = values.get("day")
     if day:
-        start = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
-        rides = rides.filter(
-            earliest_pickup__gte=start, earliest_pickup__lt=start + dt.timedelta(1)
-        )
-    else:
-        rides = rides.filter(earliest_pickup__gte=_today_start())
+        params["start"] = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
+        params["end"] = params["start"] + dt.timedelta(1)
+        sql += " AND r.earliest_pickup < %(end)s"
     if values.get("village"):
-        rides = rides.filter(village_id=values["village"])
+        params["village"] = values["village"]
+        sql += " AND r.village_id = %(village)s"
     if values.get("state"):
-        rides = rides.filter(state=values["state"])
-    return list(
-        rides.order_by("earliest_pickup", "pk").values(
-            "id",
-            "state",
-            "earliest_pickup",
-            "pickup_address",
-            "destination_address",
-            "driver_id",
-            lon=_coordinate("ST_X"),
-            lat=_coordinate("ST_Y"),
-            rider_name=F("rider__full_name"),
-            village_name=F("village__name"),
-            driver_name=F("driver__membership__user__full_name"),
-        )[:BOARD_LIMIT]
-    )
+        params["state"] = values["state"]
+        sql += " AND r.state = %(state)s"
+    return fetch_dicts(sql + " ORDER BY r.earliest_pickup, r.id LIMIT %(limit)s", params)
 
 
 def _label_rows(rides: list[dict], association) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.backends.utils import csrf_input
@@ -20,13 +20,13 @@ from django.views.decorators.http import require_GET, require_POST
 from backend.audit.services import audit_record_many
 from backend.community.models import Membership, MembershipState
 from backend.community.services import membership_approve, membership_suspend
+from backend.db import fetch_dicts
 from backend.errors import ApplicationError
 from backend.rides.drivers import rider_approve
 from backend.rides.models import (
     DRIVER_HOLDS,
     AvailabilitySlot,
     DriverProfile,
-    RideRequest,
     RideState,
 )
 from webapp.forms.console import RiderApprovalForm, SuspendForm
@@ -44,18 +44,22 @@ NEED_FLAGS = ["wheelchair_accessible", "walker_space", "child_seat", "takes_guid
 
 
 def _month_load(association) -> dict[int, dict]:
-    """Per driver: rides held or driven this month and the hours they take (one query)."""
+    """Per driver: rides held or driven this month and the hours they take (one query,
+    in SQL like the members')."""
     start = _today_start().replace(day=1)
     end = (start + dt.timedelta(days=32)).replace(day=1)
-    rows = (
-        RideRequest.objects.filter(
-            association=association,
-            state__in=[*DRIVER_HOLDS, RideState.COMPLETED],
-            planned_pickup__gte=start,
-            planned_pickup__lt=end,
-        )
-        .values("driver_id")
-        .annotate(rides=Count("pk"), seconds=Sum("duration_s"))
+    rows = fetch_dicts(
+        "SELECT driver_id, count(*) AS rides, sum(duration_s) AS seconds"
+        "  FROM rides_riderequest"
+        " WHERE association_id = %(association)s AND state = ANY(%(states)s)"
+        "   AND planned_pickup >= %(start)s AND planned_pickup < %(end)s"
+        " GROUP BY driver_id",
+        {
+            "association": association.pk,
+            "states": [str(state) for state in [*DRIVER_HOLDS, RideState.COMPLETED]],
+            "start": start,
+            "end": end,
+        },
     )
     return {
         row["driver_id"]: {"rides": row["rides"], "hours": round((row["seconds"] or 0) / 3600, 1)}
@@ -73,28 +77,26 @@ def _week_grid(slots: list[tuple[int, dt.time, dt.time]]) -> list[str]:
 
 # What the roster shows of a membership, its person and its driver profile, as plain
 # values: a page of all members is read again on every live event, and model instances
-# (with drivers' home bases and positions) cost more than the page's HTML.
-MEMBER_VALUES = {
-    "full_name": F("user__full_name"),
-    "phone": F("user__phone"),
-    "is_managed": F("user__is_managed"),
-    "rider_approval_id": F("rider_approval__id"),
-    "profile_id": F("driver_profile__id"),
-    "active": F("driver_profile__active"),
-    "seats": F("driver_profile__seats"),
-    "vehicle_description": F("driver_profile__vehicle_description"),
-    **{flag: F(f"driver_profile__{flag}") for flag in NEED_FLAGS},
-}
+# (with drivers' home bases and positions) cost more than the page's HTML. In SQL:
+# building the ORM query cost more than running it (backend/db.py).
+_MEMBER_ROWS = """
+    SELECT m.id, m.user_id, m.roles, m.state, m.state_reason,
+           u.full_name, u.phone, u.is_managed, ra.id AS rider_approval_id,
+           d.id AS profile_id, d.active, d.seats, d.vehicle_description,
+           d.wheelchair_accessible, d.walker_space, d.child_seat, d.takes_guide_dog  -- NEED_FLAGS
+      FROM community_membership AS m
+      JOIN accounts_user AS u ON u.id = m.user_id
+      LEFT JOIN rides_riderapproval AS ra ON ra.membership_id = m.id
+      LEFT JOIN rides_driverprofile AS d ON d.membership_id = m.id
+     WHERE m.association_id = %(association)s
+     ORDER BY u.full_name
+"""
 
 
 def _members(association, *, viewer_id: int) -> list[dict]:
     """The association's members by name, each with what its row shows worked out once
     here (labels, the forms' links) instead of by template tags per row."""
-    rows = list(
-        Membership.objects.filter(association=association)
-        .order_by("user__full_name")
-        .values("id", "user_id", "roles", "state", "state_reason", **MEMBER_VALUES)
-    )
+    rows = fetch_dicts(_MEMBER_ROWS, {"association": association.pk})
     states = {value: str(label) for value, label in MembershipState.choices}
     approve = row_url("webapp:console-membership", "approve")
     suspend = row_url("webapp:console-membership", "suspend")
