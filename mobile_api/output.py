@@ -13,13 +13,17 @@ arguments: a SerializerMethodField runs on the template, which has no context.
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField
+from rest_framework.settings import api_settings
 
 _Plan = list[tuple[str, Callable[[Any], Any], Callable[[Any], Any]]]
 
@@ -73,6 +77,32 @@ def _choice_label(serializer: serializers.Serializer, field: serializers.Field):
     return label
 
 
+def _iso_datetime(field: serializers.Field) -> Callable[[Any], Any] | None:
+    """For a plain DateTimeField shown as ISO 8601 in the active time zone: the same text
+    in a few calls. DRF's method looks up the format and the zone and checks awareness
+    through several layers for every value, and a list shows several times per row."""
+    if (
+        not isinstance(field, serializers.DateTimeField)
+        or type(field).to_representation is not serializers.DateTimeField.to_representation
+        or str(getattr(field, "format", api_settings.DATETIME_FORMAT)).lower() != ISO_8601
+        or hasattr(field, "timezone")
+        or not settings.USE_TZ
+    ):
+        return None
+    generic = field.to_representation
+
+    def show(value: Any) -> Any:
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            return generic(value)  # naive or not a datetime: DRF's own checks and errors
+        try:
+            text = value.astimezone(timezone.get_current_timezone()).isoformat()
+        except OverflowError:
+            return generic(value)
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return show
+
+
 def _plan(template: serializers.Serializer) -> _Plan:
     plan: _Plan = []
     for name, field in template.fields.items():
@@ -80,16 +110,18 @@ def _plan(template: serializers.Serializer) -> _Plan:
             continue
         attribute = _model_attribute(template, field)
         if attribute is not None:
-            show = (
-                _identity if isinstance(field, PrimaryKeyRelatedField) else field.to_representation
-            )
+            if isinstance(field, PrimaryKeyRelatedField):
+                show = _identity
+            else:
+                show = _iso_datetime(field) or field.to_representation
             plan.append((name, attrgetter(attribute), show))
         elif (label := _choice_label(template, field)) is not None:
             plan.append((name, label, field.to_representation))
         elif isinstance(field, serializers.SerializerMethodField):
             plan.append((name, _identity, getattr(template, field.method_name)))
         else:
-            plan.append((name, field.get_attribute, field.to_representation))
+            show = _iso_datetime(field) or field.to_representation
+            plan.append((name, field.get_attribute, show))
     return plan
 
 

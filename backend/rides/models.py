@@ -3,7 +3,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.contrib.postgres.indexes import GistIndex
-from django.db.models import F, Func, Q
+from django.db.models import Case, F, Func, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -255,6 +255,19 @@ CLOSED_STATES = [
 ]
 
 
+def ride_urgency() -> Case:
+    """How urgently a coordinator must look at a ride: 0 no driver was found, 1 still
+    looking, 2 anything else. The association's ride list orders by it, and an index on
+    the same expression lets PostgreSQL read a page of that order instead of sorting
+    all the association's rides (the two must stay the same expression to match)."""
+    return Case(
+        When(state=RideState.UNASSIGNED, then=Value(0)),
+        When(state__in=OPEN_STATES, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+
+
 class RideRequest(models.Model):
     rider = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rides"
@@ -328,6 +341,13 @@ class RideRequest(models.Model):
             models.Index(fields=["association", "state"], name="ride_association_state"),
             models.Index(fields=["driver", "state"], name="ride_driver_state"),
             models.Index(fields=["rider", "-earliest_pickup"], name="ride_rider"),
+            models.Index(
+                F("association"),
+                ride_urgency(),
+                F("earliest_pickup"),
+                F("id"),
+                name="ride_association_urgency",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -39,6 +39,7 @@ from backend.rides.models import (
     OfferState,
     RideRequest,
     RideState,
+    ride_urgency,
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -198,6 +199,18 @@ def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
         RideRequest.objects.filter(rider_id__in=riders)
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
+    )
+
+
+def rides_for_coordinators(*, association: Association) -> QuerySet[RideRequest]:
+    """The association's rides as its coordinators list them: the ones no driver was
+    found for first, then the ones still looking, then the rest, each by pickup time.
+    The order is that of the index `ride_association_urgency`, so a page is read from
+    it rather than by sorting all the association's rides."""
+    return (
+        RideRequest.objects.filter(association=association)
+        .annotate(urgency=ride_urgency())
+        .order_by("urgency", "earliest_pickup", "pk")
     )
 
 

@@ -14,7 +14,6 @@ from decimal import Decimal
 
 import django_filters
 from django.contrib.gis.geos import Point
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -60,6 +59,7 @@ from backend.rides.selectors import (
     offer_pending_for,
     ride_view_for,
     rider_associations,
+    rides_for_coordinators,
     rides_of_rider,
     rides_visible_to,
     user_coordinates,
@@ -536,7 +536,7 @@ class AssociationRidesFilter(django_filters.FilterSet):
         fields = ["state", "day", "village"]
 
 
-class AssociationRides(AuditedListMixin, generics.ListAPIView):
+class AssociationRides(AuditedListMixin, FilterOnlyWhenAsked, generics.ListAPIView):
     """The association's rides for its coordinators: the ones without a driver first,
     then by pickup time."""
 
@@ -553,18 +553,9 @@ class AssociationRides(AuditedListMixin, generics.ListAPIView):
             return RideRequest.objects.none()
         association = _coordinated_association(self.request, self.kwargs["pk"])
         return (
-            RideRequest.objects.filter(association=association)
+            rides_for_coordinators(association=association)
             .select_related(*RIDE_LIST_RELATED)
             .only(*RIDE_LIST_COLUMNS)
-            .annotate(
-                urgency=Case(
-                    When(state=RideState.UNASSIGNED, then=Value(0)),
-                    When(state__in=OPEN_STATES, then=Value(1)),
-                    default=Value(2),
-                    output_field=IntegerField(),
-                )
-            )
-            .order_by("urgency", "earliest_pickup", "pk")
         )
 
 

@@ -3,6 +3,7 @@ exactly what DRF's generic to_representation shows; lists skip counting a first 
 that is not full, with the same count and links."""
 
 import datetime
+import zoneinfo
 
 import pytest
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
@@ -77,6 +78,17 @@ def test_ride_outputs_match_drf(rides, language):
             if ride.village is not None:
                 assert VillageBrief(ride.village).data == _generic(VillageBrief, ride.village)
             assert PersonOutput(ride.rider).data == _generic(PersonOutput, ride.rider)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_times_match_drf_in_any_active_time_zone(rides, zone):
+    # UTC: DRF writes "Z" for "+00:00"; a naive time goes DRF's own way.
+    with timezone.override(zoneinfo.ZoneInfo(zone)):
+        for ride in RideRequest.objects.filter(pk__in=[r.pk for r in rides]):
+            assert RideOutput(ride).data == _generic(RideOutput, ride)
+        show = {name: show for name, _get, show in RideOutput._fast_plan}["earliest_pickup"]
+        naive = datetime.datetime(2025, 3, 1, 10, 0)  # noqa: DTZ001 - naive on purpose
+        assert show(naive) == RideOutput().fields["earliest_pickup"].to_representation(naive)
 
 
 def test_ride_list_output_is_generic_drf_output(api_as, rides, rider):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -812,6 +813,28 @@ def test_association_rides_unassigned_first_and_filters(
         _ride_for(world, world.rider, days=10 + n)
     with django_assert_max_num_queries(5):
         assert len(ids()) == 14
+
+
+def test_association_rides_are_read_in_order_from_their_index(world, api_as):
+    """A page of the association's rides is read in order from the index
+    ride_association_urgency instead of sorting all the association's rides. The test's
+    tables are tiny, so sequential scans and sorts are priced out: an index whose
+    expression differed from the list's order would leave a Sort in the plan."""
+    for days in range(3):
+        _ride_for(world, world.rider, days=days)
+    with CaptureQueriesContext(connection) as queries:
+        response = api_as(world.coordinator).get(
+            f"/api/v1/associations/{world.association.pk}/rides/"
+        )
+    assert response.status_code == 200
+    [page] = [q["sql"] for q in queries if "ORDER BY" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {page}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ride_association_urgency" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_a_ride_list_is_written_as_ride_output_writes_it(world, api_as):

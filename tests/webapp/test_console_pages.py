@@ -8,6 +8,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _lazy
 
 from backend.accounts.models import User
 from backend.audit.models import AuditEntry
@@ -24,6 +27,7 @@ from backend.rides.models import (
 from backend.shuttle.models import RunSignup, RunVehicle
 from tests.factories import MembershipFactory, RideRequestFactory
 from tests.webapp.conftest import ROLES, snapshot
+from webapp.views.console.common import html_row
 
 pytestmark = pytest.mark.django_db
 
@@ -107,6 +111,15 @@ def test_the_board_filters_by_state_and_day(world):
     page = client.get("/console/", {"day": day}).content.decode()
     assert f'data-ride="{world.open.pk}"' in page
     assert f'data-ride="{world.held.pk}"' not in page
+
+
+def test_the_board_filters_by_village(world):
+    vansbro = world.a.villages.get()
+    world.held.village = vansbro
+    world.held.save()
+    page = world.client("coordinator").get("/console/", {"village": vansbro.pk}).content.decode()
+    assert f'data-ride="{world.held.pk}"' in page
+    assert f'data-ride="{world.open.pk}"' not in page
 
 
 def test_a_bad_filter_is_a_400_with_a_message(world):
@@ -606,3 +619,11 @@ def test_the_roster_and_a_caller_search_are_in_the_audit_log(world):
         )
     )
     assert actions == {"roster.view", "people.view"}
+
+
+@pytest.mark.parametrize(
+    "value", ["Åsa & Bo", "<script>", '"quoted"', "it's", 12, 1.5, None, _lazy("Suspend")]
+)
+def test_console_rows_escape_values_as_format_html_does(value):
+    assert html_row("<td>{x}</td>", x=value) == format_html("<td>{}</td>", value)
+    assert html_row("<td>{x}</td>", x=mark_safe("<b>ok</b>")) == "<td><b>ok</b></td>"

@@ -3,15 +3,18 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.db.models import Count, F, FloatField, Func
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.community.models import MembershipState, Role
+from backend.db import fetch_dicts
 from backend.errors import ApplicationError, ErrorKind
 from backend.rides.models import (
     CLOSED_STATES,
@@ -47,44 +50,39 @@ def _today_start() -> dt.datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _coordinate(function: str) -> Func:
-    """A coordinate of the pickup, read by PostGIS rather than from a GEOS point per row."""
-    return Func(
-        F("pickup"), template=f"{function}(%(expressions)s::geometry)", output_field=FloatField()
-    )
+# What a row of the board shows, read with SQL: the board is fetched again on every live
+# event, and building the ORM query cost more than running it (backend/db.py).
+_BOARD_ROWS = """
+    SELECT r.id, r.state, r.earliest_pickup, r.pickup_address, r.destination_address,
+           r.driver_id, ST_X(r.pickup::geometry) AS lon, ST_Y(r.pickup::geometry) AS lat,
+           u.full_name AS rider_name, v.name AS village_name, du.full_name AS driver_name
+      FROM rides_riderequest AS r
+      JOIN accounts_user AS u ON u.id = r.rider_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+      LEFT JOIN rides_driverprofile AS d ON d.id = r.driver_id
+      LEFT JOIN community_membership AS m ON m.id = d.membership_id
+      LEFT JOIN accounts_user AS du ON du.id = m.user_id
+     WHERE r.association_id = %(association)s AND r.earliest_pickup >= %(start)s
+"""
 
 
 def board_rides(association, values: dict) -> list[dict]:
     """Today's and upcoming rides (or one day's), by time, as rows of what the board shows
     (plain values: no village areas, no drivers' home bases, no contact details)."""
-    rides = RideRequest.objects.filter(association=association)
+    params = {"association": association.pk, "start": _today_start(), "limit": BOARD_LIMIT}
+    sql = _BOARD_ROWS
     day = values.get("day")
     if day:
-        start = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
-        rides = rides.filter(
-            earliest_pickup__gte=start, earliest_pickup__lt=start + dt.timedelta(1)
-        )
-    else:
-        rides = rides.filter(earliest_pickup__gte=_today_start())
+        params["start"] = dt.datetime.combine(day, dt.time(), tzinfo=local_zone())
+        params["end"] = params["start"] + dt.timedelta(1)
+        sql += " AND r.earliest_pickup < %(end)s"
     if values.get("village"):
-        rides = rides.filter(village_id=values["village"])
+        params["village"] = values["village"]
+        sql += " AND r.village_id = %(village)s"
     if values.get("state"):
-        rides = rides.filter(state=values["state"])
-    return list(
-        rides.order_by("earliest_pickup", "pk").values(
-            "id",
-            "state",
-            "earliest_pickup",
-            "pickup_address",
-            "destination_address",
-            "driver_id",
-            lon=_coordinate("ST_X"),
-            lat=_coordinate("ST_Y"),
-            rider_name=F("rider__full_name"),
-            village_name=F("village__name"),
-            driver_name=F("driver__membership__user__full_name"),
-        )[:BOARD_LIMIT]
-    )
+        params["state"] = values["state"]
+        sql += " AND r.state = %(state)s"
+    return fetch_dicts(sql + " ORDER BY r.earliest_pickup, r.id LIMIT %(limit)s", params)
 
 
 def _label_rows(rides: list[dict], association) -> None:
@@ -128,6 +126,30 @@ BOARD_ROW = (
     "\n          <td>{driver}</td>"
     "\n        </tr>\n      "
 )
+
+
+# The filter form's fields as HTML, by language, villages and the filters asked for.
+# Django's form templates were a quarter of the board's function calls, and the board
+# is fetched again on every live event with the same few inputs. Bounded: the filters
+# are what anyone typed.
+_FILTER_FIELDS: dict[tuple, dict[str, SafeString]] = {}
+_FILTER_FIELDS_MAX = 500
+
+
+def _filter_fields(form: BoardFilterForm, villages: list) -> dict[str, SafeString]:
+    """Each field of the form as `as_field_group` writes it (which depends only on the
+    key: the form's choices come from the villages, its values and errors from the data)."""
+    key = (
+        get_language(),
+        tuple((village.pk, village.name) for village in villages),
+        form.is_bound and tuple((name, tuple(form.data.getlist(name))) for name in form.fields),
+    )
+    fields = _FILTER_FIELDS.get(key)
+    if fields is None:
+        if len(_FILTER_FIELDS) >= _FILTER_FIELDS_MAX:
+            _FILTER_FIELDS.clear()
+        fields = _FILTER_FIELDS[key] = {name: form[name].as_field_group() for name in form.fields}
+    return fields
 
 
 @coordinator_required
@@ -178,7 +200,10 @@ def board(request):
         "webapp/console/board.html",
         {
             "form": form,
+            "filter_fields": _filter_fields(form, villages),
             "rides": rides,
+            # One string for all rows: a template loop costs a few dozen calls per row.
+            "ride_rows": SafeString("".join(ride["row"] for ride in rides)),
             "unassigned": unassigned,
             "soon": soon,
             "drivers": drivers,

@@ -2,12 +2,11 @@
 
 from collections.abc import Callable
 from functools import wraps
-from html import escape
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from backend.community.models import Association
 from backend.community.selectors import coordinated_association_ids
@@ -67,17 +66,20 @@ def row_url(name: str, *args: str, query: str = "") -> Callable[[int], str]:
     return lambda pk: f"{prefix}{pk}{suffix}"
 
 
+# What `html.escape` (and so Django's `escape`) replaces, for one `str.translate` call
+# instead of five `str.replace` calls per value.
+_HTML_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+)
+
+
 def html_row(template: str, **values) -> SafeString:
     """One row of a long table: `template` (a str.format string) filled with the values
     escaped as `format_html` escapes them, without its checks for lazy text per value.
     The console's long tables (the board's rides, the roster's members) write their rows
     this way, as the admin's change list does: a dozen template variables per row were
     the largest part of those pages' time."""
-    return mark_safe(  # noqa: S308 - every value is escaped unless already safe HTML
-        template.format_map(
-            {
-                key: value if hasattr(value, "__html__") else escape(str(value))
-                for key, value in values.items()
-            }
-        )
-    )
+    for key, value in values.items():
+        if not hasattr(value, "__html__"):
+            values[key] = str(value).translate(_HTML_ESCAPES)
+    return SafeString(template.format_map(values))

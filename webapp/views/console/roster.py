@@ -3,16 +3,16 @@ reason, drivers' week of availability, cars and needs they take, and their load 
 month, so the work stays fairly spread."""
 
 import datetime as dt
-from html import escape
+from collections.abc import Callable
 
 from django.contrib import messages
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.formats import localize
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -20,13 +20,13 @@ from django.views.decorators.http import require_GET, require_POST
 from backend.audit.services import audit_record_many
 from backend.community.models import Membership, MembershipState
 from backend.community.services import membership_approve, membership_suspend
+from backend.db import fetch_dicts
 from backend.errors import ApplicationError
 from backend.rides.drivers import rider_approve
 from backend.rides.models import (
     DRIVER_HOLDS,
     AvailabilitySlot,
     DriverProfile,
-    RideRequest,
     RideState,
 )
 from webapp.forms.console import RiderApprovalForm, SuspendForm
@@ -44,18 +44,22 @@ NEED_FLAGS = ["wheelchair_accessible", "walker_space", "child_seat", "takes_guid
 
 
 def _month_load(association) -> dict[int, dict]:
-    """Per driver: rides held or driven this month and the hours they take (one query)."""
+    """Per driver: rides held or driven this month and the hours they take (one query,
+    in SQL like the members')."""
     start = _today_start().replace(day=1)
     end = (start + dt.timedelta(days=32)).replace(day=1)
-    rows = (
-        RideRequest.objects.filter(
-            association=association,
-            state__in=[*DRIVER_HOLDS, RideState.COMPLETED],
-            planned_pickup__gte=start,
-            planned_pickup__lt=end,
-        )
-        .values("driver_id")
-        .annotate(rides=Count("pk"), seconds=Sum("duration_s"))
+    rows = fetch_dicts(
+        "SELECT driver_id, count(*) AS rides, sum(duration_s) AS seconds"
+        "  FROM rides_riderequest"
+        " WHERE association_id = %(association)s AND state = ANY(%(states)s)"
+        "   AND planned_pickup >= %(start)s AND planned_pickup < %(end)s"
+        " GROUP BY driver_id",
+        {
+            "association": association.pk,
+            "states": [str(state) for state in [*DRIVER_HOLDS, RideState.COMPLETED]],
+            "start": start,
+            "end": end,
+        },
     )
     return {
         row["driver_id"]: {"rides": row["rides"], "hours": round((row["seconds"] or 0) / 3600, 1)}
@@ -73,28 +77,26 @@ def _week_grid(slots: list[tuple[int, dt.time, dt.time]]) -> list[str]:
 
 # What the roster shows of a membership, its person and its driver profile, as plain
 # values: a page of all members is read again on every live event, and model instances
-# (with drivers' home bases and positions) cost more than the page's HTML.
-MEMBER_VALUES = {
-    "full_name": F("user__full_name"),
-    "phone": F("user__phone"),
-    "is_managed": F("user__is_managed"),
-    "rider_approval_id": F("rider_approval__id"),
-    "profile_id": F("driver_profile__id"),
-    "active": F("driver_profile__active"),
-    "seats": F("driver_profile__seats"),
-    "vehicle_description": F("driver_profile__vehicle_description"),
-    **{flag: F(f"driver_profile__{flag}") for flag in NEED_FLAGS},
-}
+# (with drivers' home bases and positions) cost more than the page's HTML. In SQL:
+# building the ORM query cost more than running it (backend/db.py).
+_MEMBER_ROWS = """
+    SELECT m.id, m.user_id, m.roles, m.state, m.state_reason,
+           u.full_name, u.phone, u.is_managed, ra.id AS rider_approval_id,
+           d.id AS profile_id, d.active, d.seats, d.vehicle_description,
+           d.wheelchair_accessible, d.walker_space, d.child_seat, d.takes_guide_dog  -- NEED_FLAGS
+      FROM community_membership AS m
+      JOIN accounts_user AS u ON u.id = m.user_id
+      LEFT JOIN rides_riderapproval AS ra ON ra.membership_id = m.id
+      LEFT JOIN rides_driverprofile AS d ON d.membership_id = m.id
+     WHERE m.association_id = %(association)s
+     ORDER BY u.full_name
+"""
 
 
 def _members(association, *, viewer_id: int) -> list[dict]:
     """The association's members by name, each with what its row shows worked out once
     here (labels, the forms' links) instead of by template tags per row."""
-    rows = list(
-        Membership.objects.filter(association=association)
-        .order_by("user__full_name")
-        .values("id", "user_id", "roles", "state", "state_reason", **MEMBER_VALUES)
-    )
+    rows = fetch_dicts(_MEMBER_ROWS, {"association": association.pk})
     states = {value: str(label) for value, label in MembershipState.choices}
     approve = row_url("webapp:console-membership", "approve")
     suspend = row_url("webapp:console-membership", "suspend")
@@ -151,12 +153,19 @@ ACTIVATE_FORM = (
 def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
     """Each member's row: name, phone, roles, state, and the forms to approve them for
     rides and to suspend them (or make them active again)."""
-    no_login, approved = _("no login"), _("approved")
-    notes, approve_rides = _("Eligibility notes (optional)"), _("Approve for rides")
-    reason, suspend, make_active = (
-        _("Reason (the member sees it)"),
-        _("Suspend"),
-        _("Make active again"),
+    # The same on every row: escaped once here (html_row leaves safe text as it is).
+    association = html_row("{x}", x=association)
+    managed = html_row(MANAGED, no_login=_("no login"))
+    approved, notes, approve_rides, reason, suspend, make_active = (
+        html_row("{x}", x=text)
+        for text in (
+            _("approved"),
+            _("Eligibility notes (optional)"),
+            _("Approve for rides"),
+            _("Reason (the member sees it)"),
+            _("Suspend"),
+            _("Make active again"),
+        )
     )
     for m in members:
         pk, suspended = m["pk"], m["state"] == MembershipState.SUSPENDED
@@ -196,7 +205,7 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             MEMBER_ROW,
             pk=pk,
             full_name=m["full_name"],
-            managed=html_row(MANAGED, no_login=no_login) if m["is_managed"] else "",
+            managed=managed if m["is_managed"] else "",
             phone=m["phone"] or "\u2013",
             roles=m["roles_label"],
             state=html_row(STATE_REASON, state=m["state_label"], reason=m["state_reason"])
@@ -218,21 +227,53 @@ DRIVER_ROW = (
 )
 
 
-def _driver_row(member: dict, grid: list[str], takes: list[str], load: dict) -> SafeString:
-    seats = member["seats"]
-    return html_row(
-        DRIVER_ROW,
-        name=member["full_name"],
-        inactive="" if member["active"] else html_row(" ({x})", x=_("inactive")),
-        cells=mark_safe(  # noqa: S308 - each cell is escaped
-            "".join(f"<td>{escape(cell or DASH)}</td>" for cell in grid)
-        ),
-        car=member["vehicle_description"] or "\u2013",
-        seats=ngettext("%(seats)s seat", "%(seats)s seats", seats) % {"seats": localize(seats)},
-        takes=html_row("; {x}", x=", ".join(takes)) if takes else "",
-        rides=localize(load["rides"]),
-        hours=localize(load["hours"]),
-    )
+def _driver_row_writer() -> Callable[[dict, list[str], list[str], dict], SafeString]:
+    """Writes the drivers' rows of one page (in the active language). Drivers share their
+    hours of the week, seats and loads: each distinct week, count and number is written
+    once per page rather than once per driver."""
+    inactive = html_row(" ({x})", x=_("inactive"))
+    weeks: dict[tuple[str, ...], SafeString] = {}
+    numbers: dict[tuple[type, float], str] = {}
+    seats_labels: dict[int, str] = {}
+
+    def week(grid: list[str]) -> SafeString:
+        key = tuple(grid)
+        cells = weeks.get(key)
+        if cells is None:
+            cells = weeks[key] = SafeString(
+                "".join([html_row("<td>{x}</td>", x=cell or DASH) for cell in grid])
+            )
+        return cells
+
+    def number(value: float) -> str:
+        key = (type(value), value)  # 0 and 0.0 are written differently
+        text = numbers.get(key)
+        if text is None:
+            text = numbers[key] = localize(value)
+        return text
+
+    def seats_label(seats: int) -> str:
+        label = seats_labels.get(seats)
+        if label is None:
+            label = seats_labels[seats] = ngettext("%(seats)s seat", "%(seats)s seats", seats) % {
+                "seats": number(seats)
+            }
+        return label
+
+    def row(member: dict, grid: list[str], takes: list[str], load: dict) -> SafeString:
+        return html_row(
+            DRIVER_ROW,
+            name=member["full_name"],
+            inactive="" if member["active"] else inactive,
+            cells=week(grid),
+            car=member["vehicle_description"] or "\u2013",
+            seats=seats_label(member["seats"]),
+            takes=html_row("; {x}", x=", ".join(takes)) if takes else "",
+            rides=number(load["rides"]),
+            hours=number(load["hours"]),
+        )
+
+    return row
 
 
 def _drivers(members: list[dict], load: dict[int, dict]) -> list[dict]:
@@ -248,6 +289,7 @@ def _drivers(members: list[dict], load: dict[int, dict]) -> list[dict]:
         slots[driver_id].append(slot)
     labels = {flag: str(DriverProfile._meta.get_field(flag).verbose_name) for flag in NEED_FLAGS}
     drivers = []
+    driver_row = _driver_row_writer()
     for member in profiles:
         grid = _week_grid(slots[member["profile_id"]])
         takes = [labels[flag] for flag in NEED_FLAGS if member[flag]]
@@ -258,7 +300,7 @@ def _drivers(members: list[dict], load: dict[int, dict]) -> list[dict]:
                 "grid": grid,
                 "takes": takes,
                 "load": load_of,
-                "row": _driver_row(member, grid, takes, load_of),
+                "row": driver_row(member, grid, takes, load_of),
             }
         )
     return drivers
@@ -288,6 +330,9 @@ def _roster_page(request, status: int = 200):
             "pending": [m for m in memberships if m["state"] == MembershipState.PENDING],
             "memberships": memberships,
             "drivers": drivers,
+            # One string for all rows: a template loop costs a few dozen calls per row.
+            "member_rows": SafeString("".join(m["row"] for m in memberships)),
+            "driver_rows": SafeString("".join(d["row"] for d in drivers)),
             "weekdays": WEEKDAYS,
             "suspend_form": SuspendForm(),
             "rider_form": RiderApprovalForm(),
