@@ -188,7 +188,9 @@ def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
 
 
 def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
-    """Rides of the people `actor` books for (themself included), newest first."""
+    """Rides of the people `actor` books for (themself included), newest first.
+    `ride_rows_of_riders` is the same in SQL (tests/mobile_api/test_ride_rows_output.py
+    compares them): change both."""
     # The people first, then their rides through the rider index. As one statement,
     # PostgreSQL cannot estimate the OR-ed subquery of people_actable_by and joins every
     # ride in the database before it keeps a person's few (70 ms at 3,600 rides, and
@@ -249,7 +251,8 @@ def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:
     """Rides assigned to `user` as a driver, in every association they drive for: the
     ones they hold (accepted, on the way, on board) first, soonest pickup first, then
     the closed ones (completed, no-show, cancelled), latest first. A ride the driver gave
-    back is no longer theirs and is not here."""
+    back is no longer theirs and is not here. `driver_ride_rows` is the same in SQL
+    (tests/mobile_api/test_ride_rows_output.py compares them): change both."""
     return (
         RideRequest.objects.filter(driver__membership__user=user)
         .annotate(
