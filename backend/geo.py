@@ -85,12 +85,14 @@ def _osrm_matrix(points: Sequence[Point]) -> tuple[list[list[int]], list[list[in
 
 def approximate(point: Point, *, grid_m: int) -> Point:
     """The point snapped to a grid of about `grid_m` metres: shows the area, not the door."""
+    x, y = approximate_coords(point.x, point.y, grid_m=grid_m)
+    return Point(x, y, srid=WGS84)
+
+
+def approximate_coords(x: float, y: float, *, grid_m: int) -> tuple[float, float]:
+    """`approximate` of the point (x, y), for rows read without building a Point."""
     from math import cos, radians
 
     lat_step = grid_m / 111_320
-    lon_step = grid_m / (111_320 * max(cos(radians(point.y)), 0.01))
-    return Point(
-        round(round(point.x / lon_step) * lon_step, 5),
-        round(round(point.y / lat_step) * lat_step, 5),
-        srid=WGS84,
-    )
+    lon_step = grid_m / (111_320 * max(cos(radians(y)), 0.01))
+    return round(round(x / lon_step) * lon_step, 5), round(round(y / lat_step) * lat_step, 5)

@@ -52,6 +52,11 @@ class PointField(serializers.Field):
 def point_json(value: Point) -> dict:
     """A point as PointField shows it, without building a field for it."""
     x, y = value.coords[:2]
+    return coords_json(x, y)
+
+
+def coords_json(x: float, y: float) -> dict:
+    """The point (x, y) as PointField shows it, for rows read without building a Point."""
     return {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]}
 
 

@@ -14,10 +14,14 @@ class FilterOnlyWhenAsked:
     """
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        names = self._filter_parameters()
-        if names is not None and not any(name in self.request.query_params for name in names):
+        if not self.filters_asked():
             return queryset
         return super().filter_queryset(queryset)
+
+    def filters_asked(self) -> bool:
+        """Whether the request may use the filter set (True when that is not known)."""
+        names = self._filter_parameters()
+        return names is None or any(name in self.request.query_params for name in names)
 
     def _filter_parameters(self) -> list[str] | None:
         """The query parameters the filter set reads; None when not known for sure."""

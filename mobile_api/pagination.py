@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework import pagination
@@ -27,3 +29,20 @@ class PageNumberPagination(pagination.PageNumberPagination):
     django_paginator_class = Paginator
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class RowsBySql:
+    """A list read with written-out SQL (backend/db.py), for the paginator above: it
+    slices (`rows(offset, limit)`, only the page asked for) and counts (`count()`, only
+    when the paginator needs the count), as a queryset would."""
+
+    def __init__(self, rows: Callable[[int, int], list], count: Callable[[], int]) -> None:
+        self._rows = rows
+        self._count = count
+
+    def __getitem__(self, window: slice) -> list:
+        start = window.start or 0
+        return self._rows(start, window.stop - start)
+
+    def count(self) -> int:
+        return self._count()

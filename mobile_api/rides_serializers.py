@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.accounts.models import short_name
 from backend.community.models import Association
 from backend.notifications.selectors import sms_number_for
 from backend.rides.models import (
@@ -26,11 +27,18 @@ from backend.rides.models import (
     Need,
     RiderApproval,
     RideRequest,
+    RideState,
     TimeKind,
 )
-from backend.rides.services import DRIVER_STEPS, pickup_area
+from backend.rides.services import DRIVER_STEPS, local_time, pickup_area, pickup_area_coords
 from dispatch.offers import offer_payload
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.fields import (
+    GEOJSON_POINT_SCHEMA,
+    DateTimeField,
+    PointField,
+    coords_json,
+    point_json,
+)
 from mobile_api.output import FastOutput
 from mobile_api.serializers import PersonOutput
 
@@ -190,6 +198,63 @@ class RideOutput(FastOutput, serializers.ModelSerializer):
         return back.pk if back is not None else None
 
 
+# How the serializers show a date and time (in the current time zone, ISO 8601).
+_datetime_json = serializers.DateTimeField().to_representation
+
+
+def ride_row_output(row: dict) -> dict:
+    """RideOutput of a ride read as a row (`ride_rows_of_riders`): the same JSON, built
+    without model instances (tests/mobile_api/test_ride_rows_output.py compares them)."""
+    return {
+        "view": "full",
+        "id": row["id"],
+        "state": row["state"],
+        "rider": {
+            "id": row["rider_id"],
+            "full_name": row["rider_full_name"],
+            "phone": row["rider_phone"],
+            "is_managed": row["rider_is_managed"],
+        },
+        "requested_by": row["requested_by_id"],
+        "association": row["association_id"],
+        "village": _village_json(row),
+        "pickup": coords_json(row["pickup_x"], row["pickup_y"]),
+        "pickup_address": row["pickup_address"],
+        "destination": coords_json(row["destination_x"], row["destination_y"]),
+        "destination_address": row["destination_address"],
+        "time_kind": row["time_kind"],
+        "earliest_pickup": _datetime_json(row["earliest_pickup"]),
+        "latest_pickup": _datetime_json(row["latest_pickup"]),
+        "arrive_by": _datetime_json(row["arrive_by"]),
+        "planned_pickup": _datetime_json(row["planned_pickup"]),
+        "passengers": row["passengers"],
+        "needs": list(row["needs"]),
+        "note": row["note"],
+        "distance_km": round(row["distance_m"] / 1000, 1),
+        "return_of": row["return_of_id"],
+        "return_ride": row["return_ride_id"],
+        "driver": None
+        if row["driver_id"] is None
+        else {
+            "id": row["driver_id"],
+            "full_name": row["driver_full_name"],
+            "phone": row["driver_phone"],
+            "car": row["driver_car"],
+        },
+        "created_at": _datetime_json(row["created_at"]),
+        "accepted_at": _datetime_json(row["accepted_at"]),
+        "closed_at": _datetime_json(row["closed_at"]),
+        "driven_m": row["driven_m"],
+    }
+
+
+def _village_json(row: dict) -> dict | None:
+    """VillageBrief of the row's village (`village_id`, `village_name`)."""
+    if row["village_id"] is None:
+        return None
+    return {"id": row["village_id"], "name": row["village_name"]}
+
+
 class RiderContactOutput(serializers.Serializer):
     full_name = serializers.CharField()
     phone = serializers.CharField(
@@ -297,6 +362,23 @@ class OfferOutput(serializers.Serializer):
 
     def to_representation(self, offer) -> dict:
         return {**offer_payload(offer), "state": offer.state}
+
+
+def offer_row_output(row: dict) -> dict:
+    """OfferOutput (`offer_payload` and the state) of an offer read as a row
+    (`pending_offer_rows`): the same JSON, built without model instances."""
+    area = pickup_area_coords(row["pickup_x"], row["pickup_y"])
+    return {
+        "offer": row["id"],
+        "ride": row["ride_id"],
+        "when": local_time(row["pickup_at"]),
+        "village": row["village_name"] or "",
+        "area": list(area),
+        "km": round(row["distance_m"] / 1000, 1),
+        "needs": ", ".join(row["needs"]),
+        "passengers": row["passengers"],
+        "state": row["state"],
+    }
 
 
 class RideOfferViewOutput(OfferOutput):
@@ -541,4 +623,34 @@ class DriverRideRowOutput(FastOutput, serializers.ModelSerializer):
     @extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(DRIVER_STEPS)}})
     def get_next_steps(self, ride: RideRequest) -> list[str]:
         """POST /api/v1/rides/<id>/<step> for each."""
-        return [step for step, states in DRIVER_STEPS.items() if ride.state in states]
+        return _next_steps(ride.state)
+
+
+def _next_steps(state: str) -> list[str]:
+    return [step for step, states in DRIVER_STEPS.items() if state in states]
+
+
+def driver_ride_row_output(row: dict) -> dict:
+    """DriverRideRowOutput of a ride read as a row (`driver_ride_rows`): the same JSON,
+    built without model instances."""
+    held = row["state"] in DRIVER_HOLDS
+    return {
+        "id": row["id"],
+        "state": row["state"],
+        "state_label": str(RideState(row["state"]).label),
+        "association": row["association_id"],
+        "village": _village_json(row),
+        "rider_first_name": short_name(row["rider_full_name"]),
+        "pickup_at": _datetime_json(row["planned_pickup"]),
+        "pickup": coords_json(row["pickup_x"], row["pickup_y"]) if held else None,
+        "pickup_address": row["pickup_address"] if held else None,
+        "destination": coords_json(row["destination_x"], row["destination_y"]) if held else None,
+        "destination_address": row["destination_address"] if held else None,
+        "area": coords_json(*pickup_area_coords(row["pickup_x"], row["pickup_y"])),
+        "passengers": row["passengers"],
+        "needs": list(row["needs"]),
+        "distance_km": round(row["distance_m"] / 1000, 1),
+        "driven_m": row["driven_m"],
+        "closed_at": _datetime_json(row["closed_at"]),
+        "next_steps": _next_steps(row["state"]),
+    }

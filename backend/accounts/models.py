@@ -100,7 +100,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[0] if self.full_name else ""
+        return short_name(self.full_name)
+
+
+def short_name(full_name: str) -> str:
+    """The first name, as a list shows it (`User.get_short_name`)."""
+    return full_name.split(" ")[0] if full_name else ""
 
 
 class ProxyLinkQuerySet(models.QuerySet):

@@ -189,7 +189,9 @@ def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
 
 
 def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
-    """Rides of the people `actor` books for (themself included), newest first."""
+    """Rides of the people `actor` books for (themself included), newest first.
+    `ride_rows_of_riders` is the same in SQL (tests/mobile_api/test_ride_rows_output.py
+    compares them): change both."""
     # The people first, then their rides through the rider index. As one statement,
     # PostgreSQL cannot estimate the OR-ed subquery of people_actable_by and joins every
     # ride in the database before it keeps a person's few (70 ms at 3,600 rides, and
@@ -214,11 +216,56 @@ def rides_for_coordinators(*, association: Association) -> QuerySet[RideRequest]
     )
 
 
+# What RideOutput shows of a ride, in SQL: the apps poll their list of rides (backend/db.py
+# says why). Points as their coordinates (cheaper than reading and parsing the geography).
+_RIDE_ROWS = """
+    SELECT r.id, r.state, r.rider_id, u.full_name AS rider_full_name, u.phone AS rider_phone,
+           u.is_managed AS rider_is_managed, r.requested_by_id, r.association_id,
+           r.village_id, v.name AS village_name,
+           ST_X(r.pickup::geometry) AS pickup_x, ST_Y(r.pickup::geometry) AS pickup_y,
+           r.pickup_address,
+           ST_X(r.destination::geometry) AS destination_x,
+           ST_Y(r.destination::geometry) AS destination_y,
+           r.destination_address, r.time_kind, r.earliest_pickup, r.latest_pickup, r.arrive_by,
+           r.planned_pickup, r.passengers, r.needs, r.note, r.distance_m, r.return_of_id,
+           back.id AS return_ride_id, r.driver_id,
+           d.vehicle_description AS driver_car, du.full_name AS driver_full_name,
+           du.phone AS driver_phone, r.created_at, r.accepted_at, r.closed_at, r.driven_m
+      FROM rides_riderequest AS r
+      JOIN accounts_user AS u ON u.id = r.rider_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+      LEFT JOIN rides_driverprofile AS d ON d.id = r.driver_id
+      LEFT JOIN community_membership AS m ON m.id = d.membership_id
+      LEFT JOIN accounts_user AS du ON du.id = m.user_id
+      LEFT JOIN rides_riderequest AS back ON back.return_of_id = r.id
+"""
+
+
+def ride_rows_of_riders(*, rider_ids: list[int], offset: int, limit: int) -> list[dict]:
+    """`rides_of_rider` as rows (`rider_ids` from `people_ids_actable_by`), in its order:
+    the rides from `offset`, at most `limit`."""
+    return fetch_dicts(
+        _RIDE_ROWS + " WHERE r.rider_id = ANY(%(riders)s) ORDER BY r.earliest_pickup DESC"
+        " LIMIT %(limit)s OFFSET %(offset)s",
+        {"riders": rider_ids, "limit": limit, "offset": offset},
+    )
+
+
+def ride_count_of_riders(*, rider_ids: list[int]) -> int:
+    """How many rides `ride_rows_of_riders` has in all."""
+    [row] = fetch_dicts(
+        "SELECT count(*) AS n FROM rides_riderequest WHERE rider_id = ANY(%(riders)s)",
+        {"riders": rider_ids},
+    )
+    return row["n"]
+
+
 def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:
     """Rides assigned to `user` as a driver, in every association they drive for: the
     ones they hold (accepted, on the way, on board) first, soonest pickup first, then
     the closed ones (completed, no-show, cancelled), latest first. A ride the driver gave
-    back is no longer theirs and is not here."""
+    back is no longer theirs and is not here. `driver_ride_rows` is the same in SQL
+    (tests/mobile_api/test_ride_rows_output.py compares them): change both."""
     return (
         RideRequest.objects.filter(driver__membership__user=user)
         .annotate(
@@ -236,6 +283,100 @@ def rides_of_driver(*, user: User) -> QuerySet[RideRequest]:
             "-pk",
         )
     )
+
+
+# `rides_of_driver` in SQL, with what a driver's row of the API shows (backend/db.py says
+# why): whose ride it is (`driver__membership__user`) and the order are the same.
+_DRIVER_RIDE_ROWS = """
+    SELECT r.id, r.state, r.association_id, r.village_id, v.name AS village_name,
+           u.full_name AS rider_full_name, r.planned_pickup,
+           ST_X(r.pickup::geometry) AS pickup_x, ST_Y(r.pickup::geometry) AS pickup_y,
+           r.pickup_address,
+           ST_X(r.destination::geometry) AS destination_x,
+           ST_Y(r.destination::geometry) AS destination_y,
+           r.destination_address, r.passengers, r.needs, r.distance_m, r.driven_m, r.closed_at
+      FROM rides_riderequest AS r
+      JOIN rides_driverprofile AS d ON d.id = r.driver_id
+      JOIN community_membership AS m ON m.id = d.membership_id
+      JOIN accounts_user AS u ON u.id = r.rider_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+     WHERE m.user_id = %(user)s
+     ORDER BY r.state <> ALL(%(holds)s),
+              CASE WHEN r.state = ANY(%(holds)s) THEN r.planned_pickup END ASC NULLS LAST,
+              r.planned_pickup DESC NULLS LAST,
+              r.id DESC
+     LIMIT %(limit)s OFFSET %(offset)s
+"""
+
+
+def driver_ride_rows(*, user: User, offset: int, limit: int) -> list[dict]:
+    """`rides_of_driver` as rows, in its order: the rides from `offset`, at most `limit`."""
+    return fetch_dicts(
+        _DRIVER_RIDE_ROWS,
+        {
+            "user": user.pk,
+            "holds": [str(state) for state in DRIVER_HOLDS],
+            "limit": limit,
+            "offset": offset,
+        },
+    )
+
+
+def driver_ride_count(*, user: User) -> int:
+    """How many rides `driver_ride_rows` has in all."""
+    [row] = fetch_dicts(
+        """
+        SELECT count(*) AS n
+          FROM rides_riderequest AS r
+          JOIN rides_driverprofile AS d ON d.id = r.driver_id
+          JOIN community_membership AS m ON m.id = d.membership_id
+         WHERE m.user_id = %(user)s
+        """,
+        {"user": user.pk},
+    )
+    return row["n"]
+
+
+# The offers waiting for a driver's answer, with what `dispatch.offers.offer_payload`
+# shows: the apps poll them (backend/db.py says why). Only while the ride is open: the
+# same rule as the offers of `rides_visible_to`.
+_PENDING_OFFER_ROWS = """
+    SELECT o.id, o.state, o.pickup_at, r.id AS ride_id, v.name AS village_name,
+           ST_X(r.pickup::geometry) AS pickup_x, ST_Y(r.pickup::geometry) AS pickup_y,
+           r.distance_m, r.needs, r.passengers
+      FROM rides_offer AS o
+      JOIN rides_driverprofile AS d ON d.id = o.driver_id
+      JOIN community_membership AS m ON m.id = d.membership_id
+      JOIN rides_riderequest AS r ON r.id = o.ride_id
+      LEFT JOIN community_village AS v ON v.id = r.village_id
+     WHERE m.user_id = %(user)s AND o.state = %(pending)s AND r.state = ANY(%(open)s)
+"""
+
+
+def pending_offer_rows(*, user: User, offset: int, limit: int) -> list[dict]:
+    """Offers made to `user` that wait for their answer, on rides still open: soonest
+    pickup first, from `offset`, at most `limit`."""
+    return fetch_dicts(
+        _PENDING_OFFER_ROWS + " ORDER BY o.pickup_at, o.id LIMIT %(limit)s OFFSET %(offset)s",
+        {**_pending_offer_params(user), "limit": limit, "offset": offset},
+    )
+
+
+def pending_offer_count(*, user: User) -> int:
+    """How many offers `pending_offer_rows` has in all."""
+    [row] = fetch_dicts(
+        f"SELECT count(*) AS n FROM ({_PENDING_OFFER_ROWS}) AS pending",  # noqa: S608 - constant
+        _pending_offer_params(user),
+    )
+    return row["n"]
+
+
+def _pending_offer_params(user: User) -> dict:
+    return {
+        "user": user.pk,
+        "pending": OfferState.PENDING.value,
+        "open": [str(state) for state in OPEN_STATES],
+    }
 
 
 def user_coordinates(*, user: User, association: Association) -> bool:

@@ -20,7 +20,7 @@ from backend.accounts.models import User
 from backend.community.models import Association
 from backend.community.selectors import user_can_act_for
 from backend.errors import ApplicationError, ErrorKind
-from backend.geo import approximate, road_leg
+from backend.geo import WGS84, approximate_coords, road_leg
 from backend.notifications.reminders import reminder_cancel, reminder_schedule
 from backend.notifications.services import notify
 from backend.rides.errors import RideErrorCode
@@ -570,4 +570,9 @@ def local_time(moment: datetime) -> str:
 
 def pickup_area(ride: RideRequest) -> Point:
     """What a driver sees before accepting: the pickup snapped to a ~500 m grid."""
-    return approximate(ride.pickup, grid_m=settings.RIDES_APPROXIMATE_GRID_M)
+    return Point(*pickup_area_coords(ride.pickup.x, ride.pickup.y), srid=WGS84)
+
+
+def pickup_area_coords(x: float, y: float) -> tuple[float, float]:
+    """`pickup_area` of a pickup at (x, y), for rides read as rows."""
+    return approximate_coords(x, y, grid_m=settings.RIDES_APPROXIMATE_GRID_M)

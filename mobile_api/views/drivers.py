@@ -27,8 +27,15 @@ from backend.rides.drivers import (
     driver_set_duty,
 )
 from backend.rides.models import DRIVER_HOLDS, DriverProfile, RideRequest, RideState
-from backend.rides.selectors import driver_logbook, driver_profiles_of, rides_of_driver
+from backend.rides.selectors import (
+    driver_logbook,
+    driver_profiles_of,
+    driver_ride_count,
+    driver_ride_rows,
+    rides_of_driver,
+)
 from mobile_api.filtering import FilterOnlyWhenAsked
+from mobile_api.pagination import RowsBySql
 from mobile_api.rides_serializers import (
     AvailabilityExceptionInput,
     AvailabilityExceptionOutput,
@@ -41,6 +48,7 @@ from mobile_api.rides_serializers import (
     LogbookRowOutput,
     PositionInput,
     PositionOutput,
+    driver_ride_row_output,
 )
 
 ASSOCIATION_PARAMETER = OpenApiParameter(
@@ -263,6 +271,20 @@ class DriverRides(FilterOnlyWhenAsked, generics.ListAPIView):
             .select_related("rider", "village")
             .only(*DRIVER_RIDE_COLUMNS)
         )
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        if self.filters_asked():
+            return super().list(request, *args, **kwargs)
+        # The list the apps poll, unfiltered, read with written-out SQL: compiling the
+        # ORM query and building its model instances cost most of the request.
+        rows = RowsBySql(
+            rows=lambda offset, limit: driver_ride_rows(
+                user=request.user, offset=offset, limit=limit
+            ),
+            count=lambda: driver_ride_count(user=request.user),
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([driver_ride_row_output(row) for row in page])
 
 
 class DriverLogbook(generics.ListAPIView):

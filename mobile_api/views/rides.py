@@ -37,6 +37,7 @@ from backend.community.selectors import (
     associations_visible_to,
     memberships_visible_to,
     people_actable_by,
+    people_ids_actable_by,
 )
 from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode
@@ -45,10 +46,8 @@ from backend.rides.drivers import rider_approve
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import (
     CLOSED_STATES,
-    OPEN_STATES,
     DriverProfile,
     Offer,
-    OfferState,
     RideEvent,
     RideRequest,
     RideState,
@@ -57,6 +56,10 @@ from backend.rides.selectors import (
     RideView,
     mileage_report,
     offer_pending_for,
+    pending_offer_count,
+    pending_offer_rows,
+    ride_count_of_riders,
+    ride_rows_of_riders,
     ride_view_for,
     rider_associations,
     rides_for_coordinators,
@@ -75,6 +78,7 @@ from dispatch.services import (
 )
 from mobile_api.audit import AuditedListMixin
 from mobile_api.filtering import FilterOnlyWhenAsked
+from mobile_api.pagination import RowsBySql
 from mobile_api.rides_serializers import (
     AssignInput,
     CompleteInput,
@@ -91,6 +95,8 @@ from mobile_api.rides_serializers import (
     RiderApprovalOutput,
     RideRequestInput,
     SuggestionOutput,
+    offer_row_output,
+    ride_row_output,
 )
 from mobile_api.throttles import BookingThrottle, UserRateThrottle
 
@@ -234,6 +240,21 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
             .only(*RIDE_LIST_COLUMNS)
         )
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        if self.filters_asked():
+            return super().list(request, *args, **kwargs)
+        # The list the apps poll, unfiltered, read with written-out SQL: compiling the
+        # ORM query and building five model instances a ride cost most of the request.
+        riders = people_ids_actable_by(actor=request.user)
+        rows = RowsBySql(
+            rows=lambda offset, limit: ride_rows_of_riders(
+                rider_ids=riders, offset=offset, limit=limit
+            ),
+            count=lambda: ride_count_of_riders(rider_ids=riders),
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([ride_row_output(row) for row in page])
+
     @extend_schema(request=RideRequestInput, responses={201: RideOutput})
     def post(self, request: Request) -> Response:
         """Ask for a ride (for yourself or someone you book for). Dispatch starts looking
@@ -314,29 +335,19 @@ class OfferList(generics.ListAPIView):
     """Rides offered to me that wait for my answer: the area, not the address."""
 
     serializer_class = OfferOutput
+    # Read with written-out SQL instead (`list`): the apps poll it, and compiling the ORM
+    # query and building its instances cost most of the request. For the schema only.
+    queryset = Offer.objects.none()
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
-            return Offer.objects.none()
-        return (
-            Offer.objects.filter(
-                driver__membership__user=self.request.user,
-                state=OfferState.PENDING,
-                ride__state__in=OPEN_STATES,
-            )
-            .select_related("ride__village")
-            # What offer_payload shows, and nothing else (a village's outline is large).
-            .only(
-                "pickup_at",
-                "state",
-                "ride__pickup",
-                "ride__village__name",
-                "ride__distance_m",
-                "ride__needs",
-                "ride__passengers",
-            )
-            .order_by("pickup_at", "pk")
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        rows = RowsBySql(
+            rows=lambda offset, limit: pending_offer_rows(
+                user=request.user, offset=offset, limit=limit
+            ),
+            count=lambda: pending_offer_count(user=request.user),
         )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([offer_row_output(row) for row in page])
 
 
 class OfferAccept(APIView):
