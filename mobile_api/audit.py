@@ -6,7 +6,8 @@ from backend.audit.services import audit_record_many
 
 class AuditedListMixin:
     """For a ListAPIView showing other people's data. `audit_action` names the access;
-    `audit_subject_field` is the attribute of a row holding whose data it is."""
+    `audit_subject_field` is the attribute (or key, for rows read with SQL) of a row
+    holding whose data it is."""
 
     audit_action: str
     audit_subject_field: str
@@ -20,7 +21,12 @@ class AuditedListMixin:
         audit_record_many(
             actor=self.request.user,
             action=self.audit_action,
-            subject_ids=[getattr(row, self.audit_subject_field) for row in rows],
+            subject_ids=[_subject_of(row, self.audit_subject_field) for row in rows],
             detail=self.audit_detail(),
         )
         return page
+
+
+def _subject_of(row, field: str) -> int:
+    # A model instance, or a row read with SQL (a dict).
+    return row[field] if isinstance(row, dict) else getattr(row, field)

@@ -208,7 +208,8 @@ def rides_for_coordinators(*, association: Association) -> QuerySet[RideRequest]
     """The association's rides as its coordinators list them: the ones no driver was
     found for first, then the ones still looking, then the rest, each by pickup time.
     The order is that of the index `ride_association_urgency`, so a page is read from
-    it rather than by sorting all the association's rides."""
+    it rather than by sorting all the association's rides. Its SQL twin, for the list
+    without filters: `ride_rows_for_coordinators`."""
     return (
         RideRequest.objects.filter(association=association)
         .annotate(urgency=ride_urgency())
@@ -256,6 +257,35 @@ def ride_count_of_riders(*, rider_ids: list[int]) -> int:
     [row] = fetch_dicts(
         "SELECT count(*) AS n FROM rides_riderequest WHERE rider_id = ANY(%(riders)s)",
         {"riders": rider_ids},
+    )
+    return row["n"]
+
+
+# rides_for_coordinators' order in SQL, written as the index `ride_association_urgency`
+# writes it (ride_urgency()): PostgreSQL reads a page from the index only when the two
+# are the same expression (tests/mobile_api/test_rides_api.py checks the plan).
+_URGENCY = (
+    f"CASE WHEN r.state = '{RideState.UNASSIGNED.value}' THEN 0"
+    f" WHEN r.state IN ({', '.join(repr(state.value) for state in OPEN_STATES)}) THEN 1"
+    " ELSE 2 END"
+)
+
+
+def ride_rows_for_coordinators(*, association_id: int, offset: int, limit: int) -> list[dict]:
+    """`rides_for_coordinators` as rows, in its order: the rides from `offset`, at most
+    `limit`."""
+    return fetch_dicts(
+        _RIDE_ROWS + " WHERE r.association_id = %(association)s"
+        f" ORDER BY {_URGENCY}, r.earliest_pickup, r.id LIMIT %(limit)s OFFSET %(offset)s",
+        {"association": association_id, "limit": limit, "offset": offset},
+    )
+
+
+def ride_count_for_coordinators(*, association_id: int) -> int:
+    """How many rides `ride_rows_for_coordinators` has in all."""
+    [row] = fetch_dicts(
+        "SELECT count(*) AS n FROM rides_riderequest WHERE association_id = %(association)s",
+        {"association": association_id},
     )
     return row["n"]
 

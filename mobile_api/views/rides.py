@@ -58,7 +58,9 @@ from backend.rides.selectors import (
     offer_pending_for,
     pending_offer_count,
     pending_offer_rows,
+    ride_count_for_coordinators,
     ride_count_of_riders,
+    ride_rows_for_coordinators,
     ride_rows_of_riders,
     ride_view_for,
     rider_associations,
@@ -568,6 +570,20 @@ class AssociationRides(AuditedListMixin, FilterOnlyWhenAsked, generics.ListAPIVi
             .select_related(*RIDE_LIST_RELATED)
             .only(*RIDE_LIST_COLUMNS)
         )
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        if self.filters_asked():
+            return super().list(request, *args, **kwargs)
+        # Unfiltered (the coordinators' board), read with written-out SQL as RideList is.
+        association = _coordinated_association(request, self.kwargs["pk"])
+        rows = RowsBySql(
+            rows=lambda offset, limit: ride_rows_for_coordinators(
+                association_id=association.pk, offset=offset, limit=limit
+            ),
+            count=lambda: ride_count_for_coordinators(association_id=association.pk),
+        )
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response([ride_row_output(row) for row in page])
 
 
 class CsvRenderer(BaseRenderer):

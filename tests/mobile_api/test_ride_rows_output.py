@@ -1,5 +1,6 @@
-"""The ride lists the apps poll are read with written-out SQL and shaped without model
-instances (`ride_row_output`, `driver_ride_row_output`, `offer_row_output`). They give
+"""The ride lists the apps poll, and the coordinators' list, are read with written-out SQL
+and shaped without model instances (`ride_row_output`, `driver_ride_row_output`,
+`offer_row_output`). They give
 byte for byte the JSON the serializers give of the same rides, for every shape of a ride:
 each state, with and without a driver, village, return ride or arrival time, with
 the same pages, counts and links."""
@@ -14,6 +15,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from backend.accounts.models import ProxyLink
+from backend.audit.models import AuditEntry
 from backend.rides.models import (
     DRIVER_HOLDS,
     OPEN_STATES,
@@ -147,6 +149,28 @@ def test_driver_rides_as_rows_are_the_serializers_json(rides, driver, api_as, la
     client = api_as(driver.membership.user)
     seen = _same_pages(client, "/api/v1/driver/rides", {"state": ALL_STATES}, language)
     assert seen == RideRequest.objects.filter(driver=driver).count() > 4
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_association_rides_as_rows_are_the_serializers_json(
+    rides, association, coordinator, api_as, language
+):
+    """The coordinators' list: the same bytes in the urgency order, and the same audit
+    entries of whose rides were shown."""
+    client = api_as(coordinator)
+    path = f"/api/v1/associations/{association.pk}/rides/"
+    assert _same_pages(client, path, {"state": ALL_STATES}, language) == len(rides) + 1
+
+    def audited(query: dict) -> list[tuple]:
+        AuditEntry.objects.all().delete()
+        assert client.get(path, {"page_size": 7, **query}).status_code == 200
+        return sorted(
+            AuditEntry.objects.values_list("actor_id", "subject_id", "action", "detail")
+        )
+
+    rows, orm = audited({}), audited({"state": ALL_STATES})
+    assert rows == orm
+    assert len(rows) == 2  # the rider's rides and their relative's, one entry each
 
 
 def test_pending_offers_as_rows_are_the_serializers_json(rides, driver, api_as):
