@@ -164,9 +164,7 @@ def test_association_rides_as_rows_are_the_serializers_json(
     def audited(query: dict) -> list[tuple]:
         AuditEntry.objects.all().delete()
         assert client.get(path, {"page_size": 7, **query}).status_code == 200
-        return sorted(
-            AuditEntry.objects.values_list("actor_id", "subject_id", "action", "detail")
-        )
+        return sorted(AuditEntry.objects.values_list("actor_id", "subject_id", "action", "detail"))
 
     rows, orm = audited({}), audited({"state": ALL_STATES})
     assert rows == orm
