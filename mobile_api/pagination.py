@@ -1,8 +1,10 @@
 from collections.abc import Callable
+from typing import Any
 
 from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from rest_framework import pagination
+from rest_framework.response import Response
 
 
 class Paginator(DjangoPaginator):
@@ -46,3 +48,16 @@ class RowsBySql:
 
     def count(self) -> int:
         return self._count()
+
+
+def paginated_rows(
+    view,
+    *,
+    rows: Callable[[int, int], list],
+    count: Callable[[], int],
+    shape: Callable[[dict], Any],
+) -> Response:
+    """The paginated response of a list view whose rows are read with SQL (`RowsBySql`):
+    the page the request asks for, each row shaped by `shape`."""
+    page = view.paginate_queryset(RowsBySql(rows=rows, count=count))
+    return view.get_paginated_response([shape(row) for row in page])

@@ -35,7 +35,7 @@ from backend.rides.selectors import (
     rides_of_driver,
 )
 from mobile_api.filtering import FilterOnlyWhenAsked
-from mobile_api.pagination import RowsBySql
+from mobile_api.pagination import paginated_rows
 from mobile_api.rides_serializers import (
     AvailabilityExceptionInput,
     AvailabilityExceptionOutput,
@@ -277,14 +277,14 @@ class DriverRides(FilterOnlyWhenAsked, generics.ListAPIView):
             return super().list(request, *args, **kwargs)
         # The list the apps poll, unfiltered, read with written-out SQL: compiling the
         # ORM query and building its model instances cost most of the request.
-        rows = RowsBySql(
+        return paginated_rows(
+            self,
             rows=lambda offset, limit: driver_ride_rows(
                 user=request.user, offset=offset, limit=limit
             ),
             count=lambda: driver_ride_count(user=request.user),
+            shape=driver_ride_row_output,
         )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response([driver_ride_row_output(row) for row in page])
 
 
 class DriverLogbook(generics.ListAPIView):

@@ -80,7 +80,7 @@ from dispatch.services import (
 )
 from mobile_api.audit import AuditedListMixin
 from mobile_api.filtering import FilterOnlyWhenAsked
-from mobile_api.pagination import RowsBySql
+from mobile_api.pagination import paginated_rows
 from mobile_api.rides_serializers import (
     AssignInput,
     CompleteInput,
@@ -248,14 +248,14 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
         # The list the apps poll, unfiltered, read with written-out SQL: compiling the
         # ORM query and building five model instances a ride cost most of the request.
         riders = people_ids_actable_by(actor=request.user)
-        rows = RowsBySql(
+        return paginated_rows(
+            self,
             rows=lambda offset, limit: ride_rows_of_riders(
                 rider_ids=riders, offset=offset, limit=limit
             ),
             count=lambda: ride_count_of_riders(rider_ids=riders),
+            shape=ride_row_output,
         )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response([ride_row_output(row) for row in page])
 
     @extend_schema(request=RideRequestInput, responses={201: RideOutput})
     def post(self, request: Request) -> Response:
@@ -342,14 +342,14 @@ class OfferList(generics.ListAPIView):
     queryset = Offer.objects.none()
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        rows = RowsBySql(
+        return paginated_rows(
+            self,
             rows=lambda offset, limit: pending_offer_rows(
                 user=request.user, offset=offset, limit=limit
             ),
             count=lambda: pending_offer_count(user=request.user),
+            shape=offer_row_output,
         )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response([offer_row_output(row) for row in page])
 
 
 class OfferAccept(APIView):
@@ -576,14 +576,14 @@ class AssociationRides(AuditedListMixin, FilterOnlyWhenAsked, generics.ListAPIVi
             return super().list(request, *args, **kwargs)
         # Unfiltered (the coordinators' board), read with written-out SQL as RideList is.
         association = _coordinated_association(request, self.kwargs["pk"])
-        rows = RowsBySql(
+        return paginated_rows(
+            self,
             rows=lambda offset, limit: ride_rows_for_coordinators(
                 association_id=association.pk, offset=offset, limit=limit
             ),
             count=lambda: ride_count_for_coordinators(association_id=association.pk),
+            shape=ride_row_output,
         )
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response([ride_row_output(row) for row in page])
 
 
 class CsvRenderer(BaseRenderer):
