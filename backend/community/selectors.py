@@ -51,15 +51,20 @@ def people_actable_by(*, actor: User) -> QuerySet[User]:
     of the associations they coordinate."""
     if not actor.is_authenticated or actor.is_managed:
         return User.objects.none()
+    # Each way of acting for someone is its own subquery, not a join: OR-ed joins made
+    # PostgreSQL read every membership of the actor's associations and sort them for
+    # DISTINCT, in every statement that filters by these people.
+    proxied = ProxyLink.objects.filter(proxy=actor, accepted_at__isnull=False)
+    coordinated = Membership.objects.filter(
+        association_id__in=coordinated_association_ids(user=actor),
+        state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
+    )
     return User.objects.filter(
         Q(pk=actor.pk)
-        | Q(proxy_links__proxy=actor, proxy_links__accepted_at__isnull=False)
-        | Q(
-            memberships__association_id__in=coordinated_association_ids(user=actor),
-            memberships__state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
-        ),
+        | Q(pk__in=proxied.values("resident_id"))
+        | Q(pk__in=coordinated.values("user_id")),
         is_active=True,
-    ).distinct()
+    )
 
 
 def people_ids_actable_by(*, actor: User) -> list[int]:
