@@ -91,13 +91,23 @@ def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
     return links
 
 
+def invitation_sms_language(invitation: ProxyInvitation) -> str:
+    """The language of an invitation's SMS: that of whoever asks, else the resident's,
+    else Swedish. Nothing is known of the person with the number, and the asker is the
+    one most likely to share a language with them (a daughter asked by her parent)."""
+    for person in (invitation.created_by, invitation.resident):
+        if person is not None and person.preferred_language in Language.values:
+            return person.preferred_language
+    return Language.SWEDISH
+
+
 def invitation_sms_text(invitation: ProxyInvitation) -> str:
-    """Who asks, for whom, and how to answer; in Swedish, as nothing is known of the
-    person with the number. No more of the resident than their name."""
+    """Who asks, for whom, and how to answer, in `invitation_sms_language`. No more of
+    the resident than their name."""
     resident = invitation.resident.full_name
     asker = invitation.created_by
     values = {"resident": resident, "url": settings.SITE_URL}
-    with translation.override(Language.SWEDISH):
+    with translation.override(invitation_sms_language(invitation)):
         if asker is None or asker.pk == invitation.resident_id:
             text = _(
                 "Samby: %(resident)s asks you to help them book and follow rides. "

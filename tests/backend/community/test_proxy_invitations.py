@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from backend.accounts.login_codes import _hash, login_code_verify
-from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink
+from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import (
     invitation_sms_text,
     proxy_invitation_sms_send,
@@ -236,6 +236,67 @@ def test_the_sms_text_says_who_asks_and_how_to_join(greta, settings):
     assert text.startswith("Samby: Greta Andersson")
     assert text.endswith("https://samby.example.se")
     assert len(text) <= 200
+
+
+SITE = "https://samby.example.se"
+TEXTS = {
+    ("en", "self"): "Samby: Greta Andersson asks you to help them book and follow rides. "
+    f"To answer, join Samby with this phone number: {SITE}",
+    ("sv", "self"): "Samby: Greta Andersson ber dig om hjälp att boka och hålla koll på resor. "
+    f"Svara genom att gå med i Samby med det här telefonnumret: {SITE}",
+    ("en", "other"): "Samby: Karin Lindqvist asks you to help Greta Andersson book and follow "
+    f"rides. To answer, join Samby with this phone number: {SITE}",
+    ("sv", "other"): "Samby: Karin Lindqvist ber dig hjälpa Greta Andersson att boka och hålla "
+    f"koll på resor. Svara genom att gå med i Samby med det här telefonnumret: {SITE}",
+}
+
+
+@pytest.mark.parametrize(
+    ("asker", "resident_language", "asker_language", "expected"),
+    [
+        ("resident", "en", None, ("en", "self")),
+        ("resident", "sv", None, ("sv", "self")),
+        ("other", "sv", "en", ("en", "other")),
+        ("other", "en", "sv", ("sv", "other")),
+        ("erased", "en", None, ("en", "self")),
+        ("erased", "xx", None, ("sv", "self")),
+    ],
+    ids=[
+        "a-resident-asking-in-english",
+        "a-resident-asking-in-swedish",
+        "an-english-helper-asking-for-a-swedish-resident",
+        "a-swedish-helper-asking-for-an-english-resident",
+        "no-asker-left-the-residents-language",
+        "no-language-known-swedish",
+    ],
+)
+def test_the_sms_is_in_the_language_of_whoever_asks(
+    settings, asker, resident_language, asker_language, expected
+):
+    """Nothing is known of the person with the number: whoever asks knows them best."""
+    settings.SITE_URL = SITE
+    greta = UserFactory(full_name="Greta Andersson", preferred_language="sv")
+    User.objects.filter(pk=greta.pk).update(preferred_language=resident_language)
+    created_by = greta if asker == "resident" else None
+    if asker == "other":
+        created_by = UserFactory(full_name="Karin Lindqvist", preferred_language=asker_language)
+    ProxyInvitation.objects.create(
+        resident=greta, phone=UNKNOWN, invited_as="070-174 06 99", created_by=created_by
+    )
+    invitation = ProxyInvitation.objects.select_related("resident", "created_by").get()
+    with translation.override("sv" if expected[0] == "en" else "en"):  # not the request's
+        assert invitation_sms_text(invitation) == TEXTS[expected]
+
+
+def test_the_sms_sent_goes_in_the_askers_language(
+    eager, sms_provider, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = SITE
+    greta = UserFactory(full_name="Greta Andersson", preferred_language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    [sms] = sms_provider.accepted
+    assert (sms.form["to"], sms.form["message"]) == (UNKNOWN, TEXTS["en", "self"])
 
 
 # --- Signing up with the number -----------------------------------------------------------
