@@ -3,7 +3,7 @@ has an account; a number without one gets an invitation (one SMS), which becomes
 pending link when someone signs up with the number. A decline tells whoever asked."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -28,12 +28,19 @@ from backend.community.services import (
     proxy_link_request,
 )
 from backend.errors import ApplicationError, ErrorKind
-from backend.notifications.models import Notification
-from backend.notifications.selectors import STOCKHOLM
+from backend.notifications.models import Channel, Delivery, DeliveryStatus, Notification
+from backend.notifications.selectors import STOCKHOLM, sms_sent_today
+from backend.notifications.services import notify
 from backend.privacy.export import person_export
 from backend.privacy.retention import personal_data_forget_old, proxy_invitations_delete_old
 from dispatch.privacy import person_erase
-from tests.factories import PASSWORD, AssociationFactory, UserFactory, coordinator_of
+from tests.factories import (
+    PASSWORD,
+    AssociationFactory,
+    ManagedProfileFactory,
+    UserFactory,
+    coordinator_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +76,7 @@ def test_an_unknown_number_gets_an_invitation_and_one_sms(
         invitation.relationship,
         invitation.created_by,
     ) == (greta, UNKNOWN, "070-174 06 99", "dotter", greta)
-    assert invitation.sms_done_at is not None
+    assert (invitation.sms_done_at is not None, invitation.sms_outcome) == (True, "sent")
     assert not ProxyLink.objects.exists()
     [sms] = sms_provider.accepted
     assert sms.form["to"] == UNKNOWN
@@ -120,7 +127,10 @@ def test_the_same_number_for_two_residents_is_two_requests_and_one_sms(
     assert ProxyInvitation.objects.count() == 2
     # A number that belongs to nobody in Samby gets one invitation SMS a day at most.
     assert len(sms_provider.accepted) == 1
-    assert ProxyInvitation.objects.filter(sms_done_at__isnull=True).count() == 0
+    assert sorted(ProxyInvitation.objects.values_list("sms_outcome", flat=True)) == [
+        "sent",
+        "skipped",
+    ]
 
 
 def test_an_expired_invitation_is_replaced_by_a_new_request(greta, settings):
@@ -184,8 +194,25 @@ def test_the_invitation_database_constraints():
         transaction.atomic(),
     ):
         ProxyInvitation.objects.create(resident=greta, phone=UNKNOWN, invited_as="y")
-    with pytest.raises(IntegrityError, match="proxy_invitation_phone_is_e164"):
+    with (
+        pytest.raises(IntegrityError, match="proxy_invitation_phone_is_e164"),
+        transaction.atomic(),
+    ):
         ProxyInvitation.objects.create(resident=greta, phone="070-174 06 99", invited_as="z")
+    other = UserFactory()
+    for done_at, outcome in [(timezone.now(), ""), (None, "sent")]:
+        with (
+            pytest.raises(IntegrityError, match="proxy_invitation_sms_outcome_when_done"),
+            transaction.atomic(),
+        ):
+            ProxyInvitation.objects.create(
+                resident=other,
+                phone=UNKNOWN,
+                invited_as="w",
+                sms_done_at=done_at,
+                sms_outcome=outcome,
+            )
+    assert ProxyInvitation.objects.count() == 1
 
 
 # --- The SMS ------------------------------------------------------------------------------
@@ -226,6 +253,8 @@ def test_a_provider_error_is_tried_again_then_given_up(greta, outside_quiet_hour
     invitation.refresh_from_db()
     assert invitation.sms_done_at is None
     assert proxy_invitation_sms_send(invitation_id=invitation.pk, final=True) == "failed"
+    invitation.refresh_from_db()
+    assert invitation.sms_outcome == "failed"
     assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "gone"
 
 
@@ -297,6 +326,130 @@ def test_the_sms_sent_goes_in_the_askers_language(
         ask(greta, greta)
     [sms] = sms_provider.accepted
     assert (sms.form["to"], sms.form["message"]) == (UNKNOWN, TEXTS["en", "self"])
+
+
+# --- The number's daily SMS cap ------------------------------------------------------------
+
+
+def sms_delivery_at(*, to, status, at):
+    notification = Notification.objects.create(
+        recipient=UserFactory(), kind="association.message", payload={}
+    )
+    delivery = Delivery.objects.create(
+        notification=notification, channel=Channel.SMS, address=to, status=status
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(updated_at=at)
+
+
+def invitation_done_at(*, to, outcome, at):
+    ProxyInvitation.objects.create(
+        resident=UserFactory(), phone=to, invited_as=to, sms_done_at=at, sms_outcome=outcome
+    )
+
+
+def test_sms_sent_today_counts_both_senders_since_local_midnight():
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=STOCKHOLM)
+    midnight = datetime(2026, 3, 10, 0, 0, tzinfo=STOCKHOLM)
+    before = midnight - timedelta(seconds=1)
+    other = "+46701740698"
+    # Counted: two notification SMS and one invitation SMS sent to the number today.
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=midnight)
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=now)
+    invitation_done_at(to=UNKNOWN, outcome="sent", at=now - timedelta(hours=1))
+    # Not counted: not sent, sent yesterday, or sent to another number.
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.FAILED, at=now)
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SKIPPED, at=now)
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=before)
+    sms_delivery_at(to=other, status=DeliveryStatus.SENT, at=now)
+    invitation_done_at(to=UNKNOWN, outcome="skipped", at=now)
+    invitation_done_at(to=UNKNOWN, outcome="failed", at=now)
+    invitation_done_at(to=UNKNOWN, outcome="sent", at=before)
+    invitation_done_at(to=other, outcome="sent", at=now)
+    ProxyInvitation.objects.create(resident=UserFactory(), phone=UNKNOWN, invited_as="waiting")
+
+    assert sms_sent_today(phone=UNKNOWN, now=now) == 3
+    assert sms_sent_today(phone=other, now=now) == 2
+
+
+@pytest.fixture
+def sven():
+    """A managed profile with their own phone: it gets notifications by SMS, and, as no
+    login has the number, requests to help sent to it wait as invitations."""
+    return ManagedProfileFactory(full_name="Sven Jansson", phone=UNKNOWN, contact_by_sms=True)
+
+
+def notify_by_sms(callbacks, recipient):
+    with callbacks(execute=True):
+        notification = notify(
+            recipient, "association.message", {"association": "Byalaget", "text": "Hej"}
+        )
+    return Delivery.objects.get(notification=notification, channel=Channel.SMS)
+
+
+def test_an_invitation_sms_counts_towards_the_numbers_daily_cap(
+    greta, sven, settings, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    settings.SMS_DAILY_CAP = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    assert ProxyInvitation.objects.get().sms_outcome == "sent"
+
+    first = notify_by_sms(django_capture_on_commit_callbacks, sven)
+    second = notify_by_sms(django_capture_on_commit_callbacks, sven)
+
+    assert [(d.status, d.detail) for d in (first, second)] == [
+        (DeliveryStatus.SENT, ""),
+        (DeliveryStatus.SKIPPED, "daily SMS limit reached; kept in the inbox"),
+    ]
+    assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+
+
+def test_an_invitation_sms_waits_for_another_day_when_the_number_reached_the_cap(
+    greta, sven, settings, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    settings.SMS_DAILY_CAP = 1
+    notify_by_sms(django_capture_on_commit_callbacks, sven)
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    invitation = ProxyInvitation.objects.get()
+
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "waiting"
+    invitation.refresh_from_db()
+    assert (invitation.sms_done_at, invitation.sms_outcome) == (None, "")
+    assert len(sms_provider.accepted) == 1  # Sven's notification only
+
+    # The next day (here: the notification's SMS moved to yesterday) the sweep sends it.
+    Delivery.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    ProxyInvitation.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert proxy_invitations_sms_sweep() == 1
+    invitation.refresh_from_db()
+    assert invitation.sms_outcome == "sent"
+    assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+
+
+def test_only_an_sms_that_was_sent_keeps_the_number_from_another_invitation_sms(
+    greta, settings, outside_quiet_hours, sms_provider
+):
+    """An SMS skipped or failed lately does not count: else a skipped one would start
+    the 24 hours again, and a number would never hear of a later request."""
+    now = timezone.now()
+    invitation_done_at(to=UNKNOWN, outcome="sent", at=now - timedelta(hours=25))
+    invitation_done_at(to=UNKNOWN, outcome="skipped", at=now - timedelta(hours=2))
+    invitation_done_at(to=UNKNOWN, outcome="failed", at=now - timedelta(hours=1))
+    ask(greta, greta)
+    invitation = ProxyInvitation.objects.get(resident=greta)
+
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "sent"
+    assert len(sms_provider.accepted) == 1
+
+    # One sent within the 24 hours does count.
+    bo = UserFactory()
+    ask(bo, bo)
+    later = ProxyInvitation.objects.get(resident=bo)
+    assert proxy_invitation_sms_send(invitation_id=later.pk) == "skipped"
+    later.refresh_from_db()
+    assert later.sms_outcome == "skipped" and later.sms_done_at is not None
+    assert len(sms_provider.accepted) == 1
 
 
 # --- Signing up with the number -----------------------------------------------------------
