@@ -60,8 +60,10 @@ def invitations_expire_before(now: datetime | None = None) -> datetime:
 def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
     """Turn the unexpired invitations to `user`'s phone number into pending links to
     them, each with the usual `proxy.invited` notification; the invitations go. Called
-    when a login gets a phone number (registration, a changed number) and when someone
-    signs in with a code sent to it. Safe to call again: there is nothing left to claim.
+    when a login gets a phone number (registration, a changed number, staff saving a
+    person in the admin) and when someone signs in with a code sent to it. Signing in
+    with a password does not: by then nothing is left to claim, as every way a login
+    gets a number claims at once. Safe to call again: there is nothing left to claim.
     Locks the number (`phone_number_lock`)."""
     if user.is_managed or not user.phone or not user.is_active:
         return []

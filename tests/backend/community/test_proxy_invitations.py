@@ -2,11 +2,14 @@
 has an account; a number without one gets an invitation (one SMS), which becomes a
 pending link when someone signs up with the number. A decline tells whoever asked."""
 
+import re
 import threading
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from backend.accounts.login_codes import _hash, login_code_verify
@@ -527,6 +530,136 @@ def test_a_claim_keeps_an_existing_link(greta):
     assert proxy_invitations_claim(user=lena) == []
     assert ProxyLink.objects.get().invited_as == "lena"
     assert not ProxyInvitation.objects.exists()
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser would post from a page's form (the admin's change form)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.data.setdefault(name, []).append(a.get("value") or "on")
+                return
+            self.data.setdefault(name, []).append(a.get("value") or "")
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.data.setdefault(self._select, []).append(a.get("value") or "")
+        elif tag == "textarea":
+            self._textarea = name
+            self.data.setdefault(name, []).append("")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][-1] += data
+
+
+def admin_post(client, url, **changes):
+    """Post the admin's form at `url` as staff would, with `changes` (None: unticked)."""
+    page = client.get(url)
+    assert page.status_code == 200
+    fields = _FormFields()
+    fields.feed(page.content.decode())
+    data = {**fields.data, **{k: [v] for k, v in changes.items() if v is not None}}
+    for name in [k for k, v in changes.items() if v is None]:
+        data.pop(name, None)
+    response = client.post(url, data)
+    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
+
+
+def change_url(user):
+    return reverse("admin:accounts_user_change", args=[user.pk])
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["register", "profile", "admin-change", "admin-add", "admin-unmanage"],
+    ids=[
+        "registering",
+        "changing-it-in-the-profile",
+        "staff-changing-it-in-the-admin",
+        "staff-adding-a-login-in-the-admin",
+        "staff-giving-a-managed-profile-a-login",
+    ],
+)
+def test_whichever_way_a_login_gets_the_number_the_invitation_is_theirs_at_once(
+    greta, staff_client, how
+):
+    """The invariant that makes a claim at password sign-in needless: once a login has
+    the number no invitation to it is left, and a new request is a link at once."""
+    ask(greta, greta)
+    if how == "register":
+        user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
+    elif how == "profile":
+        lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+        user_update_profile(user=lena, changes={"phone": "070-174 06 99"})
+    elif how == "admin-change":
+        lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+        admin_post(staff_client, change_url(lena), phone=UNKNOWN)
+    elif how == "admin-add":
+        admin_post(
+            staff_client,
+            reverse("admin:accounts_user_add"),
+            full_name="Lena Eriksson",
+            phone=UNKNOWN,
+            password1=PASSWORD,
+            password2=PASSWORD,
+        )
+    else:
+        lena = ManagedProfileFactory(full_name="Lena Eriksson", phone=UNKNOWN)
+        assert not ProxyLink.objects.exists()  # a managed profile does not sign in
+        admin_post(staff_client, change_url(lena), is_managed=None)
+    lena = User.objects.get(phone=UNKNOWN, is_managed=False)
+
+    assert not ProxyInvitation.objects.filter(phone=UNKNOWN).exists()
+    link = ProxyLink.objects.get()
+    assert (link.resident, link.proxy, link.invited_as, link.accepted_at) == (
+        greta,
+        lena,
+        "070-174 06 99",
+        None,
+    )
+    assert Notification.objects.get(recipient=lena).kind == "proxy.invited"
+    # A request made now is a link at once: nothing waits for a sign-in to claim it.
+    bo = UserFactory(full_name="Bo Nilsson")
+    ask(bo, bo)
+    assert not ProxyInvitation.objects.exists()
+    assert ProxyLink.objects.filter(proxy=lena).count() == 2
+
+
+def test_someone_given_the_number_by_staff_finds_the_request_at_password_sign_in(
+    greta, staff_client, client
+):
+    """The one path that left an invitation behind for a login (the admin) claims it
+    when staff save the number, so signing in with a password has nothing to claim."""
+    ask(greta, greta)
+    lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+    admin_post(staff_client, change_url(lena), phone=UNKNOWN)
+
+    assert client.login(username=UNKNOWN, password=PASSWORD)
+    assert [link.resident for link in proxy_requests_to(proxy=lena)] == [greta]
+    assert not ProxyInvitation.objects.exists()
+    assert proxy_invitations_claim(user=lena) == []
 
 
 @pytest.mark.django_db(transaction=True)
