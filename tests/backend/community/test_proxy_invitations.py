@@ -33,7 +33,7 @@ from backend.community.services import (
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.models import Channel, Delivery, DeliveryStatus, Notification
 from backend.notifications.selectors import STOCKHOLM, sms_sent_today
-from backend.notifications.services import notify
+from backend.notifications.services import notify, sms_number_lock
 from backend.privacy.export import person_export
 from backend.privacy.retention import personal_data_forget_old, proxy_invitations_delete_old
 from dispatch.privacy import person_erase
@@ -428,6 +428,50 @@ def test_an_invitation_sms_waits_for_another_day_when_the_number_reached_the_cap
     invitation.refresh_from_db()
     assert invitation.sms_outcome == "sent"
     assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_sms_waits_for_an_sms_being_sent_to_the_number_and_counts_it(
+    settings, outside_quiet_hours, sms_provider
+):
+    """Both senders count under one lock on the number (`sms_number_lock`): an SMS
+    another sender is sending is counted, not raced past."""
+    settings.SMS_DAILY_CAP = 1
+    greta = UserFactory(full_name="Greta Andersson")
+    invitation = ProxyInvitation.objects.create(
+        resident=greta, phone=UNKNOWN, invited_as="070-174 06 99", created_by=greta
+    )
+    locked, release = threading.Event(), threading.Event()
+    outcome = []
+
+    def other_sender():
+        try:
+            with transaction.atomic():
+                sms_number_lock(UNKNOWN)
+                locked.set()
+                release.wait(10)
+                sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=timezone.now())
+        finally:
+            connection.close()
+
+    def invitation_sender():
+        try:
+            outcome.append(proxy_invitation_sms_send(invitation_id=invitation.pk))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=other_sender)
+    holder.start()
+    assert locked.wait(10)
+    sender = threading.Thread(target=invitation_sender)
+    sender.start()
+    sender.join(0.5)
+    assert sender.is_alive()  # held back by the lock
+    release.set()
+    holder.join(10)
+    sender.join(10)
+    assert outcome == ["waiting"]
+    assert sms_provider.accepted == []
 
 
 def test_only_an_sms_that_was_sent_keeps_the_number_from_another_invitation_sms(
