@@ -47,7 +47,8 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     def save_model(self, request, obj: User, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         # Staff giving a login a number (a new login, a changed number, a managed profile
-        # given a login) is the one way past the services a login gets a number:
-        # requests to help stored under it are theirs now, as when the person changes it
-        # themself (user_update_profile). Nothing to claim is one cheap query.
+        # given a login) bypass the services that claim: requests to help stored under
+        # the number are the login's now, as when the person changes it themself
+        # (user_update_profile), and as a request made a second later would be. With
+        # nothing to claim this is one lookup, so it runs on every save.
         proxy_invitations_claim(user=obj)
