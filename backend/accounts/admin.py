@@ -4,6 +4,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
+from backend.accounts.proxy_invitations import proxy_invitations_claim
 
 
 class ProxyLinkInline(admin.TabularInline):
@@ -42,3 +43,12 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["full_name", "phone", "password1", "password2"]})
     ]
+
+    def save_model(self, request, obj: User, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # Staff giving a login a number (a new login, a changed number, a managed profile
+        # given a login) bypass the services that claim: requests to help stored under
+        # the number are the login's now, as when the person changes it themself
+        # (user_update_profile), and as a request made a second later would be. With
+        # nothing to claim this is one lookup, so it runs on every save.
+        proxy_invitations_claim(user=obj)

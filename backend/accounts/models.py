@@ -153,6 +153,13 @@ class ProxyLink(models.Model):
         return self.accepted_at is not None
 
 
+class InvitationSmsOutcome(models.TextChoices):
+    SENT = "sent", _("sent")
+    # Not sent: the number had an invitation SMS within SMS_INTERVAL.
+    SKIPPED = "skipped", _("not sent")
+    FAILED = "failed", _("failed")
+
+
 class ProxyInvitation(models.Model):
     """A request to help `resident` sent to a phone number nobody signs in with yet. It
     holds only what the request needs: the number (E.164, to find it again when someone
@@ -170,11 +177,22 @@ class ProxyInvitation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the SMS went out (or was given up): the task that sends it runs once.
     sms_done_at = models.DateTimeField(null=True, blank=True)
+    # What became of the SMS then: only one that was sent counts towards the number's
+    # limits (SMS_INTERVAL, SMS_DAILY_CAP; notifications.selectors.sms_sent_today).
+    sms_outcome = models.CharField(
+        _("SMS outcome"), max_length=10, choices=InvitationSmsOutcome.choices, blank=True
+    )
 
     class Meta:
         verbose_name = _("invitation to help")
         verbose_name_plural = _("invitations to help")
         constraints = [
+            # An outcome is stored exactly when the SMS is done, and only then.
+            models.CheckConstraint(
+                condition=Q(sms_done_at__isnull=True, sms_outcome="")
+                | (Q(sms_done_at__isnull=False) & ~Q(sms_outcome="")),
+                name="proxy_invitation_sms_outcome_when_done",
+            ),
             # Asking the same number twice while the first request waits is one request.
             models.UniqueConstraint(
                 fields=["resident", "phone"], name="proxy_invitation_once_per_number"

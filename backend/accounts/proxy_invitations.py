@@ -19,28 +19,36 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.models import Language, ProxyInvitation, ProxyLink, User
+from backend.accounts.models import (
+    InvitationSmsOutcome,
+    Language,
+    ProxyInvitation,
+    ProxyLink,
+    User,
+)
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
-from backend.notifications.selectors import quiet_hours_end
-from backend.notifications.services import notify
+from backend.notifications.selectors import quiet_hours_end, sms_sent_today
+from backend.notifications.services import notify, sms_number_lock
 from backend.notifications.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
 # A number gets at most one invitation SMS in this time, however many ask it: a phone
-# that belongs to nobody in Samby must not become a target for messages.
+# that belongs to nobody in Samby must not become a target for messages. Only an SMS
+# that was sent counts: one skipped or failed does not start the time again. The SMS
+# also counts towards the number's SMS_DAILY_CAP, and respects it (it waits).
 SMS_INTERVAL = timedelta(hours=24)
 # An SMS not sent by then (provider down all day) is given up: the request still waits.
 SMS_GIVE_UP_AFTER = timedelta(hours=24)
 
 
-def phone_number_lock(phone: str, *, purpose: str = "proxy-invitation") -> None:
+def phone_number_lock(phone: str) -> None:
     """Hold a transaction-scoped lock on `phone` (E.164) until the transaction ends.
     Taken by whoever stores an invitation to the number and whoever gives a login the
-    number, in that order of checks, so neither misses the other's row; and, with its
-    own `purpose`, by the SMS sender, so a number gets one invitation SMS at a time."""
+    number, in that order of checks, so neither misses the other's row. (The SMS
+    sender takes `sms_number_lock` instead, shared with notifications' SMS.)"""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{purpose}:{phone}"])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"proxy-invitation:{phone}"])
 
 
 def invitations_expire_before(now: datetime | None = None) -> datetime:
@@ -52,8 +60,10 @@ def invitations_expire_before(now: datetime | None = None) -> datetime:
 def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
     """Turn the unexpired invitations to `user`'s phone number into pending links to
     them, each with the usual `proxy.invited` notification; the invitations go. Called
-    when a login gets a phone number (registration, a changed number) and when someone
-    signs in with a code sent to it. Safe to call again: there is nothing left to claim.
+    when a login gets a phone number (registration, a changed number, staff saving a
+    person in the admin) and when someone signs in with a code sent to it. Signing in
+    with a password does not: by then nothing is left to claim, as every way a login
+    gets a number claims at once. Safe to call again: there is nothing left to claim.
     Locks the number (`phone_number_lock`)."""
     if user.is_managed or not user.phone or not user.is_active:
         return []
@@ -91,13 +101,23 @@ def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
     return links
 
 
+def invitation_sms_language(invitation: ProxyInvitation) -> str:
+    """The language of an invitation's SMS: that of whoever asks, else the resident's,
+    else Swedish. Nothing is known of the person with the number, and the asker is the
+    one most likely to share a language with them (a daughter asked by her parent)."""
+    for person in (invitation.created_by, invitation.resident):
+        if person is not None and person.preferred_language in Language.values:
+            return person.preferred_language
+    return Language.SWEDISH
+
+
 def invitation_sms_text(invitation: ProxyInvitation) -> str:
-    """Who asks, for whom, and how to answer; in Swedish, as nothing is known of the
-    person with the number. No more of the resident than their name."""
+    """Who asks, for whom, and how to answer, in `invitation_sms_language`. No more of
+    the resident than their name."""
     resident = invitation.resident.full_name
     asker = invitation.created_by
     values = {"resident": resident, "url": settings.SITE_URL}
-    with translation.override(Language.SWEDISH):
+    with translation.override(invitation_sms_language(invitation)):
         if asker is None or asker.pk == invitation.resident_id:
             text = _(
                 "Samby: %(resident)s asks you to help them book and follow rides. "
@@ -112,12 +132,14 @@ def invitation_sms_text(invitation: ProxyInvitation) -> str:
 
 
 def proxy_invitation_sms_send(*, invitation_id: int, final: bool = False) -> str:
-    """Send an invitation's SMS, once. Returns what became of it: "sent", "waiting"
-    (quiet hours: the sweep sends it later), "skipped" (the number had one lately),
-    "failed", or "gone" (claimed, expired, or done already). Locks the invitation row
-    for the attempt, so two workers send once, and the number, so two invitations to it
-    at once send one SMS between them. Raises TransientDeliveryError when a
-    later try may succeed, unless `final`."""
+    """Send an invitation's SMS, once. Returns what became of it: "sent", "skipped" (the
+    number was sent one within SMS_INTERVAL), "failed", "waiting" (quiet hours, or the
+    number had SMS_DAILY_CAP SMS today: the sweep tries again later), or "gone"
+    (claimed, expired, or done already); the first three are stored as its
+    `sms_outcome`. Locks the invitation row for the attempt, so two workers send once,
+    and the number (`sms_number_lock`), so two invitations to it at once send one SMS
+    between them and the daily cap holds against notifications' SMS to it too. Raises
+    TransientDeliveryError when a later try may succeed, unless `final`."""
     now = timezone.now()
     with transaction.atomic():
         invitation = (
@@ -130,13 +152,27 @@ def proxy_invitation_sms_send(*, invitation_id: int, final: bool = False) -> str
             return "gone"
         if quiet_hours_end(settings.NOTIFY_QUIET_HOURS, now) is not None:
             return "waiting"
-        phone_number_lock(invitation.phone, purpose="proxy-invitation-sms")
+        sms_number_lock(invitation.phone)
         recent = ProxyInvitation.objects.filter(
-            phone=invitation.phone, sms_done_at__gte=now - SMS_INTERVAL
+            phone=invitation.phone,
+            sms_outcome=InvitationSmsOutcome.SENT,
+            sms_done_at__gte=now - SMS_INTERVAL,
         ).exclude(pk=invitation.pk)
-        outcome = "skipped" if recent.exists() else _send(invitation, final=final)
+        if recent.exists():
+            outcome = InvitationSmsOutcome.SKIPPED.value
+        elif sms_sent_today(phone=invitation.phone, now=now) >= settings.SMS_DAILY_CAP:
+            # Waits rather than skipped like a notification's SMS past the cap: that one
+            # is still in the person's inbox, but this SMS is all the number's owner
+            # would ever see of the request. The sweep sends it on a later day, while
+            # SMS_GIVE_UP_AFTER allows.
+            logger.info("invitation %s: SMS waits, the number's day is full", invitation.pk)
+            return "waiting"
+        else:
+            outcome = _send(invitation, final=final)
         if outcome != "retry":
-            ProxyInvitation.objects.filter(pk=invitation.pk).update(sms_done_at=now)
+            ProxyInvitation.objects.filter(pk=invitation.pk).update(
+                sms_done_at=now, sms_outcome=outcome
+            )
             return outcome
     # Raised after the transaction: the invitation stays unsent for the next try.
     raise TransientDeliveryError(f"invitation {invitation_id}: SMS not sent yet")

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +32,6 @@ from backend.notifications.models import (
     SmsReplyCode,
 )
 from backend.notifications.selectors import (
-    STOCKHOLM,
     channels_wanted,
     chosen_channels,
     kind_title,
@@ -41,6 +40,7 @@ from backend.notifications.selectors import (
     quiet_until,
     sms_number_for,
     sms_numbers_for,
+    sms_sent_today,
 )
 
 logger = logging.getLogger(__name__)
@@ -240,21 +240,23 @@ class AttemptOutcome:
     retry_at: datetime | None = None
 
 
-def _sms_sent_today(address: str, now: datetime) -> int:
-    local_midnight = datetime.combine(now.astimezone(STOCKHOLM).date(), time(), tzinfo=STOCKHOLM)
-    return Delivery.objects.filter(
-        channel=Channel.SMS,
-        status=DeliveryStatus.SENT,
-        address=address,
-        updated_at__gte=local_midnight,
-    ).count()
+def sms_number_lock(phone: str) -> None:
+    """Hold a transaction-scoped lock on sending SMS to `phone` until the transaction
+    ends. Taken by each sender that checks SMS_DAILY_CAP (`delivery_attempt`, and the
+    invitation SMS of backend/accounts/proxy_invitations.py) from before it counts until
+    it has recorded the SMS, so two SMS at once cannot both take the last one of the
+    day. Keyed by the number, not the person: a proxy's phone also gets the SMS of the
+    people they take SMS for, and a number without an account gets invitations."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"sms-number:{phone}"])
 
 
 def delivery_attempt(*, delivery_id: int, final: bool = False) -> AttemptOutcome:
     """Try to send one pending delivery. Locks the delivery row for the whole attempt, so
-    two workers running the same task send once; and, for SMS, the recipient row, so the
-    daily cap holds under concurrency. Raises TransientDeliveryError when a later try
-    may succeed (unless `final`, when the delivery is marked failed instead)."""
+    two workers running the same task send once; and, for SMS, the number
+    (`sms_number_lock`), so the daily cap holds under concurrency. Raises
+    TransientDeliveryError when a later try may succeed (unless `final`, when the
+    delivery is marked failed instead)."""
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update()
@@ -268,14 +270,14 @@ def delivery_attempt(*, delivery_id: int, final: bool = False) -> AttemptOutcome
         recipient = notification.recipient
         now = timezone.now()
         if delivery.channel == Channel.SMS:
-            User.objects.select_for_update().filter(pk=recipient.pk).first()
             if not notification.urgent:
                 until = quiet_until(recipient, now)
                 if until is not None:
                     # The sweeper (requeue_stale_deliveries) sends it when they end.
                     Delivery.objects.filter(pk=delivery.pk).update(not_before=until)
                     return AttemptOutcome(status=DeliveryStatus.PENDING, retry_at=until)
-            if _sms_sent_today(delivery.address, now) >= settings.SMS_DAILY_CAP:
+            sms_number_lock(delivery.address)
+            if sms_sent_today(phone=delivery.address, now=now) >= settings.SMS_DAILY_CAP:
                 _record_attempt(
                     delivery,
                     succeeded=False,

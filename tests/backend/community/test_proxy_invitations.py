@@ -2,15 +2,18 @@
 has an account; a number without one gets an invitation (one SMS), which becomes a
 pending link when someone signs up with the number. A decline tells whoever asked."""
 
+import re
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from backend.accounts.login_codes import _hash, login_code_verify
-from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink
+from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import (
     invitation_sms_text,
     proxy_invitation_sms_send,
@@ -28,12 +31,19 @@ from backend.community.services import (
     proxy_link_request,
 )
 from backend.errors import ApplicationError, ErrorKind
-from backend.notifications.models import Notification
-from backend.notifications.selectors import STOCKHOLM
+from backend.notifications.models import Channel, Delivery, DeliveryStatus, Notification
+from backend.notifications.selectors import STOCKHOLM, sms_sent_today
+from backend.notifications.services import notify, sms_number_lock
 from backend.privacy.export import person_export
 from backend.privacy.retention import personal_data_forget_old, proxy_invitations_delete_old
 from dispatch.privacy import person_erase
-from tests.factories import PASSWORD, AssociationFactory, UserFactory, coordinator_of
+from tests.factories import (
+    PASSWORD,
+    AssociationFactory,
+    ManagedProfileFactory,
+    UserFactory,
+    coordinator_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +79,7 @@ def test_an_unknown_number_gets_an_invitation_and_one_sms(
         invitation.relationship,
         invitation.created_by,
     ) == (greta, UNKNOWN, "070-174 06 99", "dotter", greta)
-    assert invitation.sms_done_at is not None
+    assert (invitation.sms_done_at is not None, invitation.sms_outcome) == (True, "sent")
     assert not ProxyLink.objects.exists()
     [sms] = sms_provider.accepted
     assert sms.form["to"] == UNKNOWN
@@ -120,7 +130,10 @@ def test_the_same_number_for_two_residents_is_two_requests_and_one_sms(
     assert ProxyInvitation.objects.count() == 2
     # A number that belongs to nobody in Samby gets one invitation SMS a day at most.
     assert len(sms_provider.accepted) == 1
-    assert ProxyInvitation.objects.filter(sms_done_at__isnull=True).count() == 0
+    assert sorted(ProxyInvitation.objects.values_list("sms_outcome", flat=True)) == [
+        "sent",
+        "skipped",
+    ]
 
 
 def test_an_expired_invitation_is_replaced_by_a_new_request(greta, settings):
@@ -184,8 +197,25 @@ def test_the_invitation_database_constraints():
         transaction.atomic(),
     ):
         ProxyInvitation.objects.create(resident=greta, phone=UNKNOWN, invited_as="y")
-    with pytest.raises(IntegrityError, match="proxy_invitation_phone_is_e164"):
+    with (
+        pytest.raises(IntegrityError, match="proxy_invitation_phone_is_e164"),
+        transaction.atomic(),
+    ):
         ProxyInvitation.objects.create(resident=greta, phone="070-174 06 99", invited_as="z")
+    other = UserFactory()
+    for done_at, outcome in [(timezone.now(), ""), (None, "sent")]:
+        with (
+            pytest.raises(IntegrityError, match="proxy_invitation_sms_outcome_when_done"),
+            transaction.atomic(),
+        ):
+            ProxyInvitation.objects.create(
+                resident=other,
+                phone=UNKNOWN,
+                invited_as="w",
+                sms_done_at=done_at,
+                sms_outcome=outcome,
+            )
+    assert ProxyInvitation.objects.count() == 1
 
 
 # --- The SMS ------------------------------------------------------------------------------
@@ -226,6 +256,8 @@ def test_a_provider_error_is_tried_again_then_given_up(greta, outside_quiet_hour
     invitation.refresh_from_db()
     assert invitation.sms_done_at is None
     assert proxy_invitation_sms_send(invitation_id=invitation.pk, final=True) == "failed"
+    invitation.refresh_from_db()
+    assert invitation.sms_outcome == "failed"
     assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "gone"
 
 
@@ -236,6 +268,235 @@ def test_the_sms_text_says_who_asks_and_how_to_join(greta, settings):
     assert text.startswith("Samby: Greta Andersson")
     assert text.endswith("https://samby.example.se")
     assert len(text) <= 200
+
+
+SITE = "https://samby.example.se"
+TEXTS = {
+    ("en", "self"): "Samby: Greta Andersson asks you to help them book and follow rides. "
+    f"To answer, join Samby with this phone number: {SITE}",
+    ("sv", "self"): "Samby: Greta Andersson ber dig om hjälp att boka och hålla koll på resor. "
+    f"Svara genom att gå med i Samby med det här telefonnumret: {SITE}",
+    ("en", "other"): "Samby: Karin Lindqvist asks you to help Greta Andersson book and follow "
+    f"rides. To answer, join Samby with this phone number: {SITE}",
+    ("sv", "other"): "Samby: Karin Lindqvist ber dig hjälpa Greta Andersson att boka och hålla "
+    f"koll på resor. Svara genom att gå med i Samby med det här telefonnumret: {SITE}",
+}
+
+
+@pytest.mark.parametrize(
+    ("asker", "resident_language", "asker_language", "expected"),
+    [
+        ("resident", "en", None, ("en", "self")),
+        ("resident", "sv", None, ("sv", "self")),
+        ("other", "sv", "en", ("en", "other")),
+        ("other", "en", "sv", ("sv", "other")),
+        ("erased", "en", None, ("en", "self")),
+        ("erased", "xx", None, ("sv", "self")),
+    ],
+    ids=[
+        "a-resident-asking-in-english",
+        "a-resident-asking-in-swedish",
+        "an-english-helper-asking-for-a-swedish-resident",
+        "a-swedish-helper-asking-for-an-english-resident",
+        "no-asker-left-the-residents-language",
+        "no-language-known-swedish",
+    ],
+)
+def test_the_sms_is_in_the_language_of_whoever_asks(
+    settings, asker, resident_language, asker_language, expected
+):
+    """Nothing is known of the person with the number: whoever asks knows them best."""
+    settings.SITE_URL = SITE
+    greta = UserFactory(full_name="Greta Andersson", preferred_language="sv")
+    User.objects.filter(pk=greta.pk).update(preferred_language=resident_language)
+    created_by = greta if asker == "resident" else None
+    if asker == "other":
+        created_by = UserFactory(full_name="Karin Lindqvist", preferred_language=asker_language)
+    ProxyInvitation.objects.create(
+        resident=greta, phone=UNKNOWN, invited_as="070-174 06 99", created_by=created_by
+    )
+    invitation = ProxyInvitation.objects.select_related("resident", "created_by").get()
+    with translation.override("sv" if expected[0] == "en" else "en"):  # not the request's
+        assert invitation_sms_text(invitation) == TEXTS[expected]
+
+
+def test_the_sms_sent_goes_in_the_askers_language(
+    eager, sms_provider, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = SITE
+    greta = UserFactory(full_name="Greta Andersson", preferred_language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    [sms] = sms_provider.accepted
+    assert (sms.form["to"], sms.form["message"]) == (UNKNOWN, TEXTS["en", "self"])
+
+
+# --- The number's daily SMS cap ------------------------------------------------------------
+
+
+def sms_delivery_at(*, to, status, at):
+    notification = Notification.objects.create(
+        recipient=UserFactory(), kind="association.message", payload={}
+    )
+    delivery = Delivery.objects.create(
+        notification=notification, channel=Channel.SMS, address=to, status=status
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(updated_at=at)
+
+
+def invitation_done_at(*, to, outcome, at):
+    ProxyInvitation.objects.create(
+        resident=UserFactory(), phone=to, invited_as=to, sms_done_at=at, sms_outcome=outcome
+    )
+
+
+def test_sms_sent_today_counts_both_senders_since_local_midnight():
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=STOCKHOLM)
+    midnight = datetime(2026, 3, 10, 0, 0, tzinfo=STOCKHOLM)
+    before = midnight - timedelta(seconds=1)
+    other = "+46701740698"
+    # Counted: two notification SMS and one invitation SMS sent to the number today.
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=midnight)
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=now)
+    invitation_done_at(to=UNKNOWN, outcome="sent", at=now - timedelta(hours=1))
+    # Not counted: not sent, sent yesterday, or sent to another number.
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.FAILED, at=now)
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SKIPPED, at=now)
+    sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=before)
+    sms_delivery_at(to=other, status=DeliveryStatus.SENT, at=now)
+    invitation_done_at(to=UNKNOWN, outcome="skipped", at=now)
+    invitation_done_at(to=UNKNOWN, outcome="failed", at=now)
+    invitation_done_at(to=UNKNOWN, outcome="sent", at=before)
+    invitation_done_at(to=other, outcome="sent", at=now)
+    ProxyInvitation.objects.create(resident=UserFactory(), phone=UNKNOWN, invited_as="waiting")
+
+    assert sms_sent_today(phone=UNKNOWN, now=now) == 3
+    assert sms_sent_today(phone=other, now=now) == 2
+
+
+@pytest.fixture
+def sven():
+    """A managed profile with their own phone: it gets notifications by SMS, and, as no
+    login has the number, requests to help sent to it wait as invitations."""
+    return ManagedProfileFactory(full_name="Sven Jansson", phone=UNKNOWN, contact_by_sms=True)
+
+
+def notify_by_sms(callbacks, recipient):
+    with callbacks(execute=True):
+        notification = notify(
+            recipient, "association.message", {"association": "Byalaget", "text": "Hej"}
+        )
+    return Delivery.objects.get(notification=notification, channel=Channel.SMS)
+
+
+def test_an_invitation_sms_counts_towards_the_numbers_daily_cap(
+    greta, sven, settings, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    settings.SMS_DAILY_CAP = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    assert ProxyInvitation.objects.get().sms_outcome == "sent"
+
+    first = notify_by_sms(django_capture_on_commit_callbacks, sven)
+    second = notify_by_sms(django_capture_on_commit_callbacks, sven)
+
+    assert [(d.status, d.detail) for d in (first, second)] == [
+        (DeliveryStatus.SENT, ""),
+        (DeliveryStatus.SKIPPED, "daily SMS limit reached; kept in the inbox"),
+    ]
+    assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+
+
+def test_an_invitation_sms_waits_for_another_day_when_the_number_reached_the_cap(
+    greta, sven, settings, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    settings.SMS_DAILY_CAP = 1
+    notify_by_sms(django_capture_on_commit_callbacks, sven)
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    invitation = ProxyInvitation.objects.get()
+
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "waiting"
+    invitation.refresh_from_db()
+    assert (invitation.sms_done_at, invitation.sms_outcome) == (None, "")
+    assert len(sms_provider.accepted) == 1  # Sven's notification only
+
+    # The next day (here: the notification's SMS moved to yesterday) the sweep sends it.
+    Delivery.objects.update(updated_at=timezone.now() - timedelta(days=1))
+    ProxyInvitation.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    assert proxy_invitations_sms_sweep() == 1
+    invitation.refresh_from_db()
+    assert invitation.sms_outcome == "sent"
+    assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invitation_sms_waits_for_an_sms_being_sent_to_the_number_and_counts_it(
+    settings, outside_quiet_hours, sms_provider
+):
+    """Both senders count under one lock on the number (`sms_number_lock`): an SMS
+    another sender is sending is counted, not raced past."""
+    settings.SMS_DAILY_CAP = 1
+    greta = UserFactory(full_name="Greta Andersson")
+    invitation = ProxyInvitation.objects.create(
+        resident=greta, phone=UNKNOWN, invited_as="070-174 06 99", created_by=greta
+    )
+    locked, release = threading.Event(), threading.Event()
+    outcome = []
+
+    def other_sender():
+        try:
+            with transaction.atomic():
+                sms_number_lock(UNKNOWN)
+                locked.set()
+                release.wait(10)
+                sms_delivery_at(to=UNKNOWN, status=DeliveryStatus.SENT, at=timezone.now())
+        finally:
+            connection.close()
+
+    def invitation_sender():
+        try:
+            outcome.append(proxy_invitation_sms_send(invitation_id=invitation.pk))
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=other_sender)
+    holder.start()
+    assert locked.wait(10)
+    sender = threading.Thread(target=invitation_sender)
+    sender.start()
+    sender.join(0.5)
+    assert sender.is_alive()  # held back by the lock
+    release.set()
+    holder.join(10)
+    sender.join(10)
+    assert outcome == ["waiting"]
+    assert sms_provider.accepted == []
+
+
+def test_only_an_sms_that_was_sent_keeps_the_number_from_another_invitation_sms(
+    greta, settings, outside_quiet_hours, sms_provider
+):
+    """An SMS skipped or failed lately does not count: else a skipped one would start
+    the 24 hours again, and a number would never hear of a later request."""
+    now = timezone.now()
+    invitation_done_at(to=UNKNOWN, outcome="sent", at=now - timedelta(hours=25))
+    invitation_done_at(to=UNKNOWN, outcome="skipped", at=now - timedelta(hours=2))
+    invitation_done_at(to=UNKNOWN, outcome="failed", at=now - timedelta(hours=1))
+    ask(greta, greta)
+    invitation = ProxyInvitation.objects.get(resident=greta)
+
+    assert proxy_invitation_sms_send(invitation_id=invitation.pk) == "sent"
+    assert len(sms_provider.accepted) == 1
+
+    # One sent within the 24 hours does count.
+    bo = UserFactory()
+    ask(bo, bo)
+    later = ProxyInvitation.objects.get(resident=bo)
+    assert proxy_invitation_sms_send(invitation_id=later.pk) == "skipped"
+    later.refresh_from_db()
+    assert later.sms_outcome == "skipped" and later.sms_done_at is not None
+    assert len(sms_provider.accepted) == 1
 
 
 # --- Signing up with the number -----------------------------------------------------------
@@ -313,6 +574,136 @@ def test_a_claim_keeps_an_existing_link(greta):
     assert proxy_invitations_claim(user=lena) == []
     assert ProxyLink.objects.get().invited_as == "lena"
     assert not ProxyInvitation.objects.exists()
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser would post from a page's form (the admin's change form)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.data.setdefault(name, []).append(a.get("value") or "on")
+                return
+            self.data.setdefault(name, []).append(a.get("value") or "")
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.data.setdefault(self._select, []).append(a.get("value") or "")
+        elif tag == "textarea":
+            self._textarea = name
+            self.data.setdefault(name, []).append("")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][-1] += data
+
+
+def admin_post(client, url, **changes):
+    """Post the admin's form at `url` as staff would, with `changes` (None: unticked)."""
+    page = client.get(url)
+    assert page.status_code == 200
+    fields = _FormFields()
+    fields.feed(page.content.decode())
+    data = {**fields.data, **{k: [v] for k, v in changes.items() if v is not None}}
+    for name in [k for k, v in changes.items() if v is None]:
+        data.pop(name, None)
+    response = client.post(url, data)
+    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
+
+
+def change_url(user):
+    return reverse("admin:accounts_user_change", args=[user.pk])
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["register", "profile", "admin-change", "admin-add", "admin-unmanage"],
+    ids=[
+        "registering",
+        "changing-it-in-the-profile",
+        "staff-changing-it-in-the-admin",
+        "staff-adding-a-login-in-the-admin",
+        "staff-giving-a-managed-profile-a-login",
+    ],
+)
+def test_whichever_way_a_login_gets_the_number_the_invitation_is_theirs_at_once(
+    greta, staff_client, how
+):
+    """The invariant that makes a claim at password sign-in needless: once a login has
+    the number no invitation to it is left, and a new request is a link at once."""
+    ask(greta, greta)
+    if how == "register":
+        user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
+    elif how == "profile":
+        lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+        user_update_profile(user=lena, changes={"phone": "070-174 06 99"})
+    elif how == "admin-change":
+        lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+        admin_post(staff_client, change_url(lena), phone=UNKNOWN)
+    elif how == "admin-add":
+        admin_post(
+            staff_client,
+            reverse("admin:accounts_user_add"),
+            full_name="Lena Eriksson",
+            phone=UNKNOWN,
+            password1=PASSWORD,
+            password2=PASSWORD,
+        )
+    else:
+        lena = ManagedProfileFactory(full_name="Lena Eriksson", phone=UNKNOWN)
+        assert not ProxyLink.objects.exists()  # a managed profile does not sign in
+        admin_post(staff_client, change_url(lena), is_managed=None)
+    lena = User.objects.get(phone=UNKNOWN, is_managed=False)
+
+    assert not ProxyInvitation.objects.filter(phone=UNKNOWN).exists()
+    link = ProxyLink.objects.get()
+    assert (link.resident, link.proxy, link.invited_as, link.accepted_at) == (
+        greta,
+        lena,
+        "070-174 06 99",
+        None,
+    )
+    assert Notification.objects.get(recipient=lena).kind == "proxy.invited"
+    # A request made now is a link at once: nothing waits for a sign-in to claim it.
+    bo = UserFactory(full_name="Bo Nilsson")
+    ask(bo, bo)
+    assert not ProxyInvitation.objects.exists()
+    assert ProxyLink.objects.filter(proxy=lena).count() == 2
+
+
+def test_someone_given_the_number_by_staff_finds_the_request_at_password_sign_in(
+    greta, staff_client, client
+):
+    """The one path that left an invitation behind for a login (the admin) claims it
+    when staff save the number, so signing in with a password has nothing to claim."""
+    ask(greta, greta)
+    lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+    admin_post(staff_client, change_url(lena), phone=UNKNOWN)
+
+    assert client.login(username=UNKNOWN, password=PASSWORD)
+    assert [link.resident for link in proxy_requests_to(proxy=lena)] == [greta]
+    assert not ProxyInvitation.objects.exists()
+    assert proxy_invitations_claim(user=lena) == []
 
 
 @pytest.mark.django_db(transaction=True)
