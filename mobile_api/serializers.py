@@ -122,7 +122,11 @@ class MessageInput(serializers.Serializer):
 
 
 class MessageSentOutput(serializers.Serializer):
-    sent_to = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The stored message.")
+    sent_to = serializers.IntegerField(
+        help_text="How many members it goes to; they get it within moments, by their "
+        "chosen channels."
+    )
 
 
 class ManagedProfileInput(serializers.Serializer):

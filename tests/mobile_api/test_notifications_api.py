@@ -147,20 +147,29 @@ def test_bad_preferences_are_400_and_write_nothing(api_as, body, code):
     assert not QuietHours.objects.exists()
 
 
-def test_coordinator_messages_every_active_member(api_as):
-    from backend.community.models import MembershipState
+def test_coordinator_messages_every_active_member(
+    api_as, settings, django_capture_on_commit_callbacks
+):
+    from backend.community.models import AssociationMessage, MembershipState
     from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
 
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     association = AssociationFactory(name="Äppelbo byalag")
     coordinator = coordinator_of(association)
     members = [MembershipFactory(association=association).user for _ in range(3)]
     pending = MembershipFactory(association=association, state=MembershipState.PENDING).user
-    response = api_as(coordinator).post(
-        reverse("association-message", args=[association.pk]),
-        {"text": "Handlarskjutsen är inställd i dag på grund av snön."},
-        format="json",
-    )
-    assert (response.status_code, response.json()) == (202, {"sent_to": 3})
+    with django_capture_on_commit_callbacks() as queued:
+        response = api_as(coordinator).post(
+            reverse("association-message", args=[association.pk]),
+            {"text": "Handlarskjutsen är inställd i dag på grund av snön."},
+            format="json",
+        )
+    message = AssociationMessage.objects.get()
+    assert (response.status_code, response.json()) == (202, {"id": message.pk, "sent_to": 3})
+    # Answered before anyone is notified: the delivery is a task queued on commit.
+    assert not Notification.objects.exists()
+    for callback in queued:
+        callback()
     assert sorted(Notification.objects.values_list("recipient_id", flat=True)) == sorted(
         m.pk for m in members
     )
@@ -174,10 +183,13 @@ def test_coordinator_messages_every_active_member(api_as):
         ("coordinator", {"text": "   "}, 400, "invalid"),
         ("coordinator", {}, 400, "invalid"),
         ("coordinator", {"text": "x" * 601}, 400, "invalid"),
+        ("coordinator", {"text": "Hej", "urgent": "kanske"}, 400, "invalid"),
+        ("coordinator", {"text": ["Hej"]}, 400, "invalid"),
     ],
-    ids=["member-cannot", "blank", "missing", "too-long"],
+    ids=["member-cannot", "blank", "missing", "too-long", "urgent-not-a-yes-or-no", "text-a-list"],
 )
 def test_association_message_refusals_send_nothing(api_as, who, body, status, code):
+    from backend.community.models import AssociationMessage
     from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
 
     association = AssociationFactory()
@@ -188,4 +200,6 @@ def test_association_message_refusals_send_nothing(api_as, who, body, status, co
         reverse("association-message", args=[association.pk]), body, format="json"
     )
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert response.json()["error"]["message"]
     assert not Notification.objects.exists()
+    assert not AssociationMessage.objects.exists()
