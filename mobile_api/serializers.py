@@ -129,6 +129,21 @@ class MessageSentOutput(serializers.Serializer):
     )
 
 
+class AssociationMessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    urgent = serializers.BooleanField()
+    sent_at = serializers.DateTimeField()
+    sent_to = serializers.IntegerField(source="recipients")
+    delivered_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the members were notified; null until then."
+    )
+    delivered_to = serializers.IntegerField(
+        allow_null=True,
+        help_text="How many were notified: fewer than sent_to if members left in between.",
+    )
+
+
 class ManagedProfileInput(serializers.Serializer):
     full_name = serializers.CharField(max_length=200)
     phone = serializers.CharField(max_length=32, allow_blank=True, default="")

@@ -69,6 +69,17 @@ def association_message_recipients(*, message: AssociationMessage) -> QuerySet[U
     return people.order_by("pk")
 
 
+def association_messages_for(
+    *, viewer: User, association: Association, limit: int = 20
+) -> list[AssociationMessage]:
+    """The association's latest messages to all members, newest first: for its
+    coordinators (who write them), nothing for anyone else (the members have theirs in
+    their inbox)."""
+    if not user_is_coordinator(user=viewer, association=association):
+        return []
+    return list(association.messages.order_by("-sent_at", "-pk")[:limit])
+
+
 def people_actable_by(*, actor: User) -> QuerySet[User]:
     """Everyone `actor` may book for: themself, those they are proxy for (an accepted
     link: a request not yet answered gives nothing), and the members (pending or active)

@@ -203,3 +203,34 @@ def test_association_message_refusals_send_nothing(api_as, who, body, status, co
     assert response.json()["error"]["message"]
     assert not Notification.objects.exists()
     assert not AssociationMessage.objects.exists()
+
+
+def test_coordinators_read_the_latest_messages_and_others_read_none(
+    api_as, django_assert_num_queries
+):
+    from backend.community.services import association_message_deliver, association_message_send
+    from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
+
+    association = AssociationFactory(name="Äppelbo byalag")
+    coordinator, other_coordinator = coordinator_of(association), coordinator_of(association)
+    member = MembershipFactory(association=association).user
+    elsewhere = coordinator_of(AssociationFactory())
+    first, second = (
+        association_message_send(actor=coordinator, association=association, text=text, urgent=u)
+        for text, u in (("Skjutsen går som vanligt.", False), ("Inställt i dag!", True))
+    )
+    association_message_deliver(message_id=first.pk)
+    url = reverse("association-message", args=[association.pk])
+
+    with django_assert_num_queries(3):  # the association, coordinator?, the messages
+        response = api_as(other_coordinator).get(url)
+    assert response.status_code == 200
+    rows = response.json()
+    assert [(r["id"], r["text"], r["urgent"], r["sent_to"]) for r in rows] == [
+        (second.pk, "Inställt i dag!", True, 2),
+        (first.pk, "Skjutsen går som vanligt.", False, 2),
+    ]
+    assert (rows[0]["delivered_at"], rows[0]["delivered_to"]) == (None, None)
+    assert rows[1]["delivered_at"] is not None and rows[1]["delivered_to"] == 2
+    for someone in (member, elsewhere):
+        assert (api_as(someone).get(url).status_code, api_as(someone).get(url).json()) == (200, [])
