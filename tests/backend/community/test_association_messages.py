@@ -169,10 +169,12 @@ def test_the_sender_and_erased_people_get_nothing(association, coordinator, memb
 
 @pytest.mark.django_db
 def test_a_rolled_back_request_stores_and_queues_nothing(
-    association, coordinator, members, django_capture_on_commit_callbacks
+    association, coordinator, members, monkeypatch, django_capture_on_commit_callbacks
 ):
+    queued: list[int] = []
+    monkeypatch.setattr(deliver_association_message, "delay", queued.append)
     with (
-        django_capture_on_commit_callbacks() as queued,
+        django_capture_on_commit_callbacks(execute=True),
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
@@ -180,6 +182,12 @@ def test_a_rolled_back_request_stores_and_queues_nothing(
         raise RuntimeError("the request failed after the message")
     assert queued == []
     assert not AssociationMessage.objects.exists()
+
+    # The same request committed queues the delivery, once, after the commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        message = association_message_send(actor=coordinator, association=association, text=TEXT)
+        assert queued == []
+    assert queued == [message.pk]
 
 
 @pytest.mark.django_db
