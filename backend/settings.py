@@ -172,6 +172,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backend.accounts.tasks.send_waiting_proxy_invitation_sms",
         "schedule": 600.0,
     },
+    "deliver-waiting-association-messages": {
+        "task": "backend.community.tasks.deliver_waiting_association_messages",
+        "schedule": 300.0,
+    },
     "plan-tomorrow": {
         "task": "dispatch.tasks.plan_tomorrow",
         "schedule": crontab(hour=19, minute=0),  # CELERY_TIMEZONE: Stockholm

@@ -122,7 +122,26 @@ class MessageInput(serializers.Serializer):
 
 
 class MessageSentOutput(serializers.Serializer):
-    sent_to = serializers.IntegerField()
+    id = serializers.IntegerField(help_text="The stored message.")
+    sent_to = serializers.IntegerField(
+        help_text="How many members it goes to; they get it within moments, by their "
+        "chosen channels."
+    )
+
+
+class AssociationMessageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    urgent = serializers.BooleanField()
+    sent_at = serializers.DateTimeField()
+    sent_to = serializers.IntegerField(source="recipients")
+    delivered_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the members were notified; null until then."
+    )
+    delivered_to = serializers.IntegerField(
+        allow_null=True,
+        help_text="How many were notified: fewer than sent_to if members left in between.",
+    )
 
 
 class ManagedProfileInput(serializers.Serializer):

@@ -3,6 +3,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -146,3 +147,53 @@ class MunicipalityAnalyst(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.municipality})"
+
+
+class AssociationMessage(models.Model):
+    """A coordinator's message to every active member, stored when sent and delivered by
+    a Celery task (`association_message_deliver`). `delivered_at` is the task's
+    idempotency mark: it is set in the transaction that stores the notifications, so a
+    task run twice notifies once. Who gets it is decided by `sent_at`
+    (`association_message_recipients`): a member who joins later does not."""
+
+    association = models.ForeignKey(Association, on_delete=models.CASCADE, related_name="messages")
+    # Null once the sender's account is erased: the message stays with the association.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="association_messages_sent",
+    )
+    text = models.TextField(_("message"))
+    urgent = models.BooleanField(default=False)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    # How many it was going to when sent (the answer's `sent_to`), and how many it
+    # reached when delivered: fewer if a member left or was suspended in between.
+    recipients = models.PositiveIntegerField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivered_to = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message to all members")
+        verbose_name_plural = _("messages to all members")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(delivered_at__isnull=True, delivered_to__isnull=True)
+                | Q(delivered_at__isnull=False, delivered_to__isnull=False),
+                name="association_message_delivered_with_count",
+            ),
+            models.CheckConstraint(condition=~Q(text=""), name="association_message_not_empty"),
+        ]
+        indexes = [
+            # The sweep for messages not yet delivered.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(delivered_at__isnull=True),
+                name="association_message_waiting",
+            ),
+            models.Index(fields=["association", "-sent_at"], name="association_message_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.association} {self.sent_at:%Y-%m-%d %H:%M}"

@@ -5,11 +5,13 @@ from datetime import datetime
 
 from django.contrib.gis.geos import Point
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import invitations_expire_before
 from backend.community.models import (
     Association,
+    AssociationMessage,
     Membership,
     MembershipState,
     Municipality,
@@ -43,6 +45,39 @@ def user_is_active_member(*, user: User, association: Association) -> bool:
     return Membership.objects.filter(
         user=user, association=association, state=MembershipState.ACTIVE
     ).exists()
+
+
+def association_message_recipients(*, message: AssociationMessage) -> QuerySet[User]:
+    """Who a message to every member goes to: the people whose membership was active
+    when it was sent and still is (its last change of state, or its creation when it
+    never changed, is not after `sent_at`), with an account in use, but the sender.
+    The same answer when counted in the request and when the task delivers it, whenever
+    that is: a member who joins or is approved after the message does not get it; one
+    suspended or erased in between does not either. Ordered by id."""
+    members = (
+        Membership.objects.annotate(active_since=Coalesce("state_changed_at", "created_at"))
+        .filter(
+            association_id=message.association_id,
+            state=MembershipState.ACTIVE,
+            active_since__lte=message.sent_at,
+        )
+        .values("user_id")
+    )
+    people = User.objects.filter(pk__in=members, is_active=True)
+    if message.sender_id is not None:
+        people = people.exclude(pk=message.sender_id)
+    return people.order_by("pk")
+
+
+def association_messages_for(
+    *, viewer: User, association: Association, limit: int = 20
+) -> list[AssociationMessage]:
+    """The association's latest messages to all members, newest first: for its
+    coordinators (who write them), nothing for anyone else (the members have theirs in
+    their inbox)."""
+    if not user_is_coordinator(user=viewer, association=association):
+        return []
+    return list(association.messages.order_by("-sent_at", "-pk")[:limit])
 
 
 def people_actable_by(*, actor: User) -> QuerySet[User]:

@@ -1,4 +1,5 @@
 import logging
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.db import transaction
@@ -9,8 +10,18 @@ from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import invitations_expire_before, phone_number_lock
 from backend.accounts.selectors import user_find_login
 from backend.accounts.services import clean_phone
-from backend.community.models import Association, Membership, MembershipState, Role
-from backend.community.selectors import user_can_act_for, user_is_coordinator
+from backend.community.models import (
+    Association,
+    AssociationMessage,
+    Membership,
+    MembershipState,
+    Role,
+)
+from backend.community.selectors import (
+    association_message_recipients,
+    user_can_act_for,
+    user_is_coordinator,
+)
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.services import notify, notify_many
 
@@ -433,11 +444,14 @@ def proxy_link_remove(*, actor: User, resident: User, proxy: User) -> bool:
     return False
 
 
+@transaction.atomic
 def association_message_send(
     *, actor: User, association: Association, text: str, urgent: bool = False
-) -> int:
+) -> AssociationMessage:
     """A coordinator's message to every active member ("Handlarskjutsen är inställd i
-    dag på grund av snön"). Returns how many it went to."""
+    dag på grund av snön"). Stores it with the number of people it goes to and, once
+    committed, queues its delivery (`association_message_deliver`): however many members
+    the association has, the request writes one row. A rolled-back request queues nothing."""
     _require_coordinator(actor=actor, association=association)
     text = text.strip()
     if not text:
@@ -446,15 +460,75 @@ def association_message_send(
             _("Write the message to send."),
             fields={"text": [_("This field is required.")]},
         )
-    members = User.objects.filter(
-        memberships__association=association,
-        memberships__state=MembershipState.ACTIVE,
-        is_active=True,
-    ).exclude(pk=actor.pk)
-    sent = notify_many(
-        list(members),
-        "association.message",
-        {"association": association.name, "text": text},
-        urgent=urgent,
+    message = AssociationMessage(
+        association=association, sender=actor, text=text, urgent=urgent, sent_at=timezone.now()
     )
-    return len(sent)
+    message.recipients = association_message_recipients(message=message).count()
+    message.save()
+    transaction.on_commit(lambda: _queue_message_delivery(message.pk))
+    return message
+
+
+def _queue_message_delivery(message_id: int) -> None:
+    from backend.community.tasks import deliver_association_message
+
+    try:
+        deliver_association_message.delay(message_id)
+    except Exception:
+        # The broker is down: the beat sweep (deliver_waiting_association_messages) sends it.
+        logger.exception("association message %s: delivery not queued", message_id)
+
+
+def association_message_deliver(*, message_id: int) -> int | None:
+    """Notify the message's recipients (`association_message_recipients`) on their
+    chosen channels. Locks the message row and marks it delivered in the transaction
+    that stores the notifications, so a task run twice, or beside the sweep, notifies
+    once: a second run waits for the first and finds it delivered. Returns how many it
+    reached, None when it was already delivered (or no longer exists)."""
+    with transaction.atomic():
+        message = (
+            AssociationMessage.objects.select_for_update(of=("self",))
+            .select_related("association")
+            .filter(pk=message_id, delivered_at__isnull=True)
+            .first()
+        )
+        if message is None:
+            return None
+        recipients = list(association_message_recipients(message=message))
+        notify_many(
+            recipients,
+            "association.message",
+            {"association": message.association.name, "text": message.text},
+            urgent=message.urgent,
+        )
+        AssociationMessage.objects.filter(pk=message.pk).update(
+            delivered_at=timezone.now(), delivered_to=len(recipients)
+        )
+    return len(recipients)
+
+
+# Older than this and still not delivered (the broker was down, the task failed): sent by
+# the sweep. Younger ones are most likely still in the queue.
+MESSAGE_SWEEP_AFTER = timedelta(minutes=2)
+# A message about today ("the shop run is cancelled") would mislead a day later: the
+# sweep leaves older ones undelivered rather than send them that late (a task that
+# failed was logged as a dead letter).
+MESSAGE_SWEEP_WITHIN = timedelta(hours=12)
+
+
+def association_messages_deliver_waiting(*, now: datetime | None = None) -> int:
+    """Queue again the messages still not delivered MESSAGE_SWEEP_AFTER after they were
+    sent, up to MESSAGE_SWEEP_WITHIN old. Safe beside the task queued on commit:
+    `association_message_deliver` delivers once. Returns how many were queued."""
+    now = now or timezone.now()
+    waiting = AssociationMessage.objects.filter(delivered_at__isnull=True)
+    ids = list(
+        waiting.filter(
+            sent_at__lt=now - MESSAGE_SWEEP_AFTER, sent_at__gte=now - MESSAGE_SWEEP_WITHIN
+        )
+        .order_by("sent_at")
+        .values_list("pk", flat=True)[:100]
+    )
+    for message_id in ids:
+        _queue_message_delivery(message_id)
+    return len(ids)

@@ -28,7 +28,12 @@ from rest_framework.authtoken.models import Token
 from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink, User
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Rating, Report, SavedSearch, Trip, TripOccurrence
-from backend.community.models import Membership, MembershipState, MunicipalityAnalyst
+from backend.community.models import (
+    AssociationMessage,
+    Membership,
+    MembershipState,
+    MunicipalityAnalyst,
+)
 from backend.errors import ApplicationError, ErrorKind
 from backend.geo import approximate
 from backend.notifications.models import (
@@ -234,6 +239,9 @@ def person_anonymise(*, user: User) -> User:
     SmsReplyCode.objects.filter(recipient=user).delete()
     Reminder.objects.filter(recipient=user).delete()
     Notification.objects.filter(recipient=user).delete()
+    # Their messages to every member stay with the association (the members have them in
+    # their inboxes), without saying who wrote them.
+    AssociationMessage.objects.filter(sender=user).update(sender=None)
     NotificationPreference.objects.filter(user=user).delete()
     QuietHours.objects.filter(user=user).delete()
     PushSubscription.objects.filter(user=user).delete()

@@ -25,7 +25,7 @@ from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.audit.selectors import audit_entries_about
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Rating, Report, SavedSearch, Trip
-from backend.community.models import Membership, MunicipalityAnalyst
+from backend.community.models import AssociationMessage, Membership, MunicipalityAnalyst
 from backend.notifications.kinds import KINDS, render
 from backend.notifications.models import (
     Notification,
@@ -601,6 +601,22 @@ def _notifications(user: User) -> list[Row]:
     return [_notification(n, user) for n in inbox.order_by("created_at", "pk")]
 
 
+def _association_messages(user: User) -> list[Row]:
+    # What I wrote to every member as a coordinator; who got it is the association's.
+    return [
+        {
+            "association": m.association.name,
+            "text": m.text,
+            "urgent": m.urgent,
+            "sent_at": _iso(m.sent_at),
+            "sent_to": m.recipients,
+        }
+        for m in AssociationMessage.objects.filter(sender=user)
+        .select_related("association")
+        .order_by("sent_at", "pk")
+    ]
+
+
 def _preferences(user: User) -> Row:
     quiet = QuietHours.objects.filter(user=user).first()
     return {
@@ -728,6 +744,11 @@ SECTIONS: tuple[Section, ...] = (
         _sharing,
     ),
     Section("notifications", ("notifications.Notification.recipient",), _notifications),
+    Section(
+        "messages_to_all_members_sent",
+        ("community.AssociationMessage.sender",),
+        _association_messages,
+    ),
     Section(
         "notification_preferences",
         ("notifications.NotificationPreference.user", "notifications.QuietHours.user"),

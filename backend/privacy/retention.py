@@ -19,6 +19,7 @@ from backend.accounts.proxy_invitations import invitations_expire_before
 from backend.audit.models import AuditEntry
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Trip
+from backend.community.models import AssociationMessage
 from backend.notifications.models import InboundSms, Notification, Reminder, SmsReplyCode
 from backend.privacy.erase import (
     rides_forget_places,
@@ -116,13 +117,15 @@ def driver_positions_drop_stale(*, now: datetime | None = None) -> int:
 @transaction.atomic
 def notifications_delete_old(*, now: datetime | None = None) -> int:
     """Inbox messages (their deliveries, with the address each went to, and the
-    attempts go with them) and reminders done with, NOTIFICATION_RETENTION_DAYS old."""
+    attempts go with them), reminders done with, and coordinators' messages to every
+    member (the same texts as those inbox messages), NOTIFICATION_RETENTION_DAYS old."""
     cutoff = _days_ago(settings.NOTIFICATION_RETENTION_DAYS, now)
     count = _delete(
         Reminder.objects.filter(
             Q(sent_at__lt=cutoff) | Q(cancelled_at__lt=cutoff) | Q(due_at__lt=cutoff)
         )
     )
+    count += _delete(AssociationMessage.objects.filter(sent_at__lt=cutoff))
     return count + _delete(Notification.objects.filter(created_at__lt=cutoff))
 
 

@@ -12,6 +12,7 @@ from backend.community.models import Association, Membership, Municipality, Vill
 from mobile_api.audit import AuditedListMixin
 from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.serializers import (
+    AssociationMessageOutput,
     AssociationOutput,
     JoinInput,
     ManagedProfileInput,
@@ -295,14 +296,23 @@ class ProxyLinkAccept(APIView):
 
 
 class AssociationMessage(APIView):
-    """A coordinator sends a message to every active member (by their chosen channels)."""
+    """A coordinator sends a message to every active member (by their chosen channels).
+    202: the message is stored; a task delivers it after the answer. GET: the latest 20
+    messages, for the association's coordinators (an empty list for anyone else)."""
+
+    @extend_schema(responses={200: AssociationMessageOutput(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        association = get_object_or_404(selectors.associations_visible_to(user=request.user), pk=pk)
+        messages = selectors.association_messages_for(viewer=request.user, association=association)
+        return Response(AssociationMessageOutput(messages, many=True).data)
 
     @extend_schema(request=MessageInput, responses={202: MessageSentOutput})
     def post(self, request: Request, pk: int) -> Response:
         association = get_object_or_404(selectors.associations_visible_to(user=request.user), pk=pk)
         data = MessageInput(data=request.data)
         data.is_valid(raise_exception=True)
-        sent_to = services.association_message_send(
+        message = services.association_message_send(
             actor=request.user, association=association, **data.validated_data
         )
-        return Response({"sent_to": sent_to}, status=status.HTTP_202_ACCEPTED)
+        answer = {"id": message.pk, "sent_to": message.recipients}
+        return Response(MessageSentOutput(answer).data, status=status.HTTP_202_ACCEPTED)

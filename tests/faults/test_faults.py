@@ -224,6 +224,64 @@ def test_a_whole_worker_killed_mid_task_hands_the_task_to_the_next_worker(stack)
     assert [w for w, _ in offers_of(stack, ride_id)] == [1, 1, 1]
 
 
+def test_a_worker_killed_while_delivering_a_message_to_all_notifies_each_member_once(stack):
+    world, layout = stack.world, stack.layout
+    # The worker is away while the coordinator writes, so the delivery waits in Redis.
+    layout.stop_process("worker1")
+    text = "Handlarskjutsen är inställd i dag."
+    with stack.api(world["coordinator"]) as coordinator:
+        response = coordinator.post(
+            f"/associations/{world['association']}/messages", json={"text": text}
+        )
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert answer["sent_to"] == 4  # the rider and the three drivers
+
+    # Hold the message's row: the task will block on it, inside its transaction.
+    holder = psycopg.connect(f"postgresql://postgres@127.0.0.1:{stack.pg.port}/samby")
+    holder.execute(
+        "select 1 from community_associationmessage where id = %s for update", (answer["id"],)
+    )
+    try:
+        layout.start_worker("worker1")
+        layout.wait_worker_ready("worker1")
+        stack.wait_until(
+            lambda: _blocked_on(stack, "community_associationmessage"),
+            what="the delivery blocked on the message",
+        )
+        child = _pool_child(layout.processes["worker1"].pid)
+        subprocess.run(["kill", "-KILL", str(child)], check=True)
+    finally:
+        holder.rollback()
+        holder.close()
+
+    def delivered() -> list[tuple]:
+        return stack.sql(
+            "select recipient_id, count(*) from notifications_notification"
+            " where kind = 'association.message' and payload->>'text' = %s"
+            " group by recipient_id order by recipient_id",
+            text,
+        )
+
+    # The message, never acknowledged, runs again in the replacement child: once in effect.
+    stack.wait_until(lambda: len(delivered()) == 4, what="the members notified after the kill")
+    time.sleep(2)  # a second delivery, were there one, would have doubled them by now
+    everyone = sorted([world["rider"]["id"], *(d["id"] for d in world["drivers"])])
+    assert delivered() == [(person, 1) for person in everyone]
+    assert stack.sql(
+        "select delivered_to from community_associationmessage where id = %s", answer["id"]
+    ) == [(4,)]
+
+
+def _blocked_on(stack, table: str) -> bool:
+    return bool(
+        stack.sql(
+            "select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike %s",
+            f'%from "{table}"%',
+        )
+    )
+
+
 def _blocked_on_the_ride(stack) -> bool:
     # (The text shown is cut at 1 kB, before the query's FOR UPDATE.)
     return bool(

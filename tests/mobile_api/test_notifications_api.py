@@ -147,20 +147,29 @@ def test_bad_preferences_are_400_and_write_nothing(api_as, body, code):
     assert not QuietHours.objects.exists()
 
 
-def test_coordinator_messages_every_active_member(api_as):
-    from backend.community.models import MembershipState
+def test_coordinator_messages_every_active_member(
+    api_as, settings, django_capture_on_commit_callbacks
+):
+    from backend.community.models import AssociationMessage, MembershipState
     from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
 
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     association = AssociationFactory(name="Äppelbo byalag")
     coordinator = coordinator_of(association)
     members = [MembershipFactory(association=association).user for _ in range(3)]
     pending = MembershipFactory(association=association, state=MembershipState.PENDING).user
-    response = api_as(coordinator).post(
-        reverse("association-message", args=[association.pk]),
-        {"text": "Handlarskjutsen är inställd i dag på grund av snön."},
-        format="json",
-    )
-    assert (response.status_code, response.json()) == (202, {"sent_to": 3})
+    with django_capture_on_commit_callbacks() as queued:
+        response = api_as(coordinator).post(
+            reverse("association-message", args=[association.pk]),
+            {"text": "Handlarskjutsen är inställd i dag på grund av snön."},
+            format="json",
+        )
+    message = AssociationMessage.objects.get()
+    assert (response.status_code, response.json()) == (202, {"id": message.pk, "sent_to": 3})
+    # Answered before anyone is notified: the delivery is a task queued on commit.
+    assert not Notification.objects.exists()
+    for callback in queued:
+        callback()
     assert sorted(Notification.objects.values_list("recipient_id", flat=True)) == sorted(
         m.pk for m in members
     )
@@ -174,10 +183,13 @@ def test_coordinator_messages_every_active_member(api_as):
         ("coordinator", {"text": "   "}, 400, "invalid"),
         ("coordinator", {}, 400, "invalid"),
         ("coordinator", {"text": "x" * 601}, 400, "invalid"),
+        ("coordinator", {"text": "Hej", "urgent": "kanske"}, 400, "invalid"),
+        ("coordinator", {"text": ["Hej"]}, 400, "invalid"),
     ],
-    ids=["member-cannot", "blank", "missing", "too-long"],
+    ids=["member-cannot", "blank", "missing", "too-long", "urgent-not-a-yes-or-no", "text-a-list"],
 )
 def test_association_message_refusals_send_nothing(api_as, who, body, status, code):
+    from backend.community.models import AssociationMessage
     from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
 
     association = AssociationFactory()
@@ -188,4 +200,37 @@ def test_association_message_refusals_send_nothing(api_as, who, body, status, co
         reverse("association-message", args=[association.pk]), body, format="json"
     )
     assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    assert response.json()["error"]["message"]
     assert not Notification.objects.exists()
+    assert not AssociationMessage.objects.exists()
+
+
+def test_coordinators_read_the_latest_messages_and_others_read_none(
+    api_as, django_assert_num_queries
+):
+    from backend.community.services import association_message_deliver, association_message_send
+    from tests.factories import AssociationFactory, MembershipFactory, coordinator_of
+
+    association = AssociationFactory(name="Äppelbo byalag")
+    coordinator, other_coordinator = coordinator_of(association), coordinator_of(association)
+    member = MembershipFactory(association=association).user
+    elsewhere = coordinator_of(AssociationFactory())
+    first, second = (
+        association_message_send(actor=coordinator, association=association, text=text, urgent=u)
+        for text, u in (("Skjutsen går som vanligt.", False), ("Inställt i dag!", True))
+    )
+    association_message_deliver(message_id=first.pk)
+    url = reverse("association-message", args=[association.pk])
+
+    with django_assert_num_queries(3):  # the association, coordinator?, the messages
+        response = api_as(other_coordinator).get(url)
+    assert response.status_code == 200
+    rows = response.json()
+    assert [(r["id"], r["text"], r["urgent"], r["sent_to"]) for r in rows] == [
+        (second.pk, "Inställt i dag!", True, 2),
+        (first.pk, "Skjutsen går som vanligt.", False, 2),
+    ]
+    assert (rows[0]["delivered_at"], rows[0]["delivered_to"]) == (None, None)
+    assert rows[1]["delivered_at"] is not None and rows[1]["delivered_to"] == 2
+    for someone in (member, elsewhere):
+        assert (api_as(someone).get(url).status_code, api_as(someone).get(url).json()) == (200, [])

@@ -38,7 +38,6 @@ import pytest
 
 from tests.perf._servers import ROOT, machine_info, raise_fd_limit, table
 from tests.perf.load import (
-    BROADCAST,
     STEPS,
     LoadStack,
     Plan,
@@ -103,8 +102,9 @@ def test_load_mix_through_the_production_layout():
 
 
 def _report(machine, load_after, plan, world, up, seed, results, statements) -> dict:
+    # The coordinators' messages to all members count like any request: the request
+    # stores the message and a Celery task notifies the members.
     mix_total = results.total("mix")
-    interactive = results.total("mix", exclude=(BROADCAST,))
     cpu = {
         phase: results.phases[phase]["cpu"]
         for phase in results.phases
@@ -113,7 +113,7 @@ def _report(machine, load_after, plan, world, up, seed, results, statements) -> 
     met = {
         "rate": mix_total["served_per_s"] >= TARGET["rate"] * 0.99
         and plan.seconds >= TARGET["seconds"],
-        "p99": interactive["p99_ms"] <= TARGET["p99_ms"],
+        "p99": mix_total["p99_ms"] <= TARGET["p99_ms"],
         "errors": mix_total["errors"] == 0,
         "sockets": results.sockets["held"] >= TARGET["sockets"]
         and results.sockets["closed_early"] == 0
@@ -130,7 +130,6 @@ def _report(machine, load_after, plan, world, up, seed, results, statements) -> 
         "baselines": results.table_rows("baseline static") + results.table_rows("baseline healthz"),
         "mix": results.table_rows("mix"),
         "mix_total": mix_total,
-        "mix_total_without_broadcasts": interactive,
         "capacity": results.table_rows("capacity") if plan.capacity_seconds else [],
         "capacity_total": results.total("capacity") if plan.capacity_seconds else {},
         "cpu_seconds": cpu,
@@ -216,7 +215,6 @@ def _render(report: dict) -> str:
         ]
 
     total = report["mix_total"]
-    inter = report["mix_total_without_broadcasts"]
     out.append(
         table(
             headers,
@@ -233,17 +231,6 @@ def _render(report: dict) -> str:
                     total["conflicts"],
                     total["errors"],
                     total["not_sent"],
-                ],
-                [
-                    "ALL but the broadcasts",
-                    inter["requests"],
-                    inter["served_per_s"],
-                    inter["p50_ms"],
-                    inter["p99_ms"],
-                    inter["max_ms"],
-                    inter["conflicts"],
-                    inter["errors"],
-                    inter["not_sent"],
                 ],
             ],
             f"Load test: {plan['rate']:.0f} requests/s scheduled, mix for {plan['seconds']:.0f} s, "
@@ -402,7 +389,7 @@ def _render(report: dict) -> str:
         )
     met = report["target_met"]
     out.append(
-        "Target (300 requests/s for 60 s, p99 <= 200 ms but the broadcasts, 0 errors, "
+        "Target (300 requests/s for 60 s, p99 <= 200 ms, 0 errors, "
         "1,000 websockets each with its message): "
         + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in met.items())
     )

@@ -484,9 +484,8 @@ class Results:
         ]
         return sorted(rows, key=lambda r: -r["requests"])
 
-    def total(self, phase: str, *, exclude: tuple[str, ...] = ()) -> dict:
-        samples = [s for s in self.of(phase) if s.name not in exclude]
-        return _summary(samples, self.phases[phase]["seconds"])
+    def total(self, phase: str) -> dict:
+        return _summary(self.of(phase), self.phases[phase]["seconds"])
 
 
 def _summary(samples: list[Sample], seconds: float) -> dict:

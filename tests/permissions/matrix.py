@@ -488,6 +488,7 @@ ROWS: list[Row] = [
     ),
     R("association-list", "GET", 200),
     R("association-memberships", "GET", 200),
+    R("association-message", "GET", 200, anonymous=403),
     R("association-message", "POST", 403, coordinator=202),
     R("association-mileage", "GET", 403, coordinator=200),
     R("association-plans", "GET", 403, coordinator=200),
