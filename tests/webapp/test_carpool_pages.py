@@ -638,3 +638,22 @@ def test_only_the_driver_changes_the_trip(world, trip, role):
     before = carpool_snapshot()
     assert client.post(f"/carpool/trips/{trip.pk}/edit", _rules(seats="1")).status_code == 404
     assert carpool_snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_coordinator_books_seats_for_each_active_member_listed_once():
+    from backend.community.models import MembershipState, Role
+    from tests.factories import AssociationFactory, MembershipFactory, UserFactory
+    from webapp.views.carpool import _passengers
+
+    association, other = AssociationFactory(), AssociationFactory()
+    coordinator = MembershipFactory(
+        association=association, roles=[Role.MEMBER, Role.COORDINATOR]
+    ).user
+    in_both = UserFactory(full_name="Greta Två Föreningar")
+    MembershipFactory(association=association, user=in_both)
+    MembershipFactory(association=other, user=in_both)
+    waiting = MembershipFactory(association=association, state=MembershipState.PENDING).user
+    ids = [pk for pk, _name in _passengers(coordinator)]
+    assert ids == [coordinator.pk, in_both.pk]  # "Me" first; each once; not the pending
+    assert waiting.pk not in ids

@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import FloatField, Func, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, FloatField, Func, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -86,10 +86,10 @@ RECENT = dt.timedelta(hours=12)
 def _passengers(user: User) -> list[tuple[int, str]]:
     """Who `user` may book a seat for: themself and the people they book for who carpool
     (active members of an association)."""
+    active = Membership.objects.filter(user=OuterRef("pk"), state=MembershipState.ACTIVE)
     members = (
         people_actable_by(actor=user)
-        .filter(memberships__state=MembershipState.ACTIVE)
-        .distinct()
+        .filter(Exists(active))  # a join would list a member of two associations twice
         .order_by("full_name")
         .values_list("pk", "full_name")
     )
