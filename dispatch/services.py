@@ -1,31 +1,25 @@
 """Entry points that start dispatch work after the domain change is committed."""
 
-import logging
-
 from django.db import transaction
 
 from backend.accounts.models import User
 from backend.rides import services as rides
 from backend.rides.models import RideRequest
+from backend.task_queue import queue_or_leave_to_sweep
 from dispatch.board import board_changed
 from dispatch.offers import WithdrawReason, withdraw_pending_offers
 from dispatch.tasks import run_dispatch
-
-logger = logging.getLogger(__name__)
 
 
 def _dispatch_on_commit(ride_id: int, wave: int) -> None:
     """Queue dispatch once the ride is committed. With the broker down the ride is saved
     all the same and the request succeeds: the beat sweep (dispatch_waiting_rides) picks
     up requests still waiting for their first wave."""
-
-    def queue() -> None:
-        try:
-            run_dispatch.delay(ride_id, wave)
-        except Exception:
-            logger.exception("dispatch of ride %s not queued; the sweep will start it", ride_id)
-
-    transaction.on_commit(queue)
+    transaction.on_commit(
+        lambda: queue_or_leave_to_sweep(
+            run_dispatch, ride_id, wave, what=f"dispatch of ride {ride_id}"
+        )
+    )
 
 
 def ride_request_submit(**request) -> RideRequest:

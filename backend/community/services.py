@@ -1,4 +1,3 @@
-import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -24,8 +23,7 @@ from backend.community.selectors import (
 )
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.services import notify, notify_many
-
-logger = logging.getLogger(__name__)
+from backend.task_queue import queue_or_leave_to_sweep
 
 
 class CommunityErrorCode(StrEnum):
@@ -303,11 +301,10 @@ def proxy_link_request(
 def _queue_invitation_sms(invitation_id: int) -> None:
     from backend.accounts.tasks import send_proxy_invitation_sms
 
-    try:
-        send_proxy_invitation_sms.delay(invitation_id)
-    except Exception:
-        # The broker is down: the beat sweep (send_waiting_proxy_invitation_sms) sends it.
-        logger.exception("invitation %s: SMS not queued", invitation_id)
+    # Sweep: send_waiting_proxy_invitation_sms.
+    queue_or_leave_to_sweep(
+        send_proxy_invitation_sms, invitation_id, what=f"SMS of invitation {invitation_id}"
+    )
 
 
 @transaction.atomic
@@ -472,11 +469,10 @@ def association_message_send(
 def _queue_message_delivery(message_id: int) -> None:
     from backend.community.tasks import deliver_association_message
 
-    try:
-        deliver_association_message.delay(message_id)
-    except Exception:
-        # The broker is down: the beat sweep (deliver_waiting_association_messages) sends it.
-        logger.exception("association message %s: delivery not queued", message_id)
+    # Sweep: deliver_waiting_association_messages.
+    queue_or_leave_to_sweep(
+        deliver_association_message, message_id, what=f"association message {message_id}"
+    )
 
 
 def association_message_deliver(*, message_id: int) -> int | None:

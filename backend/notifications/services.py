@@ -1,7 +1,6 @@
 """notify() and everything that decides how a notification reaches a person."""
 
 import json
-import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,8 +41,7 @@ from backend.notifications.selectors import (
     sms_numbers_for,
     sms_sent_today,
 )
-
-logger = logging.getLogger(__name__)
+from backend.task_queue import queue_or_leave_to_sweep
 
 
 @dataclass(frozen=True)
@@ -200,11 +198,8 @@ def _dispatch(notification: Notification, deliveries: list[Delivery]) -> None:
         if delivery.channel == Channel.LIVE:
             delivery_publish_live(delivery=delivery, notification=notification)
         else:
-            try:
-                deliver.delay(delivery.pk)
-            except Exception:
-                # The broker is down: the delivery stays pending and the sweeper resends it.
-                logger.exception("delivery %s not queued", delivery.pk)
+            # The delivery stays pending; sweep: requeue_stale_deliveries.
+            queue_or_leave_to_sweep(deliver, delivery.pk, what=f"delivery {delivery.pk}")
 
 
 def delivery_publish_live(*, delivery: Delivery, notification: Notification) -> None:
