@@ -45,7 +45,12 @@ class MeOutput(serializers.ModelSerializer):
             "home_location",
             "birth_year",
             "is_managed",
+            "phone_confirmed_at",
         ]
+
+
+class PhoneConfirmInput(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
 
 
 class MeUpdateInput(serializers.Serializer):

@@ -32,6 +32,11 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     full_name = factory.Faker("name", locale="sv_SE")
     phone = factory.Sequence(lambda n: f"+46701{n:06d}")
+    is_managed = False
+    # Most people in tests confirmed their number long ago; pass None for one who has not.
+    phone_confirmed_at = factory.LazyAttribute(
+        lambda person: timezone.now() if person.phone and not person.is_managed else None
+    )
     password = factory.django.Password(PASSWORD)
 
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
@@ -21,6 +22,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     list_filter = ["is_managed", "is_active", "is_staff", "preferred_language"]
     search_fields = ["full_name", "phone", "email"]
     inlines = [ProxyLinkInline]
+    readonly_fields = ["phone_confirmed_at"]
     fieldsets = [
         (None, {"fields": ["full_name", "phone", "email", "password", "is_managed"]}),
         (
@@ -38,17 +40,22 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
             },
         ),
         (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
-        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined", "phone_confirmed_at"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["full_name", "phone", "password1", "password2"]})
     ]
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
+        # Staff who give a login a number (a new login, a changed number, a managed
+        # profile given a login) vouch for it, as they would for a number the person
+        # told them on the phone: it counts as confirmed, and the requests to help
+        # stored under it are the login's now, as after a code came back from it.
+        number_given = not change or bool({"phone", "is_managed"} & set(form.changed_data))
+        if obj.is_managed or not obj.phone:
+            obj.phone_confirmed_at = None
+        elif number_given:
+            obj.phone_confirmed_at = timezone.now()
         super().save_model(request, obj, form, change)
-        # Staff giving a login a number (a new login, a changed number, a managed profile
-        # given a login) bypass the services that claim: requests to help stored under
-        # the number are the login's now, as when the person changes it themself
-        # (user_update_profile), and as a request made a second later would be. With
-        # nothing to claim this is one lookup, so it runs on every save.
-        proxy_invitations_claim(user=obj)
+        if obj.phone_confirmed_at is not None:
+            proxy_invitations_claim(user=obj)

@@ -1,4 +1,5 @@
-"""Signing in with a one-time code sent by SMS, for people who do not remember a password.
+"""Signing in with a one-time code sent by SMS, for people who do not remember a password,
+and confirming one's phone number with such a code (either kind confirms it).
 
 A code is six digits, valid for LOGIN_CODE_TTL seconds, stored only as an HMAC (keyed
 with SECRET_KEY and the person's id), and burnt after LoginCode.MAX_ATTEMPTS wrong
@@ -23,9 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from backend.accounts.models import LoginCode, User
-from backend.accounts.proxy_invitations import proxy_invitations_claim
 from backend.accounts.selectors import user_find_login
-from backend.accounts.services import clean_phone
+from backend.accounts.services import clean_phone, user_phone_confirmed
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
 from backend.notifications.sms import send_sms
@@ -41,6 +41,8 @@ class LoginCodeErrorCode(StrEnum):
     WRONG = "login_code_wrong"
     EXPIRED = "login_code_expired"
     NOT_SENT = "login_code_not_sent"
+    NO_PHONE = "phone_missing"
+    ALREADY_CONFIRMED = "phone_already_confirmed"
 
 
 def _hash(user_id: int, code: str) -> str:
@@ -91,6 +93,12 @@ def login_code_send(*, phone: str, client_ip: str = "") -> None:
     user = user_find_login(identifier=phone)
     if user is None or not user.is_active:
         return
+    _issue_code(user)
+
+
+def _issue_code(user: User) -> None:
+    """Text `user` a new code; the open one stops working. Raises NOT_SENT when the SMS
+    provider fails, leaving no code behind."""
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     now = timezone.now()
     with transaction.atomic():
@@ -130,12 +138,51 @@ def _wrong() -> ApplicationError:
 
 
 def login_code_verify(*, phone: str, code: str) -> User:
-    """The person the code was sent to, when `code` is their open, unexpired code. A
-    wrong guess counts (a conditional UPDATE, so parallel guesses count too); the last
+    """The person the code was sent to, when `code` is their open, unexpired code. The
+    code also confirms their number (`user_phone_confirmed`): it came back from it."""
+    user = user_find_login(identifier=phone) if phone.strip() else None
+    if user is None or not user.is_active:
+        raise _wrong()
+    _use_code(user, code)
+    return user
+
+
+def phone_confirmation_send(*, user: User, client_ip: str = "") -> None:
+    """Text a code to the signed-in `user`'s own number, for them to show it is theirs
+    (`phone_confirm`). Limited like sign-in codes, under the same counts."""
+    if user.is_managed or not user.phone:
+        raise ApplicationError(
+            LoginCodeErrorCode.NO_PHONE,
+            _("Add your phone number first."),
+            fields={"phone": [_("This field is required.")]},
+        )
+    if user.phone_confirmed_at is not None:
+        raise ApplicationError(
+            LoginCodeErrorCode.ALREADY_CONFIRMED,
+            _("Your phone number is confirmed already."),
+            kind=ErrorKind.CONFLICT,
+        )
+    _rate_limit(f"login-code:phone:{user.phone}", settings.LOGIN_CODES_PER_PHONE_HOUR)
+    if client_ip:
+        _rate_limit(f"login-code:ip:{client_ip}", settings.LOGIN_CODES_PER_IP_HOUR)
+    _issue_code(user)
+
+
+def phone_confirm(*, user: User, code: str) -> User:
+    """Confirm the signed-in `user`'s number with the code texted to it."""
+    if user.is_managed or not user.phone:
+        raise _wrong()
+    _use_code(user, code)
+    user.refresh_from_db(fields=["phone_confirmed_at"])
+    return user
+
+
+def _use_code(user: User, code: str) -> None:
+    """Spend `user`'s open code when `code` is it, and confirm their number; else raise.
+    A wrong guess counts (a conditional UPDATE, so parallel guesses count too); the last
     allowed wrong guess burns the code."""
     code = "".join(code.split())
-    user = user_find_login(identifier=phone) if phone.strip() else None
-    if user is None or not user.is_active or not code.isdigit():
+    if not code.isdigit():
         raise _wrong()
     now = timezone.now()
     error: ApplicationError | None = None
@@ -154,10 +201,10 @@ def login_code_verify(*, phone: str, code: str) -> User:
             )
         elif hmac.compare_digest(login_code.code_hash, _hash(user.pk, code)):
             LoginCode.objects.filter(pk=login_code.pk).update(used_at=now)
-            # The code proves the number is theirs: requests to help sent to it while it
-            # had no account (one stored as the number came to them) are theirs now.
-            proxy_invitations_claim(user=user)
-            return user
+            # The code came back from the number: it is theirs, and so are the requests
+            # to help waiting for it.
+            user_phone_confirmed(user=user, now=now)
+            return
         else:
             LoginCode.objects.filter(pk=login_code.pk, attempts__lt=LoginCode.MAX_ATTEMPTS).update(
                 attempts=F("attempts") + 1

@@ -33,6 +33,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(_("full name"), max_length=200)
     # E.164. Unique among people who log in; managed profiles may share a landline.
     phone = models.CharField(_("phone number"), max_length=16, blank=True)
+    # When the person showed the phone is theirs, with a code sent to it (or staff
+    # vouched for it in the admin). Until then requests to help sent to the number do
+    # not reach this login: someone may have typed a number that is not theirs.
+    phone_confirmed_at = models.DateTimeField(_("phone number confirmed"), null=True, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     preferred_language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH
@@ -90,6 +94,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.CheckConstraint(
                 condition=Q(phone="") | Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"),
                 name="user_phone_is_e164",
+            ),
+            models.CheckConstraint(
+                condition=Q(phone_confirmed_at__isnull=True) | (~Q(phone="") & Q(is_managed=False)),
+                name="user_phone_confirmed_is_a_login_number",
             ),
         ]
 

@@ -1,3 +1,4 @@
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -5,6 +6,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Language, User
@@ -120,8 +122,7 @@ def user_register(
     except IntegrityError:
         _check_login_free(phone=phone, email=email)
         raise
-    # Requests to help sent to this number before it had an account are theirs now.
-    proxy_invitations_claim(user=user)
+    # Requests to help sent to the number wait until it is confirmed (user_phone_confirmed).
     return user
 
 
@@ -161,10 +162,28 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
                 fields={"phone": [_("This field is required.")]},
             )
         _check_login_free(phone=phone, email=email, exclude_id=user.pk)
-    new_number = not user.is_managed and changes.get("phone", user.phone) != user.phone
+    fields = [*changes.keys()]
+    if changes.get("phone", user.phone) != user.phone:
+        # A new number is theirs only once a code sent to it comes back.
+        user.phone_confirmed_at = None
+        fields.append("phone_confirmed_at")
     for name, value in changes.items():
         setattr(user, name, value)
-    user.save(update_fields=[*changes.keys()])
-    if new_number:
-        proxy_invitations_claim(user=user)
+    user.save(update_fields=fields)
+    return user
+
+
+@transaction.atomic
+def user_phone_confirmed(*, user: User, now: datetime | None = None) -> User:
+    """Record that `user` showed their phone number is theirs (a code sent to it came
+    back, or staff vouched for it), and give them the requests to help that wait for
+    the number. Nothing changes when it was confirmed already."""
+    if user.is_managed or not user.phone:
+        return user
+    if user.phone_confirmed_at is None:
+        user.phone_confirmed_at = now or timezone.now()
+        User.objects.filter(pk=user.pk, phone=user.phone).update(
+            phone_confirmed_at=user.phone_confirmed_at
+        )
+    proxy_invitations_claim(user=user)
     return user

@@ -261,7 +261,7 @@ def proxy_link_request(
     nothing about it: a login with the number gets a pending link (`proxy_link_create`);
     for any other number the request is kept under the number (`ProxyInvitation`), which
     gets one SMS saying who asks and how to join, and becomes a pending link when someone
-    signs up with it (`proxy_invitations_claim`). Asking the same number again while the
+    confirms the number as theirs (`user_phone_confirmed`). Asking the same number again while the
     first request waits is a conflict, in the same words either way. Locks the number
     (`phone_number_lock`) against a registration with it at the same moment."""
     typed = proxy_phone.strip()
@@ -276,7 +276,10 @@ def proxy_link_request(
     _require_may_choose_proxy(actor=actor, resident=resident)
     phone_number_lock(phone)
     proxy = user_find_login(identifier=phone)
-    if proxy is not None:
+    # A login whose number is not confirmed may not be the number's owner: the request
+    # waits under the number, like one to a number without an account, until a code
+    # sent to it comes back (user_phone_confirmed).
+    if proxy is not None and proxy.phone_confirmed_at is not None:
         proxy_link_create(
             actor=actor,
             resident=resident,

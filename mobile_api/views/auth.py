@@ -8,10 +8,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
 from backend.accounts.services import user_register, user_update_profile
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
-from mobile_api.serializers import LoginInput, MeOutput, MeUpdateInput, RegisterInput
+from backend.rate_limits import client_address
+from mobile_api.serializers import (
+    LoginInput,
+    MeOutput,
+    MeUpdateInput,
+    PhoneConfirmInput,
+    RegisterInput,
+)
 from mobile_api.throttles import LoginAttemptThrottle, ScopedRateThrottle
 
 LoginOutput = inline_serializer(
@@ -93,4 +101,27 @@ class MeView(APIView):
             subject=user,
             detail={"fields": sorted(data.validated_data)},
         )
+        return Response(MeOutput(user).data)
+
+
+class PhoneCodeView(APIView):
+    """Text a six-digit code to my own phone number, to show it is mine
+    (`auth/phone/confirm`). Until then requests to help sent to the number do not
+    reach me. Limited per number and per client address, like sign-in codes."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        phone_confirmation_send(user=request.user, client_ip=client_address(request.META))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PhoneConfirmView(APIView):
+    """Confirm my phone number with the code texted to it (or to sign in). The requests
+    to help that wait for the number become mine to answer."""
+
+    @extend_schema(request=PhoneConfirmInput, responses={200: MeOutput})
+    def post(self, request: Request) -> Response:
+        data = PhoneConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = phone_confirm(user=request.user, code=data.validated_data["code"])
         return Response(MeOutput(user).data)

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from backend.accounts.models import User
 from tests import factories
-from tests.factories import ManagedProfileFactory, UserFactory
+from tests.factories import STOCKHOLM, ManagedProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,11 @@ def me_fields(user: User) -> dict:
         "home_location": None,
         "birth_year": None,
         "is_managed": False,
+        "phone_confirmed_at": (
+            user.phone_confirmed_at.astimezone(STOCKHOLM).isoformat()
+            if user.phone_confirmed_at
+            else None
+        ),
     }
 
 

@@ -3,6 +3,7 @@ has an account; the person asked lists what waits for their answer; a no is told
 whoever asked, without the name of whoever said it."""
 
 import json
+import re
 
 import pytest
 from django.core.cache import cache
@@ -10,7 +11,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rest_framework.test import APIClient
 
-from backend.accounts.models import ProxyInvitation, ProxyLink
+from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.community.services import proxy_link_request
 from backend.notifications.models import Notification
 from backend.privacy.export import person_export
@@ -66,7 +67,9 @@ def test_a_known_and_an_unknown_number_get_the_same_answer(anna, api_as):
     assert again_known.json()["error"]["code"] == "proxy_exists"
 
 
-def test_registering_with_the_number_brings_the_request(anna, api_as):
+def test_registering_with_the_number_and_confirming_it_brings_the_request(
+    anna, api_as, sms_provider
+):
     assert ask(api_as(anna), anna, "070-174 06 99").status_code == 201
     response = APIClient().post(
         "/api/v1/auth/register",
@@ -74,8 +77,19 @@ def test_registering_with_the_number_brings_the_request(anna, api_as):
         format="json",
     )
     assert response.status_code == 201, response.content
-    lena = ProxyLink.objects.get().proxy
+    assert response.json()["phone_confirmed_at"] is None
+    lena = User.objects.get(pk=response.json()["id"])
     client = api_as(lena)
+    assert client.get(REQUESTS).json()["results"] == []  # not before the number is shown hers
+
+    assert client.post("/api/v1/auth/phone/code").status_code == 204
+    sms = sms_provider.accepted[-1].form
+    assert sms["to"] == "+46701740699"
+    code = re.search(r"\b(\d{6})\b", sms["message"]).group(1)
+    confirmed = client.post("/api/v1/auth/phone/confirm", {"code": code}, format="json")
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["phone_confirmed_at"] is not None
+    assert ProxyLink.objects.get().proxy == lena
 
     [invited] = client.get("/api/v1/notifications/").json()["results"]
     assert invited["kind"] == "proxy.invited"

@@ -303,6 +303,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "password": PASSWORD,
     },
     ("auth-me", "PATCH"): lambda world: {"full_name": "Nytt Namn"},
+    ("auth-phone-confirm", "POST"): lambda world: {"code": "123456"},
     ("auth-register", "POST"): lambda world: {
         "full_name": "Ny Granne",
         "phone": "+46701749990",
@@ -499,6 +500,9 @@ ROWS: list[Row] = [
     R("auth-logout", "POST", 204),
     R("auth-me", "GET", 200),
     R("auth-me", "PATCH", 200),
+    # Everyone in the world confirmed their number; no code was sent to confirm with.
+    R("auth-phone-code", "POST", 409),
+    R("auth-phone-confirm", "POST", 400),
     R("auth-register", "POST", 201, anonymous=201),
     R(
         "carpool-booking-accept",

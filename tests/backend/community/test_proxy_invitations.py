@@ -1,6 +1,7 @@
 """Asking a phone number to help: the same outcome for the asker whether or not the number
 has an account; a number without one gets an invitation (one SMS), which becomes a
-pending link when someone signs up with the number. A decline tells whoever asked."""
+pending link when someone confirms the number as theirs (a code sent to it comes back, or
+staff vouch for it). A decline tells whoever asked."""
 
 import re
 import threading
@@ -12,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from backend.accounts.login_codes import _hash, login_code_verify
+from backend.accounts.login_codes import _hash, login_code_verify, phone_confirm
 from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import (
     invitation_sms_text,
@@ -53,6 +54,19 @@ UNKNOWN = "+46701740699"
 @pytest.fixture
 def greta():
     return UserFactory(full_name="Greta Andersson", phone="+46701740620")
+
+
+def confirm_by_code(user, code="123456"):
+    """What happens when the code texted to `user`'s number comes back (phone_confirm)."""
+    now = timezone.now()
+    LoginCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    LoginCode.objects.create(
+        user=user,
+        code_hash=_hash(user.pk, code),
+        created_at=now,
+        expires_at=now + timedelta(minutes=10),
+    )
+    return phone_confirm(user=user, code=code)
 
 
 def ask(actor, resident, phone="070-174 06 99", relationship="dotter"):
@@ -502,10 +516,18 @@ def test_only_an_sms_that_was_sent_keeps_the_number_from_another_invitation_sms(
 # --- Signing up with the number -----------------------------------------------------------
 
 
-def test_registering_with_the_number_turns_the_invitation_into_a_pending_link(greta):
+def test_registering_with_the_number_and_confirming_it_turns_the_invitation_into_a_pending_link(
+    greta,
+):
     ask(greta, greta)
     lena = user_register(full_name="Lena Eriksson", phone="0701740699", password=PASSWORD)
+    # Anyone can type a number: the request waits until a code sent to it comes back.
+    assert lena.phone_confirmed_at is None
+    assert not ProxyLink.objects.exists()
+    assert ProxyInvitation.objects.filter(phone=UNKNOWN).exists()
+    assert list(proxy_requests_to(proxy=lena)) == []
 
+    confirm_by_code(lena)
     link = ProxyLink.objects.get()
     assert (link.resident, link.proxy, link.relationship, link.invited_as) == (
         greta,
@@ -527,12 +549,43 @@ def test_registering_with_the_number_turns_the_invitation_into_a_pending_link(gr
     assert Notification.objects.get(recipient=greta).kind == "proxy.accepted"
 
 
-def test_taking_the_number_in_the_profile_claims_it(greta):
+def test_taking_the_number_in_the_profile_claims_it_once_confirmed(greta):
     ask(greta, greta)
     lena = UserFactory(phone="", email="lena@example.se")
     user_update_profile(user=lena, changes={"phone": "070-174 06 99"})
+    assert lena.phone_confirmed_at is None
+    assert not ProxyLink.objects.exists()
+    confirm_by_code(lena)
     assert ProxyLink.objects.get().proxy == lena
     assert not ProxyInvitation.objects.exists()
+
+
+def test_changing_a_confirmed_number_makes_it_unconfirmed(greta):
+    lena = UserFactory(phone="+46701740601")
+    user_update_profile(user=lena, changes={"phone": "+46701740601"})
+    assert User.objects.get(pk=lena.pk).phone_confirmed_at is not None  # the same number
+    user_update_profile(user=lena, changes={"phone": "070-174 06 99"})
+    assert User.objects.get(pk=lena.pk).phone_confirmed_at is None
+    ask(greta, greta)
+    assert not ProxyLink.objects.exists()  # the request waits for the new number's code
+
+
+def test_someone_who_typed_another_persons_number_gets_no_request_for_it(greta):
+    """A login whose number is unconfirmed is not taken as the number's owner: the
+    request waits under the number, and whoever confirms it gets it."""
+    squatter = user_register(full_name="Not Lena", phone=UNKNOWN, password=PASSWORD)
+    ask(greta, greta)
+    assert not ProxyLink.objects.exists()
+    assert list(proxy_requests_to(proxy=squatter)) == []
+    assert not Notification.objects.filter(recipient=squatter).exists()
+    invitation = ProxyInvitation.objects.get()
+    # Greta sees the same unanswered request as for a number without an account.
+    assert [r.invited_as for r in proxy_requests_unanswered_of(resident=greta)] == [
+        invitation.invited_as
+    ]
+    # Whoever holds the phone proves it with the code, and only then is asked.
+    confirm_by_code(squatter)
+    assert ProxyLink.objects.get().proxy == squatter
 
 
 def test_signing_in_with_a_code_claims_an_invitation_left_behind(greta):
@@ -560,6 +613,7 @@ def test_an_expired_invitation_is_not_claimed(greta, settings):
         created_at=timezone.now() - timedelta(days=settings.PROXY_INVITATION_DAYS, minutes=1)
     )
     lena = user_register(full_name="Lena", phone=UNKNOWN, password=PASSWORD)
+    confirm_by_code(lena)
     assert not ProxyLink.objects.exists()
     assert not Notification.objects.filter(recipient=lena).exists()
     assert proxy_invitations_claim(user=lena) == []
@@ -646,17 +700,23 @@ def staff_client(client):
         "staff-giving-a-managed-profile-a-login",
     ],
 )
-def test_whichever_way_a_login_gets_the_number_the_invitation_is_theirs_at_once(
+def test_whichever_way_a_login_gets_a_confirmed_number_the_invitation_is_theirs_at_once(
     greta, staff_client, how
 ):
     """The invariant that makes a claim at password sign-in needless: once a login has
-    the number no invitation to it is left, and a new request is a link at once."""
+    the number confirmed no invitation to it is left, and a new request is a link at
+    once. Staff in the admin vouch for the number they type; anyone else confirms it
+    with a code."""
     ask(greta, greta)
     if how == "register":
-        user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
+        lena = user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
+        assert not ProxyLink.objects.exists()
+        confirm_by_code(lena)
     elif how == "profile":
         lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
         user_update_profile(user=lena, changes={"phone": "070-174 06 99"})
+        assert not ProxyLink.objects.exists()
+        confirm_by_code(lena)
     elif how == "admin-change":
         lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
         admin_post(staff_client, change_url(lena), phone=UNKNOWN)
@@ -675,6 +735,7 @@ def test_whichever_way_a_login_gets_the_number_the_invitation_is_theirs_at_once(
         admin_post(staff_client, change_url(lena), is_managed=None)
     lena = User.objects.get(phone=UNKNOWN, is_managed=False)
 
+    assert lena.phone_confirmed_at is not None
     assert not ProxyInvitation.objects.filter(phone=UNKNOWN).exists()
     link = ProxyLink.objects.get()
     assert (link.resident, link.proxy, link.invited_as, link.accepted_at) == (
@@ -707,17 +768,25 @@ def test_someone_given_the_number_by_staff_finds_the_request_at_password_sign_in
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_invitation_stored_while_its_number_registers_is_not_missed():
-    """Registration and the request run at once on two connections; the number's lock
-    orders them, and either way Lena ends up asked, once."""
+def test_an_invitation_stored_while_its_number_is_confirmed_is_not_missed():
+    """Confirming the number and the request run at once on two connections; the
+    number's lock orders them, and either way Lena ends up asked, once."""
     greta = UserFactory(full_name="Greta Andersson")
+    lena = user_register(full_name="Lena", phone=UNKNOWN, password=PASSWORD)
+    now = timezone.now()
+    LoginCode.objects.create(
+        user=lena,
+        code_hash=_hash(lena.pk, "123456"),
+        created_at=now,
+        expires_at=now + timedelta(minutes=10),
+    )
     barrier = threading.Barrier(2)
     errors = []
 
     def register():
         try:
             barrier.wait()
-            user_register(full_name="Lena", phone=UNKNOWN, password=PASSWORD)
+            phone_confirm(user=lena, code="123456")
         except Exception as error:
             errors.append(error)
         finally:
