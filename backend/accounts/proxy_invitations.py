@@ -2,12 +2,13 @@
 
 Whoever asks gets the same answer whether or not the number has an account, so the
 request is stored under the number and the number gets one SMS saying who asks and how
-to join. When someone registers with the number (or it becomes theirs otherwise), each
-invitation becomes a pending `ProxyLink` they can accept or decline, as if they had
-had an account all along.
+to join. A login whose number is not confirmed counts as no account here: anyone can
+type anyone's number. When a login confirms the number as theirs (a code texted to it
+comes back, or staff type it in the admin), each invitation becomes a pending
+`ProxyLink` they can accept or decline, as if they had had an account all along.
 
-Storing an invitation and giving a login its number take the same lock
-(`phone_number_lock`), so an invitation stored while its number registers is never
+Storing an invitation and claiming the number's invitations take the same lock
+(`phone_number_lock`), so an invitation stored while its number is confirmed is never
 missed: one of the two sees the other.
 """
 
@@ -58,14 +59,14 @@ def invitations_expire_before(now: datetime | None = None) -> datetime:
 
 @transaction.atomic
 def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
-    """Turn the unexpired invitations to `user`'s phone number into pending links to
-    them, each with the usual `proxy.invited` notification; the invitations go. Called
-    when a login gets a phone number (registration, a changed number, staff saving a
-    person in the admin) and when someone signs in with a code sent to it. Signing in
-    with a password does not: by then nothing is left to claim, as every way a login
-    gets a number claims at once. Safe to call again: there is nothing left to claim.
-    Locks the number (`phone_number_lock`)."""
-    if user.is_managed or not user.phone or not user.is_active:
+    """Turn the unexpired invitations to `user`'s confirmed phone number into pending
+    links to them, each with the usual `proxy.invited` notification; the invitations go.
+    Called when the number is confirmed (`user_phone_confirmed`: a code texted to it
+    came back) and when staff save a confirmed number in the admin. Signing in with a
+    password does not: by then nothing is left to claim, as every way a number gets
+    confirmed claims at once. Safe to call again: there is nothing left to claim. Locks
+    the number (`phone_number_lock`)."""
+    if user.is_managed or not user.phone or not user.is_active or not user.phone_confirmed_at:
         return []
     phone_number_lock(user.phone)
     invitations = list(
@@ -116,7 +117,8 @@ def invitation_sms_text(invitation: ProxyInvitation) -> str:
     the resident than their name."""
     resident = invitation.resident.full_name
     asker = invitation.created_by
-    values = {"resident": resident, "url": settings.SITE_URL}
+    # The web app's "create an account" page (webapp:join; a test holds the two together).
+    values = {"resident": resident, "url": f"{settings.SITE_URL.rstrip('/')}/join"}
     with translation.override(invitation_sms_language(invitation)):
         if asker is None or asker.pk == invitation.resident_id:
             text = _(

@@ -86,6 +86,7 @@ def _person(user: User) -> Row:
         "id": user.pk,
         "full_name": user.full_name,
         "phone": user.phone,
+        "phone_confirmed_at": _iso(user.phone_confirmed_at),
         "email": user.email,
         "preferred_language": user.preferred_language,
         "contact_by_sms": user.contact_by_sms,

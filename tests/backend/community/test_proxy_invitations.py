@@ -99,7 +99,7 @@ def test_an_unknown_number_gets_an_invitation_and_one_sms(
     assert sms.form["to"] == UNKNOWN
     text = sms.form["message"]
     assert text.startswith("Samby: Greta Andersson ")
-    assert text.endswith("https://samby.example.se")
+    assert text.endswith("https://samby.example.se/join")
     # Nothing of Greta but her name: no phone, no address.
     assert "0701740620" not in text and "+46701740620" not in text
     assert not Notification.objects.exists()
@@ -280,20 +280,20 @@ def test_the_sms_text_says_who_asks_and_how_to_join(greta, settings):
     ask(greta, greta)
     text = invitation_sms_text(ProxyInvitation.objects.select_related("resident").get())
     assert text.startswith("Samby: Greta Andersson")
-    assert text.endswith("https://samby.example.se")
+    assert text.endswith("https://samby.example.se/join")
     assert len(text) <= 200
 
 
 SITE = "https://samby.example.se"
 TEXTS = {
     ("en", "self"): "Samby: Greta Andersson asks you to help them book and follow rides. "
-    f"To answer, join Samby with this phone number: {SITE}",
+    f"To answer, join Samby with this phone number: {SITE}/join",
     ("sv", "self"): "Samby: Greta Andersson ber dig om hjälp att boka och hålla koll på resor. "
-    f"Svara genom att gå med i Samby med det här telefonnumret: {SITE}",
+    f"Svara genom att gå med i Samby med det här telefonnumret: {SITE}/join",
     ("en", "other"): "Samby: Karin Lindqvist asks you to help Greta Andersson book and follow "
-    f"rides. To answer, join Samby with this phone number: {SITE}",
+    f"rides. To answer, join Samby with this phone number: {SITE}/join",
     ("sv", "other"): "Samby: Karin Lindqvist ber dig hjälpa Greta Andersson att boka och hålla "
-    f"koll på resor. Svara genom att gå med i Samby med det här telefonnumret: {SITE}",
+    f"koll på resor. Svara genom att gå med i Samby med det här telefonnumret: {SITE}/join",
 }
 
 
@@ -560,6 +560,20 @@ def test_taking_the_number_in_the_profile_claims_it_once_confirmed(greta):
     assert not ProxyInvitation.objects.exists()
 
 
+def test_an_unconfirmed_number_claims_nothing_however_claiming_is_called(greta):
+    ask(greta, greta)
+    lena = user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
+    assert proxy_invitations_claim(user=lena) == []
+    assert ProxyInvitation.objects.filter(phone=UNKNOWN).exists()
+
+
+def test_a_confirmed_number_needs_a_login_with_that_number():
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserFactory(phone="", email="x@example.se", phone_confirmed_at=timezone.now())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ManagedProfileFactory(phone=UNKNOWN, phone_confirmed_at=timezone.now())
+
+
 def test_changing_a_confirmed_number_makes_it_unconfirmed(greta):
     lena = UserFactory(phone="+46701740601")
     user_update_profile(user=lena, changes={"phone": "+46701740601"})
@@ -623,7 +637,7 @@ def test_a_claim_keeps_an_existing_link(greta):
     ask(greta, greta)
     lena = UserFactory(phone="", email="lena@example.se")
     proxy_link_create(actor=greta, resident=greta, proxy=lena, invited_as="lena")
-    lena.phone = UNKNOWN
+    lena.phone, lena.phone_confirmed_at = UNKNOWN, timezone.now()
     lena.save()
     assert proxy_invitations_claim(user=lena) == []
     assert ProxyLink.objects.get().invited_as == "lena"
@@ -765,6 +779,15 @@ def test_someone_given_the_number_by_staff_finds_the_request_at_password_sign_in
     assert [link.resident for link in proxy_requests_to(proxy=lena)] == [greta]
     assert not ProxyInvitation.objects.exists()
     assert proxy_invitations_claim(user=lena) == []
+
+
+def test_staff_changing_something_else_do_not_vouch_for_a_number(greta, staff_client):
+    ask(greta, greta)
+    lena = user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
+    admin_post(staff_client, change_url(lena), full_name="Lena Ek")
+    lena.refresh_from_db()
+    assert (lena.full_name, lena.phone_confirmed_at) == ("Lena Ek", None)
+    assert not ProxyLink.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -270,7 +270,7 @@ def test_the_database_refuses_an_account_without_phone_or_email_unless_erased():
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=person.pk).update(phone="", email="", erased_at=timezone.now())
     User.objects.filter(pk=person.pk).update(
-        phone="", email="", erased_at=timezone.now(), is_active=False
+        phone="", phone_confirmed_at=None, email="", erased_at=timezone.now(), is_active=False
     )
     assert User.objects.get(pk=person.pk).phone == ""
 
