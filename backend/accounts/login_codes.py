@@ -1,5 +1,6 @@
 """Signing in with a one-time code sent by SMS, for people who do not remember a password,
-and confirming one's phone number with such a code (either kind confirms it).
+and confirming one's phone number with such a code. Sign-in codes go only to numbers
+confirmed as their login's own.
 
 A code is six digits, valid for LOGIN_CODE_TTL seconds, stored only as an HMAC (keyed
 with SECRET_KEY and the person's id), and burnt after LoginCode.MAX_ATTEMPTS wrong
@@ -91,7 +92,9 @@ def login_code_send(*, phone: str, client_ip: str = "") -> None:
     if client_ip:
         _rate_limit(f"login-code:ip:{client_ip}", settings.LOGIN_CODES_PER_IP_HOUR)
     user = user_find_login(identifier=phone)
-    if user is None or not user.is_active:
+    # Only to a number confirmed as the login's own: a mistyped number belongs to a
+    # stranger, whom a code would let into someone else's account.
+    if user is None or not user.is_active or user.phone_confirmed_at is None:
         return
     _issue_code(user)
 
@@ -138,10 +141,10 @@ def _wrong() -> ApplicationError:
 
 
 def login_code_verify(*, phone: str, code: str) -> User:
-    """The person the code was sent to, when `code` is their open, unexpired code. The
-    code also confirms their number (`user_phone_confirmed`): it came back from it."""
+    """The person the code was sent to, when `code` is their open, unexpired code (sent
+    only to confirmed numbers, `login_code_send`)."""
     user = user_find_login(identifier=phone) if phone.strip() else None
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.phone_confirmed_at is None:
         raise _wrong()
     _use_code(user, code)
     return user
@@ -202,7 +205,7 @@ def _use_code(user: User, code: str) -> None:
         elif hmac.compare_digest(login_code.code_hash, _hash(user.pk, code)):
             LoginCode.objects.filter(pk=login_code.pk).update(used_at=now)
             # The code came back from the number: it is theirs, and so are the requests
-            # to help waiting for it.
+            # to help waiting for it (for a sign-in code: confirmed already, nothing new).
             user_phone_confirmed(user=user, now=now)
             return
         else:

@@ -146,17 +146,23 @@ def channels_wanted(
 
 def sms_number_for(recipient: User) -> str:
     """Their own phone, or (for someone without one) the proxy who takes their SMS, once
-    that proxy has accepted."""
+    that proxy has accepted and confirmed their number."""
     if recipient.phone:
         return recipient.phone
     link = (
         recipient.proxy_links.accepted()
-        .filter(receives_sms_for_resident=True)
-        .exclude(proxy__phone="")
+        .filter(receives_sms_for_resident=True, proxy__phone_confirmed_at__isnull=False)
         .select_related("proxy")
         .first()
     )
     return link.proxy.phone if link else ""
+
+
+def sms_number_unconfirmed(recipient: User) -> bool:
+    """Whether `recipient` signs in with a number they have not shown to be theirs. Such
+    a number gets no SMS but the code to confirm it: a mistyped number belongs to a
+    stranger, who must not read about someone's rides."""
+    return bool(recipient.phone) and not recipient.is_managed and not recipient.phone_confirmed_at
 
 
 def sms_numbers_for(recipients: list[User]) -> dict[int, str]:
@@ -166,8 +172,11 @@ def sms_numbers_for(recipients: list[User]) -> dict[int, str]:
     if without:
         links = (
             ProxyLink.objects.accepted()
-            .filter(resident_id__in=without, receives_sms_for_resident=True)
-            .exclude(proxy__phone="")
+            .filter(
+                resident_id__in=without,
+                receives_sms_for_resident=True,
+                proxy__phone_confirmed_at__isnull=False,
+            )
             .order_by("-pk")  # the first link of each resident is the one left in the dict
             .values_list("resident_id", "proxy__phone")
         )

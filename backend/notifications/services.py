@@ -38,6 +38,7 @@ from backend.notifications.selectors import (
     preferences_of,
     quiet_until,
     sms_number_for,
+    sms_number_unconfirmed,
     sms_numbers_for,
     sms_sent_today,
 )
@@ -77,6 +78,7 @@ def notify(
                 chosen_channels(recipient, spec),
                 push_count=recipient.push_subscriptions.count,
                 sms_number=lambda: sms_number_for(recipient),
+                sms_unconfirmed=sms_number_unconfirmed(recipient),
             )
         )
         if reply is not None and any(
@@ -116,6 +118,7 @@ def notify_many(
                 channels_wanted(recipient, spec, preferences.get(recipient.pk)),
                 push_count=lambda pk=recipient.pk: push_counts.get(pk, 0),
                 sms_number=lambda pk=recipient.pk: sms_numbers[pk],
+                sms_unconfirmed=sms_number_unconfirmed(recipient),
             )
             for notification, recipient in zip(notifications, recipients, strict=True)
         ]
@@ -143,6 +146,7 @@ def _plan_deliveries(
     *,
     push_count: Callable[[], int],
     sms_number: Callable[[], str],
+    sms_unconfirmed: bool,
 ) -> list[Delivery]:
     """`push_count` and `sms_number` are asked only when the channel is chosen."""
     plan = []
@@ -151,6 +155,8 @@ def _plan_deliveries(
         if channel == Channel.PUSH:
             count = push_count()
             address, skip = str(count), "" if count else "no push subscription"
+        elif channel == Channel.SMS and sms_unconfirmed:
+            skip = "phone number not confirmed"
         elif channel == Channel.SMS:
             address = sms_number()
             skip = "" if address else "no phone number"

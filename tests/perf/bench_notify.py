@@ -39,6 +39,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import connection, connections
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
@@ -128,6 +129,7 @@ def _create_people(count: int) -> tuple[list[User], list[str]]:
             User(
                 full_name=f"Person {n}",
                 phone=f"+4670{n:07d}",
+                phone_confirmed_at=timezone.now(),
                 password=password,
                 preferred_language="en" if n % 2 else "sv",
             )

@@ -96,6 +96,7 @@ def _users(prefix: str, count: int, serial: list[int]) -> list[User]:
             User(
                 full_name=f"{prefix} {n + 1}",
                 phone=f"+4673{serial[0]:07d}",
+                phone_confirmed_at=timezone.now(),
                 password=PASSWORD,
                 preferred_language="sv",
                 contact_by_sms=False,  # live and inbox only: no SMS queue to drain

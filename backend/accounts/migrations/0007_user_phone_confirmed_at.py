@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def numbers_in_use_count_as_confirmed(apps, schema_editor):
+    # People who signed up before numbers were confirmed have had their SMS all along;
+    # they keep them, as if they had confirmed when they joined.
+    User = apps.get_model("accounts", "User")
+    User.objects.filter(is_managed=False).exclude(phone="").update(
+        phone_confirmed_at=models.F("date_joined")
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,4 +29,5 @@ class Migration(migrations.Migration):
             model_name='user',
             constraint=models.CheckConstraint(condition=models.Q(('phone_confirmed_at__isnull', True), models.Q(models.Q(('phone', ''), _negated=True), ('is_managed', False)), _connector='OR'), name='user_phone_confirmed_is_a_login_number'),
         ),
+        migrations.RunPython(numbers_in_use_count_as_confirmed, migrations.RunPython.noop),
     ]

@@ -11,7 +11,7 @@ from backend.notifications.models import (
     NotificationPreference,
 )
 from backend.notifications.selectors import chosen_channels, notification_message
-from backend.notifications.services import notifications_mark_read, notify
+from backend.notifications.services import notifications_mark_read, notify, notify_many
 from tests.factories import ManagedProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,43 @@ def test_managed_profile_with_no_phone_and_no_proxy_phone_is_skipped_with_a_reas
     greta = ManagedProfileFactory(phone="")
     sms = notify(greta, "association.message", MESSAGE).deliveries.get(channel="sms")
     assert (sms.status, sms.detail) == (DeliveryStatus.SKIPPED, "no phone number")
+
+
+def test_a_login_whose_number_is_not_confirmed_gets_no_sms_until_it_is():
+    """A mistyped number belongs to a stranger: nothing about rides goes to it."""
+    anna = UserFactory(phone="+46701740699", phone_confirmed_at=None)
+    sms = notify(anna, "association.message", MESSAGE).deliveries.get(channel="sms")
+    assert (sms.status, sms.address, sms.detail) == (
+        DeliveryStatus.SKIPPED,
+        "",
+        "phone number not confirmed",
+    )
+    [many] = notify_many([anna], "association.message", MESSAGE)
+    assert many.deliveries.get(channel="sms").detail == "phone number not confirmed"
+
+    anna.phone_confirmed_at = timezone.now()
+    anna.save()
+    sms = notify(anna, "association.message", MESSAGE).deliveries.get(channel="sms")
+    assert (sms.status, sms.address) == (DeliveryStatus.PENDING, "+46701740699")
+
+
+def test_a_managed_profiles_own_number_needs_no_confirming():
+    """The coordinator typed it in, having spoken to the person."""
+    greta = ManagedProfileFactory(phone="+46251123456")
+    sms = notify(greta, "association.message", MESSAGE).deliveries.get(channel="sms")
+    assert (sms.status, sms.address) == (DeliveryStatus.PENDING, "+46251123456")
+
+
+def test_a_proxy_whose_number_is_not_confirmed_does_not_take_the_residents_sms():
+    daughter = UserFactory(phone="+46701740620", phone_confirmed_at=None)
+    greta = ManagedProfileFactory(phone="")
+    greta.proxy_links.create(
+        proxy=daughter, receives_sms_for_resident=True, accepted_at=timezone.now()
+    )
+    sms = notify(greta, "association.message", MESSAGE).deliveries.get(channel="sms")
+    assert (sms.status, sms.detail) == (DeliveryStatus.SKIPPED, "no phone number")
+    [many] = notify_many([greta], "association.message", MESSAGE)
+    assert many.deliveries.get(channel="sms").status == DeliveryStatus.SKIPPED
 
 
 def test_live_delivery_is_published_after_commit_and_recorded():
