@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from webapp.views import auth, driver, home, notifications, profile, pwa, rides
+from webapp.views import auth, driver, home, join, notifications, profile, pwa, rides
 
 app_name = "webapp"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("sign-in/code", auth.code_request, name="sign-in-code"),
     path("sign-in/code/verify", auth.code_verify, name="sign-in-code-verify"),
     path("sign-out", auth.sign_out, name="sign-out"),
+    path("join", join.join, name="join"),
     path("language", auth.set_language, name="language"),
     # Volunteer rides
     path("rides/", rides.ride_list, name="rides"),
@@ -28,6 +29,8 @@ urlpatterns = [
     ),
     path("profile/", profile.profile, name="profile"),
     path("profile/export", profile.export, name="profile-export"),
+    path("profile/phone", join.phone_confirm_page, name="phone-confirm"),
+    path("profile/phone/code", join.phone_code, name="phone-code"),
     path("profile/erase", profile.erase, name="profile-erase"),
     path("erased", profile.erased, name="erased"),
     # Driver mode

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from backend.accounts.models import LoginCode
+from backend.accounts.models import LoginCode, User
 from backend.rides.models import RideRequest, RideState
 from dispatch.offers import offer_wave
 from tests.e2e.conftest import check_axe, off_loop, screenshot, wait_live
@@ -125,6 +125,30 @@ def test_signing_in_with_a_code_by_sms(live, phone, world: World, sms_provider):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{live.url}/")
     assert page.get_by_role("heading", level=1).inner_text() == "Hello Anna!"
+
+
+def test_joining_on_the_phone_and_confirming_the_number(live, phone, sms_provider):
+    page = phone().new_page()
+    page.goto("/sign-in")
+    page.get_by_role("link", name="New to Samby? Create an account").click()
+    page.wait_for_url(re.compile("/join$"))
+    page.get_by_label("Your name").fill("Lena Lund")
+    page.get_by_label("Mobile phone number").fill("070-174 06 77")
+    page.get_by_label("Choose a password").fill("mossa-i-skogen-17")
+    screenshot(page, "join-filled")
+    page.get_by_role("button", name="Create my account").click()
+    page.wait_for_url(re.compile("/profile/phone$"))
+    check_axe(page)
+    assert "Welcome to Samby! Your account is ready." in page.content()
+    sms = sms_provider.accepted[-1].form
+    assert sms["to"] == "+46701740677"
+    code = re.search(r"\b(\d{6})\b", sms["message"]).group(1)
+    page.get_by_label("Code from the SMS").fill(code)
+    page.get_by_role("button", name="Confirm my number").click()
+    page.wait_for_url(re.compile("/profile/$"))
+    assert "Your phone number is confirmed." in page.content()
+    assert "Your phone number is not confirmed yet" not in page.content()
+    assert User.objects.get(phone="+46701740677").phone_confirmed_at is not None
 
 
 def test_a_ride_request_works_with_javascript_off(live, phone, world: World, geocoder, settings):

@@ -15,7 +15,7 @@ from backend.community.services import proxy_link_create
 from backend.notifications.services import notify
 from backend.shuttle.services import schedule_create, signup_create
 from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, off_loop, screenshot
-from tests.factories import next_weekday_at
+from tests.factories import UserFactory, next_weekday_at
 from tests.shuttle_world import HOMES, SHOP, WEEKDAYS, run_day
 from tests.webapp.carpool_world import DROPOFF, PICKUP, publish, search_query
 from tests.webapp.conftest import World, build_world
@@ -27,6 +27,7 @@ PAGES = [
     # (who, path, screenshot name)
     (None, "/sign-in", "sign-in"),
     (None, "/sign-in/code", "sign-in-code"),
+    (None, "/join", "join"),
     (None, "/offline", "offline"),
     (None, "/erased", "erased"),
     ("rider", "/", "home"),
@@ -37,6 +38,8 @@ PAGES = [
     ("rider", "/notifications/choices", "notification-choices"),
     ("rider", "/profile/", "profile"),
     ("rider", "/profile/erase", "erase"),
+    ("unconfirmed", "/profile/", "profile-phone-unconfirmed"),
+    ("unconfirmed", "/profile/phone", "phone-confirm"),
     ("proxy", "/profile/", "profile-asked-to-help"),
     ("other_resident", "/profile/", "profile-waiting-for-helper"),
     ("proxy", "/rides/new", "ride-request-proxy"),
@@ -91,6 +94,10 @@ def world(live) -> World:
         invited_as="070-174 06 30",
     )
     off_loop(add_sharing_with_bookings, world=made)
+    # Someone who joined with her number and has not entered the code yet.
+    made.people["unconfirmed"] = UserFactory(
+        full_name="Lena Lund", phone="+46701740677", phone_confirmed_at=None
+    )
     return made
 
 

@@ -929,6 +929,14 @@ ROWS: list[Row] = [
     R("webapp:sign-in", "GET", 302, anonymous=200),
     R("webapp:sign-in", "POST", UNCHANGED, anonymous=400),
     R("webapp:sign-out", "POST", LOGIN),
+    # Joining is for people without an account: anyone signed in is sent home.
+    R("webapp:join", "GET", 302, anonymous=200),
+    R("webapp:join", "POST", UNCHANGED, anonymous=400),
+    # Everyone in the world confirmed their number long ago: back to the profile page
+    # with "confirmed already", and no code is sent.
+    R("webapp:phone-confirm", "GET", 302),
+    R("webapp:phone-confirm", "POST", UNCHANGED),
+    R("webapp:phone-code", "POST", UNCHANGED),
     R("webapp:stats:dashboard", "GET", 403, analyst=200, analyst_other=200),
     # Another municipality asked for by id: hidden from the analyst of Vansbro.
     R(

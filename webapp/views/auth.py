@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,8 +20,7 @@ from backend.errors import ApplicationError
 from webapp.forms.auth import CodeRequestForm, CodeVerifyForm, PasswordSignInForm
 from webapp.forms.profile import LanguageForm
 from webapp.views.common import client_ip, page, show_error
-
-BACKEND = "backend.accounts.auth.PhoneOrEmailBackend"
+from webapp.views.sessions import remember_language, session_start
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -34,23 +33,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 
 def _signed_in(request: HttpRequest, user: User) -> HttpResponse:
-    login(request, user, backend=BACKEND)
-    response = redirect(_safe_next(request, reverse("webapp:home")))
-    # The pages speak the person's language from now on, on this device too.
-    _remember_language(response, user.preferred_language)
-    return response
-
-
-def _remember_language(response: HttpResponse, language: str) -> None:
-    from django.conf import settings
-
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=365 * 24 * 3600,
-        samesite="Lax",
-        secure=settings.SESSION_COOKIE_SECURE,
-    )
+    return session_start(request, user, to=_safe_next(request, reverse("webapp:home")))
 
 
 @require_http_methods(["GET", "POST"])
@@ -157,5 +140,5 @@ def set_language(request: HttpRequest) -> HttpResponse:
         user_update_profile(user=request.user, changes={"preferred_language": language})
     translation.activate(language)
     response = HttpResponseRedirect(_safe_next(request, fallback))
-    _remember_language(response, language)
+    remember_language(response, language)
     return response

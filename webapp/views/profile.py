@@ -29,8 +29,8 @@ from backend.privacy.access import people_whose_data_actor_handles, residents_of
 from backend.privacy.export import person_export
 from dispatch.privacy import erasure_preview, person_erase
 from webapp.forms.profile import ContactForm, EraseForm
-from webapp.views.auth import _remember_language
 from webapp.views.common import page, show_error
+from webapp.views.sessions import remember_language
 
 CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "contact_by_email"]
 
@@ -69,7 +69,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Your choices are saved."))
             response = redirect("webapp:profile")
-            _remember_language(response, values["preferred_language"])
+            remember_language(response, values["preferred_language"])
             return response
     return page(
         request,
