@@ -271,7 +271,7 @@ def test_an_sms_failure_on_a_new_code_says_try_again(unconfirmed, sms_provider):
 def test_the_profile_asks_to_confirm_an_unconfirmed_number_only(unconfirmed, greta):
     page = signed_in_as(unconfirmed).get("/profile/").content.decode()
     assert "Your phone number is not confirmed yet" in page
-    assert "requests to help someone that are sent to this number do not reach you" in page
+    assert "we send no SMS to it but the code" in page
     assert 'href="/profile/phone"' in page
     page = signed_in_as(greta).get("/profile/").content.decode()
     assert "not confirmed" not in page

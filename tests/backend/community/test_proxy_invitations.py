@@ -282,6 +282,8 @@ def test_the_sms_text_says_who_asks_and_how_to_join(greta, settings):
     assert text.startswith("Samby: Greta Andersson")
     assert text.endswith("https://samby.example.se/join")
     assert len(text) <= 200
+    # The link is the web app's "create an account" page.
+    assert reverse("webapp:join") == "/join"
 
 
 SITE = "https://samby.example.se"
