@@ -56,8 +56,8 @@ def greta():
     return UserFactory(full_name="Greta Andersson", phone="+46701740620")
 
 
-def confirm_by_code(user, code="123456"):
-    """What happens when the code texted to `user`'s number comes back (phone_confirm)."""
+def code_texted(user, code="123456"):
+    """`user`'s open code is `code`, as if just texted to their number."""
     now = timezone.now()
     LoginCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     LoginCode.objects.create(
@@ -66,6 +66,11 @@ def confirm_by_code(user, code="123456"):
         created_at=now,
         expires_at=now + timedelta(minutes=10),
     )
+
+
+def confirm_by_code(user, code="123456"):
+    """What happens when the code texted to `user`'s number comes back (phone_confirm)."""
+    code_texted(user, code)
     return phone_confirm(user=user, code=code)
 
 
@@ -611,13 +616,7 @@ def test_signing_in_with_a_code_claims_an_invitation_left_behind(greta):
     ProxyInvitation.objects.create(
         resident=greta, phone=UNKNOWN, invited_as="070-174 06 99", created_by=greta
     )
-    now = timezone.now()
-    LoginCode.objects.create(
-        user=lena,
-        code_hash=_hash(lena.pk, "123456"),
-        created_at=now,
-        expires_at=now + timedelta(minutes=10),
-    )
+    code_texted(lena)
     assert login_code_verify(phone=UNKNOWN, code="123456") == lena
     assert ProxyLink.objects.get().proxy == lena
     assert not ProxyInvitation.objects.exists()
@@ -798,13 +797,7 @@ def test_an_invitation_stored_while_its_number_is_confirmed_is_not_missed():
     number's lock orders them, and either way Lena ends up asked, once."""
     greta = UserFactory(full_name="Greta Andersson")
     lena = user_register(full_name="Lena", phone=UNKNOWN, password=PASSWORD)
-    now = timezone.now()
-    LoginCode.objects.create(
-        user=lena,
-        code_hash=_hash(lena.pk, "123456"),
-        created_at=now,
-        expires_at=now + timedelta(minutes=10),
-    )
+    code_texted(lena)
     barrier = threading.Barrier(2)
     errors = []
 
