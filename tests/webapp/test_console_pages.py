@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _lazy
@@ -25,7 +25,7 @@ from backend.rides.models import (
     RideState,
 )
 from backend.shuttle.models import RunSignup, RunVehicle
-from tests.factories import MembershipFactory, RideRequestFactory
+from tests.factories import MembershipFactory, RideRequestFactory, UserFactory
 from tests.webapp.conftest import ROLES, snapshot
 from webapp.views.console.common import html_row
 
@@ -627,3 +627,15 @@ def test_the_roster_and_a_caller_search_are_in_the_audit_log(world):
 def test_console_rows_escape_values_as_format_html_does(value):
     assert html_row("<td>{x}</td>", x=value) == format_html("<td>{}</td>", value)
     assert html_row("<td>{x}</td>", x=mark_safe("<b>ok</b>")) == "<td><b>ok</b></td>"
+
+
+def test_the_coordinator_is_not_told_an_sms_goes_to_an_unconfirmed_number():
+    from webapp.views.console.phone import _confirmation
+
+    confirmed = UserFactory(phone="+46701740698")
+    unconfirmed = UserFactory(full_name="Lars Ek", phone="+46701740697", phone_confirmed_at=None)
+    with translation.override("en"):
+        assert "goes by SMS to +46701740698" in _confirmation(confirmed, "Booked.")
+        assert _confirmation(unconfirmed, "Booked.") == (
+            "Booked. Lars Ek gets no SMS: tell them the details on the phone."
+        )
