@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.gis.admin import GISModelAdmin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
 from backend.accounts.proxy_invitations import proxy_invitations_claim
+from backend.accounts.selectors import phone_confirmed_by_another
 
 
 class ProxyLinkInline(admin.TabularInline):
@@ -15,8 +17,34 @@ class ProxyLinkInline(admin.TabularInline):
     extra = 0
 
 
+class _NumberNotConfirmedByAnother:
+    """Staff vouch for a number they give a login (UserAdmin.save_model), so it must not
+    be one another login has shown to be theirs."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.pk and not {"phone", "is_managed"} & set(self.changed_data):
+            return cleaned
+        phone = cleaned.get("phone", self.instance.phone)
+        managed = cleaned.get("is_managed", self.instance.is_managed)
+        others_of = self.instance if self.instance.pk else None
+        if phone and not managed and phone_confirmed_by_another(phone=phone, user=others_of):
+            self.add_error("phone", _("Someone else has shown that this number is theirs."))
+        return cleaned
+
+
+class UserAdminChangeForm(_NumberNotConfirmedByAnother, UserChangeForm):
+    pass
+
+
+class UserAdminAddForm(_NumberNotConfirmedByAnother, AdminUserCreationForm):
+    pass
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, GISModelAdmin):
+    form = UserAdminChangeForm
+    add_form = UserAdminAddForm
     ordering = ["full_name"]
     list_display = ["full_name", "phone", "email", "is_managed", "is_active", "is_staff"]
     list_filter = ["is_managed", "is_active", "is_staff", "preferred_language"]

@@ -2,7 +2,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from backend.accounts.models import User
-from backend.accounts.selectors import user_find_login
+from backend.accounts.selectors import logins_for_password
 
 # Every signed-in page loads its person by id; built by the ORM this took more CPU than
 # the statement, so it is written out once (as the API's token check does).
@@ -10,7 +10,9 @@ _USER_BY_ID = f"SELECT * FROM {User._meta.db_table} WHERE id = %s"  # noqa: S608
 
 
 class PhoneOrEmailBackend(ModelBackend):
-    """Log in with a phone number (any common spelling) or an e-mail address."""
+    """Log in with a phone number (any common spelling) or an e-mail address. A number
+    may be held by several logins while none or one has confirmed it: the password
+    tells which one is signing in."""
 
     def authenticate(
         self,
@@ -22,13 +24,14 @@ class PhoneOrEmailBackend(ModelBackend):
         identifier = username or kwargs.get("phone") or kwargs.get("email")
         if not identifier or not password:
             return None
-        user = user_find_login(identifier=identifier)
-        if user is None:
+        logins = logins_for_password(identifier=identifier)
+        if not logins:
             # Spend the same time as a real check so timing does not reveal who exists.
             User().set_password(password)
             return None
-        if user.check_password(password) and self.user_can_authenticate(user):
-            return user
+        for user in logins:
+            if user.check_password(password) and self.user_can_authenticate(user):
+                return user
         return None
 
     def get_user(self, user_id: int) -> User | None:

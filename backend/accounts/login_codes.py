@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from backend.accounts.models import LoginCode, User
-from backend.accounts.selectors import user_find_login
-from backend.accounts.services import clean_phone, user_phone_confirmed
+from backend.accounts.selectors import phone_confirmed_by_another, user_find_login
+from backend.accounts.services import clean_phone, confirmed_by_another, user_phone_confirmed
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
 from backend.notifications.sms import send_sms
@@ -92,9 +92,9 @@ def login_code_send(*, phone: str, client_ip: str = "") -> None:
     if client_ip:
         _rate_limit(f"login-code:ip:{client_ip}", settings.LOGIN_CODES_PER_IP_HOUR)
     user = user_find_login(identifier=phone)
-    # Only to a number confirmed as the login's own: a mistyped number belongs to a
-    # stranger, whom a code would let into someone else's account.
-    if user is None or not user.is_active or user.phone_confirmed_at is None:
+    # Only to a number confirmed as the login's own (user_find_login): a mistyped
+    # number belongs to a stranger, whom a code would let into someone else's account.
+    if user is None or not user.is_active:
         return
     _issue_code(user)
 
@@ -144,7 +144,7 @@ def login_code_verify(*, phone: str, code: str) -> User:
     """The person the code was sent to, when `code` is their open, unexpired code (sent
     only to confirmed numbers, `login_code_send`)."""
     user = user_find_login(identifier=phone) if phone.strip() else None
-    if user is None or not user.is_active or user.phone_confirmed_at is None:
+    if user is None or not user.is_active:
         raise _wrong()
     _use_code(user, code)
     return user
@@ -165,6 +165,9 @@ def phone_confirmation_send(*, user: User, client_ip: str = "") -> None:
             _("Your phone number is confirmed already."),
             kind=ErrorKind.CONFLICT,
         )
+    if phone_confirmed_by_another(phone=user.phone, user=user):
+        # No SMS: the number's owner has shown it is theirs, and is not this person.
+        raise confirmed_by_another()
     _rate_limit(f"login-code:phone:{user.phone}", settings.LOGIN_CODES_PER_PHONE_HOUR)
     if client_ip:
         _rate_limit(f"login-code:ip:{client_ip}", settings.LOGIN_CODES_PER_IP_HOUR)

@@ -31,7 +31,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     login whom a coordinator or a linked relative (proxy) acts for."""
 
     full_name = models.CharField(_("full name"), max_length=200)
-    # E.164. Unique among people who log in; managed profiles may share a landline.
+    # E.164. At most one login has confirmed it as theirs; others may have typed it
+    # (mistyped, or someone else's) without confirming; managed profiles may share a
+    # landline.
     phone = models.CharField(_("phone number"), max_length=16, blank=True)
     # When the person showed the phone is theirs, with a code sent to it (or staff
     # vouched for it in the admin). Until then requests to help sent to the number do
@@ -70,8 +72,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(
                 fields=["phone"],
-                condition=Q(is_managed=False) & ~Q(phone=""),
-                name="user_phone_unique_for_logins",
+                condition=Q(is_managed=False, phone_confirmed_at__isnull=False) & ~Q(phone=""),
+                name="user_phone_confirmed_once",
                 violation_error_message=_("Someone already uses this phone number."),
             ),
             models.UniqueConstraint(
@@ -99,6 +101,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=Q(phone_confirmed_at__isnull=True) | (~Q(phone="") & Q(is_managed=False)),
                 name="user_phone_confirmed_is_a_login_number",
             ),
+        ]
+        indexes = [
+            # Signing in with a number finds its logins, confirmed or not.
+            models.Index(
+                fields=["phone"],
+                condition=Q(is_managed=False) & ~Q(phone=""),
+                name="user_login_phone",
+            )
         ]
 
     def __str__(self) -> str:

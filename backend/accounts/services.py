@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.models import Language, User
 from backend.accounts.phone import normalize_phone
 from backend.accounts.proxy_invitations import proxy_invitations_claim
+from backend.accounts.selectors import phone_confirmed_by_another
 from backend.errors import ApplicationError, ErrorKind
 
 
@@ -66,8 +67,10 @@ def _clean_name(raw: str) -> str:
 
 
 def _check_login_free(*, phone: str, email: str, exclude_id: int | None = None) -> None:
+    """A number blocks others only once a login confirmed it: one typed by someone who
+    never showed it is theirs (mistyped, or someone else's) must not keep its owner out."""
     logins = User.objects.filter(is_managed=False).exclude(pk=exclude_id)
-    if phone and logins.filter(phone=phone).exists():
+    if phone and logins.filter(phone=phone, phone_confirmed_at__isnull=False).exists():
         raise ApplicationError(
             AccountErrorCode.PHONE_TAKEN,
             _("Someone already uses this phone number. Log in instead, or ask for a new password."),
@@ -181,9 +184,29 @@ def user_phone_confirmed(*, user: User, now: datetime | None = None) -> User:
     if user.is_managed or not user.phone:
         return user
     if user.phone_confirmed_at is None:
-        user.phone_confirmed_at = now or timezone.now()
-        User.objects.filter(pk=user.pk, phone=user.phone).update(
-            phone_confirmed_at=user.phone_confirmed_at
-        )
+        if phone_confirmed_by_another(phone=user.phone, user=user):
+            raise confirmed_by_another()
+        confirmed_at = now or timezone.now()
+        try:
+            # The constraint decides when two logins confirm the number at once.
+            with transaction.atomic():
+                User.objects.filter(pk=user.pk, phone=user.phone).update(
+                    phone_confirmed_at=confirmed_at
+                )
+        except IntegrityError as error:
+            raise confirmed_by_another() from error
+        user.phone_confirmed_at = confirmed_at
     proxy_invitations_claim(user=user)
     return user
+
+
+def confirmed_by_another() -> ApplicationError:
+    return ApplicationError(
+        AccountErrorCode.PHONE_TAKEN,
+        _(
+            "Someone else has shown that this phone number is theirs. Check the number "
+            "in your profile, or ask your association for help."
+        ),
+        kind=ErrorKind.CONFLICT,
+        fields={"phone": [_("Already in use.")]},
+    )

@@ -275,11 +275,11 @@ def proxy_link_request(
     # Who may ask is decided before anything is looked up about the number.
     _require_may_choose_proxy(actor=actor, resident=resident)
     phone_number_lock(phone)
+    # Only a login that confirmed the number (user_find_login): one that merely typed it
+    # may not be its owner, so the request waits under the number, as for a number
+    # without an account, until a code sent to it comes back (user_phone_confirmed).
     proxy = user_find_login(identifier=phone)
-    # A login whose number is not confirmed may not be the number's owner: the request
-    # waits under the number, like one to a number without an account, until a code
-    # sent to it comes back (user_phone_confirmed).
-    if proxy is not None and proxy.phone_confirmed_at is not None:
+    if proxy is not None:
         proxy_link_create(
             actor=actor,
             resident=resident,

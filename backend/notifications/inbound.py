@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -206,9 +207,14 @@ def _field(params: Mapping[str, list[str]], name: str) -> str:
 
 
 def _language_of(phone: str) -> str:
-    """The language of whoever holds this phone: a person who logs in before a managed
-    profile sharing their number; Swedish for a number we do not know."""
-    holder = User.objects.filter(phone=phone).order_by("is_managed", "pk").first()
+    """The language of whoever holds this phone: a person who logs in (the one who
+    confirmed it first) before a managed profile sharing their number; Swedish for a
+    number we do not know."""
+    holder = (
+        User.objects.filter(phone=phone)
+        .order_by("is_managed", F("phone_confirmed_at").asc(nulls_last=True), "pk")
+        .first()
+    )
     return holder.preferred_language if holder else "sv"
 
 

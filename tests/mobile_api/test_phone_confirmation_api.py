@@ -110,3 +110,12 @@ def test_anonymous_cannot_ask_for_or_use_a_code(client, sms_provider):
     assert client.post(CODE_URL).status_code in (401, 403)
     assert client.post(CONFIRM_URL, {"code": "123456"}).status_code in (401, 403)
     assert sms_provider.requests == []
+
+
+def test_a_number_someone_else_confirmed_gets_no_code_and_a_409(lena, api_as, sms_provider):
+    UserFactory(full_name="Lena's neighbour", phone="+46701740699")  # confirmed it first
+    response = api_as(lena).post(CODE_URL)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "phone_taken"
+    assert response.json()["error"]["fields"] == {"phone": ["Används redan."]}
+    assert sms_provider.requests == []

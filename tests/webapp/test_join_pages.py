@@ -104,6 +104,26 @@ def test_joining_with_a_number_and_confirming_it_brings_the_request_to_help(gret
     assert "Greta Lund asks you to help them in Samby." in profile
 
 
+def test_a_number_someone_typed_by_mistake_does_not_keep_its_owner_from_joining(
+    unconfirmed, sms_provider
+):
+    """Someone registered Lena's number without confirming it: she joins with it all the
+    same, confirms it, and it is hers; the other login is told to check its number."""
+    client = english()
+    response = client.post("/join", joining(full_name="Lena Lund"))
+    assert (response.status_code, response["Location"]) == (302, "/profile/phone")
+    lena = User.objects.exclude(pk=unconfirmed.pk).get(phone=LENA_PHONE)
+    response = client.post("/profile/phone", {"code": texted_code(sms_provider)})
+    assert (response.status_code, response["Location"]) == (302, "/profile/")
+    lena.refresh_from_db()
+    assert lena.phone_confirmed_at is not None
+
+    other = signed_in_as(unconfirmed)
+    response = other.post("/profile/phone/code", follow=True)
+    assert "Someone else has shown that this phone number is theirs." in (response.content.decode())
+    assert len(sms_provider.accepted) == 1  # nothing more to Lena's phone
+
+
 def test_joining_with_an_e_mail_only_goes_home_with_a_welcome(sms_provider):
     client = english()
     response = client.post("/join", joining(phone="", email="lena@example.se"))
@@ -299,3 +319,54 @@ def test_the_confirm_page_needs_a_signed_in_person():
 def test_the_sign_in_page_links_to_joining():
     page = english().get("/sign-in").content.decode()
     assert re.search(r'<a [^>]*href="/join"[^>]*>New to Samby\? Create an account</a>', page)
+
+
+# --- Changing the number on the profile page ----------------------------------------------
+
+PROFILE = {
+    "preferred_language": "en",
+    "contact_by_sms": "on",
+    "email": "",
+    "quiet_start": "22:00",
+    "quiet_end": "07:00",
+}
+
+
+def test_a_new_number_on_the_profile_is_confirmed_with_a_code(greta, sms_provider):
+    client = signed_in_as(greta)
+    # The same number in another spelling is no change.
+    response = client.post("/profile/", {**PROFILE, "phone": "070-174 06 50"})
+    assert (response.status_code, response["Location"]) == (302, "/profile/")
+    greta.refresh_from_db()
+    assert greta.phone_confirmed_at is not None
+    assert sms_provider.requests == []
+
+    response = client.post("/profile/", {**PROFILE, "phone": "070-174 06 77"})
+    assert (response.status_code, response["Location"]) == (302, "/profile/phone")
+    greta.refresh_from_db()
+    assert (greta.phone, greta.phone_confirmed_at) == (LENA_PHONE, None)
+    response = client.post("/profile/phone", {"code": texted_code(sms_provider)})
+    assert (response.status_code, response["Location"]) == (302, "/profile/")
+    greta.refresh_from_db()
+    assert greta.phone_confirmed_at is not None
+
+
+@pytest.mark.parametrize(
+    ("phone", "message"),
+    [
+        ("12345", "This is not a phone number we can send SMS to."),
+        ("", "Keep a phone number or an e-mail address to log in with."),
+        ("070-174 06 77", "Someone already uses this phone number."),
+    ],
+    ids=["malformed", "removed-without-e-mail", "confirmed-by-another"],
+)
+def test_a_number_the_profile_cannot_take_is_explained_and_nothing_changes(
+    greta, sms_provider, phone, message
+):
+    UserFactory(phone=LENA_PHONE)
+    response = signed_in_as(greta).post("/profile/", {**PROFILE, "phone": phone})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    greta.refresh_from_db()
+    assert (greta.phone, greta.phone_confirmed_at is not None) == ("+46701740650", True)
+    assert sms_provider.requests == []

@@ -21,6 +21,13 @@ class ContactForm(Form):
     )
     contact_by_sms = forms.BooleanField(label=_("SMS"), required=False)
     contact_by_email = forms.BooleanField(label=_("E-mail"), required=False)
+    phone = forms.CharField(
+        label=_("Mobile phone number"),
+        max_length=32,
+        required=False,
+        help_text=_("A new number gets a code by SMS, to show that it is yours."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
     email = forms.EmailField(label=_("E-mail address"), required=False)
     quiet_start = forms.TimeField(label=_("No SMS from"), widget=TIME)
     quiet_end = forms.TimeField(label=_("until"), widget=TIME)

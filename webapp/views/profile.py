@@ -9,11 +9,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backend.accounts.login_codes import phone_confirmation_send
 from backend.accounts.models import ProxyLink
+from backend.accounts.phone import normalize_phone
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
 from backend.community.selectors import (
@@ -29,7 +32,7 @@ from backend.privacy.access import people_whose_data_actor_handles, residents_of
 from backend.privacy.export import person_export
 from dispatch.privacy import erasure_preview, person_erase
 from webapp.forms.profile import ContactForm, EraseForm
-from webapp.views.common import page, show_error
+from webapp.views.common import client_ip, page, show_error
 from webapp.views.sessions import remember_language
 
 CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "contact_by_email"]
@@ -40,7 +43,7 @@ CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "co
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     start, end = quiet_hours_for(user)
-    initial = {name: getattr(user, name) for name in [*CONTACT_FIELDS, "email"]}
+    initial = {name: getattr(user, name) for name in [*CONTACT_FIELDS, "phone", "email"]}
     form = ContactForm(
         request.POST if request.method == "POST" else None,
         initial={**initial, "quiet_start": start, "quiet_end": end},
@@ -50,6 +53,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         changes = {name: values[name] for name in CONTACT_FIELDS}
         if values["email"] != user.email:
             changes["email"] = values["email"]
+        typed_phone = values["phone"].strip()
+        # A form without the field (an older page) leaves the number as it is.
+        if "phone" in request.POST and (
+            (normalize_phone(typed_phone) if typed_phone else "") != user.phone
+        ):
+            # As typed: the service writes it in E.164, or says why it cannot.
+            changes["phone"] = typed_phone
         try:
             with transaction.atomic():
                 before = {name: getattr(user, name) for name in changes}
@@ -68,7 +78,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             show_error(request, error, form, fields={"quiet_hours": "quiet_end"})
         else:
             messages.success(request, _("Your choices are saved."))
-            response = redirect("webapp:profile")
+            response = redirect(_after_saving(request, new_number="phone" in changes))
             remember_language(response, values["preferred_language"])
             return response
     return page(
@@ -83,6 +93,19 @@ def profile(request: HttpRequest) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+def _after_saving(request: HttpRequest, *, new_number: bool) -> str:
+    """Where the profile goes after saving: to confirming a new number, with a code
+    texted to it at once, else back to the profile."""
+    if not new_number or not request.user.phone:
+        return reverse("webapp:profile")
+    try:
+        phone_confirmation_send(user=request.user, client_ip=client_ip(request))
+    except ApplicationError as error:
+        # The number is saved all the same: the confirm page offers a new code.
+        show_error(request, error)
+    return reverse("webapp:phone-confirm")
 
 
 def _request_to_me(request: HttpRequest, resident_pk: int) -> ProxyLink:

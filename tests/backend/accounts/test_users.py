@@ -65,10 +65,14 @@ def test_managed_profile_cannot_log_in_even_with_a_phone():
     assert authenticate(username="+46701740650", password="!managed") is None
 
 
-def test_database_refuses_a_second_login_with_the_same_phone():
+def test_database_refuses_a_second_login_confirming_the_same_phone():
     UserFactory(phone="+46701740650")
-    with pytest.raises(IntegrityError, match="user_phone_unique_for_logins"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="user_phone_confirmed_once"), transaction.atomic():
         UserFactory(phone="+46701740650")
+    # Typing it without confirming is allowed: it may be mistyped, or someone else's.
+    UserFactory(phone="+46701740650", phone_confirmed_at=None)
+    UserFactory(phone="+46701740650", phone_confirmed_at=None)
+    assert User.objects.filter(phone="+46701740650").count() == 3
 
 
 def test_database_refuses_a_second_login_with_the_same_email_in_other_case():

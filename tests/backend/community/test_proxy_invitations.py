@@ -782,6 +782,18 @@ def test_someone_given_the_number_by_staff_finds_the_request_at_password_sign_in
     assert proxy_invitations_claim(user=lena) == []
 
 
+def test_staff_cannot_vouch_for_a_number_someone_else_confirmed(greta, staff_client):
+    lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
+    url = change_url(lena)
+    fields = _FormFields()
+    fields.feed(staff_client.get(url).content.decode())
+    response = staff_client.post(url, {**fields.data, "phone": [greta.phone]})
+    assert response.status_code == 200
+    assert "Någon annan har visat att det här numret är deras." in response.content.decode()
+    lena.refresh_from_db()
+    assert (lena.phone, lena.phone_confirmed_at) == ("", None)
+
+
 def test_staff_changing_something_else_do_not_vouch_for_a_number(greta, staff_client):
     ask(greta, greta)
     lena = user_register(full_name="Lena Eriksson", phone=UNKNOWN, password=PASSWORD)
