@@ -119,7 +119,7 @@ def user_register(
         ) from exc
     user.set_password(password)
     try:
-        # The constraint decides when two people register the same number at once.
+        # The constraint decides when two people register the same e-mail at once.
         with transaction.atomic():
             user.save()
     except IntegrityError:
