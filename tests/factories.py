@@ -7,7 +7,8 @@ import factory
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.utils import timezone
 
-from backend.accounts.models import User
+from backend.accounts.login_codes import _hash
+from backend.accounts.models import LoginCode, User
 from backend.community.models import (
     Association,
     Membership,
@@ -171,3 +172,15 @@ def next_weekday_at(weekday: int, hour: int, minute: int = 0) -> datetime.dateti
         days += 7
     day = today + datetime.timedelta(days=days)
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=STOCKHOLM)
+
+
+def code_texted(user: User, code: str = "123456") -> None:
+    """`user`'s open sign-in or confirmation code is `code`, as if just texted to them."""
+    now = timezone.now()
+    LoginCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
+    LoginCode.objects.create(
+        user=user,
+        code_hash=_hash(user.pk, code),
+        created_at=now,
+        expires_at=now + datetime.timedelta(minutes=10),
+    )

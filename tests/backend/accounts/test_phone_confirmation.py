@@ -11,7 +11,6 @@ from django.db import connection
 from django.utils import timezone
 
 from backend.accounts.login_codes import (
-    _hash,
     login_code_send,
     login_code_verify,
     phone_confirm,
@@ -21,21 +20,9 @@ from backend.accounts.models import LoginCode, User
 from backend.accounts.selectors import UNCONFIRMED_LOGINS_TRIED, user_find_login
 from backend.accounts.services import user_phone_confirmed, user_register
 from backend.errors import ApplicationError, ErrorKind
-from tests.factories import PASSWORD, ManagedProfileFactory, UserFactory
+from tests.factories import PASSWORD, ManagedProfileFactory, UserFactory, code_texted
 
 pytestmark = pytest.mark.django_db
-
-
-def code_texted(user: User, code: str = "123456") -> None:
-    """`user`'s open code is `code`, as if just texted to their number."""
-    now = timezone.now()
-    LoginCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
-    LoginCode.objects.create(
-        user=user,
-        code_hash=_hash(user.pk, code),
-        created_at=now,
-        expires_at=now + timezone.timedelta(minutes=10),
-    )
 
 
 MIGRATION = importlib.import_module("backend.accounts.migrations.0007_user_phone_confirmed_at")

@@ -13,8 +13,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from backend.accounts.login_codes import _hash, login_code_verify, phone_confirm
-from backend.accounts.models import LoginCode, ProxyInvitation, ProxyLink, User
+from backend.accounts.login_codes import login_code_verify, phone_confirm
+from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import (
     invitation_sms_text,
     proxy_invitation_sms_send,
@@ -43,6 +43,7 @@ from tests.factories import (
     AssociationFactory,
     ManagedProfileFactory,
     UserFactory,
+    code_texted,
     coordinator_of,
 )
 
@@ -54,18 +55,6 @@ UNKNOWN = "+46701740699"
 @pytest.fixture
 def greta():
     return UserFactory(full_name="Greta Andersson", phone="+46701740620")
-
-
-def code_texted(user, code="123456"):
-    """`user`'s open code is `code`, as if just texted to their number."""
-    now = timezone.now()
-    LoginCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
-    LoginCode.objects.create(
-        user=user,
-        code_hash=_hash(user.pk, code),
-        created_at=now,
-        expires_at=now + timedelta(minutes=10),
-    )
 
 
 def confirm_by_code(user, code="123456"):
