@@ -130,16 +130,23 @@ def occurrences(
     """The rule's moments in [start, end], at most `limit`. dateutil is told to stop at
     `end` (a rule that matches nothing then stops there too, not in the year 9999);
     COUNT is counted here from the rule's own start, as RFC 5545 says."""
+    if end < start or end < rule._dtstart:
+        return []
     count = rule._count
     until = end if rule._until is None else min(rule._until, end)
     found: list[dt.datetime] = []
-    for index, moment in enumerate(rule.replace(count=None, until=until)):
-        if count is not None and index >= count:
-            break
-        if moment >= start:
-            found.append(moment)
-            if len(found) >= limit:
+    try:
+        for index, moment in enumerate(rule.replace(count=None, until=until)):
+            if count is not None and index >= count:
                 break
+            if moment >= start:
+                found.append(moment)
+                if len(found) >= limit:
+                    break
+    except ValueError:
+        # dateutil looks at the days after the last one asked for in the same week or
+        # month; at the end of the year 9999 there are none (date.fromordinal refuses).
+        pass
     return found
 
 

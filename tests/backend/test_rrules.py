@@ -137,6 +137,34 @@ def test_a_shop_run_rule_is_refused_or_gives_distinct_dates_in_the_period(rule, 
 
 
 @pytest.mark.parametrize(
+    ("rule", "starts_on", "end", "expected"),
+    [
+        pytest.param(
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,SA,SU;COUNT=3",
+            dt.date(9999, 12, 31),
+            dt.date(2026, 12, 28),
+            [],
+            id="ends-before-it-starts-in-9999",
+        ),
+        pytest.param(
+            "FREQ=WEEKLY;BYDAY=MO,SA,SU",
+            dt.date(9999, 12, 20),
+            dt.date(9999, 12, 31),
+            [dt.date(9999, 12, d) for d in (20, 25, 26, 27)],
+            id="the-last-week-of-9999",
+        ),
+    ],
+)
+def test_a_shop_run_at_the_end_of_the_calendar_gives_its_dates_not_an_error(
+    rule, starts_on, end, expected
+):
+    """dateutil looks at the rest of a week past the last day asked for: in the year
+    9999 that day does not exist (found by the API's property test as a 500)."""
+    parsed = shuttle.parse_rule(rule, starts_on=starts_on)
+    assert shuttle.rule_dates(parsed, start=starts_on, end=end) == expected
+
+
+@pytest.mark.parametrize(
     "rule",
     [
         pytest.param("FREQ=DAILY;INTERVAL=0", id="interval-0-never-advanced"),
