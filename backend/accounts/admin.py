@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.gis.admin import GISModelAdmin
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
-from backend.accounts.proxy_invitations import proxy_invitations_claim
 from backend.accounts.selectors import phone_confirmed_by_another
+from backend.accounts.services import user_phone_confirmed
 
 
 class ProxyLinkInline(admin.TabularInline):
@@ -17,18 +16,23 @@ class ProxyLinkInline(admin.TabularInline):
     extra = 0
 
 
+def _gives_a_number(form) -> bool:
+    """Whether staff give the login a number with this form: a new login with one, a
+    changed number, or a managed profile given a login."""
+    return bool({"phone", "is_managed"} & set(form.changed_data))
+
+
 class _NumberNotConfirmedByAnother:
     """Staff vouch for a number they give a login (UserAdmin.save_model), so it must not
     be one another login has shown to be theirs."""
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if self.instance.pk and not {"phone", "is_managed"} & set(self.changed_data):
+        if not _gives_a_number(self):
             return cleaned
         phone = cleaned.get("phone", self.instance.phone)
         managed = cleaned.get("is_managed", self.instance.is_managed)
-        others_of = self.instance if self.instance.pk else None
-        if phone and not managed and phone_confirmed_by_another(phone=phone, user=others_of):
+        if not managed and phone_confirmed_by_another(phone=phone, exclude_id=self.instance.pk):
             self.add_error("phone", _("Someone else has shown that this number is theirs."))
         return cleaned
 
@@ -75,15 +79,12 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     ]
 
     def save_model(self, request, obj: User, form, change: bool) -> None:
-        # Staff who give a login a number (a new login, a changed number, a managed
-        # profile given a login) vouch for it, as they would for a number the person
-        # told them on the phone: it counts as confirmed, and the requests to help
-        # stored under it are the login's now, as after a code came back from it.
-        number_given = not change or bool({"phone", "is_managed"} & set(form.changed_data))
-        if obj.is_managed or not obj.phone:
-            obj.phone_confirmed_at = None
-        elif number_given:
-            obj.phone_confirmed_at = timezone.now()
+        # Staff who give a login a number vouch for it, as they would for a number the
+        # person told them on the phone: it counts as confirmed, and the requests to
+        # help stored under it are the login's now, as after a code came back from it.
+        gives_a_number = _gives_a_number(form)
+        if gives_a_number:
+            obj.phone_confirmed_at = None  # what was confirmed was another number, if any
         super().save_model(request, obj, form, change)
-        if obj.phone_confirmed_at is not None:
-            proxy_invitations_claim(user=obj)
+        if gives_a_number:
+            user_phone_confirmed(user=obj)

@@ -84,7 +84,7 @@ def login_code_send(*, phone: str, client_ip: str = "") -> None:
     phone = clean_phone(phone)
     if not phone:
         raise ApplicationError(
-            "phone_missing",
+            LoginCodeErrorCode.NO_PHONE,
             _("Write your phone number."),
             fields={"phone": [_("This field is required.")]},
         )
@@ -165,7 +165,7 @@ def phone_confirmation_send(*, user: User, client_ip: str = "") -> None:
             _("Your phone number is confirmed already."),
             kind=ErrorKind.CONFLICT,
         )
-    if phone_confirmed_by_another(phone=user.phone, user=user):
+    if phone_confirmed_by_another(phone=user.phone, exclude_id=user.pk):
         # No SMS: the number's owner has shown it is theirs, and is not this person.
         raise confirmed_by_another()
     _rate_limit(f"login-code:phone:{user.phone}", settings.LOGIN_CODES_PER_PHONE_HOUR)
@@ -178,8 +178,7 @@ def phone_confirm(*, user: User, code: str) -> User:
     """Confirm the signed-in `user`'s number with the code texted to it."""
     if user.is_managed or not user.phone:
         raise _wrong()
-    _use_code(user, code)
-    user.refresh_from_db(fields=["phone_confirmed_at"])
+    _use_code(user, code)  # sets user.phone_confirmed_at (user_phone_confirmed)
     return user
 
 

@@ -114,6 +114,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.full_name
 
+    @property
+    def phone_unconfirmed(self) -> bool:
+        """Whether this login has a number it has not shown to be its own (no code texted
+        to it has come back). Such a number gets no SMS but that code: a mistyped number
+        belongs to a stranger, who must not read about someone's rides."""
+        return bool(self.phone) and not self.is_managed and self.phone_confirmed_at is None
+
     def get_full_name(self) -> str:
         return self.full_name
 

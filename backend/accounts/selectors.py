@@ -38,9 +38,8 @@ def logins_for_password(*, identifier: str) -> list[User]:
     return confirmed + list(unconfirmed[:UNCONFIRMED_LOGINS_TRIED])
 
 
-def phone_confirmed_by_another(*, phone: str, user: User | None = None) -> bool:
-    """Whether a login other than `user` has confirmed `phone` as theirs."""
-    others = User.objects.filter(is_managed=False, phone=phone, phone_confirmed_at__isnull=False)
-    if user is not None:
-        others = others.exclude(pk=user.pk)
-    return bool(phone) and others.exists()
+def phone_confirmed_by_another(*, phone: str, exclude_id: int | None = None) -> bool:
+    """Whether a login (other than the one with id `exclude_id`) has confirmed `phone` as
+    theirs: only such a number keeps others from taking it."""
+    owners = User.objects.filter(is_managed=False, phone=phone, phone_confirmed_at__isnull=False)
+    return bool(phone) and owners.exclude(pk=exclude_id).exists()

@@ -70,7 +70,7 @@ def _check_login_free(*, phone: str, email: str, exclude_id: int | None = None) 
     """A number blocks others only once a login confirmed it: one typed by someone who
     never showed it is theirs (mistyped, or someone else's) must not keep its owner out."""
     logins = User.objects.filter(is_managed=False).exclude(pk=exclude_id)
-    if phone and logins.filter(phone=phone, phone_confirmed_at__isnull=False).exists():
+    if phone_confirmed_by_another(phone=phone, exclude_id=exclude_id):
         raise ApplicationError(
             AccountErrorCode.PHONE_TAKEN,
             _("Someone already uses this phone number. Log in instead, or ask for a new password."),
@@ -184,11 +184,9 @@ def user_phone_confirmed(*, user: User, now: datetime | None = None) -> User:
     if user.is_managed or not user.phone:
         return user
     if user.phone_confirmed_at is None:
-        if phone_confirmed_by_another(phone=user.phone, user=user):
-            raise confirmed_by_another()
         confirmed_at = now or timezone.now()
         try:
-            # The constraint decides when two logins confirm the number at once.
+            # The constraint decides whether someone else confirmed the number (first).
             with transaction.atomic():
                 User.objects.filter(pk=user.pk, phone=user.phone).update(
                     phone_confirmed_at=confirmed_at

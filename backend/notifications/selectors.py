@@ -158,13 +158,6 @@ def sms_number_for(recipient: User) -> str:
     return link.proxy.phone if link else ""
 
 
-def sms_number_unconfirmed(recipient: User) -> bool:
-    """Whether `recipient` signs in with a number they have not shown to be theirs. Such
-    a number gets no SMS but the code to confirm it: a mistyped number belongs to a
-    stranger, who must not read about someone's rides."""
-    return bool(recipient.phone) and not recipient.is_managed and not recipient.phone_confirmed_at
-
-
 def sms_numbers_for(recipients: list[User]) -> dict[int, str]:
     """sms_number_for of many people at once: at most one query."""
     numbers = {person.pk: person.phone for person in recipients}

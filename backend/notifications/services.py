@@ -38,7 +38,6 @@ from backend.notifications.selectors import (
     preferences_of,
     quiet_until,
     sms_number_for,
-    sms_number_unconfirmed,
     sms_numbers_for,
     sms_sent_today,
 )
@@ -78,7 +77,7 @@ def notify(
                 chosen_channels(recipient, spec),
                 push_count=recipient.push_subscriptions.count,
                 sms_number=lambda: sms_number_for(recipient),
-                sms_unconfirmed=sms_number_unconfirmed(recipient),
+                sms_unconfirmed=recipient.phone_unconfirmed,
             )
         )
         if reply is not None and any(
@@ -118,7 +117,7 @@ def notify_many(
                 channels_wanted(recipient, spec, preferences.get(recipient.pk)),
                 push_count=lambda pk=recipient.pk: push_counts.get(pk, 0),
                 sms_number=lambda pk=recipient.pk: sms_numbers[pk],
-                sms_unconfirmed=sms_number_unconfirmed(recipient),
+                sms_unconfirmed=recipient.phone_unconfirmed,
             )
             for notification, recipient in zip(notifications, recipients, strict=True)
         ]

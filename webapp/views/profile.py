@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.accounts.login_codes import phone_confirmation_send
 from backend.accounts.models import ProxyLink
-from backend.accounts.phone import normalize_phone
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
 from backend.community.selectors import (
@@ -53,19 +52,17 @@ def profile(request: HttpRequest) -> HttpResponse:
         changes = {name: values[name] for name in CONTACT_FIELDS}
         if values["email"] != user.email:
             changes["email"] = values["email"]
-        typed_phone = values["phone"].strip()
-        # A form without the field (an older page) leaves the number as it is.
-        if "phone" in request.POST and (
-            (normalize_phone(typed_phone) if typed_phone else "") != user.phone
-        ):
-            # As typed: the service writes it in E.164, or says why it cannot.
-            changes["phone"] = typed_phone
+        # A form without the field (an older page) leaves the number as it is. As typed:
+        # the service writes it in E.164 (the same number spelled otherwise is no
+        # change), or says why it cannot.
+        if "phone" in request.POST:
+            changes["phone"] = values["phone"]
         try:
             with transaction.atomic():
                 before = {name: getattr(user, name) for name in changes}
                 user_update_profile(user=user, changes=changes)
                 preferences_set(user=user, quiet_hours=(values["quiet_start"], values["quiet_end"]))
-                changed = sorted(name for name in changes if before[name] != changes[name])
+                changed = sorted(name for name in changes if before[name] != getattr(user, name))
                 if changed:
                     audit_record(
                         actor=user,
@@ -78,7 +75,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             show_error(request, error, form, fields={"quiet_hours": "quiet_end"})
         else:
             messages.success(request, _("Your choices are saved."))
-            response = redirect(_after_saving(request, new_number="phone" in changes))
+            response = redirect(_after_saving(request, new_number="phone" in changed))
             remember_language(response, values["preferred_language"])
             return response
     return page(

@@ -16,7 +16,6 @@ from backend.community.selectors import people_search
 from backend.community.services import managed_profile_create
 from backend.errors import ApplicationError
 from backend.geocoding import geocode
-from backend.notifications.selectors import sms_number_unconfirmed
 from backend.rides.drivers import rider_approve
 from backend.rides.models import Need
 from backend.sharing import services as sharing_services
@@ -310,7 +309,7 @@ def book(request, pk: int):
 
 def _confirmation(person: User, done: str) -> str:
     """What the coordinator tells the caller about the confirmation they will get."""
-    if person.contact_by_sms and person.phone and not sms_number_unconfirmed(person):
+    if person.contact_by_sms and person.phone and not person.phone_unconfirmed:
         return _("%(done)s A confirmation goes by SMS to %(phone)s.") % {
             "done": done,
             "phone": person.phone,
