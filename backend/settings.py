@@ -717,14 +717,16 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["proxy_request"] = env_str(
 # process each time): in the load test that cost more CPU than the requests themselves
 # and /healthz could not keep 300 a second. Production keeps a small pool per process by
 # default, one connection per request thread (WEB_THREADS); a request waits up to
-# DATABASE_POOL_TIMEOUT seconds for one. DATABASE_POOL_MAX_SIZE=0 turns it off.
+# DATABASE_POOL_TIMEOUT seconds for one. With a connection per thread nobody waits for
+# another request, only for PostgreSQL: while it is down, each request waits this long
+# before its 503, so it is short. DATABASE_POOL_MAX_SIZE=0 turns the pool off.
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", WEB_THREADS if IS_PRODUCTION else 0)
 if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": DATABASE_POOL_MAX_SIZE,
-        "timeout": env_int("DATABASE_POOL_TIMEOUT", 30),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
     }
 
 # OpenAPI: every operation documents the API's error responses, and TimeFields their

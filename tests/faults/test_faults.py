@@ -307,7 +307,9 @@ def test_the_app_recovers_from_a_postgresql_restart_without_a_restart_of_its_own
 
         stack.pg.stop()
         try:
-            down = rider.get("/auth/me")
+            # Within one pool timeout (DATABASE_POOL_TIMEOUT, 10 s) and some slack: the
+            # balancer does not pass the 503 on to the other process to wait again.
+            down = rider.get("/auth/me", timeout=25)
             assert down.status_code == 503
             assert down.json()["error"]["code"] == "service_unavailable"
             assert down.headers["retry-after"] == "30"
