@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.auth import authenticate, login, logout
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
+from backend.accounts.models import User
 from backend.accounts.services import user_register, user_update_profile
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
@@ -21,6 +24,8 @@ from mobile_api.serializers import (
     RegisterInput,
 )
 from mobile_api.throttles import LoginAttemptThrottle, ScopedRateThrottle
+
+logger = logging.getLogger(__name__)
 
 LoginOutput = inline_serializer(
     "LoginOutput", {"token": serializers.CharField(), "user": MeOutput()}
@@ -67,7 +72,12 @@ class LogoutView(APIView):
 
 
 class RegisterView(APIView):
-    """Create an account. Join an association afterwards to use its services."""
+    """Create an account. Join an association afterwards to use its services.
+
+    With a phone number, a code is texted to it at once: sign in and send it to
+    `auth/phone/confirm`. If no SMS comes (the provider failed, or too many codes were
+    asked for the number), `auth/phone/code` sends a new one; the account exists all
+    the same."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -79,7 +89,18 @@ class RegisterView(APIView):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = user_register(**data.validated_data)
+        if user.phone:
+            _text_confirmation_code(request, user)
         return Response(MeOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+def _text_confirmation_code(request: Request, user: User) -> None:
+    """Text `user` a code for their new number. Failing that (the provider, the limits),
+    the account or the change stands all the same: `auth/phone/code` sends a new one."""
+    try:
+        phone_confirmation_send(user=user, client_ip=client_address(request.META))
+    except ApplicationError as error:
+        logger.info("no confirmation code texted for a new number: %s", error.code)
 
 
 class MeView(APIView):
@@ -89,11 +110,19 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         return Response(MeOutput(request.user).data)
 
-    @extend_schema(request=MeUpdateInput, responses={200: MeOutput})
+    @extend_schema(
+        request=MeUpdateInput,
+        responses={200: MeOutput},
+        description="Change my profile. A new phone number is unconfirmed, and a code to "
+        "confirm it (`auth/phone/confirm`) is texted to it at once.",
+    )
     def patch(self, request: Request) -> Response:
         data = MeUpdateInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        number_before = request.user.phone
         user = user_update_profile(user=request.user, changes=dict(data.validated_data))
+        if user.phone and user.phone != number_before:
+            _text_confirmation_code(request, user)
         # The names of the fields, never their values: the log must not copy the data.
         audit_record(
             actor=request.user,

@@ -97,13 +97,21 @@ def test_a_provider_failure_says_try_again_and_keeps_no_code(lena, api_as, sms_p
     assert not LoginCode.objects.filter(user=lena).exists()
 
 
-def test_changing_my_number_makes_it_unconfirmed(api_as):
+def test_changing_my_number_makes_it_unconfirmed_and_texts_it_a_code(api_as, sms_provider):
+    cache.clear()
     person = UserFactory(phone="+46701740698")
     client = api_as(person)
     assert client.get("/api/v1/auth/me").json()["phone_confirmed_at"] is not None
+    same = client.patch("/api/v1/auth/me", {"phone": "070-174 06 98"}, format="json")
+    assert same.json()["phone_confirmed_at"] is not None
+    assert sms_provider.requests == []  # the same number, spelt otherwise, is no change
+
     response = client.patch("/api/v1/auth/me", {"phone": "070-174 06 97"}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["phone_confirmed_at"] is None
+    assert [sms.form["to"] for sms in sms_provider.accepted] == ["+46701740697"]
+    confirmed = client.post(CONFIRM_URL, {"code": texted_code(sms_provider)}, format="json")
+    assert confirmed.json()["phone_confirmed_at"] is not None
 
 
 def test_anonymous_cannot_ask_for_or_use_a_code(client, sms_provider):
@@ -119,3 +127,59 @@ def test_a_number_someone_else_confirmed_gets_no_code_and_a_409(lena, api_as, sm
     assert response.json()["error"]["code"] == "phone_taken"
     assert response.json()["error"]["fields"] == {"phone": ["Används redan."]}
     assert sms_provider.requests == []
+
+
+# --- Registering texts the code at once ----------------------------------------------------
+
+REGISTER_URL = "/api/v1/auth/register"
+PASSWORD = "blåbärsskog vid älven"
+
+
+def test_registering_with_a_number_texts_the_code_that_confirms_it(api, sms_provider):
+    cache.clear()
+    response = api.post(
+        REGISTER_URL,
+        {"full_name": "Anna Eriksson", "phone": "070-174 06 20", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["phone_confirmed_at"] is None
+    assert [sms.form["to"] for sms in sms_provider.accepted] == ["+46701740620"]
+
+    login = api.post(
+        "/api/v1/auth/login", {"identifier": "0701740620", "password": PASSWORD}, format="json"
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Token {login.json()['token']}")
+    confirmed = api.post(CONFIRM_URL, {"code": texted_code(sms_provider)}, format="json")
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["phone_confirmed_at"] is not None
+
+
+def test_registering_with_an_e_mail_only_texts_nothing(api, sms_provider):
+    cache.clear()
+    response = api.post(
+        REGISTER_URL,
+        {"full_name": "Anna Eriksson", "email": "anna@example.se", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert sms_provider.requests == []
+
+
+def test_an_sms_failure_at_registration_keeps_the_account_and_a_new_code_can_be_sent(
+    api, sms_provider
+):
+    cache.clear()
+    sms_provider.answer_next(503, times=1)
+    response = api.post(
+        REGISTER_URL,
+        {"full_name": "Anna Eriksson", "phone": "0701740620", "password": PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    anna = User.objects.get(phone="+46701740620")
+    assert not LoginCode.objects.filter(user=anna).exists()
+
+    api.force_authenticate(anna)
+    assert api.post(CODE_URL).status_code == 204
+    assert [sms.form["to"] for sms in sms_provider.accepted] == ["+46701740620"]
