@@ -706,6 +706,10 @@ CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
 # seats; API and web pages on one counter: backend/rate_limits.py). A coordinator booking
 # for callers on the console's phone page is not limited.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING", "30/hour")
+# Links confirming an e-mail address (backend/accounts/email_confirmation.py): asked per
+# person and per address alike, so nobody can flood a mailbox; valid EMAIL_LINK_DAYS.
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["email_link"] = env_str("THROTTLE_EMAIL_LINK", "5/hour")
+EMAIL_LINK_DAYS = env_int("EMAIL_LINK_DAYS", 7)
 # Asking someone to help (POST /api/v1/proxy-links/): a number without an account gets an
 # SMS, so this is per person and low; it counts every request alike, known number or not.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["proxy_request"] = env_str(

@@ -33,10 +33,15 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     full_name = factory.Faker("name", locale="sv_SE")
     phone = factory.Sequence(lambda n: f"+46701{n:06d}")
+    email = ""
     is_managed = False
     # Most people in tests confirmed their number long ago; pass None for one who has not.
     phone_confirmed_at = factory.LazyAttribute(
         lambda person: timezone.now() if person.phone and not person.is_managed else None
+    )
+    # The same for an e-mail address given here.
+    email_confirmed_at = factory.LazyAttribute(
+        lambda person: timezone.now() if person.email and not person.is_managed else None
     )
     password = factory.django.Password(PASSWORD)
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.gis.admin import GISModelAdmin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
@@ -54,7 +55,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     list_filter = ["is_managed", "is_active", "is_staff", "preferred_language"]
     search_fields = ["full_name", "phone", "email"]
     inlines = [ProxyLinkInline]
-    readonly_fields = ["phone_confirmed_at"]
+    readonly_fields = ["phone_confirmed_at", "email_confirmed_at"]
     fieldsets = [
         (None, {"fields": ["full_name", "phone", "email", "password", "is_managed"]}),
         (
@@ -72,7 +73,10 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
             },
         ),
         (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
-        (_("Dates"), {"fields": ["last_login", "date_joined", "phone_confirmed_at"]}),
+        (
+            _("Dates"),
+            {"fields": ["last_login", "date_joined", "phone_confirmed_at", "email_confirmed_at"]},
+        ),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["full_name", "phone", "password1", "password2"]})
@@ -85,6 +89,10 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         gives_a_number = _gives_a_number(form)
         if gives_a_number:
             obj.phone_confirmed_at = None  # what was confirmed was another number, if any
+        if {"email", "is_managed"} & set(form.changed_data):
+            # The same for an address they type; a managed profile confirms nothing.
+            vouched = bool(obj.email) and not obj.is_managed
+            obj.email_confirmed_at = timezone.now() if vouched else None
         super().save_model(request, obj, form, change)
         if gives_a_number:
             user_phone_confirmed(user=obj)

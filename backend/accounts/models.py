@@ -40,6 +40,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # not reach this login: someone may have typed a number that is not theirs.
     phone_confirmed_at = models.DateTimeField(_("phone number confirmed"), null=True, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
+    # When the person opened a link e-mailed to the address (email_confirmation.py). Until
+    # then no notification is e-mailed to it: it may be mistyped, or someone else's.
+    email_confirmed_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True)
     preferred_language = models.CharField(
         _("language"), max_length=2, choices=Language.choices, default=Language.SWEDISH
     )
@@ -101,6 +104,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=Q(phone_confirmed_at__isnull=True) | (~Q(phone="") & Q(is_managed=False)),
                 name="user_phone_confirmed_is_a_login_number",
             ),
+            models.CheckConstraint(
+                condition=Q(email_confirmed_at__isnull=True) | (~Q(email="") & Q(is_managed=False)),
+                name="user_email_confirmed_is_a_login_address",
+            ),
         ]
         indexes = [
             # Signing in with a number finds its logins, confirmed or not.
@@ -120,6 +127,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         to it has come back). Such a number gets no SMS but that code: a mistyped number
         belongs to a stranger, who must not read about someone's rides."""
         return bool(self.phone) and not self.is_managed and self.phone_confirmed_at is None
+
+    @property
+    def email_unconfirmed(self) -> bool:
+        """Whether this login has an e-mail address it has not shown to be its own (no
+        link e-mailed to it has been opened). Nothing but that link is e-mailed to it."""
+        return bool(self.email) and not self.is_managed and self.email_confirmed_at is None
 
     def get_full_name(self) -> str:
         return self.full_name

@@ -170,6 +170,10 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
         # A new number is theirs only once a code sent to it comes back.
         user.phone_confirmed_at = None
         fields.append("phone_confirmed_at")
+    if changes.get("email", user.email).lower() != user.email.lower():
+        # A new address is theirs only once a link e-mailed to it is opened.
+        user.email_confirmed_at = None
+        fields.append("email_confirmed_at")
     for name, value in changes.items():
         setattr(user, name, value)
     user.save(update_fields=fields)

@@ -159,6 +159,8 @@ def _plan_deliveries(
         elif channel == Channel.SMS:
             address = sms_number()
             skip = "" if address else "no phone number"
+        elif channel == Channel.EMAIL and notification.recipient.email_unconfirmed:
+            skip = "e-mail address not confirmed"
         elif channel == Channel.EMAIL:
             address = notification.recipient.email
             skip = "" if address else "no e-mail address"

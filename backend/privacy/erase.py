@@ -257,7 +257,7 @@ def person_anonymise(*, user: User) -> User:
 
     user.full_name = ERASED_NAME
     user.phone = user.email = user.home_address = ""
-    user.phone_confirmed_at = user.home_location = None
+    user.phone_confirmed_at = user.email_confirmed_at = user.home_location = None
     user.contact_by_sms = user.contact_by_email = user.contact_by_push = False
     # is_managed and birth_year stay: the statistics count managed and elderly people
     # served, and a rebuild reads both from this row. Alone they identify nobody.

@@ -87,6 +87,7 @@ def _person(user: User) -> Row:
         "full_name": user.full_name,
         "phone": user.phone,
         "phone_confirmed_at": _iso(user.phone_confirmed_at),
+        "email_confirmed_at": _iso(user.email_confirmed_at),
         "email": user.email,
         "preferred_language": user.preferred_language,
         "contact_by_sms": user.contact_by_sms,
