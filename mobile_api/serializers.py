@@ -46,11 +46,16 @@ class MeOutput(serializers.ModelSerializer):
             "birth_year",
             "is_managed",
             "phone_confirmed_at",
+            "email_confirmed_at",
         ]
 
 
 class PhoneConfirmInput(serializers.Serializer):
     code = serializers.CharField(max_length=12)
+
+
+class EmailConfirmInput(serializers.Serializer):
+    token = serializers.CharField(max_length=500)
 
 
 class MeUpdateInput(serializers.Serializer):

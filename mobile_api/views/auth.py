@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts.email_confirmation import email_confirm, email_confirmation_send
 from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
 from backend.accounts.models import User
 from backend.accounts.services import user_register, user_update_profile
@@ -17,6 +18,7 @@ from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from backend.rate_limits import client_address
 from mobile_api.serializers import (
+    EmailConfirmInput,
     LoginInput,
     MeOutput,
     MeUpdateInput,
@@ -77,7 +79,8 @@ class RegisterView(APIView):
     With a phone number, a code is texted to it at once: sign in and send it to
     `auth/phone/confirm`. If no SMS comes (the provider failed, or too many codes were
     asked for the number), `auth/phone/code` sends a new one; the account exists all
-    the same."""
+    the same. With an e-mail address, a link to confirm it is e-mailed likewise
+    (`auth/email/link` sends a new one)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -91,6 +94,8 @@ class RegisterView(APIView):
         user = user_register(**data.validated_data)
         if user.phone:
             _text_confirmation_code(request, user)
+        if user.email:
+            _email_confirmation_link(user)
         return Response(MeOutput(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -101,6 +106,15 @@ def _text_confirmation_code(request: Request, user: User) -> None:
         phone_confirmation_send(user=user, client_ip=client_address(request.META))
     except ApplicationError as error:
         logger.info("no confirmation code texted for a new number: %s", error.code)
+
+
+def _email_confirmation_link(user: User) -> None:
+    """E-mail `user` the link for their new address; failing that, the same as above
+    (`auth/email/link` sends a new one)."""
+    try:
+        email_confirmation_send(user=user)
+    except ApplicationError as error:
+        logger.info("no confirmation link e-mailed for a new address: %s", error.code)
 
 
 class MeView(APIView):
@@ -114,7 +128,8 @@ class MeView(APIView):
         request=MeUpdateInput,
         responses={200: MeOutput},
         description="Change my profile. A new phone number is unconfirmed, and a code to "
-        "confirm it (`auth/phone/confirm`) is texted to it at once.",
+        "confirm it (`auth/phone/confirm`) is texted to it at once; a new e-mail address "
+        "likewise gets a link (`auth/email/confirm`).",
     )
     def patch(self, request: Request) -> Response:
         data = MeUpdateInput(data=request.data, partial=True)
@@ -123,6 +138,8 @@ class MeView(APIView):
         user = user_update_profile(user=request.user, changes=dict(data.validated_data))
         if user.phone and user.phone != number_before:
             _text_confirmation_code(request, user)
+        if user.email_unconfirmed and "email" in data.validated_data:
+            _email_confirmation_link(user)
         # The names of the fields, never their values: the log must not copy the data.
         audit_record(
             actor=request.user,
@@ -154,3 +171,31 @@ class PhoneConfirmView(APIView):
         data.is_valid(raise_exception=True)
         user = phone_confirm(user=request.user, code=data.validated_data["code"])
         return Response(MeOutput(user).data)
+
+
+class EmailLinkView(APIView):
+    """E-mail a link to my own address, to show it is mine. Until then no notification
+    is e-mailed to it. The link opens a web page (`/email/<token>`); an app may send its
+    token to `auth/email/confirm` instead. Limited per person and per address."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        email_confirmation_send(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailConfirmView(APIView):
+    """Confirm an e-mail address with the token of the link e-mailed to it. Needs no
+    sign-in: whoever has the link reads the mailbox. Answers nothing about the person."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=EmailConfirmInput, responses={204: None})
+    def post(self, request: Request) -> Response:
+        data = EmailConfirmInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        email_confirm(token=data.validated_data["token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

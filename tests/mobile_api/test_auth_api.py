@@ -52,12 +52,13 @@ def me_fields(user: User) -> dict:
         "home_location": None,
         "birth_year": None,
         "is_managed": False,
-        "phone_confirmed_at": (
-            user.phone_confirmed_at.astimezone(STOCKHOLM).isoformat()
-            if user.phone_confirmed_at
-            else None
-        ),
+        "phone_confirmed_at": _local(user.phone_confirmed_at),
+        "email_confirmed_at": _local(user.email_confirmed_at),
     }
+
+
+def _local(moment) -> str | None:
+    return moment.astimezone(STOCKHOLM).isoformat() if moment else None
 
 
 # --- Logging in --------------------------------------------------------------------------

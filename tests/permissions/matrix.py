@@ -303,6 +303,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "password": PASSWORD,
     },
     ("auth-me", "PATCH"): lambda world: {"full_name": "Nytt Namn"},
+    ("auth-email-confirm", "POST"): lambda world: {"token": "not-a-link"},
     ("auth-phone-confirm", "POST"): lambda world: {"code": "123456"},
     ("auth-register", "POST"): lambda world: {
         "full_name": "Ny Granne",
@@ -501,6 +502,9 @@ ROWS: list[Row] = [
     R("auth-me", "GET", 200),
     R("auth-me", "PATCH", 200),
     # Everyone in the world confirmed their number; no code was sent to confirm with.
+    # Nobody in the world has an e-mail address to confirm; a token from no link is a 400.
+    R("auth-email-link", "POST", 400),
+    R("auth-email-confirm", "POST", 400, anonymous=400),
     R("auth-phone-code", "POST", 409),
     R("auth-phone-confirm", "POST", 400),
     R("auth-register", "POST", 201, anonymous=201),
