@@ -8,6 +8,7 @@ import pytest
 from django.core import signing
 from django.core.cache import cache
 from django.db import IntegrityError
+from django.urls import reverse
 from django.utils import timezone
 
 from backend.accounts.email_confirmation import SALT as EMAIL_LINK_SALT
@@ -23,6 +24,7 @@ from backend.notifications.models import Delivery, DeliveryStatus
 from backend.notifications.services import notify
 from backend.privacy.erase import person_anonymise
 from backend.privacy.export import person_export
+from tests.admin_forms import admin_post
 from tests.factories import ManagedProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +171,24 @@ def test_the_database_refuses_a_confirmed_address_that_is_not_a_logins():
     person = ManagedProfileFactory(email="sven@example.se")
     with pytest.raises(IntegrityError):
         User.objects.filter(pk=person.pk).update(email_confirmed_at=timezone.now())
+
+
+@pytest.fixture
+def staff_client(client):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_staff_typing_an_address_in_the_admin_vouch_for_it(staff_client):
+    lena = UserFactory(full_name="Lena Eriksson")
+    url = reverse("admin:accounts_user_change", args=[lena.pk])
+
+    admin_post(staff_client, url, email="lena@example.se")
+    assert User.objects.get(pk=lena.pk).email_confirmed_at is not None
+    # Editing something else confirms nothing anew; clearing the address clears it.
+    User.objects.filter(pk=lena.pk).update(email_confirmed_at=None)
+    admin_post(staff_client, url, full_name="Lena E")
+    assert User.objects.get(pk=lena.pk).email_confirmed_at is None
+    User.objects.filter(pk=lena.pk).update(email_confirmed_at=timezone.now())
+    admin_post(staff_client, url, email="")
+    assert User.objects.get(pk=lena.pk).email_confirmed_at is None

@@ -3,10 +3,8 @@ has an account; a number without one gets an invitation (one SMS), which becomes
 pending link when someone confirms the number as theirs (a code sent to it comes back, or
 staff vouch for it). A decline tells whoever asked."""
 
-import re
 import threading
 from datetime import datetime, timedelta
-from html.parser import HTMLParser
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -38,6 +36,7 @@ from backend.notifications.services import notify, sms_number_lock
 from backend.privacy.export import person_export
 from backend.privacy.retention import personal_data_forget_old, proxy_invitations_delete_old
 from dispatch.privacy import person_erase
+from tests.admin_forms import FormFields, admin_post
 from tests.factories import (
     PASSWORD,
     AssociationFactory,
@@ -634,55 +633,6 @@ def test_a_claim_keeps_an_existing_link(greta):
     assert not ProxyInvitation.objects.exists()
 
 
-class _FormFields(HTMLParser):
-    """The fields a browser would post from a page's form (the admin's change form)."""
-
-    def __init__(self):
-        super().__init__()
-        self.data: dict[str, list[str]] = {}
-        self._select = self._textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        name = a.get("name")
-        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
-            if a.get("type") in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.data.setdefault(name, []).append(a.get("value") or "on")
-                return
-            self.data.setdefault(name, []).append(a.get("value") or "")
-        elif tag == "select":
-            self._select = name
-        elif tag == "option" and self._select and "selected" in a:
-            self.data.setdefault(self._select, []).append(a.get("value") or "")
-        elif tag == "textarea":
-            self._textarea = name
-            self.data.setdefault(name, []).append("")
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            self.data[self._textarea][-1] += data
-
-
-def admin_post(client, url, **changes):
-    """Post the admin's form at `url` as staff would, with `changes` (None: unticked)."""
-    page = client.get(url)
-    assert page.status_code == 200
-    fields = _FormFields()
-    fields.feed(page.content.decode())
-    data = {**fields.data, **{k: [v] for k, v in changes.items() if v is not None}}
-    for name in [k for k, v in changes.items() if v is None]:
-        data.pop(name, None)
-    response = client.post(url, data)
-    assert response.status_code == 302, re.findall(r"errorlist.{0,300}", response.content.decode())
-
-
 def change_url(user):
     return reverse("admin:accounts_user_change", args=[user.pk])
 
@@ -774,7 +724,7 @@ def test_someone_given_the_number_by_staff_finds_the_request_at_password_sign_in
 def test_staff_cannot_vouch_for_a_number_someone_else_confirmed(greta, staff_client):
     lena = UserFactory(full_name="Lena Eriksson", phone="", email="lena@example.se")
     url = change_url(lena)
-    fields = _FormFields()
+    fields = FormFields()
     fields.feed(staff_client.get(url).content.decode())
     response = staff_client.post(url, {**fields.data, "phone": [greta.phone]})
     assert response.status_code == 200
