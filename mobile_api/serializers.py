@@ -54,6 +54,11 @@ class PhoneConfirmInput(serializers.Serializer):
     code = serializers.CharField(max_length=12)
 
 
+class PasswordChangeInput(serializers.Serializer):
+    current_password = serializers.CharField(max_length=200, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=200, trim_whitespace=False)
+
+
 class EmailConfirmInput(serializers.Serializer):
     token = serializers.CharField(max_length=500)
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("auth/me", auth.MeView.as_view(), name="auth-me"),
     path("auth/phone/code", auth.PhoneCodeView.as_view(), name="auth-phone-code"),
     path("auth/phone/confirm", auth.PhoneConfirmView.as_view(), name="auth-phone-confirm"),
+    path("auth/password", auth.PasswordChangeView.as_view(), name="auth-password"),
     path("auth/email/link", auth.EmailLinkView.as_view(), name="auth-email-link"),
     path("auth/email/confirm", auth.EmailConfirmView.as_view(), name="auth-email-confirm"),
     path("municipalities/", community.MunicipalityList.as_view(), name="municipality-list"),

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from webapp.views import auth, driver, home, join, notifications, profile, pwa, rides
+from webapp.views import auth, driver, home, join, notifications, password, profile, pwa, rides
 
 app_name = "webapp"
 urlpatterns = [
@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("profile/", profile.profile, name="profile"),
     path("profile/export", profile.export, name="profile-export"),
+    path("profile/password", password.password_change, name="password-change"),
     path("profile/phone", join.phone_confirm_page, name="phone-confirm"),
     path("profile/phone/code", join.phone_code, name="phone-code"),
     path("profile/erase", profile.erase, name="profile-erase"),

@@ -22,6 +22,7 @@ class AccountErrorCode(StrEnum):
     EMAIL_INVALID = "email_invalid"
     EMAIL_TAKEN = "email_taken"
     PASSWORD_WEAK = "password_weak"  # noqa: S105 - an error code
+    PASSWORD_WRONG = "password_wrong"  # noqa: S105 - an error code
     NAME_MISSING = "name_missing"
     CONTACT_MISSING = "contact_missing"
 
@@ -86,6 +87,17 @@ def _check_login_free(*, phone: str, email: str, exclude_id: int | None = None) 
         )
 
 
+def _check_password_strong(password: str, user: User, *, field: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ApplicationError(
+            AccountErrorCode.PASSWORD_WEAK,
+            _("Choose another password: ") + " ".join(exc.messages),
+            fields={field: list(exc.messages)},
+        ) from exc
+
+
 @transaction.atomic
 def user_register(
     *,
@@ -109,14 +121,7 @@ def user_register(
     user = User(
         full_name=full_name, phone=phone, email=email, preferred_language=preferred_language
     )
-    try:
-        password_validation.validate_password(password, user)
-    except ValidationError as exc:
-        raise ApplicationError(
-            AccountErrorCode.PASSWORD_WEAK,
-            _("Choose another password: ") + " ".join(exc.messages),
-            fields={"password": list(exc.messages)},
-        ) from exc
+    _check_password_strong(password, user)
     user.set_password(password)
     try:
         # The constraint decides when two people register the same e-mail at once.
@@ -212,3 +217,22 @@ def confirmed_by_another() -> ApplicationError:
         kind=ErrorKind.CONFLICT,
         fields={"phone": [_("Already in use.")]},
     )
+
+
+def user_change_password(*, user: User, new_password: str, current_password: str | None) -> User:
+    """Give `user` a new password. `current_password` must be their present one, unless
+    the caller passes None because the person has just shown who they are another way
+    (signed in with a one-time code: they may have forgotten it). Their other signed-in
+    devices are signed out by Django (the session hash changes); the caller keeps its own."""
+    if user.is_managed:
+        raise ValueError("a managed profile has no password")
+    if current_password is not None and not user.check_password(current_password):
+        raise ApplicationError(
+            AccountErrorCode.PASSWORD_WRONG,
+            _("That is not your present password. Try again, or sign in with a code."),
+            fields={"current_password": [_("Wrong password.")]},
+        )
+    _check_password_strong(new_password, user, field="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return user

@@ -1,6 +1,6 @@
 import logging
 
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -13,7 +13,11 @@ from rest_framework.views import APIView
 from backend.accounts.email_confirmation import email_confirm, email_confirmation_send
 from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
 from backend.accounts.models import User
-from backend.accounts.services import user_register, user_update_profile
+from backend.accounts.services import (
+    user_change_password,
+    user_register,
+    user_update_profile,
+)
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from backend.rate_limits import client_address
@@ -22,12 +26,15 @@ from mobile_api.serializers import (
     LoginInput,
     MeOutput,
     MeUpdateInput,
+    PasswordChangeInput,
     PhoneConfirmInput,
     RegisterInput,
 )
 from mobile_api.throttles import LoginAttemptThrottle, ScopedRateThrottle
 
 logger = logging.getLogger(__name__)
+
+TokenOutput = inline_serializer("TokenOutput", {"token": serializers.CharField()})
 
 LoginOutput = inline_serializer(
     "LoginOutput", {"token": serializers.CharField(), "user": MeOutput()}
@@ -199,3 +206,26 @@ class EmailConfirmView(APIView):
         data.is_valid(raise_exception=True)
         email_confirm(token=data.validated_data["token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    """Choose a new password, giving the present one. Every other device is signed out:
+    the old token stops working and the answer carries a new one for this client (a
+    session on this client stays signed in). Someone who forgot their password signs in
+    on the web pages with a code by SMS and chooses a new one there."""
+
+    throttle_classes = [LoginAttemptThrottle]  # guessing the present password counts
+
+    @extend_schema(request=PasswordChangeInput, responses={200: TokenOutput})
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_change_password(
+            user=request.user,
+            new_password=data.validated_data["new_password"],
+            current_password=data.validated_data["current_password"],
+        )
+        update_session_auth_hash(request._request, user)
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+        return Response({"token": token.key})

@@ -304,6 +304,10 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     },
     ("auth-me", "PATCH"): lambda world: {"full_name": "Nytt Namn"},
     ("auth-email-confirm", "POST"): lambda world: {"token": "not-a-link"},
+    ("auth-password", "POST"): lambda world: {
+        "current_password": "inte rätt",
+        "new_password": "ett långt lösenord 42",
+    },
     ("auth-phone-confirm", "POST"): lambda world: {"code": "123456"},
     ("auth-register", "POST"): lambda world: {
         "full_name": "Ny Granne",
@@ -505,6 +509,8 @@ ROWS: list[Row] = [
     # Nobody in the world has an e-mail address to confirm; a token from no link is a 400.
     R("auth-email-link", "POST", 400),
     R("auth-email-confirm", "POST", 400, anonymous=400),
+    # The matrix gives no present password: refused, nothing changed.
+    R("auth-password", "POST", 400),
     R("auth-phone-code", "POST", 409),
     R("auth-phone-confirm", "POST", 400),
     R("auth-register", "POST", 201, anonymous=201),
@@ -941,6 +947,9 @@ ROWS: list[Row] = [
     R("webapp:phone-confirm", "GET", 302),
     R("webapp:phone-confirm", "POST", UNCHANGED),
     R("webapp:phone-code", "POST", UNCHANGED),
+    # One's own password, for anyone signed in; the matrix posts nothing to change it with.
+    R("webapp:password-change", "GET", 200),
+    R("webapp:password-change", "POST", 400),
     R("webapp:stats:dashboard", "GET", 403, analyst=200, analyst_other=200),
     # Another municipality asked for by id: hidden from the analyst of Vansbro.
     R(

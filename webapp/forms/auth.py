@@ -34,3 +34,25 @@ class CodeVerifyForm(Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}
         ),
     )
+
+
+class PasswordChangeForm(Form):
+    """A new password, and the present one unless the session began with a one-time code
+    a moment ago (the view leaves the field out then). The service checks both."""
+
+    current_password = forms.CharField(
+        label=_("Your present password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        help_text=_("At least 8 characters. Not only digits, and not your name."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, needs_current: bool = True, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not needs_current:
+            del self.fields["current_password"]

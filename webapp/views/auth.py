@@ -32,8 +32,10 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _signed_in(request: HttpRequest, user: User) -> HttpResponse:
-    return session_start(request, user, to=_safe_next(request, reverse("webapp:home")))
+def _signed_in(request: HttpRequest, user: User, *, by_code: bool = False) -> HttpResponse:
+    return session_start(
+        request, user, to=_safe_next(request, reverse("webapp:home")), by_code=by_code
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -111,7 +113,7 @@ def code_verify(request: HttpRequest) -> HttpResponse:
             show_error(request, error, form)
         else:
             request.session.pop("sign_in_phone", None)
-            return _signed_in(request, user)
+            return _signed_in(request, user, by_code=True)
     return page(
         request,
         "webapp/auth/code_verify.html",

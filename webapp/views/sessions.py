@@ -1,5 +1,7 @@
 """Starting a signed-in session on this device: after signing in, and after joining."""
 
+import time
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
@@ -10,9 +12,20 @@ from backend.accounts.models import User
 BACKEND = "backend.accounts.auth.PhoneOrEmailBackend"
 
 
-def session_start(request: HttpRequest, user: User, *, to: str) -> HttpResponse:
-    """Sign `user` in on this device and send them to `to`."""
+# A session signed in with a one-time code may choose a new password without the old one
+# (its owner may have forgotten it) for this long.
+CODE_SIGN_IN_KEY = "signed_in_by_code_at"
+CODE_SIGN_IN_GRACE_S = 15 * 60
+
+
+def session_start(
+    request: HttpRequest, user: User, *, to: str, by_code: bool = False
+) -> HttpResponse:
+    """Sign `user` in on this device and send them to `to`; `by_code` when they showed
+    who they are with a one-time code instead of their password."""
     login(request, user, backend=BACKEND)
+    if by_code:
+        request.session[CODE_SIGN_IN_KEY] = time.time()
     response = redirect(to)
     # The pages speak the person's language from now on, on this device too.
     remember_language(response, user.preferred_language)
@@ -27,3 +40,9 @@ def remember_language(response: HttpResponse, language: str) -> None:
         samesite="Lax",
         secure=settings.SESSION_COOKIE_SECURE,
     )
+
+
+def signed_in_by_code_lately(request: HttpRequest) -> bool:
+    """Whether this session began with a one-time code within CODE_SIGN_IN_GRACE_S."""
+    started = request.session.get(CODE_SIGN_IN_KEY)
+    return isinstance(started, float) and time.time() - started < CODE_SIGN_IN_GRACE_S
