@@ -1,6 +1,16 @@
 from django.urls import include, path
 
-from webapp.views import auth, driver, home, join, notifications, profile, pwa, rides
+from webapp.views import (
+    auth,
+    driver,
+    email_confirmation,
+    home,
+    join,
+    notifications,
+    profile,
+    pwa,
+    rides,
+)
 
 app_name = "webapp"
 urlpatterns = [
@@ -31,6 +41,9 @@ urlpatterns = [
     path("profile/export", profile.export, name="profile-export"),
     path("profile/phone", join.phone_confirm_page, name="phone-confirm"),
     path("profile/phone/code", join.phone_code, name="phone-code"),
+    path("profile/email/link", email_confirmation.email_link, name="email-link"),
+    # The link e-mailed to confirm an address (accounts.email_confirmation.email_link_url).
+    path("email/<str:token>", email_confirmation.email_confirm_page, name="email-confirm"),
     path("profile/erase", profile.erase, name="profile-erase"),
     path("erased", profile.erased, name="erased"),
     # Driver mode
