@@ -1,6 +1,17 @@
 from django.urls import include, path
 
-from webapp.views import auth, driver, home, join, notifications, password, profile, pwa, rides
+from webapp.views import (
+    auth,
+    driver,
+    email_confirmation,
+    home,
+    join,
+    notifications,
+    password,
+    profile,
+    pwa,
+    rides,
+)
 
 app_name = "webapp"
 urlpatterns = [
@@ -32,6 +43,9 @@ urlpatterns = [
     path("profile/password", password.password_change, name="password-change"),
     path("profile/phone", join.phone_confirm_page, name="phone-confirm"),
     path("profile/phone/code", join.phone_code, name="phone-code"),
+    path("profile/email/link", email_confirmation.email_link, name="email-link"),
+    # The link e-mailed to confirm an address (accounts.email_confirmation.email_link_url).
+    path("email/<str:token>", email_confirmation.email_confirm_page, name="email-confirm"),
     path("profile/erase", profile.erase, name="profile-erase"),
     path("erased", profile.erased, name="erased"),
     # Driver mode

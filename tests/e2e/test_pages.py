@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
+from backend.accounts.email_confirmation import email_link_token
 from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
 from backend.community.services import proxy_link_create
@@ -40,6 +41,9 @@ PAGES = [
     ("rider", "/profile/erase", "erase"),
     ("unconfirmed", "/profile/", "profile-phone-unconfirmed"),
     ("unconfirmed", "/profile/phone", "phone-confirm"),
+    ("email_unconfirmed", "/profile/", "profile-email-unconfirmed"),
+    (None, "/email/{email_link}", "email-confirm"),
+    (None, "/email/{email_link_confirmed}", "email-confirmed"),
     ("proxy", "/profile/", "profile-asked-to-help"),
     ("other_resident", "/profile/", "profile-waiting-for-helper"),
     ("proxy", "/rides/new", "ride-request-proxy"),
@@ -98,6 +102,11 @@ def world(live) -> World:
     made.people["unconfirmed"] = UserFactory(
         full_name="Lena Lund", phone="+46701740677", phone_confirmed_at=None
     )
+    # Someone who gave an e-mail address and has not opened the link yet; someone who has.
+    made.people["email_unconfirmed"] = UserFactory(
+        full_name="Nils Nyman", email="nils.nyman@example.se", email_confirmed_at=None
+    )
+    made.people["email_confirmed"] = UserFactory(full_name="Ulla Nyman", email="ulla@example.se")
     return made
 
 
@@ -180,6 +189,8 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
             ridden=world.ridden.pk,
             trip=world.trip.pk,
             search=urlencode(search_query()),
+            email_link=email_link_token(world.people["email_unconfirmed"]),
+            email_link_confirmed=email_link_token(world.people["email_confirmed"]),
         )
         response = page.goto(url)
         assert response.status in (200, 403), (url, response.status)

@@ -7,12 +7,13 @@ first, so there is no WWW-Authenticate challenge and DRF does not use 401)."""
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from backend.accounts.email_confirmation import email_link_token
 from dispatch.routing import websocket_urlpatterns
 from tests.factories import PASSWORD, STOCKHOLM
 from tests.permissions import world as w
@@ -227,6 +228,9 @@ SPECIAL_ARGS = {
     "webapp:person-export": lambda world: {"pk": world.people["resident"].pk},
     "webapp:person-erase": lambda world: {"pk": world.people["resident"].pk},
     "sharing-ical": lambda world: {"token": world.objects["feed"].token},
+    "webapp:email-confirm": lambda world: {
+        "token": email_link_token(world.objects["email_unconfirmed"])
+    },
     "ride-suggestions": pk("open_ride"),
     "ride-assign": pk("open_ride"),
     "ride-unfulfilled": pk("open_ride"),
@@ -950,6 +954,22 @@ ROWS: list[Row] = [
     # One's own password, for anyone signed in; the matrix posts nothing to change it with.
     R("webapp:password-change", "GET", 200),
     R("webapp:password-change", "POST", 400),
+    # The link e-mailed to an address answers whoever opens it, signed in or not: the
+    # page shows the address, its button confirms it (and then shows it confirmed).
+    R("webapp:email-confirm", "GET", 200, anonymous=200),
+    R("webapp:email-confirm", "POST", 302, anonymous=302),
+    # A link that is not whole is refused with its reason, and confirms nothing.
+    replace(
+        R("webapp:email-confirm", "GET", 400, anonymous=400, label="bad-link"),
+        kwargs=lambda world: {"token": "not-a-link:from-us"},
+    ),
+    replace(
+        R("webapp:email-confirm", "POST", 400, anonymous=400, label="bad-link"),
+        kwargs=lambda world: {"token": "not-a-link:from-us"},
+    ),
+    # Nobody in the world has an e-mail address to confirm: back to the profile page with
+    # the reason, and nothing is sent.
+    R("webapp:email-link", "POST", UNCHANGED),
     R("webapp:stats:dashboard", "GET", 403, analyst=200, analyst_other=200),
     # Another municipality asked for by id: hidden from the analyst of Vansbro.
     R(

@@ -181,6 +181,11 @@ def build_world() -> World:
     o["association"] = a
     o["membership"] = Membership.objects.get(user=people["other_resident"], association=a)
     o["proxy_link"] = ProxyLink.objects.get(proxy=proxy)
+    # Someone outside every association whose e-mail address waits for its link to be
+    # opened: the link's page answers whoever opens it, signed in or not.
+    o["email_unconfirmed"] = UserFactory(
+        full_name="Nils Nyman", phone="", email="nils.nyman@example.se", email_confirmed_at=None
+    )
 
     # Volunteer rides: one held by the assigned driver, one open and offered to him.
     assigned = drivers["driver_assigned"]

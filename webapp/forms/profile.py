@@ -28,7 +28,11 @@ class ContactForm(Form):
         help_text=_("A new number gets a code by SMS, to show that it is yours."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    email = forms.EmailField(label=_("E-mail address"), required=False)
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        required=False,
+        help_text=_("A new address gets a link by e-mail, to show that it is yours."),
+    )
     quiet_start = forms.TimeField(label=_("No SMS from"), widget=TIME)
     quiet_end = forms.TimeField(label=_("until"), widget=TIME)
 

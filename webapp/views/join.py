@@ -18,6 +18,7 @@ from backend.errors import ApplicationError
 from webapp.forms.auth import CodeVerifyForm
 from webapp.forms.join import JoinForm
 from webapp.views.common import client_ip, page, show_error
+from webapp.views.email_confirmation import email_link_send
 from webapp.views.sessions import session_start
 
 
@@ -55,17 +56,20 @@ def join(request: HttpRequest) -> HttpResponse:
 
 
 def _welcome(request: HttpRequest, user: User) -> HttpResponse:
-    """Sign the new person in; with a phone number, text them a code to confirm it."""
+    """Sign the new person in; with a phone number, text them a code to confirm it, and
+    with an e-mail address, e-mail them a link to confirm that."""
     to = "webapp:phone-confirm" if user.phone else "webapp:home"
     response = session_start(request, user, to=reverse(to))
     messages.success(request, _("Welcome to Samby! Your account is ready."))
-    if not user.phone:
-        return response
-    try:
-        phone_confirmation_send(user=user, client_ip=client_ip(request))
-    except ApplicationError as error:
-        # The account exists all the same: the confirm page offers a new code.
-        show_error(request, error)
+    # The account exists all the same when either fails: the confirm page offers a new
+    # code, the profile a new link.
+    if user.phone:
+        try:
+            phone_confirmation_send(user=user, client_ip=client_ip(request))
+        except ApplicationError as error:
+            show_error(request, error)
+    if user.email:
+        email_link_send(request)
     return response
 
 

@@ -32,6 +32,7 @@ from backend.privacy.export import person_export
 from dispatch.privacy import erasure_preview, person_erase
 from webapp.forms.profile import ContactForm, EraseForm
 from webapp.views.common import client_ip, page, show_error
+from webapp.views.email_confirmation import email_link_send
 from webapp.views.sessions import remember_language
 
 CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "contact_by_email"]
@@ -75,7 +76,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             show_error(request, error, form, fields={"quiet_hours": "quiet_end"})
         else:
             messages.success(request, _("Your choices are saved."))
-            response = redirect(_after_saving(request, new_number="phone" in changed))
+            response = redirect(_after_saving(request, changed=changed))
             remember_language(response, values["preferred_language"])
             return response
     return page(
@@ -92,17 +93,23 @@ def profile(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _after_saving(request: HttpRequest, *, new_number: bool) -> str:
+def _after_saving(request: HttpRequest, *, changed: list[str]) -> str:
     """Where the profile goes after saving: to confirming a new number, with a code
-    texted to it at once, else back to the profile."""
-    if not new_number or not request.user.phone:
-        return reverse("webapp:profile")
-    try:
-        phone_confirmation_send(user=request.user, client_ip=client_ip(request))
-    except ApplicationError as error:
-        # The number is saved all the same: the confirm page offers a new code.
-        show_error(request, error)
-    return reverse("webapp:phone-confirm")
+    texted to it at once, else back to the profile. A new e-mail address gets its link
+    at once too (the profile offers another)."""
+    user = request.user
+    to = reverse("webapp:profile")
+    if "phone" in changed and user.phone:
+        try:
+            phone_confirmation_send(user=user, client_ip=client_ip(request))
+        except ApplicationError as error:
+            # The number is saved all the same: the confirm page offers a new code.
+            show_error(request, error)
+        to = reverse("webapp:phone-confirm")
+    # Not when the same address was only spelt otherwise: it stays confirmed.
+    if "email" in changed and user.email_unconfirmed:
+        email_link_send(request)
+    return to
 
 
 def _request_to_me(request: HttpRequest, resident_pk: int) -> ProxyLink:
