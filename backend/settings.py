@@ -714,6 +714,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING"
 # person and per address alike, so nobody can flood a mailbox; valid EMAIL_LINK_DAYS.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["email_link"] = env_str("THROTTLE_EMAIL_LINK", "5/hour")
 EMAIL_LINK_DAYS = env_int("EMAIL_LINK_DAYS", 7)
+# A sign-in link e-mailed to a confirmed address (backend/accounts/email_sign_in.py) works
+# once, for this many seconds.
+SIGN_IN_LINK_TTL = env_int("SIGN_IN_LINK_TTL", 3600)
 # Asking someone to help (POST /api/v1/proxy-links/): a number without an account gets an
 # SMS, so this is per person and low; it counts every request alike, known number or not.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["proxy_request"] = env_str(

@@ -21,6 +21,13 @@ urlpatterns = [
     path("sign-in", auth.sign_in, name="sign-in"),
     path("sign-in/code", auth.code_request, name="sign-in-code"),
     path("sign-in/code/verify", auth.code_verify, name="sign-in-code-verify"),
+    path("sign-in/email", auth.email_link_request, name="sign-in-email"),
+    # The link e-mailed to sign in (accounts.email_sign_in.sign_in_link_path).
+    path(
+        "sign-in/email/<str:uid>/<str:token>",
+        auth.email_link_sign_in,
+        name="sign-in-email-link",
+    ),
     path("sign-out", auth.sign_out, name="sign-out"),
     path("join", join.join, name="join"),
     path("language", auth.set_language, name="language"),

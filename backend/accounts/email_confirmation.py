@@ -50,7 +50,7 @@ def email_link_url(token: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}/email/{token}"
 
 
-def _not_sent() -> ApplicationError:
+def not_sent() -> ApplicationError:
     return ApplicationError(
         EmailLinkErrorCode.NOT_SENT,
         _("We could not send the e-mail just now. Try again in a minute."),
@@ -58,13 +58,14 @@ def _not_sent() -> ApplicationError:
     )
 
 
-def _limit(key: str) -> None:
+def limit_links(key: str) -> None:
+    """Count one e-mailed link under `key`; refuse beyond the `email_link` rate."""
     try:
         refused = rate_limit_hit(key, rate("email_link"))
     except RedisError as error:
         # Nothing can be counted without Redis: refuse rather than send unlimited mail.
         logger.warning("e-mail link refused: Redis unreachable")
-        raise _not_sent() from error
+        raise not_sent() from error
     if refused:
         raise ApplicationError(
             EmailLinkErrorCode.RATE_LIMITED,
@@ -89,8 +90,8 @@ def email_confirmation_send(*, user: User) -> None:
             _("Your e-mail address is confirmed already."),
             kind=ErrorKind.CONFLICT,
         )
-    _limit(f"email-link:user:{user.pk}")
-    _limit(f"email-link:address:{user.email.lower()}")
+    limit_links(f"email-link:user:{user.pk}")
+    limit_links(f"email-link:address:{user.email.lower()}")
     days = settings.EMAIL_LINK_DAYS
     with translation.override(user.preferred_language):
         subject = str(_("Samby: confirm your e-mail address"))
@@ -114,7 +115,7 @@ def email_confirmation_send(*, user: User) -> None:
         EmailMessage(subject=subject, body=body, to=[user.email]).send()
     except (OSError, smtplib.SMTPException) as error:
         logger.warning("e-mail confirmation link not sent: %s", error)
-        raise _not_sent() from error
+        raise not_sent() from error
 
 
 def email_link_read(token: str) -> User:

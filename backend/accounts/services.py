@@ -41,7 +41,7 @@ def clean_phone(raw: str, *, field: str = "phone") -> str:
     return phone
 
 
-def _clean_email(raw: str) -> str:
+def clean_email(raw: str) -> str:
     email = raw.strip()
     if not email:
         return ""
@@ -110,7 +110,7 @@ def user_register(
     """Create a person who logs in with phone or e-mail and a password."""
     full_name = _clean_name(full_name)
     phone = clean_phone(phone)
-    email = _clean_email(email)
+    email = clean_email(email)
     if not phone and not email:
         raise ApplicationError(
             AccountErrorCode.CONTACT_MISSING,
@@ -159,7 +159,7 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
     if "phone" in changes:
         changes["phone"] = clean_phone(changes["phone"])
     if "email" in changes:
-        changes["email"] = _clean_email(changes["email"])
+        changes["email"] = clean_email(changes["email"])
     if not user.is_managed:
         phone = changes.get("phone", user.phone)
         email = changes.get("email", user.email)

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from backend.accounts.email_confirmation import email_link_token
+from backend.accounts.email_sign_in import sign_in_link_path
 from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
 from backend.community.services import proxy_link_create
@@ -29,6 +30,8 @@ PAGES = [
     (None, "/sign-in", "sign-in"),
     (None, "/sign-in/code", "sign-in-code"),
     (None, "/join", "join"),
+    (None, "/sign-in/email", "sign-in-email"),
+    (None, "{sign_in_link}", "sign-in-email-link"),
     (None, "/offline", "offline"),
     (None, "/erased", "erased"),
     ("rider", "/", "home"),
@@ -39,6 +42,7 @@ PAGES = [
     ("rider", "/notifications/choices", "notification-choices"),
     ("rider", "/profile/", "profile"),
     ("rider", "/profile/erase", "erase"),
+    ("rider", "/profile/password", "password-change"),
     ("unconfirmed", "/profile/", "profile-phone-unconfirmed"),
     ("unconfirmed", "/profile/phone", "phone-confirm"),
     ("email_unconfirmed", "/profile/", "profile-email-unconfirmed"),
@@ -191,6 +195,7 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
             search=urlencode(search_query()),
             email_link=email_link_token(world.people["email_unconfirmed"]),
             email_link_confirmed=email_link_token(world.people["email_confirmed"]),
+            sign_in_link=sign_in_link_path(world.people["email_confirmed"]),
         )
         response = page.goto(url)
         assert response.status in (200, 403), (url, response.status)

@@ -942,6 +942,18 @@ ROWS: list[Row] = [
     R("webapp:sign-in-code", "POST", 400, anonymous=400),
     R("webapp:sign-in", "GET", 302, anonymous=200),
     R("webapp:sign-in", "POST", UNCHANGED, anonymous=400),
+    # Asking for a sign-in link by e-mail: the page for anyone; the matrix posts no address.
+    R("webapp:sign-in-email", "GET", 200, anonymous=200),
+    R("webapp:sign-in-email", "POST", 400, anonymous=400),
+    # A sign-in link that is not whole signs nobody in, whoever opens it.
+    replace(
+        R("webapp:sign-in-email-link", "GET", 400, anonymous=400),
+        kwargs=lambda world: {"uid": "MQ", "token": "not-a-link"},
+    ),
+    replace(
+        R("webapp:sign-in-email-link", "POST", 400, anonymous=400),
+        kwargs=lambda world: {"uid": "MQ", "token": "not-a-link"},
+    ),
     R("webapp:sign-out", "POST", LOGIN),
     # Joining is for people without an account: anyone signed in is sent home.
     R("webapp:join", "GET", 302, anonymous=200),

@@ -26,6 +26,15 @@ class CodeRequestForm(Form):
     )
 
 
+class EmailSignInForm(Form):
+    email = forms.CharField(
+        label=_("Your e-mail address"),
+        max_length=254,
+        help_text=_("The one in your Samby account, if you have confirmed it."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
 class CodeVerifyForm(Form):
     code = forms.CharField(
         label=_("Code from the SMS"),

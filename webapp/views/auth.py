@@ -10,14 +10,21 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backend.accounts.email_sign_in import sign_in_link_send, sign_in_link_user
 from backend.accounts.login_codes import login_code_send, login_code_verify
 from backend.accounts.login_limits import login_attempt_count
 from backend.accounts.models import User
 from backend.accounts.services import user_update_profile
 from backend.errors import ApplicationError
-from webapp.forms.auth import CodeRequestForm, CodeVerifyForm, PasswordSignInForm
+from webapp.forms.auth import (
+    CodeRequestForm,
+    CodeVerifyForm,
+    EmailSignInForm,
+    PasswordSignInForm,
+)
 from webapp.forms.profile import LanguageForm
 from webapp.views.common import client_ip, page, show_error
 from webapp.views.sessions import remember_language, session_start
@@ -120,6 +127,47 @@ def code_verify(request: HttpRequest) -> HttpResponse:
         {"form": form, "next": _safe_next(request, "")},
         status=400 if form.errors else 200,
     )
+
+
+@require_http_methods(["GET", "POST"])
+def email_link_request(request: HttpRequest) -> HttpResponse:
+    """Asking for a sign-in link by e-mail: for someone without a phone for a code."""
+    form = EmailSignInForm(request.POST if request.method == "POST" else None)
+    sent_to = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            sign_in_link_send(email=form.cleaned_data["email"], client_ip=client_ip(request))
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            sent_to = form.cleaned_data["email"]
+    return page(
+        request,
+        "webapp/auth/email_link_request.html",
+        {"form": form, "sent_to": sent_to},
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_link_sign_in(request: HttpRequest, uid: str, token: str) -> HttpResponse:
+    """The sign-in link's page: a button signs in (mail scanners open links, and opening
+    must not spend the link), then on to choosing a new password."""
+    try:
+        user = sign_in_link_user(uid=uid, token=token)
+    except ApplicationError as error:
+        return page(
+            request, "webapp/auth/email_link_sign_in.html", {"error": error.message}, status=400
+        )
+    if request.method == "GET":
+        return page(request, "webapp/auth/email_link_sign_in.html", {"email": user.email})
+    response = session_start(request, user, to=reverse("webapp:password-change"), by_code=True)
+    messages.success(
+        request,
+        _("You are signed in. Choose a new password now, or go on to the start page."),
+    )
+    return response
 
 
 @require_POST
