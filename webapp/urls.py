@@ -127,7 +127,7 @@ urlpatterns += [
 ]
 
 # The association console, for coordinators.
-from webapp.views.console import board, mileage, phone, roster, runs  # noqa: E402
+from webapp.views.console import board, messages, mileage, phone, roster, runs  # noqa: E402
 
 urlpatterns += [
     path("console/", board.board, name="console"),
@@ -145,6 +145,7 @@ urlpatterns += [
     ),
     path("console/runs/", runs.runs, name="console-runs"),
     path("console/runs/<int:pk>/assign", runs.run_assign, name="console-run-assign"),
+    path("console/messages/", messages.member_messages, name="console-messages"),
     path("console/mileage/", mileage.mileage, name="console-mileage"),
     path("console/mileage.csv", mileage.mileage_csv, name="console-mileage-csv"),
     path("console/mileage/paid", mileage.mark_paid, name="console-mileage-paid"),

@@ -515,6 +515,12 @@ MESSAGE_SWEEP_AFTER = timedelta(minutes=2)
 MESSAGE_SWEEP_WITHIN = timedelta(hours=12)
 
 
+def association_message_given_up(message: AssociationMessage, *, now: datetime) -> bool:
+    """Whether a message will not be delivered any more: still undelivered and older
+    than MESSAGE_SWEEP_WITHIN, so the sweep leaves it (its coordinator is told)."""
+    return message.delivered_at is None and message.sent_at < now - MESSAGE_SWEEP_WITHIN
+
+
 def association_messages_deliver_waiting(*, now: datetime | None = None) -> int:
     """Queue again the messages still not delivered MESSAGE_SWEEP_AFTER after they were
     sent, up to MESSAGE_SWEEP_WITHIN old. Safe beside the task queued on commit:

@@ -133,6 +133,7 @@ def test_the_board_follows_a_driver_accepting_live(live, desk, world: World):
         ("/console/roster/", "console-roster"),
         ("/console/runs/", "console-runs"),
         ("/console/mileage/", "console-mileage"),
+        ("/console/messages/", "console-messages"),
         ("/console/sharing/", "console-sharing-empty"),
     ],
 )

@@ -850,6 +850,10 @@ ROWS: list[Row] = [
     R("webapp:console-membership", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
     R("webapp:console-mileage-csv", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-mileage-paid", "POST", 403, coordinator=400, coordinator_other=400),
+    R("webapp:console-messages", "GET", 403, coordinator=200, coordinator_other=200),
+    # The matrix posts no text: refused, nothing sent (a coordinator of another association
+    # would write to their own, never to this one).
+    R("webapp:console-messages", "POST", 403, coordinator=400, coordinator_other=400),
     R("webapp:console-mileage", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-person-new", "POST", 403, coordinator=400, coordinator_other=400),
     R("webapp:console-phone", "GET", 403, coordinator=200, coordinator_other=200),

@@ -124,3 +124,18 @@ class ItemBookingForm(Form):
     def __init__(self, *args, resources: list[tuple[int, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["resource"].choices = resources
+
+
+class MemberMessageForm(Form):
+    """A message to every active member of the association."""
+
+    text = forms.CharField(
+        label=_("Message"),
+        max_length=600,
+        help_text=_("Short and plain: it may go by SMS. Say the day and the time."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    urgent = forms.BooleanField(
+        label=_("Urgent: send the SMS in quiet hours too"),
+        required=False,
+    )
