@@ -26,6 +26,8 @@ from backend.accounts.models import User
 from backend.accounts.services import clean_email
 from backend.errors import ApplicationError
 
+logger = logging.getLogger(__name__)
+
 
 class _SignInTokens(PasswordResetTokenGenerator):
     """Django's reset tokens, with their own salt and a lifetime of SIGN_IN_LINK_TTL: a
@@ -39,9 +41,6 @@ class _SignInTokens(PasswordResetTokenGenerator):
             return False
         made_at = base36_to_int(token.split("-")[0])
         return self._num_seconds(self._now()) - made_at <= settings.SIGN_IN_LINK_TTL
-
-
-logger = logging.getLogger(__name__)
 
 
 def sign_in_link_path(user: User) -> str:

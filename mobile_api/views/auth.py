@@ -30,7 +30,7 @@ from mobile_api.serializers import (
     PhoneConfirmInput,
     RegisterInput,
 )
-from mobile_api.throttles import LoginAttemptThrottle, ScopedRateThrottle
+from mobile_api.throttles import LoginAttemptThrottle, PasswordChangeThrottle, ScopedRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class PasswordChangeView(APIView):
     session on this client stays signed in). Someone who forgot their password signs in
     on the web pages with a code by SMS and chooses a new one there."""
 
-    throttle_classes = [LoginAttemptThrottle]  # guessing the present password counts
+    throttle_classes = [PasswordChangeThrottle]  # guessing the present password counts
 
     @extend_schema(request=PasswordChangeInput, responses={200: TokenOutput})
     def post(self, request: Request) -> Response:

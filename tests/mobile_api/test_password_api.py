@@ -2,6 +2,7 @@
 are signed out (the old token stops working), and bad input changes nothing."""
 
 import pytest
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -74,3 +75,28 @@ def test_bad_input_is_a_400_that_names_the_field_and_changes_nothing(api_as, bod
 
 def test_signed_out_callers_are_refused(api):
     assert api.post(URL, {"current_password": "x", "new_password": NEW}).status_code in (401, 403)
+
+
+def test_guessing_the_present_password_is_limited_like_signing_in(api_as, settings):
+    """A stolen token must not make guessing the password (to keep the account) faster
+    than the sign-in page: every try counts against the person's sign-in attempts."""
+    cache.clear()
+    lena = UserFactory(full_name="Lena Eriksson")
+    client = api_as(lena)
+    wrong = {"current_password": "gissning", "new_password": NEW}
+    limit = 3
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": "100/min",  # the person's count, not the address's, refuses here
+            "login_identifier": f"{limit}/hour",
+        },
+    }
+    for _attempt in range(limit):
+        assert client.post(URL, wrong, format="json").status_code == 400
+
+    refused = client.post(URL, {"current_password": PASSWORD, "new_password": NEW}, format="json")
+
+    assert refused.status_code == 429
+    assert not User.objects.get(pk=lena.pk).check_password(NEW)

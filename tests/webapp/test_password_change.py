@@ -132,3 +132,26 @@ def test_signed_out_people_are_sent_to_sign_in(client):
 def test_the_profile_links_to_it(lena):
     client = signed_in_with_password(lena)
     assert f'href="{URL}"' in client.get("/profile/").content.decode()
+
+
+def test_guessing_the_present_password_is_limited_like_signing_in(lena, settings):
+    client = signed_in_with_password(lena)
+    cache.clear()  # the sign-in above counted too
+    limit = 3
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "login": "100/min",  # the person's count, not the address's, refuses here
+            "login_identifier": f"{limit}/hour",
+        },
+    }
+    for _attempt in range(limit):
+        response = client.post(URL, {"current_password": "gissning", "new_password": NEW})
+        assert "Det är inte ditt nuvarande lösenord" in response.content.decode()
+
+    refused = client.post(URL, {"current_password": PASSWORD, "new_password": NEW})
+
+    assert refused.status_code == 400
+    assert "För många inloggningsförsök" in refused.content.decode()
+    assert not User.objects.get(pk=lena.pk).check_password(NEW)

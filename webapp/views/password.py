@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
+from backend.accounts.login_limits import login_attempt_count
 from backend.accounts.services import user_change_password
 from backend.errors import ApplicationError
 from webapp.forms.auth import PasswordChangeForm
-from webapp.views.common import page, show_error
+from webapp.views.common import client_ip, page, show_error
 from webapp.views.sessions import CODE_SIGN_IN_KEY, signed_in_by_code_lately
 
 
@@ -30,6 +31,12 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         try:
+            if needs_current:
+                # Trying the present password is a sign-in attempt of this person: a
+                # session left open cannot guess it faster than the sign-in page.
+                login_attempt_count(
+                    identifier=user.phone or user.email, client_ip=client_ip(request)
+                )
             user_change_password(
                 user=user,
                 new_password=values["new_password"],
