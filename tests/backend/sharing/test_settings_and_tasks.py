@@ -70,7 +70,7 @@ def test_bad_storage_settings_refuse_to_start(env, message):
 
 def test_connection_pool_when_asked_for():
     result = load(DATABASE_POOL_MAX_SIZE="7")
-    assert result.stdout.splitlines()[1] == "{'min_size': 1, 'max_size': 7, 'timeout': 30}"
+    assert result.stdout.splitlines()[1] == "{'min_size': 1, 'max_size': 7, 'timeout': 10}"
 
 
 def test_beat_runs_the_late_return_sweep():
