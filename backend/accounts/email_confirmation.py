@@ -111,10 +111,16 @@ def email_confirmation_send(*, user: User) -> None:
             "url": email_link_url(email_link_token(user)),
             "days": days,
         }
+    mail_link(to=user.email, subject=subject, body=body)
+
+
+def mail_link(*, to: str, subject: str, body: str) -> None:
+    """Send a mail carrying a link (to confirm, to sign in) now, while the person waits:
+    a mail server that fails is a 409 saying to try again, not a retry later."""
     try:
-        EmailMessage(subject=subject, body=body, to=[user.email]).send()
+        EmailMessage(subject=subject, body=body, to=[to]).send()
     except (OSError, smtplib.SMTPException) as error:
-        logger.warning("e-mail confirmation link not sent: %s", error)
+        logger.warning("e-mail with a link not sent: %s", error)
         raise not_sent() from error
 
 

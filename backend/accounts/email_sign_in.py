@@ -2,7 +2,7 @@
 forgotten their password and has no phone for a code (or whose number is not
 confirmed). They may then choose a new password without the old one.
 
-The link carries Django's password-reset token (`default_token_generator`): it works for
+The link carries a Django password-reset token (with its own salt): it works for
 SIGN_IN_LINK_TTL seconds and once only, since signing in changes `last_login`, which the
 token covers, as it covers the password and the address. Links go only to confirmed
 addresses: a mistyped address belongs to a stranger, whom a link would let in. The answer
@@ -10,23 +10,17 @@ to "send me a link" is the same whether or not the address has an account, and a
 limited per address and per client address.
 """
 
-import logging
-import smtplib
-
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import EmailMessage
 from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
 
-from backend.accounts.email_confirmation import EmailLinkErrorCode, limit_links, not_sent
+from backend.accounts.email_confirmation import EmailLinkErrorCode, limit_links, mail_link
 from backend.accounts.models import User
 from backend.accounts.services import clean_email
 from backend.errors import ApplicationError
-
-logger = logging.getLogger(__name__)
 
 
 class _SignInTokens(PasswordResetTokenGenerator):
@@ -84,11 +78,7 @@ def sign_in_link_send(*, email: str, client_ip: str = "") -> None:
             "url": settings.SITE_URL.rstrip("/") + sign_in_link_path(user),
             "minutes": minutes,
         }
-    try:
-        EmailMessage(subject=subject, body=body, to=[user.email]).send()
-    except (OSError, smtplib.SMTPException) as error:
-        logger.warning("sign-in link not sent: %s", error)
-        raise not_sent() from error
+    mail_link(to=user.email, subject=subject, body=body)
 
 
 def sign_in_link_user(*, uid: str, token: str) -> User:

@@ -8,6 +8,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import Language, User
 from backend.accounts.phone import normalize_phone
@@ -222,8 +223,10 @@ def confirmed_by_another() -> ApplicationError:
 def user_change_password(*, user: User, new_password: str, current_password: str | None) -> User:
     """Give `user` a new password. `current_password` must be their present one, unless
     the caller passes None because the person has just shown who they are another way
-    (signed in with a one-time code: they may have forgotten it). Their other signed-in
-    devices are signed out by Django (the session hash changes); the caller keeps its own."""
+    (signed in with a one-time code: they may have forgotten it). Every other device is
+    signed out: sessions by Django (the session hash changes), apps by losing their
+    token. The caller keeps its own session (`update_session_auth_hash`) or makes a new
+    token."""
     if user.is_managed:
         raise ValueError("a managed profile has no password")
     if current_password is not None and not user.check_password(current_password):
@@ -235,4 +238,5 @@ def user_change_password(*, user: User, new_password: str, current_password: str
     _check_password_strong(new_password, user, field="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password"])
+    Token.objects.filter(user=user).delete()
     return user

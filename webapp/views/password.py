@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
-from rest_framework.authtoken.models import Token
 
 from backend.accounts.login_limits import login_attempt_count
 from backend.accounts.services import user_change_password
@@ -47,7 +46,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
         else:
             # This device stays signed in; the others (pages and app) must sign in anew.
             update_session_auth_hash(request, user)
-            Token.objects.filter(user=user).delete()
             request.session.pop(CODE_SIGN_IN_KEY, None)
             messages.success(
                 request,
