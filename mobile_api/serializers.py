@@ -144,6 +144,11 @@ class MessageSentOutput(serializers.Serializer):
     )
 
 
+class FailedDeliveryOutput(serializers.Serializer):
+    full_name = serializers.CharField()
+    channel = serializers.CharField(help_text="sms, email or push.")
+
+
 class AssociationMessageOutput(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
@@ -156,6 +161,17 @@ class AssociationMessageOutput(serializers.Serializer):
     delivered_to = serializers.IntegerField(
         allow_null=True,
         help_text="How many were notified: fewer than sent_to if members left in between.",
+    )
+    read = serializers.IntegerField(
+        allow_null=True, help_text="How many have read it in the app; null until delivered."
+    )
+    by_channel = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text='SMS, e-mail and push by how they ended, e.g. {"sms": {"sent": 30, '
+        '"failed": 2}}; statuses: pending, sent, failed, skipped. Empty until delivered.',
+    )
+    failed = FailedDeliveryOutput(
+        many=True, help_text="Members it could not be sent to, by name: call them."
     )
 
 

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.gis.geos import Point
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import Count, Q, QuerySet
+from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Coalesce
 
 from backend.accounts.models import ProxyInvitation, ProxyLink, User
@@ -18,6 +20,7 @@ from backend.community.models import (
     Role,
 )
 from backend.db import fetch_dicts
+from backend.notifications.models import Channel, Delivery, DeliveryStatus, Notification
 
 
 def coordinated_association_ids(*, user: User) -> QuerySet[Membership, int]:
@@ -70,14 +73,72 @@ def association_message_recipients(*, message: AssociationMessage) -> QuerySet[U
 
 
 def association_messages_for(
-    *, viewer: User, association: Association, limit: int = 20
-) -> list[AssociationMessage]:
-    """The association's latest messages to all members, newest first: for its
-    coordinators (who write them), nothing for anyone else (the members have theirs in
-    their inbox)."""
+    *, viewer: User, association: Association
+) -> QuerySet[AssociationMessage]:
+    """The association's messages to all members, newest first: for its coordinators
+    (who write them), nothing for anyone else (the members have theirs in their inbox)."""
     if not user_is_coordinator(user=viewer, association=association):
-        return []
-    return list(association.messages.order_by("-sent_at", "-pk")[:limit])
+        return AssociationMessage.objects.none()
+    return association.messages.order_by("-sent_at", "-pk")
+
+
+@dataclass(frozen=True)
+class MessageReach:
+    """What became of one message to all members, once delivered: how many read it in
+    the app, its SMS, e-mails and push notifications by how they ended (sent, failed,
+    waiting, not sent: quiet hours over, an unconfirmed number...), and who a message
+    could not be sent to, so that the coordinator can call them."""
+
+    read: int
+    by_channel: dict[str, dict[str, int]]
+    failed: list[tuple[str, str]]  # (member's name, channel), by name
+
+
+def association_message_reach(*, message_ids: list[int]) -> dict[int, MessageReach]:
+    """The reach of each of these messages that has notifications (two queries, whatever
+    their number; ask only for delivered ones). The in-app channel is left out of
+    `by_channel`: a live message counts as sent whether or not the app was open, so
+    `read` tells instead."""
+    keys = [str(pk) for pk in message_ids]
+    if not keys:
+        return {}
+    notifications = Notification.objects.filter(kind="association.message").annotate(
+        message=KT("payload__message")
+    )
+    reads = (
+        notifications.filter(message__in=keys)
+        .values("message")
+        .annotate(read=Count("pk", filter=Q(read_at__isnull=False)))
+        .values_list("message", "read")
+    )
+    reach = {int(key): MessageReach(read=read, by_channel={}, failed=[]) for key, read in reads}
+    deliveries = (
+        Delivery.objects.filter(notification__kind="association.message")
+        .exclude(channel=Channel.LIVE)
+        # Push is chosen by default and skipped only for want of an app to push to: most
+        # members, and nothing for the coordinator to act on.
+        .exclude(channel=Channel.PUSH, status=DeliveryStatus.SKIPPED)
+        .annotate(message=KeyTextTransform("message", "notification__payload"))
+        .filter(message__in=keys)
+    )
+    for key, channel, status, count, failed in (
+        deliveries.values("message", "channel", "status")
+        .annotate(
+            count=Count("pk"),
+            failed=ArrayAgg(
+                "notification__recipient__full_name",
+                filter=Q(status=DeliveryStatus.FAILED),
+                order_by="notification__recipient__full_name",
+                default=[],
+            ),
+        )
+        .values_list("message", "channel", "status", "count", "failed")
+    ):
+        reach[int(key)].by_channel.setdefault(channel, {})[status] = count
+        reach[int(key)].failed.extend((name, channel) for name in failed)
+    for item in reach.values():
+        item.failed.sort()
+    return reach
 
 
 def people_actable_by(*, actor: User) -> QuerySet[User]:

@@ -497,7 +497,8 @@ def association_message_deliver(*, message_id: int) -> int | None:
         notify_many(
             recipients,
             "association.message",
-            {"association": message.association.name, "text": message.text},
+            # "message": how the console finds what became of it (association_message_reach).
+            {"association": message.association.name, "text": message.text, "message": message.pk},
             urgent=message.urgent,
         )
         AssociationMessage.objects.filter(pk=message.pk).update(

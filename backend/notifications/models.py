@@ -3,6 +3,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,13 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "created_at"], name="notification_recent"),
             models.Index(
                 fields=["recipient"], condition=Q(read_at__isnull=True), name="notification_unread"
+            ),
+            # What became of a coordinator's message to all members, on the console: its
+            # notifications, found by the message's id in their payload.
+            models.Index(
+                KT("payload__message"),
+                condition=Q(kind="association.message"),
+                name="notification_of_message",
             ),
         ]
 

@@ -295,16 +295,41 @@ class ProxyLinkAccept(APIView):
         return Response(ProxyLinkAcceptedOutput(answer).data)
 
 
+def _message_row(message, reach: selectors.MessageReach | None) -> dict:
+    return {
+        "id": message.pk,
+        "text": message.text,
+        "urgent": message.urgent,
+        "sent_at": message.sent_at,
+        "recipients": message.recipients,
+        "delivered_at": message.delivered_at,
+        "delivered_to": message.delivered_to,
+        "read": reach.read if reach else None,
+        "by_channel": reach.by_channel if reach else {},
+        "failed": [
+            {"full_name": name, "channel": channel}
+            for name, channel in (reach.failed if reach else [])
+        ],
+    }
+
+
 class AssociationMessage(APIView):
     """A coordinator sends a message to every active member (by their chosen channels).
     202: the message is stored; a task delivers it after the answer. GET: the latest 20
-    messages, for the association's coordinators (an empty list for anyone else)."""
+    messages and what became of each, for the association's coordinators (an empty list
+    for anyone else)."""
 
     @extend_schema(responses={200: AssociationMessageOutput(many=True)})
     def get(self, request: Request, pk: int) -> Response:
         association = get_object_or_404(selectors.associations_visible_to(user=request.user), pk=pk)
-        messages = selectors.association_messages_for(viewer=request.user, association=association)
-        return Response(AssociationMessageOutput(messages, many=True).data)
+        messages = selectors.association_messages_for(viewer=request.user, association=association)[
+            :20
+        ]
+        reach = selectors.association_message_reach(
+            message_ids=[m.pk for m in messages if m.delivered_at]
+        )
+        rows = [_message_row(message, reach.get(message.pk)) for message in messages]
+        return Response(AssociationMessageOutput(rows, many=True).data)
 
     @extend_schema(request=MessageInput, responses={202: MessageSentOutput})
     def post(self, request: Request, pk: int) -> Response:

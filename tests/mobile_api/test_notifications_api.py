@@ -222,7 +222,8 @@ def test_coordinators_read_the_latest_messages_and_others_read_none(
     association_message_deliver(message_id=first.pk)
     url = reverse("association-message", args=[association.pk])
 
-    with django_assert_num_queries(3):  # the association, coordinator?, the messages
+    # The association, coordinator?, the messages, and the delivered one's reach (2).
+    with django_assert_num_queries(5):
         response = api_as(other_coordinator).get(url)
     assert response.status_code == 200
     rows = response.json()
@@ -232,5 +233,6 @@ def test_coordinators_read_the_latest_messages_and_others_read_none(
     ]
     assert (rows[0]["delivered_at"], rows[0]["delivered_to"]) == (None, None)
     assert rows[1]["delivered_at"] is not None and rows[1]["delivered_to"] == 2
+    assert (rows[0]["read"], rows[1]["read"]) == (None, 0)
     for someone in (member, elsewhere):
         assert (api_as(someone).get(url).status_code, api_as(someone).get(url).json()) == (200, [])

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from backend.community.models import AssociationMessage
 from backend.notifications.models import Notification
@@ -121,3 +122,73 @@ def test_another_associations_coordinator_neither_sees_nor_sends_its_messages(as
     assert "Björkbo byalag" in page  # their own association's console instead
     client.post(URL, {"association": association.pk, "text": TEXT})
     assert AssociationMessage.objects.get(text=TEXT).association == elsewhere
+
+
+def test_the_page_tells_how_each_channel_went_and_whom_to_call(
+    association, settings, sms_provider, django_capture_on_commit_callbacks
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+    by_sms = [
+        MembershipFactory(
+            association=association, user=UserFactory(full_name=name, contact_by_sms=True)
+        ).user
+        for name in ("Astrid Berg", "Bo Ek")
+    ]
+    unconfirmed = MembershipFactory(
+        association=association,
+        user=UserFactory(full_name="Cilla Dahl", contact_by_sms=True, phone_confirmed_at=None),
+    ).user
+    in_app_only = MembershipFactory(
+        association=association, user=UserFactory(contact_by_sms=False)
+    ).user
+    coordinator = coordinator_of(association)
+    client = client_of(coordinator)
+    sms_provider.answer_next(400, body='{"message": "invalid number"}')  # the first SMS
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(URL, {"association": association.pk, "text": TEXT, "urgent": "on"})
+
+    assert len(sms_provider.accepted) == 1
+    refused = min(by_sms, key=lambda person: person.pk)  # texted first
+    Notification.objects.filter(recipient=in_app_only).update(read_at=timezone.now())
+    page = client.get(URL).content.decode()
+    assert "Delivered to 4 members at" in page
+    assert "Read in the app by 1." in page
+    assert "SMS: 1 sent, 1 failed, 1 not sent" in page  # not sent: the unconfirmed number
+    assert f"{refused.full_name} (SMS)" in page
+    assert unconfirmed.full_name not in page
+    client.cookies["django_language"] = "sv"
+    swedish = client.get(URL, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "sms: 1 skickade, 1 misslyckades, 1 skickades inte" in swedish
+    assert "Läst i appen av 1." in swedish
+
+    api = APIClient()
+    api.force_authenticate(coordinator)
+    (listed,) = api.get(f"/api/v1/associations/{association.pk}/messages").json()
+    assert listed["read"] == 1
+    assert listed["by_channel"] == {"sms": {"sent": 1, "failed": 1, "skipped": 1}}
+    assert listed["failed"] == [{"full_name": refused.full_name, "channel": "sms"}]
+
+
+def test_older_messages_are_a_page_further(association, members):
+    coordinator = coordinator_of(association)
+    now = timezone.now()
+    AssociationMessage.objects.bulk_create(
+        AssociationMessage(
+            association=association,
+            sender=coordinator,
+            text=f"Meddelande nummer {n}",
+            sent_at=now - timedelta(minutes=n),
+            recipients=3,
+        )
+        for n in range(1, 23)
+    )
+    client = client_of(coordinator)
+    first = client.get(f"{URL}?association={association.pk}").content.decode()
+    assert "Meddelande nummer 1<" in first and "Meddelande nummer 20<" in first
+    assert "Meddelande nummer 21<" not in first
+    assert f"?association={association.pk}&amp;page=2" in first
+    second = client.get(f"{URL}?association={association.pk}&page=2").content.decode()
+    assert "Meddelande nummer 22<" in second and "Meddelande nummer 1<" not in second
+    assert client.get(f"{URL}?association={association.pk}&page=zzz").status_code == 200

@@ -92,7 +92,11 @@ def test_sending_stores_the_message_and_delivers_it_after_the_commit(
     assert stored.delivered_at is not None and stored.delivered_to == 3
     assert _recipients(stored) == sorted(m.pk for m in members)
     notification = Notification.objects.filter(recipient=members[0]).get()
-    assert notification.payload == {"association": "Äppelbo byalag", "text": TEXT}
+    assert notification.payload == {
+        "association": "Äppelbo byalag",
+        "text": TEXT,
+        "message": stored.pk,  # what the console's reach counts by
+    }
     assert notification.urgent
 
 
