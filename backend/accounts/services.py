@@ -208,6 +208,18 @@ def user_phone_confirmed(*, user: User, now: datetime | None = None) -> User:
     return user
 
 
+def user_email_vouched(*, user: User, now: datetime | None = None) -> User:
+    """Staff typed `user`'s e-mail address (the admin): they vouch for it, as they would
+    for an address the person told them on the phone, so it counts as confirmed; no
+    address, or a managed profile, confirms nothing. Sets the field on `user` only, for
+    the caller's save to write together with the address: the database refuses a
+    confirmation left beside an address that is gone
+    (`user_email_confirmed_is_a_login_address`)."""
+    vouched = bool(user.email) and not user.is_managed
+    user.email_confirmed_at = (now or timezone.now()) if vouched else None
+    return user
+
+
 def confirmed_by_another() -> ApplicationError:
     return ApplicationError(
         AccountErrorCode.PHONE_TAKEN,

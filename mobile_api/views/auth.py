@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts.contact_confirmations import contact_confirmations_send
 from backend.accounts.email_confirmation import email_confirm, email_confirmation_send
 from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
 from backend.accounts.models import User
@@ -99,29 +100,26 @@ class RegisterView(APIView):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = user_register(**data.validated_data)
-        if user.phone:
-            _text_confirmation_code(request, user)
-        if user.email:
-            _email_confirmation_link(user)
+        _confirmations_send(request, user, phone_is_new=True, email_is_new=True)
         return Response(MeOutput(user).data, status=status.HTTP_201_CREATED)
 
 
-def _text_confirmation_code(request: Request, user: User) -> None:
-    """Text `user` a code for their new number. Failing that (the provider, the limits),
-    the account or the change stands all the same: `auth/phone/code` sends a new one."""
-    try:
-        phone_confirmation_send(user=user, client_ip=client_address(request.META))
-    except ApplicationError as error:
-        logger.info("no confirmation code texted for a new number: %s", error.code)
-
-
-def _email_confirmation_link(user: User) -> None:
-    """E-mail `user` the link for their new address; failing that, the same as above
-    (`auth/email/link` sends a new one)."""
-    try:
-        email_confirmation_send(user=user)
-    except ApplicationError as error:
-        logger.info("no confirmation link e-mailed for a new address: %s", error.code)
+def _confirmations_send(
+    request: Request, user: User, *, phone_is_new: bool, email_is_new: bool
+) -> None:
+    """Text a code to `user`'s new number and mail a link to their new address. Failing
+    that (the provider, the limits), the account or the change stands all the same:
+    `auth/phone/code` and `auth/email/link` send new ones, so the failure is only logged."""
+    sent = contact_confirmations_send(
+        user=user,
+        phone_is_new=phone_is_new,
+        email_is_new=email_is_new,
+        client_ip=client_address(request.META),
+    )
+    if sent.code_error is not None:
+        logger.info("no confirmation code texted for a new number: %s", sent.code_error.code)
+    if sent.link_error is not None:
+        logger.info("no confirmation link e-mailed for a new address: %s", sent.link_error.code)
 
 
 class MeView(APIView):
@@ -143,10 +141,12 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         number_before = request.user.phone
         user = user_update_profile(user=request.user, changes=dict(data.validated_data))
-        if user.phone and user.phone != number_before:
-            _text_confirmation_code(request, user)
-        if user.email_unconfirmed and "email" in data.validated_data:
-            _email_confirmation_link(user)
+        _confirmations_send(
+            request,
+            user,
+            phone_is_new=user.phone != number_before,
+            email_is_new="email" in data.validated_data,
+        )
         # The names of the fields, never their values: the log must not copy the data.
         audit_record(
             actor=request.user,
