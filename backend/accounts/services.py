@@ -24,6 +24,7 @@ class AccountErrorCode(StrEnum):
     EMAIL_TAKEN = "email_taken"
     PASSWORD_WEAK = "password_weak"  # noqa: S105 - an error code
     PASSWORD_WRONG = "password_wrong"  # noqa: S105 - an error code
+    PASSWORD_NEEDED = "password_needed"  # noqa: S105 - an error code
     NAME_MISSING = "name_missing"
     CONTACT_MISSING = "contact_missing"
 
