@@ -54,8 +54,27 @@ class PhoneConfirmInput(serializers.Serializer):
     code = serializers.CharField(max_length=12)
 
 
+class LoginCodeInput(serializers.Serializer):
+    phone = serializers.CharField(
+        max_length=32, help_text="Mobile phone number (any common spelling)."
+    )
+
+
+class LoginCodeVerifyInput(serializers.Serializer):
+    phone = serializers.CharField(
+        max_length=32, help_text="The number the code was texted to (any common spelling)."
+    )
+    code = serializers.CharField(max_length=12, help_text="The six digits from the SMS.")
+
+
 class PasswordChangeInput(serializers.Serializer):
-    current_password = serializers.CharField(max_length=200, trim_whitespace=False)
+    current_password = serializers.CharField(
+        max_length=200,
+        trim_whitespace=False,
+        required=False,
+        help_text="Needed, unless this token came from signing in with a code by SMS "
+        "(`auth/login/code/verify`) less than 15 minutes ago.",
+    )
     new_password = serializers.CharField(max_length=200, trim_whitespace=False)
 
 

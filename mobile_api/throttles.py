@@ -60,6 +60,16 @@ class LoginAttemptThrottle(throttling.BaseThrottle):
         return self._wait
 
 
+class CodeSignInThrottle(LoginAttemptThrottle):
+    """Signing in with a code texted to a number: each try counts against the number, as
+    on the web page that takes the code (`login_attempt_count`)."""
+
+    def identifier(self, request: Request) -> str:
+        data = request.data if isinstance(request.data, dict) else {}
+        phone = data.get("phone")
+        return phone if isinstance(phone, str) else ""
+
+
 class PasswordChangeThrottle(LoginAttemptThrottle):
     """Choosing a new password tries the present one: each try counts as a sign-in
     attempt of the signed-in person, so a stolen session or token cannot guess it

@@ -17,6 +17,12 @@ from mobile_api.views import (
 
 urlpatterns = [
     path("auth/login", auth.LoginView.as_view(), name="auth-login"),
+    path("auth/login/code", auth.LoginCodeView.as_view(), name="auth-login-code"),
+    path(
+        "auth/login/code/verify",
+        auth.LoginCodeVerifyView.as_view(),
+        name="auth-login-code-verify",
+    ),
     path("auth/logout", auth.LogoutView.as_view(), name="auth-logout"),
     path("auth/register", auth.RegisterView.as_view(), name="auth-register"),
     path("auth/me", auth.MeView.as_view(), name="auth-me"),

@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.gis.admin import GISModelAdmin
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
 from backend.accounts.selectors import phone_confirmed_by_another
-from backend.accounts.services import user_phone_confirmed
+from backend.accounts.services import user_email_vouched, user_phone_confirmed
 
 
 class ProxyLinkInline(admin.TabularInline):
@@ -90,9 +89,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         if gives_a_number:
             obj.phone_confirmed_at = None  # what was confirmed was another number, if any
         if {"email", "is_managed"} & set(form.changed_data):
-            # The same for an address they type; a managed profile confirms nothing.
-            vouched = bool(obj.email) and not obj.is_managed
-            obj.email_confirmed_at = timezone.now() if vouched else None
+            user_email_vouched(user=obj)  # the same for an address they type
         super().save_model(request, obj, form, change)
         if gives_a_number:
             user_phone_confirmed(user=obj)

@@ -142,8 +142,11 @@ def _wrong() -> ApplicationError:
 
 def login_code_verify(*, phone: str, code: str) -> User:
     """The person the code was sent to, when `code` is their open, unexpired code (sent
-    only to confirmed numbers, `login_code_send`)."""
-    user = user_find_login(identifier=phone) if phone.strip() else None
+    only to confirmed numbers, `login_code_send`). `phone` in any common spelling; what
+    is no phone number at all (an e-mail address) is `phone_invalid`, so the guesses at
+    one person's code count under one number (`login_attempt_check`)."""
+    phone = clean_phone(phone)
+    user = user_find_login(identifier=phone) if phone else None
     if user is None or not user.is_active:
         raise _wrong()
     _use_code(user, code)

@@ -24,6 +24,7 @@ class AccountErrorCode(StrEnum):
     EMAIL_TAKEN = "email_taken"
     PASSWORD_WEAK = "password_weak"  # noqa: S105 - an error code
     PASSWORD_WRONG = "password_wrong"  # noqa: S105 - an error code
+    PASSWORD_NEEDED = "password_needed"  # noqa: S105 - an error code
     NAME_MISSING = "name_missing"
     CONTACT_MISSING = "contact_missing"
 
@@ -205,6 +206,18 @@ def user_phone_confirmed(*, user: User, now: datetime | None = None) -> User:
             raise confirmed_by_another() from error
         user.phone_confirmed_at = confirmed_at
     proxy_invitations_claim(user=user)
+    return user
+
+
+def user_email_vouched(*, user: User, now: datetime | None = None) -> User:
+    """Staff typed `user`'s e-mail address (the admin): they vouch for it, as they would
+    for an address the person told them on the phone, so it counts as confirmed; no
+    address, or a managed profile, confirms nothing. Sets the field on `user` only, for
+    the caller's save to write together with the address: the database refuses a
+    confirmation left beside an address that is gone
+    (`user_email_confirmed_is_a_login_address`)."""
+    vouched = bool(user.email) and not user.is_managed
+    user.email_confirmed_at = (now or timezone.now()) if vouched else None
     return user
 
 

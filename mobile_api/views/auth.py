@@ -10,19 +10,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.accounts.code_sign_in import code_sign_in_token, password_change_with_token
+from backend.accounts.contact_confirmations import contact_confirmations_send
 from backend.accounts.email_confirmation import email_confirm, email_confirmation_send
-from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
-from backend.accounts.models import User
-from backend.accounts.services import (
-    user_change_password,
-    user_register,
-    user_update_profile,
+from backend.accounts.login_codes import (
+    login_code_send,
+    login_code_verify,
+    phone_confirm,
+    phone_confirmation_send,
 )
+from backend.accounts.models import User
+from backend.accounts.services import user_register, user_update_profile
 from backend.audit.services import audit_record
 from backend.errors import ApplicationError
 from backend.rate_limits import client_address
 from mobile_api.serializers import (
     EmailConfirmInput,
+    LoginCodeInput,
+    LoginCodeVerifyInput,
     LoginInput,
     MeOutput,
     MeUpdateInput,
@@ -30,7 +35,12 @@ from mobile_api.serializers import (
     PhoneConfirmInput,
     RegisterInput,
 )
-from mobile_api.throttles import LoginAttemptThrottle, PasswordChangeThrottle, ScopedRateThrottle
+from mobile_api.throttles import (
+    CodeSignInThrottle,
+    LoginAttemptThrottle,
+    PasswordChangeThrottle,
+    ScopedRateThrottle,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +78,50 @@ class LoginView(APIView):
         return Response({"token": token.key, "user": MeOutput(user).data})
 
 
+class LoginCodeView(APIView):
+    """Text a six-digit sign-in code to a phone number, for someone who does not
+    remember their password; send it back with the number to `auth/login/code/verify`.
+    The answer is the same whether or not the number belongs to someone: a code goes
+    only to a number its login has confirmed. Limited per number and per client address
+    (409 `login_code_rate_limited`, as `auth/phone/code`), and requests per client
+    address like other sign-ins (429)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=LoginCodeInput, responses={204: None})
+    def post(self, request: Request) -> Response:
+        data = LoginCodeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        login_code_send(phone=data.validated_data["phone"], client_ip=client_address(request.META))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LoginCodeVerifyView(APIView):
+    """Sign in with the code texted by `auth/login/code`: answers as `auth/login` does.
+    For 15 minutes after, `auth/password` takes a new password without the present one.
+    A wrong or expired code is a 400; each try counts as a sign-in attempt, on the
+    counters `auth/login` and the web pages use (429 beyond them), and the fifth wrong
+    guess spends the code."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [CodeSignInThrottle]  # shared with the web sign-in pages
+
+    @extend_schema(request=LoginCodeVerifyInput, responses={200: LoginOutput})
+    def post(self, request: Request) -> Response:
+        data = LoginCodeVerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = login_code_verify(
+            phone=data.validated_data["phone"], code=data.validated_data["code"]
+        )
+        login(request._request, user)  # as auth/login does (the one auth backend)
+        token = code_sign_in_token(user=user)
+        return Response({"token": token, "user": MeOutput(user).data})
+
+
 class LogoutView(APIView):
     """End the session and revoke the token."""
 
@@ -99,29 +153,26 @@ class RegisterView(APIView):
         data = RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = user_register(**data.validated_data)
-        if user.phone:
-            _text_confirmation_code(request, user)
-        if user.email:
-            _email_confirmation_link(user)
+        _confirmations_send(request, user, phone_is_new=True, email_is_new=True)
         return Response(MeOutput(user).data, status=status.HTTP_201_CREATED)
 
 
-def _text_confirmation_code(request: Request, user: User) -> None:
-    """Text `user` a code for their new number. Failing that (the provider, the limits),
-    the account or the change stands all the same: `auth/phone/code` sends a new one."""
-    try:
-        phone_confirmation_send(user=user, client_ip=client_address(request.META))
-    except ApplicationError as error:
-        logger.info("no confirmation code texted for a new number: %s", error.code)
-
-
-def _email_confirmation_link(user: User) -> None:
-    """E-mail `user` the link for their new address; failing that, the same as above
-    (`auth/email/link` sends a new one)."""
-    try:
-        email_confirmation_send(user=user)
-    except ApplicationError as error:
-        logger.info("no confirmation link e-mailed for a new address: %s", error.code)
+def _confirmations_send(
+    request: Request, user: User, *, phone_is_new: bool, email_is_new: bool
+) -> None:
+    """Text a code to `user`'s new number and mail a link to their new address. Failing
+    that (the provider, the limits), the account or the change stands all the same:
+    `auth/phone/code` and `auth/email/link` send new ones, so the failure is only logged."""
+    sent = contact_confirmations_send(
+        user=user,
+        phone_is_new=phone_is_new,
+        email_is_new=email_is_new,
+        client_ip=client_address(request.META),
+    )
+    if sent.code_error is not None:
+        logger.info("no confirmation code texted for a new number: %s", sent.code_error.code)
+    if sent.link_error is not None:
+        logger.info("no confirmation link e-mailed for a new address: %s", sent.link_error.code)
 
 
 class MeView(APIView):
@@ -143,10 +194,12 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         number_before = request.user.phone
         user = user_update_profile(user=request.user, changes=dict(data.validated_data))
-        if user.phone and user.phone != number_before:
-            _text_confirmation_code(request, user)
-        if user.email_unconfirmed and "email" in data.validated_data:
-            _email_confirmation_link(user)
+        _confirmations_send(
+            request,
+            user,
+            phone_is_new=user.phone != number_before,
+            email_is_new="email" in data.validated_data,
+        )
         # The names of the fields, never their values: the log must not copy the data.
         audit_record(
             actor=request.user,
@@ -209,10 +262,12 @@ class EmailConfirmView(APIView):
 
 
 class PasswordChangeView(APIView):
-    """Choose a new password, giving the present one. Every other device is signed out:
-    the old token stops working and the answer carries a new one for this client (a
-    session on this client stays signed in). Someone who forgot their password signs in
-    on the web pages with a code by SMS and chooses a new one there."""
+    """Choose a new password, giving the present one. Someone who forgot it signs in
+    with a code by SMS (`auth/login/code`, `auth/login/code/verify`) and, with the
+    token that gave, may leave `current_password` out for 15 minutes (400
+    `password_needed` otherwise, or after). Every other device is signed out: the old
+    token stops working and the answer carries a new one for this client (a session on
+    this client stays signed in)."""
 
     throttle_classes = [PasswordChangeThrottle]  # guessing the present password counts
 
@@ -220,10 +275,12 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         data = PasswordChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_change_password(
+        user = password_change_with_token(
             user=request.user,
+            # A session (no token) never has the grace: the web pages keep their own.
+            token_key=request.auth.key if isinstance(request.auth, Token) else "",
             new_password=data.validated_data["new_password"],
-            current_password=data.validated_data["current_password"],
+            current_password=data.validated_data.get("current_password"),
         )
         update_session_auth_hash(request._request, user)
         token = Token.objects.create(user=user)  # the old one went with the password

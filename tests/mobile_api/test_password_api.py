@@ -51,7 +51,8 @@ def test_a_new_password_replaces_the_old_and_only_this_client_stays_signed_in():
             "password_weak",
             "new_password",
         ),
-        ({"new_password": NEW}, "invalid", "current_password"),
+        # Not signed in with a code lately (tests/mobile_api/test_login_code_api.py).
+        ({"new_password": NEW}, "password_needed", "current_password"),
         ({"current_password": PASSWORD}, "invalid", "new_password"),
         ({"current_password": PASSWORD, "new_password": ["a"]}, "invalid", "new_password"),
         ({"current_password": PASSWORD, "new_password": "x" * 201}, "invalid", "new_password"),

@@ -306,6 +306,12 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "identifier": w.RESIDENT_PHONE,
         "password": PASSWORD,
     },
+    # A number nobody in the world has: the same 204 as for a login's own, without an SMS.
+    ("auth-login-code", "POST"): lambda world: {"phone": "+46701749991"},
+    ("auth-login-code-verify", "POST"): lambda world: {
+        "phone": w.RESIDENT_PHONE,
+        "code": "123456",
+    },
     ("auth-me", "PATCH"): lambda world: {"full_name": "Nytt Namn"},
     ("auth-email-confirm", "POST"): lambda world: {"token": "not-a-link"},
     ("auth-password", "POST"): lambda world: {
@@ -506,6 +512,9 @@ ROWS: list[Row] = [
     R("association-rides", "GET", 403, coordinator=200),
     # Anyone with the resident's password signs in as her and sees her account.
     R("auth-login", "POST", 200, anonymous=200, acts_as="resident"),
+    # Anyone may ask for a sign-in code; no code was texted, so none signs anyone in.
+    R("auth-login-code", "POST", 204, anonymous=204),
+    R("auth-login-code-verify", "POST", 400, anonymous=400),
     R("auth-logout", "POST", 204),
     R("auth-me", "GET", 200),
     R("auth-me", "PATCH", 200),

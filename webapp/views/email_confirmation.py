@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backend.accounts.contact_confirmations import ContactConfirmations
 from backend.accounts.email_confirmation import (
     EmailLinkErrorCode,
     email_confirm,
@@ -30,16 +31,37 @@ def email_link_send(request: HttpRequest) -> None:
     try:
         email_confirmation_send(user=user)
     except ApplicationError as error:
-        if error.code == EmailLinkErrorCode.ALREADY_CONFIRMED:
-            messages.info(request, error.message)  # nothing went wrong: nothing to do
-        else:
-            show_error(request, error)
+        _link_failure_show(request, error)
     else:
-        messages.success(
-            request,
-            _("We e-mailed a link to %(email)s. Open it to confirm that the address is yours.")
-            % {"email": user.email},
-        )
+        _link_sent_show(request, user.email)
+
+
+def contact_confirmations_show(request: HttpRequest, sent: ContactConfirmations) -> None:
+    """Say on the next page what `contact_confirmations_send` did for a new number and
+    address: that the link went, or why the code or link did not (the phone confirm page
+    offers a new code, the profile a new link). A code that went needs no word: the
+    page asking for it follows."""
+    if sent.code_error is not None:
+        show_error(request, sent.code_error)
+    if sent.link_error is not None:
+        _link_failure_show(request, sent.link_error)
+    elif sent.link_emailed_to:
+        _link_sent_show(request, sent.link_emailed_to)
+
+
+def _link_sent_show(request: HttpRequest, email: str) -> None:
+    messages.success(
+        request,
+        _("We e-mailed a link to %(email)s. Open it to confirm that the address is yours.")
+        % {"email": email},
+    )
+
+
+def _link_failure_show(request: HttpRequest, error: ApplicationError) -> None:
+    if error.code == EmailLinkErrorCode.ALREADY_CONFIRMED:
+        messages.info(request, error.message)  # nothing went wrong: nothing to do
+    else:
+        show_error(request, error)
 
 
 @never_cache

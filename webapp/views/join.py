@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backend.accounts.contact_confirmations import contact_confirmations_send
 from backend.accounts.login_codes import phone_confirm, phone_confirmation_send
 from backend.accounts.login_limits import login_attempt_count
 from backend.accounts.models import Language, User
@@ -18,7 +19,7 @@ from backend.errors import ApplicationError
 from webapp.forms.auth import CodeVerifyForm
 from webapp.forms.join import JoinForm
 from webapp.views.common import client_ip, page, show_error
-from webapp.views.email_confirmation import email_link_send
+from webapp.views.email_confirmation import contact_confirmations_show
 from webapp.views.sessions import session_start
 
 
@@ -58,18 +59,15 @@ def join(request: HttpRequest) -> HttpResponse:
 def _welcome(request: HttpRequest, user: User) -> HttpResponse:
     """Sign the new person in; with a phone number, text them a code to confirm it, and
     with an e-mail address, e-mail them a link to confirm that."""
-    to = "webapp:phone-confirm" if user.phone else "webapp:home"
-    response = session_start(request, user, to=reverse(to))
-    messages.success(request, _("Welcome to Samby! Your account is ready."))
     # The account exists all the same when either fails: the confirm page offers a new
     # code, the profile a new link.
-    if user.phone:
-        try:
-            phone_confirmation_send(user=user, client_ip=client_ip(request))
-        except ApplicationError as error:
-            show_error(request, error)
-    if user.email:
-        email_link_send(request)
+    sent = contact_confirmations_send(
+        user=user, phone_is_new=True, email_is_new=True, client_ip=client_ip(request)
+    )
+    to = "webapp:phone-confirm" if sent.phone_to_confirm else "webapp:home"
+    response = session_start(request, user, to=reverse(to))
+    messages.success(request, _("Welcome to Samby! Your account is ready."))
+    contact_confirmations_show(request, sent)
     return response
 
 

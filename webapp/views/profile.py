@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from backend.accounts.login_codes import phone_confirmation_send
+from backend.accounts.contact_confirmations import contact_confirmations_send
 from backend.accounts.models import ProxyLink
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
@@ -32,7 +32,7 @@ from backend.privacy.export import person_export
 from dispatch.privacy import erasure_preview, person_erase
 from webapp.forms.profile import ContactForm, EraseForm
 from webapp.views.common import client_ip, page, show_error
-from webapp.views.email_confirmation import email_link_send
+from webapp.views.email_confirmation import contact_confirmations_show
 from webapp.views.sessions import remember_language
 
 CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "contact_by_email"]
@@ -96,20 +96,16 @@ def profile(request: HttpRequest) -> HttpResponse:
 def _after_saving(request: HttpRequest, *, changed: list[str]) -> str:
     """Where the profile goes after saving: to confirming a new number, with a code
     texted to it at once, else back to the profile. A new e-mail address gets its link
-    at once too (the profile offers another)."""
-    user = request.user
-    to = reverse("webapp:profile")
-    if "phone" in changed and user.phone:
-        try:
-            phone_confirmation_send(user=user, client_ip=client_ip(request))
-        except ApplicationError as error:
-            # The number is saved all the same: the confirm page offers a new code.
-            show_error(request, error)
-        to = reverse("webapp:phone-confirm")
-    # Not when the same address was only spelt otherwise: it stays confirmed.
-    if "email" in changed and user.email_unconfirmed:
-        email_link_send(request)
-    return to
+    at once too (the profile offers another). Either is saved all the same when its
+    code or link does not go."""
+    sent = contact_confirmations_send(
+        user=request.user,
+        phone_is_new="phone" in changed,
+        email_is_new="email" in changed,
+        client_ip=client_ip(request),
+    )
+    contact_confirmations_show(request, sent)
+    return reverse("webapp:phone-confirm" if sent.phone_to_confirm else "webapp:profile")
 
 
 def _request_to_me(request: HttpRequest, resident_pk: int) -> ProxyLink:

@@ -7,15 +7,15 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from backend.accounts.code_sign_in import CODE_SIGN_IN_GRACE_S
 from backend.accounts.models import User
 
 BACKEND = "backend.accounts.auth.PhoneOrEmailBackend"
 
 
 # A session signed in with a one-time code may choose a new password without the old one
-# (its owner may have forgotten it) for this long.
+# (its owner may have forgotten it) for CODE_SIGN_IN_GRACE_S, as an API token may.
 CODE_SIGN_IN_KEY = "signed_in_by_code_at"
-CODE_SIGN_IN_GRACE_S = 15 * 60
 
 
 def session_start(
