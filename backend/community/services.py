@@ -1,7 +1,10 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -483,28 +486,70 @@ def association_message_deliver(*, message_id: int) -> int | None:
     chosen channels. Locks the message row and marks it delivered in the transaction
     that stores the notifications, so a task run twice, or beside the sweep, notifies
     once: a second run waits for the first and finds it delivered. Returns how many it
-    reached, None when it was already delivered (or no longer exists)."""
-    with transaction.atomic():
-        message = (
-            AssociationMessage.objects.select_for_update(of=("self",))
-            .select_related("association")
-            .filter(pk=message_id, delivered_at__isnull=True)
-            .first()
-        )
-        if message is None:
-            return None
-        recipients = list(association_message_recipients(message=message))
-        notify_many(
-            recipients,
-            "association.message",
-            # "message": how the console finds what became of it (association_message_reach).
-            {"association": message.association.name, "text": message.text, "message": message.pk},
-            urgent=message.urgent,
-        )
-        AssociationMessage.objects.filter(pk=message.pk).update(
-            delivered_at=timezone.now(), delivered_to=len(recipients)
-        )
+    reached, None when it was already delivered (or no longer exists).
+
+    Messages of one association reach each member in the order they were sent, in the
+    inbox and live: one delivery per association at a time (an advisory lock held until
+    the live messages are published, after the commit), and earlier messages still
+    waiting (their task not run yet, or not queued) go first, in the same transaction.
+    Only SMS, e-mail and push may still arrive out of order: their tasks run in
+    parallel, and their networks do not keep order either."""
+    this = AssociationMessage.objects.filter(pk=message_id, delivered_at__isnull=True).first()
+    if this is None:
+        return None
+    now = timezone.now()
+    with _association_messages_lock(this.association_id):
+        reached = None
+        with transaction.atomic():
+            waiting = (
+                AssociationMessage.objects.select_for_update(of=("self",))
+                .select_related("association")
+                .filter(association_id=this.association_id, delivered_at__isnull=True)
+                .filter(
+                    Q(pk=this.pk)
+                    # Not those the sweep gave up on: news of the day would mislead later.
+                    | Q(sent_at__gte=now - MESSAGE_SWEEP_WITHIN)
+                    & (Q(sent_at__lt=this.sent_at) | Q(sent_at=this.sent_at, pk__lt=this.pk))
+                )
+                .order_by("sent_at", "pk")
+            )
+            for message in waiting:
+                count = _association_message_notify(message)
+                if message.pk == this.pk:
+                    reached = count
+        # The live messages were published as the transaction committed, still under the
+        # lock: the next message of the association goes out after them.
+    return reached
+
+
+def _association_message_notify(message: AssociationMessage) -> int:
+    recipients = list(association_message_recipients(message=message))
+    notify_many(
+        recipients,
+        "association.message",
+        # "message": how the console finds what became of it (association_message_reach).
+        {"association": message.association.name, "text": message.text, "message": message.pk},
+        urgent=message.urgent,
+    )
+    AssociationMessage.objects.filter(pk=message.pk).update(
+        delivered_at=timezone.now(), delivered_to=len(recipients)
+    )
     return len(recipients)
+
+
+@contextmanager
+def _association_messages_lock(association_id: int) -> Iterator[None]:
+    """One delivery of an association's messages at a time, until its live messages are
+    out: a session lock, since a transaction's lock would end at the commit, before they
+    are published. A worker that dies loses its connection, and the lock with it."""
+    key = f"association-messages:{association_id}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
 
 
 # Older than this and still not delivered (the broker was down, the task failed): sent by

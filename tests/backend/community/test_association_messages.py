@@ -3,18 +3,24 @@ recipients; a Celery task queued on commit notifies them, once however often it 
 the recipients are the members active when it was sent (not those who join later); a
 rolled-back request queues nothing; the sweep sends what was never queued."""
 
+import asyncio
 import threading
+import time
 from datetime import timedelta
 
 import celery.contrib.testing.tasks  # noqa: F401 - registers the ping start_worker waits for
 import pytest
+from asgiref.sync import async_to_sync
 from celery.contrib.testing.worker import start_worker
+from channels_redis.core import RedisChannelLayer
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from backend.celery import app
 from backend.community.models import AssociationMessage, Membership, MembershipState
 from backend.community.services import (
+    _association_messages_lock,
     association_message_deliver,
     association_message_send,
     association_messages_deliver_waiting,
@@ -23,6 +29,7 @@ from backend.community.services import (
 )
 from backend.community.tasks import deliver_association_message
 from backend.errors import ApplicationError
+from backend.notifications.live import user_group
 from backend.notifications.models import Notification
 from backend.privacy.export import person_export
 from backend.privacy.retention import notifications_delete_old
@@ -140,6 +147,151 @@ def test_two_workers_delivering_the_same_message_at_once_notify_once(
     assert _recipients(message) == sorted(m.pk for m in members)
 
 
+def _send(association, coordinator, text: str, *, ago: timedelta = timedelta(0)):
+    # The members joined long before the messages (which are backdated).
+    Membership.objects.update(created_at=timezone.now() - timedelta(days=1))
+    message = AssociationMessage.objects.create(
+        association=association,
+        sender=coordinator,
+        text=text,
+        sent_at=timezone.now() - ago,
+        recipients=0,
+    )
+    return message
+
+
+def _inbox_texts(person) -> list[str]:
+    return list(
+        Notification.objects.filter(recipient=person, kind="association.message")
+        .order_by("pk")
+        .values_list("payload__text", flat=True)
+    )
+
+
+@pytest.mark.django_db
+def test_earlier_messages_still_waiting_go_first(association, coordinator, members):
+    given_up = _send(association, coordinator, "I går kväll", ago=timedelta(hours=13))
+    first = _send(association, coordinator, "Först", ago=timedelta(minutes=3))
+    second = _send(association, coordinator, "Sedan", ago=timedelta(minutes=1))
+
+    # The second's task runs first (the first's was not queued, or is still waiting).
+    assert association_message_deliver(message_id=second.pk) == 3
+
+    for member in members:
+        assert _inbox_texts(member) == ["Först", "Sedan"]
+    assert AssociationMessage.objects.get(pk=first.pk).delivered_to == 3
+    assert association_message_deliver(message_id=first.pk) is None  # its own task, later
+    # One the sweep gave up on stays so: it would mislead now.
+    assert AssociationMessage.objects.get(pk=given_up.pk).delivered_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_messages_delivered_at_once_reach_every_member_in_the_order_sent(
+    association, coordinator
+):
+    """Two workers each take one of two messages sent moments apart; every member's
+    inbox and live channel get them in the order they were sent. The second worker
+    starts the moment the first message is committed, while its live messages are still
+    going out: without the lock, the second's overtook the first's for some members."""
+    people = [_member(association) for _ in range(40)]
+    layer, channels = _listen(people)
+    first = _send(association, coordinator, "Först", ago=timedelta(seconds=2))
+    second = _send(association, coordinator, "Sedan")
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=_deliver, args=(first.pk, errors))
+    worker.start()
+    committed = AssociationMessage.objects.filter(pk=first.pk, delivered_at__isnull=False)
+    deadline = time.monotonic() + 30
+    while not committed.exists() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    _deliver(second.pk, errors)
+    worker.join(timeout=60)
+    assert not errors
+
+    live = _live_texts(layer, channels)
+    for person in people:
+        assert _inbox_texts(person) == ["Först", "Sedan"]
+        assert live[person.pk] == ["Först", "Sedan"], person.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_waits_while_another_of_the_association_is_going_out(
+    association, coordinator, members
+):
+    """The first worker's live messages go out after its commit; a second message of
+    the same association waits for them (the lock), one of another association does not."""
+    message = _send(association, coordinator, "Sedan")
+    elsewhere = AssociationFactory()
+    other = _send(elsewhere, coordinator_of(elsewhere), "Annat byalag")
+    going_out, done = threading.Event(), threading.Event()
+
+    def first_worker() -> None:
+        try:
+            with _association_messages_lock(association.pk):
+                going_out.set()
+                done.wait(timeout=30)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    assert going_out.wait(timeout=10)
+    errors: list[BaseException] = []
+    second = threading.Thread(target=_deliver, args=(message.pk, errors))
+    second.start()
+    assert association_message_deliver(message_id=other.pk) == 0  # not held up
+    second.join(timeout=1)
+    assert second.is_alive()  # waiting for the first worker
+    assert AssociationMessage.objects.get(pk=message.pk).delivered_at is None
+    done.set()
+    second.join(timeout=30)
+    worker.join(timeout=30)
+    assert not errors
+    assert AssociationMessage.objects.get(pk=message.pk).delivered_to == 3
+
+
+def _deliver(message_id: int, errors: list) -> None:
+    try:
+        association_message_deliver(message_id=message_id)
+    except BaseException as error:
+        errors.append(error)
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
+
+
+def _listen(users) -> tuple[RedisChannelLayer, dict[int, str]]:
+    """A channel in each person's live group, as their open app would have: on a layer
+    of their own, since a layer's channels are read from one event loop only."""
+    layer = RedisChannelLayer(**settings.CHANNEL_LAYERS["default"]["CONFIG"])
+    channels = {}
+    for user in users:
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group(user.pk), channel)
+        channels[user.pk] = channel
+    return layer, channels
+
+
+def _live_texts(layer: RedisChannelLayer, channels: dict[int, str]) -> dict[int, list[str]]:
+    """The texts each channel received, in order: two expected, then a brief wait for
+    any more."""
+
+    async def drain(channel: str) -> list[str]:
+        texts = []
+        while True:
+            try:
+                wait = 5 if len(texts) < 2 else 0.05
+                message = await asyncio.wait_for(layer.receive(channel), timeout=wait)
+            except TimeoutError:
+                return texts
+            texts.append(message["event"]["payload"]["text"])
+
+    async def drain_all() -> dict[int, list[str]]:
+        return {pk: await drain(channel) for pk, channel in channels.items()}
+
+    return async_to_sync(drain_all)()
+
+
 @pytest.mark.django_db
 def test_the_recipients_are_the_members_active_when_it_was_sent(association, coordinator, members):
     waiting = MembershipFactory(association=association, state=MembershipState.PENDING)
@@ -224,7 +376,8 @@ def test_the_sweep_sends_messages_left_waiting_once_and_not_stale_ones(
     # The members joined long before the messages (which are backdated below).
     Membership.objects.update(created_at=now - timedelta(days=1))
     sent = {}
-    for name, ago in [("lost", 5), ("queued", 1), ("stale", 13 * 60)]:
+    # "queued" is the older: a message's task delivers those sent before it with it.
+    for name, ago in [("lost", 5), ("queued", 6), ("stale", 13 * 60)]:
         message = association_message_send(
             actor=coordinator, association=association, text=f"{TEXT} ({name})"
         )
