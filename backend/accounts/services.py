@@ -217,7 +217,9 @@ def user_email_vouched(*, user: User, now: datetime | None = None) -> User:
     address, or a managed profile, confirms nothing. Sets the field on `user` only, for
     the caller's save to write together with the address: the database refuses a
     confirmation left beside an address that is gone
-    (`user_email_confirmed_is_a_login_address`)."""
+    (`user_email_confirmed_is_a_login_address`), and a second login confirming one
+    address (`user_email_confirmed_once`), so the caller first refuses an address
+    another login confirmed (`email_confirmed_by_another`)."""
     vouched = bool(user.email) and not user.is_managed
     user.email_confirmed_at = (now or timezone.now()) if vouched else None
     return user
