@@ -10,9 +10,9 @@ _USER_BY_ID = f"SELECT * FROM {User._meta.db_table} WHERE id = %s"  # noqa: S608
 
 
 class PhoneOrEmailBackend(ModelBackend):
-    """Log in with a phone number (any common spelling) or an e-mail address. A number
-    may be held by several logins while none or one has confirmed it: the password
-    tells which one is signing in."""
+    """Log in with a phone number (any common spelling) or an e-mail address (any case).
+    A number or an address may be held by several logins while none or one has confirmed
+    it: the password tells which one is signing in (selectors.logins_for_password)."""
 
     def authenticate(
         self,

@@ -7,6 +7,10 @@ person and the address, valid for EMAIL_LINK_DAYS days. It confirms only that ad
 a link to an address the person has since changed does nothing. Opening it needs no
 sign-in, since whoever reads the mailbox is who it asks about, and it signs nobody in.
 Asking for links is limited per person and per address, so nobody can flood a mailbox.
+
+Several logins may have typed one address (mistyped, or someone else's); whoever opens
+their link first owns it, as with phone numbers. The others keep it unconfirmed: no
+link is sent them any more, and theirs no longer confirm it.
 """
 
 import logging
@@ -17,11 +21,14 @@ from enum import StrEnum
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from redis.exceptions import RedisError
 
 from backend.accounts.models import User
+from backend.accounts.selectors import email_confirmed_by_another
+from backend.accounts.services import address_confirmed_by_another
 from backend.errors import ApplicationError, ErrorKind
 from backend.rate_limits import rate, rate_limit_hit
 
@@ -76,8 +83,9 @@ def limit_links(key: str) -> None:
 
 def email_confirmation_send(*, user: User) -> None:
     """E-mail `user` a link that confirms their address (`email_confirm`). Raises when
-    there is no address to confirm, it is confirmed already, too many links were asked
-    for, or the mail server failed (so the person knows to try again)."""
+    there is no address to confirm, it is confirmed already (by them, or by another
+    login), too many links were asked for, or the mail server failed (so the person
+    knows to try again)."""
     if user.is_managed or not user.email:
         raise ApplicationError(
             EmailLinkErrorCode.NO_EMAIL,
@@ -90,6 +98,9 @@ def email_confirmation_send(*, user: User) -> None:
             _("Your e-mail address is confirmed already."),
             kind=ErrorKind.CONFLICT,
         )
+    if email_confirmed_by_another(email=user.email, exclude_id=user.pk):
+        # No mail: the address's owner has shown it is theirs, and is not this person.
+        raise address_confirmed_by_another()
     limit_links(f"email-link:user:{user.pk}")
     limit_links(f"email-link:address:{user.email.lower()}")
     days = settings.EMAIL_LINK_DAYS
@@ -126,7 +137,9 @@ def mail_link(*, to: str, subject: str, body: str) -> None:
 
 def email_link_read(token: str) -> User:
     """The person whose present address `token` confirms; raises for a link that was
-    tampered with, has expired, or is for an address they no longer use."""
+    tampered with, has expired, is for an address they no longer use, or for one another
+    login has confirmed since (the link's page says so before anyone presses its
+    button)."""
     try:
         value = signing.loads(token, salt=SALT, max_age=settings.EMAIL_LINK_DAYS * 86400)
     except signing.SignatureExpired as error:
@@ -145,18 +158,30 @@ def email_link_read(token: str) -> User:
             EmailLinkErrorCode.STALE,
             _("This link is for an address no longer in the account. Ask for a new one."),
         )
+    if user.email_confirmed_at is None and email_confirmed_by_another(
+        email=user.email, exclude_id=user.pk
+    ):
+        raise address_confirmed_by_another()
     return user
 
 
 def email_confirm(*, token: str, now: datetime | None = None) -> User:
-    """Confirm the address `token` was sent to. Opening the link again changes nothing."""
+    """Confirm the address `token` was sent to. Opening the link again changes nothing.
+    Raises, with nothing changed, when another login has confirmed the address: when two
+    confirm it at once, the constraint `user_email_confirmed_once` decides who was first
+    (the second waits on the first's row in its index until the first commits)."""
     user = email_link_read(token)
     if user.email_confirmed_at is None:
         confirmed_at = now or timezone.now()
-        # Only while the address is still the one the link was sent to.
-        if not User.objects.filter(pk=user.pk, email=user.email).update(
-            email_confirmed_at=confirmed_at
-        ):
+        try:
+            with transaction.atomic():
+                # Only while the address is still the one the link was sent to.
+                updated = User.objects.filter(pk=user.pk, email=user.email).update(
+                    email_confirmed_at=confirmed_at
+                )
+        except IntegrityError as error:
+            raise address_confirmed_by_another() from error
+        if not updated:
             return email_confirm(token=token, now=now)  # changed meanwhile: stale now
         user.email_confirmed_at = confirmed_at
     return user

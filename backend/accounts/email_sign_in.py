@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.email_confirmation import EmailLinkErrorCode, limit_links, mail_link
 from backend.accounts.models import User
+from backend.accounts.selectors import user_find_login
 from backend.accounts.services import clean_email
 from backend.errors import ApplicationError
 
@@ -56,10 +57,10 @@ def sign_in_link_send(*, email: str, client_ip: str = "") -> None:
     limit_links(f"sign-in-link:address:{email.lower()}")
     if client_ip:
         limit_links(f"sign-in-link:ip:{client_ip}")
-    user = User.objects.filter(
-        email__iexact=email, email_confirmed_at__isnull=False, is_managed=False, is_active=True
-    ).first()
-    if user is None:
+    # Only the login that confirmed the address (user_find_login): others who typed it
+    # may be strangers to its owner.
+    user = user_find_login(identifier=email)
+    if user is None or not user.is_active:
         return
     minutes = max(settings.SIGN_IN_LINK_TTL // 60, 1)
     with translation.override(user.preferred_language):

@@ -39,6 +39,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # vouched for it in the admin). Until then requests to help sent to the number do
     # not reach this login: someone may have typed a number that is not theirs.
     phone_confirmed_at = models.DateTimeField(_("phone number confirmed"), null=True, blank=True)
+    # At most one login has confirmed it (in any case) as theirs; others may have typed it
+    # without confirming, as with numbers.
     email = models.EmailField(_("e-mail"), blank=True)
     # When the person opened a link e-mailed to the address (email_confirmation.py). Until
     # then no notification is e-mailed to it: it may be mistyped, or someone else's.
@@ -81,8 +83,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             models.UniqueConstraint(
                 Lower("email"),
-                condition=Q(is_managed=False) & ~Q(email=""),
-                name="user_email_unique_for_logins",
+                condition=Q(is_managed=False, email_confirmed_at__isnull=False) & ~Q(email=""),
+                name="user_email_confirmed_once",
                 violation_error_message=_("Someone already uses this e-mail address."),
             ),
             models.CheckConstraint(
@@ -115,7 +117,13 @@ class User(AbstractBaseUser, PermissionsMixin):
                 fields=["phone"],
                 condition=Q(is_managed=False) & ~Q(phone=""),
                 name="user_login_phone",
-            )
+            ),
+            # Signing in with an address likewise (selectors.logins_with_address).
+            models.Index(
+                Lower("email"),
+                condition=Q(is_managed=False) & ~Q(email=""),
+                name="user_login_email",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from backend.accounts.models import Language, User
 from backend.accounts.phone import normalize_phone
 from backend.accounts.proxy_invitations import proxy_invitations_claim
-from backend.accounts.selectors import phone_confirmed_by_another
+from backend.accounts.selectors import email_confirmed_by_another, phone_confirmed_by_another
 from backend.errors import ApplicationError, ErrorKind
 
 
@@ -70,9 +70,9 @@ def _clean_name(raw: str) -> str:
 
 
 def _check_login_free(*, phone: str, email: str, exclude_id: int | None = None) -> None:
-    """A number blocks others only once a login confirmed it: one typed by someone who
-    never showed it is theirs (mistyped, or someone else's) must not keep its owner out."""
-    logins = User.objects.filter(is_managed=False).exclude(pk=exclude_id)
+    """A number or an address blocks others only once a login confirmed it: one typed by
+    someone who never showed it is theirs (mistyped, or someone else's) must not keep its
+    owner out."""
     if phone_confirmed_by_another(phone=phone, exclude_id=exclude_id):
         raise ApplicationError(
             AccountErrorCode.PHONE_TAKEN,
@@ -80,7 +80,7 @@ def _check_login_free(*, phone: str, email: str, exclude_id: int | None = None) 
             kind=ErrorKind.CONFLICT,
             fields={"phone": [_("Already in use.")]},
         )
-    if email and logins.filter(email__iexact=email).exists():
+    if email_confirmed_by_another(email=email, exclude_id=exclude_id):
         raise ApplicationError(
             AccountErrorCode.EMAIL_TAKEN,
             _("Someone already uses this e-mail address. Log in instead."),
@@ -125,13 +125,9 @@ def user_register(
     )
     _check_password_strong(password, user)
     user.set_password(password)
-    try:
-        # The constraint decides when two people register the same e-mail at once.
-        with transaction.atomic():
-            user.save()
-    except IntegrityError:
-        _check_login_free(phone=phone, email=email)
-        raise
+    # Unconfirmed, the number and the address keep nobody out yet: two people may
+    # register the same at once, and whoever confirms it first owns it.
+    user.save()
     # Requests to help sent to the number wait until it is confirmed (user_phone_confirmed).
     return user
 
@@ -171,7 +167,13 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
                 _("Keep a phone number or an e-mail address to log in with."),
                 fields={"phone": [_("This field is required.")]},
             )
-        _check_login_free(phone=phone, email=email, exclude_id=user.pk)
+        # Only what changes: a number or an address someone else confirmed after this
+        # person typed it stays theirs, unconfirmed, while they change other things.
+        _check_login_free(
+            phone=phone if phone != user.phone else "",
+            email=email if email.lower() != user.email.lower() else "",
+            exclude_id=user.pk,
+        )
     fields = [*changes.keys()]
     if changes.get("phone", user.phone) != user.phone:
         # A new number is theirs only once a code sent to it comes back.
@@ -215,7 +217,9 @@ def user_email_vouched(*, user: User, now: datetime | None = None) -> User:
     address, or a managed profile, confirms nothing. Sets the field on `user` only, for
     the caller's save to write together with the address: the database refuses a
     confirmation left beside an address that is gone
-    (`user_email_confirmed_is_a_login_address`)."""
+    (`user_email_confirmed_is_a_login_address`), and a second login confirming one
+    address (`user_email_confirmed_once`), so the caller first refuses an address
+    another login confirmed (`email_confirmed_by_another`)."""
     vouched = bool(user.email) and not user.is_managed
     user.email_confirmed_at = (now or timezone.now()) if vouched else None
     return user
@@ -230,6 +234,18 @@ def confirmed_by_another() -> ApplicationError:
         ),
         kind=ErrorKind.CONFLICT,
         fields={"phone": [_("Already in use.")]},
+    )
+
+
+def address_confirmed_by_another() -> ApplicationError:
+    return ApplicationError(
+        AccountErrorCode.EMAIL_TAKEN,
+        _(
+            "Someone else has shown that this e-mail address is theirs. Use another "
+            "address in your profile."
+        ),
+        kind=ErrorKind.CONFLICT,
+        fields={"email": [_("Already in use.")]},
     )
 
 

@@ -75,10 +75,16 @@ def test_database_refuses_a_second_login_confirming_the_same_phone():
     assert User.objects.filter(phone="+46701740650").count() == 3
 
 
-def test_database_refuses_a_second_login_with_the_same_email_in_other_case():
+def test_database_refuses_a_second_login_confirming_the_same_email_in_other_case():
     UserFactory(email="anna@example.se")
-    with pytest.raises(IntegrityError, match="user_email_unique_for_logins"), transaction.atomic():
+    with pytest.raises(IntegrityError, match="user_email_confirmed_once"), transaction.atomic():
         UserFactory(email="Anna@Example.SE")
+    # Typing it without confirming is allowed: it may be mistyped, or someone else's.
+    UserFactory(email="Anna@Example.SE", email_confirmed_at=None)
+    UserFactory(email="anna@example.se", email_confirmed_at=None)
+    # So is a managed profile's, which confirms nothing.
+    ManagedProfileFactory(email="anna@example.se")
+    assert User.objects.filter(email__iexact="anna@example.se").count() == 4
 
 
 def test_managed_profiles_may_share_a_landline_with_each_other_and_a_login():
