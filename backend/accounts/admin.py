@@ -5,7 +5,7 @@ from django.contrib.gis.admin import GISModelAdmin
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import ProxyLink, User
-from backend.accounts.selectors import phone_confirmed_by_another
+from backend.accounts.selectors import email_confirmed_by_another, phone_confirmed_by_another
 from backend.accounts.services import user_email_vouched, user_phone_confirmed
 
 
@@ -22,26 +22,37 @@ def _gives_a_number(form) -> bool:
     return bool({"phone", "is_managed"} & set(form.changed_data))
 
 
-class _NumberNotConfirmedByAnother:
-    """Staff vouch for a number they give a login (UserAdmin.save_model), so it must not
-    be one another login has shown to be theirs."""
+def _gives_an_address(form) -> bool:
+    """Whether staff give the login an address with this form (UserAdmin.save_model)."""
+    return bool({"email", "is_managed"} & set(form.changed_data))
+
+
+class _ContactNotConfirmedByAnother:
+    """Staff vouch for a number or an address they give a login (UserAdmin.save_model),
+    so it must not be one another login has shown to be theirs."""
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        if not _gives_a_number(self):
-            return cleaned
+        if cleaned.get("is_managed", self.instance.is_managed):
+            return cleaned  # a managed profile confirms nothing
         phone = cleaned.get("phone", self.instance.phone)
-        managed = cleaned.get("is_managed", self.instance.is_managed)
-        if not managed and phone_confirmed_by_another(phone=phone, exclude_id=self.instance.pk):
+        if _gives_a_number(self) and phone_confirmed_by_another(
+            phone=phone, exclude_id=self.instance.pk
+        ):
             self.add_error("phone", _("Someone else has shown that this number is theirs."))
+        email = cleaned.get("email", self.instance.email)
+        if _gives_an_address(self) and email_confirmed_by_another(
+            email=email, exclude_id=self.instance.pk
+        ):
+            self.add_error("email", _("Someone else has shown that this address is theirs."))
         return cleaned
 
 
-class UserAdminChangeForm(_NumberNotConfirmedByAnother, UserChangeForm):
+class UserAdminChangeForm(_ContactNotConfirmedByAnother, UserChangeForm):
     pass
 
 
-class UserAdminAddForm(_NumberNotConfirmedByAnother, AdminUserCreationForm):
+class UserAdminAddForm(_ContactNotConfirmedByAnother, AdminUserCreationForm):
     pass
 
 
@@ -88,7 +99,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         gives_a_number = _gives_a_number(form)
         if gives_a_number:
             obj.phone_confirmed_at = None  # what was confirmed was another number, if any
-        if {"email", "is_managed"} & set(form.changed_data):
+        if _gives_an_address(form):
             user_email_vouched(user=obj)  # the same for an address they type
         super().save_model(request, obj, form, change)
         if gives_a_number:

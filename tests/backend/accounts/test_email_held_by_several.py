@@ -269,10 +269,6 @@ def test_staff_may_type_an_address_someone_typed_without_confirming(staff_client
     assert not confirmed(anna)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the admin's user forms do not check the address yet: remove this mark with that",
-)
 def test_staff_typing_an_address_someone_else_confirmed_are_told_so(staff_client, bo):
     email_confirm(token=email_link_token(bo))
     lena = UserFactory(full_name="Lena Eriksson")
