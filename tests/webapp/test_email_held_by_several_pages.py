@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from backend.accounts.models import User
+from tests.factories import UserFactory
 from tests.webapp.test_auth_pages import english, signed_in
 from tests.webapp.test_join_pages import joining
 
@@ -138,3 +139,27 @@ def test_a_sign_in_link_goes_to_the_owner_only(joined, smtp_server):
     client = english()
     assert client.post(link).status_code == 302
     assert client.session["_auth_user_id"] == str(bo.pk)
+
+
+def test_the_profile_of_the_one_who_lost_the_address_says_to_change_it(joined, smtp_server):
+    _anna, anna_client, _bo, bo_client = joined
+    page = anna_client.get("/profile/").content.decode()
+    assert "data-email-unconfirmed" in page and "data-email-taken" not in page
+
+    english().post(confirm_path(smtp_server, 1))  # Bo's link
+
+    page = anna_client.get("/profile/").content.decode()
+    assert "data-email-taken" in page
+    assert f"Someone else has shown that {ADDRESS} is theirs." in page
+    assert "Send a new link" not in page
+    assert "data-email-taken" not in bo_client.get("/profile/").content.decode()
+
+
+def test_the_profile_of_one_whose_number_another_confirmed_says_to_change_it():
+    UserFactory(phone="+46701234567")  # confirmed it
+    typed = UserFactory(phone="+46701234567", phone_confirmed_at=None)
+    client = english()
+    client.force_login(typed)
+    page = client.get("/profile/").content.decode()
+    assert "data-phone-taken" in page and "data-phone-unconfirmed" not in page
+    assert "Someone else has shown that +46701234567 is theirs." in page

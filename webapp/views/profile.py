@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.accounts.contact_confirmations import contact_confirmations_send
 from backend.accounts.models import ProxyLink
+from backend.accounts.selectors import email_confirmed_by_another, phone_confirmed_by_another
 from backend.accounts.services import user_update_profile
 from backend.audit.services import audit_record
 from backend.community.selectors import (
@@ -88,6 +89,11 @@ def profile(request: HttpRequest) -> HttpResponse:
             "requests": proxy_requests_to(proxy=user),
             "helpers": proxy_links_of(resident=user).accepted(),
             "asked": proxy_requests_unanswered_of(resident=user),
+            # Someone else confirmed it first: no code or link will ever confirm it here.
+            "phone_taken": user.phone_unconfirmed
+            and phone_confirmed_by_another(phone=user.phone, exclude_id=user.pk),
+            "email_taken": user.email_unconfirmed
+            and email_confirmed_by_another(email=user.email, exclude_id=user.pk),
         },
         status=400 if form.errors else 200,
     )
