@@ -145,6 +145,11 @@ def test_the_pages_link_to_the_things_i_lend(shared):
     client = shared.client("owner")
     assert 'href="/sharing/mine"' in client.get("/sharing/").content.decode()
     assert 'href="/sharing/mine"' in client.get("/").content.decode()
+    edit = f'href="/sharing/mine/{shared.trailer.pk}/edit"'
+    assert edit in client.get(f"/sharing/{shared.trailer.pk}/").content.decode()
+    # Only the owner is offered to change it.
+    page = shared.client("coordinator").get(f"/sharing/{shared.trailer.pk}/").content.decode()
+    assert edit not in page
 
 
 # --- Lend something ---------------------------------------------------------------------------
