@@ -305,6 +305,20 @@ def test_a_photo_comes_with_the_new_thing(shared):
             "Say what the car runs on.",
         ),
         ({"description": "x" * 5001}, "at most 5000 characters"),
+        (
+            {"kind": ResourceKind.CAR, "seats": "5", "fuel": "petrol", "odometer_km": "9" * 20},
+            "less than or equal to 5000000",
+        ),
+        (
+            {"kind": ResourceKind.CAR, "seats": "9" * 20, "fuel": "petrol", "odometer_km": "1"},
+            "less than or equal to 1000",
+        ),
+        (
+            {"kind": ResourceKind.CAR, "seats": "12", "fuel": "petrol", "odometer_km": "1"},
+            "A car has 1 to 9 seats.",
+        ),
+        ({"place_lon": "nan"}, "Enter a number."),
+        ({"price_per_day_kr": "1e30"}, "Ensure that there are no more than 12 digits in total."),
     ],
 )
 def test_bad_input_says_what_to_change_and_stores_nothing(shared, changes, message):

@@ -149,13 +149,16 @@ class ThingForm(PlacesMixin, Form):
         required=False,
         help_text=_("Only people with a confirmed booking see this."),
     )
-    seats = forms.IntegerField(label=_("Seats"), required=False)
+    # Bounded only against overflow: the service says what a car may have.
+    seats = forms.IntegerField(label=_("Seats"), required=False, min_value=-1000, max_value=1000)
     fuel = forms.ChoiceField(
         label=_("Runs on"),
         choices=[("", _("Choose")), *((v, capfirst(label)) for v, label in Fuel.choices)],
         required=False,
     )
-    odometer_km = forms.IntegerField(label=_("Odometer (km)"), required=False, min_value=0)
+    odometer_km = forms.IntegerField(
+        label=_("Odometer (km)"), required=False, min_value=0, max_value=5_000_000
+    )
     price_per_km_kr = _kr(_("Price per km, kr (optional)"))
     active = forms.BooleanField(
         label=_("Listed: others can find and book it"), required=False, initial=True
