@@ -178,6 +178,20 @@ urlpatterns += [
 ]
 
 
+# Things a resident lends: the owner's pages.
+from webapp.views import my_things  # noqa: E402
+
+urlpatterns += [
+    path("sharing/mine", my_things.mine, name="sharing-mine"),
+    path("sharing/new", my_things.new, name="sharing-new"),
+    path("sharing/mine/<int:pk>/edit", my_things.edit, name="sharing-edit"),
+    path("sharing/mine/<int:pk>/approve", my_things.approve, name="sharing-approve"),
+    path("sharing/mine/<int:pk>/decline", my_things.decline, name="sharing-decline"),
+    path("sharing/mine/<int:pk>/out-of-service", my_things.out_of_service, name="sharing-out"),
+    path("sharing/mine/<int:pk>/in-service", my_things.in_service, name="sharing-in"),
+    path("sharing/mine/<int:pk>/photo-delete", my_things.photo_delete, name="sharing-photo-delete"),
+]
+
 # The association console: shared things.
 from webapp.views.console import sharing as console_sharing  # noqa: E402
 

@@ -52,6 +52,54 @@ def resources_managed_by(*, user: User) -> QuerySet[Resource]:
     )
 
 
+def resources_lent_by(*, user: User) -> QuerySet[Resource]:
+    """The things `user` lends as their owner, listed or not (the "My things" page). The
+    association's own things are its coordinators' to look after, in the console."""
+    if not user.is_authenticated:
+        return Resource.objects.none()
+    return Resource.objects.filter(owner=user)
+
+
+def bookings_of_things_lent_by(*, user: User) -> QuerySet[Booking]:
+    """Every booking of the things `user` lends: what the owner answers and sees."""
+    if not user.is_authenticated:
+        return Booking.objects.none()
+    return Booking.objects.filter(resource__owner=user)
+
+
+@dataclass(frozen=True)
+class LentThing:
+    """One of my things with the requests waiting for my answer and the bookings still
+    to come or out now, each soonest first."""
+
+    resource: Resource
+    waiting: list[Booking]
+    coming: list[Booking]
+
+
+def things_lent_by(*, user: User, now: datetime, limit: int = 50) -> list[LentThing]:
+    """My things, out of service first, then by title; three queries whatever their
+    number (things, their photos, and the bookings of all of them, sorted to their thing)."""
+    resources = list(
+        resources_lent_by(user=user)
+        .select_related("association")
+        .prefetch_related("photos")
+        .order_by("-out_of_service", "title", "pk")[:limit]
+    )
+    bookings = (
+        Booking.objects.filter(resource__in=[r.pk for r in resources], status__in=HOLDING)
+        .filter(Q(status__in=OUT) | Q(ends_at__gt=now))
+        .select_related("booker", "booked_by")
+        .order_by("starts_at", "pk")
+    )
+    waiting: dict[int, list[Booking]] = {r.pk: [] for r in resources}
+    coming: dict[int, list[Booking]] = {r.pk: [] for r in resources}
+    for booking in bookings:
+        target = waiting if booking.status == BookingStatus.REQUESTED else coming
+        target[booking.resource_id].append(booking)
+    return [LentThing(resource=r, waiting=waiting[r.pk], coming=coming[r.pk]) for r in resources]
+
+
 def resources_visible_to(*, user: User) -> QuerySet[Resource]:
     """Listed resources for everyone logged in; unlisted ones for those who manage them."""
     if not user.is_authenticated:

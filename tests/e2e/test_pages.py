@@ -15,13 +15,15 @@ from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
 from backend.community.services import proxy_link_create
 from backend.notifications.services import notify
+from backend.sharing.models import ApprovalMode
+from backend.sharing.services import booking_request as sharing_request
 from backend.shuttle.services import schedule_create, signup_create
 from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, off_loop, screenshot
 from tests.factories import UserFactory, next_weekday_at
 from tests.shuttle_world import HOMES, SHOP, WEEKDAYS, run_day
 from tests.webapp.carpool_world import DROPOFF, PICKUP, publish, search_query
 from tests.webapp.conftest import World, build_world
-from tests.webapp.sharing_world import add_sharing_with_bookings
+from tests.webapp.sharing_world import add_sharing_with_bookings, tomorrow_at
 
 pytestmark = pytest.mark.e2e
 
@@ -212,6 +214,44 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
     print("\n".join(table))
     heavy = [(name, total) for name, _url, _count, total in weights if total >= PAGE_BUDGET]
     assert heavy == [], f"over {PAGE_BUDGET} bytes: {heavy}"
+
+
+# The pages of things one lends: Lars's trailer with Anna's request waiting for him.
+LENDING_PAGES = [
+    ("owner", "/sharing/mine", "sharing-mine"),
+    ("owner", "/sharing/new", "sharing-lend"),
+    ("owner", "/sharing/mine/{trailer}/edit", "sharing-lend-edit"),
+    ("proxy", "/sharing/new", "sharing-lend-not-member"),
+]
+
+
+def _trailer_requested(world: World) -> None:
+    world.trailer.approval_mode = ApprovalMode.OWNER
+    world.trailer.save()
+    sharing_request(
+        actor=world.people["rider"],
+        resource=world.trailer,
+        starts_at=tomorrow_at(14),
+        ends_at=tomorrow_at(17),
+        note="Till flytten",
+    )
+
+
+def test_the_pages_of_things_one_lends_are_accessible_and_light(live, phone, world: World):
+    off_loop(_trailer_requested, world=world)
+    for who, path, name in LENDING_PAGES:
+        context = phone(world.people[who], language="sv")
+        page = context.new_page()
+        transfer = Transfer()
+        transfer.watch(page)
+        response = page.goto(path.format(trailer=world.trailer.pk))
+        assert response.status in (200, 403), (path, response.status)
+        page.wait_for_load_state("networkidle")
+        assert page.locator("html").get_attribute("lang") == "sv"
+        check_axe(page)
+        screenshot(page, name)
+        assert transfer.total < PAGE_BUDGET, (name, transfer.total)
+        context.close()
 
 
 def test_the_accessibility_check_reports_a_violation(live, phone):

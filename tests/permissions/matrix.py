@@ -210,6 +210,12 @@ WEB_ARGS = {
     "webapp:console-sharing-decline": pk("sharing_booking"),
     "webapp:console-sharing-out": pk("resource"),
     "webapp:console-sharing-in": pk("resource"),
+    "webapp:sharing-edit": pk("lent_thing"),
+    "webapp:sharing-approve": pk("lent_thing"),
+    "webapp:sharing-decline": pk("lent_thing"),
+    "webapp:sharing-out": pk("lent_thing"),
+    "webapp:sharing-in": pk("lent_thing"),
+    "webapp:sharing-photo-delete": pk("lent_thing"),
 }
 SPECIAL_ARGS = {
     "proxy-link-delete": lambda world: {
@@ -449,6 +455,36 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "booker": world.people["resident"].pk,
     },
     ("webapp:sharing-problem", "POST"): lambda world: {"kind": "note", "text": "Repa i lacken."},
+    ("webapp:sharing-new", "POST"): lambda world: {
+        "association": world.pk("association"),
+        "title": "Borrmaskin",
+        "kind": "tool",
+        "category": "drill",
+        "approval_mode": "owner",
+        "min_minutes": 60,
+        "max_minutes": 24 * 60,
+        "buffer_minutes": 0,
+        "place_lon": 14.23,
+        "place_lat": 60.51,
+    },
+    ("webapp:sharing-edit", "POST"): lambda world: {
+        "title": "Släpvagn att låna",
+        "kind": "tool",
+        "category": "trailer",
+        "approval_mode": "owner",
+        "price_per_day_kr": "100",
+        "min_minutes": 60,
+        "max_minutes": 7 * 24 * 60,
+        "buffer_minutes": 0,
+        "active": "on",
+    },
+    ("webapp:sharing-approve", "POST"): lambda world: {"booking": world.pk("lent_request")},
+    ("webapp:sharing-decline", "POST"): lambda world: {
+        "booking": world.pk("lent_request"),
+        "reason": "Släpet är på service.",
+    },
+    ("webapp:sharing-out", "POST"): lambda world: {"text": "Punktering."},
+    ("webapp:sharing-photo-delete", "POST"): lambda world: {"photo": world.pk("lent_photo")},
     ("webapp:shop-run-signup", "POST"): lambda world: {
         "passenger": world.people["resident"].pk,
     },
@@ -917,6 +953,29 @@ ROWS: list[Row] = [
     R("webapp:sharing-check-out", "POST", 404, resident=UNCHANGED, proxy=UNCHANGED),
     R("webapp:sharing-problem", "POST", UNCHANGED, resident=302, coordinator=302),
     R("webapp:sharing-resource", "GET", 200),
+    # Things a resident lends: the pages of one's own things, 404 for anyone else's.
+    R("webapp:sharing-mine", "GET", 200),
+    R("webapp:sharing-new", "GET", 200, proxy=403, analyst=403, analyst_other=403, staff=403),
+    # The body lists the thing with association A: its members list it, a member of
+    # another association is told to choose one of theirs.
+    R(
+        "webapp:sharing-new",
+        "POST",
+        302,
+        proxy=403,
+        coordinator_other=400,
+        analyst=403,
+        analyst_other=403,
+        staff=403,
+    ),
+    R("webapp:sharing-edit", "GET", 404, resident=200),
+    R("webapp:sharing-edit", "POST", 404, resident=302),
+    R("webapp:sharing-approve", "POST", 404, resident=302),
+    R("webapp:sharing-decline", "POST", 404, resident=302),
+    R("webapp:sharing-out", "POST", 404, resident=302),
+    # It is in service: said so on the page, nothing written.
+    R("webapp:sharing-in", "POST", 404, resident=400),
+    R("webapp:sharing-photo-delete", "POST", 404, resident=302),
     R("webapp:sharing", "GET", 200),
     R("webapp:shop-run-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R(

@@ -40,6 +40,7 @@ from backend.rides.models import (
 from backend.rides.services import busy_range
 from backend.sharing.models import (
     ApprovalMode,
+    BookingStatus,
     CalendarFeed,
     ResourceKind,
 )
@@ -313,6 +314,29 @@ def build_world() -> World:
         actor=resident, resource=car, starts_at=starts, ends_at=starts + dt.timedelta(hours=2)
     )
     o["feed"] = CalendarFeed.objects.create(user=resident)
+    # A trailer the resident lends herself (at home: where to fetch it is her address),
+    # with the coordinator's request waiting for her answer and a photo.
+    lent = ResourceFactory(
+        association=a,
+        owner=resident,
+        title="Släpvagn att låna",
+        category="trailer",
+        approval_mode=ApprovalMode.OWNER,
+        location=HOME,
+        pickup_instructions="Annas väg 1, vid garaget",
+    )
+    o["lent_thing"] = lent
+    o["lent_photo"] = resource_photo_add(actor=resident, resource=lent, upload=png())
+    lent_starts = next_weekday_at(3, 10)
+    o["lent_request"] = SharingBooking.objects.create(
+        resource=lent,
+        booker=coordinator,
+        booked_by=coordinator,
+        starts_at=lent_starts,
+        ends_at=lent_starts + dt.timedelta(hours=2),
+        blocked_until=lent_starts + dt.timedelta(hours=2),
+        status=BookingStatus.REQUESTED,
+    )
 
     o["notification"] = Notification.objects.filter(recipient=resident).first()
     assert isinstance(o["sharing_booking"], SharingBooking)

@@ -4,8 +4,9 @@ bookings with cancel, check-out, check-in and problem reports.
 
 Same services and selectors as the API (mobile_api/views/sharing.py), with the same rule
 of what a viewer sees: where exactly a thing is, where to fetch it and where the key is
-only for its managers and for people holding a confirmed booking. Owners approve
-requests in the association console."""
+only for its managers and for people holding a confirmed booking. A resident answers
+requests for the things they lend on their own pages (webapp/views/my_things.py); the
+association's coordinators answer in the console."""
 
 import datetime as dt
 
