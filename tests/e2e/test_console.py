@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState
+from backend.community.services import association_message_deliver, association_message_send
+from backend.notifications.models import Channel, Delivery, DeliveryStatus
 from backend.rides.models import Offer, RideRequest, RideState
 from backend.rides.services import RideTime
 from backend.sharing.models import (
@@ -142,6 +144,34 @@ def test_the_console_pages_are_accessible(live, desk, world: World, path, name):
     page.goto(path)
     check_axe(page)
     screenshot(page, name)
+
+
+def test_what_became_of_a_message_to_all_members_is_shown_accessibly(live, desk, world: World):
+    coordinator = world.people["coordinator"]
+    message = association_message_send(
+        actor=coordinator,
+        association=world.a,
+        text="Handlarskjutsen är inställd i dag.",
+        urgent=True,
+    )
+    off_loop(association_message_deliver, message_id=message.pk)
+    # One member's SMS was refused by the provider (the flow itself is tested in
+    # tests/webapp/test_console_messages.py, against a fake provider).
+    failed = (
+        Delivery.objects.filter(notification__payload__message=message.pk, channel=Channel.SMS)
+        .select_related("notification__recipient")
+        .first()
+    )
+    assert failed is not None  # members are texted by default
+    Delivery.objects.filter(pk=failed.pk).update(status=DeliveryStatus.FAILED)
+
+    page = desk(coordinator)
+    page.goto("/console/messages/")
+    text = page.content()
+    assert "Delivered to" in text and "Read in the app by 0." in text
+    assert f"{failed.notification.recipient.full_name} (SMS)" in text
+    check_axe(page)
+    screenshot(page, "console-messages-reach")
 
 
 def test_an_unassigned_ride_appears_live_and_is_given_by_hand_to_a_driver(
