@@ -54,6 +54,20 @@ PRICES = {
     "price_per_km_kr": "price_per_km_ore",
 }
 CAR_FIELDS = ("seats", "fuel", "odometer_km", "price_per_km_kr")
+# The fields the form and the resource share as they are (prices are kronor in the form).
+PLAIN_FIELDS = (
+    "title",
+    "kind",
+    "category",
+    "description",
+    "rules",
+    "approval_mode",
+    "min_minutes",
+    "max_minutes",
+    "buffer_minutes",
+    "pickup_instructions",
+    "key_location",
+)
 # The service's field -> the form's field, for the errors the service names.
 SERVICE_FIELDS = {
     **{ore: kr for kr, ore in PRICES.items()},
@@ -217,19 +231,7 @@ class ThingForm(PlacesMixin, Form):
         values = self.cleaned_data
         out = {
             name: values[name].strip() if isinstance(values[name], str) else values[name]
-            for name in (
-                "title",
-                "kind",
-                "category",
-                "description",
-                "rules",
-                "approval_mode",
-                "min_minutes",
-                "max_minutes",
-                "buffer_minutes",
-                "pickup_instructions",
-                "key_location",
-            )
+            for name in PLAIN_FIELDS
         }
         car = values["kind"] == ResourceKind.CAR
         for form_name, ore_name in PRICES.items():
@@ -254,23 +256,7 @@ def thing_initial(resource: Resource) -> dict:
     """A thing as the change form shows it: kronor, and the point it stands at."""
     initial = {
         name: getattr(resource, name)
-        for name in (
-            "title",
-            "kind",
-            "category",
-            "description",
-            "rules",
-            "approval_mode",
-            "min_minutes",
-            "max_minutes",
-            "buffer_minutes",
-            "pickup_instructions",
-            "key_location",
-            "seats",
-            "fuel",
-            "odometer_km",
-            "active",
-        )
+        for name in (*PLAIN_FIELDS, "seats", "fuel", "odometer_km", "active")
     }
     for form_name, ore_name in PRICES.items():
         ore = getattr(resource, ore_name)
