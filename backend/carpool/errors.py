@@ -7,6 +7,8 @@ class CarpoolErrorCode(StrEnum):
     SAME_PLACE = "same_place"
     TIME_PAST = "time_in_past"
     TIME_TOO_FAR = "time_too_far"
+    MOVE_TOO_FAR = "move_too_far"
+    TIME_TAKEN = "departure_time_taken"
     WINDOW_REVERSED = "window_reversed"
     WINDOW_TOO_LONG = "window_too_long"
     SEATS = "seats_invalid"

@@ -19,6 +19,7 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField
 from django.contrib.postgres.indexes import GistIndex
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -120,6 +121,10 @@ class TripOccurrence(models.Model):
 
     trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="occurrences")
     departure_at = models.DateTimeField()
+    # When the trip's schedule put this departure, once the driver has moved it (null
+    # while it leaves as scheduled): materialising again must not bring back the moved
+    # departure at its old time (`occurrence_slot_once`).
+    scheduled_at = models.DateTimeField(null=True, blank=True)
     # [departure, arrival): the index narrows by time with it.
     span = DateTimeRangeField()
     route = models.LineStringField(
@@ -159,6 +164,11 @@ class TripOccurrence(models.Model):
             ),
             # Materialising twice creates nothing new.
             models.UniqueConstraint(fields=["trip", "departure_at"], name="occurrence_once"),
+            # Nor does materialising after a departure was moved: its schedule's time is
+            # taken (bulk_create's ON CONFLICT DO NOTHING skips it).
+            models.UniqueConstraint(
+                F("trip"), Coalesce("scheduled_at", "departure_at"), name="occurrence_slot_once"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "departure_at"], name="occurrence_status_time"),

@@ -308,6 +308,111 @@ def occurrence_cancel(*, occurrence: TripOccurrence, actor: User, reason: str) -
     return occurrence
 
 
+# How far a driver may move one departure, either way: plans shift by a quarter of an
+# hour or an afternoon; beyond this it is another trip, which passengers should choose anew.
+DEPARTURE_MOVE_MAX = dt.timedelta(hours=12)
+
+
+def _same_minute(a: dt.datetime, b: dt.datetime) -> bool:
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
+def _time_taken(when: dt.datetime) -> ApplicationError:
+    message = _(
+        "This trip already has a departure at %(when)s. Choose another time, or cancel one"
+        " of the two departures."
+    ) % {"when": local_time(when)}
+    return ApplicationError(
+        Code.TIME_TAKEN, message, kind=ErrorKind.CONFLICT, fields={"departure_at": [message]}
+    )
+
+
+@transaction.atomic
+def occurrence_move(
+    *, occurrence: TripOccurrence, actor: User, departure_at: dt.datetime
+) -> TripOccurrence:
+    """The driver (or a coordinator, who may cancel it too) moves one departure still to
+    come to another time, at most DEPARTURE_MOVE_MAX either way; the route stays. Its span
+    and the pickup and drop-off times of its requested and confirmed bookings shift by the
+    same amount, the database rewrites its route legs (trigger carpool_occurrence_legs),
+    and each passenger (and whoever booked for them) is told the new pickup time. A time
+    in the same minute changes and tells nothing.
+
+    Locks the departure row, then its live bookings: `booking_request` and
+    `booking_cancel` lock the departure row first too, so a booking made meanwhile either
+    waits and is placed at the new time, or commits first and is moved here."""
+    if _may_manage(actor, occurrence.trip) is None:
+        raise ApplicationError(
+            Code.NOT_DRIVER,
+            _("Only the driver can change the time of this trip."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    locked = TripOccurrence.objects.select_for_update().get(pk=occurrence.pk)
+    now = timezone.now()
+    if locked.status not in OPEN_OCCURRENCE or locked.departure_at <= now:
+        raise ApplicationError(
+            Code.NOT_BOOKABLE,
+            _("This departure has already left or been cancelled."),
+            kind=ErrorKind.CONFLICT,
+        )
+    if _same_minute(departure_at, locked.departure_at):
+        return locked
+    if departure_at <= now:
+        raise _invalid(
+            Code.TIME_PAST, _("The new time has passed. Choose a later time."), "departure_at"
+        )
+    delta = departure_at - locked.departure_at
+    if abs(delta) > DEPARTURE_MOVE_MAX:
+        hours = int(DEPARTURE_MOVE_MAX.total_seconds() // 3600)
+        raise _invalid(
+            Code.MOVE_TOO_FAR,
+            _(
+                "A departure can be moved at most %(hours)s hours. To leave at another time,"
+                " cancel this departure and offer a new trip."
+            )
+            % {"hours": hours},
+            "departure_at",
+        )
+    if (
+        TripOccurrence.objects.filter(trip_id=locked.trip_id, departure_at=departure_at)
+        .exclude(pk=locked.pk)
+        .exists()
+    ):
+        raise _time_taken(departure_at)
+    try:
+        # A departure of the trip created at that time meanwhile (the nightly
+        # materialising) is refused by `occurrence_once`: the same answer.
+        with transaction.atomic():
+            TripOccurrence.objects.filter(pk=locked.pk).update(
+                departure_at=departure_at,
+                span=DateTimeTZRange(locked.span.lower + delta, locked.span.upper + delta, "[)"),
+                scheduled_at=locked.scheduled_at or locked.departure_at,
+            )
+    except IntegrityError as error:
+        raise _time_taken(departure_at) from error
+    bookings = list(
+        Booking.objects.select_for_update(of=("self",))
+        .filter(occurrence_id=locked.pk, state__in=ACTIVE_BOOKING)
+        .select_related("passenger", "booked_by")
+        .order_by("pk")
+    )
+    Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(
+        pickup_at=F("pickup_at") + delta, dropoff_at=F("dropoff_at") + delta
+    )
+    for booking in bookings:
+        _tell_passenger(
+            booking,
+            "carpool.departure_moved",
+            {
+                "before": local_time(booking.pickup_at),
+                "when": local_time(booking.pickup_at + delta),
+            },
+            urgent=True,
+        )
+    locked.refresh_from_db()
+    return locked
+
+
 # What a driver may change on a published trip; where and when it goes is a new trip.
 TRIP_CHANGEABLE = (
     "seats",
@@ -484,6 +589,10 @@ def booking_request(
         raise _invalid(Code.OWN_TRIP, _("This is your own trip."), "occurrence")
     _check_seats(seats)
     _check_places(pickup, dropoff, "dropoff")
+    # Read the departure locked: a driver moving it (`occurrence_move`) waits until this
+    # booking is stored and then moves it too, or this waits and places it at the new time.
+    occurrence = TripOccurrence.objects.select_for_update(no_key=True).get(pk=occurrence.pk)
+    occurrence.trip = trip
     if occurrence.status == OccurrenceStatus.FULL:
         # The same answer whether the last seat went a moment or a day ago.
         raise _no_seats()
@@ -664,6 +773,13 @@ def booking_cancel(*, booking: Booking, actor: User, reason: str = "") -> Bookin
         raise ApplicationError(
             Code.NOT_ALLOWED, _("You cannot cancel this booking."), kind=ErrorKind.FORBIDDEN
         )
+    # The departure row first, then the booking: the order of every write on both
+    # (occurrence_cancel, occurrence_move, booking_accept), so none waits for another in turn.
+    list(
+        TripOccurrence.objects.select_for_update(no_key=True)
+        .filter(pk=booking.occurrence_id)
+        .values_list("pk", flat=True)
+    )
     locked = Booking.objects.select_for_update().get(pk=booking.pk)
     if locked.occurrence.status not in OPEN_OCCURRENCE:
         raise ApplicationError(

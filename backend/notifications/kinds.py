@@ -272,6 +272,17 @@ KINDS: dict[str, Kind] = {
             _("The driver cancelled the trip %(when)s. %(reason)s"),
             ALL_CHANNELS,
         ),
+        # The driver moved one departure: its passengers' new pickup times.
+        Kind(
+            "carpool.departure_moved",
+            _("New time for your trip"),
+            _(
+                "The driver has changed the time: you are picked up %(when)s instead of"
+                " %(before)s. If that does not suit you, cancel the booking in Samby. It does"
+                " not count against you."
+            ),
+            ALL_CHANNELS,
+        ),
         Kind(
             "carpool.alert",
             _("A trip for you"),
