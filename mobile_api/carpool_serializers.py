@@ -13,13 +13,22 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from backend.accounts.models import User
-from backend.carpool.models import Booking, BookingState, Luggage, SavedSearch, Trip
+from backend.carpool.models import (
+    DEPARTURE_MOVE_MAX,
+    Booking,
+    BookingState,
+    Luggage,
+    SavedSearch,
+    Trip,
+)
 from backend.geo import approximate
 from backend.notifications.selectors import sms_number_for
 from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
 from mobile_api.output import FastOutput
 
 # --- Input ------------------------------------------------------------------------------------
+
+MOVE_MAX_HOURS = round(DEPARTURE_MOVE_MAX.total_seconds() / 3600)
 
 
 class LonLatField(serializers.CharField):
@@ -445,6 +454,15 @@ class DriverDepartureOutput(serializers.Serializer):
     origin_address = serializers.CharField()
     destination_address = serializers.CharField()
     bookings = BookingOutput(many=True)
+
+
+class DepartureMoveInput(serializers.Serializer):
+    """A new time for one of my departures; the route stays the same."""
+
+    departure_at = DateTimeField(
+        help_text=f"The new departure time, at most {MOVE_MAX_HOURS} hours before or after the"
+        " present one. A time without an offset is Swedish time."
+    )
 
 
 class SavedSearchOutput(serializers.ModelSerializer):

@@ -210,6 +210,11 @@ urlpatterns = [
         carpool.DepartureCancel.as_view(),
         name="carpool-departure-cancel",
     ),
+    path(
+        "carpool/departures/<int:pk>/move",
+        carpool.DepartureMove.as_view(),
+        name="carpool-departure-move",
+    ),
     path("carpool/bookings/", carpool.BookingList.as_view(), name="carpool-booking-list"),
     path("carpool/bookings/<int:pk>", carpool.BookingDetail.as_view(), name="carpool-booking"),
     path(

@@ -14,6 +14,8 @@ index over the legs' boxes in lon, lat and time answers "the car is near here at
 carpool_tripoccurrence, migration 0002), so no code path can leave them stale.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField
@@ -26,6 +28,10 @@ from django.utils.translation import gettext_lazy as _
 from backend.community.models import Association, Village
 
 MAX_SEATS = 8
+# How far a driver may move one departure, either way (services.occurrence_move): plans
+# shift by a quarter of an hour or an afternoon; beyond this it is another trip, which
+# passengers should choose anew.
+DEPARTURE_MOVE_MAX = dt.timedelta(hours=12)
 # The longest piece of route one leg row covers (metres); the trigger's SQL function
 # `carpool_route_legs` uses the same number (migration 0002).
 LEG_M = 8000

@@ -25,6 +25,7 @@ from backend.carpool.corridor import Query
 from backend.carpool.errors import CarpoolErrorCode as Code
 from backend.carpool.models import (
     ACTIVE_BOOKING,
+    DEPARTURE_MOVE_MAX,
     MAX_SEATS,
     OPEN_OCCURRENCE,
     Booking,
@@ -306,11 +307,6 @@ def occurrence_cancel(*, occurrence: TripOccurrence, actor: User, reason: str) -
         )
     occurrence.refresh_from_db()
     return occurrence
-
-
-# How far a driver may move one departure, either way: plans shift by a quarter of an
-# hour or an afternoon; beyond this it is another trip, which passengers should choose anew.
-DEPARTURE_MOVE_MAX = dt.timedelta(hours=12)
 
 
 def _same_minute(a: dt.datetime, b: dt.datetime) -> bool:

@@ -44,6 +44,7 @@ from dispatch.carpool_matching import Search, departures_matching, search_check
 from mobile_api.carpool_serializers import (
     BookingInput,
     BookingOutput,
+    DepartureMoveInput,
     DriverDepartureOutput,
     PublicTripOutput,
     RatingInput,
@@ -373,6 +374,25 @@ class DepartureCancel(APIView):
         data.is_valid(raise_exception=True)
         carpool.occurrence_cancel(
             occurrence=occurrence, actor=request.user, reason=data.validated_data["reason"]
+        )
+        occurrence = _managed_departure(request, pk)
+        return Response(DriverDepartureOutput(_departure_rows([occurrence], request.user)[0]).data)
+
+
+class DepartureMove(APIView):
+    """Move one departure to another time, at most 12 hours either way (the route stays):
+    the pickup times of its bookings move with it and its passengers are told at once. The
+    same minute as now changes nothing."""
+
+    @extend_schema(request=DepartureMoveInput, responses={200: DriverDepartureOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        occurrence = _managed_departure(request, pk)
+        data = DepartureMoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        carpool.occurrence_move(
+            occurrence=occurrence,
+            actor=request.user,
+            departure_at=data.validated_data["departure_at"],
         )
         occurrence = _managed_departure(request, pk)
         return Response(DriverDepartureOutput(_departure_rows([occurrence], request.user)[0]).data)

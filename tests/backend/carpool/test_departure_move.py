@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from backend.carpool import services
 from backend.carpool.models import (
+    DEPARTURE_MOVE_MAX,
     Booking,
     BookingState,
     OccurrenceStatus,
@@ -206,7 +207,7 @@ def test_a_move_too_far_is_refused_with_advice_and_nothing_changes(
 
 def test_twelve_hours_is_allowed(publish, carpool_driver):
     occurrence = publish().occurrences.get()
-    new = occurrence.departure_at + services.DEPARTURE_MOVE_MAX
+    new = occurrence.departure_at + DEPARTURE_MOVE_MAX
     assert move(occurrence, carpool_driver, new).departure_at == new
 
 
