@@ -92,8 +92,9 @@ class TripInput(serializers.Serializer):
 
 
 class TripChangeInput(serializers.Serializer):
-    """What a driver may change on a published trip (give only what changes). Where and
-    when it goes cannot change: cancel it and offer a new one."""
+    """What a driver may change on a published trip (give only what changes). Where it
+    goes cannot change: cancel it and offer a new one. One departure's time changes with
+    POST /api/v1/carpool/departures/<id>/move."""
 
     seats = serializers.IntegerField(required=False)
     price_ore = serializers.IntegerField(

@@ -108,6 +108,11 @@ urlpatterns += [
         carpool.departure_cancel,
         name="carpool-departure-cancel",
     ),
+    path(
+        "carpool/departures/<int:pk>/move",
+        carpool.departure_move,
+        name="carpool-departure-move",
+    ),
     path("carpool/requests/<int:pk>/<str:answer>", carpool.request_answer, name="carpool-request"),
     path("carpool/alerts", carpool.alerts, name="carpool-alerts"),
     path("carpool/alerts/<int:pk>/delete", carpool.alert_delete, name="carpool-alert-delete"),

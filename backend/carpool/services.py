@@ -409,7 +409,8 @@ def occurrence_move(
     return locked
 
 
-# What a driver may change on a published trip; where and when it goes is a new trip.
+# What a driver may change on a published trip; where it goes is a new trip, and one
+# departure at a time may move (`occurrence_move`).
 TRIP_CHANGEABLE = (
     "seats",
     "price_ore",

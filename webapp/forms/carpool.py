@@ -134,6 +134,21 @@ class TripChangeForm(TripRulesForm):
         )
 
 
+class DepartureMoveForm(Form):
+    """A new time for one departure, in local (Swedish) time: a day and a time, so that
+    the usual change (the same day, a little earlier or later) is one field."""
+
+    day = forms.DateField(label=_("Day"), widget=DATE, input_formats=["%Y-%m-%d"])
+    time = forms.TimeField(
+        label=_("New departure time"), widget=TIME, input_formats=["%H:%M", "%H:%M:%S"]
+    )
+
+    def departure_at(self) -> dt.datetime:
+        values = self.cleaned_data
+        zone = timezone.get_current_timezone()
+        return dt.datetime.combine(values["day"], values["time"], tzinfo=zone)
+
+
 class TripForm(PlacesMixin, TripRulesForm):
     """A trip a driver offers: once, or every week on the chosen days."""
 

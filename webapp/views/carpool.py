@@ -14,12 +14,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.accounts.models import User
 from backend.carpool import services as carpool
 from backend.carpool.models import (
     ACTIVE_BOOKING,
+    DEPARTURE_MOVE_MAX,
     OPEN_OCCURRENCE,
     Booking,
     BookingState,
@@ -50,6 +52,7 @@ from webapp.forms.carpool import (
     AlertForm,
     BookForm,
     CancelForm,
+    DepartureMoveForm,
     RatingForm,
     ReportForm,
     SearchForm,
@@ -427,7 +430,8 @@ RULES = ("seats", "instant_booking", "pets_allowed", "smoking_allowed", "luggage
 @require_http_methods(["GET", "POST"])
 def trip_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The driver changes seats, price and the rules on board of a trip still running;
-    where and when it goes is a new trip (cancel this one and offer it again)."""
+    where it goes is a new trip (cancel this one and offer it again), and one departure's
+    time changes on its own page (`departure_move`)."""
     trip = get_object_or_404(
         trips_of_driver(driver=request.user).filter(cancelled_at__isnull=True), pk=pk
     )
@@ -511,7 +515,8 @@ def _request_rows(occurrence: TripOccurrence, ratings: dict) -> list[dict]:
 def trips(request: HttpRequest) -> HttpResponse:
     """My trips as a driver: each trip with its departures still to come, and who asked
     for and who holds a seat on each."""
-    since = timezone.now() - RECENT
+    now = timezone.now()
+    since = now - RECENT
     departures = TripOccurrence.objects.filter(departure_at__gte=since).order_by("departure_at")
     bookings = (
         Booking.objects.select_related("passenger")
@@ -544,6 +549,8 @@ def trips(request: HttpRequest) -> HttpResponse:
                 {
                     "occurrence": occurrence,
                     "open": occurrence.status in OPEN_OCCURRENCE,
+                    "movable": occurrence.status in OPEN_OCCURRENCE
+                    and occurrence.departure_at > now,
                     "bookings": _request_rows(occurrence, ratings),
                 }
                 for occurrence in trip.coming[:8]
@@ -609,6 +616,63 @@ def departure_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The departure is cancelled. Its passengers are told."))
     return redirect("webapp:carpool-trips")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def departure_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """The driver gives one departure still to come a new time (the route stays): the
+    pickup times of its bookings move with it and its passengers are told."""
+    occurrence = get_object_or_404(
+        TripOccurrence.objects.select_related("trip"), pk=pk, trip__driver=request.user
+    )
+    if occurrence.status not in OPEN_OCCURRENCE or occurrence.departure_at <= timezone.now():
+        messages.error(request, _("This departure has already left or been cancelled."))
+        return redirect("webapp:carpool-trips")
+    current = timezone.localtime(occurrence.departure_at)
+    form = DepartureMoveForm(
+        request.POST if request.method == "POST" else None,
+        initial={"day": current.date(), "time": current.time().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            moved = carpool.occurrence_move(
+                occurrence=occurrence, actor=request.user, departure_at=form.departure_at()
+            )
+        except ApplicationError as error:
+            show_error(request, error, form, fields={"departure_at": "time"})
+        else:
+            messages.success(request, _moved_message(occurrence, moved))
+            return redirect("webapp:carpool-trips")
+    passengers = occurrence.bookings.filter(state__in=ACTIVE_BOOKING).count()
+    return page(
+        request,
+        "webapp/carpool/departure_move.html",
+        {
+            "occurrence": occurrence,
+            "trip": occurrence.trip,
+            "form": form,
+            "passengers": passengers,
+            "max_hours": round(DEPARTURE_MOVE_MAX.total_seconds() / 3600),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _moved_message(before: TripOccurrence, after: TripOccurrence) -> str:
+    if after.departure_at == before.departure_at:
+        return _("The departure already leaves at that time. Nothing is changed.")
+    when = carpool.local_time(after.departure_at)
+    told = after.bookings.filter(state__in=ACTIVE_BOOKING).count()
+    if not told:
+        return _("The departure now leaves %(when)s. Nobody had booked a seat on it.") % {
+            "when": when
+        }
+    return ngettext(
+        "The departure now leaves %(when)s. %(count)s passenger is told the new time.",
+        "The departure now leaves %(when)s. %(count)s passengers are told the new time.",
+        told,
+    ) % {"when": when, "count": told}
 
 
 @login_required
