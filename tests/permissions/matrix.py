@@ -186,6 +186,7 @@ WEB_ARGS = {
     "webapp:carpool-booking-cancel": pk("carpool_booking"),
     "webapp:carpool-trip-cancel": pk("trip"),
     "webapp:carpool-departure-cancel": pk("departure"),
+    "webapp:carpool-departure-move": pk("departure"),
     "webapp:carpool-request": pk("carpool_booking", answer="accept"),
     "webapp:carpool-alert-delete": pk("saved_search"),
     "webapp:carpool-after-trip": pk("carpool_booking"),
@@ -281,6 +282,11 @@ def _point(lon: float, lat: float) -> dict:
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
+def _later(moment: dt.datetime) -> dt.datetime:
+    """A departure's time a quarter of an hour later: a move the driver may make."""
+    return moment + dt.timedelta(minutes=15)
+
+
 def _at(days: int, hour: int) -> str:
     day = timezone.localdate() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour), tzinfo=STOCKHOLM).isoformat()
@@ -340,6 +346,13 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     },
     ("carpool-rating", "POST"): lambda world: {"stars": 5},
     ("carpool-trip-detail", "PATCH"): lambda world: {"seats": 2, "note": "Ingen rökning."},
+    ("carpool-departure-move", "POST"): lambda world: {
+        "departure_at": _later(world.objects["departure"].departure_at).isoformat()
+    },
+    ("webapp:carpool-departure-move", "POST"): lambda world: {
+        "day": timezone.localtime(_later(world.objects["departure"].departure_at)).date(),
+        "time": timezone.localtime(_later(world.objects["departure"].departure_at)).time(),
+    },
     ("person-erase", "POST"): lambda world: {"confirm": True},
     ("webapp:person-erase", "POST"): lambda world: {"confirm": "on"},
     ("webapp:carpool-trip-edit", "POST"): lambda world: {"seats": 2, "note": "Ingen rökning."},
@@ -595,6 +608,7 @@ ROWS: list[Row] = [
     R("carpool-booking", "GET", 404, resident=200, proxy=200, driver_assigned=200, coordinator=200),
     R("carpool-departure-cancel", "POST", 404, driver_assigned=200, coordinator=200),
     R("carpool-departure-detail", "GET", 404, driver_assigned=200, coordinator=200),
+    R("carpool-departure-move", "POST", 404, driver_assigned=200, coordinator=200),
     R("carpool-departure-list", "GET", 200),
     R("carpool-rating", "POST", 404, resident=409, proxy=403, driver_assigned=409, coordinator=403),
     R("carpool-report", "POST", 404, resident=201, proxy=403, driver_assigned=201, coordinator=403),
@@ -883,6 +897,8 @@ ROWS: list[Row] = [
     R("webapp:carpool-booking-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R("webapp:carpool-bookings", "GET", 200),
     R("webapp:carpool-departure-cancel", "POST", 404, driver_assigned=302),
+    R("webapp:carpool-departure-move", "GET", 404, driver_assigned=200),
+    R("webapp:carpool-departure-move", "POST", 404, driver_assigned=302),
     R("webapp:carpool-offer", "GET", 200, proxy=403, analyst=403, analyst_other=403, staff=403),
     R("webapp:carpool-offer", "POST", 400, proxy=403, analyst=403, analyst_other=403, staff=403),
     R("webapp:carpool-request", "POST", 404, driver_assigned=302),
