@@ -67,6 +67,7 @@ PAGES = [
     ("holding_driver", "/carpool/offer", "carpool-offer"),
     ("holding_driver", "/carpool/trips", "carpool-trips"),
     ("holding_driver", "/carpool/trips/{trip}/edit", "carpool-trip-edit"),
+    ("holding_driver", "/carpool/departures/{departure}/move", "carpool-departure-move"),
     ("rider", "/carpool/alerts", "carpool-alerts"),
     ("rider", "/carpool/bookings/{ridden}/after", "carpool-after-trip"),
     ("analyst", "/carpool/", "carpool-not-member"),
@@ -121,7 +122,7 @@ def carpool_and_shop_runs(world: World) -> None:
     shop run of the association that Anna is signed up for (the waitlist shown too)."""
     rider = world.people["rider"]
     world.trip = publish(world)
-    departure = world.trip.occurrences.get()
+    departure = world.departure = world.trip.occurrences.get()
     booking_request(
         actor=rider,
         passenger=rider,
@@ -194,6 +195,7 @@ def test_every_page_is_accessible_light_and_pictured(live, phone, world: World):
             car=world.car.pk,
             ridden=world.ridden.pk,
             trip=world.trip.pk,
+            departure=world.departure.pk,
             search=urlencode(search_query()),
             email_link=email_link_token(world.people["email_unconfirmed"]),
             email_link_confirmed=email_link_token(world.people["email_confirmed"]),
