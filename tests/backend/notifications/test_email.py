@@ -2,6 +2,8 @@
 (aiosmtpd), with the deliver task run in-process."""
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from backend.notifications.models import Delivery, DeliveryStatus
 from backend.notifications.services import notify
@@ -70,8 +72,17 @@ def test_a_person_who_chose_email_gets_one_message_in_their_language(
     assert message["To"] == "anna@example.se"
     assert message["From"] == "Samby <noreply@samby.example>"
     assert message["Subject"] == subject
+    # The message opens in Samby (webapp:notification-open). The catalogue's Swedish for
+    # the line, whichever it holds: English until it is translated.
+    with translation.override(language):
+        open_in = _("Open in Samby: %(url)s") % {
+            "url": f"https://samby.example/notifications/{notification.pk}/open"
+        }
+    assert open_in.endswith(f"https://samby.example/notifications/{notification.pk}/open")
     assert message.get_content().splitlines() == [
         "Handlarskjutsen går 10:30 i dag.",
+        "",
+        open_in,
         "",
         "-- ",
         footer,
