@@ -34,7 +34,10 @@ def send(delivery: Delivery, notification: Notification) -> str:
             to=delivery.address,
             subject=title,
             body=body,
-            link=settings.SITE_URL.rstrip("/") + notification_open_path(notification.id),
+            # A managed profile has no login to open it with.
+            link=None
+            if recipient.is_managed
+            else settings.SITE_URL.rstrip("/") + notification_open_path(notification.id),
             language=language,
         )
     if delivery.channel == Channel.PUSH:
@@ -63,14 +66,15 @@ def sms_text(notification: Notification, title: str, body: str, language: str) -
     return text
 
 
-def _send_email(*, to: str, subject: str, body: str, link: str, language: str) -> str:
+def _send_email(*, to: str, subject: str, body: str, link: str | None, language: str) -> str:
     with translation.override(language):
         # Not in SMS: a longer text costs more, and an SMS is easily read by others.
-        open_line = _("Open in Samby: %(url)s") % {"url": link}
+        open_line = _("Open in Samby: %(url)s") % {"url": link} if link else ""
         footer = _("You get this e-mail because you chose e-mail in Samby's settings.")
+    text = f"{body}\n\n{open_line}" if open_line else body
     message = EmailMessage(
         subject=f"Samby: {subject}",
-        body=f"{body}\n\n{open_line}\n\n-- \n{footer}\n{settings.SITE_URL}",
+        body=f"{text}\n\n-- \n{footer}\n{settings.SITE_URL}",
         to=[to],
     )
     try:
