@@ -267,7 +267,8 @@ LINKS: dict[str, Link | None] = {
     "ride.unassigned": console_ride,
     # Plans are reviewed and approved in the app; the web console has no page for them.
     "ride.plan_ready": None,
-    "association.message": to("webapp:notifications"),
+    # The text is the whole message: the messages page, at it (the open page's default).
+    "association.message": None,
     # Shop runs: passengers and whoever signed them up
     "shuttle.signed_up": MY_SIGNUPS,
     "shuttle.waitlisted": MY_SIGNUPS,
