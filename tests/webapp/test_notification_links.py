@@ -3,9 +3,11 @@ read and redirects to the page webapp/notification_links.py names for its kind, 
 messages page. The notifications here come from the real services."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from backend.carpool.models import SavedSearch
+from backend.community.services import proxy_link_create
 from backend.notifications.channels import OPEN_PATH, notification_open_path
 from backend.notifications.kinds import KINDS
 from backend.notifications.models import Notification
@@ -13,9 +15,12 @@ from backend.notifications.services import notify
 from backend.rides.models import Offer, OfferState, RideRequest, RideState
 from backend.sharing.models import ApprovalMode, BookingStatus
 from backend.sharing.services import booking_approve
+from backend.shuttle.services import vehicle_add
 from dispatch.carpool import trip_alerts_send
 from dispatch.offers import offer_accept, offer_wave, ride_assign_by_coordinator
 from tests.factories import RideRequestFactory, next_weekday_at
+from tests.shuttle_world import make_world
+from tests.webapp.carpool_world import book_form as carpool_book_form
 from tests.webapp.carpool_world import publish, search_query
 from tests.webapp.sharing_world import add_sharing, book_form, tomorrow_at
 from webapp.notification_links import LINKS, notification_link
@@ -191,7 +196,33 @@ def test_a_request_to_borrow_opens_the_owners_page_and_the_answer_the_bookers(sh
     assert opened(shared, "other_resident", confirmed) == "/sharing/bookings"
 
 
+def test_a_request_for_the_associations_car_opens_the_console_for_the_coordinator(shared):
+    shared.car.approval_mode = ApprovalMode.OWNER  # no owner: the coordinators approve
+    shared.car.save()
+    rider = shared.people["rider"]
+    response = shared.client("rider").post(
+        f"/sharing/{shared.car.pk}/book", book_form(rider, tomorrow_at(10))
+    )
+    assert response.status_code == 302
+    asked = latest(shared.people["coordinator"], "sharing.booking_requested")
+
+    assert opened(shared, "coordinator", asked) == f"/console/sharing/?association={shared.a.pk}"
+
+
 # --- Carpooling ---------------------------------------------------------------------------------
+
+
+def test_a_seat_request_opens_the_drivers_trips_at_the_trip(world, settings):
+    settings.ROUTER_URL = ""
+    trip = publish(world, instant_booking=False)
+    departure = trip.occurrences.get()
+    response = world.client("rider").post(
+        "/carpool/book", carpool_book_form(departure, world.people["rider"])
+    )
+    assert response.status_code == 302
+    asked = latest(world.people["holding_driver"], "carpool.booking_requested")
+
+    assert opened(world, "holding_driver", asked) == f"/carpool/trips#trip-{trip.pk}"
 
 
 def test_a_ride_alert_opens_the_search_that_finds_the_trip(world, settings):
@@ -218,6 +249,40 @@ def test_a_ride_alert_opens_the_search_that_finds_the_trip(world, settings):
     assert target.startswith("/carpool/?pickup_address=")
     page = world.client("rider").get(target).content.decode()
     assert f'name="departure" value="{told.payload["occurrence"]}"' in page
+
+
+# --- Shop runs and asking for help -----------------------------------------------------------
+
+
+def test_a_shop_run_given_to_a_driver_opens_the_run_sheet(settings):
+    settings.ROUTER_URL = ""
+    settings.GEOCODER_URL = ""
+    shop = make_world()
+    driver = shop.drivers[0]
+    vehicle_add(
+        occurrence=shop.occurrence, driver=driver, actor=shop.coordinator, by_coordinator=True
+    )
+    told = latest(shop.driver_user(), "shuttle.run_assigned")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(shop.driver_user())
+
+    response = client.get(open_url(told))
+
+    assert response["Location"] == f"/shuttle/runs/{shop.occurrence.pk}/sheet"
+    assert client.get(response["Location"]).status_code == 200
+    told.refresh_from_db()
+    assert told.read_at is not None
+
+
+def test_a_request_for_help_opens_the_profile_where_it_is_answered(world):
+    proxy_link_create(
+        actor=world.people["other_resident"],
+        resident=world.people["other_resident"],
+        proxy=world.people["proxy"],
+    )
+    asked = latest(world.people["proxy"], "proxy.invited")
+
+    assert opened(world, "proxy", asked) == "/profile/#proxy-requests"
 
 
 # --- Who may open, and where the others go ------------------------------------------------------
