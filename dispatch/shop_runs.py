@@ -207,7 +207,11 @@ def _plan_with(lease: shuttle.PlanLease) -> PlanOutcome:
             notify(
                 coordinator,
                 "shuttle.plan_problem",
-                {"when": shuttle.local_time(occurrence.arrive_at), "problem": problem},
+                {
+                    "when": shuttle.local_time(occurrence.arrive_at),
+                    "problem": problem,
+                    "run": occurrence.pk,
+                },
             )
     return PlanOutcome(saved=saved, plan=plan, problem=problem)
 
@@ -324,7 +328,11 @@ def run_offer_drivers(*, occurrence_id: int) -> list[RunOffer]:
             notify(
                 coordinator,
                 "shuttle.run_needs_driver",
-                {"when": payload["when"], "passengers": occurrence.seats_taken},
+                {
+                    "when": payload["when"],
+                    "passengers": occurrence.seats_taken,
+                    "run": occurrence.pk,
+                },
             )
     return offers
 

@@ -40,6 +40,12 @@ urlpatterns = [
     # Notifications and profile
     path("notifications/", notifications.notification_list, name="notifications"),
     path("notifications/read", notifications.notification_read, name="notifications-read"),
+    # A message's link (push, e-mail, the lists): backend.notifications.channels.OPEN_PATH.
+    path(
+        "notifications/<int:pk>/open",
+        notifications.notification_open,
+        name="notification-open",
+    ),
     path(
         "notifications/choices",
         notifications.notification_choices,

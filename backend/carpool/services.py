@@ -640,6 +640,7 @@ def booking_request(
         "seats": seats,
         "when": local_time(place.pickup_at),
         "place": place_label(pickup),
+        "trip": trip.pk,
     }
     if trip.instant_booking:
         if not _take_seats(occurrence.pk, seats):
@@ -798,7 +799,8 @@ def booking_cancel(*, booking: Booking, actor: User, reason: str = "") -> Bookin
     booking.refresh_from_db()
     payload = {"when": local_time(booking.pickup_at), "reason": reason.strip()}
     if side == CancelledBy.PASSENGER:
-        notify(trip.driver, "carpool.booking_cancelled", payload)
+        # The driver's copy names the trip: it opens their trips, the passenger's their bookings.
+        notify(trip.driver, "carpool.booking_cancelled", {**payload, "trip": trip.pk})
     else:
         _tell_passenger(booking, "carpool.booking_cancelled", payload, urgent=True)
     return booking

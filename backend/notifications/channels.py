@@ -10,6 +10,17 @@ from backend.notifications.errors import TransientDeliveryError
 from backend.notifications.kinds import get_kind, render
 from backend.notifications.models import Channel, Delivery, Notification, SmsReplyCode
 
+# The web app's page that marks a notification read and sends its recipient to where they
+# act on it (webapp:notification-open). A push and an e-mail carry this one generic address
+# of each notification; which page it leads to is the web app's choice, as the backend
+# knows no other route. tests/webapp/test_notification_links.py holds the two together.
+OPEN_PATH = "/notifications/{id}/open"
+
+
+def notification_open_path(notification_id: int) -> str:
+    """The open page of one notification, relative to SITE_URL."""
+    return OPEN_PATH.format(id=notification_id)
+
 
 def send(delivery: Delivery, notification: Notification) -> str:
     """Send on the delivery's channel; returns the provider's reference."""
@@ -19,7 +30,16 @@ def send(delivery: Delivery, notification: Notification) -> str:
     if delivery.channel == Channel.SMS:
         return sms.send_sms(to=delivery.address, text=sms_text(notification, title, body, language))
     if delivery.channel == Channel.EMAIL:
-        return _send_email(to=delivery.address, subject=title, body=body, language=language)
+        return _send_email(
+            to=delivery.address,
+            subject=title,
+            body=body,
+            # A managed profile has no login to open it with.
+            link=None
+            if recipient.is_managed
+            else settings.SITE_URL.rstrip("/") + notification_open_path(notification.id),
+            language=language,
+        )
     if delivery.channel == Channel.PUSH:
         return push.send_to_user(
             user=recipient,
@@ -28,7 +48,7 @@ def send(delivery: Delivery, notification: Notification) -> str:
                 "kind": notification.kind,
                 "title": title,
                 "body": body,
-                "url": "/",
+                "url": notification_open_path(notification.id),
             },
             urgent=notification.urgent,
         )
@@ -46,12 +66,15 @@ def sms_text(notification: Notification, title: str, body: str, language: str) -
     return text
 
 
-def _send_email(*, to: str, subject: str, body: str, language: str) -> str:
+def _send_email(*, to: str, subject: str, body: str, link: str | None, language: str) -> str:
     with translation.override(language):
+        # Not in SMS: a longer text costs more, and an SMS is easily read by others.
+        open_line = _("Open in Samby: %(url)s") % {"url": link} if link else ""
         footer = _("You get this e-mail because you chose e-mail in Samby's settings.")
+    text = f"{body}\n\n{open_line}" if open_line else body
     message = EmailMessage(
         subject=f"Samby: {subject}",
-        body=f"{body}\n\n-- \n{footer}\n{settings.SITE_URL}",
+        body=f"{text}\n\n-- \n{footer}\n{settings.SITE_URL}",
         to=[to],
     )
     try:

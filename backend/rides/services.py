@@ -353,7 +353,11 @@ def ride_assign(
                 key=f"ride:{ride.pk}:day-before:{role}",
                 recipient=person,
                 kind="ride.reminder",
-                payload={"when": local_time(pickup_at), "place": ride.pickup_address},
+                payload={
+                    "when": local_time(pickup_at),
+                    "place": ride.pickup_address,
+                    "ride": ride.pk,
+                },
                 due_at=day_before,
             )
     return ride
@@ -558,7 +562,9 @@ def _cancel_reminders(ride: RideRequest) -> None:
 
 
 def _tell_rider(ride: RideRequest, kind: str, payload: dict) -> None:
-    """The rider, and the person who booked for them when that is someone else."""
+    """The rider, and the person who booked for them when that is someone else. The
+    payload names the ride, so the message can open its page."""
+    payload = {**payload, "ride": ride.pk}
     notify(ride.rider, kind, payload)
     if ride.requested_by_id != ride.rider_id:
         notify(ride.requested_by, kind, payload)

@@ -777,7 +777,7 @@ def problem_report(
         )
         photo.image.save("photo.jpg", photo_prepare(upload), save=False)
         photo.save()
-    payload = {"resource": resource.title, "text": report.text}
+    payload = {"resource": resource.title, "text": report.text, "resource_id": resource.pk}
     now = timezone.now()
     upcoming = Booking.objects.filter(
         resource=resource, status__in=UPCOMING, ends_at__gt=now

@@ -811,6 +811,7 @@ def vehicle_add(
             {
                 "when": local_time(occurrence.arrive_at),
                 "shop": occurrence.schedule.destination_name,
+                "run": occurrence.pk,
             },
             urgent=True,
         )
@@ -994,6 +995,7 @@ def plan_save(
                 "stops": count[vehicle.pk],
                 "first": timezone.localtime(first_pickup[vehicle.pk]).strftime("%H:%M"),
                 "url": f"{settings.SITE_URL}/shuttle/runs/{occurrence.pk}/sheet",
+                "run": occurrence.pk,
             },
             due_at=due,
         )

@@ -93,3 +93,21 @@ def test_each_message_is_shown_once_through_a_late_commit_and_a_reconnect(live, 
     assert [text.split(": ")[-1] for text in toasts] == ["snabb", "lång"]
     assert page.locator("[data-unread]").first.get_attribute("data-count") == "3"
     assert page.evaluate("window.__frames") == [before, newer, late[0], before, late[0], newer]
+
+
+def test_a_live_message_is_a_link_to_where_it_is_acted_on(live, phone):
+    anna = UserFactory(preferred_language="en")
+    context = phone(anna)
+    page = context.new_page()
+    page.goto("/profile/")
+    wait_live(page)
+
+    sent = send(anna, "Hej")
+
+    link = page.locator(".toast a")
+    link.wait_for()
+    assert link.get_attribute("href") == f"/notifications/{sent}/open"
+    link.click()
+    page.wait_for_url(f"**/notifications/#message-{sent}")
+    notification = off_loop(anna.notifications.get, pk=sent)
+    assert notification.read_at is not None

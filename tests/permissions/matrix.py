@@ -201,6 +201,7 @@ WEB_ARGS = {
     "webapp:console-book": lambda world: {"pk": world.people["resident"].pk},
     "webapp:console-membership": pk("membership", action="approve"),
     "webapp:console-run-assign": pk("run"),
+    "webapp:notification-open": pk("notification"),
     "webapp:sharing-resource": pk("resource"),
     "webapp:sharing-book": pk("resource"),
     "webapp:sharing-problem": pk("resource"),
@@ -949,6 +950,8 @@ ROWS: list[Row] = [
     R("webapp:manifest", "GET", 200, anonymous=200),
     R("webapp:notifications-read", "POST", UNCHANGED),
     R("webapp:notifications", "GET", 200),
+    # The resident's message: read, and on to where it leads; anyone else's is a 404.
+    R("webapp:notification-open", "GET", 404, resident=302),
     R("webapp:offline", "GET", 200, anonymous=200),
     R("webapp:places", "GET", 200),
     R("webapp:profile-erase", "GET", 200),

@@ -12,6 +12,7 @@ from backend.rides.selectors import (
 )
 from webapp.views.carpool import home_carpool
 from webapp.views.common import page
+from webapp.views.console.common import row_url
 from webapp.views.sharing import home_sharing
 from webapp.views.shop_runs import home_shop_runs
 
@@ -28,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     people_ids = people_ids_actable_by(actor=user)
     driver_ids = driver_profile_ids_of(user=user)
     unread = inbox(user=user).filter(read_at__isnull=True)[:5]
+    open_url = row_url("webapp:notification-open")
     next_rides = ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=5)
     driving, offers = [], 0
     if driver_ids:  # most people do not drive: two queries saved
@@ -43,7 +45,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "driving": driving,
             "offers_waiting": offers,
             "unread_notifications": [
-                notification_message(n, language=language) | {"created": n.created_at}
+                notification_message(n, language=language)
+                | {"created": n.created_at, "open": open_url(n.pk)}
                 for n in unread
             ],
             **home_carpool(user, people_ids),

@@ -2,7 +2,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -11,7 +12,9 @@ from backend.errors import ApplicationError
 from backend.notifications.models import Channel
 from backend.notifications.selectors import inbox, notification_message, preferences_for
 from backend.notifications.services import notifications_mark_read, preferences_set
+from webapp.notification_links import notification_link
 from webapp.views.common import page, show_error
+from webapp.views.console.common import row_url
 
 PAGE_SIZE = 20
 
@@ -22,6 +25,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     paginator = Paginator(inbox(user=user), PAGE_SIZE)
     page_obj = paginator.get_page(request.GET.get("page"))
+    open_url = row_url("webapp:notification-open")
     return page(
         request,
         "webapp/notifications/list.html",
@@ -29,7 +33,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page_obj,
             "items": [
                 notification_message(n, language=user.preferred_language)
-                | {"created": n.created_at}
+                | {"created": n.created_at, "open": open_url(n.pk)}
                 for n in page_obj
             ],
         },
@@ -47,6 +51,18 @@ def notification_read(request: HttpRequest) -> HttpResponse:
     elif up_to.isascii() and up_to.isdigit():
         notifications_mark_read(user=request.user, up_to_id=int(up_to))
     return redirect("webapp:notifications")
+
+
+@login_required
+@require_GET
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open one of my messages (its link in a push, an e-mail or a list): it is read now,
+    and the page where I act on it opens; the messages page when there is none. Someone
+    else's message is a 404, as is one that does not exist."""
+    notification = get_object_or_404(inbox(user=request.user), pk=pk)
+    notifications_mark_read(user=request.user, ids=[notification.pk])
+    link = notification_link(notification.kind, notification.payload, recipient=request.user)
+    return redirect(link or reverse("webapp:notifications") + f"#message-{notification.pk}")
 
 
 # The kinds' codes start with the service they belong to; the page groups them so.

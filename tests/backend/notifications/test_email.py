@@ -2,10 +2,12 @@
 (aiosmtpd), with the deliver task run in-process."""
 
 import pytest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from backend.notifications.models import Delivery, DeliveryStatus
 from backend.notifications.services import notify
-from tests.factories import UserFactory
+from tests.factories import ManagedProfileFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +72,17 @@ def test_a_person_who_chose_email_gets_one_message_in_their_language(
     assert message["To"] == "anna@example.se"
     assert message["From"] == "Samby <noreply@samby.example>"
     assert message["Subject"] == subject
+    # The message opens in Samby (webapp:notification-open). The catalogue's Swedish for
+    # the line, whichever it holds: English until it is translated.
+    with translation.override(language):
+        open_in = _("Open in Samby: %(url)s") % {
+            "url": f"https://samby.example/notifications/{notification.pk}/open"
+        }
+    assert open_in.endswith(f"https://samby.example/notifications/{notification.pk}/open")
     assert message.get_content().splitlines() == [
         "Handlarskjutsen går 10:30 i dag.",
+        "",
+        open_in,
         "",
         "-- ",
         footer,
@@ -135,3 +146,27 @@ def test_a_person_who_did_not_choose_email_gets_none(
 
     assert not notification.deliveries.filter(channel="email").exists()
     assert smtp_server.messages == []
+
+
+def test_a_managed_profile_gets_no_link_it_could_not_open(
+    email_settings, smtp_server, django_capture_on_commit_callbacks
+):
+    """Without a login the open page would only ask to sign in."""
+    greta = ManagedProfileFactory(
+        contact_by_email=True,
+        contact_by_sms=False,
+        email="greta@example.se",
+        preferred_language="en",
+    )
+
+    notify_now(django_capture_on_commit_callbacks, greta)
+
+    [(recipients, message)] = smtp_server.messages
+    assert recipients == ["greta@example.se"]
+    assert message.get_content().splitlines() == [
+        "Handlarskjutsen går 10:30 i dag.",
+        "",
+        "-- ",
+        "You get this e-mail because you chose e-mail in Samby's settings.",
+        "https://samby.example",
+    ]

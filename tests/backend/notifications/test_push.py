@@ -143,7 +143,8 @@ def test_notify_pushes_one_encrypted_message_to_each_browser(
             "kind": "membership.approved",
             "title": "Välkommen till Äppelbo byalag",
             "body": "Ditt medlemskap i Äppelbo byalag är godkänt.",
-            "url": "/",
+            # The message's open page: read, then where it is acted on.
+            "url": f"/notifications/{notification.pk}/open",
         }
     assert len(push_service.received()) == 2
     delivery = push_delivery(notification)

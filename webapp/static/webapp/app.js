@@ -12,11 +12,18 @@
 
   // --- Messages shown for a while at the bottom ----------------------------------------
   const toasts = document.querySelector("[data-toasts]");
-  function toast(text) {
+  function toast(text, href) {
     if (!toasts) return;
     const item = document.createElement("p");
     item.className = "toast";
-    item.textContent = text;
+    if (href) {
+      const link = document.createElement("a");
+      link.href = href;
+      link.textContent = text;
+      item.append(link);
+    } else {
+      item.textContent = text;
+    }
     toasts.append(item);
     setTimeout(() => item.remove(), 10000);
   }
@@ -69,7 +76,9 @@
       remember(message.id);
       since = Math.max(since, message.id);
       if (!message.read) bumpUnread();
-      toast(message.body ? `${message.title}: ${message.body}` : message.title);
+      // The server gives the address of message 0 (webapp:notification-open).
+      const open = body.dataset.open && body.dataset.open.replace("/0/", `/${message.id}/`);
+      toast(message.body ? `${message.title}: ${message.body}` : message.title, open);
     }
     document.dispatchEvent(new CustomEvent("samby:message", { detail: message }));
     // Positions move markers in place; anything else refreshes the page's live regions.
