@@ -292,6 +292,8 @@ LINKS: dict[str, Link | None] = {
     "carpool.booking_declined": to("webapp:carpool"),
     "carpool.booking_cancelled": carpool_cancelled,
     "carpool.trip_cancelled": to("webapp:carpool-bookings"),
+    # The new pickup time, and cancelling there if it does not suit.
+    "carpool.departure_moved": to("webapp:carpool-bookings"),
     "carpool.alert": carpool_alert,
     # Reports are read in the app; the web console has no page for them.
     "carpool.report": None,
