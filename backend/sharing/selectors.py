@@ -21,6 +21,7 @@ from backend.sharing.models import (
     UPCOMING,
     Booking,
     BookingStatus,
+    CalendarFeed,
     Clearance,
     Resource,
 )
@@ -402,3 +403,9 @@ def active_booking_count(*, booker: User, now: datetime) -> int:
 
 def bookings_to_mark_overdue(*, now: datetime) -> QuerySet[Booking]:
     return Booking.objects.filter(status=BookingStatus.CHECKED_OUT, ends_at__lt=now)
+
+
+def person_feed_of(*, user: User) -> CalendarFeed | None:
+    """`user`'s calendar feed if they made one; reading never makes one (the secret
+    address exists only once they asked for it)."""
+    return CalendarFeed.objects.filter(user=user).first()

@@ -29,7 +29,7 @@ from backend.accounts.models import User
 from backend.community.selectors import associations_visible_to, people_actable_by
 from backend.errors import ApplicationError
 from backend.sharing import services
-from backend.sharing.ical import feed_ical
+from backend.sharing.calendar_feed import FEED_AHEAD, FEED_PAST, feed_ical
 from backend.sharing.models import UPCOMING, Booking, BookingStatus, CalendarFeed, ResourcePhoto
 from backend.sharing.selectors import (
     bookings_awaiting,
@@ -356,28 +356,53 @@ class ResourceFeed(APIView):
         return Response(_feed_url(request, services.feed_rotate(feed=feed)))
 
 
+_MY_FEED = (
+    "The address carries everything I booked or drive, from"
+    f" {FEED_PAST.days} days back to {FEED_AHEAD.days} days ahead: volunteer rides (as"
+    " rider, and the ones I drive), carpool seats and the"
+    " departures I drive with passengers, shop-run sign-ups and the runs I drive, and"
+    " bookings of shared things. Only my own, not those of people I book for. Places are"
+    " villages, shops and things, never an exact home address or another person's name or"
+    " phone. Cancelled things leave the calendar. Anyone with the address sees these"
+    " events: POST makes a new address, and the old one stops working."
+)
+
+
 class MyFeed(APIView):
-    @extend_schema(responses={200: CalendarFeedOutput})
+    @extend_schema(
+        summary="My calendar address (made on first use)",
+        description=_MY_FEED,
+        responses={200: CalendarFeedOutput},
+    )
     def get(self, request: Request) -> Response:
-        """My bookings as a calendar address for the phone's calendar."""
+        """My rides, runs and bookings as a calendar address for the phone's calendar."""
         return Response(_feed_url(request, services.person_feed_get_or_create(user=request.user)))
 
-    @extend_schema(request=None, responses={200: CalendarFeedOutput})
+    @extend_schema(
+        summary="A new calendar address; the old one stops working",
+        description=_MY_FEED,
+        request=None,
+        responses={200: CalendarFeedOutput},
+    )
     def post(self, request: Request) -> Response:
+        """A new secret address for my calendar; the old one stops working."""
         feed = services.person_feed_get_or_create(user=request.user)
         return Response(_feed_url(request, services.feed_rotate(feed=feed)))
 
 
 class IcalFeed(APIView):
-    """The calendar itself. The secret in the address is the only key (phone calendars
-    send no login); an unknown one is a 404."""
+    """The calendar itself: a person's rides, runs and bookings
+    (`backend.sharing.calendar_feed`), or a resource's busy times. The secret in the
+    address is the only key (phone calendars send no login); an unknown one is a 404."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
     @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.STR})
     def get(self, request: Request, token: str) -> HttpResponse:
-        feed = get_object_or_404(CalendarFeed.objects.select_related("resource"), token=token)
+        feed = get_object_or_404(
+            CalendarFeed.objects.select_related("resource", "user"), token=token
+        )
         response = HttpResponse(feed_ical(feed), content_type="text/calendar; charset=utf-8")
         response["Cache-Control"] = "private, max-age=300"
         return response

@@ -12,8 +12,8 @@ from PIL import Image
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.models import Notification
 from backend.sharing import services
+from backend.sharing.calendar_feed import feed_ical
 from backend.sharing.errors import BookingErrorCode
-from backend.sharing.ical import feed_ical
 from backend.sharing.models import (
     Booking,
     BookingStatus,
