@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from webapp.views import (
     auth,
+    calendar_feed,
     driver,
     email_confirmation,
     home,
@@ -53,6 +54,8 @@ urlpatterns = [
     ),
     path("profile/", profile.profile, name="profile"),
     path("profile/export", profile.export, name="profile-export"),
+    path("profile/calendar", calendar_feed.calendar_feed, name="calendar-feed"),
+    path("profile/calendar/new", calendar_feed.calendar_feed_rotate, name="calendar-feed-new"),
     path("profile/password", password.password_change, name="password-change"),
     path("profile/phone", join.phone_confirm_page, name="phone-confirm"),
     path("profile/phone/code", join.phone_code, name="phone-code"),

@@ -959,6 +959,10 @@ ROWS: list[Row] = [
     R("webapp:profile-export", "GET", 200),
     R("webapp:profile", "GET", 200),
     R("webapp:profile", "POST", 400),
+    # One's own calendar address: made on asking (the resident has one already, so asking
+    # again writes nothing), and a new one for anyone who asks.
+    R("webapp:calendar-feed", "POST", 302, resident=UNCHANGED),
+    R("webapp:calendar-feed-new", "POST", 302),
     R("webapp:ride-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R("webapp:ride-new", "GET", 200),
     R("webapp:ride-new", "POST", 400),
