@@ -17,6 +17,7 @@ from backend.community.services import proxy_link_create
 from backend.notifications.services import notify
 from backend.sharing.models import ApprovalMode
 from backend.sharing.services import booking_request as sharing_request
+from backend.sharing.services import person_feed_get_or_create
 from backend.shuttle.services import schedule_create, signup_create
 from tests.e2e.conftest import PAGE_BUDGET, SCREENSHOTS, Transfer, check_axe, off_loop, screenshot
 from tests.factories import UserFactory, next_weekday_at
@@ -105,6 +106,8 @@ def world(live) -> World:
         invited_as="070-174 06 30",
     )
     off_loop(add_sharing_with_bookings, world=made)
+    # Lena has asked for her calendar address: her profile shows it (Anna's does not).
+    off_loop(person_feed_get_or_create, user=made.people["proxy"])
     # Someone who joined with her number and has not entered the code yet.
     made.people["unconfirmed"] = UserFactory(
         full_name="Lena Lund", phone="+46701740677", phone_confirmed_at=None
