@@ -36,3 +36,15 @@ def test_my_feed_is_documented_as_carrying_everything(api):
         description = operations[method]["description"]
         assert "volunteer rides" in description
         assert "30 days back to 90 days ahead" in description
+
+
+def test_the_calendar_is_read_in_a_fixed_number_of_queries(
+    api_as, api, member, trailer, association, django_assert_num_queries
+):
+    for _ in range(3):
+        RideRequestFactory(rider=member, association=association)
+    BookingFactory(resource=trailer, booker=member)
+    path = api_as(member).get("/api/v1/sharing/feed").json()["url"].split("testserver", 1)[1]
+    # The feed and its person, then one query for each of the seven kinds of thing.
+    with django_assert_num_queries(8):
+        assert api.get(path).status_code == 200
