@@ -10,7 +10,9 @@ event names places the way a stranger may see them (the village, the shop, the t
 and never an exact home address, a door code, or another person's name or phone: a
 ride's pickup and often its destination are somebody's home, and a free-text address
 cannot tell a health centre from a house. The person has the exact details in Samby,
-and each event links there.
+and each event links there. Shared-thing bookings are shown as the sharing feed always
+showed them: once confirmed, with the pickup instructions the lender wrote for
+borrowers and the thing's position.
 
 Cancelled things are left out rather than sent with STATUS:CANCELLED: a phone drops an
 event that is no longer in the feed, and some phones show cancelled events as if they
