@@ -294,6 +294,8 @@ LINKS: dict[str, Link | None] = {
     "carpool.trip_cancelled": to("webapp:carpool-bookings"),
     # The new pickup time, and cancelling there if it does not suit.
     "carpool.departure_moved": to("webapp:carpool-bookings"),
+    # To the driver, when a coordinator moved their departure: their trips, at the trip.
+    "carpool.departure_moved_by_coordinator": carpool_driver,
     "carpool.alert": carpool_alert,
     # Reports are read in the app; the web console has no page for them.
     "carpool.report": None,

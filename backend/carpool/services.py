@@ -331,8 +331,9 @@ def occurrence_move(
     come to another time, at most DEPARTURE_MOVE_MAX either way; the route stays. Its span
     and the pickup and drop-off times of its requested and confirmed bookings shift by the
     same amount, the database rewrites its route legs (trigger carpool_occurrence_legs),
-    and each passenger (and whoever booked for them) is told the new pickup time. A time
-    in the same minute changes and tells nothing.
+    and each passenger (and whoever booked for them) is told the new pickup time; the
+    driver is told when a coordinator moved it. A time in the same minute changes and
+    tells nothing. Ride alerts are matched again by dispatch.carpool.occurrence_move.
 
     Locks the departure row, then its live bookings: `booking_request` and
     `booking_cancel` lock the departure row first too, so a booking made meanwhile either
@@ -402,6 +403,20 @@ def occurrence_move(
             {
                 "before": local_time(booking.pickup_at),
                 "when": local_time(booking.pickup_at + delta),
+            },
+            urgent=True,
+        )
+    trip = occurrence.trip
+    if actor.pk != trip.driver_id:
+        # A coordinator moved it: the driver must not learn the new time from a passenger.
+        notify(
+            trip.driver,
+            "carpool.departure_moved_by_coordinator",
+            {
+                "before": local_time(locked.departure_at),
+                "when": local_time(departure_at),
+                "trip": trip.pk,
+                "occurrence": locked.pk,
             },
             urgent=True,
         )

@@ -283,6 +283,17 @@ KINDS: dict[str, Kind] = {
             ),
             ALL_CHANNELS,
         ),
+        # A coordinator moved one of the driver's departures (the driver moving it tells
+        # only the passengers).
+        Kind(
+            "carpool.departure_moved_by_coordinator",
+            _("New time for your trip"),
+            _(
+                "A coordinator has moved your departure from %(before)s to %(when)s. Anyone"
+                " booked on it has been told the new time."
+            ),
+            ALL_CHANNELS,
+        ),
         Kind(
             "carpool.alert",
             _("A trip for you"),

@@ -389,7 +389,7 @@ class DepartureMove(APIView):
         occurrence = _managed_departure(request, pk)
         data = DepartureMoveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        carpool.occurrence_move(
+        carpool_dispatch.occurrence_move(
             occurrence=occurrence,
             actor=request.user,
             departure_at=data.validated_data["departure_at"],

@@ -636,7 +636,7 @@ def departure_move(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            moved = carpool.occurrence_move(
+            moved = carpool_dispatch.occurrence_move(
                 occurrence=occurrence, actor=request.user, departure_at=form.departure_at()
             )
         except ApplicationError as error:

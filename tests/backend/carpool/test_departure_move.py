@@ -1,6 +1,8 @@
 """Moving one departure to another time: backend.carpool.services.occurrence_move on
 PostGIS. The departure, its span, its route legs and its live bookings move together;
-each passenger is told once; a refused move changes and tells nothing."""
+each passenger is told once, and the driver when a coordinator moved it; a refused move
+changes and tells nothing. Through dispatch.carpool.occurrence_move the trip is matched
+against the ride alerts again, once per alert and trip as when it is published."""
 
 import datetime as dt
 import threading
@@ -17,20 +19,24 @@ from backend.carpool.models import (
     BookingState,
     OccurrenceStatus,
     RouteLeg,
+    SavedSearchAlert,
     Trip,
     TripOccurrence,
 )
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification
+from dispatch import carpool as carpool_dispatch
 from dispatch.carpool_matching import Search, departures_matching
 from tests.backend.carpool.test_route_legs import legs_consistent
-from tests.backend.carpool.test_trips_and_bookings import book
+from tests.backend.carpool.test_trips_and_bookings import alert_for, book
 from tests.carpool_fixtures import along
 from tests.factories import AssociationFactory, MembershipFactory, coordinator_of, next_weekday_at
 
 pytestmark = pytest.mark.django_db
 
 MOVED = "carpool.departure_moved"
+MOVED_BY_COORDINATOR = "carpool.departure_moved_by_coordinator"
+ALERT = "carpool.alert"
 
 
 def move(occurrence: TripOccurrence, actor, departure_at: dt.datetime) -> TripOccurrence:
@@ -368,3 +374,131 @@ def test_two_departures_moved_to_the_same_time_at_once_one_is_refused(publish, c
         [str(first.pk if first.pk in results else second.pk), "departure_time_taken"]
     )
     assert TripOccurrence.objects.filter(trip=trip, departure_at=target).count() == 1
+
+
+# --- Telling the driver ------------------------------------------------------------------------
+
+
+def test_a_coordinator_moving_it_tells_the_driver_once_with_both_times(
+    publish, passenger, carpool_driver, coordinator
+):
+    occurrence = publish().occurrences.get()
+    book(occurrence, passenger)
+    Notification.objects.all().delete()
+    old = occurrence.departure_at
+    new = old + dt.timedelta(minutes=45)
+
+    move(occurrence, coordinator, new)
+
+    [told] = Notification.objects.filter(kind=MOVED_BY_COORDINATOR)
+    assert (told.recipient, told.urgent) == (carpool_driver, True)
+    assert told.payload == {
+        "before": local(old),
+        "when": local(new),
+        "trip": occurrence.trip_id,
+        "occurrence": occurrence.pk,
+    }
+    # The passenger is told as when the driver moves it; nobody else hears of it.
+    assert sorted(Notification.objects.values_list("recipient_id", "kind")) == sorted(
+        [(carpool_driver.pk, MOVED_BY_COORDINATOR), (passenger.pk, MOVED)]
+    )
+
+
+def test_the_driver_moving_it_is_not_told_of_their_own_move(publish, passenger, carpool_driver):
+    occurrence = publish().occurrences.get()
+    book(occurrence, passenger)
+    Notification.objects.all().delete()
+
+    move(occurrence, carpool_driver, occurrence.departure_at + dt.timedelta(minutes=45))
+
+    assert not Notification.objects.filter(recipient=carpool_driver).exists()
+    assert list(Notification.objects.values_list("recipient_id", "kind")) == [(passenger.pk, MOVED)]
+
+
+def test_a_coordinator_moving_it_within_the_same_minute_tells_the_driver_nothing(
+    publish, coordinator
+):
+    occurrence = publish().occurrences.get()
+    before = snapshot()
+    move(occurrence, coordinator, occurrence.departure_at + dt.timedelta(seconds=30))
+    assert snapshot() == before
+
+
+# --- Ride alerts at the new time -----------------------------------------------------------
+
+
+@pytest.fixture
+def move_committed(eager, django_capture_on_commit_callbacks):
+    """Publish and move as the pages and the API do, running what waits for the commit
+    (the alert task, in-process) as it would run after it."""
+
+    def run(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return run
+
+
+def moved_via_dispatch(occurrence: TripOccurrence, actor, departure_at: dt.datetime):
+    fresh = TripOccurrence.objects.select_related("trip").get(pk=occurrence.pk)
+    return carpool_dispatch.occurrence_move(
+        occurrence=fresh, actor=actor, departure_at=departure_at
+    )
+
+
+@pytest.mark.parametrize("who", ["driver", "coordinator"])
+def test_an_alert_that_suits_only_the_new_time_is_told_once(
+    publish, passenger, carpool_driver, coordinator, move_committed, who
+):
+    """Monday 07:00 is before the alert's hours; moved to 10:00 it is within them."""
+    alert = alert_for(passenger, earliest=dt.time(9, 30), latest=dt.time(11, 0))
+    occurrence = move_committed(publish).occurrences.get()
+    assert not Notification.objects.filter(kind=ALERT).exists()
+    actor = {"driver": carpool_driver, "coordinator": coordinator}[who]
+    new = next_weekday_at(0, 10, 0)
+
+    move_committed(moved_via_dispatch, occurrence, actor, new)
+
+    [told] = Notification.objects.filter(kind=ALERT)
+    assert told.recipient == passenger
+    assert (told.payload["occurrence"], told.payload["when"]) == (occurrence.pk, local(new))
+    assert list(SavedSearchAlert.objects.values_list("search", "trip", "occurrence")) == [
+        (alert.pk, occurrence.trip_id, occurrence.pk)
+    ]
+
+
+def test_moving_twice_within_the_alerts_hours_does_not_alert_twice(
+    publish, passenger, carpool_driver, move_committed
+):
+    alert_for(passenger, earliest=dt.time(9, 30), latest=dt.time(11, 0))
+    occurrence = move_committed(publish).occurrences.get()
+
+    move_committed(moved_via_dispatch, occurrence, carpool_driver, next_weekday_at(0, 10, 0))
+    move_committed(moved_via_dispatch, occurrence, carpool_driver, next_weekday_at(0, 10, 15))
+
+    assert Notification.objects.filter(kind=ALERT).count() == 1
+    assert SavedSearchAlert.objects.count() == 1
+
+
+def test_an_alert_told_at_publishing_is_not_told_again_when_the_departure_moves(
+    publish, passenger, carpool_driver, move_committed
+):
+    alert_for(passenger, earliest=dt.time(6, 30), latest=dt.time(11, 0))
+    occurrence = move_committed(publish).occurrences.get()
+    assert Notification.objects.filter(kind=ALERT).count() == 1
+
+    move_committed(moved_via_dispatch, occurrence, carpool_driver, next_weekday_at(0, 10, 0))
+
+    assert Notification.objects.filter(kind=ALERT).count() == 1
+
+
+def test_an_alert_for_the_old_time_only_is_not_told_of_the_moved_departure(
+    publish, passenger, carpool_driver, move_committed
+):
+    """Created after publishing (so not told then), for hours the departure leaves."""
+    occurrence = move_committed(publish).occurrences.get()
+    alert_for(passenger, earliest=dt.time(6, 30), latest=dt.time(8, 0))
+
+    move_committed(moved_via_dispatch, occurrence, carpool_driver, next_weekday_at(0, 10, 0))
+
+    assert not Notification.objects.filter(kind=ALERT).exists()
