@@ -18,9 +18,10 @@ from backend.accounts.models import User
 from backend.carpool.models import SavedSearchAlert
 from backend.community.selectors import coordinated_association_ids
 from backend.rides.models import DRIVER_HOLDS, Offer, RideRequest
+from backend.rides.selectors import driver_profiles_of
 from backend.sharing.models import Booking as SharingBooking
 from backend.sharing.models import Resource
-from backend.shuttle.models import RunOccurrence
+from backend.shuttle.models import RunOccurrence, RunVehicle
 
 Link = Callable[[dict, User], str | None]
 
@@ -113,6 +114,23 @@ def ride_offer(payload: dict, recipient: User) -> str:
     return f"{url}#offer-{offer_id}"
 
 
+def driver_mode(payload: dict, recipient: User) -> str:
+    """The ride is no longer the driver's: driver mode of its association, with what they
+    still drive there; the first one when they no longer drive for it (or an older
+    message does not say which)."""
+    url = reverse("webapp:driver")
+    if "association" not in payload:
+        return url
+    association_id = _id(payload, "association")
+    if (
+        not driver_profiles_of(user=recipient)
+        .filter(membership__association_id=association_id)
+        .exists()
+    ):
+        return url
+    return _with(url, association=association_id)
+
+
 def console_ride(payload: dict, recipient: User) -> str | None:
     ride_id = _id(payload, "ride")
     association_id = (
@@ -126,6 +144,18 @@ def console_ride(payload: dict, recipient: User) -> str | None:
 
 def run_sheet(payload: dict, recipient: User) -> str:
     return reverse("webapp:shuttle-run-sheet", args=[_id(payload, "run")])
+
+
+def run_changed(payload: dict, recipient: User) -> str:
+    """A run cancelled or moved is told to those signed up and its drivers: a driver's
+    run sheet, everyone else's sign-ups (an older message without the run's id too)."""
+    if "run" in payload and (
+        RunVehicle.objects.filter(
+            occurrence_id=_id(payload, "run"), driver__membership__user=recipient
+        ).exists()
+    ):
+        return run_sheet(payload, recipient)
+    return MY_SIGNUPS(payload, recipient)
 
 
 def console_runs(payload: dict, recipient: User) -> str | None:
@@ -262,8 +292,8 @@ LINKS: dict[str, Link | None] = {
     "ride.offer_closed": None,
     "ride.assigned": driver_ride,
     # Not the driver's ride any more: driver mode, with what they still drive.
-    "ride.cancelled": to("webapp:driver"),
-    "ride.released": to("webapp:driver"),
+    "ride.cancelled": driver_mode,
+    "ride.released": driver_mode,
     "ride.unassigned": console_ride,
     # Plans are reviewed and approved in the app; the web console has no page for them.
     "ride.plan_ready": None,
@@ -273,8 +303,9 @@ LINKS: dict[str, Link | None] = {
     "shuttle.signed_up": MY_SIGNUPS,
     "shuttle.waitlisted": MY_SIGNUPS,
     "shuttle.seat_offered": MY_SIGNUPS,
-    "shuttle.run_cancelled": MY_SIGNUPS,
-    "shuttle.run_moved": MY_SIGNUPS,
+    # ... and the run's drivers: their run sheet.
+    "shuttle.run_cancelled": run_changed,
+    "shuttle.run_moved": run_changed,
     "shuttle.reminder": MY_SIGNUPS,
     # Shop runs: drivers and coordinators. A run is offered to drivers by SMS and in the
     # app; the web has no page to answer it.

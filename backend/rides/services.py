@@ -457,7 +457,12 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
         notify(
             driver.membership.user,
             "ride.cancelled",
-            {"when": local_time(ride.planned_pickup or ride.earliest_pickup), "reason": reason},
+            {
+                "when": local_time(ride.planned_pickup or ride.earliest_pickup),
+                "reason": reason,
+                # Which driver mode to open, for someone who drives for several.
+                "association": ride.association_id,
+            },
             urgent=True,
         )
     return ride
@@ -525,7 +530,11 @@ def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) 
         notify(
             previous_driver.membership.user,
             "ride.released",
-            {"when": local_time(ride.earliest_pickup), "reason": reason.strip()},
+            {
+                "when": local_time(ride.earliest_pickup),
+                "reason": reason.strip(),
+                "association": ride.association_id,
+            },
             urgent=True,
         )
     return ride

@@ -255,7 +255,12 @@ def occurrence_cancel(*, actor: User, occurrence: RunOccurrence, reason: str) ->
         state=OccurrenceState.CANCELLED, state_reason=reason.strip(), plan_stale=False
     )
     _cancel_reminders(occurrence)
-    payload = {"when": local_time(occurrence.arrive_at), "reason": reason.strip()}
+    # The run's id takes its drivers to their run sheet.
+    payload = {
+        "when": local_time(occurrence.arrive_at),
+        "reason": reason.strip(),
+        "run": occurrence.pk,
+    }
     for person, _name in tell:
         notify(person, "shuttle.run_cancelled", payload, urgent=True)
     occurrence.refresh_from_db()
@@ -315,7 +320,7 @@ def occurrence_move(
                 RunVehicle.objects.filter(pk=vehicle.pk).update(busy=busy)
         except IntegrityError:
             dropped.append(vehicle)
-    payload = {"old": local_time(old), "when": local_time(arrive_at)}
+    payload = {"old": local_time(old), "when": local_time(arrive_at), "run": occurrence.pk}
     for person, _name in _people_to_tell(occurrence):
         notify(person, "shuttle.run_moved", payload, urgent=True)
     for vehicle in dropped:

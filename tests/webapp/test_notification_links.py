@@ -2,11 +2,14 @@
 read and redirects to the page webapp/notification_links.py names for its kind, or to the
 messages page. The notifications here come from the real services."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from backend.carpool.models import SavedSearch
+from backend.community.models import Role
 from backend.community.services import proxy_link_create
 from backend.notifications.channels import OPEN_PATH, notification_open_path
 from backend.notifications.kinds import KINDS
@@ -15,10 +18,24 @@ from backend.notifications.services import notify
 from backend.rides.models import Offer, OfferState, RideRequest, RideState
 from backend.sharing.models import ApprovalMode, BookingStatus
 from backend.sharing.services import booking_approve
-from backend.shuttle.services import vehicle_add
+from backend.shuttle.services import occurrence_cancel, signup_create, vehicle_add
+from dispatch.carpool import occurrence_move as carpool_occurrence_move
 from dispatch.carpool import trip_alerts_send
-from dispatch.offers import offer_accept, offer_wave, ride_assign_by_coordinator
-from tests.factories import RideRequestFactory, next_weekday_at
+from dispatch.offers import (
+    offer_accept,
+    offer_wave,
+    ride_assign_by_coordinator,
+    ride_reassign_by_coordinator,
+)
+from dispatch.services import ride_cancel
+from dispatch.shop_runs import occurrence_reschedule
+from tests.factories import (
+    AssociationFactory,
+    DriverProfileFactory,
+    MembershipFactory,
+    RideRequestFactory,
+    next_weekday_at,
+)
 from tests.shuttle_world import make_world
 from tests.webapp.carpool_world import book_form as carpool_book_form
 from tests.webapp.carpool_world import publish, search_query
@@ -155,6 +172,59 @@ def test_the_day_before_reminder_opens_the_drivers_page_for_the_driver(world):
     )
 
 
+def drives_elsewhere_too(world, role: str) -> None:
+    """`role` drives for a second association too, one whose name sorts first, so driver
+    mode without `?association=` would open that one."""
+    other = AssociationFactory(name="Berga byalag")
+    DriverProfileFactory(
+        membership=MembershipFactory(
+            user=world.people[role], association=other, roles=[Role.MEMBER, Role.DRIVER]
+        )
+    )
+
+
+def test_a_ride_cancelled_opens_driver_mode_of_its_association_for_a_driver_of_several(world):
+    drives_elsewhere_too(world, "holding_driver")
+    ride_cancel(ride=world.held, actor=world.people["rider"], reason="Sjuk")
+    told = latest(world.people["holding_driver"], "ride.cancelled")
+    assert told.payload["association"] == world.a.pk
+
+    target = opened(world, "holding_driver", told)
+
+    assert target == f"/driver/?association={world.a.pk}"
+    page = world.client("holding_driver").get(target).content.decode()
+    assert f'name="association" value="{world.a.pk}"' in page
+
+
+def test_a_ride_given_to_another_driver_opens_driver_mode_of_its_association(world):
+    drives_elsewhere_too(world, "holding_driver")
+    ride_reassign_by_coordinator(
+        ride_id=world.held.pk,
+        driver=world.drivers["offered_driver"],
+        actor=world.people["coordinator"],
+        reason="Bilen startar inte",
+    )
+    told = latest(world.people["holding_driver"], "ride.released")
+    assert told.payload["association"] == world.a.pk
+
+    assert opened(world, "holding_driver", told) == f"/driver/?association={world.a.pk}"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param({"when": "2026-12-01 10:00", "reason": "Sjuk"}, id="older-payload"),
+        pytest.param(
+            {"when": "2026-12-01 10:00", "reason": "Sjuk", "association": -1},
+            id="no-longer-drives-there",
+        ),
+    ],
+)
+def test_a_ride_cancelled_opens_plain_driver_mode_when_the_association_is_unknown(world, payload):
+    told = notify(world.people["holding_driver"], "ride.cancelled", payload)
+    assert opened(world, "holding_driver", told) == "/driver/"
+
+
 def test_a_ride_without_a_driver_opens_the_console_for_the_coordinator(world):
     told = notify(
         world.people["coordinator"],
@@ -225,6 +295,20 @@ def test_a_seat_request_opens_the_drivers_trips_at_the_trip(world, settings):
     assert opened(world, "holding_driver", asked) == f"/carpool/trips#trip-{trip.pk}"
 
 
+def test_a_departure_a_coordinator_moved_opens_the_drivers_trips_at_the_trip(world, settings):
+    settings.ROUTER_URL = ""
+    trip = publish(world)
+    departure = trip.occurrences.get()
+    carpool_occurrence_move(
+        occurrence=departure,
+        actor=world.people["coordinator"],
+        departure_at=departure.departure_at + timedelta(minutes=30),
+    )
+    told = latest(world.people["holding_driver"], "carpool.departure_moved_by_coordinator")
+
+    assert opened(world, "holding_driver", told) == f"/carpool/trips#trip-{trip.pk}"
+
+
 def test_a_ride_alert_opens_the_search_that_finds_the_trip(world, settings):
     settings.ROUTER_URL = ""
     query = search_query()
@@ -272,6 +356,69 @@ def test_a_shop_run_given_to_a_driver_opens_the_run_sheet(settings):
     assert client.get(response["Location"]).status_code == 200
     told.refresh_from_db()
     assert told.read_at is not None
+
+
+def open_as(person, notification: Notification) -> str:
+    """Open the message as `person` (the page it leads to answers 200); where it led."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(person)
+    response = client.get(open_url(notification))
+    assert response.status_code == 302
+    target = response["Location"]
+    assert client.get(target).status_code == 200, target
+    return target
+
+
+@pytest.fixture
+def shop_run(settings):
+    """A shop run with a driver and one resident signed up."""
+    settings.ROUTER_URL = ""
+    settings.GEOCODER_URL = ""
+    shop = make_world()
+    vehicle_add(
+        occurrence=shop.occurrence,
+        driver=shop.drivers[0],
+        actor=shop.coordinator,
+        by_coordinator=True,
+    )
+    resident = shop.residents[0]
+    signup_create(actor=resident, occurrence=shop.occurrence, passenger=resident)
+    return shop
+
+
+def test_a_shop_run_cancelled_opens_the_run_sheet_for_its_driver_and_the_signups_else(
+    shop_run,
+):
+    occurrence_cancel(actor=shop_run.coordinator, occurrence=shop_run.occurrence, reason="Snö")
+    driver_note = latest(shop_run.driver_user(), "shuttle.run_cancelled")
+    resident_note = latest(shop_run.residents[0], "shuttle.run_cancelled")
+    assert driver_note.payload["run"] == shop_run.occurrence.pk
+
+    sheet = f"/shuttle/runs/{shop_run.occurrence.pk}/sheet"
+    assert open_as(shop_run.driver_user(), driver_note) == sheet
+    assert open_as(shop_run.residents[0], resident_note) == "/shop-runs/#my-signups"
+
+
+def test_a_shop_run_moved_opens_the_run_sheet_for_its_driver_and_the_signups_else(shop_run):
+    occurrence = shop_run.occurrence
+    occurrence_reschedule(
+        actor=shop_run.coordinator,
+        occurrence=occurrence,
+        arrive_at=occurrence.arrive_at + timedelta(minutes=30),
+        leave_at=occurrence.leave_at + timedelta(minutes=30),
+    )
+    driver_note = latest(shop_run.driver_user(), "shuttle.run_moved")
+    resident_note = latest(shop_run.residents[0], "shuttle.run_moved")
+    assert driver_note.payload["run"] == occurrence.pk
+
+    assert open_as(shop_run.driver_user(), driver_note) == f"/shuttle/runs/{occurrence.pk}/sheet"
+    assert open_as(shop_run.residents[0], resident_note) == "/shop-runs/#my-signups"
+
+
+def test_a_shop_run_message_without_the_run_opens_the_signups(shop_run):
+    """Stored before the kind's payload named the run: the driver's sign-ups page."""
+    told = notify(shop_run.driver_user(), "shuttle.run_cancelled", {"when": "1", "reason": ""})
+    assert open_as(shop_run.driver_user(), told) == "/shop-runs/#my-signups"
 
 
 def test_a_request_for_help_opens_the_profile_where_it_is_answered(world):
