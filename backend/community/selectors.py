@@ -283,6 +283,17 @@ def municipality_covering(*, point: Point) -> Municipality | None:
     return Municipality.objects.filter(boundary__contains=point).first()
 
 
+def municipality_distance_m(*, municipality: Municipality, point: Point) -> float:
+    """Metres from `point` to the municipality's boundary along the earth (0 inside):
+    how far off a place is, for a message that says so."""
+    rows = fetch_dicts(
+        "SELECT ST_Distance(boundary::geography, ST_GeomFromEWKB(%s)::geography) AS m"
+        " FROM community_municipality WHERE id = %s",
+        [bytes(point.ewkb), municipality.pk],
+    )
+    return float(rows[0]["m"])
+
+
 def memberships_visible_to(*, viewer: User) -> QuerySet[Membership]:
     """Memberships `viewer` may look up by id: their own, all in associations they
     coordinate, and the coordinators of associations where they are active members."""

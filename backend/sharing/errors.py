@@ -10,6 +10,7 @@ class ResourceErrorCode(StrEnum):
     PHOTO_INVALID = "resource_photo_invalid"
     PHOTO_LIMIT = "resource_photo_limit"
     ALREADY_IN_SERVICE = "resource_already_in_service"
+    OUTSIDE_AREA = "resource_outside_area"
 
 
 class BookingErrorCode(StrEnum):

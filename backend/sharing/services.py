@@ -6,10 +6,12 @@ database's exclusion constraint (`booking_no_overlap`), not by a check in Python
 concurrent request could slip past.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.gis.geos import Point
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -18,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.accounts.models import User
 from backend.community.models import Association
 from backend.community.selectors import (
+    municipality_distance_m,
     user_can_act_for,
     user_is_active_member,
     user_is_coordinator,
@@ -184,6 +187,25 @@ def _check_resource(values: dict) -> None:
                 )
 
 
+def _check_place(association: Association, point: Point) -> None:
+    """A thing is kept where its association is: inside the association's municipality,
+    the area the other services (rides, shop runs) also hold places to. A mistyped pin or
+    a geocoder's hit in another town would otherwise list a drill hundreds of km away."""
+    municipality = association.municipality
+    if municipality.boundary.contains(point):
+        return
+    km = max(1, math.ceil(municipality_distance_m(municipality=municipality, point=point) / 1000))
+    raise _invalid(
+        ResourceErrorCode.OUTSIDE_AREA,
+        _(
+            "This place is %(km)s km outside %(municipality)s, where %(association)s is. "
+            "Check the address or the pin on the map and choose a place in %(municipality)s."
+        )
+        % {"km": km, "municipality": municipality.name, "association": association.name},
+        "location",
+    )
+
+
 @transaction.atomic
 def resource_create(
     *, actor: User, association: Association, lend_as_owner: bool = False, **fields
@@ -209,6 +231,8 @@ def resource_create(
     values = {**defaults, **fields}
     values["category"] = values.get("category", "").strip().lower()
     _check_resource(values)
+    if values.get("location") is not None:
+        _check_place(association, values["location"])
     return Resource.objects.create(association=association, owner=owner, **values)
 
 
@@ -222,8 +246,15 @@ def resource_update(*, actor: User, resource: Resource, **changes) -> Resource:
     if "category" in changes:
         changes["category"] = changes["category"].strip().lower()
     values = {name: getattr(resource, name) for name in RESOURCE_FIELDS}
+    # The web form sends the stored place back rounded to 6 decimals: that is no move.
+    moved = "location" in changes and not changes["location"].equals_exact(
+        resource.location, tolerance=1e-6
+    )
     values.update(changes)
     _check_resource(values)
+    if moved:
+        # Only a new place is checked: a thing listed before the rule can still be edited.
+        _check_place(resource.association, changes["location"])
     for name, value in changes.items():
         setattr(resource, name, value)
     resource.save(update_fields=[*changes])

@@ -199,6 +199,7 @@ def test_member_lends_their_own_thing(api_as, member, association):
         ({"min_minutes": 600, "max_minutes": 60}, "min_minutes"),
         ({"price_per_hour_ore": -1}, "price_per_hour_ore"),
         ({"location": {"type": "Point", "coordinates": [LON, 95]}}, "location"),
+        ({"location": {"type": "Point", "coordinates": [18.0686, 59.3293]}}, "location"),
         ({"title": ""}, "title"),
         ({"association": None}, "association"),
     ],
@@ -208,6 +209,7 @@ def test_member_lends_their_own_thing(api_as, member, association):
         "min-above-max",
         "negative-price",
         "latitude-range",
+        "outside-the-municipality",
         "blank-title",
         "no-association",
     ],
@@ -248,6 +250,50 @@ def test_only_managers_edit(api_as, car, coordinator, member):
     assert response.status_code == 200
     car.refresh_from_db()
     assert (car.title, car.buffer_minutes) == ("Byabilen 2", 15)
+
+
+def test_a_place_far_from_the_association_is_refused(api_as, car, coordinator, association):
+    """A geocoder's hit in Stockholm for a car kept in Vansbro: neither listed nor moved
+    there."""
+    stockholm = {"type": "Point", "coordinates": [18.0686, 59.3293]}
+    error = error_of(
+        api_as(coordinator).post(
+            "/api/v1/sharing/resources/",
+            {**CAR, "association": association.pk, "location": stockholm},
+            format="json",
+        ),
+        400,
+    )
+    message = (
+        "This place is 218 km outside Vansbro, where Västerdalarnas byaskjuts is. Check the "
+        "address or the pin on the map and choose a place in Vansbro."
+    )
+    assert error == {
+        "code": "resource_outside_area",
+        "message": message,
+        "fields": {"location": [message]},
+    }
+    assert list(Resource.objects.values_list("pk", flat=True)) == [car.pk]
+    error = error_of(
+        api_as(coordinator).patch(
+            f"/api/v1/sharing/resources/{car.pk}",
+            {"title": "Byabilen 2", "location": stockholm},
+            format="json",
+        ),
+        400,
+    )
+    assert error["code"] == "resource_outside_area"
+    car.refresh_from_db()
+    assert (car.title, car.location.x, car.location.y) == ("Byabilen", LON, LAT)
+    # Nearby is fine.
+    response = api_as(coordinator).patch(
+        f"/api/v1/sharing/resources/{car.pk}",
+        {"location": {"type": "Point", "coordinates": [14.3, 60.52]}},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    car.refresh_from_db()
+    assert (car.location.x, car.location.y) == (14.3, 60.52)
 
 
 def _png() -> io.BytesIO:

@@ -263,6 +263,22 @@ def test_an_address_is_looked_up_by_the_geocoder(shared, settings):
     assert (drill.location.x, drill.location.y) == (14.2301, 60.5102)
 
 
+def test_an_address_found_in_another_town_is_refused(shared, settings):
+    """The geocoder's best hit for a street name can be in another town: the thing is not
+    listed there, and the person is told to check the address."""
+    before = state()
+    with FakeNominatim({"Storgatan 1": (18.0686, 59.3293)}) as geocoder:
+        settings.GEOCODER_URL = geocoder.url
+        response = shared.client("rider").post(
+            NEW, thing_form(shared.a, place_address="Storgatan 1", place_lon="", place_lat="")
+        )
+    assert response.status_code == 400
+    assert "This place is 218 km outside Vansbro, where Äppelbo byalag is." in (
+        response.content.decode()
+    )
+    assert state() == before
+
+
 def test_a_photo_comes_with_the_new_thing(shared):
     response = shared.client("rider").post(NEW, {**thing_form(shared.a), "photo": png()})
     assert response.status_code == 302
@@ -316,6 +332,11 @@ def test_a_photo_comes_with_the_new_thing(shared):
         (
             {"kind": ResourceKind.CAR, "seats": "12", "fuel": "petrol", "odometer_km": "1"},
             "A car has 1 to 9 seats.",
+        ),
+        (
+            {"place_lon": "18.0686", "place_lat": "59.3293"},
+            "This place is 218 km outside Vansbro, where Äppelbo byalag is. Check the address or "
+            "the pin on the map and choose a place in Vansbro.",
         ),
         ({"place_lon": "nan"}, "Enter a number."),
         ({"price_per_day_kr": "1e30"}, "Ensure that there are no more than 12 digits in total."),
@@ -405,6 +426,10 @@ def test_the_owner_moves_his_trailer(shared):
         ({"price_per_hour_kr": "mycket"}, "Enter a number."),
         ({"price_per_day_kr": "100001"}, "Prices are from 0 (free) to 100 000 kr."),
         ({"place_lon": "14.3"}, "Give both longitude and latitude, or neither."),
+        (
+            {"place_lon": "15.65", "place_lat": "60.5"},
+            "This place is 55 km outside Vansbro, where Äppelbo byalag is.",
+        ),
     ],
 )
 def test_a_bad_change_says_what_to_change_and_changes_nothing(shared, changes, message):
