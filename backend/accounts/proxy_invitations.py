@@ -29,7 +29,7 @@ from backend.accounts.models import (
 )
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
 from backend.notifications.selectors import quiet_hours_end, sms_sent_today
-from backend.notifications.services import notify, sms_number_lock
+from backend.notifications.services import notify, sms_number_lock, sms_sent_record
 from backend.notifications.sms import send_sms
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ def invitations_expire_before(now: datetime | None = None) -> datetime:
 @transaction.atomic
 def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
     """Turn the unexpired invitations to `user`'s confirmed phone number into pending
-    links to them, each with the usual `proxy.invited` notification; the invitations go.
+    links to them, each with the usual `proxy.invited` notification; the invitations go
+    (an SMS sent for one still counts towards the number's daily cap: `SmsSent`).
     Called when the number is confirmed (`user_phone_confirmed`: a code texted to it
     came back) and when staff save a confirmed number in the admin. Signing in with a
     password does not: by then nothing is left to claim, as every way a number gets
@@ -175,6 +176,9 @@ def proxy_invitation_sms_send(*, invitation_id: int, final: bool = False) -> str
             ProxyInvitation.objects.filter(pk=invitation.pk).update(
                 sms_done_at=now, sms_outcome=outcome
             )
+            if outcome == InvitationSmsOutcome.SENT:
+                # Counted apart from the invitation, which a claim removes the same day.
+                sms_sent_record(phone=invitation.phone, at=now)
             return outcome
     # Raised after the transaction: the invitation stays unsent for the next try.
     raise TransientDeliveryError(f"invitation {invitation_id}: SMS not sent yet")

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
@@ -184,6 +186,33 @@ class SmsReplyCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} to {self.phone} ({self.action} {self.object_id})"
+
+
+# How long an `SmsSent` is kept: it counts only on the local day it was sent.
+SMS_SENT_KEPT = timedelta(days=2)
+
+
+class SmsSent(models.Model):
+    """An SMS sent to a number that no `Delivery` records: an invitation to help
+    (backend/accounts/proxy_invitations.py). What SMS_DAILY_CAP counts besides
+    notifications' SMS (`selectors.sms_sent_today`). Kept apart from the invitation, which
+    goes when it is claimed, expires or its resident is erased, while the SMS still
+    counts for the rest of the day. Only the number and when; deleted once it no longer
+    counts (`SMS_SENT_KEPT`, backend/privacy/retention.py)."""
+
+    phone = models.CharField(max_length=16)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^\+[1-9][0-9]{6,14}$"), name="sms_sent_phone_is_e164"
+            )
+        ]
+        indexes = [models.Index(fields=["phone", "sent_at"], name="sms_sent_phone_at")]
+
+    def __str__(self) -> str:
+        return f"SMS to {self.phone} at {self.sent_at:%Y-%m-%d %H:%M}"
 
 
 class InboundSms(models.Model):

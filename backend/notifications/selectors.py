@@ -10,7 +10,7 @@ from django.db.models import (
     Value,
 )
 
-from backend.accounts.models import InvitationSmsOutcome, ProxyInvitation, ProxyLink, User
+from backend.accounts.models import ProxyLink, User
 from backend.notifications.kinds import KINDS, Kind, get_kind, render
 from backend.notifications.models import (
     Channel,
@@ -19,6 +19,7 @@ from backend.notifications.models import (
     Notification,
     NotificationPreference,
     QuietHours,
+    SmsSent,
 )
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -179,17 +180,16 @@ def sms_numbers_for(recipients: list[User]) -> dict[int, str]:
 
 def sms_sent_today(*, phone: str, now: datetime) -> int:
     """How many SMS went to `phone` (E.164) since local midnight: notifications' SMS and
-    invitations to help (backend/accounts/proxy_invitations.py). What SMS_DAILY_CAP
+    invitations to help (backend/accounts/proxy_invitations.py; counted by their
+    `SmsSent`, which outlives a claimed or expired invitation). What SMS_DAILY_CAP
     counts, for both senders. Sign-in codes are not counted: they are asked for by
     the phone's owner, under their own limits (backend/accounts/login_codes.py)."""
     midnight = datetime.combine(now.astimezone(STOCKHOLM).date(), time(), tzinfo=STOCKHOLM)
     deliveries = Delivery.objects.filter(
         channel=Channel.SMS, status=DeliveryStatus.SENT, address=phone, updated_at__gte=midnight
     ).count()
-    invitations = ProxyInvitation.objects.filter(
-        phone=phone, sms_outcome=InvitationSmsOutcome.SENT, sms_done_at__gte=midnight
-    ).count()
-    return deliveries + invitations
+    others = SmsSent.objects.filter(phone=phone, sent_at__gte=midnight).count()
+    return deliveries + others
 
 
 def quiet_hours_for(user: User) -> tuple[time, time]:

@@ -29,6 +29,7 @@ from backend.notifications.models import (
     PushSubscription,
     QuietHours,
     SmsReplyCode,
+    SmsSent,
 )
 from backend.notifications.selectors import (
     channels_wanted,
@@ -248,6 +249,13 @@ def sms_number_lock(phone: str) -> None:
     people they take SMS for, and a number without an account gets invitations."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"sms-number:{phone}"])
+
+
+def sms_sent_record(*, phone: str, at: datetime) -> None:
+    """Count an SMS sent to `phone` outside a notification (an invitation to help)
+    towards the number's SMS_DAILY_CAP. Called by its sender under `sms_number_lock`, in
+    the transaction that records the SMS as sent."""
+    SmsSent.objects.create(phone=phone, sent_at=at)
 
 
 def delivery_attempt(*, delivery_id: int, final: bool = False) -> AttemptOutcome:

@@ -44,6 +44,7 @@ from backend.notifications.models import (
     QuietHours,
     Reminder,
     SmsReplyCode,
+    SmsSent,
 )
 from backend.privacy.points import is_coarse, point_for_statistics
 from backend.rides.models import (
@@ -236,6 +237,7 @@ def person_anonymise(*, user: User) -> User:
 
     if user.phone:
         InboundSms.objects.filter(sender=user.phone).delete()
+        SmsSent.objects.filter(phone=user.phone).delete()
     SmsReplyCode.objects.filter(recipient=user).delete()
     Reminder.objects.filter(recipient=user).delete()
     Notification.objects.filter(recipient=user).delete()

@@ -20,7 +20,14 @@ from backend.audit.models import AuditEntry
 from backend.carpool.models import Booking as SeatBooking
 from backend.carpool.models import Trip
 from backend.community.models import AssociationMessage
-from backend.notifications.models import InboundSms, Notification, Reminder, SmsReplyCode
+from backend.notifications.models import (
+    SMS_SENT_KEPT,
+    InboundSms,
+    Notification,
+    Reminder,
+    SmsReplyCode,
+    SmsSent,
+)
 from backend.privacy.erase import (
     rides_forget_places,
     run_signups_forget_places,
@@ -133,10 +140,13 @@ def notifications_delete_old(*, now: datetime | None = None) -> int:
 def sms_delete_old(*, now: datetime | None = None) -> int:
     """SMS that reached us (sender, text), reply codes and sign-in codes, SMS_RETENTION_DAYS
     old. Codes are useless long before; they are kept only that long to answer a
-    question about a message."""
+    question about a message. The record that an invitation SMS went to a number
+    (`SmsSent`) goes after SMS_SENT_KEPT."""
     cutoff = _days_ago(settings.SMS_RETENTION_DAYS, now)
     count = _delete(InboundSms.objects.filter(received_at__lt=cutoff))
     count += _delete(SmsReplyCode.objects.filter(expires_at__lt=cutoff))
+    # Counted SMS to a number only matter the day they were sent (SMS_DAILY_CAP).
+    count += _delete(SmsSent.objects.filter(sent_at__lt=(now or timezone.now()) - SMS_SENT_KEPT))
     return count + _delete(LoginCode.objects.filter(expires_at__lt=cutoff))
 
 

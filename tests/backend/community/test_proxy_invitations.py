@@ -30,11 +30,21 @@ from backend.community.services import (
     proxy_link_request,
 )
 from backend.errors import ApplicationError, ErrorKind
-from backend.notifications.models import Channel, Delivery, DeliveryStatus, Notification
+from backend.notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    SmsSent,
+)
 from backend.notifications.selectors import STOCKHOLM, sms_sent_today
 from backend.notifications.services import notify, sms_number_lock
 from backend.privacy.export import person_export
-from backend.privacy.retention import personal_data_forget_old, proxy_invitations_delete_old
+from backend.privacy.retention import (
+    personal_data_forget_old,
+    proxy_invitations_delete_old,
+    sms_delete_old,
+)
 from dispatch.privacy import person_erase
 from tests.admin_forms import FormFields, admin_post
 from tests.factories import (
@@ -223,6 +233,9 @@ def test_the_invitation_database_constraints():
                 sms_outcome=outcome,
             )
     assert ProxyInvitation.objects.count() == 1
+    with pytest.raises(IntegrityError, match="sms_sent_phone_is_e164"), transaction.atomic():
+        SmsSent.objects.create(phone="070-174 06 99")
+    assert not SmsSent.objects.exists()
 
 
 # --- The SMS ------------------------------------------------------------------------------
@@ -354,9 +367,13 @@ def sms_delivery_at(*, to, status, at):
 
 
 def invitation_done_at(*, to, outcome, at):
+    """An invitation whose SMS was done at `at`, stored as `proxy_invitation_sms_send`
+    stores it (a sent one also as an `SmsSent`, which is what the daily cap counts)."""
     ProxyInvitation.objects.create(
         resident=UserFactory(), phone=to, invited_as=to, sms_done_at=at, sms_outcome=outcome
     )
+    if outcome == "sent":
+        SmsSent.objects.create(phone=to, sent_at=at)
 
 
 def test_sms_sent_today_counts_both_senders_since_local_midnight():
@@ -414,6 +431,46 @@ def test_an_invitation_sms_counts_towards_the_numbers_daily_cap(
         (DeliveryStatus.SKIPPED, "daily SMS limit reached; kept in the inbox"),
     ]
     assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+
+
+def test_a_claimed_invitation_still_counts_towards_the_numbers_daily_cap(
+    greta, settings, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    """Claiming removes the invitation, not its SMS from the day's count: the number got
+    the invitation and, with a cap of 2, one more SMS today."""
+    settings.SMS_DAILY_CAP = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    assert ProxyInvitation.objects.get().sms_outcome == "sent"
+    lena = user_register(full_name="Lena Eriksson", phone="0701740699", password=PASSWORD)
+    lena.contact_by_sms = True
+    lena.save(update_fields=["contact_by_sms"])
+    confirm_by_code(lena)
+    assert ProxyLink.objects.get().proxy == lena
+    assert not ProxyInvitation.objects.exists()
+    assert sms_sent_today(phone=UNKNOWN, now=timezone.now()) == 1
+
+    first = notify_by_sms(django_capture_on_commit_callbacks, lena)
+    second = notify_by_sms(django_capture_on_commit_callbacks, lena)
+
+    assert [(d.address, d.status, d.detail) for d in (first, second)] == [
+        (UNKNOWN, DeliveryStatus.SENT, ""),
+        (UNKNOWN, DeliveryStatus.SKIPPED, "daily SMS limit reached; kept in the inbox"),
+    ]
+    assert [r.form["to"] for r in sms_provider.accepted] == [UNKNOWN, UNKNOWN]
+    assert sms_sent_today(phone=UNKNOWN, now=timezone.now()) == 2
+
+
+def test_an_invitation_sms_still_counts_when_the_resident_is_erased(
+    greta, settings, eager, sms_provider, django_capture_on_commit_callbacks
+):
+    """The record of the SMS is about the number, not the resident who asked: it stays
+    when the resident's invitations go with their account."""
+    with django_capture_on_commit_callbacks(execute=True):
+        ask(greta, greta)
+    person_erase(user=greta, actor=greta)
+    assert not ProxyInvitation.objects.exists()
+    assert sms_sent_today(phone=UNKNOWN, now=timezone.now()) == 1
 
 
 def test_an_invitation_sms_waits_for_another_day_when_the_number_reached_the_cap(
@@ -887,6 +944,22 @@ def test_erasing_the_resident_removes_their_invitations(greta):
     person_erase(user=coordinator, actor=coordinator)
     # Sven's request stays his, without saying who asked.
     assert ProxyInvitation.objects.get().created_by is None
+
+
+def test_the_record_of_an_invitation_sms_goes_once_it_no_longer_counts():
+    now = timezone.now()
+    SmsSent.objects.create(phone=UNKNOWN, sent_at=now - timedelta(days=2, minutes=1))
+    SmsSent.objects.create(phone=UNKNOWN, sent_at=now - timedelta(days=1))
+    assert sms_delete_old(now=now) == 1
+    assert list(SmsSent.objects.values_list("sent_at", flat=True)) == [now - timedelta(days=1)]
+
+
+def test_erasing_the_person_with_the_number_removes_the_record_of_sms_to_it(greta):
+    lena = UserFactory(phone=UNKNOWN)
+    SmsSent.objects.create(phone=UNKNOWN, sent_at=timezone.now())
+    SmsSent.objects.create(phone="+46701740698", sent_at=timezone.now())
+    person_erase(user=lena, actor=lena)
+    assert list(SmsSent.objects.values_list("phone", flat=True)) == ["+46701740698"]
 
 
 def test_invitations_expire_by_the_retention_job(greta, settings):
