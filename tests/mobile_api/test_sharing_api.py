@@ -261,6 +261,7 @@ def test_a_place_far_from_the_association_is_refused(api_as, car, coordinator, a
             "/api/v1/sharing/resources/",
             {**CAR, "association": association.pk, "location": stockholm},
             format="json",
+            HTTP_ACCEPT_LANGUAGE="en",
         ),
         400,
     )

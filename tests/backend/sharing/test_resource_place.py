@@ -4,6 +4,7 @@ off it is, and nothing is stored or changed."""
 
 import pytest
 from django.contrib.gis.geos import Point
+from django.utils import translation
 
 from backend.errors import ApplicationError, ErrorKind
 from backend.sharing import services
@@ -13,6 +14,13 @@ from tests.factories import VANSBRO
 from tests.sharing_fixtures import ResourceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages as written in the code (Swedish is the default language)."""
+    with translation.override("en"):
+        yield
 
 # Vansbro in the tests is the box 13.4..14.65 E, 60.25..61.05 N (tests/factories.py).
 INSIDE = Point(14.3, 60.52, srid=4326)
