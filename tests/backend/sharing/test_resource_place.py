@@ -22,6 +22,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 # Vansbro in the tests is the box 13.4..14.65 E, 60.25..61.05 N (tests/factories.py).
 INSIDE = Point(14.3, 60.52, srid=4326)
 JUST_OUTSIDE = Point(14.655, 60.5, srid=4326)  # about 270 m east of the edge
