@@ -6,6 +6,7 @@ class RideErrorCode(StrEnum):
     NOT_RIDER = "not_approved_rider"
     OUTSIDE_AREA = "outside_area"
     TIME_PAST = "time_in_past"
+    TIME_TOO_FAR = "time_too_far_ahead"
     WINDOW_REVERSED = "window_reversed"
     WINDOW_TOO_LONG = "window_too_long"
     TIME_MISSING = "time_missing"

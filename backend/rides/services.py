@@ -49,6 +49,9 @@ DRIVER_STEPS: dict[str, tuple[str, ...]] = {
 ASAP_WINDOW = timedelta(minutes=60)
 ARRIVE_BY_FLEX = timedelta(minutes=30)
 MAX_WINDOW = timedelta(days=14)
+# How far ahead a ride may be booked: a year covers every real plan, and a time beyond it
+# is a typo (or a date the arithmetic below cannot add a trip's duration to).
+MAX_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,21 @@ class RideTime:
 
 def _invalid(code: RideErrorCode, message, field: str) -> ApplicationError:
     return ApplicationError(code, message, fields={field: [message]})
+
+
+def _check_not_too_far(when: RideTime, return_at: datetime | None, now: datetime) -> None:
+    for field, moment in (
+        ("at", when.at),
+        ("window_start", when.window_start),
+        ("window_end", when.window_end),
+        ("return_at", return_at),
+    ):
+        if moment is not None and moment > now + MAX_AHEAD:
+            raise _invalid(
+                RideErrorCode.TIME_TOO_FAR,
+                _("Rides can be booked at most a year ahead. Choose an earlier time."),
+                field,
+            )
 
 
 def _pickup_window(when: RideTime, duration: timedelta, now: datetime) -> tuple:
@@ -177,9 +195,10 @@ def ride_request_create(
             "valid": ", ".join(Need.values),
         }
         raise _invalid(RideErrorCode.NEEDS_UNKNOWN, message, "needs")
+    now = timezone.now()
+    _check_not_too_far(when, return_at, now)
     leg = road_leg(pickup, destination)
     duration = timedelta(seconds=leg.duration_s)
-    now = timezone.now()
     earliest, latest, arrive_by = _pickup_window(when, duration, now)
     if return_at is not None and return_at < latest + duration:
         raise _invalid(

@@ -138,6 +138,33 @@ def test_a_ride_request_time_is_stored_sane_or_refused(api_as, rider, time, retu
         assert ride.latest_pickup + dt.timedelta(seconds=ride.duration_s) <= ride.arrive_by
 
 
+@pytest.mark.parametrize(
+    ("time", "return_at", "field"),
+    [
+        (
+            {"kind": "pickup_at", "at": "9999-12-31T23:59:59+01:00"},
+            "9999-12-31T23:59:59+01:00",
+            "time.at",
+        ),
+        ({"kind": "arrive_by", "at": "9999-12-31T23:59:59+01:00"}, None, "time.at"),
+        ({"kind": "asap"}, "9999-12-31T23:59:59+01:00", "return_at"),
+    ],
+    ids=["pickup-at-year-9999", "arrive-by-year-9999", "return-year-9999"],
+)
+def test_a_ride_more_than_a_year_ahead_is_refused(api_as, rider, time, return_at, field):
+    """Found by the property above: a pickup at the end of year 9999 plus a return trip
+    overflowed the date arithmetic (a 500). Nobody books a year ahead."""
+    body = a_ride(time)
+    if return_at is not None:
+        body["return_at"] = return_at
+    response = post(api_as(rider), "/api/v1/rides/", body)
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "time_too_far_ahead"
+    assert field in error["fields"]
+    assert not RideRequest.objects.exists()
+
+
 clock_texts = st.one_of(
     st.times().map(lambda t: t.strftime("%H:%M")),
     st.times().map(lambda t: t.strftime("%H:%M")),
