@@ -57,6 +57,23 @@ def api_as():
     return make
 
 
+@pytest.fixture
+def rates(settings):
+    """rates(login=..., identifier=...) sets the sign-in rate limits (API and pages)."""
+
+    def set_rates(login: str = "100/min", identifier: str = "100/hour") -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {
+                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                "login": login,
+                "login_identifier": identifier,
+            },
+        }
+
+    return set_rates
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _compiled_translations():
     """Compile the .po catalogues once, so tests see the same texts as the running app."""

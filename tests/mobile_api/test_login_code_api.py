@@ -35,21 +35,6 @@ def anna(db):
     return UserFactory(full_name="Anna Eriksson", phone="+46701740630", preferred_language="en")
 
 
-@pytest.fixture
-def rates(settings):
-    def set_rates(login: str = "100/min", identifier: str = "100/hour") -> None:
-        settings.REST_FRAMEWORK = {
-            **settings.REST_FRAMEWORK,
-            "DEFAULT_THROTTLE_RATES": {
-                **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
-                "login": login,
-                "login_identifier": identifier,
-            },
-        }
-
-    return set_rates
-
-
 def english(address: str = "127.0.0.1", token: str = "") -> APIClient:
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR=address)
     if token:
