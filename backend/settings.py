@@ -110,7 +110,9 @@ DATABASE_URL = env_str("DATABASE_URL", "postgis://samby:samby@127.0.0.1:5432/sam
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        engine="django.contrib.gis.db.backends.postgis",
+        # Django's PostGIS backend; its connection pool checks connections without a round
+        # trip (backend/database/base.py).
+        engine="backend.database",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )

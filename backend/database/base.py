@@ -1,0 +1,43 @@
+"""The database engine: Django's PostGIS backend, whose connection pool (production, see
+DATABASE_POOL_MAX_SIZE in settings) checks each connection without a round trip.
+
+psycopg's own check (`ConnectionPool.check_connection`, Django's default with
+CONN_HEALTH_CHECKS) sends an empty query and waits for the answer: a round trip to
+PostgreSQL before every request, which cost the web processes and PostgreSQL CPU on
+every one of them. A connection the server has closed (a restart, an administrator's
+`pg_terminate_backend`, `idle_session_timeout`) has something to read on its socket:
+the server's goodbye, or the end of the stream. Looking for that costs no round trip
+and finds the same dead connections; the pool then takes another or opens a new one."""
+
+import select
+
+import psycopg
+from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISWrapper
+
+
+def check_connection_unread(conn: psycopg.Connection) -> None:
+    """Raise when `conn` is closed, broken, or has data nobody asked for waiting on its
+    socket (an idle connection in the pool has none unless the server is leaving).
+    Such a connection is closed, so the pool replaces it."""
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    # poll(), not select(): a web process holding many websockets has descriptors past
+    # select()'s limit of 1024.
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+    if poller.poll(0):
+        # Closed here, the pool sees it broken and opens another; left open, libpq
+        # still thinks it idle and the pool would hand it out again.
+        conn.close()
+        raise psycopg.OperationalError("the server closed the connection")
+
+
+class DatabaseWrapper(PostGISWrapper):
+    @property
+    def pool(self):
+        pool = super().pool
+        # Django builds the pool with its own check (or none), and psycopg_pool takes the
+        # check only when the pool is made; tests/backend/test_db_pool.py pins this.
+        if pool is not None and pool._check is not check_connection_unread:
+            pool._check = check_connection_unread
+        return pool
