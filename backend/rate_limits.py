@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from backend.redis_pools import count_in_window
+
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,18 +36,12 @@ def rate(scope: str) -> str:
 
 def rate_limit_hit(key: str, rate: str) -> int | None:
     """Count one attempt under `key`. None when it is within `rate`, else the seconds
-    until the window ends (at least 1). The count is one atomic INCR."""
+    until the window ends (at least 1). The count is one atomic INCR, in one round trip
+    to Redis."""
     limit, window = parse_rate(rate)
     now = int(time.time())
     start = now - now % window
-    slot = f"ratelimit:{key}:{start}"
-    # add + incr: a fresh key gets its expiry; incr is atomic in Redis.
-    cache.add(slot, 0, window + 1)
-    try:
-        count = cache.incr(slot)
-    except ValueError:  # expired between add and incr: this window is over anyway
-        cache.set(slot, 1, window + 1)
-        count = 1
+    count = count_in_window(cache, f"ratelimit:{key}:{start}", window + 1)
     if count <= limit:
         return None
     return max(1, start + window - now)

@@ -1,0 +1,59 @@
+"""The API's general rate limits (THROTTLE_USER per person, THROTTLE_ANON per address),
+counted in Redis in windows of the rate's period (mobile_api/throttles.py)."""
+
+import pytest
+from django.core.cache import cache
+
+from mobile_api import throttles
+from tests.factories import AssociationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/v1/auth/me"
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Small limits per day, so no window ends while a test runs (but at midnight UTC)."""
+    monkeypatch.setattr(throttles.UserRateThrottle, "rate", "3/day", raising=False)
+    monkeypatch.setattr(throttles.AnonRateThrottle, "rate", "2/day", raising=False)
+
+
+def test_a_person_over_the_limit_is_told_to_wait_and_others_are_not(limits, api_as):
+    anna, bo = UserFactory(), UserFactory()
+    client = api_as(anna)
+    assert [client.get(ME).status_code for _ in range(3)] == [200, 200, 200]
+
+    refused = client.get(ME)
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert 0 < int(refused.headers["Retry-After"]) <= 86400
+    assert api_as(bo).get(ME).status_code == 200
+
+
+def test_the_count_is_one_counter_per_person_and_window(limits, api_as):
+    anna = UserFactory()
+    for _ in range(2):
+        api_as(anna).get(ME)
+
+    [key] = [k for k in cache._cache.get_client().keys("*") if f"throttle_user_{anna.pk}" in str(k)]
+    assert int(cache._cache.get_client().get(key)) == 2
+    assert 0 < cache._cache.get_client().ttl(key) <= 86401
+
+
+def test_requests_without_a_token_are_limited_per_address(limits, api):
+    public = f"/api/v1/gbfs/v3/{AssociationFactory().pk}/gbfs.json"  # open data, no sign-in
+    assert [api.get(public, REMOTE_ADDR="192.0.2.7").status_code for _ in range(2)] == [200, 200]
+
+    refused = api.get(public, REMOTE_ADDR="192.0.2.7")
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert api.get(public, REMOTE_ADDR="192.0.2.8").status_code == 200
+
+
+def test_a_signed_in_person_does_not_count_against_their_address(limits, api_as):
+    client = api_as(UserFactory())
+    statuses = [client.get(ME, REMOTE_ADDR="192.0.2.9").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]  # the anonymous limit (2) did not apply
