@@ -20,6 +20,7 @@ from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from backend.asgi_http import DjangoHttp  # noqa: E402
+from backend.gc_tuning import settle_after_startup  # noqa: E402
 from dispatch.routing import websocket_urlpatterns  # noqa: E402
 from dispatch.ws_auth import TokenAuthMiddleware  # noqa: E402
 
@@ -38,3 +39,4 @@ def build_application() -> ProtocolTypeRouter:
 
 
 application = build_application()
+settle_after_startup()

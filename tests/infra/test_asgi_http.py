@@ -3,6 +3,8 @@ requests of one process run side by side on the thread pool."""
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,6 +13,7 @@ from asgiref.testing import ApplicationCommunicator
 
 from backend.asgi import application
 from backend.asgi_http import DjangoHttp
+from backend.gc_tuning import YOUNG_THRESHOLD
 
 
 def _scope(path: str, *, method: str = "GET", headers: list | None = None) -> dict:
@@ -122,3 +125,22 @@ def test_requests_of_one_process_run_side_by_side_on_the_pool():
     assert [body for _start, body in answers] == [b"done"] * 4
     assert len(threads) == 4 and all(name.startswith("http") for name in threads)
     assert took < 1.2, f"four 0.4 s requests took {took:.2f} s: they ran one after another"
+
+
+WEB_PROCESS_GC = """
+import gc, json
+import backend.asgi
+print(json.dumps({"frozen": gc.get_freeze_count(), "threshold": gc.get_threshold()}))
+"""
+
+
+def test_a_web_process_freezes_its_startup_objects_and_collects_less_often():
+    """backend/gc_tuning.py: the objects a web process keeps for life are out of the
+    cycle collector's sight, and its young generation is collected less often."""
+    result = subprocess.run(
+        [sys.executable, "-c", WEB_PROCESS_GC], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    state = json.loads(result.stdout)
+    assert state["frozen"] > 100_000  # Django, the URLs and every view module
+    assert state["threshold"][0] == YOUNG_THRESHOLD > 700
