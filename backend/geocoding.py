@@ -40,8 +40,12 @@ def geocode_cache_key(address: str) -> str:
     """The cache key of a lookup: a SHA-256 of the country and the normalised query. The
     raw text stays out of the key: it is personal data (people type their own address),
     and it may hold characters or a length a cache backend refuses."""
+    return _hashed_key("geocode", address)
+
+
+def _hashed_key(prefix: str, address: str) -> str:
     query = f"{settings.GEOCODER_COUNTRY.casefold()}\n{normalise_query(address)}"
-    return "geocode:" + hashlib.sha256(query.encode()).hexdigest()
+    return f"{prefix}:" + hashlib.sha256(query.encode()).hexdigest()
 
 
 def geocode(address: str, *, field: str = "address") -> Point:
@@ -91,7 +95,8 @@ def geocode_suggestions(query: str, *, limit: int = 5) -> list[tuple[str, Point]
     query = " ".join(query.split())
     if not settings.GEOCODER_URL or len(query) < 3:
         return []
-    key = f"geosuggest:{settings.GEOCODER_COUNTRY}:{limit}:{query.lower()}"
+    # Hashed like a lookup's key: what people type is often their own address.
+    key = _hashed_key(f"geosuggest:{limit}", query)
     cached = cache.get(key)
     if cached is not None:
         return [(name, Point(lon, lat, srid=4326)) for name, lon, lat in cached]

@@ -6,7 +6,7 @@ import hashlib
 import pytest
 from django.core.cache import cache
 
-from backend.geocoding import geocode, geocode_cache_key
+from backend.geocoding import geocode, geocode_cache_key, geocode_suggestions
 from tests.fakes.geocoder import FakeNominatim
 
 ADDRESS = "Järnvägsgatan 4, Vansbro"
@@ -49,4 +49,21 @@ def test_the_address_itself_is_not_in_any_redis_key(nominatim):
     assert keys == [f"samby:1:geocode:{digest}"]
     assert not [
         key for key in redis.scan_iter() if "vansbro" in key.decode("utf-8", "replace").lower()
+    ]
+
+
+def test_suggestions_are_cached_without_the_typed_text_in_any_redis_key(nominatim):
+    first = geocode_suggestions(ADDRESS)
+    again = geocode_suggestions("  järnvägsgatan 4,  VANSBRO")
+
+    assert first
+    assert [name for name, _ in first] == [name for name, _ in again]
+    assert len(nominatim.requests) == 1  # the second came from the cache
+    redis = cache._cache.get_client(write=False)
+    assert [key.decode() for key in redis.scan_iter("*geosuggest*")]
+    assert not [
+        key
+        for key in redis.scan_iter()
+        if "vansbro" in key.decode("utf-8", "replace").lower()
+        or "järnväg" in key.decode("utf-8", "replace").lower()
     ]
