@@ -17,8 +17,6 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
-from backend.redis_pools import count_in_window
-
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -41,10 +39,23 @@ def rate_limit_hit(key: str, rate: str) -> int | None:
     limit, window = parse_rate(rate)
     now = int(time.time())
     start = now - now % window
-    count = count_in_window(cache, f"ratelimit:{key}:{start}", window + 1)
+    count = _count_in_window(f"ratelimit:{key}:{start}", window + 1)
     if count <= limit:
         return None
     return max(1, start + window - now)
+
+
+def _count_in_window(key: str, seconds: int) -> int:
+    """Add one to the cache's counter `key` and return its new value; a new counter
+    lives `seconds`. SET NX with the expiry, then INCR, in one pipeline: one round trip
+    where the cache's add() and incr() take two."""
+    full_key = cache.make_and_validate_key(key)
+    client = cache._cache.get_client(full_key, write=True)  # the cache's own pool
+    with client.pipeline(transaction=False) as pipe:
+        pipe.set(full_key, 0, ex=seconds, nx=True)
+        pipe.incr(full_key)
+        _, count = pipe.execute()
+    return count
 
 
 def client_address(meta: Mapping[str, str]) -> str:

@@ -59,17 +59,3 @@ class SharedRedisCache(RedisCache):
     def __init__(self, server, params) -> None:
         super().__init__(server, params)
         self._class = SharedRedisCacheClient
-
-
-def count_in_window(cache: RedisCache, key: str, seconds: int) -> int:
-    """Add one to the counter `key` of a Django Redis cache and return its new value; a
-    new counter lives `seconds`. One round trip (SET NX with the expiry, then INCR, in one
-    pipeline), where the cache's add() and incr() take two. Raises RedisError while Redis
-    is out of reach."""
-    full_key = cache.make_and_validate_key(key)
-    client = cache._cache.get_client(full_key, write=True)  # the cache's own pool
-    with client.pipeline(transaction=False) as pipe:
-        pipe.set(full_key, 0, ex=seconds, nx=True)
-        pipe.incr(full_key)
-        _, count = pipe.execute()
-    return count
