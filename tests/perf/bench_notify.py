@@ -7,8 +7,8 @@ commits, then publishes) and times until the recipient's socket has the message:
   a. latency: one notify() at a time, to people picked at random;
   b. fan-out: one notify() per person, as fast as one thread sends them;
   c. baseline: the same with a bare channel-layer group_send to `user.<id>` (no database,
-     no rendering), both as notify() publishes (async_to_sync: a new event loop and Redis
-     connection per call) and from one long-lived event loop.
+     no rendering), both as notify() publishes (publish_to_user(), from the calling
+     thread) and from an event loop of the benchmark's own.
 
 It reports and never fails on speed; it fails when a message is lost, duplicated, has the
 wrong id or reaches the wrong socket. Run with `make bench ARGS="-k notify"`. The tables
@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import pytest
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -46,7 +45,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from backend.accounts.models import User
 from backend.notifications import services
-from backend.notifications.live import user_group
+from backend.notifications.live import publish_to_user, user_group
 from backend.notifications.services import notify
 from tests.factories import PASSWORD
 from tests.perf._servers import (
@@ -232,10 +231,9 @@ def _bench_event(seq: int) -> dict:
 
 
 def _group_send(person: User, seq: int) -> Sent:
-    """As publish_to_user() does it: async_to_sync, so a fresh event loop (and Redis
-    connection) per call."""
+    """publish_to_user() with the same event: the process's publisher loop."""
     started = time.perf_counter()
-    async_to_sync(get_channel_layer().group_send)(user_group(person.pk), _bench_event(seq))
+    assert publish_to_user(person.pk, _bench_event(seq)["event"])
     return Sent(started, seq, time.perf_counter())
 
 
