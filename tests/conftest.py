@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from backend.notifications.live import close_publisher
+
 pytest_plugins = [
     "tests.rides_fixtures",
     "tests.carpool_fixtures",
@@ -29,6 +31,7 @@ def _fresh_channel_layer():
     own, so every test gets a layer of its own."""
     channel_layers.backends.clear()
     yield
+    close_publisher()  # and with it the Redis connections of this test's layer
 
 
 @pytest.fixture(autouse=True)

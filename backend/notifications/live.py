@@ -40,9 +40,7 @@ def _run_async(make: Callable[[BaseChannelLayer], Coroutine]) -> None:
     async_to_sync would, outside a web request (a Celery worker, a command), start an
     event loop, and with it a new Redis connection, for every event: a message to 200
     members cost 200 connections. One loop a process keeps the layer's connections."""
-    future = asyncio.run_coroutine_threadsafe(
-        _publisher.on_loop(get_channel_layer(), make), _publisher.loop()
-    )
+    future = asyncio.run_coroutine_threadsafe(make(get_channel_layer()), _publisher.loop())
     try:
         future.result(timeout=PUBLISH_TIMEOUT_S)
     except TimeoutError:
@@ -50,37 +48,47 @@ def _run_async(make: Callable[[BaseChannelLayer], Coroutine]) -> None:
         raise
 
 
+def close_publisher() -> None:
+    """Stop this process's publisher loop and close its Redis connections; the next
+    publish starts another. For a process that is ending, and for tests, which give each
+    test a channel layer of its own (the loop would otherwise keep every old layer's
+    connection open)."""
+    _publisher.close()
+
+
 class _Publisher:
-    """An event loop on a thread of its own, started on first use in each process
-    (a Celery worker process is forked from its parent, whose thread it does not have)."""
+    """An event loop on a thread of its own, started on first use in each process. A
+    forked process (Celery's worker processes) does not have its parent's thread, so it
+    forgets the parent's loop and starts its own."""
 
     def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
         self._lock = threading.Lock()
-        self._pid = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._layer: BaseChannelLayer | None = None
+        self._thread: threading.Thread | None = None
 
     def loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
-            if self._loop is None or self._pid != os.getpid():
+            if self._loop is None:
                 self._loop = asyncio.new_event_loop()
-                self._pid = os.getpid()
-                self._layer = None
-                threading.Thread(
+                self._thread = threading.Thread(
                     target=self._loop.run_forever, name="live-publisher", daemon=True
-                ).start()
+                )
+                self._thread.start()
             return self._loop
 
-    async def on_loop(
-        self, layer: BaseChannelLayer, make: Callable[[BaseChannelLayer], Coroutine]
-    ) -> None:
-        if layer is not self._layer:
-            # A new layer (settings changed, as in tests): the old one's connections on
-            # this loop would stay open for good.
-            if self._layer is not None and hasattr(self._layer, "close_pools"):
-                await self._layer.close_pools()
-            self._layer = layer
-        await make(layer)
+    def close(self) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()  # channels-redis closes its connections on this loop here
 
 
 _publisher = _Publisher()
+os.register_at_fork(after_in_child=_publisher.forget)

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import channel_layers, get_channel_layer
 from django.conf import settings
 
-from backend.notifications.live import publish_to_user, user_group
+from backend.notifications.live import close_publisher, publish_to_user, user_group
 
 USER_ID = 987_654
 
@@ -73,3 +73,14 @@ def test_an_unreachable_channel_layer_is_reported_not_raised(settings):
     }
     channel_layers.backends.clear()
     assert publish_to_user(USER_ID, {"n": 1}) is False
+
+
+def test_closing_the_publisher_closes_its_redis_connections():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    close_publisher()
+    before = client.info("clients")["connected_clients"]
+    for n in range(5):  # a fresh channel layer each time, as tests have
+        channel_layers.backends.clear()
+        assert publish_to_user(USER_ID, {"n": n}) is True
+        close_publisher()
+    assert client.info("clients")["connected_clients"] == before
