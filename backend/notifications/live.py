@@ -74,7 +74,7 @@ class _Publisher:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(
-                    target=self._loop.run_forever, name="live-publisher", daemon=True
+                    target=_serve, args=(self._loop,), name="live-publisher", daemon=True
                 )
                 self._thread.start()
             return self._loop
@@ -87,7 +87,13 @@ class _Publisher:
             return
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
-        loop.close()  # channels-redis closes its connections on this loop here
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    loop.run_forever()
+    # channels-redis closes its connections when the loop closes, by running the loop
+    # once more: on this thread, since the caller's may have an event loop running.
+    loop.close()
 
 
 _publisher = _Publisher()
