@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Callable, Coroutine
 
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -22,30 +22,13 @@ def user_group(user_id: int) -> str:
 def publish_to_user(user_id: int, event: dict) -> bool:
     """Send `event` to the person's sockets. Returns False (and logs) when the channel
     layer is unreachable: callers keep what must not be lost in the database."""
+    message = {"type": "live.event", "event": event}
     try:
-        _run_async(
-            lambda layer: layer.group_send(
-                user_group(user_id), {"type": "live.event", "event": event}
-            )
-        )
+        _publisher.run(get_channel_layer().group_send, user_group(user_id), message)
     except Exception:
         logger.exception("live event to user %s not published", user_id)
         return False
     return True
-
-
-def _run_async(make: Callable[[BaseChannelLayer], Coroutine]) -> None:
-    """Run the layer's coroutine on the process's publisher loop and wait for it.
-
-    async_to_sync would, outside a web request (a Celery worker, a command), start an
-    event loop, and with it a new Redis connection, for every event: a message to 200
-    members cost 200 connections. One loop a process keeps the layer's connections."""
-    future = asyncio.run_coroutine_threadsafe(make(get_channel_layer()), _publisher.loop())
-    try:
-        future.result(timeout=PUBLISH_TIMEOUT_S)
-    except TimeoutError:
-        future.cancel()
-        raise
 
 
 def close_publisher() -> None:
@@ -78,6 +61,19 @@ class _Publisher:
                 )
                 self._thread.start()
             return self._loop
+
+    def run(self, function: Callable[..., Coroutine], *args) -> None:
+        """Run `function(*args)` on this loop and wait for it. async_to_sync would,
+        outside a web request (a Celery worker, a command), start an event loop, and with
+        it a new Redis connection, for every event: a message to 200 members cost 200
+        connections. One loop a process keeps the layer's connections."""
+        loop = self.loop()
+        future = asyncio.run_coroutine_threadsafe(function(*args), loop)
+        try:
+            future.result(timeout=PUBLISH_TIMEOUT_S)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     def close(self) -> None:
         with self._lock:
