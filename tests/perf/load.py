@@ -123,6 +123,7 @@ class LoadStack:
                 "shared_preload_libraries = 'pg_stat_statements'\n"
                 "max_connections = 300\n"
                 "shared_buffers = '256MB'\n"
+                "pg_stat_statements.track_planning = on\n"
             )
             self.pg.restart()
             self.pg.psql("create extension pg_stat_statements", database="samby")
@@ -193,16 +194,23 @@ class LoadStack:
         return dict(parts)
 
     def top_statements(self, limit: int = 15) -> list[tuple]:
-        """pg_stat_statements, most total time first (private database only)."""
+        """pg_stat_statements (private database only): (calls, ms executing, ms planning,
+        statement), all statements together first, then the busiest."""
         if self.pg is None:
             return []
-        rows = self.pg.psql(
-            "select calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3),"  # noqa: S608 - a constant and an int
-            " regexp_replace(left(query, 3000), '\\s+', ' ', 'g')"
-            f" from pg_stat_statements order by total_exec_time desc limit {int(limit)}",
+        columns = "round(sum(total_exec_time)::numeric, 1), round(sum(total_plan_time)::numeric, 1)"
+        everything = self.pg.psql(
+            f"select sum(calls), {columns}, '(all statements)' from pg_stat_statements",  # noqa: S608 - constants
             database="samby",
         )
-        return [tuple(line.split("|", 3)) for line in rows.splitlines() if line]
+        busiest = self.pg.psql(
+            f"select sum(calls), {columns}, regexp_replace(left(query, 3000), '\\s+', ' ', 'g')"  # noqa: S608 - constants and an int
+            " from pg_stat_statements group by query"
+            f" order by sum(total_exec_time + total_plan_time) desc limit {int(limit)}",
+            database="samby",
+        )
+        lines = everything.splitlines() + busiest.splitlines()
+        return [tuple(line.split("|", 3)) for line in lines if line]
 
     def reset_statements(self) -> None:
         if self.pg is not None:
