@@ -64,6 +64,7 @@ from backend.carpool.corridor import (
 )
 from backend.carpool.errors import CarpoolErrorCode as Code
 from backend.carpool.models import LEG_BOX_EPOCH, LEG_BOX_HOURS, MAX_SEATS, OccurrenceStatus
+from backend.db import execute_prepared
 from backend.errors import ApplicationError
 
 MAX_WINDOW = dt.timedelta(days=7)
@@ -206,7 +207,7 @@ def departures_matching(search: Search, *, limit: int | None = None) -> list[Pla
     """The best departures for the search, best first (see the module docstring)."""
     sql, params = search_query(search, limit=limit)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         return [placement_from_row(row) for row in cursor.fetchall()]
 
 

@@ -58,9 +58,6 @@ the order of the search always use the home base.
 """
 
 import datetime as dt
-import hashlib
-import re
-import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -68,6 +65,7 @@ from django.conf import settings
 from django.db import connection
 
 from backend.community.models import MembershipState, Role
+from backend.db import execute_prepared
 from backend.rides.localtime import (  # noqa: F401 - local_day, local_zone: re-exported
     DayWindow,
     LocalDay,
@@ -437,10 +435,9 @@ PLAN_SETTINGS = (
 )
 _SET = "".join(f"SET LOCAL {name} = {value}; " for name, value in PLAN_SETTINGS)
 _RESET = "".join(f"; SET LOCAL {name} TO DEFAULT" for name, _value in PLAN_SETTINGS)
-_PARAM = re.compile(r"%\((\w+)\)s")
 # The type of each parameter of the prepared statement (a generic plan cannot look at
 # the values to guess them).
-_PARAM_TYPES = {
+CANDIDATE_PARAM_TYPES = {
     "association": "bigint",
     "earliest": "timestamptz",
     "excluded": "bigint[]",
@@ -457,60 +454,19 @@ _PARAM_TYPES = {
     "seats": "integer",
     "trip": "interval",
 }
-# Statements prepared on each database connection, by the driver's connection object (a
-# new connection prepares again); None after an error on that connection, which then
-# runs the query unprepared: PREPARE is not undone by a failed transaction, so after an
-# error nobody knows for sure which statements exist.
-_prepared: "weakref.WeakKeyDictionary[object, set[str] | None]" = weakref.WeakKeyDictionary()
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """`sql` as a prepared statement: PREPARE and EXECUTE texts (EXECUTE's arguments are
-    still %(name)s parameters)."""
-
-    name: str
-    prepare: str
-    execute: str
-
-
-def prepared(sql: str) -> Prepared:
-    names = list(dict.fromkeys(_PARAM.findall(sql)))
-    body = _PARAM.sub(lambda match: f"${names.index(match.group(1)) + 1}", sql)
-    digest = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:16]
-    name = f"samby_candidates_{digest}"
-    types = ", ".join(_PARAM_TYPES[n] for n in names)
-    arguments = ", ".join(f"%({n})s" for n in names)
-    return Prepared(
-        name=name,
-        prepare=f"PREPARE {name} ({types}) AS {body}",
-        execute=f"EXECUTE {name}({arguments})",
-    )
 
 
 def run_candidate_sql(cursor, sql: str, params: dict, *, prepare: bool = True) -> list[tuple]:
     """Run `sql` with PLAN_SETTINGS, as a prepared statement if `prepare`, in one
     message."""
-    raw = connection.connection
-    known = _prepared.setdefault(raw, set())
-    statements = len(PLAN_SETTINGS)
-    if known is None or not prepare:
-        text = f"{_SET}{sql}{_RESET}"
+    if prepare:
+        execute_prepared(
+            cursor, sql, params, types=CANDIDATE_PARAM_TYPES, before=_SET, after=_RESET
+        )
     else:
-        statement = prepared(sql)
-        first = ""
-        if statement.name not in known:
-            first = f"{statement.prepare}; "
-            statements += 1
-            known.add(statement.name)
-        text = f"{_SET}{first}{statement.execute}{_RESET}"
-    try:
-        cursor.execute(text, params)
-    except Exception:
-        _prepared[raw] = None
-        raise
-    for _statement in range(statements):
-        cursor.nextset()
+        cursor.execute(f"{_SET}{sql}{_RESET}", params)
+        for _setting in PLAN_SETTINGS:
+            cursor.nextset()
     return cursor.fetchall()
 
 

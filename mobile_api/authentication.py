@@ -5,6 +5,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from backend.accounts.models import User
+from backend.db import fetch_instances
 
 # Every API request runs this statement; built by the ORM (select_related) it took twice
 # the CPU of running it, so it is written out once here.
@@ -18,7 +19,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """DRF's TokenAuthentication (header `Authorization: Token <key>`), same answers."""
 
     def authenticate_credentials(self, key: str) -> tuple[User, Token]:
-        users = list(User.objects.raw(_USER_OF_TOKEN, [key]))
+        users = fetch_instances(User, _USER_OF_TOKEN, [key])
         if not users:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user = users[0]

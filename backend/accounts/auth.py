@@ -3,6 +3,7 @@ from django.http import HttpRequest
 
 from backend.accounts.models import User
 from backend.accounts.selectors import logins_for_password
+from backend.db import fetch_instances
 
 # Every signed-in page loads its person by id; built by the ORM this took more CPU than
 # the statement, so it is written out once (as the API's token check does).
@@ -37,7 +38,7 @@ class PhoneOrEmailBackend(ModelBackend):
     def get_user(self, user_id: int) -> User | None:
         """ModelBackend's answer (the active person with this id, else None), read with
         one written-out statement."""
-        users = list(User.objects.raw(_USER_BY_ID, [user_id]))
+        users = fetch_instances(User, _USER_BY_ID, [user_id])
         if not users or not self.user_can_authenticate(users[0]):
             return None
         return users[0]

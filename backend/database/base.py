@@ -33,6 +33,16 @@ def check_connection_unread(conn: psycopg.Connection) -> None:
 
 
 class DatabaseWrapper(PostGISWrapper):
+    def get_connection_params(self) -> dict:
+        params = super().get_connection_params()
+        # Prepared statements (backend/db.py) keep one generic plan, instead of PostgreSQL
+        # planning each run anew whenever it guesses that the values might change the
+        # plan: the planning is what preparing them saves. Statements that are not
+        # prepared (the ORM's) are planned on every run whatever this says.
+        options = params.get("options", "")
+        params["options"] = f"{options} -c plan_cache_mode=force_generic_plan".strip()
+        return params
+
     @property
     def pool(self):
         pool = super().pool

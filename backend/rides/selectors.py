@@ -245,9 +245,16 @@ _RIDE_ROWS = """
 def ride_rows_of_riders(*, rider_ids: list[int], offset: int, limit: int) -> list[dict]:
     """`rides_of_rider` as rows (`rider_ids` from `people_ids_actable_by`), in its order:
     the rides from `offset`, at most `limit`."""
+    # The page is cut first, through the rider index, and only its rides joined: as one
+    # prepared statement (backend/db.py), the plan made without the values joined the
+    # riders' rides in pickup order and took 3 ms instead of 0.3.
+    page = (
+        "FROM (SELECT * FROM rides_riderequest WHERE rider_id = ANY(%(riders)s)"
+        " ORDER BY earliest_pickup DESC LIMIT %(limit)s OFFSET %(offset)s) AS r"
+    )
     return fetch_dicts(
-        _RIDE_ROWS + " WHERE r.rider_id = ANY(%(riders)s) ORDER BY r.earliest_pickup DESC"
-        " LIMIT %(limit)s OFFSET %(offset)s",
+        _RIDE_ROWS.replace("FROM rides_riderequest AS r", page)
+        + " ORDER BY r.earliest_pickup DESC",
         {"riders": rider_ids, "limit": limit, "offset": offset},
     )
 

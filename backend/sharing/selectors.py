@@ -14,7 +14,7 @@ from django.db.models import (
 from backend.accounts.models import User
 from backend.community.models import MembershipState
 from backend.community.selectors import coordinated_association_ids, user_is_active_member
-from backend.db import fetch_dicts
+from backend.db import fetch_dicts, fetch_instances
 from backend.sharing.models import (
     HOLDING,
     OUT,
@@ -249,7 +249,8 @@ _FILTERS = {
       SELECT 1 FROM sharing_booking AS b
       WHERE b.resource_id = r.id AND b.status IN ({_HOLDING_SQL})
         AND tstzrange(b.starts_at, b.blocked_until)
-            && tstzrange(%(starts_at)s, %(ends_at)s + r.buffer_minutes * interval '1 minute')
+            && tstzrange(%(starts_at)s::timestamptz,
+                          %(ends_at)s::timestamptz + r.buffer_minutes * interval '1 minute')
   )""",  # noqa: S608
 }
 
@@ -298,7 +299,7 @@ def resources_available_near(**criteria) -> list[Resource]:
     `ends_at`): only those free for all of it, buffer included, and that may be booked
     for that long. One SQL query; the arguments are those of
     `resources_available_near_query`."""
-    return list(Resource.objects.raw(*resources_available_near_query(**criteria)))
+    return fetch_instances(Resource, *resources_available_near_query(**criteria))
 
 
 # --- Calendar and free time ---------------------------------------------------------------

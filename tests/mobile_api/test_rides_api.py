@@ -827,10 +827,16 @@ def test_association_rides_are_read_in_order_from_their_index(world, api_as):
             f"/api/v1/associations/{world.association.pk}/rides/"
         )
     assert response.status_code == 200
-    [page] = [q["sql"] for q in queries if "ORDER BY" in q["sql"]]
     with connection.cursor() as cursor:
+        # The list runs as a prepared statement (backend/db.py): its EXECUTE is the
+        # last statement of what was sent; the statement's text tells which is the page.
+        executed = [q["sql"].rsplit("; ", 1)[-1] for q in queries]
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+        ordered = {name for name, text in cursor.fetchall() if "ORDER BY" in text}
+        [page] = [sql for sql in executed if sql.split("(")[0].removeprefix("EXECUTE ") in ordered]
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
         cursor.execute(f"EXPLAIN {page}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ride_association_urgency" in plan, plan

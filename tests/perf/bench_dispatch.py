@@ -44,15 +44,16 @@ from django.conf import settings
 from django.db import connection, transaction
 from geopy.distance import geodesic
 
+from backend.db import prepared
 from backend.rides.models import Need, RideRequest
 from dispatch.matching import (
+    CANDIDATE_PARAM_TYPES,
     FETCH_FACTOR,
     PLAN_SETTINGS,
     POSITION_FRESH,
     Candidate,
     candidate_query,
     candidates,
-    prepared,
     run_candidate_sql,
     seats_needed,
     trip_length,
@@ -302,7 +303,10 @@ def explain(ride: RideRequest) -> str:
     with transaction.atomic(), connection.cursor() as cursor:
         for name, value in PLAN_SETTINGS:
             cursor.execute(f"SET LOCAL {name} = {value}")
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + prepared(sql).execute, params)
+        cursor.execute(
+            "EXPLAIN (ANALYZE, BUFFERS) " + prepared(sql, params, CANDIDATE_PARAM_TYPES).execute,
+            params,
+        )
         return "\n".join(line for (line,) in cursor.fetchall())
 
 

@@ -29,7 +29,7 @@ _SHELL = """
              WHERE n.recipient_id = %(user)s
                AND n.created_at >= (SELECT l.created_at FROM notifications_notification AS l
                                      WHERE l.recipient_id = %(user)s ORDER BY l.id DESC LIMIT 1)
-                                   - %(replay_overlap)s
+                                   - %(replay_overlap)s::interval
              ORDER BY n.created_at DESC LIMIT %(replay_limit)s) AS known_notification_ids,
       EXISTS (SELECT 1 FROM rides_driverprofile AS d  -- driver_profiles_of
                 JOIN community_membership AS m ON m.id = d.membership_id
