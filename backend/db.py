@@ -6,10 +6,11 @@ dominate its CPU) are therefore written as SQL in their app's selectors, each ne
 the ORM selector whose rule it repeats, and tested through the pages that show them.
 
 They run as prepared statements, made once per database connection. Planning them cost
-PostgreSQL more than running them: in the load test (docs/performance.md) it spent 34 s
-planning against 15 s executing, and the apps' ride list, a seven-table join, took 4 ms
-to plan and 0.5 ms to run. A prepared statement is planned for its first five runs and
-then, when PostgreSQL finds a generic plan as good, not again.
+PostgreSQL more than running them: in the load test (docs/performance.md) it spent 44 s
+planning against 15 s executing, and the apps' ride list, a seven-table join, took 3.8
+ms to plan and 0.6 ms to run. Connections use plan_cache_mode=force_generic_plan
+(backend/database/base.py), so each statement is planned once, without its values:
+SQL whose good plan depends on the values must be written so it does not.
 
 Why by hand: psycopg prepares statements only for cursors that bind their parameters
 on the server, which Django's do not, and it deallocates all of a connection's
