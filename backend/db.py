@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from django.db import connection
@@ -62,24 +63,36 @@ def prepared(
     string, a list of strings or None is declared `unknown`: PostgreSQL infers its type
     from where it is used, as it does for a string sent by the client (a list of strings
     may be compared with a column of varchar[], for which text[] has no operators)."""
-    if isinstance(params, Mapping):
-        keys: list = list(dict.fromkeys(_NAMED.findall(sql)))
-        body = _NAMED.sub(lambda match: f"${keys.index(match.group(1)) + 1}", sql)
-        arguments = ", ".join(f"%({key})s" for key in keys)
-    else:
-        keys = list(range(len(params)))
-        numbers = iter(range(1, len(keys) + 1))
-        body = _POSITIONAL.sub(lambda _match: f"${next(numbers)}", sql)
-        arguments = ", ".join("%s" for _key in keys)
+    named = isinstance(params, Mapping)
+    keys, body, arguments = _numbered(sql, named, 0 if named else len(params))
     types = types or {}
     declared = ", ".join(types.get(key) or sql_type(params[key]) for key in keys)
-    signature = f"({declared}) AS {body}" if keys else f"AS {body}"
+    return _statement(body, arguments, declared if keys else None)
+
+
+# The same few statements run on every request: their texts are made once per process.
+@lru_cache(maxsize=512)
+def _numbered(sql: str, named: bool, count: int) -> tuple[tuple, str, str]:
+    """The parameters' keys, `sql` with $1, $2... for its parameters, and EXECUTE's
+    argument list."""
+    if named:
+        keys: tuple = tuple(dict.fromkeys(_NAMED.findall(sql)))
+        body = _NAMED.sub(lambda match: f"${keys.index(match.group(1)) + 1}", sql)
+        return keys, body, ", ".join(f"%({key})s" for key in keys)
+    numbers = iter(range(1, count + 1))
+    body = _POSITIONAL.sub(lambda _match: f"${next(numbers)}", sql)
+    return tuple(range(count)), body, ", ".join("%s" for _ in range(count))
+
+
+@lru_cache(maxsize=512)
+def _statement(body: str, arguments: str, declared: str | None) -> Prepared:
+    signature = f"({declared}) AS {body}" if declared is not None else f"AS {body}"
     digest = hashlib.sha1(signature.encode(), usedforsecurity=False).hexdigest()[:16]
     name = f"samby_{digest}"
     return Prepared(
         name=name,
         prepare=f"PREPARE {name} {signature}",
-        execute=f"EXECUTE {name}({arguments})" if keys else f"EXECUTE {name}",
+        execute=f"EXECUTE {name}({arguments})" if arguments else f"EXECUTE {name}",
     )
 
 
