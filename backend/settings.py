@@ -577,6 +577,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", IS_P
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", IS_PRODUCTION)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", IS_PRODUCTION)
 SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+# Django's database sessions, read with a prepared statement (backend/accounts/sessions.py).
+SESSION_ENGINE = "backend.accounts.sessions"
 if IS_PRODUCTION and not CSRF_TRUSTED_ORIGINS and SITE_URL.startswith("https://"):
     # The public address is the one origin forms are posted from.
     CSRF_TRUSTED_ORIGINS = [SITE_URL.rstrip("/")]
