@@ -422,16 +422,16 @@ def weekly_candidate_query(
 #   weekday next week" means the association's whole week (30,000 buffers instead of
 #   5,000 at 100k drivers); without sorts it walks the GiST index in distance order and
 #   stops early. jit = off: compiling would take longer than the query runs.
-# - A prepared statement with a generic plan (plan_cache_mode), made once per database
-#   connection: planning this query takes about as long as running it, and the plan is
-#   the same index walk whatever the parameters.
+# - A prepared statement, made once per database connection, whose generic plan every
+#   connection keeps (backend/db.py, backend/database/base.py): planning this query takes
+#   about as long as running it, and the plan is the same index walk whatever the
+#   parameters.
 #
 # SET LOCAL lasts until the end of the transaction: the implicit one of the message in
 # autocommit mode, else the caller's, which is why the settings are put back after.
 PLAN_SETTINGS = (
     ("enable_sort", "off"),
     ("jit", "off"),
-    ("plan_cache_mode", "force_generic_plan"),
 )
 _SET = "".join(f"SET LOCAL {name} = {value}; " for name, value in PLAN_SETTINGS)
 _RESET = "".join(f"; SET LOCAL {name} TO DEFAULT" for name, _value in PLAN_SETTINGS)

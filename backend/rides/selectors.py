@@ -247,7 +247,7 @@ def ride_rows_of_riders(*, rider_ids: list[int], offset: int, limit: int) -> lis
     the rides from `offset`, at most `limit`."""
     # The page is cut first, through the rider index, and only its rides joined: as one
     # prepared statement (backend/db.py), the plan made without the values joined the
-    # riders' rides in pickup order and took 3 ms instead of 0.3.
+    # riders' rides in pickup order and took 2.9 ms instead of 0.6.
     page = (
         "FROM (SELECT * FROM rides_riderequest WHERE rider_id = ANY(%(riders)s)"
         " ORDER BY earliest_pickup DESC LIMIT %(limit)s OFFSET %(offset)s) AS r"
