@@ -21,9 +21,15 @@ from backend.carpool.models import (
     SavedSearch,
     Trip,
 )
-from backend.geo import approximate
+from backend.geo import approximate_coords
 from backend.notifications.selectors import sms_number_for
-from mobile_api.fields import GEOJSON_POINT_SCHEMA, DateTimeField, PointField, point_json
+from mobile_api.fields import (
+    GEOJSON_POINT_SCHEMA,
+    DateTimeField,
+    PointField,
+    coords_json,
+    point_json,
+)
 from mobile_api.output import FastOutput
 
 # --- Input ------------------------------------------------------------------------------------
@@ -156,10 +162,15 @@ class AreaOutput(FastOutput, serializers.Serializer):
 
 
 def area(point: Point, village) -> dict:
-    rounded = approximate(point, grid_m=settings.CARPOOL_APPROXIMATE_GRID_M)
+    return area_at(point.x, point.y, village.name if village else None)
+
+
+def area_at(x: float, y: float, village: str | None) -> dict:
+    """The place (x, y) as others see it before booking: its village and a point
+    snapped to the carpool grid."""
     return {
-        "village": village.name if village else None,
-        "point": point_json(rounded),
+        "village": village,
+        "point": coords_json(*approximate_coords(x, y, grid_m=settings.CARPOOL_APPROXIMATE_GRID_M)),
     }
 
 
@@ -181,17 +192,22 @@ class PersonContact(PersonBrief):
 
 def person(user: User, ratings: dict, *, contact: bool) -> dict:
     average, count = ratings.get(user.pk, (None, 0))
-    out = {
-        "id": user.pk,
-        "first_name": user.get_short_name(),
-        "rating": average,
-        "ratings": count,
-    }
-    out |= {
-        "full_name": user.full_name if contact else None,
-        "phone": sms_number_for(user) if contact else None,
-    }
+    out = person_brief(user.pk, user.get_short_name(), average, count)
+    if contact:
+        out |= {"full_name": user.full_name, "phone": sms_number_for(user)}
     return out
+
+
+def person_brief(user_id: int, first_name: str, rating: float | None, ratings: int) -> dict:
+    """`person` without contact, from the figures alone."""
+    return {
+        "id": user_id,
+        "first_name": first_name,
+        "rating": rating,
+        "ratings": ratings,
+        "full_name": None,
+        "phone": None,
+    }
 
 
 def price_sek(ore: int) -> float:

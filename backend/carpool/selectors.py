@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from backend.accounts.models import User
+from backend.accounts.models import User, short_name
 from backend.carpool.corridor import PLACEMENT_COLUMNS, PLACEMENT_FROM, Placement, Query
 from backend.carpool.corridor import placement_from_row as _row
 from backend.carpool.models import (
@@ -191,6 +191,45 @@ def rating_summary(*, users: list[int]) -> dict[int, tuple[float | None, int]]:
     )
     found = {row["ratee_id"]: (round(row["average"], 1), row["count"]) for row in rows}
     return {user: found.get(user, (None, 0)) for user in users}
+
+
+# What a search result shows of each departure it found: the trip's terms, the driver's
+# first name and rating, and the places as coordinates for the caller to blur into areas.
+# Written as SQL: it runs with every carpool search, and the ORM's load of the same rows
+# (four tables, the rating apart) cost more CPU to build and plan than running it.
+_SEARCH_RESULT_CARDS = """
+    SELECT o.id AS departure, t.id AS trip, o.departure_at,
+           o.seats_total - o.seats_taken AS seats_free,
+           t.price_ore, t.driver_id, u.full_name AS driver_name,
+           ST_X(t.origin::geometry) AS origin_x, ST_Y(t.origin::geometry) AS origin_y,
+           ov.name AS origin_village,
+           ST_X(t.destination::geometry) AS destination_x,
+           ST_Y(t.destination::geometry) AS destination_y,
+           dv.name AS destination_village,
+           t.instant_booking, t.pets_allowed, t.luggage, t.smoking_allowed, t.note,
+           r.average AS rating, r.count AS ratings
+      FROM carpool_tripoccurrence AS o
+      JOIN carpool_trip AS t ON t.id = o.trip_id
+      JOIN accounts_user AS u ON u.id = t.driver_id
+      LEFT JOIN community_village AS ov ON ov.id = t.origin_village_id
+      LEFT JOIN community_village AS dv ON dv.id = t.destination_village_id
+      CROSS JOIN LATERAL (  -- rating_summary's figures
+        SELECT round(avg(g.stars), 1)::float8 AS average, count(*) AS count
+          FROM carpool_rating AS g WHERE g.ratee_id = t.driver_id) AS r
+     WHERE o.id = ANY(%(departures)s)
+"""
+
+
+def search_result_cards(*, departures: list[int]) -> dict[int, dict]:
+    """What a search result shows of each of these departures, by departure id (see
+    `_SEARCH_RESULT_CARDS`); `driver_first_name` as `User.get_short_name` gives it."""
+    if not departures:
+        return {}
+    rows = fetch_dicts(_SEARCH_RESULT_CARDS, {"departures": list(departures)})
+    return {
+        row["departure"]: row | {"driver_first_name": short_name(row["driver_name"])}
+        for row in rows
+    }
 
 
 def reports_for_coordinator(*, user: User, association: Association) -> QuerySet[Report]:

@@ -28,6 +28,7 @@ from backend.carpool.selectors import (
     carpool_memberships,
     rating_summary,
     saved_searches_of,
+    search_result_cards,
     trips_of_driver,
     trips_visible_to,
     user_may_carpool,
@@ -58,9 +59,9 @@ from mobile_api.carpool_serializers import (
     TripChangeInput,
     TripInput,
     TripOutput,
-    area,
+    area_at,
     booking_out,
-    person,
+    person_brief,
     price_sek,
     public_trip,
 )
@@ -111,27 +112,6 @@ def _manages(viewer: User, trip: Trip) -> bool:
 # --- Search ---------------------------------------------------------------------------------
 
 
-# What a search result shows of a departure, and nothing else: the routes (lines of many
-# points), the driver's other columns and the villages' outlines cost more to load and
-# parse than the rest.
-SEARCH_COLUMNS = (
-    "departure_at",
-    "seats_total",
-    "seats_taken",
-    "trip__price_ore",
-    "trip__driver__full_name",
-    "trip__origin",
-    "trip__origin_village__name",
-    "trip__destination",
-    "trip__destination_village__name",
-    "trip__instant_booking",
-    "trip__pets_allowed",
-    "trip__luggage",
-    "trip__smoking_allowed",
-    "trip__note",
-)
-
-
 class CarpoolSearch(APIView):
     """Find departures that can take you from a pickup to a drop-off in a time window,
     best first (least detour plus walking, then nearest the preferred time). Places of
@@ -155,43 +135,44 @@ class CarpoolSearch(APIView):
         )
         search_check(search)
         found = departures_matching(search)
-        occurrences = (
-            TripOccurrence.objects.select_related(
-                "trip__driver", "trip__origin_village", "trip__destination_village"
-            )
-            .only(*SEARCH_COLUMNS)
-            .in_bulk([p.occurrence_id for p in found])
-        )
-        ratings = rating_summary(users=list({o.trip.driver_id for o in occurrences.values()}))
+        cards = search_result_cards(departures=[place.occurrence_id for place in found])
         rows = []
         for place in found:
-            occurrence = occurrences[place.occurrence_id]
-            trip = occurrence.trip
+            card = cards[place.occurrence_id]
             rows.append(
                 {
-                    "departure": occurrence.pk,
-                    "trip": trip.pk,
-                    "departure_at": occurrence.departure_at,
+                    "departure": card["departure"],
+                    "trip": card["trip"],
+                    "departure_at": card["departure_at"],
                     "pickup_at": place.pickup_at,
                     "dropoff_at": place.dropoff_at,
                     "walk_m": place.walk_m,
                     "detour_m": place.detour_m,
                     "price_sek": price_sek(
                         price_for_part(
-                            price_ore=trip.price_ore,
+                            price_ore=card["price_ore"],
                             shared_fraction=place.shared_fraction,
                             seats=search.seats,
                         )
                     ),
-                    "seats_free": occurrence.seats_free,
-                    "driver": person(trip.driver, ratings, contact=False),
-                    "origin_area": area(trip.origin, trip.origin_village),
-                    "destination_area": area(trip.destination, trip.destination_village),
-                    "instant_booking": trip.instant_booking,
-                    "pets_allowed": trip.pets_allowed,
-                    "luggage": trip.luggage,
-                    "smoking_allowed": trip.smoking_allowed,
-                    "note": trip.note,
+                    "seats_free": card["seats_free"],
+                    "driver": person_brief(
+                        card["driver_id"],
+                        card["driver_first_name"],
+                        card["rating"],
+                        card["ratings"],
+                    ),
+                    "origin_area": area_at(
+                        card["origin_x"], card["origin_y"], card["origin_village"]
+                    ),
+                    "destination_area": area_at(
+                        card["destination_x"], card["destination_y"], card["destination_village"]
+                    ),
+                    "instant_booking": card["instant_booking"],
+                    "pets_allowed": card["pets_allowed"],
+                    "luggage": card["luggage"],
+                    "smoking_allowed": card["smoking_allowed"],
+                    "note": card["note"],
                 }
             )
         return Response(SearchResultOutput(rows, many=True).data)

@@ -18,7 +18,13 @@ from backend.carpool.models import (
 from backend.community.models import MunicipalityAnalyst
 from backend.notifications.models import Notification
 from tests.carpool_fixtures import EAST, WEST, along
-from tests.factories import AssociationFactory, MembershipFactory, UserFactory, next_weekday_at
+from tests.factories import (
+    AssociationFactory,
+    MembershipFactory,
+    UserFactory,
+    VillageFactory,
+    next_weekday_at,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -125,8 +131,8 @@ def test_search_finds_the_trip_and_shows_areas_not_addresses(
 ):
     trip = publish(note="Jag har hund i bilen")
     client = api_as(passenger)
-    # membership check, the search, departures with trips and drivers, ratings
-    with django_assert_num_queries(4):
+    # membership check, the search, the departures' cards (trips, drivers, ratings)
+    with django_assert_num_queries(3):
         response = client.get("/api/v1/carpool/search", search_params())
     assert response.status_code == 200, response.content
     [result] = response.json()
@@ -143,8 +149,44 @@ def test_search_finds_the_trip_and_shows_areas_not_addresses(
     # More trips, same number of queries: no query per result.
     publish()
     publish()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         assert len(client.get("/api/v1/carpool/search", search_params()).json()) == 3
+
+
+def test_search_shows_the_drivers_rating_and_the_villages(api_as, publish, passenger, association):
+    VillageFactory(name="Västby", location=along(0.02))
+    VillageFactory(name="Östby", location=along(0.98))
+    done = publish(instant_booking=True).occurrences.get()
+    others = [MembershipFactory(association=association).user for _ in range(2)]
+    for rider in [passenger, *others]:
+        booked = api_as(rider).post("/api/v1/carpool/bookings/", booking_body(done))
+        assert booked.status_code == 201, booked.content
+    TripOccurrence.objects.filter(pk=done.pk).update(status=OccurrenceStatus.COMPLETED)
+    for rider, stars in zip([passenger, *others], [4, 5, 5], strict=True):
+        booking = done.bookings.get(passenger=rider)
+        rated = api_as(rider).post(
+            f"/api/v1/carpool/bookings/{booking.pk}/rating", {"stars": stars}
+        )
+        assert rated.status_code == 201, rated.content
+    coming = publish(first_departure=next_weekday_at(0, 7, 0) + dt.timedelta(days=7))
+
+    week_later = next_weekday_at(0, 7, 0) + dt.timedelta(days=7)
+    found = api_as(passenger).get(
+        "/api/v1/carpool/search",
+        search_params(
+            window_start=week_later.isoformat(),
+            window_end=(week_later + dt.timedelta(hours=1)).isoformat(),
+        ),
+    )
+
+    assert found.status_code == 200, found.content
+    [result] = found.json()
+    assert result["trip"] == coming.pk
+    assert result["driver"]["rating"] == 4.7  # (4 + 5 + 5) / 3, to one decimal
+    assert result["driver"]["ratings"] == 3
+    assert result["origin_area"]["village"] == "Västby"
+    assert result["destination_area"]["village"] == "Östby"
+    assert result["seats_free"] == 3
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,15 @@ def test_search_shows_the_trip_as_areas_and_the_drivers_first_name(world, depart
     assert f'name="departure" value="{departure.pk}"' in page
 
 
+def test_search_shows_the_drivers_rating(world, departure):
+    booking = _book(world, departure)
+    Rating.objects.create(
+        booking=booking, rater=booking.passenger, ratee=departure.trip.driver, stars=4
+    )
+    page = world.client("rider").get("/carpool/", search_query()).content.decode()
+    assert "Erik · 4.0 of 5 (1 rating)" in page
+
+
 def test_the_drivers_own_trip_is_not_offered_to_them(world, departure):
     page = world.client("holding_driver").get("/carpool/", search_query()).content.decode()
     assert "0 trips fit" in page

@@ -38,6 +38,7 @@ from backend.carpool.selectors import (
     rating_given,
     rating_summary,
     saved_searches_of,
+    search_result_cards,
     seat_cards,
     trips_of_driver,
 )
@@ -127,27 +128,23 @@ def _results(form: SearchForm, searcher: User) -> list[dict]:
     )
     search_check(search)
     found = departures_matching(search)
-    occurrences = TripOccurrence.objects.select_related(
-        "trip__driver", "trip__origin_village", "trip__destination_village"
-    ).in_bulk([p.occurrence_id for p in found])
-    ratings = rating_summary(users=list({o.trip.driver_id for o in occurrences.values()}))
+    cards = search_result_cards(departures=[place.occurrence_id for place in found])
     rows = []
     for place in found:
-        occurrence = occurrences[place.occurrence_id]
-        trip = occurrence.trip
+        card = cards[place.occurrence_id]
         rows.append(
             {
-                "occurrence": occurrence,
-                "trip": trip,
+                "card": card,
                 "placement": place,
                 "price_kr": _kronor(
                     price_for_part(
-                        price_ore=trip.price_ore, shared_fraction=place.shared_fraction, seats=seats
+                        price_ore=card["price_ore"],
+                        shared_fraction=place.shared_fraction,
+                        seats=seats,
                     )
                 ),
-                "rating": ratings.get(trip.driver_id, (None, 0)),
                 "book": {
-                    "departure": occurrence.pk,
+                    "departure": card["departure"],
                     "pickup_address": pickup_address,
                     "pickup_lon": pickup.x,
                     "pickup_lat": pickup.y,
