@@ -181,11 +181,7 @@ def fetch_instances(model: type[M], sql: str, params: Sequence | Mapping) -> lis
         execute_prepared(cursor, sql, params)
         names = [column.name for column in cursor.description]
         rows = cursor.fetchall()
-    fields = model._meta.concrete_fields
-    where = [names.index(field.column) for field in fields]
-    attnames = [field.attname for field in fields]
-    converters = [_converters(field) for field in fields]
-    extras = [(index, name) for index, name in enumerate(names) if index not in where]
+    where, attnames, converters, extras = _reading(model, tuple(names))
     instances = []
     for row in rows:
         values = []
@@ -199,6 +195,20 @@ def fetch_instances(model: type[M], sql: str, params: Sequence | Mapping) -> lis
             setattr(instance, name, row[index])
         instances.append(instance)
     return instances
+
+
+@lru_cache(maxsize=256)
+def _reading(model: type[Model], names: tuple[str, ...]) -> tuple:
+    """How `fetch_instances` turns rows with the columns `names` into `model`s: where
+    each field's value is, the fields' attribute names and converters, and the other
+    columns (index, name). Worked out once per statement's columns: it runs with every
+    token and session read."""
+    fields = model._meta.concrete_fields
+    where = [names.index(field.column) for field in fields]
+    attnames = [field.attname for field in fields]
+    converters = [_converters(field) for field in fields]
+    extras = [(index, name) for index, name in enumerate(names) if index not in where]
+    return where, attnames, converters, extras
 
 
 def _converters(field) -> list[tuple]:
