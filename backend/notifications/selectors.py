@@ -11,6 +11,7 @@ from django.db.models import (
 )
 
 from backend.accounts.models import ProxyLink, User
+from backend.db import fetch_instances
 from backend.notifications.kinds import KINDS, Kind, get_kind, render
 from backend.notifications.models import (
     Channel,
@@ -29,6 +30,19 @@ REPLAY_LIMIT = 500
 
 def inbox(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).order_by("-id")
+
+
+def unread_of(*, user: User, limit: int) -> list[Notification]:
+    """The newest `limit` notifications `user` has not read, newest first: `inbox`'s
+    unread ones, written as SQL since it runs on every start page."""
+    return fetch_instances(
+        Notification,
+        """
+        SELECT * FROM notifications_notification
+         WHERE recipient_id = %s AND read_at IS NULL ORDER BY id DESC LIMIT %s
+        """,
+        [user.pk, limit],
+    )
 
 
 def unread_count(*, user: User) -> int:

@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from backend.community.selectors import people_ids_actable_by
-from backend.notifications.selectors import inbox, notification_message
+from backend.notifications.selectors import notification_message, unread_of
 from backend.rides.models import OPEN_STATES, Offer, OfferState
 from backend.rides.selectors import (
     driver_profile_ids_of,
@@ -28,7 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     # by these ids, which is much cheaper per query than repeating the joins.
     people_ids = people_ids_actable_by(actor=user)
     driver_ids = driver_profile_ids_of(user=user)
-    unread = inbox(user=user).filter(read_at__isnull=True)[:5]
+    unread = unread_of(user=user, limit=5)
     open_url = row_url("webapp:notification-open")
     next_rides = ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=5)
     driving, offers = [], 0
