@@ -163,45 +163,68 @@ def people_actable_by(*, actor: User) -> QuerySet[User]:
     )
 
 
+# `people_actable_by`'s rule in SQL: one index lookup per way of acting for someone,
+# where the OR-ed joins made PostgreSQL read every membership of the actor's associations
+# and sort them for DISTINCT. tests/backend/community/test_acting_for_others.py checks
+# that the selectors built on it give the same people as `people_actable_by`.
+_PEOPLE_ACTABLE = """
+    SELECT u.id FROM accounts_user AS u WHERE u.id = %(actor)s AND u.is_active
+    UNION
+    SELECT u.id
+      FROM accounts_proxylink AS link
+      JOIN accounts_user AS u ON u.id = link.resident_id
+     WHERE link.proxy_id = %(actor)s AND link.accepted_at IS NOT NULL AND u.is_active
+    UNION
+    SELECT u.id
+      FROM community_membership AS coordinating
+      JOIN community_membership AS m ON m.association_id = coordinating.association_id
+      JOIN accounts_user AS u ON u.id = m.user_id
+     WHERE coordinating.user_id = %(actor)s
+       AND coordinating.state = %(active)s
+       AND coordinating.roles @> %(coordinator)s
+       AND m.state = ANY(%(member_states)s)
+       AND u.is_active
+"""
+
+_PEOPLE_NAMES = f"""
+    SELECT u.id, u.full_name FROM accounts_user AS u
+     WHERE u.id IN ({_PEOPLE_ACTABLE})
+       AND (NOT %(active_members_only)s OR EXISTS (
+             SELECT 1 FROM community_membership AS active
+              WHERE active.user_id = u.id AND active.state = %(active)s))
+     ORDER BY u.full_name, u.id
+"""  # noqa: S608 - composed of our own constants; values are parameters
+
+
+def _people_params(actor: User) -> dict:
+    return {
+        "actor": actor.pk,
+        "active": MembershipState.ACTIVE,
+        "coordinator": [Role.COORDINATOR.value],
+        "member_states": [MembershipState.PENDING.value, MembershipState.ACTIVE.value],
+    }
+
+
 def people_ids_actable_by(*, actor: User) -> list[int]:
     """The ids of `people_actable_by`, for pages and lists that read several things of
     these people (each filtered by `<person>_id IN (ids)` instead of repeating the OR-ed
-    joins of `people_actable_by` in every statement).
-
-    Asked on every start page and ride list, so written as SQL (backend/db.py): one
-    index lookup per way of acting for someone, where the OR-ed joins made PostgreSQL
-    read every membership of the actor's associations and sort them for DISTINCT. The
-    rule is `people_actable_by`'s; tests/backend/community/test_acting_for_others.py
-    checks that both give the same people."""
+    joins of `people_actable_by` in every statement). Asked on every start page and ride
+    list, so written as SQL (backend/db.py, `_PEOPLE_ACTABLE`)."""
     if not actor.is_authenticated or actor.is_managed:
         return []
-    rows = fetch_dicts(
-        """
-        SELECT u.id FROM accounts_user AS u WHERE u.id = %(actor)s AND u.is_active
-        UNION
-        SELECT u.id
-          FROM accounts_proxylink AS link
-          JOIN accounts_user AS u ON u.id = link.resident_id
-         WHERE link.proxy_id = %(actor)s AND link.accepted_at IS NOT NULL AND u.is_active
-        UNION
-        SELECT u.id
-          FROM community_membership AS coordinating
-          JOIN community_membership AS m ON m.association_id = coordinating.association_id
-          JOIN accounts_user AS u ON u.id = m.user_id
-         WHERE coordinating.user_id = %(actor)s
-           AND coordinating.state = %(active)s
-           AND coordinating.roles @> %(coordinator)s
-           AND m.state = ANY(%(member_states)s)
-           AND u.is_active
-        """,
-        {
-            "actor": actor.pk,
-            "active": MembershipState.ACTIVE,
-            "coordinator": [Role.COORDINATOR.value],
-            "member_states": [MembershipState.PENDING.value, MembershipState.ACTIVE.value],
-        },
-    )
-    return [row["id"] for row in rows]
+    return [row["id"] for row in fetch_dicts(_PEOPLE_ACTABLE, _people_params(actor))]
+
+
+def people_names_actable_by(
+    *, actor: User, active_members_only: bool = False
+) -> list[tuple[int, str]]:
+    """(id, full name) of `people_actable_by`, by name: whom a booking form offers to book
+    for. `active_members_only`: only those who are an active member of some association
+    (carpooling is for them). SQL, as it runs on the carpool and sharing pages."""
+    if not actor.is_authenticated or actor.is_managed:
+        return []
+    params = _people_params(actor) | {"active_members_only": active_members_only}
+    return [(row["id"], row["full_name"]) for row in fetch_dicts(_PEOPLE_NAMES, params)]
 
 
 def user_can_act_for(*, actor: User, resident: User) -> bool:

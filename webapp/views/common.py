@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from backend.community.models import MembershipState, Role
 from backend.db import fetch_dicts
@@ -73,6 +74,13 @@ def page(
     request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200
 ) -> HttpResponse:
     return render(request, template, {**shell(request), **(context or {})}, status=status)
+
+
+def me_first(user, people: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A booking form's choice of whom it is for: "Me (name)" first, then the others
+    (`people` as `people_names_actable_by` gives them, by name)."""
+    mine = [(pk, _("Me (%(name)s)") % {"name": name}) for pk, name in people if pk == user.pk]
+    return mine + [(pk, name) for pk, name in people if pk != user.pk]
 
 
 def show_error(

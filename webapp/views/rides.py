@@ -11,7 +11,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.accounts.models import User
 from backend.community.models import Association, MembershipState
-from backend.community.selectors import people_actable_by, people_ids_actable_by
+from backend.community.selectors import (
+    people_actable_by,
+    people_ids_actable_by,
+    people_names_actable_by,
+)
 from backend.errors import ApplicationError
 from backend.geocoding import geocode, geocode_suggestions
 from backend.rides.models import (
@@ -27,7 +31,7 @@ from backend.rides.services import RideTime
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
 from webapp.forms.rides import WINDOW, CancelForm, RideRequestForm, map_settings
-from webapp.views.common import page, show_error
+from webapp.views.common import me_first, page, show_error
 from webapp.views.limits import booking_limited
 
 # The service names places and times by its own arguments; the form by its fields.
@@ -47,9 +51,7 @@ DRIVER_SHOWN = [*DRIVER_HOLDS, RideState.COMPLETED]
 
 
 def _riders(user: User) -> list[tuple[int, str]]:
-    people = people_actable_by(actor=user).order_by("full_name").values_list("pk", "full_name")
-    me = [(user.pk, _("Me (%(name)s)") % {"name": user.full_name})]
-    return me + [(pk, name) for pk, name in people if pk != user.pk]
+    return me_first(user, people_names_actable_by(actor=user))
 
 
 def _rider_associations(user: User) -> QuerySet[Association]:

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.models import User
-from backend.community.selectors import people_actable_by
+from backend.community.selectors import people_actable_by, people_names_actable_by
 from backend.errors import ApplicationError
 from backend.sharing import services
 from backend.sharing.models import (
@@ -55,7 +55,7 @@ from webapp.forms.sharing import (
     book_initial,
 )
 from webapp.views.blank_forms import blank_form_fields
-from webapp.views.common import page, show_error
+from webapp.views.common import me_first, page, show_error
 from webapp.views.limits import booking_limited
 
 CALENDAR_DAYS = 21
@@ -71,9 +71,7 @@ def _kronor(ore: int) -> str:
 
 def _bookers(user: User) -> list[tuple[int, str]]:
     """Who `user` may book for: themself first, then those they book for."""
-    rows = list(people_actable_by(actor=user).order_by("full_name").values_list("pk", "full_name"))
-    mine = [(pk, _("Me (%(name)s)") % {"name": name}) for pk, name in rows if pk == user.pk]
-    return mine + [(pk, name) for pk, name in rows if pk != user.pk]
+    return me_first(user, people_names_actable_by(actor=user))
 
 
 def _prices(resource: Resource) -> list[str]:

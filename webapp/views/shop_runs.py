@@ -36,7 +36,7 @@ from backend.shuttle.selectors import (
 from backend.shuttle.services import standing_end
 from dispatch.shop_runs import seat_answer, signup_submit, signup_withdraw
 from webapp.forms.shop_runs import SignupForm
-from webapp.views.common import page, show_error
+from webapp.views.common import me_first, page, show_error
 from webapp.views.limits import booking_limited
 
 SIGNUP_FIELDS = {"pickup": "pickup_address", "needs": "needs", "passenger": "passenger"}
@@ -103,8 +103,7 @@ def _passengers(user: User, run: RunOccurrence) -> list[tuple[int, str]]:
         .order_by("full_name")
         .values_list("pk", "full_name")
     )
-    mine = [(pk, _("Me (%(name)s)") % {"name": name}) for pk, name in rows if pk == user.pk]
-    return mine + [(pk, name) for pk, name in rows if pk != user.pk]
+    return me_first(user, rows)
 
 
 @login_required

@@ -7,6 +7,7 @@ from backend.community.models import MembershipState, Role
 from backend.community.selectors import (
     people_actable_by,
     people_ids_actable_by,
+    people_names_actable_by,
     people_search,
     user_can_act_for,
 )
@@ -127,6 +128,22 @@ def test_the_ids_in_sql_follow_the_same_rule_as_people_actable_by():
     for actor in actors:
         expected = sorted(people_actable_by(actor=actor).values_list("pk", flat=True))
         assert sorted(people_ids_actable_by(actor=actor)) == expected, actor
+        # The booking forms' list: the same people, by name, once each; and of them, for
+        # carpooling, those who are an active member somewhere.
+        by_name = list(
+            people_actable_by(actor=actor)
+            .order_by("full_name", "pk")
+            .values_list("pk", "full_name")
+        )
+        assert people_names_actable_by(actor=actor) == by_name, actor
+        members = set(
+            people_actable_by(actor=actor)
+            .filter(memberships__state=MembershipState.ACTIVE)
+            .values_list("pk", flat=True)
+        )
+        assert people_names_actable_by(actor=actor, active_members_only=True) == [
+            (pk, name) for pk, name in by_name if pk in members
+        ], actor
         # user_can_act_for answers for oneself without a query: the same rule.
         for person in actors:
             may = person.pk in expected or (actor.is_managed and actor == person)
