@@ -17,14 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import MembershipState, Role
-from backend.community.selectors import association_coordinators
+from backend.community.selectors import association_coordinators, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
 from backend.notifications.services import ReplyRequest, notify
 from backend.rides import services as rides
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import DriverProfile, Offer, OfferState, RideRequest, RideState
-from backend.rides.selectors import user_coordinates
 from dispatch.board import board_changed
 from dispatch.matching import Candidate, candidates
 
@@ -246,7 +245,7 @@ def ride_assign_by_coordinator(*, ride_id: int, driver: DriverProfile, actor: Us
     """A coordinator gives the ride to a driver by hand. The driver is told and can still
     say no (which puts the ride back to dispatch)."""
     ride = RideRequest.objects.select_for_update().get(pk=ride_id)
-    if not user_coordinates(user=actor, association=ride.association):
+    if not user_is_coordinator(user=actor, association=ride.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can assign drivers."),

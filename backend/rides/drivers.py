@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Membership, MembershipState, Role
-from backend.community.selectors import association_coordinators
+from backend.community.selectors import association_coordinators, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
 from backend.rides.availability import availability_windows_rebuild
@@ -27,7 +27,6 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
-from backend.rides.selectors import user_coordinates
 
 PROFILE_FIELDS = {
     "home_base",
@@ -50,7 +49,7 @@ class Slot:
 
 
 def _require_self_or_coordinator(actor: User, membership: Membership) -> None:
-    if actor.pk != membership.user_id and not user_coordinates(
+    if actor.pk != membership.user_id and not user_is_coordinator(
         user=actor, association=membership.association
     ):
         raise ApplicationError(
@@ -290,7 +289,7 @@ def driver_position_update(*, actor: User, driver: DriverProfile, point: Point) 
 
 def rider_approve(*, actor: User, membership: Membership, notes: str = "") -> RiderApproval:
     """The association approves a member for volunteer rides (eligibility noted)."""
-    if not user_coordinates(user=actor, association=membership.association):
+    if not user_is_coordinator(user=actor, association=membership.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator approves riders."),

@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Association
+from backend.community.selectors import user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import DriverProfile, MileagePayout
-from backend.rides.selectors import mileage_report, user_coordinates
+from backend.rides.selectors import mileage_report
 
 PAYOUT_EXISTS = "mileage_already_paid"
 MONTH_OPEN = "mileage_month_open"
@@ -36,7 +37,7 @@ def mileage_payout_mark_paid(
     someone who does not coordinate the association, a driver of another association, a
     month not over yet (its kilometres can still grow), a month without completed rides,
     and a month already paid."""
-    if not user_coordinates(user=actor, association=association):
+    if not user_is_coordinator(user=actor, association=association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can mark mileage as paid."),

@@ -18,11 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Association
-from backend.community.selectors import coordinated_association_ids
+from backend.community.selectors import coordinated_association_ids, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import AssignmentPlan, PlannedAssignment, PlanState
-from backend.rides.selectors import user_coordinates
 
 
 class PlanErrorCode(StrEnum):
@@ -72,7 +71,7 @@ def plans_with_rows(plans: QuerySet[AssignmentPlan]) -> QuerySet[AssignmentPlan]
 
 
 def require_coordinator(*, user: User, association: Association) -> None:
-    if not user_coordinates(user=user, association=association):
+    if not user_is_coordinator(user=user, association=association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can plan its rides."),

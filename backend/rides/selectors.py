@@ -28,6 +28,7 @@ from backend.community.selectors import (
     people_actable_by,
     people_ids_actable_by,
     user_can_act_for,
+    user_is_coordinator,
 )
 from backend.db import fetch_dicts
 from backend.rides.models import (
@@ -185,7 +186,7 @@ def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
     pickup address is in the FULL and DRIVER shapes only."""
     if not viewer.is_authenticated:
         return None
-    if user_can_act_for(actor=viewer, resident=ride.rider) or user_coordinates(
+    if user_can_act_for(actor=viewer, resident=ride.rider) or user_is_coordinator(
         user=viewer, association=ride.association
     ):
         return RideView.FULL
@@ -422,10 +423,6 @@ def _pending_offer_params(user: User) -> dict:
         "pending": OfferState.PENDING.value,
         "open": [str(state) for state in OPEN_STATES],
     }
-
-
-def user_coordinates(*, user: User, association: Association) -> bool:
-    return coordinated_association_ids(user=user).filter(association_id=association.pk).exists()
 
 
 @dataclass(frozen=True)

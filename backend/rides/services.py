@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Association
-from backend.community.selectors import user_can_act_for
+from backend.community.selectors import user_can_act_for, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.geo import WGS84, approximate_coords, road_leg
 from backend.notifications.reminders import reminder_cancel, reminder_schedule
@@ -33,7 +33,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
-from backend.rides.selectors import rider_membership, user_coordinates, village_nearest
+from backend.rides.selectors import rider_membership, village_nearest
 
 # What the driver holding a ride can do next, by the state it is in: one list per step,
 # used by the step's function below and by the driver's ride list (which buttons to show).
@@ -456,7 +456,7 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     caller's to withdraw (dispatch.services.ride_cancel)."""
     if not (
         user_can_act_for(actor=actor, resident=ride.rider)
-        or user_coordinates(user=actor, association=ride.association)
+        or user_is_coordinator(user=actor, association=ride.association)
     ):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED, _("You cannot cancel this ride."), kind=ErrorKind.FORBIDDEN
@@ -520,7 +520,7 @@ def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) 
     dispatch.offers.ride_reassign_by_coordinator): when it is accepted, or when the driver
     is on the way (a breakdown, an accident); not once the rider is on board. The driver
     is told why, at once."""
-    if not user_coordinates(user=actor, association=ride.association):
+    if not user_is_coordinator(user=actor, association=ride.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can give the ride to another driver."),
@@ -566,7 +566,7 @@ def ride_mark_unfulfilled(
     """No driver will be found: a coordinator closes the ride (or the system, with no
     actor) and the rider is told the association will call. Offers still waiting are the
     caller's to withdraw (dispatch.services.ride_mark_unfulfilled)."""
-    if actor is not None and not user_coordinates(user=actor, association=ride.association):
+    if actor is not None and not user_is_coordinator(user=actor, association=ride.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can close a ride without a driver."),

@@ -38,6 +38,7 @@ from backend.community.selectors import (
     memberships_visible_to,
     people_actable_by,
     people_ids_actable_by,
+    user_is_coordinator,
 )
 from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode
@@ -67,7 +68,6 @@ from backend.rides.selectors import (
     rides_for_coordinators,
     rides_of_rider,
     rides_visible_to,
-    user_coordinates,
 )
 from backend.rides.services import RideTime
 from dispatch import offers
@@ -161,7 +161,7 @@ def _present(ride: RideRequest, viewer: User) -> dict:
 
 
 def _require_coordinator(viewer: User, ride: RideRequest) -> None:
-    if not user_coordinates(user=viewer, association=ride.association):
+    if not user_is_coordinator(user=viewer, association=ride.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can see this."),
@@ -528,7 +528,7 @@ class RideEvents(APIView):
 
 def _coordinated_association(request: Request, pk: int):
     association = get_object_or_404(associations_visible_to(user=request.user), pk=pk)
-    if not user_coordinates(user=request.user, association=association):
+    if not user_is_coordinator(user=request.user, association=association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
             _("Only a coordinator of the association can see this."),

@@ -4,7 +4,11 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from backend.community.models import Membership, MembershipState, Role
-from backend.community.selectors import association_memberships_for
+from backend.community.selectors import (
+    association_memberships_for,
+    coordinated_association_ids,
+    user_is_coordinator,
+)
 from backend.community.services import (
     membership_approve,
     membership_request,
@@ -224,3 +228,32 @@ def test_a_refused_approval_tells_nobody(association_a):
     with pytest.raises(ApplicationError):
         membership_approve(actor=UserFactory(), membership=pending)
     assert not pending.user.notifications.exists()
+
+
+def test_who_coordinates_an_association():
+    """user_is_coordinator is SQL for speed: the rule of coordinated_association_ids."""
+    association, other = AssociationFactory(), AssociationFactory()
+    coordinator = coordinator_of(association)
+    people = {
+        "coordinator": coordinator,
+        "member": MembershipFactory(association=association).user,
+        "driver": MembershipFactory(association=association, roles=[Role.MEMBER, Role.DRIVER]).user,
+        "suspended coordinator": MembershipFactory(
+            association=association,
+            roles=[Role.MEMBER, Role.COORDINATOR],
+            state=MembershipState.SUSPENDED,
+        ).user,
+        "pending coordinator": MembershipFactory(
+            association=association,
+            roles=[Role.MEMBER, Role.COORDINATOR],
+            state=MembershipState.PENDING,
+        ).user,
+        "coordinator elsewhere": coordinator_of(other),
+        "outsider": UserFactory(),
+    }
+    for name, person in people.items():
+        for place in (association, other):
+            expected = place.pk in set(coordinated_association_ids(user=person))
+            assert user_is_coordinator(user=person, association=place) == expected, (name, place)
+    assert user_is_coordinator(user=coordinator, association=association)
+    assert not user_is_coordinator(user=people["suspended coordinator"], association=association)
