@@ -51,6 +51,7 @@ def _send(client: Client, call: Call):
     client.cookies.clear()
     if call.session:
         client.cookies["sessionid"] = call.session
+        client.cookies["csrftoken"] = call.csrf_cookie()
     if call.method == "GET":
         return client.get(call.path, call.params or {}, **headers)
     return client.post(call.path, json.dumps(call.body), "application/json", **headers)

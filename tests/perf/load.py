@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -268,8 +269,14 @@ class Call:
         if self.token:
             headers["Authorization"] = f"Token {self.token}"
         if self.session:
-            headers["Cookie"] = f"sessionid={self.session}"
+            headers["Cookie"] = f"sessionid={self.session}; csrftoken={self.csrf_cookie()}"
         return headers
+
+    def csrf_cookie(self) -> str:
+        """The CSRF cookie a browser holds since its first page (Django sets it with the
+        first form it shows, and checks only its form): any 32 letters and digits, kept
+        per session. Without it, every page would make and send a new one."""
+        return hashlib.md5(self.session.encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass
