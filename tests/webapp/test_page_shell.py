@@ -37,6 +37,31 @@ def test_each_role_sees_the_links_of_its_roles_and_no_others(world, role, links)
     assert menu_links(response.content.decode()) == links
 
 
+def test_the_menu_links_where_each_item_says_and_marks_the_page_one_is_on(world):
+    html = world.client("coordinator").get("/carpool/").content.decode()
+    menu = html[html.index('aria-label="Main menu"') : html.index("</nav>")]
+    hrefs = re.findall(r'href="([^"]+)"', menu)
+    assert hrefs == [
+        "/",
+        "/rides/new",
+        "/carpool/",
+        "/shop-runs/",
+        "/sharing/",
+        "/notifications/",
+        "/console/",
+        "/profile/",
+    ]
+    assert re.findall(r'href="([^"]+)" aria-current="page"', menu) == ["/carpool/"]
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in html
+    assert 'action="/language"' in html and 'action="/sign-out"' in html
+
+
+def test_a_page_for_someone_signed_out_links_home_and_the_language(client):
+    html = client.get("/sign-in").content.decode()
+    assert '<a class="brand" href="/">Samby</a>' in html
+    assert 'action="/language"' in html and 'aria-label="Main menu"' not in html
+
+
 def test_a_suspended_coordinator_or_driver_loses_the_link(world):
     for role in ("coordinator", "offered_driver"):
         Membership.objects.filter(user=world.people[role], association=world.a).update(
