@@ -18,6 +18,7 @@ from backend.community.models import (
     MembershipState,
     Municipality,
     Role,
+    Village,
 )
 from backend.db import fetch_dicts
 from backend.notifications.models import Channel, Delivery, DeliveryStatus, Notification
@@ -294,6 +295,24 @@ def proxy_requests_unanswered_of(*, resident: User) -> list[UnansweredRequest]:
         ).only("invited_as", "relationship", "created_at")
     ]
     return sorted(rows, key=lambda row: row.asked_at)
+
+
+def village_rows(*, offset: int, limit: int) -> list[dict]:
+    """A page of all villages by name (id, name, municipality_id and the location as
+    x, y): what the apps' list of villages shows, written as SQL (backend/db.py) since the
+    apps ask for it often and it changes rarely."""
+    return fetch_dicts(
+        """
+        SELECT id, name, municipality_id,
+               ST_X(location::geometry) AS x, ST_Y(location::geometry) AS y
+          FROM community_village ORDER BY name, id OFFSET %s LIMIT %s
+        """,
+        [offset, limit],
+    )
+
+
+def village_count() -> int:
+    return Village.objects.count()
 
 
 def associations_visible_to(*, user: User) -> QuerySet[Association]:

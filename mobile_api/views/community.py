@@ -10,7 +10,9 @@ from backend.audit.services import audit_record
 from backend.community import selectors, services
 from backend.community.models import Association, Membership, Municipality, Village
 from mobile_api.audit import AuditedListMixin
+from mobile_api.fields import coords_json
 from mobile_api.filtering import FilterOnlyWhenAsked
+from mobile_api.pagination import paginated_rows
 from mobile_api.serializers import (
     AssociationMessageOutput,
     AssociationOutput,
@@ -40,8 +42,29 @@ class MunicipalityList(generics.ListAPIView):
 class VillageList(FilterOnlyWhenAsked, generics.ListAPIView):
     serializer_class = VillageOutput
     # The outline (area) is not shown and is the largest column by far.
-    queryset = Village.objects.only("id", "name", "municipality", "location").order_by("name")
+    queryset = Village.objects.only("id", "name", "municipality", "location").order_by("name", "pk")
     filterset_fields = ["municipality"]
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        if self.filters_asked():
+            return super().list(request, *args, **kwargs)
+        # Unfiltered (what the apps ask for), read with written-out SQL.
+        return paginated_rows(
+            self,
+            rows=lambda offset, limit: selectors.village_rows(offset=offset, limit=limit),
+            count=selectors.village_count,
+            shape=_village_output,
+        )
+
+
+def _village_output(row: dict) -> dict:
+    """A row of `village_rows` as VillageOutput shows a village."""
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "municipality": row["municipality_id"],
+        "location": coords_json(row["x"], row["y"]),
+    }
 
 
 class AssociationList(generics.ListAPIView):

@@ -4,6 +4,7 @@ who may see and do what."""
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -15,6 +16,7 @@ from tests.factories import (
     MembershipFactory,
     MunicipalityFactory,
     UserFactory,
+    VillageFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -1033,3 +1035,35 @@ def test_the_resident_takes_back_a_request(world, api_as, lena, asked):
     )
     assert response.status_code == 204
     assert not ProxyLink.objects.exists()
+
+
+# --- Villages ---------------------------------------------------------------------------------
+
+
+def test_villages_are_listed_by_name_with_their_place_and_filtered_by_municipality(api_as):
+    vansbro = MunicipalityFactory()
+    malung = MunicipalityFactory(name="Malung-Sälen", code="2023")
+    VillageFactory(name="Äppelbo", municipality=vansbro, location=Point(14.0, 60.5, srid=4326))
+    VillageFactory(name="Dala-Järna", municipality=vansbro, location=Point(14.37, 60.55))
+    VillageFactory(name="Lima", municipality=malung, location=Point(13.3412345, 60.9301))
+    client = api_as(UserFactory())
+
+    listed = client.get("/api/v1/villages/")
+
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["count"] == 3 and body["next"] is None
+    assert [v["name"] for v in body["results"]] == ["Dala-Järna", "Lima", "Äppelbo"]
+    assert body["results"][1] == {
+        "id": body["results"][1]["id"],
+        "name": "Lima",
+        "municipality": malung.pk,
+        "location": {"type": "Point", "coordinates": [13.341235, 60.9301]},
+    }
+    second_page = client.get("/api/v1/villages/", {"page_size": 2, "page": 2}).json()
+    assert second_page["count"] == 3 and [v["name"] for v in second_page["results"]] == ["Äppelbo"]
+    only_malung = client.get("/api/v1/villages/", {"municipality": malung.pk}).json()
+    assert [v["name"] for v in only_malung["results"]] == ["Lima"]
+    assert only_malung["results"][0] == body["results"][1]
+    bad = client.get("/api/v1/villages/", {"municipality": "Vansbro"})
+    assert bad.status_code == 400
