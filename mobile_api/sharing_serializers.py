@@ -186,7 +186,10 @@ class ResourceOutput(serializers.ModelSerializer):
 
 class ResourceSearchOutput(FastOutput, ResourceOutput):
     """ResourceOutput of search results, with its fields built once: nobody is privileged
-    in a search (no context), so a resident's own thing is always shown on the grid."""
+    in a search (no context), so a resident's own thing is always shown on the grid. The
+    results come with their photos read (`with_photos`)."""
+
+    photos = ResourcePhotoOutput(many=True, source="photo_list")
 
 
 class ResourceDetailOutput(ResourceOutput):

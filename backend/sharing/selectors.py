@@ -24,6 +24,7 @@ from backend.sharing.models import (
     CalendarFeed,
     Clearance,
     Resource,
+    ResourcePhoto,
 )
 from backend.sharing.ranges import BlockedRange
 
@@ -300,6 +301,23 @@ def resources_available_near(**criteria) -> list[Resource]:
     for that long. One SQL query; the arguments are those of
     `resources_available_near_query`."""
     return fetch_instances(Resource, *resources_available_near_query(**criteria))
+
+
+def with_photos(resources: list[Resource]) -> list[Resource]:
+    """`resources`, each with `photo_list`: its photos in their order. One prepared query
+    for all of them, where prefetching `photos` cost more to build than to run (it runs
+    with every browse)."""
+    photos: dict[int, list[ResourcePhoto]] = {resource.pk: [] for resource in resources}
+    if photos:
+        for photo in fetch_instances(
+            ResourcePhoto,
+            "SELECT * FROM sharing_resourcephoto WHERE resource_id = ANY(%s) ORDER BY position, id",
+            [list(photos)],
+        ):
+            photos[photo.resource_id].append(photo)
+    for resource in resources:
+        resource.photo_list = photos[resource.pk]
+    return resources
 
 
 # --- Calendar and free time ---------------------------------------------------------------

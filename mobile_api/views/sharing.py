@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import django_filters
 from django.contrib.gis.geos import Point
-from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -40,6 +39,7 @@ from backend.sharing.selectors import (
     resources_available_near,
     resources_visible_to,
     user_has_booking_in_hand,
+    with_photos,
 )
 from backend.sharing.services import Reading
 from mobile_api.sharing_serializers import (
@@ -132,8 +132,7 @@ class ResourceList(APIView):
             ends_at=values.get("available_until"),
             limit=values["limit"],
         )
-        prefetch_related_objects(found, "photos")
-        return Response(ResourceSearchOutput(found, many=True).data)
+        return Response(ResourceSearchOutput(with_photos(found), many=True).data)
 
     @extend_schema(request=ResourceInput, responses={201: ResourceDetailOutput})
     def post(self, request: Request) -> Response:

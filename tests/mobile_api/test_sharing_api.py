@@ -331,6 +331,32 @@ def test_photo_upload_is_resized_and_served(api_as, car, coordinator, member, se
     assert ResourcePhoto.objects.count() == 1
 
 
+def test_search_results_show_each_things_photos_in_order(
+    api_as, car, hall, coordinator, member, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    for _ in range(2):
+        uploaded = api_as(coordinator).post(
+            f"/api/v1/sharing/resources/{car.pk}/photos", {"image": _png()}, format="multipart"
+        )
+        assert uploaded.status_code == 201, uploaded.content
+    first, second = ResourcePhoto.objects.filter(resource=car).order_by("pk")
+    ResourcePhoto.objects.filter(pk=first.pk).update(position=5)  # moved to the end
+
+    rows = api_as(member).get("/api/v1/sharing/resources/", {"lon": LON, "lat": LAT}).json()
+
+    by_title = {row["title"]: row for row in rows}
+    shown = by_title[car.title]["photos"]
+    assert [photo["id"] for photo in shown] == [second.pk, first.pk]
+    assert shown[0] == {
+        "id": second.pk,
+        "url": second.image.url,
+        "width": 1600,
+        "height": 800,
+    }
+    assert by_title[hall.title]["photos"] == []
+
+
 # --- A resource's page and calendar -------------------------------------------------------
 
 

@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
-from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -44,6 +43,7 @@ from backend.sharing.selectors import (
     resources_available_near,
     resources_visible_to,
     user_has_booking_in_hand,
+    with_photos,
 )
 from backend.sharing.services import Reading
 from webapp.forms.sharing import (
@@ -136,7 +136,7 @@ def browse(request: HttpRequest) -> HttpResponse:
             starts_at=values.get("starts_at"),
             ends_at=values.get("ends_at"),
         )
-        prefetch_related_objects(results, "photos")
+        with_photos(results)
         for resource in results:
             resource.price_lines = _prices(resource)
             resource.km = f"{resource.distance_m / 1000:.1f}"
