@@ -19,6 +19,7 @@ the same message as the statement (one round trip, one query in Django's count).
 
 import hashlib
 import re
+import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -197,18 +198,28 @@ def fetch_instances(model: type[M], sql: str, params: Sequence | Mapping) -> lis
     return instances
 
 
-@lru_cache(maxsize=256)
+# fetch_instances' column mappings, per thread: the converters of a geometry field hold
+# GEOS's reader of the thread that made them, which is not safe to share between threads.
+_readings = threading.local()
+
+
 def _reading(model: type[Model], names: tuple[str, ...]) -> tuple:
     """How `fetch_instances` turns rows with the columns `names` into `model`s: where
     each field's value is, the fields' attribute names and converters, and the other
-    columns (index, name). Worked out once per statement's columns: it runs with every
-    token and session read."""
-    fields = model._meta.concrete_fields
-    where = [names.index(field.column) for field in fields]
-    attnames = [field.attname for field in fields]
-    converters = [_converters(field) for field in fields]
-    extras = [(index, name) for index, name in enumerate(names) if index not in where]
-    return where, attnames, converters, extras
+    columns (index, name). Worked out once per statement's columns and thread: it runs
+    with every token and session read."""
+    cache = getattr(_readings, "cache", None)
+    if cache is None:
+        cache = _readings.cache = {}
+    reading = cache.get((model, names))
+    if reading is None:
+        fields = model._meta.concrete_fields
+        where = [names.index(field.column) for field in fields]
+        attnames = [field.attname for field in fields]
+        converters = [_converters(field) for field in fields]
+        extras = [(index, name) for index, name in enumerate(names) if index not in where]
+        reading = cache[(model, names)] = (where, attnames, converters, extras)
+    return reading
 
 
 def _converters(field) -> list[tuple]:

@@ -1,6 +1,7 @@
 """Hand-written SQL runs as prepared statements, one per connection (backend/db.py)."""
 
 import datetime
+import threading
 from decimal import Decimal
 
 import pytest
@@ -8,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from backend.accounts.models import User
-from backend.db import fetch_dicts, fetch_instances, prepared, sql_type
+from backend.db import _reading, fetch_dicts, fetch_instances, prepared, sql_type
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +112,20 @@ def test_instances_are_built_as_the_orms_raw_query_builds_them():
         assert getattr(ours, field.attname) == getattr(raw, field.attname), field.name
     assert ours.shouting == raw.shouting == "GRETA HOLM"
     assert ours._state.adding is False and ours._state.db == "default"
+
+
+def test_each_thread_reads_geometries_with_its_own_converters():
+    """fetch_instances keeps its column mappings per thread: a geometry field's converter
+    holds GEOS's reader of the thread that made it, which two threads must not share."""
+    names = tuple(field.column for field in User._meta.concrete_fields)
+    here = _reading(User, names)
+    assert _reading(User, names) is here  # worked out once in a thread
+    elsewhere = []
+    worker = threading.Thread(target=lambda: elsewhere.append(_reading(User, names)))
+    worker.start()
+    worker.join()
+    [there] = elsewhere
+    location = [field.attname for field in User._meta.concrete_fields].index("home_location")
+    [(convert_here, _column)] = here[2][location]
+    [(convert_there, _column)] = there[2][location]
+    assert convert_here is not convert_there
