@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from backend.accounts.models import User
 from backend.community.models import MembershipState, Role
 from backend.db import fetch_dicts
 from backend.errors import ApplicationError
@@ -76,7 +77,7 @@ def page(
     return render(request, template, {**shell(request), **(context or {})}, status=status)
 
 
-def me_first(user, people: list[tuple[int, str]]) -> list[tuple[int, str]]:
+def me_first(user: User, people: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """A booking form's choice of whom it is for: "Me (name)" first, then the others
     (`people` as `people_names_actable_by` gives them, by name)."""
     mine = [(pk, _("Me (%(name)s)") % {"name": name}) for pk, name in people if pk == user.pk]
