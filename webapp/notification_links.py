@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.carpool.models import SavedSearchAlert
-from backend.community.selectors import coordinated_association_ids
+from backend.community.selectors import user_coordinates
 from backend.rides.models import DRIVER_HOLDS, Offer, RideRequest
 from backend.rides.selectors import driver_profiles_of
 from backend.sharing.models import Booking as SharingBooking
@@ -59,11 +59,8 @@ def _with(url: str, **query) -> str:
 def _console(name: str, association_id: int | None, recipient: User, *args) -> str | None:
     """A console page of the association, chosen (`?association=`) for someone who
     coordinates several; None when the recipient no longer coordinates it."""
-    if (
-        association_id is None
-        or not coordinated_association_ids(user=recipient)
-        .filter(association_id=association_id)
-        .exists()
+    if association_id is None or not user_coordinates(
+        user=recipient, association_id=association_id
     ):
         return None
     return _with(reverse(name, args=args), association=association_id)

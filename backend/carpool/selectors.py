@@ -22,7 +22,11 @@ from backend.carpool.models import (
     TripOccurrence,
 )
 from backend.community.models import Association, Membership, MembershipState, Village
-from backend.community.selectors import coordinated_association_ids, people_actable_by
+from backend.community.selectors import (
+    coordinated_association_ids,
+    people_actable_by,
+    user_is_coordinator,
+)
 from backend.db import fetch_dicts
 
 VILLAGE_RADIUS_M = 10_000
@@ -233,6 +237,6 @@ def search_result_cards(*, departures: list[int]) -> dict[int, dict]:
 
 
 def reports_for_coordinator(*, user: User, association: Association) -> QuerySet[Report]:
-    if not coordinated_association_ids(user=user).filter(association_id=association.pk).exists():
+    if not user_is_coordinator(user=user, association=association):
         return Report.objects.none()
     return Report.objects.filter(association=association).order_by("-created_at")

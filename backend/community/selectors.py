@@ -42,7 +42,11 @@ def association_coordinators(*, association_id: int) -> QuerySet[User]:
 
 
 def user_is_coordinator(*, user: User, association: Association) -> bool:
-    """`association` is among `coordinated_association_ids(user)`. Asked before nearly
+    return user_coordinates(user=user, association_id=association.pk)
+
+
+def user_coordinates(*, user: User, association_id: int) -> bool:
+    """The association is among `coordinated_association_ids(user)`. Asked before nearly
     everything a coordinator reads or does, so written as SQL (backend/db.py)."""
     if not user.is_authenticated:
         return False
@@ -52,7 +56,7 @@ def user_is_coordinator(*, user: User, association: Association) -> bool:
                         WHERE user_id = %s AND association_id = %s
                           AND state = %s AND roles @> %s) AS coordinates
         """,
-        [user.pk, association.pk, MembershipState.ACTIVE, [Role.COORDINATOR.value]],
+        [user.pk, association_id, MembershipState.ACTIVE, [Role.COORDINATOR.value]],
     )
     return row["coordinates"]
 

@@ -13,7 +13,11 @@ from django.db.models import (
 
 from backend.accounts.models import User
 from backend.community.models import MembershipState
-from backend.community.selectors import coordinated_association_ids, user_is_active_member
+from backend.community.selectors import (
+    coordinated_association_ids,
+    user_coordinates,
+    user_is_active_member,
+)
 from backend.db import fetch_dicts, fetch_instances
 from backend.sharing.models import (
     HOLDING,
@@ -41,11 +45,7 @@ def resource_managed_by(*, user: User, resource: Resource) -> bool:
         return False
     if resource.owner_id == user.pk:
         return True
-    return (
-        coordinated_association_ids(user=user)
-        .filter(association_id=resource.association_id)
-        .exists()
-    )
+    return user_coordinates(user=user, association_id=resource.association_id)
 
 
 def resources_managed_by(*, user: User) -> QuerySet[Resource]:

@@ -26,7 +26,11 @@ from django.db.models import (
 
 from backend.accounts.models import ProxyLink, User
 from backend.community.models import Membership, MembershipState
-from backend.community.selectors import coordinated_association_ids, people_actable_by
+from backend.community.selectors import (
+    coordinated_association_ids,
+    people_actable_by,
+    user_coordinates,
+)
 from backend.db import fetch_dicts
 from backend.shuttle.models import (
     ACTIVE_SIGNUP,
@@ -67,11 +71,7 @@ def occurrences_visible_to(*, user: User) -> QuerySet[RunOccurrence]:
 
 
 def user_coordinates_run(*, user: User, occurrence: RunOccurrence) -> bool:
-    return (
-        coordinated_association_ids(user=user)
-        .filter(association_id=occurrence.association_id)
-        .exists()
-    )
+    return user_coordinates(user=user, association_id=occurrence.association_id)
 
 
 def signups_of(*, actor: User) -> QuerySet[RunSignup]:

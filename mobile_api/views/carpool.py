@@ -35,9 +35,9 @@ from backend.carpool.selectors import (
 )
 from backend.community.models import Association
 from backend.community.selectors import (
-    coordinated_association_ids,
     people_actable_by,
     user_can_act_for,
+    user_coordinates,
 )
 from backend.errors import ApplicationError, ErrorKind
 from dispatch import carpool as carpool_dispatch
@@ -101,11 +101,8 @@ def _upcoming() -> Prefetch:
 
 
 def _manages(viewer: User, trip: Trip) -> bool:
-    return (
-        trip.driver_id == viewer.pk
-        or coordinated_association_ids(user=viewer)
-        .filter(association_id=trip.association_id)
-        .exists()
+    return trip.driver_id == viewer.pk or user_coordinates(
+        user=viewer, association_id=trip.association_id
     )
 
 
