@@ -181,19 +181,24 @@ def saved_searches_of(*, owner: User) -> QuerySet[SavedSearch]:
     return SavedSearch.objects.filter(owner=owner).order_by("-created_at")
 
 
+# A person's average stars as shown, to one decimal, halves rounded up (of the ratings
+# `g`): rating_summary and the search results' cards show the same figure.
+_AVERAGE_STARS = "round(avg(g.stars), 1)::float8"
+
+
 def rating_summary(*, users: list[int]) -> dict[int, tuple[float | None, int]]:
     """Average stars and number of ratings per person, in one query (written as SQL: it
-    runs with every carpool search)."""
+    runs with every list of bookings and trips)."""
     if not users:
         return {}
     rows = fetch_dicts(
-        """
-        SELECT ratee_id, avg(stars)::float8 AS average, count(*) AS count
-          FROM carpool_rating WHERE ratee_id = ANY(%s) GROUP BY ratee_id
-        """,
+        f"""
+        SELECT g.ratee_id, {_AVERAGE_STARS} AS average, count(*) AS count
+          FROM carpool_rating AS g WHERE g.ratee_id = ANY(%s) GROUP BY g.ratee_id
+        """,  # noqa: S608 - composed of our own constants; values are parameters
         [list(users)],
     )
-    found = {row["ratee_id"]: (round(row["average"], 1), row["count"]) for row in rows}
+    found = {row["ratee_id"]: (row["average"], row["count"]) for row in rows}
     return {user: found.get(user, (None, 0)) for user in users}
 
 
@@ -201,7 +206,7 @@ def rating_summary(*, users: list[int]) -> dict[int, tuple[float | None, int]]:
 # first name and rating, and the places as coordinates for the caller to blur into areas.
 # Written as SQL: it runs with every carpool search, and the ORM's load of the same rows
 # (four tables, the rating apart) cost more CPU to build and plan than running it.
-_SEARCH_RESULT_CARDS = """
+_SEARCH_RESULT_CARDS = f"""
     SELECT o.id AS departure, t.id AS trip, o.departure_at,
            o.seats_total - o.seats_taken AS seats_free,
            t.price_ore, t.driver_id, u.full_name AS driver_name,
@@ -217,11 +222,11 @@ _SEARCH_RESULT_CARDS = """
       JOIN accounts_user AS u ON u.id = t.driver_id
       LEFT JOIN community_village AS ov ON ov.id = t.origin_village_id
       LEFT JOIN community_village AS dv ON dv.id = t.destination_village_id
-      CROSS JOIN LATERAL (  -- rating_summary's figures
-        SELECT round(avg(g.stars), 1)::float8 AS average, count(*) AS count
+      CROSS JOIN LATERAL (
+        SELECT {_AVERAGE_STARS} AS average, count(*) AS count
           FROM carpool_rating AS g WHERE g.ratee_id = t.driver_id) AS r
      WHERE o.id = ANY(%(departures)s)
-"""
+"""  # noqa: S608 - composed of our own constants; values are parameters
 
 
 def search_result_cards(*, departures: list[int]) -> dict[int, dict]:
