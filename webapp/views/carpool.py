@@ -43,7 +43,7 @@ from backend.carpool.selectors import (
     trips_of_driver,
 )
 from backend.community.models import Association, Membership, MembershipState, Village
-from backend.community.selectors import people_actable_by, people_names_actable_by
+from backend.community.selectors import people_actable_by
 from backend.errors import ApplicationError
 from backend.notifications.selectors import sms_number_for
 from dispatch import carpool as carpool_dispatch
@@ -63,7 +63,7 @@ from webapp.forms.carpool import (
 )
 from webapp.forms.rides import map_settings
 from webapp.views.blank_forms import blank_form_fields
-from webapp.views.common import me_first, page, show_error
+from webapp.views.common import page, people_to_book_for, show_error
 from webapp.views.limits import booking_limited
 
 SEARCH_FIELDS = {
@@ -90,7 +90,7 @@ RECENT = dt.timedelta(hours=12)
 def _passengers(user: User) -> list[tuple[int, str]]:
     """Who `user` may book a seat for: themself and the people they book for who carpool
     (active members of an association)."""
-    return me_first(user, people_names_actable_by(actor=user, active_members_only=True))
+    return people_to_book_for(user, active_members_only=True)
 
 
 def _not_member(request: HttpRequest) -> HttpResponse:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from backend.accounts.models import User
 from backend.community.models import MembershipState, Role
+from backend.community.selectors import people_names_actable_by
 from backend.db import fetch_dicts
 from backend.errors import ApplicationError
 from backend.notifications.selectors import REPLAY_LIMIT
@@ -75,6 +76,14 @@ def page(
     request: HttpRequest, template: str, context: dict | None = None, *, status: int = 200
 ) -> HttpResponse:
     return render(request, template, {**shell(request), **(context or {})}, status=status)
+
+
+def people_to_book_for(user: User, *, active_members_only: bool = False) -> list[tuple[int, str]]:
+    """A booking form's choice of whom it is for: `user` ("Me") first, then the people
+    they book for, by name (`people_names_actable_by`)."""
+    return me_first(
+        user, people_names_actable_by(actor=user, active_members_only=active_members_only)
+    )
 
 
 def me_first(user: User, people: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -14,7 +14,6 @@ from backend.community.models import Association, MembershipState
 from backend.community.selectors import (
     people_actable_by,
     people_ids_actable_by,
-    people_names_actable_by,
 )
 from backend.errors import ApplicationError
 from backend.geocoding import geocode, geocode_suggestions
@@ -31,7 +30,7 @@ from backend.rides.services import RideTime
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
 from webapp.forms.rides import WINDOW, CancelForm, RideRequestForm, map_settings
-from webapp.views.common import me_first, page, show_error
+from webapp.views.common import page, people_to_book_for, show_error
 from webapp.views.limits import booking_limited
 
 # The service names places and times by its own arguments; the form by its fields.
@@ -48,10 +47,6 @@ SERVICE_FIELDS = {
 }
 CANCELLABLE = [*OPEN_STATES, RideState.ACCEPTED, RideState.EN_ROUTE]
 DRIVER_SHOWN = [*DRIVER_HOLDS, RideState.COMPLETED]
-
-
-def _riders(user: User) -> list[tuple[int, str]]:
-    return me_first(user, people_names_actable_by(actor=user))
 
 
 def _rider_associations(user: User) -> QuerySet[Association]:
@@ -108,7 +103,7 @@ def _time(values: dict) -> RideTime:
 @booking_limited
 def ride_new(request: HttpRequest) -> HttpResponse:
     user = request.user
-    riders = _riders(user)
+    riders = people_to_book_for(user)
     form = RideRequestForm(
         request.POST if request.method == "POST" else None,
         riders=riders,

@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.models import User
-from backend.community.selectors import people_actable_by, people_names_actable_by
+from backend.community.selectors import people_actable_by
 from backend.errors import ApplicationError
 from backend.sharing import services
 from backend.sharing.models import (
@@ -55,7 +55,7 @@ from webapp.forms.sharing import (
     book_initial,
 )
 from webapp.views.blank_forms import blank_form_fields
-from webapp.views.common import me_first, page, show_error
+from webapp.views.common import page, people_to_book_for, show_error
 from webapp.views.limits import booking_limited
 
 CALENDAR_DAYS = 21
@@ -67,11 +67,6 @@ IN_HAND = [BookingStatus.CONFIRMED, *OUT]
 def _kronor(ore: int) -> str:
     kronor = ore / 100
     return f"{kronor:.0f}" if kronor == int(kronor) else f"{kronor:.2f}"
-
-
-def _bookers(user: User) -> list[tuple[int, str]]:
-    """Who `user` may book for: themself first, then those they book for."""
-    return me_first(user, people_names_actable_by(actor=user))
 
 
 def _prices(resource: Resource) -> list[str]:
@@ -229,7 +224,7 @@ def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     form = BookForm(
         initial=book_initial(timezone.localtime()),
-        bookers=_bookers(request.user),
+        bookers=people_to_book_for(request.user),
         me=request.user.pk,
     )
     return _resource_page(request, resource, form)
@@ -242,7 +237,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
     """Book it. Taken: the page again with when it is free next, and a button to take
     that time instead."""
     resource = _resource(request, pk)
-    form = BookForm(request.POST, bookers=_bookers(request.user), me=request.user.pk)
+    form = BookForm(request.POST, bookers=people_to_book_for(request.user), me=request.user.pk)
     if not form.is_valid():
         return _resource_page(request, resource, form, status=400)
     values = form.cleaned_data
