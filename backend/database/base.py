@@ -10,6 +10,7 @@ the server's goodbye, or the end of the stream. Looking for that costs no round 
 and finds the same dead connections; the pool then takes another or opens a new one."""
 
 import select
+import weakref
 
 import psycopg
 from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISWrapper
@@ -32,6 +33,10 @@ def check_connection_unread(conn: psycopg.Connection) -> None:
         raise psycopg.OperationalError("the server closed the connection")
 
 
+# Connections (from the pool) that already have PostGIS's types and adapters.
+_GEOMETRY_REGISTERED: weakref.WeakSet = weakref.WeakSet()
+
+
 class DatabaseWrapper(PostGISWrapper):
     def get_connection_params(self) -> dict:
         params = super().get_connection_params()
@@ -51,3 +56,14 @@ class DatabaseWrapper(PostGISWrapper):
         if pool is not None and pool._check is not check_connection_unread:
             pool._check = check_connection_unread
         return pool
+
+    def register_geometry_adapters(self, pg_connection, clear_caches: bool = False) -> None:
+        # Django registers them on every connect(), and with the pool every request
+        # connects: that built two dumper classes and copied the connection's adapters
+        # each time. A pooled connection keeps what it was given the first time. Only
+        # once PostGIS is installed (its types found), else they are looked for again.
+        if not clear_caches and pg_connection in _GEOMETRY_REGISTERED:
+            return
+        super().register_geometry_adapters(pg_connection, clear_caches)
+        if self._type_infos["geometry"].get(self.alias):
+            _GEOMETRY_REGISTERED.add(pg_connection)

@@ -5,6 +5,8 @@ import time
 
 import psycopg
 import pytest
+from django.contrib.gis.db.backends.postgis.base import DatabaseWrapper as PostGISWrapper
+from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import connection
 from psycopg_pool import ConnectionPool
 
@@ -94,5 +96,41 @@ def test_the_pool_replaces_a_terminated_connection_before_handing_it_out():
         second = _backend_pid(database.connection)
         database.close()
         assert second != first
+    finally:
+        database.close_pool()
+
+
+def test_a_pooled_connection_keeps_its_geometry_adapters_from_one_request_to_the_next():
+    """Django's PostGIS engine registers its types on every connect(); a connection back
+    from the pool already has them, and geometries still go both ways on it."""
+    settings_dict = {
+        **connection.settings_dict,
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            **connection.settings_dict["OPTIONS"],
+            "pool": {"min_size": 1, "max_size": 1, "timeout": 10},
+        },
+    }
+    database = DatabaseWrapper(settings_dict, alias="default")
+    registered = []
+    register = PostGISWrapper.register_geometry_adapters
+
+    def counting(self, pg_connection, clear_caches=False):
+        registered.append(pg_connection)
+        return register(self, pg_connection, clear_caches)
+
+    point = Point(14.6, 63.2, srid=4326)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(PostGISWrapper, "register_geometry_adapters", counting)
+            for _ in range(3):
+                database.connect()
+                with database.cursor() as cursor:
+                    cursor.execute("SELECT %s::geometry", [database.ops.Adapter(point)])
+                    [raw] = cursor.fetchone()
+                database.close()  # back to the pool
+                assert GEOSGeometry(raw).equals(point)
+        assert len(registered) == 1
+        assert len({id(c) for c in registered}) == 1
     finally:
         database.close_pool()
