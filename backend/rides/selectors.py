@@ -268,6 +268,12 @@ def ride_rows_of_riders(*, rider_ids: list[int], offset: int, limit: int) -> lis
     )
 
 
+def ride_row(*, ride_id: int) -> dict:
+    """One ride as `ride_rows_of_riders` reads it."""
+    [row] = fetch_dicts(_RIDE_ROWS + " WHERE r.id = %(ride)s", {"ride": ride_id})
+    return row
+
+
 def ride_count_of_riders(*, rider_ids: list[int]) -> int:
     """How many rides `ride_rows_of_riders` has in all."""
     [row] = fetch_dicts(

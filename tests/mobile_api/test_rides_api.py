@@ -12,6 +12,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
@@ -300,6 +301,29 @@ def test_a_proxy_who_has_not_said_yes_can_neither_book_nor_see_the_rides(approve
     assert api_as(daughter).get(f"/api/v1/rides/{ride}").status_code == 200
     response = api_as(daughter).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
     assert response.status_code == 201, response.content
+
+
+def test_the_answer_to_a_booking_is_the_stored_ride_as_the_serializer_shows_it(approved, api_as):
+    """The POST answers with the ride read as the list reads it (`ride_row`); it is the
+    same JSON as RideOutput of the ride stored, for a ride with a return trip, an arrival
+    time, needs and a note, booked by someone else for the rider."""
+    daughter = UserFactory(full_name="Eva Andersson")
+    ProxyLink.objects.create(proxy=daughter, resident=approved.rider, accepted_at=timezone.now())
+    arrive = monday_10() + datetime.timedelta(hours=1)
+    body = ride_body(
+        rider=approved.rider.pk,
+        time={"kind": "arrive_by", "at": arrive.isoformat()},
+        return_at=(arrive + datetime.timedelta(hours=3)).isoformat(),
+        needs=["walker"],
+        note="Porten är blå",
+    )
+    response = api_as(daughter).post("/api/v1/rides/", body)
+
+    assert response.status_code == 201, response.content
+    stored = RideRequest.objects.get(pk=response.json()["id"])
+    assert response.json()["return_ride"] is not None
+    assert response.json()["needs"] == ["walker"]
+    assert response.content == JSONRenderer().render(RideOutput(stored).data)
 
 
 def test_a_return_trip_is_booked_with_the_ride(approved, api_as):
