@@ -256,7 +256,9 @@ class ResourceBook(APIView):
             booker=booker,
             note=values["note"],
         )
-        return Response(_present(booking), status=status.HTTP_201_CREATED)
+        # The booking as just written, its resource and booker with it: every field was
+        # set here, none by the database, so it is shown without reading it back.
+        return Response(SharingBookingOutput(booking).data, status=status.HTTP_201_CREATED)
 
 
 class ResourceWaitlist(APIView):

@@ -9,14 +9,17 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 from PIL import Image
+from rest_framework.renderers import JSONRenderer
 
 from backend.accounts.models import ProxyLink
 from backend.community.models import MunicipalityAnalyst
 from backend.notifications.models import Notification
 from backend.sharing.models import Booking, BookingStatus, Resource, ResourcePhoto
+from mobile_api.sharing_serializers import SharingBookingOutput
 from tests.factories import (
     VANSBRO,
     DriverProfileFactory,
+    ManagedProfileFactory,
     MembershipFactory,
     UserFactory,
 )
@@ -427,6 +430,35 @@ def test_book_and_overlap_says_when_it_is_free(api_as, car, member, django_asser
     assert error["code"] == "booking_overlap"
     assert "12:30" in error["message"]
     assert Booking.objects.count() == 1
+
+
+def test_the_answer_to_a_booking_is_the_stored_booking(api_as, car, hall, member):
+    """The POST shows the booking it wrote without reading it back: the same JSON as the
+    stored booking gives, confirmed at once (with the key) and waiting for the owner,
+    booked by a proxy for someone else, with a note."""
+    relative = ManagedProfileFactory(full_name="Greta Berg")
+    MembershipFactory(association=car.association, user=relative)
+    ProxyLink.objects.create(proxy=member, resident=relative, accepted_at=timezone.now())
+    for resource, body, status in [
+        (car, {"starts_at": iso(wednesday(10)), "ends_at": iso(wednesday(12))}, "confirmed"),
+        (
+            hall,
+            {
+                "starts_at": iso(wednesday(14)),
+                "ends_at": iso(wednesday(18)),
+                "booker": relative.pk,
+                "note": "  Kalas för 30  ",
+            },
+            "requested",
+        ),
+    ]:
+        response = api_as(member).post(
+            f"/api/v1/sharing/resources/{resource.pk}/bookings", body, format="json"
+        )
+        assert response.status_code == 201, response.content
+        assert response.json()["status"] == status
+        stored = Booking.objects.get(pk=response.json()["id"])
+        assert response.content == JSONRenderer().render(SharingBookingOutput(stored).data)
 
 
 @pytest.mark.parametrize(
