@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -64,7 +65,11 @@ def offer_wave(*, ride_id: int, after_wave: int | None = None) -> list[Offer]:
             return []
         ride = rides.ride_dispatch_started(ride=ride, wave=wave)
         board_changed(ride)
-        offers = [_offer(ride, candidate, wave, rank) for rank, candidate in enumerate(found, 1)]
+        drivers = _driver_users([candidate.driver_id for candidate in found])
+        offers = [
+            _offer(ride, candidate, drivers[candidate.driver_id], wave, rank)
+            for rank, candidate in enumerate(found, 1)
+        ]
     from dispatch.tasks import wave_timeout
 
     transaction.on_commit(
@@ -73,7 +78,17 @@ def offer_wave(*, ride_id: int, after_wave: int | None = None) -> list[Offer]:
     return offers
 
 
-def _offer(ride: RideRequest, candidate: Candidate, wave: int, rank: int) -> Offer:
+def _driver_users(driver_ids: list[int]) -> dict[int, User]:
+    """The person of each driver profile, in one query for the whole wave."""
+    users = User.objects.filter(memberships__driver_profile__in=driver_ids).annotate(
+        driver_profile_id=F("memberships__driver_profile")
+    )
+    return {user.driver_profile_id: user for user in users}
+
+
+def _offer(
+    ride: RideRequest, candidate: Candidate, driver_user: User, wave: int, rank: int
+) -> Offer:
     offer = Offer.objects.create(
         ride=ride,
         driver_id=candidate.driver_id,
@@ -82,7 +97,6 @@ def _offer(ride: RideRequest, candidate: Candidate, wave: int, rank: int) -> Off
         distance_m=candidate.distance_m,
         pickup_at=candidate.pickup_at,
     )
-    driver_user = User.objects.get(memberships__driver_profile=candidate.driver_id)
     notify(
         driver_user,
         "ride.offered",

@@ -11,7 +11,7 @@ from django.db import connection
 
 from backend.celery import app
 from backend.errors import ApplicationError
-from backend.notifications.models import SmsReplyCode
+from backend.notifications.models import Notification, SmsReplyCode
 from backend.notifications.replies import REPLY_ACTIONS, ReplyContext
 from backend.rides.models import Offer, OfferState, RideRequest, RideState
 from dispatch.offers import offer_accept, offer_decline, offer_wave, ride_assign_by_coordinator
@@ -81,6 +81,12 @@ def test_first_wave_offers_the_best_three_and_tells_them(ride, four_drivers, set
     }
     assert offered.payload["village"] == "Vansbro"
     assert SmsReplyCode.objects.filter(action="ride.offer").count() == 3
+    # Each of the three is told of their own offer, the fourth of none.
+    told = {
+        n.recipient.full_name: n.payload["offer"]
+        for n in Notification.objects.filter(kind="ride.offered")
+    }
+    assert told == {o.driver.membership.user.full_name: o.pk for o in offers}
 
 
 def test_accepting_gives_the_ride_and_withdraws_the_others(ride, four_drivers):
