@@ -57,6 +57,8 @@ CAPACITY = float(os.environ.get("BENCH_LOAD_CAPACITY", "30"))
 # First, each step alone: this many requests one after another, for its CPU cost.
 COST = int(os.environ.get("BENCH_LOAD_COST", "30"))
 WEB = int(os.environ.get("BENCH_LOAD_WEB", "2"))
+# How many of PostgreSQL's busiest statements the report lists.
+STATEMENTS = int(os.environ.get("BENCH_LOAD_STATEMENTS", "15"))
 WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "1"))
 # Extra settings for the app's processes, e.g. BENCH_LOAD_ENV="DATABASE_POOL_MAX_SIZE=8".
 EXTRA_ENV = dict(
@@ -82,7 +84,7 @@ def test_load_mix_through_the_production_layout():
         up = time.monotonic() - started
         stack.reset_statements()
         results = asyncio.run(run(stack, plan, cpu_probe=cpu_probe(stack)))
-        statements = stack.top_statements()
+        statements = stack.top_statements(limit=STATEMENTS)
         world = stack.world["counts"]
     load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
 
