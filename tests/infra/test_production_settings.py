@@ -145,7 +145,8 @@ print(json.dumps(s.DATABASES["default"].get("OPTIONS", {}).get("pool")))
 def test_production_keeps_a_pool_of_database_connections():
     result = run(["-c", DATABASE_POOL], **PRODUCTION)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"min_size": 1, "max_size": 4, "timeout": 10}
+    # One connection for each of the process's request threads (WEB_THREADS, 2).
+    assert json.loads(result.stdout) == {"min_size": 1, "max_size": 2, "timeout": 10}
 
 
 def test_the_database_pool_can_be_sized_or_turned_off():
