@@ -87,7 +87,7 @@ WSGI_APPLICATION = None
 # Threads per web process that run HTTP requests (backend/asgi_http.py). Each holds a
 # database connection while it works: the production pool has as many (below). Two, not
 # more: the threads of a process share one interpreter lock, and in the load test four
-# stretched each other's requests (p99 221-311 ms against 177-189 ms with two, at the
+# stretched each other's requests (p99 221-312 ms against 177-190 ms with two, at the
 # same rate; docs/performance.md, "Load test"). A request waiting on an outside service
 # (the geocoder, up to GEOCODER_TIMEOUT) holds its thread: more web processes, not more
 # threads, is the way to serve more at once.
