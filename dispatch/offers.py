@@ -12,7 +12,6 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -80,10 +79,8 @@ def offer_wave(*, ride_id: int, after_wave: int | None = None) -> list[Offer]:
 
 def _driver_users(driver_ids: list[int]) -> dict[int, User]:
     """The person of each driver profile, in one query for the whole wave."""
-    users = User.objects.filter(memberships__driver_profile__in=driver_ids).annotate(
-        driver_profile_id=F("memberships__driver_profile")
-    )
-    return {user.driver_profile_id: user for user in users}
+    profiles = DriverProfile.objects.filter(pk__in=driver_ids).select_related("membership__user")
+    return {profile.pk: profile.membership.user for profile in profiles}
 
 
 def _offer(
