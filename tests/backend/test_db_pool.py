@@ -71,9 +71,8 @@ def test_a_closed_connection_is_refused():
         check_connection_unread(conn)
 
 
-def test_the_pool_replaces_a_terminated_connection_before_handing_it_out():
-    """Through the engine, as a production web process uses it: Django's pool with the
-    check above, not Django's own (which would send an empty query)."""
+def _pooled_engine() -> DatabaseWrapper:
+    """The engine with a pool of one connection, as a production web process has one."""
     settings_dict = {
         **connection.settings_dict,
         "CONN_MAX_AGE": 0,
@@ -83,7 +82,13 @@ def test_the_pool_replaces_a_terminated_connection_before_handing_it_out():
         },
     }
     # The alias of the test database: signal receivers look the connection up by it.
-    database = DatabaseWrapper(settings_dict, alias="default")
+    return DatabaseWrapper(settings_dict, alias="default")
+
+
+def test_the_pool_replaces_a_terminated_connection_before_handing_it_out():
+    """Through the engine, as a production web process uses it: Django's pool with the
+    check above, not Django's own (which would send an empty query)."""
+    database = _pooled_engine()
     try:
         assert database.pool._check is check_connection_unread
         database.connect()
@@ -103,15 +108,7 @@ def test_the_pool_replaces_a_terminated_connection_before_handing_it_out():
 def test_a_pooled_connection_keeps_its_geometry_adapters_from_one_request_to_the_next():
     """Django's PostGIS engine registers its types on every connect(); a connection back
     from the pool already has them, and geometries still go both ways on it."""
-    settings_dict = {
-        **connection.settings_dict,
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {
-            **connection.settings_dict["OPTIONS"],
-            "pool": {"min_size": 1, "max_size": 1, "timeout": 10},
-        },
-    }
-    database = DatabaseWrapper(settings_dict, alias="default")
+    database = _pooled_engine()
     registered = []
     register = PostGISWrapper.register_geometry_adapters
 
