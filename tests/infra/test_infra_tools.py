@@ -1,5 +1,6 @@
 """The tools in infra/: the dependency audit's verdict, the layout's TCP balancer and
-nginx configuration, and the deployment files parse and agree with each other."""
+nginx configuration, and the deployment files: they parse, agree with each other, and
+the Kubernetes manifests are valid objects of the Kubernetes API."""
 
 import http.server
 import json
@@ -8,6 +9,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -144,6 +146,43 @@ def k8s_documents() -> list[dict]:
     for path in sorted((ROOT / "infra" / "k8s").glob("*.yaml")):
         docs += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
     return docs
+
+
+# The oldest Kubernetes release the manifests are meant for, and the newest whose API
+# schema the validator ships.
+KUBERNETES_VERSIONS = ["1.30", kubernetes_validate.latest_version()]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_kubernetes_manifest_is_a_valid_object_of_the_kubernetes_api(version):
+    """Each object against the API's own schema, strict: a misspelt or misplaced field,
+    which `kubectl apply` would refuse or silently drop, fails here."""
+    objects = [d for d in k8s_documents() if d["kind"] != "Kustomization"]
+    assert {d["kind"] for d in objects} >= {
+        "Deployment", "Service", "Ingress", "ConfigMap", "Secret", "Job",
+        "PodDisruptionBudget", "HorizontalPodAutoscaler", "Namespace",
+    }  # fmt: skip
+    problems = []
+    for document in objects:
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            name = f"{document['kind']}/{document['metadata']['name']}"
+            path = ".".join(str(part) for part in error.path) or "top level"
+            problems.append(f"{name} at {path}: {error.message}")
+    assert problems == []
+
+
+def test_the_kustomization_lists_every_manifest_but_the_secret_and_the_migration():
+    """`kubectl apply -k infra/k8s` applies what the kustomization lists; the secret is
+    filled in by hand and the migration runs before each release (docs/deployment.md)."""
+    folder = ROOT / "infra" / "k8s"
+    kustomization = yaml.safe_load((folder / "kustomization.yaml").read_text())
+    manifests = {path.name for path in folder.glob("*.yaml")} - {"kustomization.yaml"}
+    assert set(kustomization["resources"]) == manifests - {
+        "secret.example.yaml",
+        "migrate-job.yaml",
+    }
 
 
 def test_kubernetes_runs_one_beat_and_probes_the_web_processes():
