@@ -6,13 +6,15 @@ to the year 9999 for a date that cannot exist; BYDAY=+9MO raises IndexError whil
 expanding; a time-zoned UNTIL next to a local start fails at the first comparison. So a
 rule is checked part by part before dateutil reads it (`rule_problem`), and expansion
 always stops at the end of the period asked for (`occurrences`), whatever COUNT or UNTIL
-the rule has.
+the rule has. A rule may not have both (RFC 5545; dateutil warns it will refuse them).
 """
 
 import datetime as dt
 import re
+import warnings
+from itertools import islice
 
-from dateutil.rrule import rrule
+from dateutil.rrule import rrule, rrulestr
 from django.utils.translation import gettext_lazy as _
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -50,6 +52,9 @@ def rule_problem(body: str, *, frequencies: set[str]) -> str | None:
         if name != "FREQ" and name not in RULE_PARTS:
             return str(_("%(part)s cannot be used here.") % {"part": name})
         seen[name] = value
+    if "COUNT" in seen and "UNTIL" in seen:
+        # RFC 5545 forbids both in one rule (dateutil warns it will refuse them).
+        return str(_("Give COUNT or UNTIL, not both."))
     freq = seen.get("FREQ")
     if freq not in frequencies:
         return str(
@@ -162,3 +167,24 @@ def _dates_per_period(parts: dict[str, str], freq: str) -> int:
         return sum(1 if _BYDAY.match(d).group(1) else 5 for d in days)
     per_year = 5 * months if "BYMONTH" in parts else 53
     return sum(1 if _BYDAY.match(d).group(1) else per_year for d in days)
+
+
+def with_one_bound(text: str, dtstart: dt.datetime) -> str:
+    """A stored rule that has both COUNT and UNTIL (RFC 5545 forbids it; they were
+    accepted before), rewritten with only the one that ends it first: the same dates.
+    Any other rule, or one dateutil cannot read, comes back as it is."""
+    prefix = text[: len("RRULE:")] if text.upper().startswith("RRULE:") else ""
+    parts = text[len(prefix) :].split(";")
+    names = [part.partition("=")[0].strip().upper() for part in parts]
+    if "COUNT" not in names or "UNTIL" not in names:
+        return text
+    try:
+        count = int(parts[names.index("COUNT")].partition("=")[2])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # dateutil's about both
+            rule = rrulestr(";".join(parts), dtstart=dtstart)
+            given = sum(1 for _moment in islice(rule, count))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return text
+    drop = "UNTIL" if given >= count else "COUNT"
+    return prefix + ";".join(part for part, name in zip(parts, names, strict=True) if name != drop)

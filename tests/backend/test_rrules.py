@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 
 import hypothesis
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.carpool import recurrence as carpool
 from backend.errors import ApplicationError
+from backend.rrules import rule_problem
 from backend.shuttle import recurrence as shuttle
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -179,6 +181,7 @@ def test_a_shop_run_at_the_end_of_the_calendar_gives_its_dates_not_an_error(
         pytest.param("FREQ=DAILY;BYSETPOS=2", id="setpos-of-a-day"),
         pytest.param("FREQ=DAILY;INTERVAL=7;BYDAY=SU", id="every-7-days-on-a-weekday"),
         pytest.param("FREQ=WEEKLY;BYMONTHDAY=3", id="monthday-in-a-weekly-rule"),
+        pytest.param("FREQ=DAILY;COUNT=3;UNTIL=20271231", id="count-and-until-rfc-5545"),
     ],
 )
 def test_rules_that_hung_or_crashed_are_refused(rule):
@@ -191,6 +194,17 @@ def test_rules_that_hung_or_crashed_are_refused(rule):
         with pytest.raises(ApplicationError) as error:
             shuttle.parse_rule(rule, starts_on=first.date())
     assert error.value.code == "rrule_invalid"
+
+
+def test_a_rule_with_both_count_and_until_is_refused_saying_why():
+    # RFC 5545: COUNT and UNTIL MUST NOT occur in the same rule.
+    both = "FREQ=WEEKLY;UNTIL=20271231;BYDAY=MO;COUNT=4"
+    with translation.override("en"):
+        assert rule_problem(both, frequencies={"WEEKLY"}) == "Give COUNT or UNTIL, not both."
+    with translation.override("sv"):
+        assert rule_problem(both, frequencies={"WEEKLY"}) == "Ange COUNT eller UNTIL, inte båda."
+    assert rule_problem("FREQ=WEEKLY;BYDAY=MO;COUNT=4", frequencies={"WEEKLY"}) is None
+    assert rule_problem("FREQ=WEEKLY;BYDAY=MO;UNTIL=20271231", frequencies={"WEEKLY"}) is None
 
 
 def test_a_monthly_rule_that_never_matches_gives_no_departure():

@@ -110,8 +110,17 @@ def test_a_driver_publishes_a_weekday_commute(api_as, carpool_driver, settings):
         ({"price_ore": 99_900}, "price_above_cost", "price_ore"),
         ({"departure": "2020-01-01T07:00:00+01:00"}, "time_in_past", "departure"),
         ({"rrule": "FREQ=SECONDLY"}, "rrule_invalid", "rrule"),
+        ({"rrule": "FREQ=DAILY;COUNT=3;UNTIL=20991231"}, "rrule_invalid", "rrule"),
     ],
-    ids=["same-place", "latitude-out-of-range", "no-seats", "price-above-cost", "past", "rrule"],
+    ids=[
+        "same-place",
+        "latitude-out-of-range",
+        "no-seats",
+        "price-above-cost",
+        "past",
+        "rrule",
+        "rrule-count-and-until",
+    ],
 )
 def test_bad_trips_are_refused_and_nothing_is_stored(api_as, carpool_driver, changes, code, field):
     response = api_as(carpool_driver).post("/api/v1/carpool/trips/", trip_body(**changes))

@@ -248,6 +248,12 @@ def test_coordinator_sets_up_a_run(world, api_as):
     ("changes", "status", "code"),
     [
         pytest.param({"rrule": "every thursday"}, 400, "rrule_invalid", id="bad-rrule"),
+        pytest.param(
+            {"rrule": "FREQ=WEEKLY;BYDAY=FR;COUNT=4;UNTIL=20991231"},
+            400,
+            "rrule_invalid",
+            id="count-and-until",
+        ),
         pytest.param({"leave_at": "09:00"}, 400, "run_times_invalid", id="leaves-first"),
         pytest.param({"arrive_at": "25:00"}, 400, "invalid", id="bad-time"),
         pytest.param({"villages": [999999]}, 400, "run_value_invalid", id="unknown-village"),
