@@ -9,11 +9,13 @@ import subprocess
 import threading
 from pathlib import Path
 
+import compose_spec
 import kubernetes_validate
 import pytest
 import yaml
 
 from infra import audit_report, multiproc
+from tests.infra.compose import compose_filled, env_example
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -215,3 +217,21 @@ def test_kubernetes_and_compose_give_the_app_the_settings_production_requires():
     environment = compose["x-samby-env"]
     assert environment["DJANGO_ENV"] == "production"
     assert environment["NUM_PROXIES"] == "1"
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data) -> bool:
+        return True
+
+
+def test_the_compose_file_is_valid_for_docker_compose():
+    """The Compose specification's parser (compose-spec, the `compose_spec` crate) reads
+    the file as `docker compose` would after filling in infra/env.example: a misspelt or
+    misplaced key or a wrong type fails here; so does a service waiting for one that
+    does not exist, which the parser lets through."""
+    filled = compose_filled(env_example())
+    compose = compose_spec.PyCompose.from_yaml(yaml.dump(filled, Dumper=_NoAliases))
+    services = set(compose.service_names())
+    assert services == {"web", "worker", "beat", "nginx", "postgres", "redis", "migrate"}
+    for name, service in filled["services"].items():
+        assert set(service.get("depends_on", ())) <= services, name

@@ -5,13 +5,13 @@ HSTS, secure cookies, CSRF-checked forms, an HTTPS redirect and no CORS header f
 foreign origin. Each runs in a fresh interpreter: settings are read once per process."""
 
 import json
-import re
 import secrets
 
 import pytest
 import yaml
 from django.db import connection
 
+from tests.infra.compose import compose_filled, env_example
 from tests.infra.test_production_settings import PRODUCTION, ROOT, run
 
 pytestmark = pytest.mark.slow  # each case starts Django in a fresh interpreter
@@ -26,28 +26,9 @@ def kubernetes_env() -> dict[str, str]:
 
 
 def compose_env() -> dict[str, str]:
-    """The app's environment in docker-compose.yml, `${VAR:?...}` and `${VAR:-default}`
-    filled from infra/env.example (with the secrets an operator adds)."""
-    example = {}
-    for line in (ROOT / "infra/env.example").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if "=" in line:
-            name, value = line.split("=", 1)
-            example[name.strip()] = value.strip()
-    example.update(SECRET, POSTGRES_PASSWORD=secrets.token_urlsafe(20))
-    compose = yaml.safe_load((ROOT / "infra/docker-compose.yml").read_text())
-
-    def fill(match: re.Match) -> str:
-        name, mode, default = match.group(1), match.group(2), match.group(3) or ""
-        value = example.get(name, "")
-        if mode == "?" and not value:
-            raise AssertionError(f"{name} is required by docker-compose.yml")
-        return value or (default if mode == "-" else "")
-
-    return {
-        name: re.sub(r"\$\{(\w+)(?::([?-])([^}]*))?\}", fill, str(value))
-        for name, value in compose["x-samby-env"].items()
-    }
+    """The app's environment in docker-compose.yml, filled from infra/env.example."""
+    compose = compose_filled(env_example(**SECRET))
+    return {name: str(value) for name, value in compose["x-samby-env"].items()}
 
 
 @pytest.mark.parametrize(
