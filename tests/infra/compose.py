@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
 
 
-def env_example(**secrets_added: str) -> dict[str, str]:
+def env_example() -> dict[str, str]:
     """infra/env.example's values, with the secrets it leaves empty filled in."""
     values = {}
     for line in (ROOT / "infra/env.example").read_text().splitlines():
@@ -21,7 +21,6 @@ def env_example(**secrets_added: str) -> dict[str, str]:
             name, value = line.split("=", 1)
             values[name.strip()] = value.strip()
     values.update(SECRET_KEY=secrets.token_urlsafe(50), POSTGRES_PASSWORD=secrets.token_urlsafe(20))
-    values.update(secrets_added)
     return values
 
 

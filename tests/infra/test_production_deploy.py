@@ -27,7 +27,7 @@ def kubernetes_env() -> dict[str, str]:
 
 def compose_env() -> dict[str, str]:
     """The app's environment in docker-compose.yml, filled from infra/env.example."""
-    compose = compose_filled(env_example(**SECRET))
+    compose = compose_filled(env_example())
     return {name: str(value) for name, value in compose["x-samby-env"].items()}
 
 

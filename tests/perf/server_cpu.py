@@ -1,34 +1,18 @@
 """CPU a request of a running server: wrk sends requests for a while, and the CPU time the
-server's processes (the given one and its children) used is divided by the requests
-served. For comparing two ways of serving the same app, one after the other:
+server's processes (the given one and its children, counted as the load test counts
+them) used is divided by the requests served. For comparing two ways of serving the
+same app, one after the other:
 
-    python tests/perf/server_cpu.py PID URL [--connections 8] [--seconds 12] [--header H]
+    python -m tests.perf.server_cpu PID URL [--connections 8] [--seconds 12] [--header H]
 
 It needs `wrk` (Debian's package). The figures count the server alone: PostgreSQL,
 Redis and wrk are not in them."""
 
 import argparse
-import os
 import re
 import subprocess
-from pathlib import Path
 
-
-def process_tree(pid: int) -> list[int]:
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-    return [pid, *(p for child in children.stdout.split() for p in process_tree(int(child)))]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system time of the process and its children, in seconds."""
-    ticks = 0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # ended between the listing and the reading
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+from tests.perf._servers import cpu_seconds_of_tree
 
 
 def wrk(url: str, connections: int, seconds: int, header: str | None) -> tuple[int, int]:
@@ -51,9 +35,9 @@ def main() -> None:
     parser.add_argument("--header")
     args = parser.parse_args()
     wrk(args.url, 2, 3, args.header)  # warm-up
-    before = cpu_seconds(args.pid)
+    before = cpu_seconds_of_tree(args.pid)
     served, failed = wrk(args.url, args.connections, args.seconds, args.header)
-    used = cpu_seconds(args.pid) - before
+    used = cpu_seconds_of_tree(args.pid) - before
     print(
         f"{served} requests ({served / args.seconds:.0f}/s, {failed} not 2xx/3xx), "
         f"server CPU {used:.2f} s: {used / served * 1000:.3f} ms a request"
