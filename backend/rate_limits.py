@@ -1,8 +1,15 @@
 """Rate limits shared by the API and the web pages: one counter per thing limited, so
 alternating between the two gives nobody more attempts.
 
-Counters live in the cache (Redis) in fixed windows aligned to the clock (the window is
-part of the key), so the time until the next window is known exactly (`Retry-After`).
+Counters live in the cache (Redis), one per window of the rate's period aligned to the
+clock (the window is part of the key), read as a sliding window: the attempts of this
+window so far plus the previous window's, weighted by the part of it still within one
+period back. With fixed windows alone the count started over at each window's edge: a
+burst at the end of one window and another at the start of the next let twice the rate
+through in a moment, and a refused guesser was let straight back in. Here a burst is
+still counted at the start of the next window and fades out over it, and no window lets
+through more than the rate. Refused attempts are not counted, so the wait a refusal
+gives (`Retry-After`) holds for a client that keeps trying meanwhile.
 Rates are written like DRF's ("10/min", "20/hour") and read from
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] at each call. Callers decide what an outage of
 Redis means (a RedisError comes through): sign-ins and bookings are let through and
@@ -10,11 +17,14 @@ logged, sending SMS codes is refused.
 """
 
 import logging
+import math
 import time
 from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.cache import cache
+from redis import Redis
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -34,28 +44,73 @@ def rate(scope: str) -> str:
 
 def rate_limit_hit(key: str, rate: str) -> int | None:
     """Count one attempt under `key`. None when it is within `rate`, else the seconds
-    until the window ends (at least 1). The count is one atomic INCR, in one round trip
-    to Redis."""
-    limit, window = parse_rate(rate)
-    now = int(time.time())
-    start = now - now % window
-    count = _count_in_window(f"ratelimit:{key}:{start}", window + 1)
-    if count <= limit:
+    until an attempt will be let through (at least 1), and this one is not counted.
+    Reading and counting are one script in Redis: one round trip, and concurrent
+    attempts cannot both take the last place."""
+    limit, period = parse_rate(rate)
+    period_ms = period * 1000
+    now_ms = int(time.time() * 1000)
+    start_ms = now_ms - now_ms % period_ms
+    # The part of the previous window still within one period back, in milliseconds
+    # (integers, so that the count is exact where fractions would round).
+    remaining_ms = period_ms - (now_ms - start_ms)
+    client, this_window, previous_window = _counter_keys(key, start_ms // 1000, period)
+    allowed, current, previous = _SLIDING_WINDOW(
+        keys=[this_window, previous_window],
+        args=[limit, remaining_ms, period_ms, 2 * period + 1],
+        client=client,
+    )
+    if allowed:
         return None
-    return max(1, start + window - now)
+    return _seconds_until_allowed(limit, period_ms, remaining_ms, current, previous)
 
 
-def _count_in_window(key: str, seconds: int) -> int:
-    """Add one to the cache's counter `key` and return its new value; a new counter
-    lives `seconds`. SET NX with the expiry, then INCR, in one pipeline: one round trip
-    where the cache's add() and incr() take two."""
-    full_key = cache.make_and_validate_key(key)
-    client = cache._cache.get_client(full_key, write=True)  # the cache's own pool
-    with client.pipeline(transaction=False) as pipe:
-        pipe.set(full_key, 0, ex=seconds, nx=True)
-        pipe.incr(full_key)
-        _, count = pipe.execute()
-    return count
+# KEYS: this window's counter, the previous window's. ARGV: the limit; the milliseconds
+# of the previous window still within one period back; the period in milliseconds; the
+# seconds a new counter lives (it is read as the previous one during the next window).
+# The weighted count is previous * remaining / period + current; multiplied out by the
+# period it stays in integers. Returns {1 if counted else 0, this window's count, the
+# previous window's}.
+_SLIDING_WINDOW = Script(
+    None,
+    b"""
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+local limit, remaining, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if previous * remaining + (current + 1) * period > limit * period then
+    return {0, current, previous}
+end
+current = redis.call('INCR', KEYS[1])
+if current == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+return {1, current, previous}
+""",
+)
+
+
+def _counter_keys(key: str, start: int, period: int) -> tuple[Redis, str, str]:
+    this_window = cache.make_and_validate_key(f"ratelimit:{key}:{start}")
+    previous_window = cache.make_and_validate_key(f"ratelimit:{key}:{start - period}")
+    return cache._cache.get_client(this_window, write=True), this_window, previous_window
+
+
+def _seconds_until_allowed(
+    limit: int, period_ms: int, remaining_ms: int, current: int, previous: int
+) -> int:
+    """The seconds until the weighted count leaves room for one more attempt: the
+    previous window's count fades out over this window, this window's over the next."""
+    if limit <= 0:
+        return period_ms // 1000
+    if current < limit:
+        # Refused for the previous window's share: wait until enough of it has faded.
+        fading_ms = (limit - current - 1) * period_ms // previous
+        wait_ms = remaining_ms - fading_ms
+    else:
+        # This window is full: wait into the next, until enough of this one has faded.
+        fading_ms = (limit - 1) * period_ms // current
+        wait_ms = remaining_ms + period_ms - fading_ms
+    return max(1, math.ceil(wait_ms / 1000))
 
 
 def client_address(meta: Mapping[str, str]) -> str:

@@ -33,11 +33,11 @@ class FailOpenMixin:
 
 
 class WindowCountMixin:
-    """Counts requests in fixed windows of the rate's period (backend.rate_limits), one
-    round trip to Redis a request. DRF's own rate throttles keep each client's request
-    times as a list in the cache, read and written back whole on every request: two round
-    trips and a list as long as the rate, on every API request. A window lets through at
-    most twice the rate across its edge, which is enough for limits meant to stop floods."""
+    """Counts requests on two counters a client, this window's and the previous one's
+    (backend.rate_limits), one round trip to Redis a request. DRF's own rate throttles
+    keep each client's request times as a list in the cache, read and written back whole
+    on every request: two round trips and a list as long as the rate, on every API
+    request."""
 
     def allow_request(self, request: Request, view) -> bool:
         self._wait = None
