@@ -4,24 +4,25 @@ confirmed as their login's own.
 
 A code is six digits, valid for LOGIN_CODE_TTL seconds, stored only as an HMAC (keyed
 with SECRET_KEY and the person's id), and burnt after LoginCode.MAX_ATTEMPTS wrong
-guesses. Asking for codes is limited per phone number and per client address (in the
-cache), so nobody can run up SMS costs or flood a phone. The answer to "send me a code"
-is the same whether or not the number has an account.
+guesses. Asking for codes is limited per phone number and per client address
+(backend.rate_limits), so nobody can run up SMS costs or flood a phone. The answer to
+"send me a code" is the same whether or not the number has an account.
 """
 
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from redis.exceptions import RedisError
 
 from backend.accounts.models import LoginCode, User
@@ -30,11 +31,11 @@ from backend.accounts.services import clean_phone, confirmed_by_another, user_ph
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
 from backend.notifications.sms import send_sms
+from backend.rate_limits import rate_limit_hit
 
 logger = logging.getLogger(__name__)
 
 CODE_DIGITS = 6
-RATE_WINDOW_S = 3600
 
 
 class LoginCodeErrorCode(StrEnum):
@@ -51,16 +52,12 @@ def _hash(user_id: int, code: str) -> str:
     return hmac.new(key, f"login-code:{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _rate_limit(key: str, limit: int) -> None:
-    """Count one request under `key` for an hour; refuse beyond `limit`. Without the
-    cache (Redis down) nothing can be counted: refuse rather than send SMS unlimited."""
+def _rate_limit(key: str, per_hour: int) -> None:
+    """Count one request under `key` against `per_hour` (backend.rate_limits); refuse
+    beyond it. Without the cache (Redis down) nothing can be counted: refuse rather than
+    send SMS unlimited."""
     try:
-        cache.add(key, 0, RATE_WINDOW_S)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, RATE_WINDOW_S)
-            count = 1
+        wait = rate_limit_hit(key, f"{per_hour}/hour")
     except RedisError as error:
         logger.warning("sign-in code refused: Redis unreachable")
         raise ApplicationError(
@@ -68,10 +65,18 @@ def _rate_limit(key: str, limit: int) -> None:
             _("We could not send the SMS just now. Try again in a minute."),
             kind=ErrorKind.CONFLICT,
         ) from error
-    if count > limit:
+    if wait is not None:
+        minutes = math.ceil(wait / 60)
         raise ApplicationError(
             LoginCodeErrorCode.RATE_LIMITED,
-            _("Too many codes asked for. Wait an hour, or sign in with your password."),
+            ngettext(
+                "Too many codes asked for. Try again in %(minutes)s minute, or sign in "
+                "with your password.",
+                "Too many codes asked for. Try again in %(minutes)s minutes, or sign in "
+                "with your password.",
+                minutes,
+            )
+            % {"minutes": minutes},
             kind=ErrorKind.CONFLICT,
             fields={"phone": [_("Too many codes asked for.")]},
         )

@@ -15,6 +15,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from backend import rate_limits
 from backend.accounts import code_sign_in
 from backend.accounts.code_sign_in import CODE_SIGN_IN_GRACE_S
 from backend.accounts.models import LoginCode, User
@@ -272,8 +273,18 @@ def test_guesses_through_the_api_and_the_web_page_share_the_persons_count(
     nothing_signed_in(anna)
 
 
-def test_codes_texted_to_one_number_are_limited_per_hour(anna, sms_provider, settings):
+class _StoppedClock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_codes_texted_to_one_number_are_limited_per_hour(anna, sms_provider, settings, monkeypatch):
     settings.LOGIN_CODES_PER_PHONE_HOUR = 2
+    # The rate limits' clock at a quarter past an hour.
+    monkeypatch.setattr(rate_limits, "time", _StoppedClock(1_800_000_000 + 15 * 60))
     statuses = [
         english(f"203.0.113.{n}").post(CODE_URL, {"phone": PHONE}, format="json").status_code
         for n in range(3)
@@ -281,8 +292,14 @@ def test_codes_texted_to_one_number_are_limited_per_hour(anna, sms_provider, set
     assert statuses == [204, 204, 409]
     refused = english().post(CODE_URL, {"phone": PHONE}, format="json").json()["error"]
     assert refused["code"] == "login_code_rate_limited"
+    # The hour's two codes count until half of them has faded, half an hour into the next.
     assert refused["message"] == (
-        "Too many codes asked for. Wait an hour, or sign in with your password."
+        "Too many codes asked for. Try again in 75 minutes, or sign in with your password."
+    )
+    swedish = APIClient(HTTP_ACCEPT_LANGUAGE="sv").post(CODE_URL, {"phone": PHONE}, format="json")
+    assert swedish.json()["error"]["message"] == (
+        "Du har bett om för många koder. Försök igen om 75 minuter, eller logga in med ditt "
+        "lösenord."
     )
     assert len(sms_provider.accepted) == 2
 
