@@ -132,6 +132,7 @@ def _report(machine, load_after, plan, world, up, seed, results, statements) -> 
         "baselines": results.table_rows("baseline static") + results.table_rows("baseline healthz"),
         "mix": results.table_rows("mix"),
         "mix_total": mix_total,
+        "mix_slices": results.slices("mix"),
         "capacity": results.table_rows("capacity") if plan.capacity_seconds else [],
         "capacity_total": results.total("capacity") if plan.capacity_seconds else {},
         "cpu_seconds": cpu,
@@ -243,6 +244,24 @@ def _render(report: dict) -> str:
     out.append(
         f"Generator: p99 {total['lag_p99_ms']:.1f} ms late in starting a request; "
         "'not sent': scheduled while 600 requests were still unanswered (counted as errors)."
+    )
+    out.append(
+        table(
+            ["From s", "Requests", "p50 ms", "p99 ms", "max ms", "Errors", "To all members"],
+            [
+                [
+                    f"{r['from_s']:.0f}",
+                    r["requests"],
+                    r["p50_ms"],
+                    r["p99_ms"],
+                    r["max_ms"],
+                    r["errors"],
+                    r["broadcasts"],
+                ]
+                for r in report.get("mix_slices", [])
+            ],
+            "The mix in 5 s slices (by scheduled start): when the slow requests were",
+        )
     )
     if report["capacity"]:
         cap = report["capacity_total"]

@@ -475,6 +475,7 @@ class Sample:
     latency: float  # seconds from the scheduled start to the whole body read
     lag: float  # seconds the generator started it late
     outcome: str  # ok, conflict, error, skipped (not sent: the app had fallen behind)
+    at: float = 0.0  # seconds from the start of the phase to the scheduled start
 
 
 @dataclass
@@ -501,6 +502,21 @@ class Results:
 
     def total(self, phase: str) -> dict:
         return _summary(self.of(phase), self.phases[phase]["seconds"])
+
+    def slices(self, phase: str, seconds: float = 5.0) -> list[dict]:
+        """The phase in slices of `seconds` by scheduled start: where in time the slow
+        requests were, and which requests to all members were sent in each."""
+        by_slice: dict[int, list[Sample]] = defaultdict(list)
+        for sample in self.of(phase):
+            by_slice[int(sample.at // seconds)].append(sample)
+        return [
+            {
+                "from_s": n * seconds,
+                **_summary(samples, seconds),
+                "broadcasts": sum(s.name == BROADCAST for s in samples),
+            }
+            for n, samples in sorted(by_slice.items())
+        ]
 
 
 def _summary(samples: list[Sample], seconds: float) -> dict:
@@ -564,6 +580,7 @@ class Generator:
         self.session: aiohttp.ClientSession | None = None
         self.ws_session: aiohttp.ClientSession | None = None
         self.phase = "setup"
+        self.phase_start = 0.0
 
     async def __aenter__(self) -> Generator:
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
@@ -617,7 +634,9 @@ class Generator:
         else:
             outcome = "error"
             self.results.errors[(name, status, detail)] += 1
-        self.results.samples.append(Sample(name, phase, status, latency, lag, outcome))
+        self.results.samples.append(
+            Sample(name, phase, status, latency, lag, outcome, scheduled - self.phase_start)
+        )
 
     async def step_costs(self, each: int, cpu_probe: Callable[[], dict]) -> list[dict]:
         """Each step alone, `each` requests one after another (after 3 to warm up): the
@@ -657,7 +676,9 @@ class Generator:
         if len(self.in_flight) >= self.max_in_flight and not always:
             self.results.skipped += 1
             self.results.errors[(name, 0, "not sent: too many requests in flight")] += 1
-            self.results.samples.append(Sample(name, self.phase, 0, 0.0, 0.0, "skipped"))
+            self.results.samples.append(
+                Sample(name, self.phase, 0, 0.0, 0.0, "skipped", scheduled - self.phase_start)
+            )
             return
         task = asyncio.create_task(self._call(name, call, scheduled))
         self.in_flight.add(task)
@@ -678,7 +699,7 @@ class Generator:
         self.phase = phase
         pending = sorted(at, key=lambda pair: pair[0])
         count = int(rate * seconds)
-        start = loop.time() + 0.05
+        start = self.phase_start = loop.time() + 0.05
         for i in range(count):
             scheduled = start + i / rate
             delay = scheduled - loop.time()
@@ -705,7 +726,8 @@ class Generator:
         the last one is answered, for `seconds`. What the app can serve at most, now."""
         loop = asyncio.get_running_loop()
         self.phase = phase
-        end = loop.time() + seconds
+        self.phase_start = loop.time()
+        end = self.phase_start + seconds
 
         async def client() -> None:
             while loop.time() < end:
