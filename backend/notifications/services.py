@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -85,7 +85,7 @@ def notify(
         ):
             sms = next(d for d in deliveries if d.channel == Channel.SMS)
             _reply_code_create(notification, phone=sms.address, reply=reply)
-    transaction.on_commit(lambda: _dispatch(notification, deliveries))
+    transaction.on_commit(lambda: _dispatch([(notification, deliveries)]))
     return notification
 
 
@@ -121,12 +121,7 @@ def notify_many(
             for notification, recipient in zip(notifications, recipients, strict=True)
         ]
         Delivery.objects.bulk_create(d for plan in planned for d in plan)
-
-    def dispatch_all() -> None:
-        for notification, deliveries in zip(notifications, planned, strict=True):
-            _dispatch(notification, deliveries)
-
-    transaction.on_commit(dispatch_all)
+    transaction.on_commit(lambda: _dispatch(list(zip(notifications, planned, strict=True))))
     return notifications
 
 
@@ -194,28 +189,61 @@ def _reply_code_create(notification: Notification, *, phone: str, reply: ReplyRe
     )
 
 
-def _dispatch(notification: Notification, deliveries: list[Delivery]) -> None:
+def _dispatch(planned: list[tuple[Notification, list[Delivery]]]) -> None:
+    """Publish the live deliveries of `planned` (notifications with their deliveries)
+    and record them, all in a few statements however many (a message to every member);
+    queue a task for each of the others."""
     from backend.notifications.tasks import deliver
 
-    for delivery in deliveries:
-        if delivery.status != DeliveryStatus.PENDING:
-            continue
-        if delivery.channel == Channel.LIVE:
-            delivery_publish_live(delivery=delivery, notification=notification)
-        else:
-            # The delivery stays pending; sweep: requeue_stale_deliveries.
-            queue_or_leave_to_sweep(deliver, delivery.pk, what=f"delivery {delivery.pk}")
+    live: list[tuple[Delivery, bool]] = []
+    for notification, deliveries in planned:
+        for delivery in deliveries:
+            if delivery.status != DeliveryStatus.PENDING:
+                continue
+            if delivery.channel == Channel.LIVE:
+                live.append((delivery, _publish_live(notification)))
+            else:
+                # The delivery stays pending; sweep: requeue_stale_deliveries.
+                queue_or_leave_to_sweep(deliver, delivery.pk, what=f"delivery {delivery.pk}")
+    _record_live_attempts(live)
 
 
-def delivery_publish_live(*, delivery: Delivery, notification: Notification) -> None:
+def _publish_live(notification: Notification) -> bool:
     message = notification_message(notification, language=notification.recipient.preferred_language)
-    published = publish_to_user(notification.recipient_id, message)
-    _record_attempt(
-        delivery,
-        succeeded=published,
-        status=DeliveryStatus.SENT if published else DeliveryStatus.FAILED,
-        detail="" if published else "channel layer unreachable; replayed on reconnect",
-    )
+    return publish_to_user(notification.recipient_id, message)
+
+
+_LIVE_NOT_PUBLISHED = "channel layer unreachable; replayed on reconnect"
+
+
+def _record_live_attempts(outcomes: list[tuple[Delivery, bool]]) -> None:
+    """`_record_attempt` for many live deliveries at once: (delivery, published)."""
+    if not outcomes:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        for published, status, detail in (
+            (True, DeliveryStatus.SENT, ""),
+            (False, DeliveryStatus.FAILED, _LIVE_NOT_PUBLISHED),
+        ):
+            ids = [delivery.pk for delivery, ok in outcomes if ok is published]
+            if ids:
+                Delivery.objects.filter(pk__in=ids).update(
+                    status=status,
+                    attempts=F("attempts") + 1,
+                    detail=detail,
+                    provider_ref="",
+                    updated_at=now,
+                )
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery=delivery,
+                at=now,
+                succeeded=published,
+                detail="" if published else _LIVE_NOT_PUBLISHED,
+            )
+            for delivery, published in outcomes
+        )
 
 
 def _record_attempt(

@@ -2,11 +2,15 @@
 few queries whatever the number of people."""
 
 import pytest
+from channels.layers import channel_layers
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.accounts.models import ProxyLink
 from backend.notifications.models import (
     Delivery,
+    DeliveryAttempt,
     Notification,
     NotificationPreference,
     PushSubscription,
@@ -90,6 +94,55 @@ def test_notify_many_costs_the_same_queries_for_3_or_30_people(django_assert_num
         notify_many(few, "association.message", MESSAGE)
     with django_assert_num_queries(len(few_queries.captured_queries)):
         notify_many(many, "association.message", MESSAGE)
+
+
+def _live_only(count: int) -> list:
+    return [
+        UserFactory(contact_by_sms=False, contact_by_push=False, contact_by_email=False)
+        for _ in range(count)
+    ]
+
+
+def _live_outcomes() -> set[tuple]:
+    return set(Delivery.objects.filter(channel="live").values_list("status", "attempts", "detail"))
+
+
+def test_the_live_deliveries_are_published_and_recorded_in_the_same_queries_for_3_or_30(
+    django_capture_on_commit_callbacks,
+):
+    counts = []
+    for people in (_live_only(3), _live_only(30)):
+        with (
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            notify_many(people, "association.message", MESSAGE)
+        counts.append(len(queries.captured_queries))
+
+    assert counts[0] == counts[1]
+    assert _live_outcomes() == {("sent", 1, "")}
+    assert set(DeliveryAttempt.objects.values_list("succeeded", "detail")) == {(True, "")}
+    assert DeliveryAttempt.objects.count() == 33
+
+
+def test_live_deliveries_the_channel_layer_did_not_take_are_recorded_as_failed(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/0"}]},
+        }
+    }
+    channel_layers.backends.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_many(_live_only(3), "association.message", MESSAGE)
+        notify(_live_only(1)[0], "association.message", MESSAGE)
+
+    # The inbox has them; the app gets them when it reconnects.
+    assert _live_outcomes() == {("failed", 1, "channel layer unreachable; replayed on reconnect")}
+    assert DeliveryAttempt.objects.filter(succeeded=False).count() == 4
+    assert Notification.objects.count() == 4
 
 
 def test_notify_many_with_nobody_does_nothing():
