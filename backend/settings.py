@@ -143,7 +143,18 @@ CHANNEL_LAYERS = {
         "CONFIG": {
             # redis-py 8 defaults socket_timeout to 5 s, shorter than channels-redis'
             # blocking pop: idle consumers would die every 5 s (channels_redis #422).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # max_connections: redis-py 8 allows 100 connections at a time and refuses
+            # the next at once (no waiting). When the proxy restarts or the network
+            # fails, every socket of the process leaves its group at the same moment:
+            # beyond 100 the leaving failed and the socket stayed in its group, sent
+            # every event for a day. Connections a burst opened stay in the pool, idle.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": None,
+                    "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 2000),
+                }
+            ],
             "prefix": "samby",
             # Messages waiting per socket before channels-redis drops new ones without a
             # word (default 100). A phone that misses some still gets them by replay.

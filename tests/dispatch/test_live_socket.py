@@ -77,3 +77,24 @@ async def test_idle_socket_still_receives_after_more_than_five_seconds():
     )
     assert await socket.receive_json_from(timeout=5) == {"kind": "late"}
     await socket.disconnect()
+
+
+async def test_every_socket_leaving_its_group_at_once_leaves_the_group_clean():
+    """A restart of the proxy or a network failure closes all of a process's sockets at
+    once, and each leaves its person's group (`LiveConsumer.disconnect`): far more at a
+    time than redis-py's default of 100 connections, beyond which it refused, and the
+    socket stayed in the group, sent every event until the group expired a day later.
+    On the channel layer as configured, without sockets, so that nothing else is
+    measured."""
+    layer = get_channel_layer()
+    group = user_group(424_242)
+    channels = [f"{layer.prefix}.test!{n}" for n in range(300)]
+    for start in range(0, len(channels), 25):  # joined a few at a time, as phones come
+        await asyncio.gather(*(layer.group_add(group, c) for c in channels[start : start + 25]))
+    group_key = layer._group_key(group)
+    async with layer.connection(layer.consistent_hash(group_key)) as redis:
+        assert await redis.zcard(group_key) == len(channels)
+
+        await asyncio.gather(*(layer.group_discard(group, c) for c in channels))
+
+        assert await redis.zcard(group_key) == 0

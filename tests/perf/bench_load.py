@@ -86,9 +86,14 @@ def test_load_mix_through_the_production_layout():
         results = asyncio.run(run(stack, plan, cpu_probe=cpu_probe(stack)))
         statements = stack.top_statements(limit=STATEMENTS)
         world = stack.world["counts"]
+        # With errors, the servers' logs stay for a look at what happened.
+        stack.keep_logs = stack.keep_logs or bool(results.errors)
+    server_errors = stack.error_lines() if stack.keep_logs else []
     load_after = " ".join(f"{v:.2f}" for v in os.getloadavg())
 
     report = _report(machine, load_after, plan, world, up, stack.seed_seconds, results, statements)
+    report["server_errors"] = server_errors
+    report["logs"] = str(stack.base) if stack.keep_logs else ""
     text = _render(report)
     print("\n" + text)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -395,6 +400,10 @@ def _render(report: dict) -> str:
                 numeric=False,
             )
         )
+    if report.get("logs"):
+        lines = report.get("server_errors") or ["(none)"]
+        out.append(f"What the servers logged about errors (logs kept in {report['logs']}):")
+        out.append("\n".join(lines))
     statements = report["top_statements"]
     if statements:
         out.append(

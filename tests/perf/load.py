@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,7 @@ class LoadStack:
     layout: Layout | None = None
     world: dict = field(default_factory=dict)
     seed_seconds: float = 0.0
+    keep_logs: bool = bool(os.environ.get("SAMBY_KEEP_LOAD_LOGS"))
 
     def env(self) -> dict[str, str]:
         # Production settings (DEBUG off, the connection pool), on plain HTTP: TLS ends
@@ -160,8 +162,20 @@ class LoadStack:
         if self.pg is not None:
             with contextlib.suppress(subprocess.CalledProcessError):
                 self.pg.stop()
-        if not os.environ.get("SAMBY_KEEP_LOAD_LOGS"):
+        if not self.keep_logs:
             shutil.rmtree(self.base, ignore_errors=True)
+
+    def error_lines(self, limit: int = 20) -> list[str]:
+        """What the servers logged about errors: the app's processes' errors and the
+        database's, but for the constraint violations that are expected conflicts (two
+        bookings of one slot: a 409)."""
+        logs = sorted((self.base / "layout").glob("*.log")) + sorted(self.base.glob("pg/*.log"))
+        found = []
+        for path in logs:
+            for line in path.read_text(errors="replace").splitlines():
+                if _SERVER_ERROR.search(line) and not _EXPECTED_CONFLICT.search(line):
+                    found.append(f"{path.name}: {line.strip()}"[:300])
+        return found[:limit]
 
     def __enter__(self) -> LoadStack:
         try:
@@ -216,6 +230,10 @@ class LoadStack:
     def reset_statements(self) -> None:
         if self.pg is not None:
             self.pg.psql("select pg_stat_statements_reset()", database="samby")
+
+
+_SERVER_ERROR = re.compile(r"ERROR|CRITICAL|Traceback|deadlock|database unavailable")
+_EXPECTED_CONFLICT = re.compile(r"violates (exclusion|unique) constraint|Key \(")
 
 
 def _static_collected() -> bool:
