@@ -653,7 +653,10 @@ class Generator:
             outcome = "error"
             self.results.errors[(name, status, detail)] += 1
         self.results.samples.append(
-            Sample(name, phase, status, latency, lag, outcome, scheduled - self.phase_start)
+            # An answer to an offer that came before the phase counts from its start.
+            Sample(
+                name, phase, status, latency, lag, outcome, max(0.0, scheduled - self.phase_start)
+            )
         )
 
     async def step_costs(self, each: int, cpu_probe: Callable[[], dict]) -> list[dict]:
