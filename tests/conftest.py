@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from backend import rate_limits
 from backend.notifications.live import close_publisher
 
 pytest_plugins = [
@@ -22,6 +23,25 @@ def _empty_cache():
     """Throttle counters live in the (real, Redis) cache: start every test afresh."""
     cache.clear()
     yield
+
+
+class StoppedClock:
+    """A stand-in for the `time` module that stays at `now` until it is moved."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def rate_limits_clock(monkeypatch) -> StoppedClock:
+    """The rate limits' clock (backend.rate_limits), stopped at the start of an hour
+    (1_800_000_000); set `.now` to move it."""
+    clock = StoppedClock(1_800_000_000)
+    monkeypatch.setattr(rate_limits, "time", clock)
+    return clock
 
 
 @pytest.fixture(autouse=True)

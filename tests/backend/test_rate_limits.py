@@ -8,27 +8,18 @@ import pytest
 
 from backend import rate_limits
 from backend.rate_limits import rate_limit_hit
+from tests.conftest import StoppedClock
 
 PERIOD = 60
-START = 1_800_000_000 - 1_800_000_000 % PERIOD  # the start of a minute
-
-
-class _Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
+START = 1_800_000_000  # the start of a minute (and of an hour): rate_limits_clock's
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    clock = _Clock(START)
-    monkeypatch.setattr(rate_limits, "time", clock)
-    return clock
+def clock(rate_limits_clock: StoppedClock) -> StoppedClock:
+    return rate_limits_clock
 
 
-def attempts(clock: _Clock, at: float, count: int, rate: str = "3/min") -> list[int | None]:
+def attempts(clock: StoppedClock, at: float, count: int, rate: str = "3/min") -> list[int | None]:
     clock.now = at
     return [rate_limit_hit("test:someone", rate) for _ in range(count)]
 

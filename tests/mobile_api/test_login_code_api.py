@@ -15,7 +15,6 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from backend import rate_limits
 from backend.accounts import code_sign_in
 from backend.accounts.code_sign_in import CODE_SIGN_IN_GRACE_S
 from backend.accounts.models import LoginCode, User
@@ -273,18 +272,12 @@ def test_guesses_through_the_api_and_the_web_page_share_the_persons_count(
     nothing_signed_in(anna)
 
 
-class _StoppedClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-
-def test_codes_texted_to_one_number_are_limited_per_hour(anna, sms_provider, settings, monkeypatch):
+def test_codes_texted_to_one_number_are_limited_per_hour(
+    anna, sms_provider, settings, rate_limits_clock
+):
     settings.LOGIN_CODES_PER_PHONE_HOUR = 2
     # The rate limits' clock at a quarter past an hour.
-    monkeypatch.setattr(rate_limits, "time", _StoppedClock(1_800_000_000 + 15 * 60))
+    rate_limits_clock.now = 1_800_000_000 + 15 * 60
     statuses = [
         english(f"203.0.113.{n}").post(CODE_URL, {"phone": PHONE}, format="json").status_code
         for n in range(3)

@@ -264,7 +264,7 @@ def _render(report: dict) -> str:
                     r["errors"],
                     r["broadcasts"],
                 ]
-                for r in report.get("mix_slices", [])
+                for r in report["mix_slices"]
             ],
             "The mix in 5 s slices (by scheduled start): when the slow requests were",
         )

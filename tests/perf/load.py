@@ -86,7 +86,7 @@ class LoadStack:
     layout: Layout | None = None
     world: dict = field(default_factory=dict)
     seed_seconds: float = 0.0
-    keep_logs: bool = bool(os.environ.get("SAMBY_KEEP_LOAD_LOGS"))
+    keep_logs: bool = field(default_factory=lambda: bool(os.environ.get("SAMBY_KEEP_LOAD_LOGS")))
 
     def env(self) -> dict[str, str]:
         # Production settings (DEBUG off, the connection pool), on plain HTTP: TLS ends
@@ -653,11 +653,13 @@ class Generator:
             outcome = "error"
             self.results.errors[(name, status, detail)] += 1
         self.results.samples.append(
-            # An answer to an offer that came before the phase counts from its start.
-            Sample(
-                name, phase, status, latency, lag, outcome, max(0.0, scheduled - self.phase_start)
-            )
+            Sample(name, phase, status, latency, lag, outcome, self._at(scheduled))
         )
+
+    def _at(self, scheduled: float) -> float:
+        """Seconds into the phase; an answer to an offer that came before the phase
+        counts from its start."""
+        return max(0.0, scheduled - self.phase_start)
 
     async def step_costs(self, each: int, cpu_probe: Callable[[], dict]) -> list[dict]:
         """Each step alone, `each` requests one after another (after 3 to warm up): the
@@ -698,7 +700,7 @@ class Generator:
             self.results.skipped += 1
             self.results.errors[(name, 0, "not sent: too many requests in flight")] += 1
             self.results.samples.append(
-                Sample(name, self.phase, 0, 0.0, 0.0, "skipped", scheduled - self.phase_start)
+                Sample(name, self.phase, 0, 0.0, 0.0, "skipped", self._at(scheduled))
             )
             return
         task = asyncio.create_task(self._call(name, call, scheduled))
