@@ -165,10 +165,8 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Acknowledgement, time limits and the visibility timeout: below, "Celery: a task is
+# acknowledged only when it has finished".
 CELERY_TIMEZONE = "Europe/Stockholm"
 CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {
@@ -748,11 +746,13 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["proxy_request"] = env_str(
 # Without a pool every request opens a PostgreSQL connection of its own (a new server
 # process each time): in the load test that cost more CPU than the requests themselves
 # and /healthz could not keep 300 a second. Production keeps a small pool per process by
-# default, one connection per request thread (WEB_THREADS); a request waits up to
+# default: one connection per request thread (WEB_THREADS), and one for the websockets,
+# whose database work (signing in, the replay of missed notifications) runs on one
+# thread of its own (asgiref's for thread-sensitive calls). A request waits up to
 # DATABASE_POOL_TIMEOUT seconds for one. With a connection per thread nobody waits for
 # another request, only for PostgreSQL: while it is down, each request waits this long
 # before its 503, so it is short. DATABASE_POOL_MAX_SIZE=0 turns the pool off.
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", WEB_THREADS if IS_PRODUCTION else 0)
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", WEB_THREADS + 1 if IS_PRODUCTION else 0)
 if DATABASE_POOL_MAX_SIZE and "pool" not in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
