@@ -11,7 +11,16 @@ import pytest
 from django.conf import settings
 
 from tests.perf._servers import current_database_url, raise_fd_limit
-from tests.perf.load import BROADCAST, STEPS, LoadStack, Plan, Sizes, cpu_probe, run
+from tests.perf.load import (
+    BROADCAST,
+    STEPS,
+    Generator,
+    LoadStack,
+    Plan,
+    Sizes,
+    cpu_probe,
+    run,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,3 +66,32 @@ def test_every_step_of_the_load_mix_runs_without_an_error():
     assert sockets["missed_unexplained"] == 0
     assert sockets["with_every_broadcast"] + sockets["missed_overtaken"] == PLAN.sockets
     assert sockets["broadcasts_received"] == sockets["with_every_broadcast"]
+
+
+@pytest.mark.django_db(transaction=False)
+def test_draining_waits_for_the_requests_that_answers_to_offers_start_meanwhile():
+    # An answer to an offer sleeps, then starts its request as another task: the drain
+    # must wait for that one too, not only for what was in flight when it began.
+    finished = []
+
+    async def main() -> None:
+        gen = Generator("http://127.0.0.1:9", {"associations": []})
+
+        async def request() -> None:
+            await asyncio.sleep(0.2)
+            finished.append("request")
+
+        async def answer_later() -> None:
+            await asyncio.sleep(0.1)
+            task = asyncio.create_task(request())
+            gen.in_flight.add(task)
+            task.add_done_callback(gen.in_flight.discard)
+
+        task = asyncio.create_task(answer_later())
+        gen.in_flight.add(task)
+        task.add_done_callback(gen.in_flight.discard)
+        await gen.drain(timeout=5)
+        assert not gen.in_flight
+
+    asyncio.run(main())
+    assert finished == ["request"]

@@ -761,8 +761,13 @@ class Generator:
         self.results.phases[phase] = {"rate": 0.0, "seconds": seconds}
 
     async def drain(self, timeout: float = REQUEST_TIMEOUT + 5) -> None:
-        if self.in_flight:
-            await asyncio.wait(set(self.in_flight), timeout=timeout)
+        """Until nothing is in flight, or `timeout`. A driver's answer to an offer waits
+        a moment before its request starts, so one wait for what was in flight missed
+        the requests those answers started, and the stack was stopped under them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.in_flight and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self.in_flight), timeout=left)
 
     def dealer(self, steps: list[Step] = STEPS) -> Callable[[], tuple[str, Call]]:
         """The mix as a shuffled deck: every step `weight` times per round."""
