@@ -19,7 +19,9 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
-# Unmatched /api/ addresses, and requests Django refuses before any view, answer in the
-# API's JSON error shape (mobile_api/errors.py).
+# Unmatched /api/ addresses, requests Django refuses before any view, and errors no view
+# handled answer in the API's JSON error shape; pages get a page (webapp/templates/4xx.html,
+# 500.html, 503.html). mobile_api/errors.py.
 handler404 = "mobile_api.errors.not_found"
 handler400 = "mobile_api.errors.bad_request"
+handler500 = "mobile_api.errors.server_error"

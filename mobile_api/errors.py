@@ -1,8 +1,11 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
 
 import logging
+import sys
+from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -11,6 +14,7 @@ from django.core.exceptions import (
 )
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
@@ -55,18 +59,40 @@ def _flatten_fields(detail: Any) -> dict[str, list[str]]:
     return fields
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a request could not be served just now, and when to try again."""
+
+    message: str
+    retry_after: int
+
+
+def database_unavailable(exc: BaseException | None) -> Unavailable | None:
+    """A passing state of the database, not a bug: it is restarting or out of reach, or
+    it rolled this request's transaction back to let another one through (a deadlock,
+    which a second try gets past). None for any other error."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    if isinstance(
+        exc.__cause__, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+    ):
+        return Unavailable(
+            str(_("Samby was too busy to finish this just now. Try again in a moment.")), 1
+        )
+    return Unavailable(
+        str(_("Samby cannot reach its database just now. Try again in a minute.")), 30
+    )
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, OperationalError | InterfaceError):
-        # The database is restarting or out of reach: a passing state, not a bug. Say so,
-        # and when to try again, instead of a bare 500.
+    unavailable = database_unavailable(exc)
+    if unavailable is not None:
+        # Say so, and when to try again, instead of a bare 500.
         logger.warning("database unavailable: %s", exc)
         return Response(
-            error_body(
-                "service_unavailable",
-                _("Samby cannot reach its database just now. Try again in a minute."),
-            ),
+            error_body("service_unavailable", unavailable.message),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "30"},
+            headers={"Retry-After": str(unavailable.retry_after)},
         )
     if isinstance(exc, ApplicationError):
         fields = {name: [str(m) for m in messages] for name, messages in exc.fields.items()}
@@ -113,3 +139,27 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     else:
         message = _("The request could not be read.")
     return JsonResponse(error_body("bad_request", message), status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. Django calls it while it handles the exception, so sys.exc_info()
+    names it: a database that is out of reach (or a deadlock) answers 503 with when to
+    try again, on pages as in the API; anything else 500. /api/ addresses answer in the
+    API's error shape, pages with a page. The pages are rendered without the request's
+    context, which might need the database."""
+    unavailable = database_unavailable(sys.exc_info()[1])
+    api = request.path.startswith("/api/")
+    if unavailable is None:
+        if api:
+            message = _("Samby could not finish this. The error has been logged; try again later.")
+            return JsonResponse(error_body("server_error", message), status=500)
+        return HttpResponse(loader.get_template("500.html").render(), status=500)
+    if api:
+        response = JsonResponse(error_body("service_unavailable", unavailable.message), status=503)
+    else:
+        page = loader.get_template("503.html").render(
+            {"message": unavailable.message, "again": request.get_full_path()}
+        )
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(unavailable.retry_after)
+    return response

@@ -265,3 +265,29 @@ def test_the_accessibility_check_reports_a_violation(live, phone):
     page.set_content('<html lang="en"><body><main><img src="/x.png"></main></body></html>')
     with pytest.raises(AssertionError, match="image-alt"):
         check_axe(page)
+
+
+def test_the_error_pages_are_accessible_and_lead_on(live, phone, world: World):
+    """A page that is not there, and a form refused because its page was out of date
+    (the forgery check's cookie gone, as after signing in again in another window)."""
+    context = phone(world.people["rider"], language="sv")
+    page = context.new_page()
+    response = page.goto("/rides/999999/")
+    assert response.status == 404
+    assert page.locator("h1").inner_text() == "Sidan finns inte"
+    assert page.locator("html").get_attribute("lang") == "sv"
+    check_axe(page)
+    screenshot(page, "error-not-found")
+    page.get_by_role("link", name="Gå till startsidan").click()
+    page.wait_for_url(f"{live.url}/")
+
+    page.goto("/rides/new")
+    context.clear_cookies(name="csrftoken")
+    page.get_by_role("button", name="In English").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Formuläret var för gammalt"
+    check_axe(page)
+    screenshot(page, "error-form-out-of-date")
+    page.get_by_role("link", name="Öppna sidan igen").click()
+    page.wait_for_url(f"{live.url}/rides/new")
+    context.close()

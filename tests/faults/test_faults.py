@@ -313,6 +313,16 @@ def test_the_app_recovers_from_a_postgresql_restart_without_a_restart_of_its_own
             assert down.status_code == 503
             assert down.json()["error"]["code"] == "service_unavailable"
             assert down.headers["retry-after"] == "30"
+            # A resident's page says the same, in a page of its own.
+            page = rider.get(
+                f"{layout.url}/rides/",
+                headers={"Cookie": f"sessionid={world['rider']['session']}"},
+                timeout=25,
+            )
+            assert page.status_code == 503
+            assert page.headers["retry-after"] == "30"
+            assert "<h1>Samby is not available just now</h1>" in page.text
+            assert "Samby cannot reach its database just now." in page.text
             health = rider.get(f"{layout.url}/healthz")
             assert health.status_code == 503
         finally:

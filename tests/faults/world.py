@@ -3,7 +3,7 @@
 
 An association serving Vansbro, its coordinator, an approved rider and three drivers
 free at any hour of any day (so a ride at any time the suite runs finds them), each
-with an API token."""
+with an API token; the rider also with a signed-in session, for pages."""
 
 import json
 import os
@@ -27,6 +27,7 @@ from tests.factories import (  # noqa: E402
     VillageFactory,
     coordinator_of,
 )
+from tests.perf.load_world import signed_in_session  # noqa: E402
 
 
 def token(user) -> str:
@@ -58,7 +59,11 @@ def main() -> None:
             {
                 "association": association.pk,
                 "coordinator": {"id": coordinator.pk, "token": token(coordinator)},
-                "rider": {"id": rider.user_id, "token": token(rider.user)},
+                "rider": {
+                    "id": rider.user_id,
+                    "token": token(rider.user),
+                    "session": signed_in_session(rider.user),
+                },
                 "drivers": drivers,
             }
         )

@@ -78,7 +78,7 @@ def _lonlat(point: Point) -> list[float]:
     return [round(point.x, 6), round(point.y, 6)]
 
 
-def _session(user: User) -> str:
+def signed_in_session(user: User) -> str:
     """A signed-in session, as django.contrib.auth.login leaves it."""
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
@@ -299,14 +299,14 @@ def build(args: argparse.Namespace) -> dict:
                 "coordinator": {
                     "id": coordinator.pk,
                     "token": tokens[coordinator.pk],
-                    "session": _session(coordinator),
+                    "session": signed_in_session(coordinator),
                 },
                 "drivers": [{"id": u.pk, "token": tokens[u.pk]} for u in drivers],
                 "residents": [
                     {
                         "id": u.pk,
                         "token": tokens[u.pk],
-                        "session": _session(u) if i < args.sessions else "",
+                        "session": signed_in_session(u) if i < args.sessions else "",
                         "home": _lonlat(homes[u.pk]),
                     }
                     for i, u in enumerate(residents)
