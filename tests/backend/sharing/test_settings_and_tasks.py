@@ -27,12 +27,8 @@ PRINT = (
 
 
 def load(**env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "MEDIA_", "DATABASE_POOL_", "WEB_THREADS"))
-    }
-    clean.update({"DJANGO_SETTINGS_MODULE": "backend.settings", "DJANGO_ENV": "local", **env})
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MEDIA_"))}
+    clean.update(env, DJANGO_SETTINGS_MODULE="backend.settings", DJANGO_ENV="local")
     return subprocess.run(
         [sys.executable, "-c", PRINT],
         cwd=ROOT,
@@ -75,22 +71,6 @@ def test_bad_storage_settings_refuse_to_start(env, message):
 def test_connection_pool_when_asked_for():
     result = load(DATABASE_POOL_MAX_SIZE="7")
     assert result.stdout.splitlines()[1] == "{'min_size': 1, 'max_size': 7, 'timeout': 10}"
-
-
-@pytest.mark.parametrize("threads", ["2", "3"])
-def test_production_pools_a_connection_per_request_thread_and_one_for_the_websockets(threads):
-    # The websockets' database work runs on asgiref's one thread for thread-sensitive
-    # calls: with only a connection per request thread, a burst of reconnecting phones
-    # would keep requests waiting for a connection.
-    result = load(
-        DJANGO_ENV="production",
-        WEB_THREADS=threads,
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="samby.example.se",
-    )
-    assert result.returncode == 0, result.stderr
-    pool = f"{{'min_size': 1, 'max_size': {int(threads) + 1}, 'timeout': 10}}"
-    assert result.stdout.splitlines()[1] == pool
 
 
 def test_beat_runs_the_late_return_sweep():
