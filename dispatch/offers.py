@@ -233,7 +233,9 @@ def withdraw_pending_offers(
     waves take that lock too, so no offer turns pending or accepted underneath. Returns
     the offers withdrawn."""
     pending = list(
-        Offer.objects.select_for_update()
+        # Only the offers: the drivers' accounts, joined for their names, locked too made
+        # an accept wait for (and deadlock with) whatever referred to those drivers.
+        Offer.objects.select_for_update(of=("self",))
         .filter(ride=ride, state=OfferState.PENDING)
         .exclude(pk=keep)
         .select_related("driver__membership__user")

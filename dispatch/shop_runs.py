@@ -290,7 +290,7 @@ def run_offer_drivers(*, occurrence_id: int) -> list[RunOffer]:
     car and has passengers); with nobody available, the coordinators are told. Locks
     the occurrence, so two runs of this do not both send offers."""
     occurrence = (
-        RunOccurrence.objects.select_for_update()
+        RunOccurrence.objects.select_for_update(of=("self",))
         .select_related("schedule")
         .filter(pk=occurrence_id)
         .first()

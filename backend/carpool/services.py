@@ -288,7 +288,7 @@ def occurrence_cancel(*, occurrence: TripOccurrence, actor: User, reason: str) -
             kind=ErrorKind.CONFLICT,
         )
     bookings = list(
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(of=("self",))
         .filter(occurrence=occurrence, state__in=ACTIVE_BOOKING)
         .select_related("passenger", "booked_by")
     )

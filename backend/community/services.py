@@ -357,7 +357,11 @@ def proxy_link_accept(*, actor: User, link: ProxyLink) -> ProxyLink:
     """The proxy says yes: from now on they act for the resident. Only the proxy can;
     whoever asked (the resident, or for a managed profile the one who asked) is told,
     and may now see the proxy's name."""
-    link = ProxyLink.objects.select_for_update().select_related("proxy", "resident").get(pk=link.pk)
+    link = (
+        ProxyLink.objects.select_for_update(of=("self",))
+        .select_related("proxy", "resident")
+        .get(pk=link.pk)
+    )
     if actor.pk != link.proxy_id:
         raise ApplicationError(
             CommunityErrorCode.PROXY_NOT_ALLOWED,

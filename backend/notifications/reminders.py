@@ -54,7 +54,7 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
     while True:
         with transaction.atomic():
             due = list(
-                Reminder.objects.select_for_update(skip_locked=True)
+                Reminder.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("recipient")
                 .filter(sent_at__isnull=True, cancelled_at__isnull=True, due_at__lte=now)
                 .order_by("due_at")[:BATCH]

@@ -294,7 +294,9 @@ def delivery_attempt(*, delivery_id: int, final: bool = False) -> AttemptOutcome
     delivery is marked failed instead)."""
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update()
+            # The delivery row only: the recipient's account row stays free for everything
+            # else that refers to them while the provider is called.
+            Delivery.objects.select_for_update(of=("self",))
             .select_related("notification__recipient")
             .filter(pk=delivery_id)
             .first()

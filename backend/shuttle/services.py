@@ -219,7 +219,9 @@ def occurrences_materialise_all(*, today: date | None = None) -> int:
 
 def _locked_occurrence(occurrence: RunOccurrence) -> RunOccurrence:
     return (
-        RunOccurrence.objects.select_for_update().select_related("schedule").get(pk=occurrence.pk)
+        RunOccurrence.objects.select_for_update(of=("self",))
+        .select_related("schedule")
+        .get(pk=occurrence.pk)
     )
 
 
@@ -663,7 +665,9 @@ def waitlist_offer_seats(*, occurrence_id: int) -> list[RunSignup]:
     offered = []
     with transaction.atomic():
         waiting = (
-            RunSignup.objects.select_for_update(skip_locked=True)
+            # The signups only: with the people's account rows locked too, a signup
+            # whose passenger something else referred to at that moment was skipped.
+            RunSignup.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("passenger", "signed_up_by")
             .filter(occurrence_id=occurrence_id, state=SignupState.WAITLISTED)
             .order_by("created_at", "pk")
@@ -924,7 +928,7 @@ def plan_save(
     each passenger's and driver's day-before reminder with the times (moving one not yet
     sent)."""
     occurrence = (
-        RunOccurrence.objects.select_for_update()
+        RunOccurrence.objects.select_for_update(of=("self",))
         .select_related("schedule")
         .get(pk=lease.occurrence_id)
     )

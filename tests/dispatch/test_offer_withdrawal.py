@@ -24,6 +24,7 @@ from tests.factories import (
     RideRequestFactory,
     next_weekday_at,
 )
+from tests.locks import Beside, referred_to_meanwhile
 
 
 def available_driver(association, name: str, lon: float):
@@ -156,6 +157,33 @@ def test_accept_and_decline_racing_freely_only_one_counts(rider, association, th
             thread.join(10)
         _assert_one_answer_counts(offer, outcomes)
         RideRequest.objects.filter(pk=ride.pk).update(state=RideState.CANCELLED, busy=None)
+
+
+# --- Accepting does not wait for whoever refers to the other drivers -------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_accept_does_not_wait_for_a_roster_that_lists_the_other_drivers(
+    rider, association, three_drivers
+):
+    # Withdrawing the other offers locked the drivers' account rows with them (FOR UPDATE
+    # through the join to their names), so an accept waited for any transaction that
+    # referred to those drivers, and one that went on to refer to a driver the accept
+    # held deadlocked with it: a coordinator's roster being recorded in the audit log
+    # did, in the load test (a 503 to the driver). Only the offer rows are locked now.
+    ride = open_ride(rider, association)
+    first, *others = offer_wave(ride_id=ride.pk)
+    with referred_to_meanwhile([o.driver.membership.user for o in others]):
+        accept = Beside(lambda: offer_accept(offer_id=first.pk, actor=first.driver.membership.user))
+        in_time = accept.done_within(5)
+    accepted = accept.result()
+    assert in_time, "the accept waited for the roster's transaction"
+    assert accepted.driver_id == first.driver_id
+    assert sorted(Offer.objects.filter(ride=ride).values_list("state", flat=True)) == [
+        OfferState.ACCEPTED,
+        OfferState.WITHDRAWN,
+        OfferState.WITHDRAWN,
+    ]
 
 
 # --- Cancelled or closed rides take their offers back --------------------------------------

@@ -13,13 +13,21 @@ from django.utils import timezone
 
 from backend.celery import app
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
-from backend.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, QuietHours
+from backend.notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Notification,
+    QuietHours,
+)
 from backend.notifications.selectors import STOCKHOLM
-from backend.notifications.services import notify
+from backend.notifications.services import delivery_attempt, notify
 from backend.notifications.sms import send_sms
 from backend.notifications.tasks import deliver
 from tests.factories import ManagedProfileFactory, UserFactory
 from tests.fakes.sms_provider import ELKS_PATH, PASSWORD, USERNAME
+from tests.locks import Beside, referred_to_meanwhile
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +179,28 @@ def test_a_provider_failing_twice_gets_the_message_once_through_a_real_worker(
         (False, "elks answered 503: Service unavailable"),
         (True, ""),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sending_an_sms_does_not_wait_for_whatever_refers_to_the_recipient(
+    sms_provider, outside_quiet_hours
+):
+    # The attempt locked the recipient's account row with the delivery (FOR UPDATE
+    # through the join to the notification's recipient), for as long as the provider
+    # took to answer: everything referring to that person waited, or deadlocked.
+    anna = UserFactory(contact_by_sms=True, preferred_language="en")
+    notification = Notification.objects.create(
+        recipient=anna, kind="association.message", payload=MESSAGE
+    )
+    delivery = Delivery.objects.create(
+        notification=notification, channel=Channel.SMS, address=anna.phone
+    )
+    with referred_to_meanwhile([anna]):
+        attempt = Beside(lambda: delivery_attempt(delivery_id=delivery.pk))
+        in_time = attempt.done_within(5)
+    assert attempt.result().status == DeliveryStatus.SENT
+    assert in_time, "the SMS waited for a transaction that referred to its recipient"
+    assert [r.form["to"] for r in sms_provider.accepted] == [anna.phone]
 
 
 def wait_until_settled(delivery: Delivery, timeout: float = 30) -> Delivery:

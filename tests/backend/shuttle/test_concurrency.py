@@ -8,7 +8,8 @@ from django.db import connection, connections, transaction
 
 from backend.errors import ApplicationError
 from backend.shuttle.models import RunOccurrence, RunSignup, SignupState
-from backend.shuttle.services import signup_create
+from backend.shuttle.services import signup_cancel, signup_create
+from tests.locks import Beside, referred_to_meanwhile
 from tests.shuttle_world import make_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -105,3 +106,33 @@ def test_five_people_racing_for_the_last_seat_one_gets_it(world):
     assert sorted(outcomes.values()) == ["run_full"] * 4 + ["seat"]
     assert RunOccurrence.objects.get(pk=occurrence.pk).seats_taken == 2
     assert RunSignup.objects.filter(occurrence=occurrence).count() == 2
+
+
+def test_a_freed_seat_goes_to_the_first_waiting_even_while_something_refers_to_her(world):
+    # The waitlist is claimed with SKIP LOCKED, and the claim locked the people's
+    # account rows with the signups: whoever the first waiting person's row was held
+    # by at that moment (anything referring to her, as every row about her does while
+    # it is checked) was skipped, and the seat went to the next in line.
+    first = RunSignup.objects.get(occurrence=world.occurrence)
+    ingrid = world.residents[2]
+    signup_create(
+        actor=world.residents[1], occurrence=world.occurrence, passenger=world.residents[1]
+    )
+    waiting = [
+        signup_create(actor=ingrid, occurrence=world.occurrence, passenger=ingrid, waitlist=True),
+        signup_create(
+            actor=world.daughter,
+            occurrence=world.occurrence,
+            passenger=world.managed,
+            waitlist=True,
+        ),
+    ]
+    assert [w.state for w in waiting] == [SignupState.WAITLISTED] * 2
+    with referred_to_meanwhile([ingrid]):
+        cancel = Beside(lambda: signup_cancel(actor=world.residents[0], signup=first))
+        cancel.done_within(5)
+    cancel.result()
+    assert [RunSignup.objects.get(pk=w.pk).state for w in waiting] == [
+        SignupState.OFFERED,
+        SignupState.WAITLISTED,
+    ]
