@@ -178,3 +178,27 @@ def test_a_deadlock_is_answered_as_busy_for_a_moment_not_as_the_database_out_of_
         "Samby was too busy to finish this just now. Try again in a moment."
     )
     assert database_unavailable(RuntimeError("not the database")) is None
+
+
+def test_a_button_address_opened_as_a_page_says_nothing_was_done():
+    # After the session had ended, a form's POST went to the sign-in page, which leads
+    # back to where the form was sent, as a page: Django's answer was an empty 405.
+    rider = UserFactory()
+    signed_out = client_for()
+    to_sign_in = signed_out.post("/rides/5/cancel", {"reason": "sick"})
+    assert to_sign_in.status_code == 302
+    assert to_sign_in["Location"] == "/sign-in?next=/rides/5/cancel"
+
+    response = client_for(rider).get("/rides/5/cancel", HTTP_ACCEPT_LANGUAGE="sv")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    page = text(response)
+    assert "<h1>Den här adressen är till för en knapp</h1>" in page
+    assert "Ingenting gjordes." in page
+    assert '<a class="button" href="/">Gå till startsidan</a>' in page
+
+
+def test_the_api_answers_a_wrong_method_in_its_error_shape():
+    response = client_for(UserFactory()).get("/api/v1/offers/5/accept")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
