@@ -290,4 +290,10 @@ def test_the_error_pages_are_accessible_and_lead_on(live, phone, world: World):
     screenshot(page, "error-form-out-of-date")
     page.get_by_role("link", name="Öppna sidan igen").click()
     page.wait_for_url(f"{live.url}/rides/new")
+
+    # nginx's page when no web process answers (infra/nginx/locations.conf), as a file.
+    page.goto("/static/webapp/unavailable.html")
+    assert page.locator("h1").inner_text() == "Samby går inte att nå just nu"
+    check_axe(page)
+    screenshot(page, "error-unavailable")
     context.close()

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import compose_spec
+import httpx
 import kubernetes_validate
 import pytest
 import yaml
@@ -138,6 +139,68 @@ def test_the_local_nginx_configuration_is_valid_and_uses_the_production_location
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
+
+
+class DatabaseDown(http.server.BaseHTTPRequestHandler):
+    """A web process whose database is out of reach: it answers 503 itself."""
+
+    def do_GET(self) -> None:
+        body = b"the app's own 503 page"
+        self.send_response(503)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def local_nginx(tmp_path):
+    """nginx with the production locations in front of `upstreams`, its static files
+    from a folder holding only webapp/unavailable.html (as collectstatic copies it)."""
+    started = []
+
+    def start(upstreams: list[int]) -> str:
+        port = multiproc.free_port()
+        static = tmp_path / "static"
+        (static / "webapp").mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "webapp" / "static" / "webapp" / "unavailable.html", static / "webapp")
+        conf = multiproc.nginx_config(work=tmp_path, port=port, upstreams=upstreams)
+        conf = conf.replace(str(ROOT / "var" / "static") + "/", f"{static}/")
+        (tmp_path / "nginx.conf").write_text(conf)
+        nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
+        started.append(nginx)
+        multiproc.wait_for_port(port)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for nginx in started:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+
+
+def test_with_no_web_process_answering_nginx_shows_samby_s_page_in_both_languages(local_nginx):
+    url = local_nginx([multiproc.free_port()])  # nothing listens there
+    for path in ("/", "/rides/new"):
+        response = httpx.get(f"{url}{path}")
+        assert response.status_code == 502
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["retry-after"] == "30"
+        assert "<h1>Samby går inte att nå just nu</h1>" in response.text
+        assert '<h2 id="in-english">Samby is not available just now</h2>' in response.text
+        assert "Bad Gateway" not in response.text  # nginx's own page
+
+
+def test_the_app_s_own_error_pages_pass_through_nginx_as_they_are(local_nginx):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DatabaseDown)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        response = httpx.get(local_nginx([server.server_address[1]]) + "/rides/")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (response.status_code, response.text) == (503, "the app's own 503 page")
 
 
 # --- Deployment files -------------------------------------------------------------------
