@@ -124,7 +124,8 @@ def test_a_page_while_the_database_is_out_of_reach_says_when_to_try_again():
         cursor.execute("SELECT pg_backend_pid()")
         [pid] = cursor.fetchone()
     with psycopg.connect(_dsn(), autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        # Waits (up to 5 s) until the connection's server process has gone.
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
     try:
         response = client.get("/rides/", HTTP_ACCEPT_LANGUAGE="sv")
     finally:
