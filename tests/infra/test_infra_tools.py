@@ -75,9 +75,11 @@ def test_a_clean_audit_passes(tmp_path):
 
 
 class Named(http.server.BaseHTTPRequestHandler):
+    """Answers with the server's `name`, and its `status` (200 unless set)."""
+
     def do_GET(self) -> None:
         body = self.server.name.encode()
-        self.send_response(200)
+        self.send_response(getattr(self.server, "status", 200))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -141,20 +143,6 @@ def test_the_local_nginx_configuration_is_valid_and_uses_the_production_location
     assert "syntax is ok" in result.stderr
 
 
-class DatabaseDown(http.server.BaseHTTPRequestHandler):
-    """A web process whose database is out of reach: it answers 503 itself."""
-
-    def do_GET(self) -> None:
-        body = b"the app's own 503 page"
-        self.send_response(503)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def local_nginx(tmp_path):
     """nginx with the production locations in front of `upstreams`, its static files
@@ -193,7 +181,9 @@ def test_with_no_web_process_answering_nginx_shows_samby_s_page_in_both_language
 
 
 def test_the_app_s_own_error_pages_pass_through_nginx_as_they_are(local_nginx):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), DatabaseDown)
+    # A web process whose database is out of reach answers 503 itself.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Named)
+    server.name, server.status = "the app's own 503 page", 503
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         response = httpx.get(local_nginx([server.server_address[1]]) + "/rides/")
