@@ -19,6 +19,7 @@ class MethodNotAllowedPage:
         response = self.get_response(request)
         if (
             response.status_code != 405
+            or response.streaming
             or response.content
             or request.method not in ("GET", "HEAD")
             or request.path.startswith("/api/")
