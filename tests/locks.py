@@ -11,44 +11,6 @@ from django.db import connection, transaction
 from backend.accounts.models import User
 
 
-@contextmanager
-def referred_to_meanwhile(people: list[User]) -> Iterator[None]:
-    """Another transaction is checking rows that refer to `people` (a coordinator's
-    roster written to the audit log, a notification to each): PostgreSQL's foreign key
-    check holds a FOR KEY SHARE lock on each person's account row while it runs. Django's
-    foreign keys are checked when the transaction commits, which for a statement in
-    autocommit is at its end; the check is held open here, with the same lock, until the
-    block ends."""
-    holding, release = threading.Event(), threading.Event()
-    failure: list[BaseException] = []
-
-    def check() -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT 1 FROM accounts_user WHERE id = ANY(%s) FOR KEY SHARE",
-                    [[person.pk for person in people]],
-                )
-                holding.set()
-                release.wait(timeout=30)
-        except BaseException as error:
-            failure.append(error)
-        finally:
-            holding.set()
-            connection.close()
-
-    thread = threading.Thread(target=check)
-    thread.start()
-    holding.wait(timeout=10)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join(timeout=30)
-    if failure:
-        raise failure[0]
-
-
 class Beside:
     """`work` run on a thread of its own, with its own database connection."""
 
@@ -77,3 +39,34 @@ class Beside:
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
+
+
+@contextmanager
+def referred_to_meanwhile(people: list[User]) -> Iterator[None]:
+    """Another transaction is checking rows that refer to `people` (a coordinator's
+    roster written to the audit log, a notification to each): PostgreSQL's foreign key
+    check holds a FOR KEY SHARE lock on each person's account row while it runs. Django's
+    foreign keys are checked when the transaction commits, which for a statement in
+    autocommit is at its end; the check is held open here, with the same lock, until the
+    block ends."""
+    holding, release = threading.Event(), threading.Event()
+
+    def check() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM accounts_user WHERE id = ANY(%s) FOR KEY SHARE",
+                    [[person.pk for person in people]],
+                )
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            holding.set()  # also when it failed: the test goes on, and hears of it below
+
+    checking = Beside(check)
+    holding.wait(timeout=10)
+    try:
+        yield
+    finally:
+        release.set()
+        checking.result()

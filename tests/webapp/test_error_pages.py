@@ -14,6 +14,7 @@ from backend.accounts.models import User
 from backend.rides.models import RideRequest
 from mobile_api.errors import database_unavailable
 from tests.factories import UserFactory
+from tests.locks import Beside
 
 pytestmark = pytest.mark.django_db
 
@@ -123,7 +124,7 @@ def test_a_page_while_the_database_is_out_of_reach_says_when_to_try_again():
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         [pid] = cursor.fetchone()
-    with psycopg.connect(_dsn(), autocommit=True) as admin:
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as admin:
         # Waits (up to 5 s) until the connection's server process has gone.
         admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
     try:
@@ -138,39 +139,24 @@ def test_a_page_while_the_database_is_out_of_reach_says_when_to_try_again():
     assert '<a class="button" href="/rides/">Försök igen</a>' in page
 
 
-def _dsn() -> str:
-    params = connection.settings_dict
-    return (
-        f"host={params['HOST'] or 'localhost'} port={params['PORT'] or 5432} "
-        f"dbname={params['NAME']} user={params['USER']} password={params['PASSWORD']}"
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_deadlock_is_answered_as_busy_for_a_moment_not_as_the_database_out_of_reach():
     first, second = UserFactory(), UserFactory()
     both_hold_one = threading.Barrier(2, timeout=10)
-    errors: list[Exception] = []
 
     def rename(one: User, other: User) -> None:
+        with transaction.atomic():
+            User.objects.filter(pk=one.pk).update(full_name="A")
+            both_hold_one.wait()
+            User.objects.filter(pk=other.pk).update(full_name="B")
+
+    both = [Beside(lambda: rename(first, second)), Beside(lambda: rename(second, first))]
+    errors = []
+    for renaming in both:
         try:
-            with transaction.atomic():
-                User.objects.filter(pk=one.pk).update(full_name="A")
-                both_hold_one.wait()
-                User.objects.filter(pk=other.pk).update(full_name="B")
+            renaming.result()
         except OperationalError as error:
             errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=rename, args=(first, second)),
-        threading.Thread(target=rename, args=(second, first)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
     [error] = errors  # PostgreSQL chose one of the two; the other went through
     with translation.override("en"):
         unavailable = database_unavailable(error)
