@@ -23,6 +23,7 @@ from dispatch.carpool import trip_alerts_send
 from dispatch.tasks import carpool_extend_departures
 from tests.carpool_fixtures import along
 from tests.factories import STOCKHOLM, MembershipFactory, next_weekday_at
+from tests.locks import Beside, referred_to_meanwhile
 
 pytestmark = pytest.mark.django_db
 
@@ -190,6 +191,28 @@ def test_driver_cancelling_a_departure_cancels_its_bookings(publish, passenger, 
     assert (booking.state, booking.cancelled_by) == (BookingState.CANCELLED, "driver")
     note = Notification.objects.get(recipient=passenger, kind="carpool.trip_cancelled")
     assert note.payload["reason"] == "Bilen trasig"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_departure_does_not_wait_for_whatever_refers_to_its_passengers(
+    publish, passenger, carpool_driver
+):
+    # The bookings were locked with their passengers' and bookers' account rows (FOR
+    # UPDATE through the join): a cancellation waited for, or deadlocked with, anything
+    # being written about those people meanwhile (a notification, an audit row).
+    occurrence = publish(instant_booking=True).occurrences.get()
+    booking = book(occurrence, passenger)
+    with referred_to_meanwhile([passenger]):
+        cancel = Beside(
+            lambda: services.occurrence_cancel(
+                occurrence=occurrence, actor=carpool_driver, reason="Bilen trasig"
+            )
+        )
+        in_time = cancel.done_within(5)
+    cancel.result()
+    assert in_time, "the cancellation waited for a transaction that referred to a passenger"
+    booking.refresh_from_db()
+    assert booking.state == BookingState.CANCELLED
 
 
 def test_rating_and_report_after_the_trip(publish, passenger, carpool_driver, coordinator):

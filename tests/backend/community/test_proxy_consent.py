@@ -26,6 +26,7 @@ from tests.factories import (
     UserFactory,
     coordinator_of,
 )
+from tests.locks import Beside, referred_to_meanwhile
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,19 @@ def test_for_a_managed_profile_whoever_asked_is_told():
     proxy_link_accept(actor=son, link=link)
     assert Notification.objects.get(kind="proxy.accepted").recipient == coordinator
     assert not Notification.objects.filter(recipient=greta).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_saying_yes_does_not_wait_for_whatever_refers_to_the_two_people(asked):
+    # The link was locked with the proxy's and the resident's account rows (FOR UPDATE
+    # through the join): saying yes waited for, or deadlocked with, anything being
+    # written about either of them meanwhile (a notification, an audit row).
+    greta, lena, link = asked
+    with referred_to_meanwhile([greta, lena]):
+        accept = Beside(lambda: proxy_link_accept(actor=lena, link=link))
+        in_time = accept.done_within(5)
+    assert accept.result().is_accepted
+    assert in_time, "saying yes waited for a transaction that referred to the two people"
 
 
 @pytest.mark.parametrize("who", ["resident", "stranger"])

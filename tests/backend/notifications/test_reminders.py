@@ -9,6 +9,7 @@ from backend.notifications.models import Notification, Reminder
 from backend.notifications.reminders import reminder_cancel, reminder_schedule, reminders_send_due
 from backend.notifications.tasks import send_due_reminders
 from tests.factories import UserFactory
+from tests.locks import Beside, referred_to_meanwhile
 
 MESSAGE = {"association": "Äppelbo byalag", "text": "Handlarskjuts i morgon 10:00"}
 
@@ -104,3 +105,18 @@ def test_two_workers_running_at_once_send_each_reminder_once():
     assert sorted(Notification.objects.values_list("recipient_id", flat=True)) == sorted(
         p.pk for p in people
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_due_reminder_is_sent_even_while_something_refers_to_its_recipient():
+    # The sweep claims reminders with SKIP LOCKED. It locked the recipients' account
+    # rows with them, so a reminder whose recipient was referred to at that moment (a
+    # notification or an audit row about her being written) was skipped until the next
+    # minute's sweep.
+    anna = UserFactory()
+    schedule(anna)
+    with referred_to_meanwhile([anna]):
+        sweep = Beside(reminders_send_due)
+        sweep.done_within(5)
+    assert sweep.result() == 1
+    assert Notification.objects.filter(recipient=anna).count() == 1

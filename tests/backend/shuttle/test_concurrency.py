@@ -7,8 +7,13 @@ import pytest
 from django.db import connection, connections, transaction
 
 from backend.errors import ApplicationError
-from backend.shuttle.models import RunOccurrence, RunSignup, SignupState
-from backend.shuttle.services import signup_cancel, signup_create
+from backend.shuttle.models import OccurrenceState, RunOccurrence, RunSignup, SignupState
+from backend.shuttle.services import (
+    _locked_occurrence,
+    occurrence_cancel,
+    signup_cancel,
+    signup_create,
+)
 from tests.locks import Beside, referred_to_meanwhile
 from tests.shuttle_world import make_world
 
@@ -136,3 +141,31 @@ def test_a_freed_seat_goes_to_the_first_waiting_even_while_something_refers_to_h
         SignupState.OFFERED,
         SignupState.WAITLISTED,
     ]
+
+
+def test_two_dates_of_the_same_run_are_worked_on_at_once(world):
+    # A date was locked with its schedule's row (FOR UPDATE through the join to the
+    # schedule), so cancelling one Thursday waited for whoever was working on another
+    # (a driver taking it, the planner storing its pickup order), and the nightly
+    # making of new dates (each refers to the schedule) waited for both.
+    first, second = RunOccurrence.objects.filter(schedule=world.schedule).order_by("arrive_at")[:2]
+    holding, release = threading.Event(), threading.Event()
+
+    def work_on_the_first() -> None:
+        with transaction.atomic():
+            _locked_occurrence(first)
+            holding.set()
+            release.wait(timeout=30)
+
+    working = Beside(work_on_the_first)
+    holding.wait(timeout=10)
+    try:
+        cancel = Beside(
+            lambda: occurrence_cancel(actor=world.coordinator, occurrence=second, reason="Halka")
+        )
+        in_time = cancel.done_within(5)
+    finally:
+        release.set()
+    working.result()
+    assert cancel.result().state == OccurrenceState.CANCELLED
+    assert in_time, "cancelling one date waited for work on another date of the run"
