@@ -146,14 +146,16 @@ def test_the_local_nginx_configuration_is_valid_and_uses_the_production_location
 @pytest.fixture
 def local_nginx(tmp_path):
     """nginx with the production locations in front of `upstreams`, its static files
-    from a folder holding only webapp/unavailable.html (as collectstatic copies it)."""
+    from a folder holding only webapp/unavailable.html and .json (as collectstatic copies
+    them)."""
     started = []
 
     def start(upstreams: list[int]) -> str:
         port = multiproc.free_port()
         static = tmp_path / "static"
         (static / "webapp").mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "webapp" / "static" / "webapp" / "unavailable.html", static / "webapp")
+        for name in ("unavailable.html", "unavailable.json"):
+            shutil.copy(ROOT / "webapp" / "static" / "webapp" / name, static / "webapp")
         conf = multiproc.nginx_config(work=tmp_path, port=port, upstreams=upstreams)
         conf = conf.replace(str(ROOT / "var" / "static") + "/", f"{static}/")
         (tmp_path / "nginx.conf").write_text(conf)
@@ -180,17 +182,35 @@ def test_with_no_web_process_answering_nginx_shows_samby_s_page_in_both_language
         assert "Bad Gateway" not in response.text  # nginx's own page
 
 
+def test_with_no_web_process_answering_the_api_answers_in_its_own_error_shape(local_nginx):
+    url = local_nginx([multiproc.free_port()])  # nothing listens there
+    for request in (httpx.get, lambda address: httpx.post(address, json={})):
+        response = request(f"{url}/api/v1/rides/")
+        assert response.status_code == 502
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["retry-after"] == "30"
+        error = response.json()["error"]
+        assert (error["code"], error["fields"]) == ("service_unavailable", {})
+        assert "Samby går inte att nå just nu" in error["message"]
+        assert "Samby is not available just now" in error["message"]
+    # Pages keep the page, also where their address begins like the API's.
+    assert "<h1>" in httpx.get(f"{url}/apiary").text
+
+
 def test_the_app_s_own_error_pages_pass_through_nginx_as_they_are(local_nginx):
     # A web process whose database is out of reach answers 503 itself.
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Named)
     server.name, server.status = "the app's own 503 page", 503
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        response = httpx.get(local_nginx([server.server_address[1]]) + "/rides/")
+        url = local_nginx([server.server_address[1]])
+        responses = [httpx.get(url + path) for path in ("/rides/", "/api/v1/rides/")]
     finally:
         server.shutdown()
         server.server_close()
-    assert (response.status_code, response.text) == (503, "the app's own 503 page")
+    for response in responses:
+        assert (response.status_code, response.text) == (503, "the app's own 503 page")
 
 
 # --- Deployment files -------------------------------------------------------------------
