@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside the messages' middleware: it adds a message to the redirect it changes.
+    "webapp.middleware.BackToTheFormAfterSignIn",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -51,6 +51,42 @@ def test_sign_in_goes_back_where_i_was_going_but_never_elsewhere(anna):
     assert response["Location"] == "/"
 
 
+def test_a_form_sent_after_the_session_ended_leads_back_to_its_page_after_signing_in(anna):
+    # Django's way back was the address the form was sent to, which only a button can
+    # use: the person landed on a page saying nothing was done.
+    client = english()
+    response = client.post(
+        "/rides/5/cancel", {"reason": "sick"}, HTTP_REFERER="http://testserver/rides/5/?tab=2"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/sign-in?next=%2Frides%2F5%2F%3Ftab%3D2"
+    page = client.get(response["Location"]).content.decode()
+    assert (
+        "You had been signed out, so the form was not sent. Sign in, and you will be back "
+        "on its page to send it again."
+    ) in page
+    response = client.post(
+        response["Location"], {"identifier": PHONE, "password": PASSWORD}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response["Location"] == "/rides/5/?tab=2"
+    assert signed_in(client)
+
+
+@pytest.mark.parametrize(
+    "referer",
+    [None, "https://evil.example/rides/5/", "http://testserver/sign-in?next=/rides/5/cancel"],
+)
+def test_a_form_from_no_known_page_leads_to_the_start_page_after_signing_in(referer):
+    headers = {"HTTP_REFERER": referer} if referer else {}
+    response = english().post("/rides/5/cancel", {"reason": "sick"}, **headers)
+    assert response["Location"] == "/sign-in?next=%2F"
+
+
+def test_a_page_opened_after_the_session_ended_is_still_the_way_back():
+    response = english().get("/rides/new", HTTP_REFERER="http://testserver/")
+    assert response["Location"] == "/sign-in?next=/rides/new"
+
+
 @pytest.mark.parametrize(
     "values",
     [
