@@ -5,13 +5,16 @@ Texts are %-format strings over the payload: `notify()` refuses a payload that l
 key a text needs, so a typo fails where it is made, not on a phone.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from backend.notifications.models import Channel
+from backend.rides.models import Need
 
 ALL_CHANNELS = frozenset(Channel)
 NO_SMS = frozenset({Channel.LIVE, Channel.PUSH, Channel.EMAIL})
@@ -23,6 +26,22 @@ class Kind:
     title: Promise
     body: Promise
     channels: frozenset[Channel]
+    # The payload is stored once and read in each reader's language: codes and numbers in
+    # it become words and numbers of that language here, when the text is rendered.
+    words: Callable[[dict], dict] | None = None
+
+
+def _ride_offer_words(payload: dict) -> dict:
+    """The needs (codes, comma-separated, as the offers API gives them) as words, and the
+    distance with the language's decimal mark ("10,7" in Swedish)."""
+    labels = dict(Need.choices)
+    needs = payload["needs"]
+    needs = [code.strip() for code in (needs.split(",") if isinstance(needs, str) else needs)]
+    return {
+        **payload,
+        "needs": ", ".join(str(labels.get(code, code)) for code in needs if code),
+        "km": number_format(payload["km"], decimal_pos=1),
+    }
 
 
 KINDS: dict[str, Kind] = {
@@ -118,6 +137,7 @@ KINDS: dict[str, Kind] = {
             _("Can you drive?"),
             _("Ride %(when)s from %(village)s, about %(km)s km. %(needs)s"),
             ALL_CHANNELS,
+            words=_ride_offer_words,
         ),
         Kind(
             "ride.offer_withdrawn",
@@ -419,4 +439,5 @@ def get_kind(code: str) -> Kind:
 def render(kind: Kind, payload: dict, language: str) -> tuple[str, str]:
     """Title and body in `language`. Raises KeyError when the payload lacks a field."""
     with translation.override(language):
-        return str(kind.title) % payload, str(kind.body) % payload
+        values = kind.words(payload) if kind.words else payload
+        return str(kind.title) % values, str(kind.body) % values

@@ -39,6 +39,10 @@ from backend.stats.sources import SERVICES
 DIMENSIONS = ("village", "association", "service", "period")
 GRANULARITIES = ("day", "week", "month")
 MAX_RANGE_DAYS = 3 * 366 + 1
+# Dates an analyst may ask for. Statistics count what has happened, so a date far ahead
+# is a typing mistake; the bounds also keep every day and period of a range a real date.
+FIRST_DAY = date(2000, 1, 1)
+DAYS_AHEAD = timedelta(days=366)
 
 # Figures in every row, in this order (CSV columns, API fields).
 FIGURES = (
@@ -89,6 +93,16 @@ def stats_query(
     """Check the analyst's choices; the default range is the last twelve full months
     plus this one, by month."""
     today = today or date.today()  # noqa: DTZ011 - settings.TIME_ZONE is the local day
+    last = today + DAYS_AHEAD
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not FIRST_DAY <= day <= last:
+            bounds = {"first": FIRST_DAY.isoformat(), "last": last.isoformat()}
+            raise ApplicationError(
+                StatsErrorCode.DATE_OUT_OF_RANGE,
+                _("Statistics count what has happened: choose dates from %(first)s to %(last)s.")
+                % bounds,
+                fields={name: [_("Choose a date from %(first)s to %(last)s.") % bounds]},
+            )
     end = end or today
     start = start or (end.replace(day=1) - timedelta(days=365)).replace(day=1)
     if start > end:

@@ -13,6 +13,7 @@ from backend.celery import app
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification, SmsReplyCode
 from backend.notifications.replies import REPLY_ACTIONS, ReplyContext
+from backend.notifications.selectors import notification_message
 from backend.rides.models import Offer, OfferState, RideRequest, RideState
 from dispatch.offers import offer_accept, offer_decline, offer_wave, ride_assign_by_coordinator
 from dispatch.tasks import wave_timeout
@@ -87,6 +88,30 @@ def test_first_wave_offers_the_best_three_and_tells_them(ride, four_drivers, set
         for n in Notification.objects.filter(kind="ride.offered")
     }
     assert told == {o.driver.membership.user.full_name: o.pk for o in offers}
+
+
+@pytest.mark.parametrize(
+    ("language", "body"),
+    [
+        ("sv", "cirka 10,7 km. rollator, hjälp med kassar"),
+        ("en", "about 10.7 km. walker, help with bags"),
+    ],
+    ids=["swedish", "english"],
+)
+def test_the_offer_text_says_the_needs_and_distance_in_the_drivers_language(
+    ride, four_drivers, settings, language, body
+):
+    settings.RIDES_OFFER_WAVE_SIZE = 1
+    ride.needs, ride.distance_m = ["walker", "bags"], 10_700
+    ride.save()
+    driver = four_drivers[0].membership.user
+    driver.preferred_language = language
+    driver.save()
+    offer_wave(ride_id=ride.pk)
+    offered = driver.notifications.get(kind="ride.offered")
+    assert body in notification_message(offered, language=language)["body"]
+    # The payload stays data, as the offers API gives it.
+    assert (offered.payload["needs"], offered.payload["km"]) == ("walker, bags", 10.7)
 
 
 def test_accepting_gives_the_ride_and_withdraws_the_others(ride, four_drivers):

@@ -2,6 +2,7 @@
 JSON, CSV and GeoJSON; everyone else gets nothing; bad input a 400 that says why."""
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -185,6 +186,34 @@ def test_bad_input_is_a_400_that_says_why(world, api_as, params, code, field):
         assert field in error["fields"]
         assert error["message"]
     assert DailyFigures.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("what", "params", "field"),
+    [
+        ("summary", {"start": "9999-12-31", "end": "9999-12-31"}, "start"),
+        ("summary", {"end": "9999-12-31"}, "end"),
+        ("summary", {"end": "0001-01-15"}, "end"),
+        ("table", {"group_by": "period", "granularity": "day", "start": "9999-12-01"}, "start"),
+        ("table", {"group_by": "period", "granularity": "week", "start": "9999-12-01"}, "start"),
+        ("table", {"group_by": "period", "granularity": "month", "start": "9999-12-01"}, "start"),
+    ],
+    ids=["summary-last-day", "summary-end-only", "year-one", "by-day", "by-week", "by-month"],
+)
+def test_dates_far_ahead_or_long_ago_are_a_400_that_says_which(world, api_as, what, params, field):
+    params = {"end": "9999-12-31", **params} if "start" in params else params
+    response = api_as(world.analyst_a).get(url(world, what), params)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "stats_date_out_of_range"
+    assert list(error["fields"]) == [field]
+    assert "2000-01-01" in error["message"]
+
+
+def test_a_date_a_year_ahead_is_still_answered(world, api_as):
+    ahead = (dt.date.today() + dt.timedelta(days=366)).isoformat()  # noqa: DTZ011
+    response = api_as(world.analyst_a).get(url(world, "summary"), {"end": ahead})
+    assert response.status_code == 200
 
 
 def test_a_village_of_another_municipality_is_refused(world, api_as):

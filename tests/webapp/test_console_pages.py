@@ -20,6 +20,7 @@ from backend.rides.models import (
     MileagePayout,
     Offer,
     OfferState,
+    RideEvent,
     RiderApproval,
     RideRequest,
     RideState,
@@ -128,6 +129,14 @@ def test_a_bad_filter_is_a_400_with_a_message(world):
     assert "Select a valid choice" in response.content.decode()
 
 
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"], ids=["last-day", "year-one"])
+def test_a_day_at_the_end_of_the_calendar_is_a_400_with_a_message(world, day):
+    query = {"village": "", "state": "", "day": day}
+    response = world.client("coordinator").get("/console/", query)
+    assert response.status_code == 400
+    assert "Choose a day between" in response.content.decode()
+
+
 def test_the_board_shows_drivers_on_duty_with_their_position(world):
     from django.contrib.gis.geos import Point
 
@@ -166,6 +175,18 @@ def test_the_ride_page_suggests_drivers_with_distance_and_week_load(world):
     assert "Sven Holm" in names
     assert all(row["km"] >= 0 and row["week"] >= 0 for row in suggestions)
     assert [o.driver for o in response.context["declined"]] == [world.drivers["offered_driver"]]
+
+
+def test_the_ride_page_names_needs_and_states_in_words(world):
+    world.open.needs = ["bags", "walker"]
+    world.open.save()
+    for state in (RideState.REQUESTED, RideState.UNASSIGNED, RideState.ACCEPTED):
+        RideEvent.objects.create(ride=world.open, to_state=state)
+    page = world.client("coordinator").get(f"/console/rides/{world.open.pk}/").content.decode()
+    assert "<dd>help with bags, walker</dd>" in page
+    history = page.split('id="history-title"')[1]
+    assert "· no driver found yet" in history and "· driver found" in history
+    assert "· unassigned" not in history and "· accepted" not in history
 
 
 def test_assigning_by_hand_gives_the_ride_and_tells_the_driver(world):
@@ -298,6 +319,12 @@ def test_the_roster_shows_members_drivers_week_grid_and_load(world):
     assert drivers["Erik Olsson"]["load"]["rides"] == (1 if month else 0)
 
 
+def test_the_roster_names_the_roles_in_words(world):
+    page = world.client("coordinator").get("/console/roster/").content.decode()
+    assert "member, volunteer driver" in page
+    assert "member, driver" not in page
+
+
 @pytest.mark.parametrize("extra", [0, 5])
 def test_the_roster_query_count_does_not_grow_with_members(world, extra, django_assert_num_queries):
     for _n in range(extra):
@@ -413,6 +440,22 @@ def test_marking_last_months_mileage_as_paid(world, settings):
     assert again.status_code == 409
     assert "already marked as paid" in again.content.decode()
     assert MileagePayout.objects.count() == 1
+
+
+def test_the_paid_message_shows_the_amount_with_the_swedish_decimal_comma(world, settings):
+    settings.MILEAGE_RATE_ORE_PER_KM = 250
+    ride = _completed_last_month(world, 12)
+    RideRequest.objects.filter(pk=ride.pk).update(driven_m=171_348)  # 428.37 SEK
+    client = world.client("coordinator")
+    client.cookies["django_language"] = "sv"
+    response = client.post(
+        "/console/mileage/paid",
+        {"driver": world.drivers["holding_driver"].pk, "month": _last_month()},
+        HTTP_ACCEPT_LANGUAGE="sv",
+        follow=True,
+    )
+    [message] = [str(m) for m in response.context["messages"]]
+    assert "428,37" in message and "428.37" not in message
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,19 @@
 the phone for a managed profile, a driver put on a run; nothing of another
 association's runs."""
 
+from collections import Counter
+from datetime import timedelta
+from html.parser import HTMLParser
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from backend.community.models import Role
+from backend.sharing.models import Booking
 from backend.shuttle.models import RunSignup, RunVehicle, SignupState
 from tests.factories import MembershipFactory
+from tests.sharing_fixtures import ResourceFactory
 from tests.shuttle_world import make_world
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +98,71 @@ def test_a_coordinator_elsewhere_cannot_see_or_staff_the_run(runs):
 
 def test_a_driver_cannot_open_the_runs_console(runs):
     assert client_of(runs.driver_user()).get("/console/runs/").status_code == 403
+
+
+class _Ids(HTMLParser):
+    """Every element id of a page, and each label's target, with the form they are in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[tuple[str, int | None]] = []
+        self.labels: list[tuple[str, int | None]] = []
+        self.forms = 0
+        self.form: int | None = None
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms += 1
+            self.form = self.forms
+        if attrs.get("id"):
+            self.ids.append((attrs["id"], self.form))
+        if tag == "label" and attrs.get("for"):
+            self.labels.append((attrs["for"], self.form))
+
+    def handle_endtag(self, tag) -> None:
+        if tag == "form":
+            self.form = None
+
+
+def test_the_booking_page_has_each_id_once_and_labels_on_their_own_form(runs):
+    ResourceFactory(association=runs.association, title="Byasläpet")
+    page = client_of(runs.coordinator).get(f"/console/phone/{runs.managed.pk}/")
+    assert page.status_code == 200
+    parsed = _Ids()
+    parsed.feed(page.content.decode())
+    ids = [name for name, _form in parsed.ids]
+    assert [name for name, count in Counter(ids).items() if count > 1] == []
+    # The ride, the seat and the shared thing: each has a needs or note field.
+    assert {"id_needs_1", "seat_needs_1", "id_note", "item_note"} <= set(ids)
+    form_of = dict(parsed.ids)
+    assert parsed.labels
+    for target, form in parsed.labels:
+        assert form_of[target] == form, target
+
+
+def test_a_seat_with_needs_is_booked_through_its_own_form(runs):
+    response = client_of(runs.coordinator).post(
+        f"/console/phone/{runs.managed.pk}/",
+        {"what": "seat", "occurrence": runs.occurrence.pk, "needs": ["walker"]},
+    )
+    assert response.status_code == 302
+    assert RunSignup.objects.get(passenger=runs.managed).needs == ["walker"]
+
+
+def test_a_shared_thing_is_booked_for_a_caller_through_its_own_form(runs):
+    trailer = ResourceFactory(association=runs.association, title="Byasläpet")
+    start = (timezone.localtime() + timedelta(days=2)).replace(hour=10, minute=0)
+    response = client_of(runs.coordinator).post(
+        f"/console/phone/{runs.managed.pk}/",
+        {
+            "what": "item",
+            "resource": trailer.pk,
+            "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "note": "Hämtas av dottern",
+        },
+    )
+    assert response.status_code == 302
+    booking = Booking.objects.get(resource=trailer)
+    assert (booking.booker, booking.note) == (runs.managed, "Hämtas av dottern")

@@ -73,6 +73,14 @@ def test_a_bad_date_says_so_and_still_shows_the_default(world):
     assert "ÅÅÅÅ-MM-DD" in response.content.decode()
 
 
+def test_a_range_at_the_end_of_the_calendar_is_a_400_with_a_message(world):
+    response = client_of(world.analyst_a).get(
+        "/stats/", {"start": "9999-12-01", "end": "9999-12-31"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 400
+    assert "Statistics count what has happened" in response.content.decode()
+
+
 def test_analyst_of_another_municipality_cannot_choose_it(world):
     response = client_of(world.analyst_b).get("/stats/", {"municipality": world.a.pk})
     assert response.status_code == 404

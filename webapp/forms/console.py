@@ -4,12 +4,17 @@ services."""
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from backend.rides.models import Need, RideState
 from webapp.forms import Form
 from webapp.forms.rides import LOCAL_DATETIME
 from webapp.forms.sharing import LOCAL_FORMATS
+
+BOARD_FIRST_DAY = dt.date(2000, 1, 1)
+BOARD_DAYS_AHEAD = dt.timedelta(days=2 * 366)
 
 
 class BoardFilterForm(Form):
@@ -25,6 +30,17 @@ class BoardFilterForm(Form):
             (village.pk, village.name) for village in villages
         ]
         self.fields["state"].choices = [("", _("All states")), *RideState.choices]
+
+    def clean_day(self) -> dt.date | None:
+        day = self.cleaned_data["day"]
+        # Nobody books years ahead; the bound also keeps the day after it a real date.
+        first, last = BOARD_FIRST_DAY, timezone.localdate() + BOARD_DAYS_AHEAD
+        if day is not None and not first <= day <= last:
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and %(last)s.")
+                % {"first": date_format(first), "last": date_format(last)}
+            )
+        return day
 
 
 class DriverChoiceForm(Form):
@@ -65,6 +81,9 @@ class ShopSeatForm(Form):
     waitlist = forms.BooleanField(label=_("Waitlist when the run is full"), required=False)
 
     def __init__(self, *args, occurrences: list[tuple[int, str]], **kwargs) -> None:
+        # On one page with the ride form, which has fields of the same names: ids of
+        # their own keep each label on its own input. The posted names stay the same.
+        kwargs.setdefault("auto_id", "seat_%s")
         super().__init__(*args, **kwargs)
         self.fields["occurrence"].choices = occurrences
 
@@ -122,6 +141,7 @@ class ItemBookingForm(Form):
     note = forms.CharField(label=_("Note to the owner (optional)"), max_length=500, required=False)
 
     def __init__(self, *args, resources: list[tuple[int, str]], **kwargs) -> None:
+        kwargs.setdefault("auto_id", "item_%s")  # as ShopSeatForm: shares the page
         super().__init__(*args, **kwargs)
         self.fields["resource"].choices = resources
 

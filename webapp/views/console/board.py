@@ -21,6 +21,7 @@ from backend.rides.models import (
     DRIVER_HOLDS,
     OPEN_STATES,
     DriverProfile,
+    Need,
     Offer,
     OfferState,
     RideEvent,
@@ -141,6 +142,7 @@ def _filter_fields(form: BoardFilterForm, villages: list) -> dict[str, SafeStrin
     key: the form's choices come from the villages, its values and errors from the data)."""
     key = (
         get_language(),
+        timezone.localdate(),  # the day filter's bound moves with it
         tuple((village.pk, village.name) for village in villages),
         form.is_bound and tuple((name, tuple(form.data.getlist(name))) for name in form.fields),
     )
@@ -266,8 +268,13 @@ def _ride_context(
         if c.driver_id in drivers
     ]
     choices = [(d.pk, d.membership.user.full_name) for d in drivers.values()]
+    states = {value: str(label) for value, label in RideState.choices}
+    events = list(RideEvent.objects.filter(ride=ride).select_related("actor").order_by("at"))
+    for event in events:
+        event.to_state_label = states.get(event.to_state, event.to_state)
     return {
         "ride": ride,
+        "need_labels": [str(Need(need).label) for need in ride.needs],
         "suggestions": suggestions,
         "assign_form": form or DriverChoiceForm(drivers=choices),
         "reassign_form": reassign_form
@@ -276,7 +283,7 @@ def _ride_context(
         "declined": Offer.objects.filter(ride=ride, state=OfferState.DECLINED)
         .select_related("driver__membership__user")
         .order_by("answered_at"),
-        "events": RideEvent.objects.filter(ride=ride).select_related("actor").order_by("at"),
+        "events": events,
         "can_assign": ride.state in OPEN_STATES,
         "drivers_count": len(choices),
     }

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -99,7 +100,7 @@ def mark_paid(request):
         _("%(name)s: %(amount)s SEK for %(month)s marked as paid.")
         % {
             "name": driver.membership.user.full_name,
-            "amount": _sek(payout.amount_ore),
+            "amount": number_format(_sek(payout.amount_ore), decimal_pos=2),
             "month": f"{month:%Y-%m}",
         },
     )

@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.audit.services import audit_record_many
-from backend.community.models import Membership, MembershipState
+from backend.community.models import Membership, MembershipState, Role
 from backend.community.services import membership_approve, membership_suspend
 from backend.db import fetch_dicts
 from backend.errors import ApplicationError
@@ -98,6 +98,7 @@ def _members(association, *, viewer_id: int) -> list[dict]:
     here (labels, the forms' links) instead of by template tags per row."""
     rows = fetch_dicts(_MEMBER_ROWS, {"association": association.pk})
     states = {value: str(label) for value, label in MembershipState.choices}
+    roles = {value: str(label) for value, label in Role.choices}
     approve = row_url("webapp:console-membership", "approve")
     suspend = row_url("webapp:console-membership", "suspend")
     rider = row_url("webapp:console-membership", "rider")
@@ -106,7 +107,7 @@ def _members(association, *, viewer_id: int) -> list[dict]:
         # A string: a number would go through the template's localisation on each use.
         row["pk"] = str(pk)
         row["state_label"] = states[row["state"]]
-        row["roles_label"] = ", ".join(row["roles"])
+        row["roles_label"] = ", ".join(roles.get(role, role) for role in row["roles"])
         row["is_viewer"] = row["user_id"] == viewer_id
         row["approve_url"], row["suspend_url"], row["rider_url"] = (
             approve(pk),
