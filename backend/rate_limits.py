@@ -9,7 +9,8 @@ burst at the end of one window and another at the start of the next let twice th
 through in a moment, and a refused guesser was let straight back in. Here a burst is
 still counted at the start of the next window and fades out over it, and no window lets
 through more than the rate. Refused attempts are not counted, so the wait a refusal
-gives (`Retry-After`) holds for a client that keeps trying meanwhile.
+gives (`Retry-After`) holds for a client that keeps trying meanwhile. The booking limit
+counts only what was booked: an attempt that booked nothing gives its place back.
 Rates are written like DRF's ("10/min", "20/hour") and read from
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] at each call. Callers decide what an outage of
 Redis means (a RedisError comes through): sign-ins and bookings are let through and
@@ -20,6 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -47,6 +49,12 @@ def rate_limit_hit(key: str, rate: str) -> int | None:
     until an attempt will be let through (at least 1), and this one is not counted.
     Reading and counting are one script in Redis: one round trip, and concurrent
     attempts cannot both take the last place."""
+    return _rate_limit_take(key, rate)[0]
+
+
+def _rate_limit_take(key: str, rate: str) -> tuple[int | None, str]:
+    """rate_limit_hit, and the counter the attempt was counted on (to give its place
+    back: `_GIVE_BACK`)."""
     limit, period = parse_rate(rate)
     period_ms = period * 1000
     now_ms = int(time.time() * 1000)
@@ -61,8 +69,8 @@ def rate_limit_hit(key: str, rate: str) -> int | None:
         client=client,
     )
     if allowed:
-        return None
-    return _seconds_until_allowed(limit, period_ms, remaining_ms, current, previous)
+        return None, this_window
+    return _seconds_until_allowed(limit, period_ms, remaining_ms, current, previous), this_window
 
 
 # KEYS: this window's counter, the previous window's. ARGV: the limit; the milliseconds
@@ -85,6 +93,19 @@ if current == 1 then
     redis.call('EXPIRE', KEYS[1], ARGV[4])
 end
 return {1, current, previous}
+""",
+)
+
+
+# KEYS: the counter an attempt was counted on. Never below zero: the counter may have
+# expired meanwhile (then there is nothing to give back).
+_GIVE_BACK = Script(
+    None,
+    b"""
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
 """,
 )
 
@@ -127,16 +148,42 @@ def client_address(meta: Mapping[str, str]) -> str:
     return meta.get("REMOTE_ADDR", "")
 
 
-def booking_attempt_check(*, user_id: int) -> int | None:
-    """Count one booking attempt of a person (a ride, a carpool seat, a shared thing, a
-    shop-run seat; through the API or the web pages alike) against THROTTLE_BOOKING.
-    None: go ahead; else the seconds to wait. Redis down: let through (and logged), as
-    an outage of the cache must not stop residents from booking."""
+@dataclass(frozen=True)
+class BookingPlace:
+    """One booking attempt's place under THROTTLE_BOOKING (booking_place_take)."""
+
+    wait: int | None  # None: go ahead; else the seconds to wait, and nothing was counted
+    counter: str | None = None  # the counter that holds the place; None: nothing counted
+
+
+def booking_place_take(*, user_id: int) -> BookingPlace:
+    """Take a place under THROTTLE_BOOKING for a booking attempt of a person (a ride, a
+    carpool seat, a shared thing, a shop-run seat; through the API or the web pages
+    alike). The limit counts bookings made, not attempts: the caller keeps the place when
+    the attempt booked something and gives it back (booking_place_give_back) when it did
+    not, so typos and retries refused with a 400 or 409 lock nobody out. The place is
+    taken before the attempt rather than counted after it, so concurrent attempts of one
+    person cannot together book more than the limit; meanwhile an attempt in progress
+    holds its place, and a concurrent one at the last place is refused even if the first
+    then books nothing. Redis down: let through (and logged), as an outage of the cache
+    must not stop residents from booking."""
     try:
-        return rate_limit_hit(f"booking:user:{user_id}", rate("booking"))
+        wait, counter = _rate_limit_take(f"booking:user:{user_id}", rate("booking"))
     except RedisError:
-        logger.warning("booking attempts not counted: Redis unreachable")
-        return None
+        logger.warning("bookings not counted: Redis unreachable")
+        return BookingPlace(wait=None)
+    return BookingPlace(wait=wait, counter=counter if wait is None else None)
+
+
+def booking_place_give_back(place: BookingPlace) -> None:
+    """The attempt that took `place` booked nothing: it no longer counts."""
+    if place.counter is None:
+        return
+    try:
+        client = cache._cache.get_client(place.counter, write=True)
+        _GIVE_BACK(keys=[place.counter], client=client)
+    except RedisError:
+        logger.warning("booking place not given back: Redis unreachable")
 
 
 def proxy_request_check(*, user_id: int) -> int | None:

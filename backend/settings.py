@@ -298,6 +298,10 @@ RIDES_OFFER_WAVES = env_int("RIDES_OFFER_WAVES", 3)
 RIDES_OFFER_TIMEOUT = env_int("RIDES_OFFER_TIMEOUT", 300)  # seconds a wave waits
 RIDES_WAVE_RADIUS_FACTOR = float(env_str("RIDES_WAVE_RADIUS_FACTOR", "1.5"))
 RIDES_BOARDING_MINUTES = env_int("RIDES_BOARDING_MINUTES", 5)
+# How early a driver may say they are on their way (before the planned pickup), and mark
+# the passenger picked up or the ride completed: earlier is a mistake, not a ride.
+RIDES_START_EARLY_MINUTES = env_int("RIDES_START_EARLY_MINUTES", 120)
+RIDES_PICKUP_EARLY_MINUTES = env_int("RIDES_PICKUP_EARLY_MINUTES", 30)
 RIDES_APPROXIMATE_GRID_M = env_int("RIDES_APPROXIMATE_GRID_M", 500)
 RIDES_RETENTION_DAYS = env_int("RIDES_RETENTION_DAYS", 90)
 RIDES_FAIRNESS_DAYS = env_int("RIDES_FAIRNESS_DAYS", 30)
@@ -730,8 +734,9 @@ SHUTTLE_PLAN_ATTEMPTS = env_int("SHUTTLE_PLAN_ATTEMPTS", 3)
 # many times (its worker died running it each time) is dead-lettered, not run again.
 CELERY_MAX_DELIVERIES = env_int("CELERY_MAX_DELIVERIES", 5)
 
-# Booking attempts per person and window (rides, carpool seats, shared things, shop-run
-# seats; API and web pages on one counter: backend/rate_limits.py). A coordinator booking
+# Bookings made per person and window (rides, carpool seats, shared things, shop-run
+# seats; API and web pages on one counter: backend/rate_limits.py). Requests that book
+# nothing (a 400, 404 or 409) do not count. A coordinator booking
 # for callers on the console's phone page is not limited.
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["booking"] = env_str("THROTTLE_BOOKING", "30/hour")
 # Links confirming an e-mail address (backend/accounts/email_confirmation.py): asked per

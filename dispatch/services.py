@@ -43,13 +43,22 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
     return ride
 
 
-def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
-    """The passenger's side cancels (see backend.rides.services.ride_cancel); the offers
-    still waiting for an answer are withdrawn and leave the drivers' offer lists live."""
+def ride_cancel(
+    *, ride: RideRequest, actor: User, reason: str, with_return: bool = False
+) -> RideRequest:
+    """The passenger's side cancels (see backend.rides.services.ride_cancel), with its
+    return trip when asked; the offers still waiting for an answer are withdrawn and leave
+    the drivers' offer lists live."""
     with transaction.atomic():
-        ride = rides.ride_cancel(ride=ride, actor=actor, reason=reason)
-        board_changed(ride)
-        withdraw_pending_offers(ride=ride, reason=WithdrawReason.CANCELLED)
+        back = rides.return_trip_cancellable(ride=ride) if with_return else None
+        ride = rides.ride_cancel(ride=ride, actor=actor, reason=reason, with_return=with_return)
+        cancelled_rides = [ride]
+        if back is not None:
+            back.refresh_from_db()
+            cancelled_rides.append(back)
+        for cancelled in cancelled_rides:
+            board_changed(cancelled)
+            withdraw_pending_offers(ride=cancelled, reason=WithdrawReason.CANCELLED)
     return ride
 
 

@@ -1,6 +1,7 @@
 """One error shape for the whole API: {"error": {"code", "message", "fields"}}."""
 
 import logging
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
@@ -23,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from backend.errors import ApplicationError, ErrorKind
+from mobile_api.throttles import TooManyBookings
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,34 @@ def database_unavailable(exc: BaseException | None) -> Unavailable | None:
     )
 
 
+def throttled_message(exc: exceptions.Throttled) -> str:
+    """What to tell a person a limit stopped: a whole sentence and the wait in words.
+    Bookings are worded as on the web pages' "Too many bookings" page."""
+    wait = wait_text(exc.wait or 0)
+    if isinstance(exc, TooManyBookings):
+        text = _(
+            "You have made many bookings in a short time. Wait %(wait)s and try again, or "
+            "call your association."
+        )
+    else:
+        text = _("Too many requests in a short time. Wait %(wait)s and try again.")
+    return text % {"wait": wait}
+
+
+def wait_text(seconds: float) -> str:
+    """A wait in words, rounded up: seconds under a minute, minutes up to two hours (the
+    booking limit's longest wait, which the web pages give in minutes), else hours
+    ("45 seconds", "48 minutes", "20 hours")."""
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 60:
+        return ngettext("%(n)s second", "%(n)s seconds", seconds) % {"n": seconds}
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 120:
+        return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
+    hours = math.ceil(seconds / 3600)
+    return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     unavailable = database_unavailable(exc)
     if unavailable is not None:
@@ -112,6 +143,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, exceptions.ParseError):
         # The parser's own detail names internals; say what to send instead.
         response.data = error_body("parse_error", _("The request body is not valid JSON."))
+    elif isinstance(exc, exceptions.Throttled):
+        # DRF's own message is a fragment ("... Expected available in 2974 seconds.")
+        # that its catalogues translate only in part.
+        response.data = error_body(exc.default_code, throttled_message(exc))
     elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code

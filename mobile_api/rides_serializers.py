@@ -101,6 +101,14 @@ class ReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True, default="")
 
 
+class CancelInput(ReasonInput):
+    with_return = serializers.BooleanField(
+        default=False,
+        help_text="Also cancel the ride's return trip (`return_ride`) when it is not yet "
+        "done or cancelled, in one go: both or neither. Default: only this ride.",
+    )
+
+
 class RequiredReasonInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300, allow_blank=True)
 
@@ -545,7 +553,9 @@ class LogbookRowOutput(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.DATE)
     def get_date(self, ride: RideRequest) -> str:
-        return timezone.localdate(ride.closed_at).isoformat()
+        # The day of the ride, as the driver remembers it (the mileage months count it
+        # in the month it was completed).
+        return timezone.localdate(ride.planned_pickup or ride.closed_at).isoformat()
 
     def get_km(self, ride: RideRequest) -> float:
         return round((ride.driven_m or ride.distance_m) / 1000, 1)

@@ -4,12 +4,14 @@ happens when Redis is down. The API uses these classes, never DRF's own, directl
 import logging
 
 from redis.exceptions import RedisError
-from rest_framework import throttling
+from rest_framework import exceptions, status, throttling
 from rest_framework.request import Request
 
 from backend.accounts.login_limits import login_attempt_check
 from backend.rate_limits import (
-    booking_attempt_check,
+    BookingPlace,
+    booking_place_give_back,
+    booking_place_take,
     client_address,
     proxy_request_check,
     rate_limit_hit,
@@ -102,18 +104,39 @@ class PasswordChangeThrottle(LoginAttemptThrottle):
         return request.user.phone or request.user.email
 
 
+class TooManyBookings(exceptions.Throttled):
+    """The booking limit's refusal: its message says so (mobile_api.errors)."""
+
+
 class BookingThrottle(throttling.BaseThrottle):
-    """Booking attempts (POST) of a signed-in person, on the counter the web pages'
-    booking forms use too (backend.rate_limits.booking_attempt_check)."""
+    """Bookings (POST) of a signed-in person, on the counter the web pages' booking
+    forms use too (backend.rate_limits.booking_place_take). A request takes a place under
+    the limit and keeps it only when it booked something (a 2xx answer): a 400 or a 409
+    gives it back. DRF asks a throttle before the view runs and never shows it the
+    answer, so the throttle has the view give the place back when it finishes this
+    request's answer (a view instance serves one request). A request that ends in an
+    unhandled error (a 500) keeps its place."""
 
     def allow_request(self, request: Request, view) -> bool:
-        self._wait = None
         if request.method == "POST" and request.user and request.user.is_authenticated:
-            self._wait = booking_attempt_check(user_id=request.user.pk)
-        return self._wait is None
+            place = booking_place_take(user_id=request.user.pk)
+            if place.wait is not None:
+                # Not False: DRF's own refusal would not say which limit it was.
+                raise TooManyBookings(place.wait)
+            _give_back_unless_booked(view, place)
+        return True
 
-    def wait(self) -> float | None:
-        return self._wait
+
+def _give_back_unless_booked(view, place: BookingPlace) -> None:
+    finalize_response = view.finalize_response
+
+    def finalize_and_count(request: Request, response, *args, **kwargs):
+        response = finalize_response(request, response, *args, **kwargs)
+        if not status.is_success(response.status_code):
+            booking_place_give_back(place)
+        return response
+
+    view.finalize_response = finalize_and_count
 
 
 class ProxyRequestThrottle(throttling.BaseThrottle):

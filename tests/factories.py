@@ -18,6 +18,8 @@ from backend.community.models import (
     Village,
 )
 from backend.rides.availability import availability_windows_rebuild, availability_windows_roll
+from backend.rides.models import RideRequest
+from backend.rides.services import busy_range
 
 PASSWORD = "correct horse battery"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -177,6 +179,20 @@ def next_weekday_at(weekday: int, hour: int, minute: int = 0) -> datetime.dateti
         days += 7
     day = today + datetime.timedelta(days=days)
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=STOCKHOLM)
+
+
+def ride_due(ride: RideRequest, minutes: int = 0) -> RideRequest:
+    """The ride's pickup (window, planned pickup and the driver's busy time) moved to
+    `minutes` from now, as when the day of the ride has come: a driver cannot say they
+    are on their way, picked up or done long before the pickup. Returns the ride, read
+    again."""
+    at = timezone.now() + datetime.timedelta(minutes=minutes)
+    changes = {"earliest_pickup": at, "latest_pickup": at}
+    if ride.planned_pickup is not None:
+        changes |= {"planned_pickup": at, "busy": busy_range(ride, at)}
+    RideRequest.objects.filter(pk=ride.pk).update(**changes)
+    ride.refresh_from_db()
+    return ride
 
 
 def code_texted(user: User, code: str = "123456") -> None:

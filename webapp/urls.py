@@ -85,6 +85,11 @@ urlpatterns = [
         driver.availability_exception,
         name="driver-availability-exception",
     ),
+    path(
+        "driver/availability/exception/<int:pk>/remove",
+        driver.availability_exception_delete,
+        name="driver-availability-exception-remove",
+    ),
     path("driver/km", driver.kilometres, name="driver-km"),
     # Installable app
     path("manifest.webmanifest", pwa.manifest, name="manifest"),

@@ -3,12 +3,13 @@ and the association's approval of riders."""
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.dates import WEEKDAYS
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
@@ -39,6 +40,10 @@ PROFILE_FIELDS = {
     "vehicle_description",
     "active",
 }
+
+
+# Like a ride booking: a year covers every real plan, and a date beyond it is a typo.
+EXCEPTION_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -222,18 +227,77 @@ def availability_exception_add(
             % {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
             fields={"end": [_("Must be after the start.")]},
         )
-    if day < timezone.localdate():
+    today = timezone.localdate()
+    if day < today:
         raise ApplicationError(
             RideErrorCode.TIME_PAST,
             _("The day has passed."),
             fields={"date": [_("Choose today or later.")]},
         )
+    if day > today + EXCEPTION_AHEAD:
+        raise ApplicationError(
+            RideErrorCode.TIME_TOO_FAR,
+            _("You can plan changes at most a year ahead. Choose an earlier day."),
+            fields={"date": [_("At most a year ahead.")]},
+        )
     with transaction.atomic():
+        # Locked, so two changes to one day sent at once cannot both pass the check.
+        DriverProfile.objects.select_for_update(no_key=True).filter(pk=driver.pk).first()
+        clash = _exception_clash(driver, day, start, end)
+        if clash is not None:
+            raise ApplicationError(
+                RideErrorCode.EXCEPTION_CLASH,
+                _(
+                    "%(day)s already has a change at that time: %(change)s. Remove it first "
+                    "if you want to change it."
+                )
+                % {
+                    "day": capfirst(formats.date_format(day, "l j F")),
+                    "change": _exception_text(clash),
+                },
+                kind=ErrorKind.CONFLICT,
+                fields={"date": [_("This day already has a change at that time.")]},
+            )
         exception = AvailabilityException.objects.create(
             driver=driver, date=day, kind=kind, start=start, end=end
         )
         availability_windows_rebuild(driver_ids=[driver.pk])
     return exception
+
+
+def _exception_clash(
+    driver: DriverProfile, day: date, start: time | None, end: time | None
+) -> AvailabilityException | None:
+    """An exception of the driver on `day` whose time overlaps start-end (a whole day
+    away overlaps everything): away and extra at once, or the same change twice. Changes
+    at different hours of one day (away in the morning, extra in the evening) are fine."""
+    for other in AvailabilityException.objects.filter(driver=driver, date=day).order_by("pk"):
+        if start is None or end is None or other.start is None or other.end is None:
+            return other
+        if other.start < end and start < other.end:
+            return other
+    return None
+
+
+def _exception_text(exception: AvailabilityException) -> str:
+    if exception.start is None:
+        return str(_("away all day"))
+    kind = _("away") if exception.kind == ExceptionKind.AWAY else _("extra time")
+    return f"{kind} {exception.start:%H:%M}-{exception.end:%H:%M}"
+
+
+@transaction.atomic
+def availability_exception_remove(*, actor: User, driver: DriverProfile, exception_id: int) -> None:
+    """Remove one of the driver's dated changes (404 for anyone else's)."""
+    _require_self_or_coordinator(actor, driver.membership)
+    deleted, _rows = AvailabilityException.objects.filter(pk=exception_id, driver=driver).delete()
+    if not deleted:
+        raise ApplicationError(
+            RideErrorCode.EXCEPTION_NOT_FOUND,
+            _("This change is already removed."),
+            kind=ErrorKind.NOT_FOUND,
+        )
+    availability_windows_rebuild(driver_ids=[driver.pk])
 
 
 def driver_set_duty(*, actor: User, driver: DriverProfile, on_duty: bool) -> DriverProfile:

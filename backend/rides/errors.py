@@ -1,4 +1,7 @@
 from enum import StrEnum
+from typing import Any
+
+from backend.errors import ApplicationError
 
 
 class RideErrorCode(StrEnum):
@@ -14,12 +17,15 @@ class RideErrorCode(StrEnum):
     NEEDS_UNKNOWN = "needs_unknown"
     SAME_PLACE = "same_place"
     RETURN_BEFORE_ARRIVAL = "return_before_arrival"
+    ALREADY_REQUESTED = "ride_already_requested"
     WRONG_STATE = "ride_wrong_state"
     ALREADY_ACCEPTED = "ride_already_accepted"
     DRIVER_BUSY = "driver_busy"
     NOT_DRIVER = "not_driver"
     REASON_MISSING = "reason_missing"
     DRIVEN_INVALID = "driven_invalid"
+    DRIVEN_TOO_FAR = "driven_too_far"
+    TOO_EARLY = "ride_too_early"
     OFFER_NOT_FOUND = "offer_not_found"
     OFFER_NOT_PENDING = "offer_not_pending"
     # Drivers' settings
@@ -28,3 +34,14 @@ class RideErrorCode(StrEnum):
     SLOT_WEEKDAY = "slot_weekday_invalid"
     SLOT_OVERLAP = "slot_overlap"
     EXCEPTION_INVALID = "exception_invalid"
+    EXCEPTION_CLASH = "exception_clash"  # the day already has a change at that time
+    EXCEPTION_NOT_FOUND = "exception_not_found"
+
+
+class RideAlreadyRequested(ApplicationError):
+    """The rider already has this ride, not yet done or cancelled: `ride_id` is that
+    ride, so the pages and the API can lead to it."""
+
+    def __init__(self, code: StrEnum | str, message: Any, *, ride_id: int, **kwargs) -> None:
+        super().__init__(code, message, **kwargs)
+        self.ride_id = ride_id

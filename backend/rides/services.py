@@ -11,20 +11,23 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
-from django.db import IntegrityError, transaction
+from django.contrib.gis.measure import D
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-from django.utils import timezone
+from django.db.models import Q
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Association
 from backend.community.selectors import user_can_act_for, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
-from backend.geo import WGS84, approximate_coords, road_leg
+from backend.geo import WGS84, approximate_coords, geodesic_m, road_leg
 from backend.notifications.reminders import reminder_cancel, reminder_schedule
 from backend.notifications.services import notify
-from backend.rides.errors import RideErrorCode
+from backend.rides.errors import RideAlreadyRequested, RideErrorCode
 from backend.rides.models import (
+    CLOSED_STATES,
     OPEN_STATES,
     DriverProfile,
     Need,
@@ -52,6 +55,9 @@ MAX_WINDOW = timedelta(days=14)
 # How far ahead a ride may be booked: a year covers every real plan, and a time beyond it
 # is a typo (or a date the arithmetic below cannot add a trip's duration to).
 MAX_AHEAD = timedelta(days=366)
+# Two requests whose places are this close are for the same place (a point picked on the
+# map again, an address looked up again).
+SAME_PLACE = D(m=10)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,47 @@ def _pickup_window(when: RideTime, duration: timedelta, now: datetime) -> tuple:
     return max(latest - ARRIVE_BY_FLEX, now), latest, when.at
 
 
+def _same_time(kind: str, earliest: datetime, latest: datetime, arrive_by, now: datetime) -> Q:
+    """Rides asked for the same time as this one: the same pickup window, the same
+    arrival time (its window moves with the trip estimate), or for "as soon as possible"
+    any such ride whose hour has not passed."""
+    if kind == TimeKind.ASAP:
+        return Q(time_kind=TimeKind.ASAP, latest_pickup__gt=now)
+    if arrive_by is not None:
+        return Q(time_kind=kind, arrive_by=arrive_by)
+    return Q(time_kind=kind, earliest_pickup=earliest, latest_pickup=latest)
+
+
+def _refuse_duplicate(*, rider: User, pickup: Point, destination: Point, same_time: Q) -> None:
+    """Refuse a second request for a ride the rider already has, not yet done or
+    cancelled (a double tap on the button, the same trip booked by two people).
+
+    Locks: a transaction-level advisory lock on the rider's rides, so that of two such
+    requests at once the second waits for the first to commit and then sees its ride.
+    Not the rider's account row: every insert that refers to them would wait on it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ride-request:{rider.pk}"])
+    existing = (
+        RideRequest.objects.filter(
+            same_time,
+            rider=rider,
+            pickup__dwithin=(pickup, SAME_PLACE),
+            destination__dwithin=(destination, SAME_PLACE),
+        )
+        .exclude(state__in=CLOSED_STATES)
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        raise RideAlreadyRequested(
+            RideErrorCode.ALREADY_REQUESTED,
+            _("%(name)s already has this ride booked (ride %(ride)s), so it was not booked again.")
+            % {"name": rider.full_name, "ride": existing.pk},
+            kind=ErrorKind.CONFLICT,
+            ride_id=existing.pk,
+        )
+
+
 @transaction.atomic
 def ride_request_create(
     *,
@@ -151,7 +198,10 @@ def ride_request_create(
 ) -> RideRequest:
     """Save a ride request (and its return trip) after checking everything a person can
     get wrong. Nothing is written when anything is refused. Dispatch starts after commit
-    (the caller in `dispatch` schedules it)."""
+    (the caller in `dispatch` schedules it).
+
+    The same ride asked for again while the first is not done or cancelled raises
+    `RideAlreadyRequested`, naming the first. Locks: see `_refuse_duplicate`."""
     needs = sorted(set(needs or []))
     if not user_can_act_for(actor=requested_by, resident=rider):
         raise ApplicationError(
@@ -206,6 +256,12 @@ def ride_request_create(
             _("The return trip must start after you have arrived."),
             "return_at",
         )
+    _refuse_duplicate(
+        rider=rider,
+        pickup=pickup,
+        destination=destination,
+        same_time=_same_time(when.kind, earliest, latest, arrive_by, now),
+    )
     common = {
         "rider": rider,
         "requested_by": requested_by,
@@ -391,10 +447,73 @@ def _require_driver(ride: RideRequest, actor: User) -> None:
         )
 
 
+# A claim beyond the way from the driver's home to the pickup and back plus the trip
+# there and back, with this margin for detours, is a typo (or worse), not a ride.
+DRIVEN_MARGIN = 1.25
+DRIVEN_ABSOLUTE_MAX_M = 1_000_000
+
+
+def _ride_begins(ride: RideRequest) -> datetime:
+    # The pickup time the rider was told (assignment puts it inside the pickup window).
+    return ride.planned_pickup or ride.earliest_pickup
+
+
+def _refuse_before(ride: RideRequest, *, step: str, minutes: int, message) -> None:
+    """Refuse `step` taken more than `minutes` before the ride begins; `message` names
+    the ride's day and time (`when`) and the first moment the step is allowed (`from`).
+    A step the ride's state refuses anyway is left to `_move`, which says so."""
+    if ride.state not in DRIVER_STEPS[step]:
+        return
+    begins = _ride_begins(ride)
+    allowed_from = begins - timedelta(minutes=minutes)
+    if timezone.now() >= allowed_from:
+        return
+    begins_local = timezone.localtime(begins)
+    from_local = timezone.localtime(allowed_from)
+    when = _("%(time)s on %(day)s") % {
+        "time": formats.time_format(begins_local, "H:i"),
+        "day": formats.date_format(begins_local, "l j F"),
+    }
+    if from_local.date() == begins_local.date():
+        allowed = formats.time_format(from_local, "H:i")
+    else:
+        allowed = _("%(time)s on %(day)s") % {
+            "time": formats.time_format(from_local, "H:i"),
+            "day": formats.date_format(from_local, "l j F"),
+        }
+    raise ApplicationError(
+        RideErrorCode.TOO_EARLY,
+        message % {"when": when, "from": allowed},
+        kind=ErrorKind.CONFLICT,
+    )
+
+
+def driven_m_max(ride: RideRequest) -> int:
+    """The most metres a driver can claim for `ride`, in whole kilometres: from home to
+    the pickup and back (at least the service radius; further when the ride was given
+    to a driver from further away) plus the trip there and back, with DRIVEN_MARGIN.
+    Without a trip estimate, only the absolute cap."""
+    if not ride.distance_m or ride.driver is None:
+        return DRIVEN_ABSOLUTE_MAX_M
+    driver = ride.driver
+    approach = max(
+        driver.service_radius_m, geodesic_m(driver.home_base, ride.pickup) * settings.ROAD_FACTOR
+    )
+    most = DRIVEN_MARGIN * (2 * approach + 2 * ride.distance_m)
+    return min(DRIVEN_ABSOLUTE_MAX_M, int(most) // 1000 * 1000)
+
+
 @transaction.atomic
 def ride_start(*, ride: RideRequest, actor: User) -> RideRequest:
-    """The driver sets off to the pickup."""
+    """The driver sets off to the pickup: at the earliest RIDES_START_EARLY_MINUTES
+    before the planned pickup."""
     _require_driver(ride, actor)
+    _refuse_before(
+        ride,
+        step="start",
+        minutes=settings.RIDES_START_EARLY_MINUTES,
+        message=_("This ride starts at %(when)s; you can say you are on your way from %(from)s."),
+    )
     ride = _move(ride, from_states=DRIVER_STEPS["start"], to_state=RideState.EN_ROUTE, actor=actor)
     _tell_rider(ride, "ride.en_route", {"driver": actor.full_name})
     return ride
@@ -402,7 +521,17 @@ def ride_start(*, ride: RideRequest, actor: User) -> RideRequest:
 
 @transaction.atomic
 def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
+    """The passenger is in the car: at the earliest RIDES_PICKUP_EARLY_MINUTES before the
+    planned pickup."""
     _require_driver(ride, actor)
+    _refuse_before(
+        ride,
+        step="picked-up",
+        minutes=settings.RIDES_PICKUP_EARLY_MINUTES,
+        message=_(
+            "This ride starts at %(when)s; you can mark the passenger as picked up from %(from)s."
+        ),
+    )
     return _move(
         ride,
         from_states=DRIVER_STEPS["picked-up"],
@@ -413,15 +542,34 @@ def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
 
 @transaction.atomic
 def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None) -> RideRequest:
-    """Done. The kilometres for reimbursement are what the driver reports, else the
-    estimate for the trip."""
+    """Done (not before the pickup could have happened). The kilometres for reimbursement
+    are what the driver reports, at most `driven_m_max`, else the estimate for the
+    trip."""
     _require_driver(ride, actor)
-    if driven_m is not None and not 0 < driven_m <= 1_000_000:
+    if driven_m is not None and not 0 < driven_m <= DRIVEN_ABSOLUTE_MAX_M:
         raise _invalid(
             RideErrorCode.DRIVEN_INVALID,
             _("Give the distance driven in metres, more than 0 and at most 1000 km."),
             "driven_m",
         )
+    most = driven_m_max(ride)
+    if driven_m is not None and driven_m > most:
+        raise _invalid(
+            RideErrorCode.DRIVEN_TOO_FAR,
+            _(
+                "You can claim at most %(most)s km for this ride (from your home to the "
+                "pickup, the trip, and back). If you really drove further, give %(most)s km "
+                "and tell the coordinator."
+            )
+            % {"most": most // 1000},
+            "driven_m",
+        )
+    _refuse_before(
+        ride,
+        step="complete",
+        minutes=settings.RIDES_PICKUP_EARLY_MINUTES,
+        message=_("This ride starts at %(when)s; you can mark it completed from %(from)s."),
+    )
     return _move(
         ride,
         from_states=DRIVER_STEPS["complete"],
@@ -449,11 +597,28 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
     return ride
 
 
+# States in which the passenger's side can still cancel a ride.
+CANCELLABLE_STATES = [*OPEN_STATES, RideState.ACCEPTED, RideState.EN_ROUTE]
+
+
+def return_trip_cancellable(*, ride: RideRequest) -> RideRequest | None:
+    """The return trip of `ride` when it can still be cancelled with it; None when the
+    ride has none (or is itself the return trip) or it is done or cancelled."""
+    return (
+        RideRequest.objects.select_related("driver__membership__user")
+        .filter(return_of=ride, state__in=CANCELLABLE_STATES)
+        .first()
+    )
+
+
 @transaction.atomic
-def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
+def ride_cancel(
+    *, ride: RideRequest, actor: User, reason: str, with_return: bool = False
+) -> RideRequest:
     """Cancel for the passenger's side (the rider, their proxy or a coordinator): the
-    ride is closed and a driver who held it is told. Offers still waiting are the
-    caller's to withdraw (dispatch.services.ride_cancel)."""
+    ride is closed and a driver who held it is told. With `with_return`, its return trip
+    too when it can still be cancelled (`return_trip_cancellable`): both or neither. Offers
+    still waiting are the caller's to withdraw (dispatch.services.ride_cancel)."""
     if not (
         user_can_act_for(actor=actor, resident=ride.rider)
         or user_is_coordinator(user=actor, association=ride.association)
@@ -461,10 +626,18 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED, _("You cannot cancel this ride."), kind=ErrorKind.FORBIDDEN
         )
+    back = return_trip_cancellable(ride=ride) if with_return else None
+    ride = _cancel_one(ride, actor=actor, reason=reason)
+    if back is not None:
+        _cancel_one(back, actor=actor, reason=reason)
+    return ride
+
+
+def _cancel_one(ride: RideRequest, *, actor: User, reason: str) -> RideRequest:
     driver = ride.driver
     ride = _move(
         ride,
-        from_states=[*OPEN_STATES, RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=CANCELLABLE_STATES,
         to_state=RideState.CANCELLED,
         actor=actor,
         reason=reason.strip(),

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import User
 from backend.community.models import Association
@@ -112,6 +113,21 @@ def period_text(starts_at: datetime, ends_at: datetime) -> str:
     if start.date() == end.date():
         return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M}"
     return f"{start:%Y-%m-%d %H:%M} - {end:%Y-%m-%d %H:%M}"
+
+
+def duration_text(length: timedelta) -> str:
+    """A length in words, in the active language: "7 days", "4 hours", "1 hour 30
+    minutes" (to the minute)."""
+    days, minutes = divmod(round(length / MINUTE), 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)s day", "%(n)s days", days) % {"n": days})
+    if hours:
+        parts.append(ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours})
+    if minutes or not parts:
+        parts.append(ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes})
+    return " ".join(parts)
 
 
 def _require_manager(actor: User, resource: Resource) -> None:
@@ -353,15 +369,15 @@ def _check_period(
     if minutes < resource.min_minutes:
         raise _invalid(
             BookingErrorCode.TOO_SHORT,
-            _("%(title)s is booked for at least %(minutes)s minutes.")
-            % {"title": resource.title, "minutes": resource.min_minutes},
+            _("%(title)s is booked for at least %(length)s.")
+            % {"title": resource.title, "length": duration_text(resource.min_minutes * MINUTE)},
             "ends_at",
         )
     if minutes > resource.max_minutes:
         raise _invalid(
             BookingErrorCode.TOO_LONG,
-            _("%(title)s can be booked for at most %(hours)s hours at a time.")
-            % {"title": resource.title, "hours": round(resource.max_minutes / 60, 1)},
+            _("%(title)s can be booked for at most %(length)s at a time.")
+            % {"title": resource.title, "length": duration_text(resource.max_minutes * MINUTE)},
             "ends_at",
         )
 

@@ -1,4 +1,9 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +19,35 @@ from mobile_api.serializers import (
 )
 
 
+# The inbox's shape for the schema only: NotificationOutput writes each notification as
+# the live websocket message (backend.notifications.selectors.notification_message), which
+# drf-spectacular cannot read, so it documented no response body at all.
+class NotificationMessage(serializers.Serializer):
+    """A notification, in the same shape as the live websocket message."""
+
+    type = serializers.CharField(help_text="Always `notification`.")
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="What happened, e.g. `ride.accepted`.")
+    title = serializers.CharField(help_text="In the language asked for.")
+    body = serializers.CharField(help_text="In the language asked for.")
+    payload = serializers.DictField(help_text="The kind's values, e.g. the ride's id.")
+    urgent = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    read = serializers.BooleanField()
+
+
+@extend_schema_serializer(many=False)
+class InboxPage(serializers.Serializer):
+    """A page of notifications, newest first, and how many of all are unread."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NotificationMessage(many=True)
+    unread_count = serializers.IntegerField()
+
+
+@extend_schema_view(get=extend_schema(responses={200: InboxPage}))
 class Inbox(generics.ListAPIView):
     """My notifications, newest first, with the count of unread ones."""
 

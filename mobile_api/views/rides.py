@@ -44,7 +44,7 @@ from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode
 from backend.rides import services as rides
 from backend.rides.drivers import rider_approve
-from backend.rides.errors import RideErrorCode
+from backend.rides.errors import RideAlreadyRequested, RideErrorCode
 from backend.rides.models import (
     CLOSED_STATES,
     DriverProfile,
@@ -80,10 +80,12 @@ from dispatch.services import (
     ride_request_submit,
 )
 from mobile_api.audit import AuditedListMixin
+from mobile_api.errors import error_body
 from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.pagination import paginated_rows
 from mobile_api.rides_serializers import (
     AssignInput,
+    CancelInput,
     CompleteInput,
     DriverPastRideOutput,
     DriverRideOutput,
@@ -258,10 +260,21 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
             shape=ride_row_output,
         )
 
-    @extend_schema(request=RideRequestInput, responses={201: RideOutput})
+    @extend_schema(
+        request=RideRequestInput,
+        responses={
+            201: RideOutput,
+            409: OpenApiResponse(
+                description="`ride_already_requested`: the rider already has this ride (the "
+                "same places and time), not yet done or cancelled, so it was not booked "
+                "again; `error.ride` is its id."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         """Ask for a ride (for yourself or someone you book for). Dispatch starts looking
-        for a driver at once."""
+        for a driver at once. Asking again for the same ride (a second tap) books nothing:
+        409 `ride_already_requested`, naming the ride in `error.ride`."""
         data = RideRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -271,21 +284,26 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
         association = values.get("association") or _only_rider_association(rider)
         pickup, pickup_address = _place(values["pickup"], "pickup")
         destination, destination_address = _place(values["destination"], "destination")
-        with _fields_renamed(_TIME_FIELDS):
-            ride = ride_request_submit(
-                requested_by=request.user,
-                rider=rider,
-                association=association,
-                pickup=pickup,
-                pickup_address=pickup_address,
-                destination=destination,
-                destination_address=destination_address,
-                when=RideTime(**values["time"]),
-                passengers=values["passengers"],
-                needs=values["needs"],
-                note=values["note"],
-                return_at=values.get("return_at"),
-            )
+        try:
+            with _fields_renamed(_TIME_FIELDS):
+                ride = ride_request_submit(
+                    requested_by=request.user,
+                    rider=rider,
+                    association=association,
+                    pickup=pickup,
+                    pickup_address=pickup_address,
+                    destination=destination,
+                    destination_address=destination_address,
+                    when=RideTime(**values["time"]),
+                    passengers=values["passengers"],
+                    needs=values["needs"],
+                    note=values["note"],
+                    return_at=values.get("return_at"),
+                )
+        except RideAlreadyRequested as error:
+            body = error_body(error.code, error.message)
+            body["error"]["ride"] = error.ride_id
+            return Response(body, status=status.HTTP_409_CONFLICT)
         # Whoever asked may act for the rider (checked above), so sees the whole ride:
         # read as the list reads it, not with the ORM's join of seven tables, which
         # PostgreSQL planned anew on every request.
@@ -308,14 +326,21 @@ class RideDetail(APIView):
 
 
 class RideCancel(APIView):
-    """Cancel for the passenger's side: the rider, whoever books for them, a coordinator."""
+    """Cancel for the passenger's side: the rider, whoever books for them, a coordinator.
+    A ride with a return trip: `with_return` cancels that too; without it the return trip
+    stays booked."""
 
-    @extend_schema(request=ReasonInput, responses={200: RideOutput})
+    @extend_schema(request=CancelInput, responses={200: RideOutput})
     def post(self, request: Request, pk: int) -> Response:
         ride, _view = _ride(request, pk)
-        data = ReasonInput(data=request.data)
+        data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
-        ride = ride_cancel(ride=ride, actor=request.user, reason=data.validated_data["reason"])
+        ride = ride_cancel(
+            ride=ride,
+            actor=request.user,
+            reason=data.validated_data["reason"],
+            with_return=data.validated_data["with_return"],
+        )
         return Response(_present(ride, request.user))
 
 

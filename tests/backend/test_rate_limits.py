@@ -7,7 +7,12 @@ import threading
 import pytest
 
 from backend import rate_limits
-from backend.rate_limits import rate_limit_hit
+from backend.rate_limits import (
+    BookingPlace,
+    booking_place_give_back,
+    booking_place_take,
+    rate_limit_hit,
+)
 from tests.conftest import StoppedClock
 
 PERIOD = 60
@@ -98,3 +103,62 @@ def test_concurrent_attempts_cannot_both_take_the_last_place(clock):
 def test_counters_of_different_keys_are_apart(clock):
     assert attempts(clock, START + 5, 3) == [None, None, None]
     assert rate_limit_hit("test:someone-else", "3/min") is None
+
+
+# --- Bookings: a place taken before the attempt, given back when it booked nothing -------
+
+
+def booking_rate(settings, rate: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "booking": rate,
+        },
+    }
+
+
+def test_a_place_given_back_lets_the_next_booking_through(clock, settings):
+    booking_rate(settings, "2/min")
+    clock.now = START + 10
+    first, second = booking_place_take(user_id=1), booking_place_take(user_id=1)
+    assert (first.wait, second.wait) == (None, None)
+    refused = booking_place_take(user_id=1)
+    assert refused.wait == 50 + 30  # into the next minute, until half of this one faded
+    assert refused.counter is None
+
+    booking_place_give_back(second)
+
+    assert booking_place_take(user_id=1).wait is None
+    assert booking_place_take(user_id=1).wait is not None
+
+
+def test_places_given_back_never_count_below_nothing(clock, settings):
+    booking_rate(settings, "2/min")
+    clock.now = START + 10
+    place = booking_place_take(user_id=1)
+    for _ in range(3):
+        booking_place_give_back(place)
+    assert [booking_place_take(user_id=1).wait for _ in range(3)] == [None, None, 80]
+
+
+def test_concurrent_bookings_cannot_together_go_over_the_limit(clock, settings):
+    """Each takes its place before booking, so a crowd of one person's requests gets the
+    limit's number of places, however many of them are under way at once."""
+    booking_rate(settings, "5/min")
+    threads = 24
+    places: list[BookingPlace] = []
+    ready = threading.Barrier(threads)
+
+    def attempt() -> None:
+        ready.wait()
+        places.append(booking_place_take(user_id=7))
+
+    workers = [threading.Thread(target=attempt) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert [place.wait for place in places].count(None) == 5
+    assert len(places) == threads

@@ -23,6 +23,7 @@ from tests.factories import (
     AvailabilitySlotFactory,
     DriverProfileFactory,
     next_weekday_at,
+    ride_due,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -95,6 +96,7 @@ async def test_request_offer_accept_ride_and_live_position(rider, association):
     assert withdrawn["offer"] != offer.pk
 
     ride = await sync_to_async(RideRequest.objects.get)(pk=ride.pk)
+    ride = await sync_to_async(ride_due)(ride)  # the day of the ride has come
     ride = await sync_to_async(rides.ride_start)(ride=ride, actor=erik_user)
     assert (await next_of(rider_socket, "ride.en_route"))["payload"]["driver"] == "Erik Olsson"
     await sync_to_async(driver_set_duty)(actor=erik_user, driver=erik, on_duty=True)
@@ -176,6 +178,8 @@ async def test_the_whole_flow_through_the_http_api_with_every_step_live(rider, a
 
     [mine] = (await sync_to_async(call)(erik, "get", "driver/rides?upcoming=true"))["results"]
     assert (mine["id"], mine["next_steps"][0]) == (ride["id"], "start")
+    # The day of the ride has come.
+    await sync_to_async(lambda: ride_due(RideRequest.objects.get(pk=ride["id"])))()
     await sync_to_async(call)(erik, "post", f"rides/{ride['id']}/start")
     assert (await next_of(rider_socket, "ride.en_route"))["payload"]["driver"] == "Erik Olsson"
     await sync_to_async(call)(erik, "post", "driver/duty", {"on_duty": True})

@@ -173,6 +173,46 @@ def test_a_ride_request_works_with_javascript_off(live, phone, world: World, geo
     assert (ride.rider, ride.destination.x) == (world.people["rider"], 14.36667)
 
 
+def test_a_double_tap_on_a_form_button_sends_one_request_with_the_buttons_value(
+    live, phone, world: World
+):
+    page = phone(world.people["rider"]).new_page()
+    page.goto("/rides/new")
+    page.get_by_label("From (address)").fill("Järnvägsgatan 4, Vansbro")
+    page.get_by_label("To (address)").fill("Vårdcentralen, Dala-Järna")
+    page.get_by_label("Time", exact=True).fill(local(next_weekday_at(1, 11)))
+    sent = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.post_data)
+            if request.method == "POST" and request.url.endswith("/rides/new")
+            else None
+        ),
+    )
+    # Points as the map would set them (tiles are off here); a button with a name and a
+    # value, as other forms have (the run sheet's outcomes); two taps 20 ms apart.
+    page.evaluate(
+        """() => {
+          const form = document.querySelector("[data-ride-form]");
+          const set = (name, value) => { form.elements[name].value = value; };
+          set("pickup_lon", "14.22458"); set("pickup_lat", "60.50893");
+          set("destination_lon", "14.36667"); set("destination_lat", "60.53333");
+          const button = document.createElement("button");
+          button.name = "tapped";
+          button.value = "yes";
+          form.append(button);
+          button.click();
+          setTimeout(() => button.click(), 20);
+        }"""
+    )
+    page.wait_for_url(re.compile(r"/rides/\d+/$"))
+    assert "Your ride is booked" in page.content()
+    assert len(sent) == 1
+    assert "tapped=yes" in sent[0]
+    assert RideRequest.objects.filter(rider=world.people["rider"]).count() == 3
+
+
 def test_switching_the_language_to_english(live, phone, world: World):
     page = phone(world.people["rider"], language="sv").new_page()
     page.goto("/rides/new")

@@ -176,9 +176,10 @@ def test_next_steps_are_the_ones_the_ride_accepts(erik, api_as, state, steps):
     [row] = client.get("/api/v1/driver/rides").json()["results"]
 
     assert row["next_steps"] == steps
-    # Each step offered is one a ride in that state really takes, at its endpoint.
-    for days, step in enumerate(steps, start=3):
-        fresh = driven(erik, state, in_days(days))
+    # Each step offered is one a ride in that state really takes, at its endpoint (on the
+    # day of the ride: hours apart, so the driver's rides do not overlap).
+    for hours, step in enumerate(steps, start=1):
+        fresh = driven(erik, state, timezone.now() - datetime.timedelta(hours=hours))
         body = {"reason": "Bilen startar inte"} if step in ("withdraw", "no-show") else {}
         response = client.post(f"/api/v1/rides/{fresh.pk}/{step}", body)
         assert response.status_code in (200, 204), (step, response.content)
@@ -251,3 +252,35 @@ def test_the_list_is_paginated_in_a_fixed_number_of_queries(
 
 def test_a_login_is_needed(api):
     assert error_of(api.get("/api/v1/driver/rides"), 403)["code"] == "not_authenticated"
+
+
+# --- The steps wait for the day of the ride; the kilometres fit the ride -------------------
+
+
+def test_on_my_way_days_before_the_ride_is_409_and_changes_nothing(erik, api_as):
+    ride = driven(erik, RideState.ACCEPTED, in_days(3))
+    client = api_as(erik.membership.user)
+
+    response = client.post(f"/api/v1/rides/{ride.pk}/start", HTTP_ACCEPT_LANGUAGE="en")
+
+    error = error_of(response, 409)
+    assert error["code"] == "ride_too_early"
+    assert error["message"].endswith("you can say you are on your way from 08:00.")
+    ride.refresh_from_db()
+    assert (ride.state, ride.events.count()) == (RideState.ACCEPTED, 0)
+
+
+def test_a_claim_beyond_what_the_ride_can_take_is_400_and_changes_nothing(erik, api_as):
+    ride = driven(erik, RideState.PICKED_UP, timezone.now() - datetime.timedelta(minutes=20))
+    client = api_as(erik.membership.user)
+
+    response = client.post(f"/api/v1/rides/{ride.pk}/complete", {"driven_m": 1_000_000})
+
+    error = error_of(response, 400)
+    assert (error["code"], list(error["fields"])) == ("driven_too_far", ["driven_m"])
+    ride.refresh_from_db()
+    assert (ride.state, ride.driven_m, ride.closed_at) == (RideState.PICKED_UP, None, None)
+    # Home at the pickup, a 20 km radius, an 11 km trip: 77 km is the most.
+    response = client.post(f"/api/v1/rides/{ride.pk}/complete", {"driven_m": 77_000})
+    assert response.status_code == 200, response.content
+    assert response.json()["driven_m"] == 77_000

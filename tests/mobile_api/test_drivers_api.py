@@ -391,11 +391,12 @@ def test_exceptions_away_and_extra(association, erik, api_as):
     profile = profile_of(erik, association)
     client = api_as(erik)
     day = timezone.localdate() + datetime.timedelta(days=3)
+    next_day = day + datetime.timedelta(days=1)
 
     away = client.post("/api/v1/driver/exceptions", {"date": day.isoformat(), "kind": "away"})
     extra = client.post(
         "/api/v1/driver/exceptions",
-        {"date": day.isoformat(), "kind": "extra", "start": "18:00", "end": "20:00"},
+        {"date": next_day.isoformat(), "kind": "extra", "start": "18:00", "end": "20:00"},
     )
 
     assert away.status_code == 201, away.content
@@ -428,6 +429,7 @@ def test_exceptions_away_and_extra(association, erik, api_as):
         ({"kind": "away", "end": "12:00"}, "exception_invalid", ["start"]),
         ({"kind": "holiday"}, "invalid", ["kind"]),
         ({"kind": "away", "date": "2020-01-01"}, "time_in_past", ["date"]),
+        ({"kind": "away", "date": "9999-12-31"}, "time_too_far_ahead", ["date"]),
         ({"kind": "away", "date": "igår"}, "invalid", ["date"]),
     ],
     ids=[
@@ -438,6 +440,7 @@ def test_exceptions_away_and_extra(association, erik, api_as):
         "end-without-start",
         "unknown-kind",
         "day-passed",
+        "more-than-a-year-ahead",
         "not-a-date",
     ],
 )
@@ -612,6 +615,40 @@ def test_logbook_lists_my_completed_rides(association, erik, api_as, django_asse
         completed(1_000, closed - datetime.timedelta(days=days))
     with django_assert_max_num_queries(3):
         assert client.get("/api/v1/driver/logbook").json()["count"] == 12
+
+
+def test_the_logbook_dates_a_ride_by_its_day_not_by_when_it_was_marked_done(
+    association, erik, api_as
+):
+    profile = profile_of(erik, association)
+    picked = timezone.now() - datetime.timedelta(days=3)
+    ride = _riding(association, profile, UserFactory(), RideState.COMPLETED, earliest_pickup=picked)
+    RideRequest.objects.filter(pk=ride.pk).update(
+        closed_at=picked + datetime.timedelta(days=1), driven_m=9_000
+    )
+
+    [row] = api_as(erik).get("/api/v1/driver/logbook").json()["results"]
+
+    assert row["date"] == timezone.localdate(picked).isoformat()
+
+
+def test_an_exception_at_the_same_time_as_another_is_409(association, erik, api_as):
+    profile = profile_of(erik, association)
+    client = api_as(erik)
+    day = (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
+    assert (
+        client.post("/api/v1/driver/exceptions", {"date": day, "kind": "away"}).status_code == 201
+    )
+
+    response = client.post(
+        "/api/v1/driver/exceptions",
+        {"date": day, "kind": "extra", "start": "18:00", "end": "20:00"},
+    )
+
+    assert (error_of(response, 409)["code"], profile.exceptions.count()) == (
+        "exception_clash",
+        1,
+    )
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from tests.factories import (
     UserFactory,
     VillageFactory,
     next_weekday_at,
+    ride_due,
 )
 from tests.fakes.geocoder import FakeNominatim
 
@@ -219,7 +220,8 @@ def test_a_ride_from_approval_to_mileage(world, api_as):
         "car": "Blå Volvo V70",
     }
 
-    # On the way, on board, there.
+    # Monday has come: on the way, on board, there.
+    ride_due(RideRequest.objects.get(pk=ride_id))
     for step, state in (("start", "en_route"), ("picked-up", "picked_up")):
         response = erik.post(f"/api/v1/rides/{ride_id}/{step}")
         assert response.status_code == 200, response.content
@@ -272,8 +274,12 @@ def test_booking_for_someone_by_a_proxy_and_by_a_coordinator(approved, api_as):
         proxy=daughter, resident=world.rider, relationship="dotter", accepted_at=timezone.now()
     )
 
-    for booker in (daughter, world.coordinator):
-        response = api_as(booker).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
+    for hours, booker in ((0, daughter), (4, world.coordinator)):
+        at = monday_10() + datetime.timedelta(hours=hours)
+        response = api_as(booker).post(
+            "/api/v1/rides/",
+            ride_body(rider=world.rider.pk, time={"kind": "pickup_at", "at": at.isoformat()}),
+        )
         assert response.status_code == 201, response.content
         assert response.json()["rider"]["id"] == world.rider.pk
         assert response.json()["requested_by"] == booker.pk
@@ -299,7 +305,11 @@ def test_a_proxy_who_has_not_said_yes_can_neither_book_nor_see_the_rides(approve
     link.accepted_at = timezone.now()
     link.save()
     assert api_as(daughter).get(f"/api/v1/rides/{ride}").status_code == 200
-    response = api_as(daughter).post("/api/v1/rides/", ride_body(rider=world.rider.pk))
+    later = (monday_10() + datetime.timedelta(hours=4)).isoformat()
+    response = api_as(daughter).post(
+        "/api/v1/rides/",
+        ride_body(rider=world.rider.pk, time={"kind": "pickup_at", "at": later}),
+    )
     assert response.status_code == 201, response.content
 
 
@@ -340,6 +350,69 @@ def test_a_return_trip_is_booked_with_the_ride(approved, api_as):
         PICKUP_ADDRESS,
     )
     assert back.earliest_pickup == back_at
+
+
+def test_the_same_ride_asked_for_again_is_409_naming_it_and_books_nothing(approved, api_as):
+    daughter = UserFactory(full_name="Eva Andersson")
+    ProxyLink.objects.create(proxy=daughter, resident=approved.rider, accepted_at=timezone.now())
+    first = api_as(approved.rider).post("/api/v1/rides/", ride_body(needs=["walker"]))
+    assert first.status_code == 201, first.content
+    ride = first.json()["id"]
+    notified = Notification.objects.count()
+
+    for who in (approved.rider, daughter):
+        again = api_as(who).post(
+            "/api/v1/rides/",
+            ride_body(rider=approved.rider.pk),
+            headers={"accept-language": "en"},
+        )
+        assert again.status_code == 409, again.content
+        assert again.json() == {
+            "error": {
+                "code": "ride_already_requested",
+                "message": f"Anna Eriksson already has this ride booked (ride {ride}), so it "
+                "was not booked again.",
+                "fields": {},
+                "ride": ride,
+            }
+        }
+    assert list(RideRequest.objects.values_list("pk", flat=True)) == [ride]
+    assert Notification.objects.count() == notified
+
+
+@pytest.mark.parametrize(
+    ("body", "back_state"),
+    [
+        ({"reason": "Sjuk"}, RideState.REQUESTED),
+        ({"reason": "Sjuk", "with_return": False}, RideState.REQUESTED),
+        ({"reason": "Sjuk", "with_return": True}, RideState.CANCELLED),
+    ],
+    ids=["not-said-only-this-ride", "only-this-ride", "with-the-return-trip"],
+)
+def test_cancelling_a_ride_takes_its_return_trip_only_when_asked(
+    approved, api_as, body, back_state
+):
+    client = api_as(approved.rider)
+    back_at = monday_10() + datetime.timedelta(hours=3)
+    ride = client.post("/api/v1/rides/", ride_body(return_at=back_at.isoformat())).json()["id"]
+    back = RideRequest.objects.get(return_of_id=ride)
+
+    response = client.post(f"/api/v1/rides/{ride}/cancel", body)
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["state"], response.json()["return_ride"]) == ("cancelled", back.pk)
+    assert RideRequest.objects.get(pk=back.pk).state == back_state
+
+
+def test_the_schema_documents_cancelling_with_the_return_trip(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    cancel = schema["paths"]["/api/v1/rides/{id}/cancel"]["post"]
+    ref = cancel["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    with_return = schema["components"]["schemas"][ref.split("/")[-1]]["properties"]["with_return"]
+    assert (with_return["type"], with_return["default"]) == ("boolean", False)
+    assert "return trip" in with_return["description"]
+    booked = schema["paths"]["/api/v1/rides/"]["post"]["responses"]["409"]
+    assert "`ride_already_requested`" in booked["description"]
 
 
 def test_a_window_and_arrive_by(approved, api_as):

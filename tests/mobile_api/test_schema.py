@@ -7,8 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+import schemathesis
 import yaml
 from django.contrib.staticfiles import finders
+from schemathesis.core.transport import Response
+
+from backend.notifications.services import notify
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +170,42 @@ def test_a_page_that_matches_nothing_is_still_an_html_404(api):
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_schema_describes_the_notification_inbox_and_a_real_page_fits_it(api, api_as):
+    document = api.get("/api/schema/", {"format": "json"}).json()
+    components = document["components"]["schemas"]
+    inbox = document["paths"]["/api/v1/notifications/"]["get"]["responses"]["200"]
+    page = components[inbox["content"]["application/json"]["schema"]["$ref"].split("/")[-1]]
+    assert set(page["properties"]) == {"count", "next", "previous", "results", "unread_count"}
+    item = components[page["properties"]["results"]["items"]["$ref"].split("/")[-1]]
+    assert set(item["properties"]) == {
+        "type",
+        "id",
+        "kind",
+        "title",
+        "body",
+        "payload",
+        "urgent",
+        "created_at",
+        "read",
+    }
+
+    anna = UserFactory()
+    notify(anna, "association.message", {"association": "Äppelbo byalag", "text": "Hej"})
+    notify(anna, "membership.approved", {"association": "Äppelbo byalag"})
+    response = api_as(anna).get("/api/v1/notifications/", {"page_size": 1})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 1 and response.json()["next"]
+
+    operation = schemathesis.openapi.from_dict(document)["/api/v1/notifications/"]["GET"]
+    operation.validate_response(
+        Response(
+            status_code=response.status_code,
+            headers={name.lower(): [value] for name, value in response.headers.items()},
+            content=response.content,
+            request=requests.Request("GET", "http://testserver/api/v1/notifications/").prepare(),
+            elapsed=0.0,
+            verify=True,
+        )
+    )

@@ -182,6 +182,9 @@ WEB_ARGS = {
     "webapp:driver-offer": pk("offer", answer="accept"),
     "webapp:driver-ride": pk("ride"),
     "webapp:driver-ride-action": pk("ride", action="start"),
+    # Any id that is not one of the driver's own changes: removing one's own, and not
+    # another driver's, is in tests/webapp/test_driver_pages.py.
+    "webapp:driver-availability-exception-remove": pk("ride"),
     "webapp:shuttle-run-sheet": pk("run"),
     "webapp:carpool-booking-cancel": pk("carpool_booking"),
     "webapp:carpool-trip-cancel": pk("trip"),
@@ -717,8 +720,10 @@ ROWS: list[Row] = [
     R("ride-list", "GET", 200),
     R("ride-list", "POST", 404, resident=201, proxy=201, coordinator=201),
     R("ride-no-show", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
-    R("ride-picked-up", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
-    R("ride-start", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
+    # The held ride is days ahead: the driver gets past every permission check to the
+    # rule that these steps wait for the day of the ride (ride_too_early).
+    R("ride-picked-up", "POST", 404, resident=403, proxy=403, driver_assigned=409, coordinator=403),
+    R("ride-start", "POST", 404, resident=403, proxy=403, driver_assigned=409, coordinator=403),
     R(
         "ride-suggestions",
         "GET",
@@ -933,6 +938,13 @@ ROWS: list[Row] = [
     R("webapp:console-sharing", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:driver-availability-exception", "POST", 403, driver_assigned=400, driver_other=400),
+    R(
+        "webapp:driver-availability-exception-remove",
+        "POST",
+        403,
+        driver_assigned=UNCHANGED,
+        driver_other=UNCHANGED,
+    ),
     R("webapp:driver-availability", "GET", 403, driver_assigned=200, driver_other=200),
     R("webapp:driver-availability", "POST", 403, driver_assigned=400, driver_other=400),
     R("webapp:driver-duty", "POST", 403, driver_assigned=UNCHANGED, driver_other=UNCHANGED),
@@ -943,7 +955,8 @@ ROWS: list[Row] = [
     # the same as for an id that does not exist (tests/webapp/test_driver_pages.py).
     R("webapp:driver-offer", "POST", 403, driver_assigned=302, driver_other=UNCHANGED),
     R("webapp:driver-position", "POST", 403, driver_assigned=400, driver_other=400),
-    R("webapp:driver-ride-action", "POST", 403, driver_assigned=302, driver_other=404),
+    # "On my way" days before the ride: said so on the page, nothing written.
+    R("webapp:driver-ride-action", "POST", 403, driver_assigned=UNCHANGED, driver_other=404),
     R("webapp:driver-ride", "GET", 403, driver_assigned=200, driver_other=404),
     R("webapp:driver", "GET", 403, driver_assigned=200, driver_other=200),
     R("webapp:erased", "GET", 200, anonymous=200),

@@ -1,12 +1,20 @@
 """Driver mode on the web pages: duty, offers, the ride's status buttons, weekly times
 and kilometres. Each role sees only what is theirs; a refusal changes nothing."""
 
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
 
-from backend.rides.models import AvailabilitySlot, Offer, OfferState, RideState
+from backend.rides.models import (
+    AvailabilityException,
+    AvailabilitySlot,
+    Offer,
+    OfferState,
+    RideRequest,
+    RideState,
+)
+from tests.factories import STOCKHOLM, AvailabilityExceptionFactory, ride_due
 from tests.webapp.conftest import ROLES, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +80,7 @@ def test_an_unknown_answer_is_404(world):
 
 
 def test_the_status_buttons_move_the_ride_on(world):
+    ride_due(world.held)
     client = world.client("holding_driver")
     base = f"/driver/rides/{world.held.pk}/"
     assert client.post(base + "start").status_code == 302
@@ -95,6 +104,7 @@ def test_a_step_out_of_order_says_why_and_changes_nothing(world):
 
 
 def test_bad_kilometres_change_nothing(world):
+    ride_due(world.held)
     client = world.client("holding_driver")
     client.post(f"/driver/rides/{world.held.pk}/picked-up")
     before = snapshot()
@@ -202,6 +212,7 @@ def test_a_day_away_in_the_past_is_refused(world):
 
 
 def test_my_kilometres(world):
+    ride_due(world.held)
     client = world.client("holding_driver")
     base = f"/driver/rides/{world.held.pk}/"
     client.post(base + "picked-up")
@@ -216,3 +227,209 @@ def test_driver_home_has_a_pinned_query_count(world, django_assert_num_queries):
     # session, user, shell (1), profile, offers, held rides, several-associations check
     with django_assert_num_queries(7):
         assert client.get("/driver/").status_code == 200
+
+
+# --- Not before the ride, and not more kilometres than it can take ------------------------
+
+
+def test_on_my_way_days_before_the_ride_says_from_when_and_changes_nothing(world):
+    before = snapshot()
+    response = world.client("holding_driver").post(
+        f"/driver/rides/{world.held.pk}/start", follow=True
+    )
+    tuesday = timezone.localtime(world.held.planned_pickup)
+    assert (
+        f"This ride starts at 10:00 on Tuesday {tuesday.day} {tuesday:%B}; "
+        "you can say you are on your way from 08:00."
+    ) in response.content.decode()
+    assert snapshot() == before
+
+
+def test_a_thousand_kilometres_for_a_short_ride_is_refused_and_nothing_is_paid(world):
+    ride_due(world.held)
+    client = world.client("holding_driver")
+    client.post(f"/driver/rides/{world.held.pk}/picked-up")
+    before = snapshot()
+    response = client.post(f"/driver/rides/{world.held.pk}/complete", {"km": "1e3"}, follow=True)
+    assert (
+        "You can claim at most 77 km for this ride (from your home to the pickup, the trip, "
+        "and back). If you really drove further, give 77 km and tell the coordinator."
+    ) in response.content.decode()
+    assert snapshot() == before
+    world.held.refresh_from_db()
+    assert (world.held.state, world.held.driven_m) == (RideState.PICKED_UP, None)
+
+
+def test_the_logbook_dates_a_ride_by_its_day_and_says_which_month_pays_it(world):
+    # Picked up on the evening of 31 January, marked completed after midnight: the
+    # mileage months (like the coordinator's report and the payouts) count it in
+    # February, and the logbook says so.
+    picked = datetime(2026, 1, 31, 22, 30, tzinfo=STOCKHOLM)
+    RideRequest.objects.filter(pk=world.held.pk).update(
+        state=RideState.COMPLETED,
+        planned_pickup=picked,
+        closed_at=picked + timedelta(hours=2),
+        driven_m=12_500,
+    )
+    page = world.client("holding_driver").get("/driver/km").content.decode()
+    assert "<td>31 Jan 2026 (counted in February, when it was completed)</td>" in page
+    assert '<th scope="row">February 2026</th>' in page
+
+
+# --- Giving a ride back, or a passenger who did not come: the reason ---------------------
+
+
+@pytest.mark.parametrize("action", ["withdraw", "no-show"])
+def test_a_reason_over_300_characters_is_refused_and_nothing_is_written(world, action):
+    before = snapshot()
+    response = world.client("holding_driver").post(
+        f"/driver/rides/{world.held.pk}/{action}", {"reason": "x" * 301}
+    )
+    assert response.status_code == 400
+    assert "Ensure this value has at most 300 characters (it has 301)." in response.content.decode()
+    assert snapshot() == before
+
+
+# --- Weekly times: the two add-a-time blocks left empty ----------------------------------
+
+
+def page_form(driver, *, remove=(), new: dict | None = None) -> dict:
+    """The weekly times form as the browser sends it: each current time (ticked for
+    removal when its index is in `remove`) and the two add-a-time blocks, whose day list
+    always sends a day; the first filled in with `new`."""
+    slots = list(driver.slots.order_by("weekday", "start"))
+    data = {"slots-TOTAL_FORMS": str(len(slots) + 2), "slots-INITIAL_FORMS": str(len(slots))}
+    for index, slot in enumerate(slots):
+        data |= {
+            f"slots-{index}-weekday": str(slot.weekday),
+            f"slots-{index}-start": slot.start.strftime("%H:%M"),
+            f"slots-{index}-end": slot.end.strftime("%H:%M"),
+        }
+        if index in remove:
+            data[f"slots-{index}-DELETE"] = "on"
+    for extra in (len(slots), len(slots) + 1):
+        data |= {
+            f"slots-{extra}-weekday": "0",
+            f"slots-{extra}-start": "",
+            f"slots-{extra}-end": "",
+        }
+    first = len(slots)
+    return data | {f"slots-{first}-{name}": value for name, value in (new or {}).items()}
+
+
+def week(driver) -> list[tuple]:
+    return list(driver.slots.order_by("weekday", "start").values_list("weekday", "start", "end"))
+
+
+def test_saving_the_week_unchanged_keeps_it(world):
+    driver = world.drivers["holding_driver"]
+    before = week(driver)
+    response = world.client("holding_driver").post("/driver/availability", page_form(driver))
+    assert response.status_code == 302
+    assert week(driver) == before
+
+
+def test_removing_one_time_keeps_the_others(world):
+    driver = world.drivers["holding_driver"]
+    before = week(driver)
+    response = world.client("holding_driver").post(
+        "/driver/availability", page_form(driver, remove={2})
+    )
+    assert response.status_code == 302
+    assert week(driver) == before[:2] + before[3:]
+
+
+def test_adding_one_time_with_the_other_block_empty(world):
+    driver = world.drivers["holding_driver"]
+    before = week(driver)
+    response = world.client("holding_driver").post(
+        "/driver/availability",
+        page_form(driver, new={"weekday": "6", "start": "18:00", "end": "20:00"}),
+    )
+    assert response.status_code == 302
+    assert week(driver) == [*before, (6, time(18), time(20))]
+
+
+def test_an_add_a_time_block_with_only_one_time_asks_for_the_other(world):
+    driver = world.drivers["holding_driver"]
+    before = week(driver)
+    response = world.client("holding_driver").post(
+        "/driver/availability", page_form(driver, new={"weekday": "6", "start": "18:00"})
+    )
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert week(driver) == before
+
+
+# --- A day away, or extra time ------------------------------------------------------------
+
+
+def add_exception(client, day, kind="away", start="", end=""):
+    return client.post(
+        "/driver/availability/exception",
+        {"date": day.isoformat(), "kind": kind, "start": start, "end": end},
+    )
+
+
+def test_a_day_more_than_a_year_ahead_is_refused(world):
+    client = world.client("holding_driver")
+    response = add_exception(client, date(9999, 12, 31))
+    assert response.status_code == 400
+    assert "You can plan changes at most a year ahead." in response.content.decode()
+    assert not world.drivers["holding_driver"].exceptions.exists()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("away", "", ""), ("away", "", "")),
+        (("away", "", ""), ("extra", "18:00", "20:00")),
+        (("extra", "18:00", "20:00"), ("away", "19:00", "21:00")),
+        (("extra", "18:00", "20:00"), ("extra", "18:00", "20:00")),
+    ],
+    ids=["away-twice", "away-all-day-and-extra", "extra-and-away-overlapping", "extra-twice"],
+)
+def test_a_second_change_at_the_same_time_of_a_day_is_refused(world, first, second):
+    driver = world.drivers["holding_driver"]
+    client = world.client("holding_driver")
+    day = timezone.localdate() + timedelta(days=3)
+    assert add_exception(client, day, *first).status_code == 302
+    response = add_exception(client, day, *second)
+    assert response.status_code == 400
+    assert "already has a change at that time" in response.content.decode()
+    assert driver.exceptions.count() == 1
+
+
+def test_away_in_the_morning_and_extra_in_the_evening_of_one_day(world):
+    driver = world.drivers["holding_driver"]
+    client = world.client("holding_driver")
+    day = timezone.localdate() + timedelta(days=3)
+    assert add_exception(client, day, "away", "08:00", "12:00").status_code == 302
+    assert add_exception(client, day, "extra", "18:00", "20:00").status_code == 302
+    assert driver.exceptions.count() == 2
+
+
+def test_a_driver_removes_their_own_change_and_not_another_drivers(world):
+    mine = AvailabilityExceptionFactory(driver=world.drivers["holding_driver"])
+    theirs = AvailabilityExceptionFactory(driver=world.drivers["offered_driver"])
+    client = world.client("holding_driver")
+    page = client.get("/driver/availability").content.decode()
+    assert f'action="/driver/availability/exception/{mine.pk}/remove"' in page
+    response = client.post(f"/driver/availability/exception/{theirs.pk}/remove", follow=True)
+    assert "This change is already removed." in response.content.decode()
+    assert AvailabilityException.objects.filter(pk=theirs.pk).exists()
+    assert client.get(f"/driver/availability/exception/{mine.pk}/remove").status_code == 405
+    response = client.post(f"/driver/availability/exception/{mine.pk}/remove")
+    assert response["Location"] == "/driver/availability"
+    assert not AvailabilityException.objects.filter(pk=mine.pk).exists()
+
+
+def test_past_changes_are_not_listed(world):
+    driver = world.drivers["holding_driver"]
+    past = AvailabilityExceptionFactory(
+        driver=driver, date=timezone.localdate() - timedelta(days=2)
+    )
+    coming = AvailabilityExceptionFactory(driver=driver)
+    page = world.client("holding_driver").get("/driver/availability").content.decode()
+    assert f"/driver/availability/exception/{coming.pk}/remove" in page
+    assert f"/driver/availability/exception/{past.pk}/remove" not in page

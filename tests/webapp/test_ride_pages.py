@@ -4,10 +4,11 @@ form posts, redirects and the pages they lead to."""
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from backend.rides.models import RideRequest, RideState
-from tests.factories import next_weekday_at
+from tests.factories import DALA_JARNA, VANSBRO, RideRequestFactory, next_weekday_at
 from tests.fakes.geocoder import FakeNominatim
 from tests.webapp.conftest import ROLES, snapshot
 
@@ -18,6 +19,12 @@ NEW = "/rides/new"
 
 def local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def local_words(moment) -> str:
+    """As the ride page writes a time: "Monday 7 December 14:00"."""
+    with translation.override("en"):
+        return date_format(timezone.localtime(moment), "l j F H:i")
 
 
 def form(**changes) -> dict:
@@ -66,6 +73,28 @@ def test_rider_books_a_ride_with_map_points(world):
     page = client.get(response["Location"]).content.decode()
     assert "Your ride is booked" in page
     assert "Järnvägsgatan 4, Vansbro" in page
+
+
+def test_booking_the_same_ride_again_leads_to_the_one_already_booked(world):
+    rider = world.people["rider"]
+    first = world.client("rider").post(NEW, form(rider=rider.pk))
+    assert first.status_code == 302
+    ride = RideRequest.objects.latest("pk")
+    before = snapshot()
+
+    # A second tap on the button, and the daughter booking the same ride for her mother.
+    for role in ("rider", "proxy"):
+        client = world.client(role)
+        again = client.post(NEW, form(rider=rider.pk))
+        assert again.status_code == 302
+        assert again["Location"] == f"/rides/{ride.pk}/"
+        page = client.get(again["Location"]).content.decode()
+        assert (
+            f"Anna Eriksson already has this ride booked (ride {ride.pk}), so it was not booked "
+            "again." in page
+        )
+        assert "Your ride is booked" not in page
+    assert snapshot() == before
 
 
 def test_proxy_books_for_her_mother(world):
@@ -221,6 +250,88 @@ def test_who_may_cancel(world, role):
         if role == "anonymous":
             assert response["Location"].startswith("/sign-in")
         assert snapshot() == before
+
+
+def _return_trip(world, **fields) -> RideRequest:
+    return RideRequestFactory(
+        rider=world.people["rider"],
+        association=world.a,
+        pickup=DALA_JARNA,
+        pickup_address="Vårdcentralen, Dala-Järna",
+        destination=VANSBRO,
+        destination_address="Järnvägsgatan 4, Vansbro",
+        earliest_pickup=world.open.earliest_pickup + timedelta(hours=4),
+        return_of=world.open,
+        **fields,
+    )
+
+
+def test_the_ride_page_shows_what_was_asked_for_and_the_return_trip(world):
+    RideRequest.objects.filter(pk=world.open.pk).update(
+        needs=["bags", "wheelchair"], passengers=2, note="Ring på, jag hör dåligt"
+    )
+    back = _return_trip(world)
+    client = world.client("rider")
+    page = client.get(f"/rides/{world.open.pk}/").content.decode()
+    assert "<dt>Needs</dt><dd>Help with bags, wheelchair</dd>" in page
+    assert "<dt>Note to the driver</dt><dd>Ring på, jag hör dåligt</dd>" in page
+    assert "<dt>Passengers</dt><dd>2</dd>" in page
+    when = f"{local_words(back.earliest_pickup)}</a> (looking for a driver)"
+    assert f'<dt>Return trip</dt><dd><a href="/rides/{back.pk}/">{when}' in page
+    # And back from the return trip to the way there, which has no return trip itself.
+    page = client.get(f"/rides/{back.pk}/").content.decode()
+    when = f"{local_words(world.open.earliest_pickup)}</a> (looking for a driver)"
+    assert f'<dt>Outbound trip</dt><dd><a href="/rides/{world.open.pk}/">{when}' in page
+    assert "<dt>Return trip</dt>" not in page
+    assert "<dt>Needs</dt>" not in page  # none asked for on the way back
+
+
+def test_the_needs_are_named_in_the_pages_language(world):
+    RideRequest.objects.filter(pk=world.open.pk).update(needs=["walker", "guide_dog"])
+    client = world.client("rider")
+    client.cookies["django_language"] = "sv"
+    page = client.get(f"/rides/{world.open.pk}/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "<dd>Rollator, ledarhund</dd>" in page
+
+
+def test_cancelling_offers_the_return_trip_ticked_and_cancels_both(world):
+    back = _return_trip(world)
+    client = world.client("proxy")
+    page = client.get(f"/rides/{world.open.pk}/").content.decode()
+    assert (
+        '<input type="checkbox" name="with_return" id="id_with_return" checked> '
+        f"Also cancel the return trip, {local_words(back.earliest_pickup)}</label>" in page
+    )
+    response = client.post(
+        f"/rides/{world.open.pk}/cancel", {"reason": "Frisk", "with_return": "on"}, follow=True
+    )
+    assert "The ride and its return trip are cancelled." in response.content.decode()
+    states = RideRequest.objects.filter(pk__in=[world.open.pk, back.pk]).values_list("state")
+    assert list(states) == [(RideState.CANCELLED,), (RideState.CANCELLED,)]
+
+
+def test_unticked_the_return_trip_stays_booked_and_the_page_says_so(world):
+    back = _return_trip(world)
+    response = world.client("rider").post(
+        f"/rides/{world.open.pk}/cancel", {"reason": "Frisk"}, follow=True
+    )
+    assert "The ride is cancelled. Its return trip is still booked." in response.content.decode()
+    back.refresh_from_db()
+    assert back.state == RideState.OFFERING
+    world.open.refresh_from_db()
+    assert world.open.state == RideState.CANCELLED
+
+
+@pytest.mark.parametrize("case", ["no return trip", "return trip closed", "the return trip"])
+def test_no_return_trip_to_cancel_no_box(world, case):
+    ride = world.open
+    if case == "return trip closed":
+        _return_trip(world, state=RideState.CANCELLED)
+    if case == "the return trip":
+        ride = _return_trip(world)
+    page = world.client("rider").get(f"/rides/{ride.pk}/").content.decode()
+    assert "Cancel the ride</button>" in page
+    assert "with_return" not in page
 
 
 def test_cancelling_a_closed_ride_says_why_and_changes_nothing(world):

@@ -5,6 +5,7 @@ input is answered with what to change and writes nothing."""
 
 import datetime
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -162,6 +163,29 @@ def test_resource_page_shows_rules_price_and_calendar_but_not_the_key(shared):
     assert "1 hour to 7 days" in page
 
 
+@pytest.mark.parametrize(
+    ("shortest", "longest", "until"),
+    [(60, 7 * 24 * 60, (12, 0)), (4 * 60, 7 * 24 * 60, (14, 0)), (15, 60, (11, 0))],
+    ids=["two-hours", "the-shortest-is-longer", "the-longest-is-shorter"],
+)
+def test_the_booking_form_as_it_comes_books(shared, shortest, longest, until):
+    """It offers tomorrow from 10, for a period the thing can be booked for."""
+    shared.trailer.min_minutes, shared.trailer.max_minutes = shortest, longest
+    shared.trailer.save()
+    client = shared.client("rider")
+    page = client.get(f"/sharing/{shared.trailer.pk}/").content.decode()
+    offered = dict(re.findall(r'name="(starts_at|ends_at)" value="([^"]+)"', page))
+    assert offered == {"starts_at": local(tomorrow_at(10)), "ends_at": local(tomorrow_at(*until))}
+
+    response = client.post(
+        f"/sharing/{shared.trailer.pk}/book", {**offered, "booker": shared.people["rider"].pk}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:800]
+    booking = Booking.objects.get()
+    assert (booking.starts_at, booking.ends_at) == (tomorrow_at(10), tomorrow_at(*until))
+
+
 @pytest.mark.parametrize("role", ["coordinator", "booker"])
 def test_managers_and_bookers_see_where_the_key_is(shared, role):
     if role == "booker":
@@ -235,7 +259,7 @@ def test_someone_outside_the_association_cannot_book_a_members_car(shared):
         ({"starts_at": None}, "This field is required."),
         ({"starts_at": "tomorrow"}, "Enter a valid date/time."),
         ({"hours": -1}, "The end must be after the start."),
-        ({"hours": 0.25}, "Byabilen is booked for at least 60 minutes."),
+        ({"hours": 0.25}, "Byabilen is booked for at least 1 hour."),
         ({"start": "past"}, "The start has passed."),
         ({"note": "x" * 501}, "at most 500 characters"),
     ],

@@ -39,7 +39,9 @@ class CompleteForm(Form):
 
 
 class ReasonForm(Form):
-    reason = forms.CharField(label=_("Why?"), max_length=300)
+    # Optional here: a no-show needs no reason, and a withdrawal without one gets the
+    # service's message, which says who will read it.
+    reason = forms.CharField(label=_("Why?"), max_length=300, required=False)
 
 
 class SlotForm(Form):
@@ -52,6 +54,13 @@ class SlotForm(Form):
         if values.get("start") and values.get("end") and values["start"] >= values["end"]:
             self.add_error("end", _("The end must be after the start."))
         return values
+
+    def has_changed(self) -> bool:
+        # The day list always sends a day, so an add-a-time block left without times
+        # would count as filled in and ask for its times; without times it is empty.
+        if not self.initial and not self["start"].data and not self["end"].data:
+            return False
+        return super().has_changed()
 
 
 SlotFormSet = forms.formset_factory(SlotForm, extra=2, can_delete=True, max_num=21)

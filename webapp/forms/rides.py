@@ -1,10 +1,12 @@
 from django import forms
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from backend.community.models import Association
-from backend.rides.models import Need, TimeKind
+from backend.rides.models import Need, RideRequest, TimeKind
 from webapp.forms import Form
 
 WINDOW = "window"
@@ -119,3 +121,16 @@ class CancelForm(Form):
     reason = forms.CharField(
         label=_("Why? (optional)"), max_length=300, required=False, widget=forms.TextInput()
     )
+    with_return = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args, return_trip: RideRequest | None = None, **kwargs) -> None:
+        """`return_trip`: the ride's return trip when it can be cancelled with it (asked
+        with a box, ticked at first); without one there is nothing to ask."""
+        super().__init__(*args, **kwargs)
+        if return_trip is None:
+            del self.fields["with_return"]
+            return
+        when = timezone.localtime(return_trip.planned_pickup or return_trip.earliest_pickup)
+        self.fields["with_return"].label = _("Also cancel the return trip, %(when)s") % {
+            "when": date_format(when, "l j F H:i")
+        }

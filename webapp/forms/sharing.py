@@ -7,7 +7,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from backend.sharing.models import ProblemKind, ResourceKind
+from backend.sharing.models import ProblemKind, Resource, ResourceKind
 from webapp.forms import Form
 from webapp.forms.rides import LOCAL_DATETIME, CancelForm
 
@@ -73,10 +73,14 @@ class BookForm(Form):
             self.fields["booker"].widget = forms.HiddenInput()
 
 
-def book_initial(now: dt.datetime) -> dict:
-    """Tomorrow 10-12, a common first guess."""
+def book_initial(now: dt.datetime, resource: Resource | None = None) -> dict:
+    """Tomorrow from 10, a common first guess: two hours, or as long as the thing must
+    (or at most may) be booked, so that the form as it comes books."""
     start = (now + dt.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    return {"starts_at": start, "ends_at": start + dt.timedelta(hours=2)}
+    minutes = 120
+    if resource is not None:
+        minutes = min(max(minutes, resource.min_minutes), resource.max_minutes)
+    return {"starts_at": start, "ends_at": start + dt.timedelta(minutes=minutes)}
 
 
 class ReadingForm(Form):

@@ -64,7 +64,7 @@ from webapp.forms.carpool import (
 from webapp.forms.rides import map_settings
 from webapp.views.blank_forms import blank_form_fields
 from webapp.views.common import page, people_to_book_for, show_error
-from webapp.views.limits import booking_limited
+from webapp.views.limits import booking_limited, booking_made
 
 SEARCH_FIELDS = {
     "pickup": "pickup_address",
@@ -211,6 +211,7 @@ def book(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         show_error(request, error)
         return redirect("webapp:carpool")
+    booking_made(request)
     if booking.state == BookingState.CONFIRMED:
         messages.success(request, _("Your seat is booked."))
     else:

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,6 +18,7 @@ from backend.rides import services as rides
 from backend.rides.drivers import (
     Slot,
     availability_exception_add,
+    availability_exception_remove,
     availability_set,
     driver_position_update,
     driver_set_duty,
@@ -178,7 +180,16 @@ def _my_ride(request: HttpRequest, pk: int) -> RideRequest:
 @driver_required
 @require_GET
 def driver_ride(request: HttpRequest, pk: int) -> HttpResponse:
-    ride = _my_ride(request, pk)
+    return _ride_page(request, _my_ride(request, pk))
+
+
+def _ride_page(
+    request: HttpRequest,
+    ride: RideRequest,
+    *,
+    reason_form: ReasonForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     return page(
         request,
         "webapp/driver/ride.html",
@@ -186,7 +197,7 @@ def driver_ride(request: HttpRequest, pk: int) -> HttpResponse:
             "ride": ride,
             "needs": _needs(ride.needs),
             "complete_form": CompleteForm(),
-            "reason_form": ReasonForm(),
+            "reason_form": reason_form or ReasonForm(),
             "map": map_settings(),
             "map_points": {
                 "pickup": [ride.pickup.x, ride.pickup.y],
@@ -195,6 +206,7 @@ def driver_ride(request: HttpRequest, pk: int) -> HttpResponse:
                 "ride": ride.pk,
             },
         },
+        status=status,
     )
 
 
@@ -228,7 +240,13 @@ def driver_ride_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
             return redirect("webapp:driver")
         elif action in ("no-show", "withdraw"):
             form = ReasonForm(request.POST)
-            reason = form.data.get("reason", "").strip()
+            if not form.is_valid():
+                if action == "withdraw":
+                    return _ride_page(request, ride, reason_form=form, status=400)
+                # The no-show button's reason is a hidden field: say it at the top.
+                messages.error(request, form.errors["reason"][0])
+                return _ride_page(request, ride, status=400)
+            reason = form.cleaned_data["reason"].strip()
             if action == "no-show":
                 rides.ride_no_show(ride=ride, actor=user, reason=reason)
                 messages.success(request, _("Noted: the passenger did not come."))
@@ -281,7 +299,9 @@ def _availability_page(request, formset, exception_form, *, status: int = 200) -
             "exception_form": exception_form,
             "weekdays": dict(WEEKDAYS),
             "slots": driver.slots.all(),
-            "exceptions": AvailabilityException.objects.filter(driver=driver).order_by("date"),
+            "exceptions": AvailabilityException.objects.filter(
+                driver=driver, date__gte=timezone.localdate()
+            ).order_by("date", "start"),
         },
         status=status,
     )
@@ -315,6 +335,18 @@ def availability_exception(request: HttpRequest) -> HttpResponse:
 
 
 @driver_required
+@require_POST
+def availability_exception_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        availability_exception_remove(actor=request.user, driver=request.driver, exception_id=pk)
+    except ApplicationError as error:
+        show_error(request, error)
+    else:
+        messages.success(request, _("Removed."))
+    return redirect("webapp:driver-availability")
+
+
+@driver_required
 @require_GET
 def kilometres(request: HttpRequest) -> HttpResponse:
     driver = request.driver
@@ -324,6 +356,11 @@ def kilometres(request: HttpRequest) -> HttpResponse:
         {
             "months": driver_km_by_month(driver=driver),
             "rate_sek": settings.MILEAGE_RATE_ORE_PER_KM / 100,
-            "logbook": driver_logbook(driver=driver).select_related("village")[:50],
+            # Dated and ordered by the day of the ride; the months above (like the
+            # coordinator's mileage report and the payouts) count a ride in the month it
+            # was completed, so a month once paid never grows.
+            "logbook": driver_logbook(driver=driver)
+            .select_related("village")
+            .order_by("-planned_pickup", "-pk")[:50],
         },
     )

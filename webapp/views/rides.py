@@ -17,21 +17,22 @@ from backend.community.selectors import (
 )
 from backend.errors import ApplicationError
 from backend.geocoding import geocode, geocode_suggestions
+from backend.rides.errors import RideAlreadyRequested
 from backend.rides.models import (
     DRIVER_HOLDS,
-    OPEN_STATES,
+    Need,
     RideEvent,
     RideRequest,
     RideState,
     TimeKind,
 )
 from backend.rides.selectors import ride_cards_of_riders, rider_associations, rides_of_rider
-from backend.rides.services import RideTime
+from backend.rides.services import CANCELLABLE_STATES, RideTime, return_trip_cancellable
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
 from webapp.forms.rides import WINDOW, CancelForm, RideRequestForm, map_settings
 from webapp.views.common import page, people_to_book_for, show_error
-from webapp.views.limits import booking_limited
+from webapp.views.limits import booking_limited, booking_made
 
 # The service names places and times by its own arguments; the form by its fields.
 SERVICE_FIELDS = {
@@ -45,7 +46,6 @@ SERVICE_FIELDS = {
     "passengers": "passengers",
     "needs": "needs",
 }
-CANCELLABLE = [*OPEN_STATES, RideState.ACCEPTED, RideState.EN_ROUTE]
 DRIVER_SHOWN = [*DRIVER_HOLDS, RideState.COMPLETED]
 
 
@@ -131,9 +131,14 @@ def ride_new(request: HttpRequest) -> HttpResponse:
                 note=values["note"],
                 return_at=values["return_at"],
             )
+        except RideAlreadyRequested as error:
+            # A second tap on the button, or the ride booked twice: show the one there is.
+            messages.info(request, error.message)
+            return redirect("webapp:ride", pk=error.ride_id)
         except ApplicationError as error:
             show_error(request, error, form, fields=SERVICE_FIELDS)
         else:
+            booking_made(request)
             messages.success(request, _("Your ride is booked. We are looking for a driver."))
             return redirect("webapp:ride", pk=ride.pk)
     return page(
@@ -162,7 +167,12 @@ def _followed(request: HttpRequest, pk: int) -> RideRequest:
     """A ride of someone this person books for (themself included); 404 otherwise."""
     return get_object_or_404(
         rides_of_rider(actor=request.user).select_related(
-            "association", "village", "requested_by", "driver__membership__user"
+            "association",
+            "village",
+            "requested_by",
+            "driver__membership__user",
+            "return_of",
+            "return_ride",
         ),
         pk=pk,
     )
@@ -175,14 +185,19 @@ def ride_detail(request: HttpRequest, pk: int) -> HttpResponse:
     driver = ride.driver if ride.state in DRIVER_SHOWN else None
     live = ride.state in (RideState.EN_ROUTE, RideState.PICKED_UP)
     position = driver.position if driver is not None and live and driver.on_duty else None
+    can_cancel = ride.state in CANCELLABLE_STATES
     return page(
         request,
         "webapp/rides/detail.html",
         {
             "ride": ride,
             "driver": driver,
-            "can_cancel": ride.state in CANCELLABLE,
-            "cancel_form": CancelForm(),
+            "can_cancel": can_cancel,
+            "cancel_form": CancelForm(
+                return_trip=return_trip_cancellable(ride=ride) if can_cancel else None
+            ),
+            "needs": [Need(need).label for need in ride.needs],
+            "return_trip": getattr(ride, "return_ride", None),
             "distance_km": round(ride.distance_m / 1000, 1),
             "events": [
                 (event.at, RideState(event.to_state).label)
@@ -203,16 +218,29 @@ def ride_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def ride_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     ride = _followed(request, pk)
-    form = CancelForm(request.POST)
+    back = return_trip_cancellable(ride=ride)
+    form = CancelForm(request.POST, return_trip=back)
     if form.is_valid():
+        with_return = form.cleaned_data.get("with_return", False)
         try:
             ride_cancel_and_withdraw_offers(
-                ride=ride, actor=request.user, reason=form.cleaned_data["reason"]
+                ride=ride,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                with_return=with_return,
             )
         except ApplicationError as error:
             show_error(request, error)
         else:
-            messages.success(request, _("The ride is cancelled."))
+            if with_return:
+                messages.success(request, _("The ride and its return trip are cancelled."))
+            elif back is not None:
+                messages.success(
+                    request,
+                    _("The ride is cancelled. Its return trip is still booked."),
+                )
+            else:
+                messages.success(request, _("The ride is cancelled."))
     return redirect("webapp:ride", pk=ride.pk)
 
 

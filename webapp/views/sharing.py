@@ -56,7 +56,7 @@ from webapp.forms.sharing import (
 )
 from webapp.views.blank_forms import blank_form_fields
 from webapp.views.common import page, people_to_book_for, show_error
-from webapp.views.limits import booking_limited
+from webapp.views.limits import booking_limited, booking_made
 
 CALENDAR_DAYS = 21
 BOOK_FIELDS = {"starts_at": "starts_at", "ends_at": "ends_at"}
@@ -223,7 +223,7 @@ def _resource(request: HttpRequest, pk: int) -> Resource:
 def resource_detail(request: HttpRequest, pk: int) -> HttpResponse:
     resource = _resource(request, pk)
     form = BookForm(
-        initial=book_initial(timezone.localtime()),
+        initial=book_initial(timezone.localtime(), resource),
         bookers=people_to_book_for(request.user),
         me=request.user.pk,
     )
@@ -265,6 +265,7 @@ def book(request: HttpRequest, pk: int) -> HttpResponse:
             }
         show_error(request, error, form, fields=BOOK_FIELDS)
         return _resource_page(request, resource, form, suggestion=suggestion, status=400)
+    booking_made(request)
     if booking.status == BookingStatus.CONFIRMED:
         messages.success(request, _("%(title)s is booked.") % {"title": resource.title})
     else:

@@ -37,7 +37,7 @@ from backend.shuttle.services import standing_end
 from dispatch.shop_runs import seat_answer, signup_submit, signup_withdraw
 from webapp.forms.shop_runs import SignupForm
 from webapp.views.common import me_first, page, show_error
-from webapp.views.limits import booking_limited
+from webapp.views.limits import booking_limited, booking_made
 
 SIGNUP_FIELDS = {"pickup": "pickup_address", "needs": "needs", "passenger": "passenger"}
 # Sign-ups of runs that ended more than this long ago are no longer shown.
@@ -138,6 +138,7 @@ def signup(request: HttpRequest, pk: int) -> HttpResponse:
         except ApplicationError as error:
             show_error(request, error, form, fields=SIGNUP_FIELDS)
         else:
+            booking_made(request)
             if made.state == SignupState.WAITLISTED:
                 messages.success(
                     request,

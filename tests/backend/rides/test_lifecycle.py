@@ -2,13 +2,16 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone, translation
 
 from backend.errors import ApplicationError
 from backend.notifications.models import Reminder
 from backend.rides.models import RideEvent, RideRequest, RideState
 from backend.rides.services import (
+    driven_m_max,
     ride_assign,
     ride_cancel,
     ride_complete,
@@ -17,7 +20,13 @@ from backend.rides.services import (
     ride_pick_up,
     ride_start,
 )
-from tests.factories import DriverProfileFactory, RideRequestFactory, UserFactory, next_weekday_at
+from tests.factories import (
+    DriverProfileFactory,
+    RideRequestFactory,
+    UserFactory,
+    next_weekday_at,
+    ride_due,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +59,9 @@ def test_the_whole_way_records_every_step(ride, driver, rider):
         driver,
         ride.earliest_pickup,
     )
+    ride = ride_due(ride, minutes=60)
     ride = ride_start(ride=ride, actor=user)
+    ride = ride_due(ride)
     ride = ride_pick_up(ride=ride, actor=user)
     ride = ride_complete(ride=ride, actor=user, driven_m=12_400)
     assert (ride.state, ride.driven_m) == (RideState.COMPLETED, 12_400)
@@ -80,7 +91,7 @@ def test_acceptance_tells_the_rider_who_drives_and_schedules_reminders_for_both(
 
 def test_completion_without_a_reading_uses_the_estimate(ride, driver):
     user = driver.membership.user
-    ride = ride_pick_up(ride=accepted(ride, driver), actor=user)
+    ride = ride_pick_up(ride=ride_due(accepted(ride, driver)), actor=user)
     assert ride_complete(ride=ride, actor=user).driven_m == ride.distance_m
 
 
@@ -99,7 +110,7 @@ def test_transitions_only_from_their_states(ride, driver, step, from_state):
     if from_state != "offering":
         ride = accepted(ride, driver)
     if from_state == "completed":
-        ride = ride_complete(ride=ride_pick_up(ride=ride, actor=user), actor=user)
+        ride = ride_complete(ride=ride_pick_up(ride=ride_due(ride), actor=user), actor=user)
     before = ride.events.count()
     with pytest.raises(ApplicationError) as refused:
         step(ride=ride, actor=user)
@@ -228,3 +239,114 @@ def test_two_drivers_accepting_at_the_same_instant_one_wins(association, rider):
     ride.refresh_from_db()
     assert ride.driver in drivers
     assert ride.events.filter(to_state="accepted").count() == 1
+
+
+# --- Not before the ride, and not more kilometres than it can take ------------------------
+
+
+def test_the_refusal_names_the_day_of_the_ride_and_when_the_driver_can_set_off(ride, driver):
+    ride = accepted(ride, driver)
+    monday = timezone.localtime(ride.planned_pickup)
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
+        ride_start(ride=ride, actor=driver.membership.user)
+    assert (refused.value.code, refused.value.kind) == ("ride_too_early", "conflict")
+    assert str(refused.value.message) == (
+        f"This ride starts at 10:00 on Monday {monday.day} {monday:%B}; "
+        "you can say you are on your way from 08:00."
+    )
+
+
+@pytest.mark.parametrize(
+    ("minutes_ahead", "allowed"),
+    [(180, False), (121, False), (119, True), (0, True)],
+    ids=["three-hours-before", "just-over-two-hours", "just-under-two-hours", "at-pickup"],
+)
+def test_a_driver_sets_off_at_most_two_hours_before_the_pickup(
+    ride, driver, minutes_ahead, allowed
+):
+    ride = ride_due(accepted(ride, driver), minutes=minutes_ahead)
+    before = ride.events.count()
+    if allowed:
+        assert ride_start(ride=ride, actor=driver.membership.user).state == RideState.EN_ROUTE
+        return
+    with pytest.raises(ApplicationError) as refused:
+        ride_start(ride=ride, actor=driver.membership.user)
+    assert refused.value.code == "ride_too_early"
+    ride.refresh_from_db()
+    assert (ride.state, ride.events.count()) == (RideState.ACCEPTED, before)
+    assert not ride.rider.notifications.filter(kind="ride.en_route").exists()
+
+
+def test_the_limits_are_settings(ride, driver, settings):
+    settings.RIDES_START_EARLY_MINUTES = 240
+    ride = ride_due(accepted(ride, driver), minutes=180)
+    assert ride_start(ride=ride, actor=driver.membership.user).state == RideState.EN_ROUTE
+
+
+def test_picked_up_and_completed_are_refused_long_before_the_pickup(ride, driver):
+    user = driver.membership.user
+    ride = ride_start(ride=ride_due(accepted(ride, driver), minutes=60), actor=user)
+    with pytest.raises(ApplicationError) as refused:
+        ride_pick_up(ride=ride, actor=user)
+    assert refused.value.code == "ride_too_early"
+    ride.refresh_from_db()
+    assert ride.state == RideState.EN_ROUTE
+    # A passenger ready a little early is normal.
+    ride = ride_pick_up(ride=ride_due(ride, minutes=25), actor=user)
+    assert ride.state == RideState.PICKED_UP
+    # A ride already on board (picked up before this rule) is still not done before its day.
+    ride = ride_due(ride, minutes=24 * 60)
+    with pytest.raises(ApplicationError) as refused:
+        ride_complete(ride=ride, actor=user, driven_m=12_000)
+    assert refused.value.code == "ride_too_early"
+    ride.refresh_from_db()
+    assert (ride.state, ride.driven_m, ride.closed_at) == (RideState.PICKED_UP, None, None)
+
+
+def picked_up(ride, driver):
+    user = driver.membership.user
+    return ride_pick_up(ride=ride_due(accepted(ride, driver)), actor=user)
+
+
+def test_a_claim_beyond_what_the_ride_can_take_is_refused(ride, driver):
+    # Home at the pickup, a 20 km service radius and an 11 km trip: at most
+    # 1.25 x (2 x 20 + 2 x 11) = 77.5 km, in whole kilometres 77.
+    ride = picked_up(ride, driver)
+    assert driven_m_max(ride) == 77_000
+    for claimed in (1_000_000, 77_001):
+        with translation.override("en"), pytest.raises(ApplicationError) as refused:
+            ride_complete(ride=ride, actor=driver.membership.user, driven_m=claimed)
+        assert refused.value.code == "driven_too_far"
+        assert str(refused.value.message) == (
+            "You can claim at most 77 km for this ride (from your home to the pickup, the "
+            "trip, and back). If you really drove further, give 77 km and tell the "
+            "coordinator."
+        )
+        assert refused.value.fields == {"driven_m": [refused.value.message]}
+        ride.refresh_from_db()
+        assert (ride.state, ride.driven_m) == (RideState.PICKED_UP, None)
+    ride = ride_complete(ride=ride, actor=driver.membership.user, driven_m=77_000)
+    assert (ride.state, ride.driven_m) == (RideState.COMPLETED, 77_000)
+
+
+def test_a_driver_from_further_than_their_radius_can_claim_the_way_from_home(ride, association):
+    # Given the ride by a coordinator from about 33 km away (road 1.3 x geodesic, about
+    # 43 km): 1.25 x (2 x 43 + 2 x 11) km is about 135 km.
+    far = DriverProfileFactory(
+        membership__association=association,
+        service_radius_m=5_000,
+        home_base=Point(14.82, 60.5, srid=4326),
+    )
+    ride = picked_up(ride, far)
+    assert 130_000 < driven_m_max(ride) < 140_000
+    ride = ride_complete(ride=ride, actor=far.membership.user, driven_m=125_000)
+    assert ride.driven_m == 125_000
+
+
+def test_without_a_trip_estimate_only_the_absolute_cap_applies(ride, driver):
+    RideRequest.objects.filter(pk=ride.pk).update(distance_m=0)
+    ride.refresh_from_db()
+    ride = ride_complete(
+        ride=picked_up(ride, driver), actor=driver.membership.user, driven_m=500_000
+    )
+    assert ride.driven_m == 500_000

@@ -5,9 +5,10 @@ from django.contrib.gis.geos import Point
 from django.utils import timezone
 
 from backend.errors import ApplicationError, ErrorKind
-from backend.rides.models import RideEvent, RideRequest, RideState
-from backend.rides.services import RideTime, ride_request_create
-from tests.factories import DALA_JARNA, VANSBRO, UserFactory, next_weekday_at
+from backend.rides.errors import RideAlreadyRequested
+from backend.rides.models import RideEvent, RiderApproval, RideRequest, RideState
+from backend.rides.services import RideTime, ride_cancel, ride_request_create
+from tests.factories import DALA_JARNA, VANSBRO, MembershipFactory, UserFactory, next_weekday_at
 
 pytestmark = pytest.mark.django_db
 
@@ -77,8 +78,13 @@ def test_return_trip_goes_back_the_other_way(rider, association):
 def test_a_proxy_and_a_coordinator_book_for_the_rider(rider, association, coordinator):
     daughter = UserFactory()
     rider.proxy_links.create(proxy=daughter, accepted_at=timezone.now())
-    for booker in (daughter, coordinator):
-        ride = request(rider, association, requested_by=booker)
+    for hour, booker in ((10, daughter), (14, coordinator)):
+        ride = request(
+            rider,
+            association,
+            requested_by=booker,
+            when=RideTime(kind="pickup_at", at=next_weekday_at(0, hour)),
+        )
         assert (ride.rider, ride.requested_by) == (rider, booker)
     # The rider and the person who booked are both told.
     assert daughter.notifications.filter(kind="ride.requested").count() == 1
@@ -153,8 +159,6 @@ def test_bad_requests_are_refused_with_a_field_and_store_nothing(
 
 
 def test_only_approved_riders_may_request(association):
-    from tests.factories import MembershipFactory
-
     member = MembershipFactory(association=association).user
     with pytest.raises(ApplicationError) as refused:
         request(member, association)
@@ -167,3 +171,99 @@ def test_a_stranger_cannot_book_for_someone(rider, association):
         request(rider, association, requested_by=UserFactory())
     assert refused.value.code == "ride_not_allowed"
     assert not RideRequest.objects.exists()
+
+
+# --- The same ride asked for twice ------------------------------------------------------
+
+
+def _one_ride_asked_for_twice(rider, association, when, **second):
+    first = request(rider, association, when=when)
+    with pytest.raises(RideAlreadyRequested) as refused:
+        request(rider, association, when=when, **second)
+    return first, refused.value
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        RideTime(kind="pickup_at", at=next_weekday_at(0, 10)),
+        RideTime(kind="arrive_by", at=next_weekday_at(0, 11)),
+        RideTime(
+            kind="pickup_at",
+            window_start=next_weekday_at(0, 9),
+            window_end=next_weekday_at(0, 12),
+        ),
+        RideTime(kind="asap"),
+    ],
+    ids=["pickup-at", "arrive-by", "window", "as-soon-as-possible"],
+)
+def test_the_same_ride_asked_for_again_is_refused_naming_the_first(rider, association, when):
+    first, refused = _one_ride_asked_for_twice(rider, association, when)
+    assert (refused.code, refused.kind, refused.ride_id) == (
+        "ride_already_requested",
+        ErrorKind.CONFLICT,
+        first.pk,
+    )
+    assert str(refused.message) == (
+        f"Ingrid Svensson har redan den här resan bokad (resa {first.pk}). Den bokades inte en "
+        "gång till."
+    )
+    assert list(RideRequest.objects.values_list("pk", flat=True)) == [first.pk]
+    assert RideEvent.objects.count() == 1
+    assert rider.notifications.count() == 1
+
+
+def test_booked_by_someone_else_for_the_same_rider_it_is_still_the_same_ride(
+    rider, association, coordinator
+):
+    daughter = UserFactory()
+    rider.proxy_links.create(proxy=daughter, accepted_at=timezone.now())
+    when = RideTime(kind="pickup_at", at=next_weekday_at(0, 10))
+    first, refused = _one_ride_asked_for_twice(rider, association, when, requested_by=daughter)
+    assert refused.ride_id == first.pk
+    assert RideRequest.objects.count() == 1
+
+
+def test_a_ride_with_its_return_trip_asked_for_again_books_neither_again(rider, association):
+    when = RideTime(kind="pickup_at", at=next_weekday_at(0, 10))
+    first = request(rider, association, when=when, return_at=next_weekday_at(0, 13))
+    with pytest.raises(RideAlreadyRequested) as refused:
+        request(rider, association, when=when, return_at=next_weekday_at(0, 13))
+    assert refused.value.ride_id == first.pk
+    assert RideRequest.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        {"when": RideTime(kind="pickup_at", at=next_weekday_at(0, 11))},
+        {"when": RideTime(kind="arrive_by", at=next_weekday_at(0, 10))},
+        {"destination": Point(14.30, 60.52, srid=4326)},
+        {"pickup": Point(14.25, 60.51, srid=4326)},
+        "other rider",
+        "first cancelled",
+    ],
+    ids=[
+        "another-time",
+        "arrive-by-that-time",
+        "another-destination",
+        "another-pickup",
+        "another-rider",
+        "the-first-was-cancelled",
+    ],
+)
+def test_a_ride_that_differs_or_whose_twin_is_closed_is_booked(
+    rider, association, coordinator, second
+):
+    when = RideTime(kind="pickup_at", at=next_weekday_at(0, 10))
+    first = request(rider, association, when=when)
+    changes, traveller = (second if isinstance(second, dict) else {}), rider
+    if second == "other rider":
+        other = MembershipFactory(association=association, user__full_name="Karl Nilsson")
+        RiderApproval.objects.create(membership=other, approved_by=coordinator)
+        traveller = other.user
+    if second == "first cancelled":
+        ride_cancel(ride=first, actor=rider, reason="")
+    again = request(traveller, association, **{"when": when, **changes})
+    assert again.pk != first.pk
+    assert RideRequest.objects.count() == 2

@@ -6,7 +6,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.models import Notification
@@ -229,6 +229,50 @@ def test_bad_periods_are_refused_and_nothing_is_stored(trailer, member, start, e
     refused(lambda: book(member, trailer, starts_at, ends_at), code, ErrorKind.INVALID)
     assert not Booking.objects.exists()
     assert not Notification.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("hours", "language", "message"),
+    [
+        (2, "sv", "Lars släpvagn bokas i minst 4 timmar."),
+        (2, "en", "Lars släpvagn is booked for at least 4 hours."),
+        (8 * 24, "sv", "Lars släpvagn kan bokas i högst 7 dygn åt gången."),
+        (8 * 24, "en", "Lars släpvagn can be booked for at most 7 days at a time."),
+    ],
+    ids=["too-short-sv", "too-short-en", "too-long-sv", "too-long-en"],
+)
+def test_a_period_of_the_wrong_length_is_refused_with_the_limit_in_words(
+    trailer, member, hours, language, message
+):
+    trailer.min_minutes = 4 * 60
+    trailer.save()
+    with translation.override(language):
+        error = refused(
+            lambda: book(member, trailer, wednesday(10), wednesday(10) + hours * H),
+            BookingErrorCode.TOO_SHORT if hours < 4 else BookingErrorCode.TOO_LONG,
+            ErrorKind.INVALID,
+        )
+        assert str(error.message) == message
+
+
+@pytest.mark.parametrize(
+    ("minutes", "english", "swedish"),
+    [
+        (30, "30 minutes", "30 minuter"),
+        (60, "1 hour", "1 timme"),
+        (90, "1 hour 30 minutes", "1 timme 30 minuter"),
+        (4 * 60, "4 hours", "4 timmar"),
+        (24 * 60, "1 day", "1 dygn"),
+        (7 * 24 * 60, "7 days", "7 dygn"),
+        (24 * 60 + 61, "1 day 1 hour 1 minute", "1 dygn 1 timme 1 minut"),
+    ],
+)
+def test_lengths_are_worded_in_days_hours_and_minutes(minutes, english, swedish):
+    length = datetime.timedelta(minutes=minutes)
+    with translation.override("en"):
+        assert services.duration_text(length) == english
+    with translation.override("sv"):
+        assert services.duration_text(length) == swedish
 
 
 def test_out_of_service_resource_cannot_be_booked(trailer, member):

@@ -1,5 +1,6 @@
 // Samby's page script: live messages over the websocket (with reconnect and replay),
-// refreshing the parts of a page that change, and sharing an on-duty driver's position.
+// refreshing the parts of a page that change, one request per tap on a form's button, and
+// sharing an on-duty driver's position.
 // Everything here is an enhancement: every page works without it.
 (() => {
   "use strict";
@@ -141,6 +142,37 @@
     if (document.visibilityState === "visible") connect();
   });
   connect();
+
+  // --- Forms: one tap, one request -----------------------------------------------------
+  // A quick second tap on a button sent the form twice. Once a form is on its way its
+  // buttons are disabled: after the event, because the browser leaves a disabled
+  // button's name and value out of what it sends. They come back when the page is shown
+  // again from the back-forward cache, or after a while when no new page came (a slow
+  // network: the person may try again).
+  const unlock = (button) => {
+    button.disabled = false;
+    button.removeAttribute("aria-disabled");
+    delete button.dataset.sending;
+  };
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    setTimeout(() => {
+      // Read once every listener has had its turn: one may send the form itself.
+      if (event.defaultPrevented || form.target === "_blank") return;
+      const buttons = form.querySelectorAll(
+        "button:not([type]), button[type=submit], input[type=submit]",
+      );
+      buttons.forEach((button) => {
+        button.disabled = true;
+        button.setAttribute("aria-disabled", "true");
+        button.dataset.sending = "";
+      });
+      setTimeout(() => buttons.forEach(unlock), 15000);
+    });
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) document.querySelectorAll("[data-sending]").forEach(unlock);
+  });
 
   // --- On duty: share the position ---------------------------------------------------
   const duty = document.querySelector("form[data-duty='on']");
