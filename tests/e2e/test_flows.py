@@ -11,7 +11,7 @@ from backend.accounts.models import LoginCode, User
 from backend.rides.models import RideRequest, RideState
 from dispatch.offers import offer_wave
 from tests.e2e.conftest import check_axe, off_loop, screenshot, wait_live
-from tests.factories import next_weekday_at
+from tests.factories import next_weekday_at, ride_due
 from tests.fakes.geocoder import FakeNominatim
 from tests.webapp.conftest import World, build_world
 
@@ -89,7 +89,10 @@ def test_a_ride_requested_on_the_phone_is_accepted_live_by_a_driver(
     assert "Grå Volvo" in resident.locator("[data-live-region=ride]").inner_text()
     assert resident.locator("[data-ride-state]").get_attribute("data-ride-state") == "accepted"
 
-    # On the way: the state changes live, and the car appears on the resident's map.
+    # On the way (the day of the ride has come: a driver cannot set off days before it):
+    # the state changes live, and the car appears on the resident's map.
+    ride.refresh_from_db()
+    ride_due(ride)
     driver.get_by_role("button", name="I am on my way").click()
     resident.wait_for_function(
         "document.querySelector('[data-ride-state]').dataset.rideState === 'en_route'"
