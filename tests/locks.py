@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from backend.accounts.models import User
 
@@ -39,6 +39,19 @@ class Beside:
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
+
+
+def sessions_waiting_on_a_lock() -> int:
+    """How many sessions of the test database wait for a lock (a row's, or an advisory
+    one) at this moment, as pg_stat_activity shows them."""
+    with connections["default"].cursor() as cursor:
+        # Statistics views are a snapshot per transaction: take a fresh one.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
 
 
 @contextmanager

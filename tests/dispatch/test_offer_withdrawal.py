@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.gis.geos import Point
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from backend.errors import ApplicationError
 from backend.notifications.live import user_group
@@ -24,7 +24,7 @@ from tests.factories import (
     RideRequestFactory,
     next_weekday_at,
 )
-from tests.locks import Beside, referred_to_meanwhile
+from tests.locks import Beside, referred_to_meanwhile, sessions_waiting_on_a_lock
 
 
 def available_driver(association, name: str, lon: float):
@@ -78,16 +78,10 @@ def _waiting_for_locks(count: int) -> None:
     """Until `count` other sessions wait for a row lock (both answers have read the offer
     as pending and queue behind the ride's lock)."""
     deadline = clock.monotonic() + 10
-    with connections["default"].cursor() as cursor:
-        while clock.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0] >= count:
-                return
-            clock.sleep(0.01)
+    while clock.monotonic() < deadline:
+        if sessions_waiting_on_a_lock() >= count:
+            return
+        clock.sleep(0.01)
     raise AssertionError("the answers never queued for the ride's lock")
 
 

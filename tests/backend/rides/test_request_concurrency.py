@@ -5,13 +5,13 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from backend.rides.errors import RideAlreadyRequested
 from backend.rides.models import RideRequest
 from backend.rides.services import RideTime, ride_request_create
 from tests.factories import DALA_JARNA, VANSBRO, next_weekday_at
-from tests.locks import Beside, referred_to_meanwhile
+from tests.locks import Beside, referred_to_meanwhile, sessions_waiting_on_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,17 +34,6 @@ def _ask(rider, association) -> RideRequest:
     )
 
 
-def _waiting_on_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        # Statistics views are a snapshot per transaction: take a fresh one.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 def test_the_second_of_two_requests_at_once_waits_for_the_first_and_books_nothing(
     rider, association
 ):
@@ -59,11 +48,11 @@ def test_the_second_of_two_requests_at_once_waits_for_the_first_and_books_nothin
                 results["first"] = _ask(rider, association).pk
                 first_saved.set()
                 deadline = time.monotonic() + 10
-                while not (_waiting_on_a_lock() or second_done.is_set()):
+                while not (sessions_waiting_on_a_lock() or second_done.is_set()):
                     if time.monotonic() > deadline:
                         break
                     time.sleep(0.02)
-                results["second_was_waiting"] = _waiting_on_a_lock()
+                results["second_was_waiting"] = sessions_waiting_on_a_lock() > 0
         finally:
             first_saved.set()
             connection.close()

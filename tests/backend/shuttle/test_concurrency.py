@@ -4,7 +4,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from backend.errors import ApplicationError
 from backend.shuttle.models import OccurrenceState, RunOccurrence, RunSignup, SignupState
@@ -14,7 +14,7 @@ from backend.shuttle.services import (
     signup_cancel,
     signup_create,
 )
-from tests.locks import Beside, referred_to_meanwhile
+from tests.locks import Beside, referred_to_meanwhile, sessions_waiting_on_a_lock
 from tests.shuttle_world import make_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,17 +28,6 @@ def world(settings):
         actor=world.residents[0], occurrence=world.occurrence, passenger=world.residents[0]
     )
     return world  # one seat left
-
-
-def _waiting_on_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        # Statistics views are a snapshot per transaction: take a fresh one.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def test_second_taker_of_the_last_seat_waits_for_the_first_and_finds_it_gone(world):
@@ -56,9 +45,9 @@ def test_second_taker_of_the_last_seat_waits_for_the_first_and_finds_it_gone(wor
                 ).state
                 first_done.set()
                 deadline = time.monotonic() + 10
-                while not _waiting_on_a_lock() and time.monotonic() < deadline:
+                while not sessions_waiting_on_a_lock() and time.monotonic() < deadline:
                     time.sleep(0.02)
-                results["second_was_waiting"] = _waiting_on_a_lock()
+                results["second_was_waiting"] = sessions_waiting_on_a_lock() > 0
         finally:
             connection.close()
 
