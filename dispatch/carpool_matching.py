@@ -117,7 +117,7 @@ def search_check(search: Search, *, now: dt.datetime | None = None) -> None:
     if not 1 <= search.seats <= MAX_SEATS:
         raise _invalid(Code.SEATS, _("Choose from 1 to 8 seats."), "seats")
     if search.walk_m is not None and not 0 <= search.walk_m <= MAX_WALK_M:
-        raise _invalid(Code.SEATS, _("Walk from 0 to 5000 metres."), "max_walk_m")
+        raise _invalid(Code.WALK, _("Walk from 0 to 5000 metres."), "max_walk_m")
 
 
 # The departures with a leg near the pickup while the window is open; of those, the ones

@@ -15,6 +15,8 @@ class CarpoolErrorCode(StrEnum):
     SEATS_BELOW_TAKEN = "seats_below_taken"
     LUGGAGE = "luggage_invalid"
     PRICE_TOO_HIGH = "price_above_cost"
+    PRICE_NEGATIVE = "price_invalid"
+    WALK = "walk_invalid"
     RRULE_INVALID = "rrule_invalid"
     VIA_INVALID = "via_invalid"
     NOT_ON_ROUTE = "not_on_route"

@@ -75,6 +75,18 @@ def _check_seats(seats: int, field: str = "seats") -> None:
         raise _invalid(Code.SEATS, _("Choose from 1 to 8 seats."), field)
 
 
+def _check_price(price_ore: int, cap: int) -> None:
+    if price_ore < 0:
+        raise _invalid(Code.PRICE_NEGATIVE, _("A seat cannot cost less than 0 kr."), "price_ore")
+    if price_ore > cap:
+        raise _invalid(
+            Code.PRICE_TOO_HIGH,
+            _("A seat may cost at most %(max)s kr on this trip: the cost of driving it, shared.")
+            % {"max": cap // 100},
+            "price_ore",
+        )
+
+
 def _check_places(a: Point, b: Point, field: str) -> None:
     if a.distance(b) < SAME_PLACE_DEGREES:
         raise _invalid(
@@ -169,13 +181,8 @@ def trip_publish(
     cap = price_cap(distance_m=route.distance_m, seats=seats)
     if price_ore is None:
         price_ore = price_suggested(distance_m=route.distance_m, seats=seats)
-    elif not 0 <= price_ore <= cap:
-        raise _invalid(
-            Code.PRICE_TOO_HIGH,
-            _("A seat may cost at most %(max)s kr on this trip: the cost of driving it, shared.")
-            % {"max": cap // 100},
-            "price_ore",
-        )
+    else:
+        _check_price(price_ore, cap)
     trip = Trip.objects.create(
         driver=driver,
         association=association,
@@ -456,13 +463,7 @@ def trip_update(*, trip: Trip, actor: User, **changes) -> Trip:
     _check_seats(seats)
     cap = price_cap(distance_m=trip.distance_m, seats=seats)
     price = changes.get("price_ore", trip.price_ore)
-    if not 0 <= price <= cap:
-        raise _invalid(
-            Code.PRICE_TOO_HIGH,
-            _("A seat may cost at most %(max)s kr on this trip: the cost of driving it, shared.")
-            % {"max": cap // 100},
-            "price_ore",
-        )
+    _check_price(price, cap)
     if "luggage" in changes and changes["luggage"] not in Luggage.values:
         raise _invalid(Code.LUGGAGE, _("Choose no luggage, a small bag or a suitcase."), "luggage")
     open_departures = TripOccurrence.objects.select_for_update().filter(

@@ -333,7 +333,7 @@ def _move(
         ride.refresh_from_db()
         raise ApplicationError(
             RideErrorCode.WRONG_STATE,
-            _("This ride is %(state)s and cannot be changed that way.")
+            _("This ride's status is “%(state)s”, so it cannot be changed that way.")
             % {"state": ride.get_state_display()},
             kind=ErrorKind.CONFLICT,
         )
