@@ -3,6 +3,7 @@ or as a relative, the waitlist and a seat offered from it, cancelling, every wee
 role sees and changes only what is theirs; bad input writes nothing."""
 
 import datetime
+import re
 
 import pytest
 from django.test import Client
@@ -260,3 +261,19 @@ def test_run_list_query_count_is_fixed(shop, django_assert_num_queries):
     with django_assert_num_queries(6):
         page = client.get("/shop-runs/").content.decode()
     assert page.count("Cancel for Greta") == RunSignup.objects.count() > 1
+
+
+def test_each_checkbox_of_the_sign_up_form_sits_in_its_own_label(shop):
+    # As a field group the box stood on a line of its own under its label, and with
+    # two in a row it was not clear which box was which.
+    page = client_for(shop.residents[0]).get(f"/shop-runs/{shop.occurrence.pk}/sign-up")
+    html = page.content.decode()
+    for name, label in [
+        ("every_week", "Every week until I stop it"),
+        ("waitlist", "If the run is full, put me on the waitlist"),
+    ]:
+        box = re.search(rf'<label class="choice"><input type="checkbox" name="{name}"[^>]*> ', html)
+        assert box, name
+        assert html[box.end() :].startswith(label)
+    assert 'aria-describedby="id_every_week_helptext"' in html
+    assert 'id="id_every_week_helptext"' in html
