@@ -31,16 +31,20 @@ class Kind:
     words: Callable[[dict], dict] | None = None
 
 
+def _km_words(payload: dict) -> dict:
+    """The distance with the language's decimal mark ("10,7" in Swedish)."""
+    return {**payload, "km": number_format(payload["km"], decimal_pos=1)}
+
+
 def _ride_offer_words(payload: dict) -> dict:
     """The needs (codes, comma-separated, as the offers API gives them) as words, and the
-    distance with the language's decimal mark ("10,7" in Swedish)."""
+    distance as `_km_words` gives it."""
     labels = dict(Need.choices)
     needs = payload["needs"]
     needs = [code.strip() for code in (needs.split(",") if isinstance(needs, str) else needs)]
     return {
-        **payload,
+        **_km_words(payload),
         "needs": ", ".join(str(labels.get(code, code)) for code in needs if code),
-        "km": number_format(payload["km"], decimal_pos=1),
     }
 
 
@@ -171,6 +175,7 @@ KINDS: dict[str, Kind] = {
                 "passengers. Review the plan and approve it to send the offers."
             ),
             NO_SMS,
+            words=_km_words,
         ),
         Kind(
             "association.message",

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.models import Notification, SmsReplyCode
+from backend.notifications.selectors import notification_message
 from backend.rides.models import (
     AssignmentPlan,
     Offer,
@@ -611,6 +612,9 @@ def test_plan_tomorrow_plans_each_association_once_and_tells_its_coordinators(
         False,
         {"plan": plan.pk, "day": tomorrow.isoformat(), "planned": 1, "rides": 1, "km": 0.0},
     )
+    # The distance in the reader's language: "0,0" in Swedish, not Python's "0.0".
+    assert "0,0 km" in notification_message(told, language="sv")["body"]
+    assert "0.0 km" in notification_message(told, language="en")["body"]
     # Running again plans nothing more and tells nobody again.
     assert plan_tomorrow() == 0
     assert AssignmentPlan.objects.count() == 1
