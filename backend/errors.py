@@ -24,9 +24,13 @@ class ApplicationError(Exception):
         *,
         kind: ErrorKind = ErrorKind.INVALID,
         fields: dict[str, list[Any]] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
+        """`extra`: further keys of the API's error object, for what a client can act on
+        (the id of the ride already booked)."""
         super().__init__(str(message))
         self.code = str(code)
         self.message = message
         self.kind = kind
         self.fields = fields or {}
+        self.extra = extra or {}

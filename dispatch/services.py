@@ -46,20 +46,19 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
 def ride_cancel(
     *, ride: RideRequest, actor: User, reason: str, with_return: bool = False
 ) -> RideRequest:
-    """The passenger's side cancels (see backend.rides.services.ride_cancel), with its
-    return trip when asked; the offers still waiting for an answer are withdrawn and leave
-    the drivers' offer lists live."""
+    """The passenger's side cancels (see backend.rides.services.ride_cancel); with
+    `with_return`, its return trip too when it can still be cancelled
+    (`return_trip_cancellable`): both or neither. The offers still waiting for an answer
+    are withdrawn and leave the drivers' offer lists live."""
     with transaction.atomic():
         back = rides.return_trip_cancellable(ride=ride) if with_return else None
-        ride = rides.ride_cancel(ride=ride, actor=actor, reason=reason, with_return=with_return)
-        cancelled_rides = [ride]
+        cancelled = [rides.ride_cancel(ride=ride, actor=actor, reason=reason)]
         if back is not None:
-            back.refresh_from_db()
-            cancelled_rides.append(back)
-        for cancelled in cancelled_rides:
-            board_changed(cancelled)
-            withdraw_pending_offers(ride=cancelled, reason=WithdrawReason.CANCELLED)
-    return ride
+            cancelled.append(rides.ride_cancel(ride=back, actor=actor, reason=reason))
+        for each in cancelled:
+            board_changed(each)
+            withdraw_pending_offers(ride=each, reason=WithdrawReason.CANCELLED)
+    return cancelled[0]
 
 
 def ride_mark_unfulfilled(

@@ -37,8 +37,12 @@ STATUS_BY_KIND = {
 }
 
 
-def error_body(code: str, message: Any, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
+def error_body(
+    code: str, message: Any, fields: dict | None = None, extra: dict | None = None
+) -> dict:
+    return {
+        "error": {"code": code, "message": str(message), "fields": fields or {}, **(extra or {})}
+    }
 
 
 def _flatten_fields(detail: Any) -> dict[str, list[str]]:
@@ -127,7 +131,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         )
     if isinstance(exc, ApplicationError):
         fields = {name: [str(m) for m in messages] for name, messages in exc.fields.items()}
-        return Response(error_body(exc.code, exc.message, fields), status=STATUS_BY_KIND[exc.kind])
+        return Response(
+            error_body(exc.code, exc.message, fields, exc.extra), status=STATUS_BY_KIND[exc.kind]
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

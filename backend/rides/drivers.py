@@ -3,7 +3,7 @@ and the association's approval of riders."""
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, time
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
@@ -28,6 +28,7 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
+from backend.rides.services import MAX_AHEAD
 
 PROFILE_FIELDS = {
     "home_base",
@@ -40,10 +41,6 @@ PROFILE_FIELDS = {
     "vehicle_description",
     "active",
 }
-
-
-# Like a ride booking: a year covers every real plan, and a date beyond it is a typo.
-EXCEPTION_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -234,7 +231,7 @@ def availability_exception_add(
             _("The day has passed."),
             fields={"date": [_("Choose today or later.")]},
         )
-    if day > today + EXCEPTION_AHEAD:
+    if day > today + MAX_AHEAD:  # as far as a ride can be booked
         raise ApplicationError(
             RideErrorCode.TIME_TOO_FAR,
             _("You can plan changes at most a year ahead. Choose an earlier day."),

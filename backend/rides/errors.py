@@ -43,5 +43,5 @@ class RideAlreadyRequested(ApplicationError):
     ride, so the pages and the API can lead to it."""
 
     def __init__(self, code: StrEnum | str, message: Any, *, ride_id: int, **kwargs) -> None:
-        super().__init__(code, message, **kwargs)
+        super().__init__(code, message, extra={"ride": ride_id}, **kwargs)
         self.ride_id = ride_id

@@ -470,22 +470,24 @@ def _refuse_before(ride: RideRequest, *, step: str, minutes: int, message) -> No
         return
     begins_local = timezone.localtime(begins)
     from_local = timezone.localtime(allowed_from)
-    when = _("%(time)s on %(day)s") % {
-        "time": formats.time_format(begins_local, "H:i"),
-        "day": formats.date_format(begins_local, "l j F"),
-    }
-    if from_local.date() == begins_local.date():
-        allowed = formats.time_format(from_local, "H:i")
-    else:
-        allowed = _("%(time)s on %(day)s") % {
-            "time": formats.time_format(from_local, "H:i"),
-            "day": formats.date_format(from_local, "l j F"),
-        }
+    allowed = (
+        formats.time_format(from_local, "H:i")
+        if from_local.date() == begins_local.date()
+        else _time_on_day(from_local)
+    )
     raise ApplicationError(
         RideErrorCode.TOO_EARLY,
-        message % {"when": when, "from": allowed},
+        message % {"when": _time_on_day(begins_local), "from": allowed},
         kind=ErrorKind.CONFLICT,
     )
+
+
+def _time_on_day(moment: datetime) -> str:
+    """ "10:00 on Tuesday 8 December" (local time)."""
+    return _("%(time)s on %(day)s") % {
+        "time": formats.time_format(moment, "H:i"),
+        "day": formats.date_format(moment, "l j F"),
+    }
 
 
 def driven_m_max(ride: RideRequest) -> int:
@@ -612,13 +614,10 @@ def return_trip_cancellable(*, ride: RideRequest) -> RideRequest | None:
 
 
 @transaction.atomic
-def ride_cancel(
-    *, ride: RideRequest, actor: User, reason: str, with_return: bool = False
-) -> RideRequest:
+def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     """Cancel for the passenger's side (the rider, their proxy or a coordinator): the
-    ride is closed and a driver who held it is told. With `with_return`, its return trip
-    too when it can still be cancelled (`return_trip_cancellable`): both or neither. Offers
-    still waiting are the caller's to withdraw (dispatch.services.ride_cancel)."""
+    ride is closed and a driver who held it is told. Offers still waiting, and the return
+    trip when asked, are the caller's (dispatch.services.ride_cancel)."""
     if not (
         user_can_act_for(actor=actor, resident=ride.rider)
         or user_is_coordinator(user=actor, association=ride.association)
@@ -626,14 +625,6 @@ def ride_cancel(
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED, _("You cannot cancel this ride."), kind=ErrorKind.FORBIDDEN
         )
-    back = return_trip_cancellable(ride=ride) if with_return else None
-    ride = _cancel_one(ride, actor=actor, reason=reason)
-    if back is not None:
-        _cancel_one(back, actor=actor, reason=reason)
-    return ride
-
-
-def _cancel_one(ride: RideRequest, *, actor: User, reason: str) -> RideRequest:
     driver = ride.driver
     ride = _move(
         ride,

@@ -44,7 +44,7 @@ from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode
 from backend.rides import services as rides
 from backend.rides.drivers import rider_approve
-from backend.rides.errors import RideAlreadyRequested, RideErrorCode
+from backend.rides.errors import RideErrorCode
 from backend.rides.models import (
     CLOSED_STATES,
     DriverProfile,
@@ -80,7 +80,6 @@ from dispatch.services import (
     ride_request_submit,
 )
 from mobile_api.audit import AuditedListMixin
-from mobile_api.errors import error_body
 from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.pagination import paginated_rows
 from mobile_api.rides_serializers import (
@@ -284,26 +283,21 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
         association = values.get("association") or _only_rider_association(rider)
         pickup, pickup_address = _place(values["pickup"], "pickup")
         destination, destination_address = _place(values["destination"], "destination")
-        try:
-            with _fields_renamed(_TIME_FIELDS):
-                ride = ride_request_submit(
-                    requested_by=request.user,
-                    rider=rider,
-                    association=association,
-                    pickup=pickup,
-                    pickup_address=pickup_address,
-                    destination=destination,
-                    destination_address=destination_address,
-                    when=RideTime(**values["time"]),
-                    passengers=values["passengers"],
-                    needs=values["needs"],
-                    note=values["note"],
-                    return_at=values.get("return_at"),
-                )
-        except RideAlreadyRequested as error:
-            body = error_body(error.code, error.message)
-            body["error"]["ride"] = error.ride_id
-            return Response(body, status=status.HTTP_409_CONFLICT)
+        with _fields_renamed(_TIME_FIELDS):
+            ride = ride_request_submit(
+                requested_by=request.user,
+                rider=rider,
+                association=association,
+                pickup=pickup,
+                pickup_address=pickup_address,
+                destination=destination,
+                destination_address=destination_address,
+                when=RideTime(**values["time"]),
+                passengers=values["passengers"],
+                needs=values["needs"],
+                note=values["note"],
+                return_at=values.get("return_at"),
+            )
         # Whoever asked may act for the rider (checked above), so sees the whole ride:
         # read as the list reads it, not with the ORM's join of seven tables, which
         # PostgreSQL planned anew on every request.

@@ -7,6 +7,8 @@ signed-in person lends (`resources_lent_by`), so someone else's is a 404 that do
 say it exists. The association's own things stay in the console for its coordinators.
 Every write is a `backend.sharing.services` function."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -38,7 +40,6 @@ from webapp.forms.lending import (
 )
 from webapp.forms.rides import map_settings
 from webapp.views.common import page, show_error
-from webapp.views.sharing import duration_text
 
 
 def _my_associations(user: User):
@@ -66,8 +67,8 @@ def _page(
     things = things_lent_by(user=request.user, now=timezone.now())
     for thing in things:
         resource = thing.resource
-        resource.shortest = duration_text(resource.min_minutes)
-        resource.longest = duration_text(resource.max_minutes)
+        resource.shortest = services.duration_text(timedelta(minutes=resource.min_minutes))
+        resource.longest = services.duration_text(timedelta(minutes=resource.max_minutes))
     return page(
         request,
         "webapp/sharing/mine.html",

@@ -18,7 +18,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.accounts.models import User
@@ -83,17 +82,6 @@ def _prices(resource: Resource) -> list[str]:
     if resource.deposit_ore:
         lines.append(_("Deposit %(kr)s kr") % {"kr": _kronor(resource.deposit_ore)})
     return lines
-
-
-def duration_text(minutes: int) -> str:
-    """ "2 hours", "3 days", "90 minutes": the largest whole unit."""
-    if minutes % (24 * 60) == 0:
-        days = minutes // (24 * 60)
-        return ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
-    return ngettext("%(n)s minute", "%(n)s minutes", minutes) % {"n": minutes}
 
 
 # --- Browse -------------------------------------------------------------------------------------
@@ -197,8 +185,8 @@ def _resource_page(
             "resource": resource,
             "photos": list(resource.photos.all()),
             "prices": _prices(resource),
-            "shortest": duration_text(resource.min_minutes),
-            "longest": duration_text(resource.max_minutes),
+            "shortest": services.duration_text(dt.timedelta(minutes=resource.min_minutes)),
+            "longest": services.duration_text(dt.timedelta(minutes=resource.max_minutes)),
             "privileged": privileged,
             "manager": manager,
             "is_car": resource.kind == ResourceKind.CAR,
