@@ -427,25 +427,24 @@ def stats_dashboard(*, query: StatsQuery) -> Dashboard:
 def _dashboard(query: StatsQuery) -> Dashboard:
     """Everything the dashboard shows. A filter (villages, services) selects rows of
     the unfiltered table of its dimension; when any of those rows is withheld there, the
-    filtered figures would give it back, so the whole selection is withheld."""
+    filtered figures would give it back, so the whole selection is withheld. With a
+    filter, every table is the filtered one, as the API's CSV of the same choices."""
     unfiltered = query.with_filters(villages=(), services=())
     filtered = bool(query.villages or query.services)
     # Without a filter the series comes from the same statements as the other tables.
     tables = stats_tables(query=unfiltered, dimensions=[*LINKED, *([] if filtered else ["period"])])
-    villages, associations, services = (tables[name] for name in LINKED)
-    withheld = _selection_withheld(villages, query.villages) or _selection_withheld(
-        services, query.services
+    withheld = _selection_withheld(tables["village"], query.villages) or _selection_withheld(
+        tables["service"], query.services
     )
-    series = (
-        stats_tables(query=query, dimensions=["period"])["period"] if filtered else tables["period"]
-    )
+    if filtered:
+        tables = stats_tables(query=query, dimensions=[*LINKED, "period"])
+    if withheld:
+        tables = {name: _withhold_all(table) for name, table in tables.items()}
+    villages, associations, services, series = (tables[name] for name in [*LINKED, "period"])
     unmet = _unmet(query)
     if withheld:
-        series = _withhold_all(series)
         unmet = UnmetMap(features=[], withheld_cells=len(unmet.features) + unmet.withheld_cells)
-    total = series.total
-    if not query.villages and not query.services:
-        total = villages.total
+    total = villages.total if not filtered else series.total
     return Dashboard(query, total, villages, associations, services, series, unmet, withheld)
 
 

@@ -1,6 +1,8 @@
 """The statistics dashboard: renders the figures, charts and map for the analyst's
 municipality, and nothing for anyone else."""
 
+import csv
+import io
 import re
 import xml.etree.ElementTree as ET
 
@@ -105,3 +107,34 @@ def test_swedish_page(world):
     html = client.get("/stats/", RANGE, HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     assert '<html lang="sv">' in html
     assert "118,0 km" in html  # Swedish decimal comma
+
+
+def _table_rows(html: str, table_id: str) -> dict[str, str]:
+    """A table's body rows by their heading, each as its cells' text."""
+    table = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.DOTALL)[1]
+    body = re.search(r"<tbody>(.*?)</tbody>", table, re.DOTALL)[1]
+    rows = re.findall(r"<th[^>]*>(.*?)</th>(.*?)</tr>", body, re.DOTALL)
+    return {
+        name.strip(): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cells)).strip()
+        for name, cells in rows
+    }
+
+
+def test_with_a_village_chosen_the_tables_show_that_village_as_their_csv_does(world, settings):
+    settings.STATS_K_ANONYMITY = 2
+    client = client_of(world.analyst_a)
+    whole = client.get("/stats/", RANGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chosen = client.get(
+        "/stats/", {**RANGE, "village": world.vansbro.pk}, HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    # PRO Äppelbo drives in Äppelbo only: with Vansbro chosen it has nothing to count.
+    assert _table_rows(chosen, "associations") != _table_rows(whole, "associations")
+    csv_link = re.search(r'href="([^"]*group_by=association[^"]*)"', chosen)[1]
+    lines = client.get(csv_link.replace("&amp;", "&")).content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(lines)))
+    csv_requests = {row["label"]: row["requests"] for row in rows if row["association"] != "total"}
+    page_requests = {
+        name: cells.split(" ")[0] for name, cells in _table_rows(chosen, "associations").items()
+    }
+    assert page_requests == csv_requests
+    assert "PRO Äppelbo" not in page_requests or page_requests["PRO Äppelbo"] == "0"
