@@ -197,7 +197,9 @@ CROSS JOIN LATERAL ({_FIT}) AS fit
 WHERE fit.pickup_at IS NOT NULL
   AND ST_Distance(d.home_base, %(pickup)s::geography) <= d.service_radius_m * %(radius_factor)s
 ORDER BY d.knn
-LIMIT %(fetch)s
+-- WITH TIES: drivers as near as the last one read are all read, so which of them is
+-- ranked does not depend on the order the rows happen to come in.
+FETCH FIRST %(fetch)s ROWS WITH TIES
 """  # noqa: S608 - only constants of this module are interpolated; values are parameters
 
 # With windows: one KNN walk of the GiST index (association, during, home_base) over the
@@ -305,7 +307,7 @@ FROM (
     ) AS w
     GROUP BY w.driver_id
     ORDER BY knn
-    LIMIT %(fetch)s
+    FETCH FIRST %(fetch)s ROWS WITH TIES  -- as in _WEEKLY_QUERY
 ) AS f
 JOIN rides_driverprofile AS d ON d.id = f.driver_id
 ORDER BY f.knn

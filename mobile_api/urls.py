@@ -125,6 +125,7 @@ urlpatterns = [
     path("driver/profile", drivers.DriverProfileView.as_view(), name="driver-profile"),
     path("driver/availability", drivers.DriverAvailability.as_view(), name="driver-availability"),
     path("driver/exceptions", drivers.DriverExceptions.as_view(), name="driver-exceptions"),
+    path("driver/exceptions/<int:pk>", drivers.DriverException.as_view(), name="driver-exception"),
     path("driver/duty", drivers.DriverDuty.as_view(), name="driver-duty"),
     path("driver/position", drivers.DriverPosition.as_view(), name="driver-position"),
     path("driver/logbook", drivers.DriverLogbook.as_view(), name="driver-logbook"),

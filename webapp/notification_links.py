@@ -66,6 +66,13 @@ def _console(name: str, association_id: int | None, recipient: User, *args) -> s
     return _with(reverse(name, args=args), association=association_id)
 
 
+def membership_request_roster(payload: dict, recipient: User) -> str | None:
+    """The console's roster of the association someone asked to join, at the requests
+    waiting; None (the messages page) when the recipient no longer coordinates it."""
+    url = _console("webapp:console-roster", _id(payload, "association_id"), recipient)
+    return f"{url}#pending-title" if url else None
+
+
 # --- Volunteer rides ---------------------------------------------------------------------------
 
 
@@ -271,6 +278,10 @@ LINKS: dict[str, Link | None] = {
     "membership.approved": to("webapp:home"),
     # The reason is in the message; nothing to do on a page.
     "membership.suspended": None,
+    # To a coordinator: the roster of the association, where the request is answered.
+    "membership.requested": membership_request_roster,
+    # The person may ask again, there or elsewhere.
+    "membership.declined": to("webapp:associations"),
     "proxy.added": to("webapp:profile"),
     "proxy.invited": to("webapp:profile", "proxy-requests"),
     "proxy.accepted": to("webapp:profile"),
@@ -279,8 +290,10 @@ LINKS: dict[str, Link | None] = {
     "ride.requested": rider_ride,
     "ride.accepted": rider_ride,
     "ride.en_route": rider_ride,
+    "ride.no_show": rider_ride,
     "ride.driver_withdrew": rider_ride,
     "ride.unfulfilled": rider_ride,
+    "ride.cancelled_by_association": rider_ride,
     "ride.reminder": ride_reminder,
     # Volunteer rides: drivers and coordinators
     "ride.offered": ride_offer,
@@ -300,6 +313,7 @@ LINKS: dict[str, Link | None] = {
     "shuttle.signed_up": MY_SIGNUPS,
     "shuttle.waitlisted": MY_SIGNUPS,
     "shuttle.seat_offered": MY_SIGNUPS,
+    "shuttle.signup_cancelled": MY_SIGNUPS,
     # ... and the run's drivers: their run sheet.
     "shuttle.run_cancelled": run_changed,
     "shuttle.run_moved": run_changed,

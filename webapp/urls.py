@@ -91,6 +91,7 @@ urlpatterns = [
         name="driver-availability-exception-remove",
     ),
     path("driver/km", driver.kilometres, name="driver-km"),
+    path("driver/profile", driver.car_and_area, name="driver-profile"),
     # Installable app
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service-worker"),
@@ -153,9 +154,12 @@ urlpatterns += [
     path("console/rides/<int:pk>/", board.ride, name="console-ride"),
     path("console/rides/<int:pk>/assign", board.assign, name="console-assign"),
     path("console/rides/<int:pk>/reassign", board.reassign, name="console-reassign"),
+    path("console/rides/<int:pk>/cancel", board.cancel, name="console-ride-cancel"),
     path("console/phone/", phone.phone, name="console-phone"),
     path("console/phone/new", phone.person_new, name="console-person-new"),
     path("console/phone/<int:pk>/", phone.book, name="console-book"),
+    path("console/phone/seats/<int:pk>/cancel", phone.seat_cancel, name="console-seat-cancel"),
+    path("console/phone/things/<int:pk>/cancel", phone.item_cancel, name="console-item-cancel"),
     path("console/roster/", roster.roster, name="console-roster"),
     path(
         "console/roster/<int:pk>/<str:action>",
@@ -164,6 +168,14 @@ urlpatterns += [
     ),
     path("console/runs/", runs.runs, name="console-runs"),
     path("console/runs/<int:pk>/assign", runs.run_assign, name="console-run-assign"),
+    path("console/runs/new", runs.run_new, name="console-run-new"),
+    path("console/runs/<int:pk>/cancel", runs.run_cancel, name="console-run-cancel"),
+    path("console/runs/<int:pk>/move", runs.run_move, name="console-run-move"),
+    path(
+        "console/runs/schedules/<int:pk>/stop",
+        runs.schedule_stop,
+        name="console-run-schedule-stop",
+    ),
     path("console/messages/", messages.member_messages, name="console-messages"),
     path("console/mileage/", mileage.mileage, name="console-mileage"),
     path("console/mileage.csv", mileage.mileage_csv, name="console-mileage-csv"),
@@ -245,4 +257,17 @@ urlpatterns += [
     # Answering someone who asks for help (a proxy request).
     path("profile/people/<int:pk>/accept", profile.proxy_accept, name="proxy-accept"),
     path("profile/people/<int:pk>/decline", profile.proxy_decline, name="proxy-decline"),
+]
+
+# Associations for residents: finding one's own and asking to join it.
+from webapp.views import associations  # noqa: E402
+
+urlpatterns += [
+    path("associations/", associations.association_list, name="associations"),
+    path("associations/<int:pk>/join", associations.association_join, name="association-join"),
+    path(
+        "associations/memberships/<int:pk>/withdraw",
+        associations.membership_withdraw_view,
+        name="association-withdraw",
+    ),
 ]

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KT, KeyTextTransform
 from django.db.models.functions import Coalesce
 
@@ -324,6 +325,63 @@ def associations_visible_to(*, user: User) -> QuerySet[Association]:
     villages and public contact are not personal data, and a newcomer must be able to
     find theirs; who belongs to it is scoped by `association_memberships_for`."""
     return Association.objects.all()
+
+
+def associations_to_join(*, user: User, search: str = "") -> QuerySet[Association]:
+    """`associations_visible_to(user)` as the page for joining lists them, with their
+    municipality and villages: those the person is in or asked to join first (`mine`),
+    then those of the municipality that holds their home (`near_home`, from
+    `home_location`), the one with the nearest village first, then the rest by name.
+    `search` narrows them to those whose name, municipality or one of whose villages
+    holds the letters typed."""
+    associations = associations_visible_to(user=user)
+    search = search.strip()
+    if search:
+        associations = associations.filter(
+            Q(name__icontains=search)
+            | Q(municipality__name__icontains=search)
+            | Q(pk__in=Village.objects.filter(name__icontains=search).values("associations"))
+        )
+    associations = associations.annotate(
+        mine=Exists(Membership.objects.filter(user_id=user.pk, association=OuterRef("pk")))
+    )
+    home = user.home_location
+    if home is None:
+        associations = associations.annotate(near_home=Value(False))
+        order = [F("mine").desc()]
+    else:
+        associations = associations.annotate(
+            near_home=Exists(
+                Municipality.objects.filter(pk=OuterRef("municipality_id"), boundary__contains=home)
+            ),
+            home_m=Subquery(
+                Village.objects.filter(associations=OuterRef("pk"))
+                .annotate(m=Distance("location", home))
+                .order_by("m")
+                .values("m")[:1]
+            ),
+        )
+        order = [F("mine").desc(), F("near_home").desc(), F("home_m").asc(nulls_last=True)]
+    return (
+        associations.select_related("municipality")
+        .prefetch_related(Prefetch("villages", queryset=Village.objects.order_by("name")))
+        .order_by(*order, "name", "pk")
+    )
+
+
+def memberships_of(*, user: User) -> QuerySet[Membership]:
+    """The person's own memberships, in every state, with their association, by name."""
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("association")
+        .order_by("association__name", "pk")
+    )
+
+
+def membership_states_of(*, user: User) -> set[str]:
+    """The states of the person's memberships (one small query): whether they are an
+    active member anywhere, or wait for an answer."""
+    return set(Membership.objects.filter(user=user).values_list("state", flat=True))
 
 
 def association_memberships_for(*, viewer: User, association: Association) -> QuerySet[Membership]:

@@ -20,6 +20,7 @@ from backend.community.models import (
     Role,
 )
 from backend.community.selectors import (
+    association_coordinators,
     association_message_recipients,
     user_can_act_for,
     user_is_coordinator,
@@ -41,6 +42,7 @@ class CommunityErrorCode(StrEnum):
     PROXY_ALREADY_ACCEPTED = "proxy_already_accepted"
     MANAGED_CANNOT_BE_PROXY = "managed_cannot_be_proxy"
     PROXY_PHONE_MISSING = "proxy_phone_missing"
+    NOT_OWN_MEMBERSHIP = "membership_not_own"
 
 
 def _require_coordinator(*, actor: User, association: Association) -> None:
@@ -66,10 +68,15 @@ def _clean_roles(roles: list[str]) -> list[str]:
     return [role for role in Role.values if role in set(roles) | {Role.MEMBER}]
 
 
+@transaction.atomic
 def membership_request(
     *, user: User, association: Association, roles: list[str] | None = None
 ) -> Membership:
-    """Ask to join. The membership waits for a coordinator's approval."""
+    """Ask to join. The membership waits for a coordinator's approval, and the
+    association's active coordinators are told ("membership.requested"; delivered after
+    the commit). Asking again while a membership exists, in whatever state, is a
+    conflict that says which: waiting, active, or suspended with its reason (a suspended
+    member does not get round the suspension by asking again)."""
     roles = _clean_roles(roles or [Role.MEMBER])
     if Role.COORDINATOR in roles:
         raise ApplicationError(
@@ -82,13 +89,127 @@ def membership_request(
         user=user, association=association, defaults={"roles": roles}
     )
     if not created:
+        raise _already_asked_to_join(membership, association)
+    coordinators = list(
+        association_coordinators(association_id=association.pk)
+        .filter(is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("pk")
+    )
+    notify_many(
+        coordinators,
+        "membership.requested",
+        {
+            "association": association.name,
+            "association_id": association.pk,
+            "person": user.full_name,
+            "roles": roles,
+            "membership": membership.pk,
+        },
+    )
+    return membership
+
+
+def _already_asked_to_join(membership: Membership, association: Association) -> ApplicationError:
+    names = {"association": association.name, "reason": membership.state_reason}
+    if membership.state == MembershipState.ACTIVE:
+        message = _("You are already a member of %(association)s.") % names
+    elif membership.state == MembershipState.SUSPENDED:
+        message = (
+            _(
+                "Your membership of %(association)s is suspended: %(reason)s. Call the "
+                "association if you want to talk about it."
+            )
+            % names
+            if membership.state_reason
+            else _(
+                "Your membership of %(association)s is suspended. Call the association "
+                "if you want to talk about it."
+            )
+            % names
+        )
+    else:
+        message = _("You have already asked to join %(association)s.") % names
+    return ApplicationError(CommunityErrorCode.ALREADY_MEMBER, message, kind=ErrorKind.CONFLICT)
+
+
+def _pending_membership_locked(membership: Membership) -> Membership | None:
+    """The membership's row, locked for the rest of the transaction (None when it is
+    gone: withdrawn or declined meanwhile). An approval, a decline and a withdrawal at
+    once are taken one after the other, each seeing what the one before did."""
+    return (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("association", "user")
+        .filter(pk=membership.pk)
+        .first()
+    )
+
+
+@transaction.atomic
+def membership_withdraw(*, actor: User, membership: Membership) -> None:
+    """The person takes back their request to join before a coordinator answers: the
+    pending membership is deleted, as if never asked, so they may ask again later. Only
+    their own request, and only while it waits: an active or suspended membership is
+    ended by a coordinator. Locks the membership (`_pending_membership_locked`); a
+    request already gone (declined, or a second click) is nothing to do."""
+    if membership.user_id != actor.pk:
         raise ApplicationError(
-            CommunityErrorCode.ALREADY_MEMBER,
-            _("You have already asked to join %(association)s.")
-            % {"association": association.name},
+            CommunityErrorCode.NOT_OWN_MEMBERSHIP,
+            _("Only the person who asked to join can withdraw the request."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    locked = _pending_membership_locked(membership)
+    if locked is None:
+        return
+    if locked.state != MembershipState.PENDING:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _(
+                "Your request to join %(association)s has already been answered, so there is "
+                "nothing to withdraw. Ask the association's coordinators if you want to leave."
+            )
+            % {"association": locked.association.name},
             kind=ErrorKind.CONFLICT,
         )
-    return membership
+    locked.delete()
+
+
+@transaction.atomic
+def membership_decline(*, actor: User, membership: Membership, reason: str = "") -> None:
+    """A coordinator says no to someone who asked to join, with a reason they see if
+    one is given ("membership.declined"). The pending membership is deleted rather than
+    kept in a state of its own: it was never active, so nothing hangs on it (a rider
+    approval given early goes with it), and the person may ask again later (one
+    membership per person and association, `membership_unique`, would otherwise keep
+    them out for good; keeping someone out is what suspension is for). Who said no to
+    whom and when is in the audit log (the roster's `membership.decline`). Only a
+    request that waits can be declined. Locks the membership
+    (`_pending_membership_locked`), so an approval and a decline at once count once."""
+    _require_coordinator(actor=actor, association=membership.association)
+    locked = _pending_membership_locked(membership)
+    if locked is None:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _("This request to join has already been answered or withdrawn."),
+            kind=ErrorKind.CONFLICT,
+        )
+    if locked.state != MembershipState.PENDING:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _(
+                "Only a request waiting for approval can be declined. To end a membership, "
+                "suspend it instead."
+            ),
+            kind=ErrorKind.CONFLICT,
+        )
+    person, association = locked.user, locked.association
+    locked.delete()
+    if person.is_active:
+        notify(
+            person,
+            "membership.declined",
+            {"association": association.name, "reason": reason.strip()},
+        )
 
 
 def _membership_set_state(
@@ -107,7 +228,15 @@ def _membership_set_state(
         state=to_state, state_reason=reason, state_changed_by=actor, state_changed_at=now
     )
     if not updated:
-        membership.refresh_from_db()
+        try:
+            membership.refresh_from_db()
+        except Membership.DoesNotExist:
+            # Declined or withdrawn meanwhile (membership_decline, membership_withdraw).
+            raise ApplicationError(
+                CommunityErrorCode.WRONG_STATE,
+                _("This request to join has already been answered or withdrawn."),
+                kind=ErrorKind.CONFLICT,
+            ) from None
         raise ApplicationError(
             CommunityErrorCode.WRONG_STATE,
             _("This membership is %(state)s and cannot be changed that way.")

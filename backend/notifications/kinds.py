@@ -5,14 +5,17 @@ Texts are %-format strings over the payload: `notify()` refuses a payload that l
 key a text needs, so a typo fails where it is made, not on a phone.
 """
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from backend.community.models import Role
 from backend.notifications.models import Channel
 from backend.rides.models import Need
 
@@ -48,6 +51,24 @@ def _ride_offer_words(payload: dict) -> dict:
     }
 
 
+def _membership_roles_words(payload: dict) -> dict:
+    """The roles asked for (codes) as words: "member, volunteer driver"."""
+    labels = dict(Role.choices)
+    return {
+        **payload,
+        "roles": ", ".join(str(labels.get(role, role)) for role in payload["roles"]),
+    }
+
+
+def _membership_declined_words(payload: dict) -> dict:
+    """The coordinator's reason as a sentence of its own, or nothing when none was given."""
+    reason = payload["reason"].strip()
+    return {
+        **payload,
+        "reason": " " + str(_("The reason: %(reason)s") % {"reason": reason}) if reason else "",
+    }
+
+
 KINDS: dict[str, Kind] = {
     kind.code: kind
     for kind in [
@@ -62,6 +83,25 @@ KINDS: dict[str, Kind] = {
             _("Membership suspended"),
             _("Your membership of %(association)s is suspended: %(reason)s"),
             ALL_CHANNELS,
+        ),
+        # To each active coordinator of the association, when someone asks to join.
+        Kind(
+            "membership.requested",
+            _("%(person)s asks to join"),
+            _(
+                "%(person)s asks to join %(association)s as %(roles)s. Approve or decline "
+                "the request in the roster."
+            ),
+            NO_SMS,
+            words=_membership_roles_words,
+        ),
+        # To the person whose request to join a coordinator declined; they may ask again.
+        Kind(
+            "membership.declined",
+            _("No to your request to join"),
+            _("%(association)s said no to your request to join.%(reason)s"),
+            NO_SMS,
+            words=_membership_declined_words,
         ),
         Kind(
             "proxy.added",
@@ -115,6 +155,15 @@ KINDS: dict[str, Kind] = {
             "ride.en_route",
             _("Your driver is on the way"),
             _("%(driver)s is on the way to pick you up."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "ride.no_show",
+            _("The driver did not find you"),
+            _(
+                "%(driver)s came for your ride at %(when)s but did not find you. If that is "
+                "wrong, call your association."
+            ),
             ALL_CHANNELS,
         ),
         Kind(
@@ -200,6 +249,12 @@ KINDS: dict[str, Kind] = {
             "shuttle.seat_offered",
             _("A seat is free"),
             _("A seat is free on the shop run %(when)s for %(name)s. Answer by %(until)s."),
+            ALL_CHANNELS,
+        ),
+        Kind(
+            "shuttle.signup_cancelled",
+            _("Shop run seat cancelled"),
+            _("%(name)s no longer comes along on the shop run %(when)s."),
             ALL_CHANNELS,
         ),
         Kind(
@@ -430,6 +485,14 @@ KINDS: dict[str, Kind] = {
             _("A coordinator gave the ride %(when)s to another driver. %(reason)s"),
             ALL_CHANNELS,
         ),
+        # The association console: a coordinator cancelled a ride for the rider (who
+        # phoned in, say); to the rider and whoever booked for them
+        Kind(
+            "ride.cancelled_by_association",
+            _("Ride cancelled"),
+            _("%(association)s has cancelled your ride %(when)s. %(reason)s"),
+            ALL_CHANNELS,
+        ),
     ]
 }
 
@@ -441,8 +504,29 @@ def get_kind(code: str) -> Kind:
         raise ValueError(f"unknown notification kind {code!r}; add it to kinds.py") from None
 
 
+# How payloads store a local time ("2026-12-03 10:00"): the same in every language.
+LOCAL_TIME = re.compile(r"\b(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})\b")
+
+
+def times_in_words(text: str) -> str:
+    """Each local time in `text` as people read it in the active language: "Thursday 3
+    December 10:00" ("torsdag 3 december 10:00"), with the year only when it is not this
+    year's. A message may be read days later, so the day is named, not "tomorrow"."""
+
+    def words(match: re.Match) -> str:
+        year, month, day, hour, minute = match.groups()
+        try:
+            date = dt.date(int(year), int(month), int(day))
+        except ValueError:
+            return match.group(0)
+        shape = "l j F" if date.year == timezone.localdate().year else "l j F Y"
+        return f"{formats.date_format(date, shape)} {hour}:{minute}"
+
+    return LOCAL_TIME.sub(words, text)
+
+
 def render(kind: Kind, payload: dict, language: str) -> tuple[str, str]:
     """Title and body in `language`. Raises KeyError when the payload lacks a field."""
     with translation.override(language):
         values = kind.words(payload) if kind.words else payload
-        return str(kind.title) % values, str(kind.body) % values
+        return times_in_words(str(kind.title) % values), times_in_words(str(kind.body) % values)

@@ -521,3 +521,13 @@ def driver_km_by_month(*, driver: DriverProfile, months: int = 12) -> list[Month
         )
         for row in rows
     ]
+
+
+def rides_ahead_of_member(
+    *, rider: User, association: Association, limit: int = 20
+) -> QuerySet[RideRequest]:
+    """A member's rides with the association that are still to happen (looking for a
+    driver or with one), soonest first: what a coordinator goes through with a caller."""
+    return RideRequest.objects.filter(
+        rider=rider, association=association, state__in=[*OPEN_STATES, *DRIVER_HOLDS]
+    ).order_by("earliest_pickup", "pk")[:limit]

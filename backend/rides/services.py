@@ -584,8 +584,19 @@ def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None
 
 @transaction.atomic
 def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideRequest:
-    """The driver came, the passenger did not."""
+    """The driver came, the passenger did not: not before the pickup time the passenger
+    was told (a ride days ahead cannot be closed this way). The passenger, and whoever
+    booked for them, is told, so a mistake is found while it can still be put right."""
     _require_driver(ride, actor)
+    _refuse_before(
+        ride,
+        step="no-show",
+        minutes=0,
+        message=_(
+            "This ride's pickup is at %(when)s; you can say the passenger did not come "
+            "from %(from)s."
+        ),
+    )
     ride = _move(
         ride,
         from_states=DRIVER_STEPS["no-show"],
@@ -596,6 +607,11 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
         busy=None,
     )
     _cancel_reminders(ride)
+    _tell_rider(
+        ride,
+        "ride.no_show",
+        {"driver": actor.full_name, "when": local_time(_ride_begins(ride))},
+    )
     return ride
 
 
@@ -615,13 +631,16 @@ def return_trip_cancellable(*, ride: RideRequest) -> RideRequest | None:
 
 @transaction.atomic
 def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
-    """Cancel for the passenger's side (the rider, their proxy or a coordinator): the
-    ride is closed and a driver who held it is told. Offers still waiting, and the return
-    trip when asked, are the caller's (dispatch.services.ride_cancel)."""
-    if not (
-        user_can_act_for(actor=actor, resident=ride.rider)
-        or user_is_coordinator(user=actor, association=ride.association)
-    ):
+    """Cancel for the passenger's side (the rider, their proxy or a coordinator of the
+    ride's association): the ride is closed and a driver who held it is told; when a
+    coordinator cancels for the rider (who phoned in, say), the rider and whoever booked
+    for them are told too. Offers still waiting, and the return trip when asked, are the
+    caller's (dispatch.services.ride_cancel)."""
+    # A coordinator of the ride's association cancelling for a member (not for themself).
+    as_coordinator = actor.pk != ride.rider_id and user_is_coordinator(
+        user=actor, association=ride.association
+    )
+    if not (as_coordinator or user_can_act_for(actor=actor, resident=ride.rider)):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED, _("You cannot cancel this ride."), kind=ErrorKind.FORBIDDEN
         )
@@ -648,6 +667,17 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
             },
             urgent=True,
         )
+    if as_coordinator:
+        payload = {
+            "when": local_time(ride.planned_pickup or ride.earliest_pickup),
+            "association": ride.association.name,
+            "reason": reason.strip(),
+            "ride": ride.pk,
+        }
+        told = {ride.rider_id: ride.rider, ride.requested_by_id: ride.requested_by}
+        for person_id, person in told.items():
+            if person_id != actor.pk:
+                notify(person, "ride.cancelled_by_association", payload)
     return ride
 
 

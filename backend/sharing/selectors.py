@@ -428,3 +428,20 @@ def person_feed_of(*, user: User) -> CalendarFeed | None:
     """`user`'s calendar feed if they made one; reading never makes one (the secret
     address exists only once they asked for it)."""
     return CalendarFeed.objects.filter(user=user).first()
+
+
+def bookings_ahead_of_member(
+    *, booker: User, association_id: int, now: datetime, limit: int = 20
+) -> QuerySet[Booking]:
+    """A member's bookings of the association's things not yet begun or waiting for
+    approval, soonest first (the console's page of a caller)."""
+    return (
+        Booking.objects.filter(
+            booker=booker,
+            resource__association_id=association_id,
+            status__in=UPCOMING,
+            ends_at__gt=now,
+        )
+        .select_related("resource")
+        .order_by("starts_at", "pk")[:limit]
+    )

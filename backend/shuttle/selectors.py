@@ -64,6 +64,14 @@ def schedules_visible_to(*, user: User) -> QuerySet[RunSchedule]:
     return RunSchedule.objects.filter(association_id__in=_member_association_ids(user))
 
 
+def schedules_for_coordinator(*, user: User, association_id: int) -> QuerySet[RunSchedule]:
+    """The association's recurring runs, for one of its coordinators (none for others)."""
+    return RunSchedule.objects.filter(
+        association_id=association_id,
+        association_id__in=coordinated_association_ids(user=user),
+    )
+
+
 def occurrences_visible_to(*, user: User) -> QuerySet[RunOccurrence]:
     """Runs of the associations `user` or someone they book for is an active member of
     (drivers and coordinators are members too)."""
@@ -85,12 +93,14 @@ def signups_of(*, actor: User) -> QuerySet[RunSignup]:
 
 def signup_cards(*, people_ids: list[int], since: datetime, limit: int) -> list[dict]:
     """The active sign-ups of the people in `people_ids` (from `people_ids_actable_by`) for
-    runs that arrive after `since`, soonest first: only what a card shows, the waitlist
+    runs that arrive after `since`, soonest first (a cancelled run's too, with its state
+    and reason, so the card says so): only what a card shows, the waitlist
     place counted as in `with_waitlist_position`. SQL, as it runs on every start page
     (backend/db.py)."""
     rows = fetch_dicts(
         """
         SELECT s.state, s.estimated_pickup, o.arrive_at, sch.destination_name,
+               o.state AS run_state, o.state_reason AS run_reason,
                u.full_name AS passenger_name,
                CASE WHEN s.state = %(waitlisted)s THEN (
                    SELECT count(*) FROM shuttle_runsignup AS w
@@ -316,4 +326,21 @@ def occurrences_for_coordinator(*, user: User, association_id: int) -> QuerySet[
             )
         )
         .annotate(waitlisted=Count("signups", filter=Q(signups__state=SignupState.WAITLISTED)))
+    )
+
+
+def signups_ahead_of_member(
+    *, passenger: User, association_id: int, now: datetime, limit: int = 20
+) -> QuerySet[RunSignup]:
+    """A member's seats and waitlist places on the association's runs still to come,
+    soonest first (the console's page of a caller)."""
+    return (
+        RunSignup.objects.filter(
+            passenger=passenger,
+            occurrence__association_id=association_id,
+            occurrence__arrive_at__gt=now,
+            state__in=ACTIVE_SIGNUP,
+        )
+        .select_related("occurrence__schedule")
+        .order_by("occurrence__arrive_at", "pk")[:limit]
     )

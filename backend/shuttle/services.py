@@ -161,6 +161,21 @@ def schedule_create(
     return schedule
 
 
+@transaction.atomic
+def schedule_stop(*, actor: User, schedule: RunSchedule) -> RunSchedule:
+    """A coordinator stops a recurring run: no new dates are made from it (the daily
+    materialising and the open data feed skip it). Dates already made stay as they are,
+    with their sign-ups; each is cancelled on its own (`occurrence_cancel`), which tells
+    the people signed up. Locks the schedule's row."""
+    _require_coordinator(actor, schedule.association)
+    schedule = RunSchedule.objects.select_for_update().get(pk=schedule.pk)
+    if not schedule.active:
+        raise _conflict(ShuttleErrorCode.RUN_NOT_OPEN, _("This shop run is already stopped."))
+    schedule.active = False
+    schedule.save(update_fields=["active"])
+    return schedule
+
+
 def occurrences_materialise(
     *, schedule: RunSchedule, today: date | None = None
 ) -> list[RunOccurrence]:
@@ -627,6 +642,13 @@ def signup_cancel(*, actor: User, signup: RunSignup) -> RunSignup:
         _seats_release(signup.occurrence_id, signup.seats)
         waitlist_offer_seats(occurrence_id=signup.occurrence_id)
     signup.refresh_from_db()
+    # Told like the sign-up was: a coordinator may have cancelled it on the phone, and
+    # the passenger's relative who signed them up should know too.
+    _tell(
+        signup,
+        "shuttle.signup_cancelled",
+        {"name": signup.passenger.full_name, "when": local_time(signup.occurrence.arrive_at)},
+    )
     return signup
 
 

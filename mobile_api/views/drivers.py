@@ -21,12 +21,19 @@ from backend.errors import ApplicationError, ErrorKind
 from backend.rides.drivers import (
     Slot,
     availability_exception_add,
+    availability_exception_remove,
     availability_set,
     driver_position_update,
     driver_profile_save,
     driver_set_duty,
 )
-from backend.rides.models import DRIVER_HOLDS, DriverProfile, RideRequest, RideState
+from backend.rides.models import (
+    DRIVER_HOLDS,
+    AvailabilityException,
+    DriverProfile,
+    RideRequest,
+    RideState,
+)
 from backend.rides.selectors import (
     driver_logbook,
     driver_profiles_of,
@@ -182,6 +189,23 @@ class DriverExceptions(APIView):
             end=values.get("end"),
         )
         return Response(AvailabilityExceptionOutput(exception).data, status=status.HTTP_201_CREATED)
+
+
+class DriverException(APIView):
+    """One of my dated changes (a day away, an extra time)."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        """Remove it: my week applies that day again. Someone else's is a 404."""
+        exception = get_object_or_404(
+            AvailabilityException.objects.select_related("driver__membership"),
+            pk=pk,
+            driver__in=driver_profiles_of(user=request.user),
+        )
+        availability_exception_remove(
+            actor=request.user, driver=exception.driver, exception_id=exception.pk
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DriverDuty(APIView):

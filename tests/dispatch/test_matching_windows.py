@@ -171,6 +171,32 @@ def test_random_weeks_give_the_same_candidates_as_the_weekly_query(driver_specs,
         transaction.set_rollback(True)
 
 
+def test_drivers_as_near_as_the_last_one_read_are_all_ranked():
+    """Two drivers busy at the pickup's door (ranked last: a ride each lately) and two
+    from the same house 4 m away: with one wanted, three are read, and which of the two
+    from the same house is read must not depend on the order rows come in (it did: the
+    two queries could name different drivers)."""
+    half_past = (dt.time(6, 0), dt.time(6, 30))
+    busy = {"metres": 0, "seats": 1, "slots": [], "aways": [(1, None)], "extras": [(2, half_past)]}
+    association = AssociationFactory()
+    make_driver(association, {**busy, "held": [(1, half_past)]})
+    make_driver(association, {**busy, "held": [(1, half_past)]})
+    for weekday in (3, 4):
+        slots = [(day, (dt.time(6, 0), dt.time(8, 0))) for day in range(7) if day != weekday]
+        make_driver(
+            association,
+            {"metres": 4, "seats": 1, "slots": slots, "aways": [], "extras": [], "held": []},
+        )
+    AvailabilityHorizon.objects.all().delete()
+    availability_windows_roll()
+    ride = make_ride(
+        association, {"day": 1, "at": dt.time(7, 0), "kind": "days", "minutes": 10, "passengers": 1}
+    )
+    all_four = weekly(ride, limit=20)
+    assert len(all_four) == 4 and all_four == candidates(ride, limit=20)
+    assert candidates(ride, limit=1) == weekly(ride, limit=1) == all_four[:1]
+
+
 # --- DST nights, over the windows --------------------------------------------------------------
 
 

@@ -14,9 +14,11 @@ from rest_framework.test import APIClient
 
 from backend.accounts.models import ProxyLink, User
 from backend.community.models import Membership, Role
+from backend.rides.availability import availability_windows_roll
 from backend.rides.models import (
     AvailabilityException,
     AvailabilitySlot,
+    AvailabilityWindow,
     DriverProfile,
     RideRequest,
     RideState,
@@ -455,6 +457,61 @@ def test_bad_exception_is_refused(association, erik, api_as, body, code, fields)
     assert not AvailabilityException.objects.exists()
 
 
+def _windows_on(profile: DriverProfile, day: datetime.date) -> list[tuple]:
+    return list(
+        AvailabilityWindow.objects.filter(driver=profile, day=day)
+        .order_by("during")
+        .values_list("during", flat=True)
+    )
+
+
+def test_removing_a_day_away_makes_the_week_apply_again(association, erik, api_as):
+    availability_windows_roll()  # the windows' dates, as the beat task builds them
+    profile = profile_of(erik, association)
+    client = api_as(erik)
+    day = timezone.localdate() + datetime.timedelta(days=3)
+    client.put(
+        "/api/v1/driver/availability",
+        {"slots": [{"weekday": day.weekday(), "start": "08:00", "end": "12:00"}]},
+        format="json",
+    )
+    week = _windows_on(profile, day)
+    assert week
+    away = client.post("/api/v1/driver/exceptions", {"date": day.isoformat(), "kind": "away"})
+    kept = client.post(
+        "/api/v1/driver/exceptions",
+        {"date": (day + datetime.timedelta(days=1)).isoformat(), "kind": "away"},
+    )
+    assert _windows_on(profile, day) == []
+
+    response = client.delete(f"/api/v1/driver/exceptions/{away.json()['id']}")
+
+    assert (response.status_code, response.content) == (204, b"")
+    assert list(profile.exceptions.values_list("pk", flat=True)) == [kept.json()["id"]]
+    assert _windows_on(profile, day) == week  # the driver can be asked that day again
+    again = client.delete(f"/api/v1/driver/exceptions/{away.json()['id']}")
+    assert error_of(again, 404)["code"] == "not_found"
+
+
+def test_another_drivers_exception_is_404_and_stays(association, erik, api_as):
+    profile_of(erik, association)
+    olle = driver_member(association, "Olle Berg", "+46701740612")
+    theirs = AvailabilityException.objects.create(
+        driver=profile_of(olle, association),
+        date=timezone.localdate() + datetime.timedelta(days=3),
+        kind="away",
+    )
+    coordinator = UserFactory()
+    MembershipFactory(
+        user=coordinator, association=association, roles=[Role.MEMBER, Role.COORDINATOR]
+    )
+
+    for person in (erik, coordinator):
+        response = api_as(person).delete(f"/api/v1/driver/exceptions/{theirs.pk}")
+        assert error_of(response, 404)["code"] == "not_found"
+    assert AvailabilityException.objects.filter(pk=theirs.pk).exists()
+
+
 # --- Duty and the live position ---------------------------------------------------------------
 
 
@@ -658,6 +715,7 @@ def test_an_exception_at_the_same_time_as_another_is_409(association, erik, api_
         ("put", "/api/v1/driver/profile"),
         ("put", "/api/v1/driver/availability"),
         ("post", "/api/v1/driver/exceptions"),
+        ("delete", "/api/v1/driver/exceptions/1"),
         ("post", "/api/v1/driver/duty"),
         ("post", "/api/v1/driver/position"),
         ("get", "/api/v1/driver/logbook"),

@@ -179,13 +179,15 @@ class World:
             start = rng.randrange(7 * 2, 16 * 2)  # half hours
             length = rng.randrange(2 * 2, 8 * 2 + 1)
             end = min(start + length, 22 * 2)
-            slots.append(
-                Slot(
-                    weekday,
-                    dt.time(start // 2, 30 * (start % 2)),
-                    dt.time(end // 2, 30 * (end % 2)),
-                )
+            slot = Slot(
+                weekday, dt.time(start // 2, 30 * (start % 2)), dt.time(end // 2, 30 * (end % 2))
             )
+            # One day's times never overlap (the slot_no_overlap constraint, as the service).
+            if all(
+                other.weekday != weekday or other.end <= slot.start or slot.end <= other.start
+                for other in slots
+            ):
+                slots.append(slot)
         return tuple(slots)
 
     def _weekday_in_two_weeks(self) -> dt.date:

@@ -182,9 +182,8 @@ WEB_ARGS = {
     "webapp:driver-offer": pk("offer", answer="accept"),
     "webapp:driver-ride": pk("ride"),
     "webapp:driver-ride-action": pk("ride", action="start"),
-    # Any id that is not one of the driver's own changes: removing one's own, and not
-    # another driver's, is in tests/webapp/test_driver_pages.py.
-    "webapp:driver-availability-exception-remove": pk("ride"),
+    # The assigned driver's day away: he removes it, another driver's remove changes nothing.
+    "webapp:driver-availability-exception-remove": pk("availability_exception"),
     "webapp:shuttle-run-sheet": pk("run"),
     "webapp:carpool-booking-cancel": pk("carpool_booking"),
     "webapp:carpool-trip-cancel": pk("trip"),
@@ -201,9 +200,18 @@ WEB_ARGS = {
     "webapp:console-ride": pk("ride"),
     "webapp:console-assign": pk("open_ride"),
     "webapp:console-reassign": pk("ride"),
+    "webapp:console-ride-cancel": pk("ride"),
     "webapp:console-book": lambda world: {"pk": world.people["resident"].pk},
+    "webapp:console-seat-cancel": pk("signup"),
+    "webapp:console-item-cancel": pk("sharing_booking"),
     "webapp:console-membership": pk("membership", action="approve"),
+    "webapp:association-join": pk("association"),
+    # Another resident's membership: one's own only (and only while it waits).
+    "webapp:association-withdraw": pk("membership"),
     "webapp:console-run-assign": pk("run"),
+    "webapp:console-run-cancel": pk("run"),
+    "webapp:console-run-move": pk("run"),
+    "webapp:console-run-schedule-stop": pk("schedule"),
     "webapp:notification-open": pk("notification"),
     "webapp:sharing-resource": pk("resource"),
     "webapp:sharing-book": pk("resource"),
@@ -223,6 +231,7 @@ WEB_ARGS = {
     "webapp:sharing-photo-delete": pk("lent_thing"),
 }
 SPECIAL_ARGS = {
+    "driver-exception": pk("availability_exception"),
     "proxy-link-delete": lambda world: {
         "resident_id": world.people["resident"].pk,
         "proxy_id": world.people["proxy"].pk,
@@ -515,7 +524,21 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("webapp:console-run-assign", "POST"): lambda world: {
         "driver": world.drivers["driver_other"].pk
     },
+    ("webapp:console-ride-cancel", "POST"): lambda world: {"reason": "Sjuk."},
+    ("webapp:driver-profile", "POST"): lambda world: {
+        "radius_km": "25",
+        "seats": "3",
+        "vehicle_description": "Röd Saab",
+        "walker_space": "on",
+    },
+    ("webapp:console-run-cancel", "POST"): lambda world: {"reason": "Snöstorm."},
+    ("webapp:console-run-move", "POST"): lambda world: {
+        "day": timezone.localtime(world.objects["run"].arrive_at).date().isoformat(),
+        "arrive_at": "10:15",
+        "leave_at": "11:45",
+    },
     ("webapp:console-sharing-decline", "POST"): lambda world: {"reason": "Bilen är på service."},
+    ("webapp:association-join", "POST"): lambda world: {"driver": "on"},
     ("webapp:console-sharing-out", "POST"): lambda world: {"text": "Punktering."},
 }
 MULTIPART = {("sharing-resource-photos", "POST")}
@@ -647,6 +670,8 @@ ROWS: list[Row] = [
     R("driver-availability", "PUT", 404, driver_assigned=200, driver_other=200),
     R("driver-duty", "POST", 404, driver_assigned=200, driver_other=200),
     R("driver-exceptions", "POST", 404, driver_assigned=201, driver_other=201),
+    # The assigned driver's day away: only he removes it; anyone else's answer is 404.
+    R("driver-exception", "DELETE", 404, driver_assigned=204),
     R("driver-logbook", "GET", 404, driver_assigned=200, driver_other=200),
     R("driver-position", "POST", 404, driver_assigned=409, driver_other=409),
     R("driver-profile", "GET", 404, driver_assigned=200, driver_other=200),
@@ -719,9 +744,9 @@ ROWS: list[Row] = [
     R("ride-events", "GET", 404, resident=403, proxy=403, driver_assigned=403, coordinator=200),
     R("ride-list", "GET", 200),
     R("ride-list", "POST", 404, resident=201, proxy=201, coordinator=201),
-    R("ride-no-show", "POST", 404, resident=403, proxy=403, driver_assigned=200, coordinator=403),
     # The held ride is days ahead: the driver gets past every permission check to the
     # rule that these steps wait for the day of the ride (ride_too_early).
+    R("ride-no-show", "POST", 404, resident=403, proxy=403, driver_assigned=409, coordinator=403),
     R("ride-picked-up", "POST", 404, resident=403, proxy=403, driver_assigned=409, coordinator=403),
     R("ride-start", "POST", 404, resident=403, proxy=403, driver_assigned=409, coordinator=403),
     R(
@@ -916,7 +941,22 @@ ROWS: list[Row] = [
     R("webapp:console-assign", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-book", "GET", 403, coordinator=200, coordinator_other=404),
     R("webapp:console-book", "POST", 403, coordinator=400, coordinator_other=404),
+    R("webapp:console-seat-cancel", "POST", 403, coordinator=302, coordinator_other=404),
+    R("webapp:console-item-cancel", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-membership", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
+    # Declining an active membership: refused with a message (only a waiting request is).
+    replace(
+        R(
+            "webapp:console-membership",
+            "POST",
+            403,
+            coordinator=UNCHANGED,
+            coordinator_other=404,
+            label="decline",
+        ),
+        kwargs=lambda world: {"pk": world.pk("membership"), "action": "decline"},
+        body={"reason": "Du bor i en annan kommun."},
+    ),
     R("webapp:console-mileage-csv", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-mileage-paid", "POST", 403, coordinator=400, coordinator_other=400),
     R("webapp:console-messages", "GET", 403, coordinator=200, coordinator_other=200),
@@ -928,8 +968,15 @@ ROWS: list[Row] = [
     R("webapp:console-phone", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-reassign", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-ride", "GET", 403, coordinator=200, coordinator_other=404),
+    R("webapp:console-ride-cancel", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-roster", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-run-assign", "POST", 403, coordinator=400, coordinator_other=404),
+    R("webapp:console-run-cancel", "POST", 403, coordinator=302, coordinator_other=404),
+    R("webapp:console-run-move", "POST", 403, coordinator=302, coordinator_other=404),
+    R("webapp:console-run-new", "GET", 403, coordinator=200, coordinator_other=200),
+    # The matrix posts no run: refused, nothing written.
+    R("webapp:console-run-new", "POST", 403, coordinator=400, coordinator_other=400),
+    R("webapp:console-run-schedule-stop", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-runs", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-sharing-approve", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
     R("webapp:console-sharing-decline", "POST", 403, coordinator=UNCHANGED, coordinator_other=404),
@@ -942,13 +989,15 @@ ROWS: list[Row] = [
         "webapp:driver-availability-exception-remove",
         "POST",
         403,
-        driver_assigned=UNCHANGED,
+        driver_assigned=302,
         driver_other=UNCHANGED,
     ),
     R("webapp:driver-availability", "GET", 403, driver_assigned=200, driver_other=200),
     R("webapp:driver-availability", "POST", 403, driver_assigned=400, driver_other=400),
     R("webapp:driver-duty", "POST", 403, driver_assigned=UNCHANGED, driver_other=UNCHANGED),
     R("webapp:driver-km", "GET", 403, driver_assigned=200, driver_other=200),
+    R("webapp:driver-profile", "GET", 403, driver_assigned=200, driver_other=200),
+    R("webapp:driver-profile", "POST", 403, driver_assigned=302, driver_other=302),
     # Someone else's offer: back to the driver page with "There is no such offer for you",
     # the same as for an id that does not exist (tests/webapp/test_driver_pages.py).
     # Someone else's offer: back to the driver page with "There is no such offer for you",
@@ -960,6 +1009,21 @@ ROWS: list[Row] = [
     R("webapp:driver-ride", "GET", 403, driver_assigned=200, driver_other=404),
     R("webapp:driver", "GET", 403, driver_assigned=200, driver_other=200),
     R("webapp:erased", "GET", 200, anonymous=200),
+    # Associations: every one for anyone signed in; asking to join one's own again is
+    # refused with a message, anyone else asks (and its coordinator is told).
+    R("webapp:associations", "GET", 200),
+    R(
+        "webapp:association-join",
+        "POST",
+        UNCHANGED,
+        proxy=302,
+        coordinator_other=302,
+        analyst=302,
+        analyst_other=302,
+        staff=302,
+    ),
+    # The world's membership is the other resident's, and active: nothing to withdraw.
+    R("webapp:association-withdraw", "POST", 404, other_resident=UNCHANGED),
     R("webapp:home", "GET", 200),
     R("webapp:language", "POST", UNCHANGED, anonymous=UNCHANGED),
     R("webapp:manifest", "GET", 200, anonymous=200),
@@ -978,6 +1042,7 @@ ROWS: list[Row] = [
     # again writes nothing), and a new one for anyone who asks.
     R("webapp:calendar-feed", "POST", 302, resident=UNCHANGED),
     R("webapp:calendar-feed-new", "POST", 302),
+    R("webapp:ride-cancel", "GET", 404, resident=200, proxy=200, coordinator=200),
     R("webapp:ride-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R("webapp:ride-new", "GET", 200),
     R("webapp:ride-new", "POST", 400),

@@ -30,6 +30,7 @@ from backend.community.models import (
 from backend.notifications.models import Notification
 from backend.rides.models import (
     AssignmentPlan,
+    AvailabilityException,
     DriverProfile,
     Offer,
     OfferState,
@@ -229,6 +230,10 @@ def build_world() -> World:
     )
     o["plan"] = AssignmentPlan.objects.create(
         association=a, day=timezone.localdate() + dt.timedelta(days=1), total_km=0
+    )
+    # A day away of the assigned driver, far enough ahead to touch no ride or run.
+    o["availability_exception"] = AvailabilityException.objects.create(
+        driver=assigned, date=timezone.localdate() + dt.timedelta(days=20), kind="away"
     )
 
     # Shop runs: a weekly run, the resident signed up (once and standing), the assigned

@@ -2,7 +2,11 @@
 offer a trip, ride alerts. Each role sees and may change only what is theirs; bad input
 is answered with what to change and writes nothing."""
 
+import html
+import re
+
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 
 from backend.carpool.models import (
@@ -206,6 +210,72 @@ def test_a_point_far_from_the_route_is_refused(world, departure):
     )
     assert carpool_snapshot() == before
     assert client.get(response["Location"]).status_code == 200
+
+
+# --- A refused booking keeps the search --------------------------------------------------------
+
+
+def _book_button_form(page: str) -> dict:
+    """The first result's booking form as the search page renders it (hidden fields and
+    the message), as a browser would send it."""
+    form = page[page.index('action="/carpool/book"') :]
+    form = form[: form.index("</form>")]
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+    return {name: html.unescape(value) for name, value in fields.items()} | {"message": ""}
+
+
+def test_a_seat_taken_meanwhile_goes_back_to_the_same_search_with_the_reason(world):
+    departure = publish(world, seats=1, instant_booking=True).occurrences.get()
+    client = world.client("rider")
+    query = search_query()
+    results = client.get("/carpool/", query).content.decode()
+    assert "One trip fits" in results
+    sent = _book_button_form(results)
+    # The neighbour takes the last seat while Anna reads the results.
+    _book(world, departure, who="other_resident", passenger="other_resident")
+    before = carpool_snapshot()
+    response = client.post("/carpool/book", sent)
+    assert carpool_snapshot() == before
+    assert response.status_code == 302
+    back = response["Location"]
+    path, _, kept = back.partition("?")
+    assert path == "/carpool/"
+    assert QueryDict(kept).dict() == query
+    page = client.get(back).content.decode()
+    assert "There are not enough free seats on this trip any more." in page
+    assert 'value="Byvägen 3"' in page and 'value="Skolgatan 9"' in page
+    assert 'id="results-heading"' in page  # the search ran again: its results are shown
+
+
+def test_unreadable_booking_input_goes_back_to_the_search(world, departure):
+    client = world.client("rider")
+    query = search_query()
+    sent = _book_button_form(client.get("/carpool/", query).content.decode())
+    before = carpool_snapshot()
+    response = client.post("/carpool/book", sent | {"seats": "0"})
+    assert carpool_snapshot() == before
+    path, _, kept = response["Location"].partition("?")
+    assert (path, QueryDict(kept).dict()) == ("/carpool/", query)
+    page = client.get(response["Location"]).content.decode()
+    assert "The booking could not be read." in page
+    assert 'value="Byvägen 3"' in page
+
+
+@pytest.mark.parametrize(
+    ("search", "location"),
+    [
+        ("", "/carpool/"),
+        ("next=https://example.com/&seats=2", "/carpool/?seats=2"),
+        ("//example.com", "/carpool/"),
+    ],
+    ids=["no search", "only the search's fields are kept", "never another site"],
+)
+def test_the_way_back_after_a_refusal_stays_on_the_search_page(world, departure, search, location):
+    _book(world, departure)
+    client = world.client("rider")
+    form = book_form(departure, world.people["rider"], search=search)
+    response = client.post("/carpool/book", form)
+    assert response["Location"] == location
 
 
 # --- Cancelling a booking ---------------------------------------------------------------------

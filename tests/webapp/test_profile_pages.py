@@ -163,7 +163,8 @@ def test_my_messages_and_marking_them_read(world, django_assert_num_queries):
     # session, user, shell (1), count, page of notifications
     with django_assert_num_queries(5):
         page = client.get("/notifications/").content.decode()
-    assert "2026-12-02 10:00" in page and "2026-12-01 10:00" in page
+    # The payload's times in words ("2026-12-01 10:00" is a Tuesday).
+    assert "Wednesday 2 December" in page and "Tuesday 1 December" in page
     client.post("/notifications/read", {"id": str(first.pk)})
     first.refresh_from_db()
     second.refresh_from_db()
@@ -186,14 +187,15 @@ def test_home_shows_next_rides_and_unread_messages(world, django_assert_num_quer
     notify(rider, "ride.requested", {"when": "2026-12-01 10:00"})
     client = world.client("rider")
     client.get("/")
-    # session, user, shell (1), unread, the people I book for, my driver profiles (none:
-    # no driving or offers), next rides, carpool seats, carpool departures, shop-run
-    # sign-ups, shared-thing bookings
-    with django_assert_num_queries(11):
+    # session, user, shell (1), unread, my memberships' states (the card for people who
+    # are not members), the people I book for, my driver profiles (none: no driving or
+    # offers), next rides, carpool seats, carpool departures, shop-run sign-ups,
+    # shared-thing bookings
+    with django_assert_num_queries(12):
         page = client.get("/").content.decode()
     assert "Hello Anna!" in page
     assert f'href="/rides/{world.held.pk}/"' in page
-    assert "We are looking for a driver for your ride 2026-12-01 10:00." in page
+    assert "We are looking for a driver for your ride Tuesday 1 December" in page
 
 
 def test_home_shows_the_rides_i_drive_and_the_offers_waiting_for_me(world):

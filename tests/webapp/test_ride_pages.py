@@ -297,7 +297,7 @@ def test_the_needs_are_named_in_the_pages_language(world):
 def test_cancelling_offers_the_return_trip_ticked_and_cancels_both(world):
     back = _return_trip(world)
     client = world.client("proxy")
-    page = client.get(f"/rides/{world.open.pk}/").content.decode()
+    page = client.get(f"/rides/{world.open.pk}/cancel").content.decode()
     assert (
         '<input type="checkbox" name="with_return" id="id_with_return" checked> '
         f"Also cancel the return trip, {local_words(back.earliest_pickup)}</label>" in page
@@ -329,9 +329,78 @@ def test_no_return_trip_to_cancel_no_box(world, case):
         _return_trip(world, state=RideState.CANCELLED)
     if case == "the return trip":
         ride = _return_trip(world)
-    page = world.client("rider").get(f"/rides/{ride.pk}/").content.decode()
+    client = world.client("rider")
+    page = client.get(f"/rides/{ride.pk}/").content.decode()
     assert "Cancel the ride</button>" in page
     assert "with_return" not in page
+    assert "with_return" not in client.get(f"/rides/{ride.pk}/cancel").content.decode()
+
+
+# --- Cancelling asks first ---------------------------------------------------------------------
+
+
+def test_the_ride_pages_button_only_leads_to_the_question(world):
+    page = world.client("rider").get(f"/rides/{world.held.pk}/").content.decode()
+    form = page[page.index(f'action="/rides/{world.held.pk}/cancel"') - 30 :]
+    form = form[: form.index("</form>")]
+    assert '<form method="get"' in form
+    assert "csrfmiddlewaretoken" not in form and "reason" not in form
+
+
+def test_the_question_names_the_ride_and_changes_nothing(world):
+    RideRequest.objects.filter(pk=world.held.pk).update(destination_address="Vårdcentralen")
+    before = snapshot()
+    client = world.client("rider")
+    response = client.get(f"/rides/{world.held.pk}/cancel")
+    assert response.status_code == 200
+    page = response.content.decode()
+    with translation.override("en"):
+        when = timezone.localtime(world.held.planned_pickup)
+        day, time = date_format(when, "l j F"), date_format(when, "H:i")
+    assert f"<h1>Cancel your ride on {day} at {time} to Vårdcentralen?</h1>" in page
+    assert "The driver is told." in page
+    assert (
+        f'<form method="post" action="/rides/{world.held.pk}/cancel">' in page
+        and "Yes, cancel the ride</button>" in page
+    )
+    assert f'<a class="button secondary" href="/rides/{world.held.pk}/">No, keep it</a>' in page
+    assert snapshot() == before
+
+
+def test_the_question_to_someone_who_books_for_the_rider_names_her(world):
+    page = world.client("proxy").get(f"/rides/{world.open.pk}/cancel").content.decode()
+    assert "<h1>Cancel Anna Eriksson's ride on " in page
+
+
+def test_yes_cancels_the_ride_as_before(world):
+    client = world.client("rider")
+    client.get(f"/rides/{world.held.pk}/cancel")
+    response = client.post(f"/rides/{world.held.pk}/cancel", {"reason": "Frisk"}, follow=True)
+    assert "The ride is cancelled." in response.content.decode()
+    world.held.refresh_from_db()
+    assert world.held.state == RideState.CANCELLED
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_is_asked(world, role):
+    before = snapshot()
+    response = world.client(role).get(f"/rides/{world.open.pk}/cancel")
+    assert response.status_code == FOLLOW[role]
+    if role == "anonymous":
+        assert response["Location"].startswith("/sign-in")
+    assert snapshot() == before
+
+
+def test_a_closed_ride_is_not_asked_about_and_says_why(world):
+    world.open.state = RideState.CANCELLED
+    world.open.save()
+    before = snapshot()
+    client = world.client("rider")
+    response = client.get(f"/rides/{world.open.pk}/cancel")
+    assert response["Location"] == f"/rides/{world.open.pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "This ride can no longer be cancelled." in page
+    assert snapshot() == before
 
 
 def test_cancelling_a_closed_ride_says_why_and_changes_nothing(world):

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from backend.shuttle.models import RunOccurrence, RunSignup, SignupState, StandingSignup
+from backend.shuttle.services import occurrence_cancel
 from tests.shuttle_world import World, make_world
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +278,15 @@ def test_each_checkbox_of_the_sign_up_form_sits_in_its_own_label(shop):
         assert html[box.end() :].startswith(label)
     assert 'aria-describedby="id_every_week_helptext"' in html
     assert 'id="id_every_week_helptext"' in html
+
+
+def test_a_cancelled_run_is_shown_cancelled_on_the_start_page(shop):
+    resident = shop.residents[0]
+    sign_up(shop, resident, {"passenger": resident.pk})
+    occurrence_cancel(
+        actor=shop.coordinator, occurrence=shop.occurrence, reason="Vägen är avstängd."
+    )
+    home = client_for(resident).get("/").content.decode()
+    section = re.search(r'aria-labelledby="next-shop-runs">(.*?)</section>', home, re.DOTALL)[1]
+    assert "This run is cancelled." in section and "Vägen är avstängd." in section
+    assert "Has a seat" not in section

@@ -88,6 +88,9 @@ class BookForm(PlacesMixin, Form):
     message = forms.CharField(
         label=_("Message to the driver (optional)"), max_length=500, required=False
     )
+    # The search the result came from (its query string), to go back to when the booking
+    # is refused (webapp/views/carpool.py, `_search_url`).
+    search = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, passengers: list[tuple[int, str]], me: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -92,6 +92,12 @@ class SuspendForm(Form):
     reason = forms.CharField(label=_("Reason (the member sees it)"), max_length=300)
 
 
+class DeclineForm(Form):
+    reason = forms.CharField(
+        label=_("Reason (optional, the person sees it)"), max_length=300, required=False
+    )
+
+
 class RiderApprovalForm(Form):
     notes = forms.CharField(
         label=_("Eligibility notes (optional)"), max_length=1000, required=False
@@ -122,6 +128,12 @@ class PayoutForm(Form):
 
 class DeclineBookingForm(Form):
     reason = forms.CharField(label=_("Reason (the booker sees it)"), max_length=300)
+
+
+class CancelForCallerForm(Form):
+    reason = forms.CharField(
+        label=_("Reason (optional, the caller is told)"), max_length=300, required=False
+    )
 
 
 class OutOfServiceForm(Form):

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -78,3 +80,54 @@ class ExceptionForm(Form):
         label=_("From (optional when away all day)"), required=False, widget=TIME
     )
     end = forms.TimeField(label=_("Until"), required=False, widget=TIME)
+
+
+class CarAndAreaForm(Form):
+    """A driver's car and how far they drive, in words and kilometres. Only the shape of
+    what was typed is checked here; the limits are the service's (driver_profile_save)."""
+
+    radius_km = forms.DecimalField(
+        label=_("How far from home you pick people up (km)"),
+        help_text=_("In a straight line from where you usually drive from."),
+        max_digits=7,
+        decimal_places=1,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    seats = forms.IntegerField(
+        label=_("Seats for passengers"),
+        help_text=_("Not counting your own seat."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+    vehicle_description = forms.CharField(
+        label=_("Your car (optional)"),
+        help_text=_("Make and colour, for example “Grey Volvo”, so the passenger knows it."),
+        max_length=100,
+        required=False,
+    )
+    wheelchair_accessible = forms.BooleanField(label=_("Takes a wheelchair"), required=False)
+    walker_space = forms.BooleanField(label=_("Room for a walker"), required=False)
+    child_seat = forms.BooleanField(label=_("Has a child seat"), required=False)
+    takes_guide_dog = forms.BooleanField(label=_("Takes a guide dog"), required=False)
+
+    CAR_TAKES = ("wheelchair_accessible", "walker_space", "child_seat", "takes_guide_dog")
+
+    @classmethod
+    def initial_of(cls, driver) -> dict:
+        """What the form shows for a driver profile: the radius in kilometres."""
+        return {
+            "radius_km": Decimal(driver.service_radius_m) / 1000,
+            "seats": driver.seats,
+            "vehicle_description": driver.vehicle_description,
+            **{name: getattr(driver, name) for name in cls.CAR_TAKES},
+        }
+
+    def profile_values(self) -> dict:
+        """The values as the driver profile stores them: the radius in metres."""
+        values = self.cleaned_data
+        return {
+            "service_radius_m": round(values["radius_km"] * 1000),
+            "seats": values["seats"],
+            "vehicle_description": values["vehicle_description"].strip(),
+            **{name: values[name] for name in self.CAR_TAKES},
+        }

@@ -10,9 +10,11 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import FloatField, Func, OuterRef, Prefetch, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -82,6 +84,8 @@ TRIP_FIELDS = {
     "seats": "seats",
     "association": "association",
 }
+# Longer than any search's query string (two addresses of at most 300 characters).
+MAX_SEARCH_QUERY = 4000
 ALERT_FIELDS = {"dropoff": "dropoff_address", "latest": "latest", "until": "until"}
 # Bookings of departures that left more than this long ago are "earlier".
 RECENT = dt.timedelta(hours=12)
@@ -149,6 +153,16 @@ def _results(form: SearchForm, searcher: User) -> list[dict]:
     return rows
 
 
+def _search_url(query: str) -> str:
+    """The search page with the search a booking came from (`query`, the search's query
+    string as the booking form carried it), so a refused booking shows the same results
+    again. Only the search form's fields are kept: the address never leads elsewhere."""
+    asked = QueryDict(query[:MAX_SEARCH_QUERY])
+    kept = {name: asked[name] for name in SearchForm.base_fields if name in asked}
+    url = reverse("webapp:carpool")
+    return f"{url}?{urlencode(kept)}" if kept else url
+
+
 @login_required
 @require_GET
 def find(request: HttpRequest) -> HttpResponse:
@@ -166,7 +180,11 @@ def find(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             show_error(request, error, form, fields=SEARCH_FIELDS)
     for row in results or []:
-        row["form"] = BookForm(initial=row["book"], passengers=passengers, me=request.user.pk)
+        row["form"] = BookForm(
+            initial=row["book"] | {"search": request.GET.urlencode()},
+            passengers=passengers,
+            me=request.user.pk,
+        )
     return page(
         request,
         "webapp/carpool/find.html",
@@ -188,9 +206,11 @@ def find(request: HttpRequest) -> HttpResponse:
 def book(request: HttpRequest) -> HttpResponse:
     passengers = _passengers(request.user)
     form = BookForm(request.POST, passengers=passengers, me=request.user.pk)
+    # A refused booking goes back to the search it came from, with the reason.
+    back = _search_url(request.POST.get("search", ""))
     if not form.is_valid():
         messages.error(request, _("The booking could not be read. Search again and book."))
-        return redirect("webapp:carpool")
+        return redirect(back)
     values = form.cleaned_data
     passenger = get_object_or_404(people_actable_by(actor=request.user), pk=values["passenger"])
     occurrence = get_object_or_404(
@@ -210,7 +230,7 @@ def book(request: HttpRequest) -> HttpResponse:
         )
     except ApplicationError as error:
         show_error(request, error)
-        return redirect("webapp:carpool")
+        return redirect(back)
     booking_made(request)
     if booking.state == BookingState.CONFIRMED:
         messages.success(request, _("Your seat is booked."))

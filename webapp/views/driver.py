@@ -1,5 +1,5 @@
 """Driver mode: on duty (sharing my position), offers to answer, the rides I drive with
-their status buttons, my weekly availability and my kilometres."""
+their status buttons, my weekly availability, my car and area, and my kilometres."""
 
 from functools import wraps
 
@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.gis.geos import Point
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +22,7 @@ from backend.rides.drivers import (
     availability_exception_remove,
     availability_set,
     driver_position_update,
+    driver_profile_save,
     driver_set_duty,
 )
 from backend.rides.models import (
@@ -39,6 +41,7 @@ from dispatch.offers import offer_payload
 from dispatch.services import ride_driver_withdraw
 from webapp.forms.driver import (
     WEEKDAYS,
+    CarAndAreaForm,
     CompleteForm,
     DutyForm,
     ExceptionForm,
@@ -364,3 +367,28 @@ def kilometres(request: HttpRequest) -> HttpResponse:
             .order_by("-planned_pickup", "-pk")[:50],
         },
     )
+
+
+@driver_required
+@require_http_methods(["GET", "POST"])
+def car_and_area(request: HttpRequest) -> HttpResponse:
+    """How far I drive to pick people up, and my car: its seats and what it takes. Saved
+    by the same service as the app's (`PUT /api/v1/driver/profile`), which sets the
+    limits."""
+    driver = request.driver
+    if request.method == "GET":
+        form = CarAndAreaForm(initial=CarAndAreaForm.initial_of(driver))
+        return page(request, "webapp/driver/profile.html", {"form": form, "driver": driver})
+    form = CarAndAreaForm(request.POST)
+    if form.is_valid():
+        try:
+            driver_profile_save(
+                actor=request.user, membership=driver.membership, values=form.profile_values()
+            )
+        except ApplicationError as error:
+            show_error(request, error, form, fields={"service_radius_m": "radius_km"})
+        else:
+            messages.success(request, _("Your car and area are saved."))
+            url = reverse("webapp:driver-profile")
+            return redirect(f"{url}?association={driver.membership.association_id}")
+    return page(request, "webapp/driver/profile.html", {"form": form, "driver": driver}, status=400)

@@ -2,7 +2,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from backend.community.selectors import people_ids_actable_by
+from backend.community.models import MembershipState
+from backend.community.selectors import membership_states_of, people_ids_actable_by
 from backend.notifications.selectors import notification_message, unread_of
 from backend.rides.models import OPEN_STATES, Offer, OfferState
 from backend.rides.selectors import (
@@ -29,6 +30,8 @@ def home(request: HttpRequest) -> HttpResponse:
     people_ids = people_ids_actable_by(actor=user)
     driver_ids = driver_profile_ids_of(user=user)
     unread = unread_of(user=user, limit=5)
+    # Without an active membership little works: the start page says how to join.
+    states = membership_states_of(user=user)
     open_url = row_url("webapp:notification-open")
     next_rides = ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=5)
     driving, offers = [], 0
@@ -44,6 +47,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "next_rides": next_rides,
             "driving": driving,
             "offers_waiting": offers,
+            "not_member": MembershipState.ACTIVE not in states,
+            "join_waiting": MembershipState.PENDING in states,
             "unread_notifications": [
                 notification_message(n, language=language)
                 | {"created": n.created_at, "open": open_url(n.pk)}

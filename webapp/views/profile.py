@@ -32,6 +32,7 @@ from backend.privacy.access import people_whose_data_actor_handles, residents_of
 from backend.privacy.export import person_export
 from dispatch.privacy import erasure_preview, person_erase
 from webapp.forms.profile import ContactForm, EraseForm
+from webapp.views.associations import my_memberships
 from webapp.views.calendar_feed import calendar_addresses
 from webapp.views.common import client_ip, page, show_error
 from webapp.views.email_confirmation import contact_confirmations_show
@@ -96,6 +97,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "email_taken": user.email_unconfirmed
             and email_confirmed_by_another(email=user.email, exclude_id=user.pk),
             "calendar": calendar_addresses(request, user),
+            "memberships": my_memberships(user),
         },
         status=400 if form.errors else 200,
     )

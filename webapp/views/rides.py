@@ -7,11 +7,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts.models import User
 from backend.community.models import Association, MembershipState
 from backend.community.selectors import (
+    membership_states_of,
     people_actable_by,
     people_ids_actable_by,
 )
@@ -144,7 +145,12 @@ def ride_new(request: HttpRequest) -> HttpResponse:
     return page(
         request,
         "webapp/rides/new.html",
-        {"form": form, "map": map_settings()},
+        {
+            "form": form,
+            "map": map_settings(),
+            # Without an active membership of their own: where to ask to join.
+            "not_member": MembershipState.ACTIVE not in membership_states_of(user=user),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -193,9 +199,6 @@ def ride_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ride": ride,
             "driver": driver,
             "can_cancel": can_cancel,
-            "cancel_form": CancelForm(
-                return_trip=return_trip_cancellable(ride=ride) if can_cancel else None
-            ),
             "needs": [Need(need).label for need in ride.needs],
             "return_trip": getattr(ride, "return_ride", None),
             "distance_km": round(ride.distance_m / 1000, 1),
@@ -215,9 +218,25 @@ def ride_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ride_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first ("Cancel your ride on Tuesday 3 December at 10:00 to …?"), so a
+    mis-tap on the ride page cancels nothing; the POST of that page (or of the apps)
+    cancels."""
     ride = _followed(request, pk)
+    if request.method == "GET":
+        if ride.state not in CANCELLABLE_STATES:
+            messages.error(request, _("This ride can no longer be cancelled."))
+            return redirect("webapp:ride", pk=ride.pk)
+        return page(
+            request,
+            "webapp/rides/cancel.html",
+            {
+                "ride": ride,
+                "when": ride.planned_pickup or ride.earliest_pickup,
+                "form": CancelForm(return_trip=return_trip_cancellable(ride=ride)),
+            },
+        )
     back = return_trip_cancellable(ride=ride)
     form = CancelForm(request.POST, return_trip=back)
     if form.is_valid():

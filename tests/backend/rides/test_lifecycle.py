@@ -206,12 +206,28 @@ def test_driver_withdrawal_puts_the_ride_back_and_frees_the_driver(ride, driver,
     assert rider.notifications.filter(kind="ride.driver_withdrew").exists()
 
 
-def test_no_show_closes_the_ride(ride, driver):
-    ride = ride_no_show(
-        ride=accepted(ride, driver), actor=driver.membership.user, reason="Ingen hemma"
-    )
+def test_no_show_closes_the_ride_and_tells_the_rider(ride, driver, rider):
+    ride = ride_due(accepted(ride, driver), minutes=-5)
+    ride = ride_no_show(ride=ride, actor=driver.membership.user, reason="Ingen hemma")
     assert ride.state == RideState.NO_SHOW
     assert ride.closed_at is not None
+    told = rider.notifications.get(kind="ride.no_show")
+    assert (told.payload["ride"], told.payload["driver"]) == (
+        ride.pk,
+        driver.membership.user.full_name,
+    )
+
+
+@pytest.mark.parametrize("minutes_ahead", [24 * 60, 1])
+def test_no_show_is_refused_before_the_pickup_time(ride, driver, rider, minutes_ahead):
+    ride = ride_due(accepted(ride, driver), minutes=minutes_ahead)
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
+        ride_no_show(ride=ride, actor=driver.membership.user, reason="Ingen hemma")
+    assert refused.value.code == "ride_too_early"
+    assert "you can say the passenger did not come from" in str(refused.value.message)
+    ride.refresh_from_db()
+    assert (ride.state, ride.closed_at) == (RideState.ACCEPTED, None)
+    assert not rider.notifications.filter(kind="ride.no_show").exists()
 
 
 @pytest.mark.django_db(transaction=True)

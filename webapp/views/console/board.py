@@ -28,10 +28,12 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
+from backend.rides.services import CANCELLABLE_STATES, return_trip_cancellable
 from dispatch.matching import candidates, local_zone
 from dispatch.offers import ride_assign_by_coordinator, ride_reassign_by_coordinator
+from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from webapp.forms.console import BoardFilterForm, DriverChoiceForm, ReassignForm
-from webapp.forms.rides import map_settings
+from webapp.forms.rides import CancelForm, map_settings
 from webapp.views.common import show_error
 from webapp.views.console.common import console_page, coordinator_required, html_row, row_url
 
@@ -252,8 +254,10 @@ def _ride_context(
     ride: RideRequest,
     form: DriverChoiceForm | None = None,
     reassign_form: ReassignForm | None = None,
+    cancel_form: CancelForm | None = None,
 ) -> dict:
     found = candidates(ride) if ride.state in OPEN_STATES else []
+    can_cancel = ride.state in CANCELLABLE_STATES
     drivers = {d.pk: d for d in _association_drivers(request.association)}
     load = _week_load(list(drivers))
     suggestions = [
@@ -286,6 +290,9 @@ def _ride_context(
         "events": events,
         "can_assign": ride.state in OPEN_STATES,
         "drivers_count": len(choices),
+        "can_cancel": can_cancel,
+        "cancel_form": cancel_form
+        or CancelForm(return_trip=return_trip_cancellable(ride=ride) if can_cancel else None),
     }
 
 
@@ -367,5 +374,49 @@ def reassign(request, pk: int):
         request,
         "webapp/console/ride.html",
         _ride_context(request, ride, reassign_form=form),
+        status=status,
+    )
+
+
+@coordinator_required
+@require_POST
+def cancel(request, pk: int):
+    """The member cannot come (she phoned in ill, say): the ride, and its return trip when
+    asked, are cancelled for them; the member and a driver who held it are told."""
+    ride = _ride_of(request, pk)
+    back = return_trip_cancellable(ride=ride)
+    form = CancelForm(request.POST, return_trip=back)
+    status = 400
+    if form.is_valid():
+        with_return = form.cleaned_data.get("with_return", False)
+        try:
+            ride_cancel_and_withdraw_offers(
+                ride=ride,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                with_return=with_return,
+            )
+        except ApplicationError as error:
+            # At the top of the page: a ride that cannot be cancelled shows no form.
+            show_error(request, error)
+            status = STATUS[error.kind]
+        else:
+            if with_return:
+                text = _("The ride and its return trip are cancelled. %(name)s has been told.")
+            elif back is not None:
+                text = _(
+                    "The ride is cancelled; its return trip is still booked. "
+                    "%(name)s has been told."
+                )
+            else:
+                text = _("The ride is cancelled. %(name)s has been told.")
+            messages.success(request, text % {"name": ride.rider.full_name})
+            url = reverse("webapp:console-ride", args=[ride.pk])
+            return redirect(f"{url}?association={ride.association_id}")
+    ride.refresh_from_db()
+    return console_page(
+        request,
+        "webapp/console/ride.html",
+        _ride_context(request, ride, cancel_form=form),
         status=status,
     )

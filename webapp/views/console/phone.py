@@ -1,5 +1,6 @@
 """Phone-in booking: find the caller (or create a managed profile for them on the spot),
-then book a volunteer ride or a shop-run seat on their behalf on one screen."""
+then book a volunteer ride, a shop-run seat or a shared thing on their behalf on one
+screen, which also lists what they have booked with the association and cancels it."""
 
 from django.contrib import messages
 from django.db import transaction
@@ -18,13 +19,17 @@ from backend.errors import ApplicationError
 from backend.geocoding import geocode
 from backend.rides.drivers import rider_approve
 from backend.rides.models import Need
+from backend.rides.selectors import rides_ahead_of_member
 from backend.sharing import services as sharing_services
-from backend.sharing.models import Resource
-from backend.shuttle.models import OccurrenceState, RunOccurrence
+from backend.sharing.models import Booking, Resource
+from backend.sharing.selectors import bookings_ahead_of_member
+from backend.shuttle.models import OccurrenceState, RunOccurrence, RunSignup
+from backend.shuttle.selectors import signups_ahead_of_member
 from backend.shuttle.services import local_time as run_time
 from dispatch.services import ride_request_submit
-from dispatch.shop_runs import signup_submit
+from dispatch.shop_runs import signup_submit, signup_withdraw
 from webapp.forms.console import (
+    CancelForCallerForm,
     ItemBookingForm,
     ManagedProfileForm,
     PersonSearchForm,
@@ -180,10 +185,20 @@ def _book_context(request, person: User, ride_form=None, seat_form=None, item_fo
     membership = Membership.objects.select_related("rider_approval").get(
         user=person, association=association
     )
+    now = timezone.now()
     return {
         "person": person,
         "membership": membership,
         "approved": hasattr(membership, "rider_approval"),
+        # What the caller has booked with the association, to go through on the phone.
+        "rides_ahead": rides_ahead_of_member(rider=person, association=association),
+        "seats_ahead": signups_ahead_of_member(
+            passenger=person, association_id=association.pk, now=now
+        ),
+        "things_ahead": bookings_ahead_of_member(
+            booker=person, association_id=association.pk, now=now
+        ),
+        "cancel_form": CancelForCallerForm(),
         "ride_form": ride_form or _ride_form(request, person, None),
         "seat_form": seat_form or ShopSeatForm(occurrences=_occurrences(association), initial={}),
         "item_form": item_form
@@ -305,6 +320,58 @@ def book(request, pk: int):
         _book_context(request, person, ride_form, seat_form, item_form),
         status=status,
     )
+
+
+@coordinator_required
+@require_POST
+def seat_cancel(request, pk: int):
+    """Cancel a caller's seat (or waitlist place) on one of the association's runs."""
+    association = request.association
+    signup = get_object_or_404(
+        RunSignup.objects.select_related("passenger", "occurrence"),
+        pk=pk,
+        occurrence__association=association,
+    )
+    person = signup.passenger
+    try:
+        signup_withdraw(actor=request.user, signup=signup)
+    except ApplicationError as error:
+        show_error(request, error)
+    else:
+        done = _("%(name)s no longer comes along on the shop run %(when)s.") % {
+            "name": person.full_name,
+            "when": run_time(signup.occurrence.arrive_at),
+        }
+        messages.success(request, _confirmation(person, done))
+    return redirect(_url("webapp:console-book", association, person.pk))
+
+
+@coordinator_required
+@require_POST
+def item_cancel(request, pk: int):
+    """Cancel a caller's booking of one of the association's things, with the reason
+    they are told (optional: they asked for it themself)."""
+    association = request.association
+    booking = get_object_or_404(
+        Booking.objects.select_related("booker", "resource"),
+        pk=pk,
+        resource__association=association,
+    )
+    person = booking.booker
+    form = CancelForCallerForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The reason is too long: at most 300 characters."))
+        return redirect(_url("webapp:console-book", association, person.pk))
+    try:
+        sharing_services.booking_cancel(
+            actor=request.user, booking=booking, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as error:
+        show_error(request, error)
+    else:
+        done = _("The booking of %(title)s is cancelled.") % {"title": booking.resource.title}
+        messages.success(request, _confirmation(person, done))
+    return redirect(_url("webapp:console-book", association, person.pk))
 
 
 def _confirmation(person: User, done: str) -> str:

@@ -17,9 +17,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from backend.audit.services import audit_record_many
+from backend.audit.services import audit_record, audit_record_many
 from backend.community.models import Membership, MembershipState, Role
-from backend.community.services import membership_approve, membership_suspend
+from backend.community.services import (
+    membership_approve,
+    membership_decline,
+    membership_suspend,
+)
 from backend.db import fetch_dicts
 from backend.errors import ApplicationError
 from backend.rides.drivers import rider_approve
@@ -29,7 +33,7 @@ from backend.rides.models import (
     DriverProfile,
     RideState,
 )
-from webapp.forms.console import RiderApprovalForm, SuspendForm
+from webapp.forms.console import DeclineForm, RiderApprovalForm, SuspendForm
 from webapp.forms.driver import WEEKDAYS
 from webapp.views.common import show_error
 from webapp.views.console.board import _today_start
@@ -100,6 +104,7 @@ def _members(association, *, viewer_id: int) -> list[dict]:
     states = {value: str(label) for value, label in MembershipState.choices}
     roles = {value: str(label) for value, label in Role.choices}
     approve = row_url("webapp:console-membership", "approve")
+    decline = row_url("webapp:console-membership", "decline")
     suspend = row_url("webapp:console-membership", "suspend")
     rider = row_url("webapp:console-membership", "rider")
     for row in rows:
@@ -114,6 +119,8 @@ def _members(association, *, viewer_id: int) -> list[dict]:
             suspend(pk),
             rider(pk),
         )
+        if row["state"] == MembershipState.PENDING:
+            row["decline_url"] = decline(pk)
     return rows
 
 
@@ -336,6 +343,7 @@ def _roster_page(request, status: int = 200):
             "driver_rows": SafeString("".join(d["row"] for d in drivers)),
             "weekdays": WEEKDAYS,
             "suspend_form": SuspendForm(),
+            "decline_form": DeclineForm(),
             "rider_form": RiderApprovalForm(),
             "counts": {
                 "members": sum(1 for m in memberships if m["state"] == MembershipState.ACTIVE),
@@ -346,7 +354,7 @@ def _roster_page(request, status: int = 200):
     )
 
 
-ACTIONS = {"approve", "suspend", "rider"}
+ACTIONS = {"approve", "decline", "suspend", "rider"}
 
 
 @coordinator_required
@@ -374,6 +382,25 @@ def membership_action(request, pk: int, action: str):
                 actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
             )
             messages.success(request, _("%(name)s is suspended.") % {"name": name})
+        elif action == "decline":
+            form = DeclineForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _("The reason is too long: at most 300 characters."))
+                return _roster_page(request, 400)
+            membership_decline(
+                actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
+            )
+            audit_record(
+                actor=request.user,
+                action="membership.decline",
+                subject=membership.user,
+                detail={"membership": membership.pk, "association": association.pk},
+            )
+            messages.success(
+                request,
+                _("You said no to %(name)s. They are told, and may ask again later.")
+                % {"name": name},
+            )
         else:
             form = RiderApprovalForm(request.POST)
             if not form.is_valid():
