@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
-from backend.community.models import MembershipState, Role
+from backend.community.models import Membership, MembershipState, Role
 from backend.community.selectors import association_coordinators, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.live import publish_to_user
@@ -174,8 +174,25 @@ def offer_accept(*, offer_id: int, actor: User) -> RideRequest:
     accepting at the same instant wins (a conditional UPDATE on the ride); the others get
     a 409. A late answer to an expired offer still wins while the ride has no driver; an
     offer declined or withdrawn meanwhile cannot be accepted (conditional UPDATE on the
-    offer)."""
+    offer). The driver must still be an active driver of the ride's association: the
+    membership row is locked, so a coordinator taking the driver role away at the same
+    instant either sees the ride held (and is refused) or comes first (and this is)."""
     offer = _driver_offer(offer_id, actor)
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .filter(pk=offer.driver.membership_id)
+        .first()
+    )
+    if (
+        membership is None
+        or membership.state != MembershipState.ACTIVE
+        or Role.DRIVER not in membership.roles
+    ):
+        raise ApplicationError(
+            RideErrorCode.NOT_DRIVER,
+            _("You are no longer a volunteer driver of this association, so this offer is closed."),
+            kind=ErrorKind.CONFLICT,
+        )
     taken = Offer.objects.filter(
         pk=offer.pk, state__in=[OfferState.PENDING, OfferState.EXPIRED]
     ).update(state=OfferState.ACCEPTED, answered_at=timezone.now())

@@ -18,7 +18,7 @@ from backend.accounts.models import User
 from backend.carpool.models import SavedSearchAlert
 from backend.community.selectors import user_coordinates
 from backend.rides.models import DRIVER_HOLDS, Offer, RideRequest
-from backend.rides.selectors import driver_profiles_of
+from backend.rides.selectors import driver_memberships_of, driver_profiles_of
 from backend.sharing.models import Booking as SharingBooking
 from backend.sharing.models import Resource
 from backend.shuttle.models import RunOccurrence, RunVehicle
@@ -133,6 +133,16 @@ def driver_mode(payload: dict, recipient: User) -> str:
     ):
         return url
     return _with(url, association=association_id)
+
+
+def driver_setup(payload: dict, recipient: User) -> str | None:
+    """Made a driver: their car and area in driver mode of that association (the first
+    setup while they have no driver profile there); None when they no longer drive for
+    it."""
+    association_id = _id(payload, "association_id")
+    if not driver_memberships_of(user=recipient).filter(association_id=association_id).exists():
+        return None
+    return _with(reverse("webapp:driver-profile"), association=association_id)
 
 
 def console_ride(payload: dict, recipient: User) -> str | None:
@@ -282,6 +292,8 @@ LINKS: dict[str, Link | None] = {
     "membership.requested": membership_request_roster,
     # The person may ask again, there or elsewhere.
     "membership.declined": to("webapp:associations"),
+    # Made a driver: the first setup of driver mode (car, area, where they drive from).
+    "membership.driver_role": driver_setup,
     "proxy.added": to("webapp:profile"),
     "proxy.invited": to("webapp:profile", "proxy-requests"),
     "proxy.accepted": to("webapp:profile"),

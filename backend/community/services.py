@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from backend.accounts.models import ProxyInvitation, ProxyLink, User
 from backend.accounts.proxy_invitations import invitations_expire_before, phone_number_lock
@@ -27,6 +28,7 @@ from backend.community.selectors import (
 )
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.services import notify, notify_many
+from backend.rides.models import DRIVER_HOLDS, RideRequest
 from backend.task_queue import queue_or_leave_to_sweep
 
 
@@ -43,6 +45,7 @@ class CommunityErrorCode(StrEnum):
     MANAGED_CANNOT_BE_PROXY = "managed_cannot_be_proxy"
     PROXY_PHONE_MISSING = "proxy_phone_missing"
     NOT_OWN_MEMBERSHIP = "membership_not_own"
+    DRIVER_HOLDS_RIDES = "driver_holds_rides"
 
 
 def _require_coordinator(*, actor: User, association: Association) -> None:
@@ -276,6 +279,14 @@ def membership_suspend(*, actor: User, membership: Membership, reason: str) -> M
             _("You cannot suspend yourself. Ask another coordinator."),
             kind=ErrorKind.CONFLICT,
         )
+    # A suspended driver cannot open driver mode: the rides they hold would be stranded
+    # (see membership_set_roles; the same lock keeps an offer accepted meanwhile out).
+    locked = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=membership.pk)
+    )
+    _require_no_rides_held(locked, suspending=True)
     membership = _membership_set_state(
         actor=actor,
         membership=membership,
@@ -291,7 +302,26 @@ def membership_suspend(*, actor: User, membership: Membership, reason: str) -> M
     return membership
 
 
+@transaction.atomic
 def membership_set_roles(*, actor: User, membership: Membership, roles: list[str]) -> Membership:
+    """A coordinator sets the member's roles (being a member is always one of them).
+
+    Giving the driver role to an active member tells them ("membership.driver_role"),
+    with the way to driver mode's first setup (their car, and where they drive from).
+
+    Taking the driver role from someone who still holds rides (accepted, on the way, or
+    with the passenger aboard) is refused (`DRIVER_HOLDS_RIDES`, 409), saying how many:
+    driver mode opens only with the role, so those rides would stay with someone who can
+    no longer open them to drive, finish or give them back, and nobody else would be
+    offered them. The coordinator gives them to other drivers first (the console's ride
+    page). Without rides held, the role goes and the driver profile stays as it was: the
+    matching and driver mode ask for the role, so the profile rests unused, and giving
+    the role back brings back the car, area and week. A car on a shop run is not a ride
+    held: the run sheet is the driver's through the car, whatever the roles.
+
+    Locks the membership row, so two changes at once are taken one after the other, and
+    a driver accepting an offer at the same instant (`dispatch.offers.offer_accept` takes
+    the same lock) either comes first, and holds the ride, or is refused."""
     _require_coordinator(actor=actor, association=membership.association)
     roles = _clean_roles(roles)
     if membership.user_id == actor.pk and Role.COORDINATOR not in roles:
@@ -300,9 +330,55 @@ def membership_set_roles(*, actor: User, membership: Membership, roles: list[str
             _("You cannot remove your own coordinator role. Ask another coordinator."),
             kind=ErrorKind.CONFLICT,
         )
+    locked = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("association", "user")
+        .get(pk=membership.pk)
+    )
+    was_driver = Role.DRIVER in locked.roles
+    if was_driver and Role.DRIVER not in roles:
+        _require_no_rides_held(locked)
     membership.roles = roles
     membership.save(update_fields=["roles"])
+    if (
+        not was_driver
+        and Role.DRIVER in roles
+        and locked.state == MembershipState.ACTIVE
+        and locked.user.is_active
+    ):
+        notify(
+            locked.user,
+            "membership.driver_role",
+            {"association": locked.association.name, "association_id": locked.association_id},
+        )
     return membership
+
+
+def _require_no_rides_held(membership: Membership, *, suspending: bool = False) -> None:
+    held = RideRequest.objects.filter(driver__membership=membership, state__in=DRIVER_HOLDS).count()
+    if not held:
+        return
+    if suspending:
+        message = ngettext(
+            "%(name)s holds %(count)s ride: give it to another driver first, then suspend "
+            "the membership.",
+            "%(name)s holds %(count)s rides: give them to other drivers first, then suspend "
+            "the membership.",
+            held,
+        )
+    else:
+        message = ngettext(
+            "%(name)s holds %(count)s ride: give it to another driver first, then take "
+            "the driver role away.",
+            "%(name)s holds %(count)s rides: give them to other drivers first, then take "
+            "the driver role away.",
+            held,
+        )
+    raise ApplicationError(
+        CommunityErrorCode.DRIVER_HOLDS_RIDES,
+        message % {"name": membership.user.full_name, "count": held},
+        kind=ErrorKind.CONFLICT,
+    )
 
 
 @transaction.atomic

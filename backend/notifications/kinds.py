@@ -103,6 +103,16 @@ KINDS: dict[str, Kind] = {
             NO_SMS,
             words=_membership_declined_words,
         ),
+        # To a member a coordinator made a volunteer driver; it opens the first setup.
+        Kind(
+            "membership.driver_role",
+            _("You are now a volunteer driver"),
+            _(
+                "You are now a volunteer driver in %(association)s. Set up your car and "
+                "the area you drive in, then the times you can drive, in driver mode."
+            ),
+            NO_SMS,
+        ),
         Kind(
             "proxy.added",
             _("You can now book for %(resident)s"),

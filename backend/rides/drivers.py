@@ -80,7 +80,10 @@ def _profile_problems(values: dict, *, creating: bool) -> dict[str, list]:
 @transaction.atomic
 def driver_profile_save(*, actor: User, membership: Membership, values: dict) -> DriverProfile:
     """Create or change the driver profile of a membership with the driver role. Every
-    field that is wrong is named at once (`profile_invalid`); nothing is saved then."""
+    field that is wrong is named at once (`profile_invalid`); nothing is saved then.
+    Locks the membership's row first (NO KEY), so two first saves at once (a double tap
+    on the setup page) are taken one after the other: the second changes the profile
+    the first made instead of failing on the one-profile-per-membership key."""
     _require_self_or_coordinator(actor, membership)
     if Role.DRIVER not in membership.roles or membership.state != MembershipState.ACTIVE:
         raise ApplicationError(
@@ -91,6 +94,7 @@ def driver_profile_save(*, actor: User, membership: Membership, values: dict) ->
     unknown = set(values) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not driver profile fields: {sorted(unknown)}")
+    Membership.objects.select_for_update(no_key=True).filter(pk=membership.pk).first()
     # NO KEY: the windows' foreign key checks (the hourly roll) need not wait for it.
     profile = (
         DriverProfile.objects.select_for_update(no_key=True).filter(membership=membership).first()

@@ -73,6 +73,20 @@ def driver_profiles_of(*, user: User) -> QuerySet[DriverProfile]:
     ).select_related("membership__association")
 
 
+def driver_memberships_of(*, user: User) -> QuerySet[Membership]:
+    """`user`'s active memberships with the driver role, with a driver profile or not:
+    where they drive, or may set up driving (`driver_profiles_of` is those set up)."""
+    return Membership.objects.filter(
+        user=user, state=MembershipState.ACTIVE, roles__contains=[Role.DRIVER]
+    ).select_related("association")
+
+
+def driver_memberships_to_set_up(*, user: User) -> QuerySet[Membership]:
+    """Of `driver_memberships_of`, those without a driver profile yet (made a driver,
+    car and home base not given)."""
+    return driver_memberships_of(user=user).filter(driver_profile__isnull=True)
+
+
 def driver_profile_ids_of(*, user: User) -> list[int]:
     """Ids of all of `user`'s driver profiles, whatever the membership's state: the rides
     they hold and the offers made to them. SQL: it runs on every start page."""

@@ -8,8 +8,10 @@ import celery.contrib.testing.tasks  # noqa: F401 - registers the ping task star
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
+from django.utils import translation
 
 from backend.celery import app
+from backend.community.services import membership_set_roles, membership_suspend
 from backend.errors import ApplicationError
 from backend.notifications.models import Notification, SmsReplyCode
 from backend.notifications.replies import REPLY_ACTIONS, ReplyContext
@@ -131,6 +133,40 @@ def test_late_accept_loses_with_a_kind_message(ride, four_drivers):
     with pytest.raises(ApplicationError) as refused:
         offer_accept(offer_id=offers[1].pk, actor=offers[1].driver.membership.user)
     assert refused.value.code == "ride_already_accepted"
+
+
+@pytest.mark.parametrize("change", ["role taken away", "suspended"])
+def test_an_offer_is_not_accepted_by_someone_no_longer_a_driver(
+    ride, four_drivers, coordinator, change
+):
+    offers = offer_wave(ride_id=ride.pk)
+    membership = offers[0].driver.membership
+    if change == "role taken away":
+        membership_set_roles(actor=coordinator, membership=membership, roles=["member"])
+    else:
+        membership_suspend(actor=coordinator, membership=membership, reason="Körkortet indraget.")
+    with pytest.raises(ApplicationError) as refused:
+        offer_accept(offer_id=offers[0].pk, actor=membership.user)
+    assert (refused.value.code, refused.value.kind) == ("not_driver", "conflict")
+    ride.refresh_from_db()
+    assert (ride.state, ride.driver) == (RideState.OFFERING, None)
+    assert Offer.objects.get(pk=offers[0].pk).state == OfferState.PENDING
+
+
+def test_a_driver_holding_a_ride_is_not_suspended_until_it_is_given_to_another(
+    ride, four_drivers, coordinator
+):
+    offers = offer_wave(ride_id=ride.pk)
+    offer_accept(offer_id=offers[0].pk, actor=offers[0].driver.membership.user)
+    membership = offers[0].driver.membership
+    with translation.override("en"), pytest.raises(ApplicationError) as refused:
+        membership_suspend(actor=coordinator, membership=membership, reason="Körkortet indraget.")
+    assert refused.value.code == "driver_holds_rides"
+    assert "holds 1 ride: give it to another driver first, then suspend" in str(
+        refused.value.message
+    )
+    membership.refresh_from_db()
+    assert membership.state == "active"
 
 
 def test_nobody_accepts_someone_elses_offer(ride, four_drivers):

@@ -13,6 +13,7 @@ from backend.accounts.email_confirmation import email_link_token
 from backend.accounts.email_sign_in import sign_in_link_path
 from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
+from backend.community.models import Role
 from backend.community.services import proxy_link_create
 from backend.notifications.services import notify
 from backend.sharing.models import ApprovalMode
@@ -24,6 +25,7 @@ from tests.factories import UserFactory, next_weekday_at
 from tests.shuttle_world import HOMES, SHOP, WEEKDAYS, run_day
 from tests.webapp.carpool_world import DROPOFF, PICKUP, publish, search_query
 from tests.webapp.conftest import World, build_world
+from tests.webapp.conftest import person as member
 from tests.webapp.sharing_world import add_sharing_with_bookings, tomorrow_at
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +66,7 @@ PAGES = [
     ("holding_driver", "/driver/km", "driver-km"),
     ("holding_driver", "/driver/profile", "driver-profile"),
     ("other_resident", "/driver/", "not-a-driver"),
+    ("new_driver", "/driver/profile", "driver-setup"),
     # Carpooling and shop runs
     ("rider", "/carpool/", "carpool-find"),
     ("rider", "/carpool/?{search}", "carpool-results"),
@@ -121,6 +124,8 @@ def world(live) -> World:
         full_name="Nils Nyman", email="nils.nyman@example.se", email_confirmed_at=None
     )
     made.people["email_confirmed"] = UserFactory(full_name="Ulla Nyman", email="ulla@example.se")
+    # Made a volunteer driver, not set up yet: driver mode starts with the first setup.
+    made.people["new_driver"] = member("Gun Sjöberg", "+46701740678", made.a, [Role.DRIVER])
     return made
 
 

@@ -957,6 +957,19 @@ ROWS: list[Row] = [
         kwargs=lambda world: {"pk": world.pk("membership"), "action": "decline"},
         body={"reason": "Du bor i en annan kommun."},
     ),
+    # Making an active member a volunteer driver (the roster's "Make volunteer driver").
+    replace(
+        R(
+            "webapp:console-membership",
+            "POST",
+            403,
+            coordinator=302,
+            coordinator_other=404,
+            label="driver",
+        ),
+        kwargs=lambda world: {"pk": world.pk("membership"), "action": "driver"},
+        body={"driver": "give"},
+    ),
     R("webapp:console-mileage-csv", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-mileage-paid", "POST", 403, coordinator=400, coordinator_other=400),
     R("webapp:console-messages", "GET", 403, coordinator=200, coordinator_other=200),

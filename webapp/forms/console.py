@@ -104,6 +104,15 @@ class RiderApprovalForm(Form):
     )
 
 
+class DriverRoleForm(Form):
+    """The roster's "Make volunteer driver" / "No longer a driver" buttons: a hidden
+    field saying which."""
+
+    GIVE, TAKE = "give", "take"
+
+    driver = forms.ChoiceField(choices=[(GIVE, GIVE), (TAKE, TAKE)])
+
+
 def parse_month(value: str | None) -> dt.date | None:
     """'YYYY-MM' as the first day of that month; None when malformed."""
     try:

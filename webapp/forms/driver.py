@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.rides.models import ExceptionKind
 from webapp.forms import Form
+from webapp.forms.places import PlacesMixin, lat_field, lon_field
 
 TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 WEEKDAYS = [
@@ -82,9 +83,10 @@ class ExceptionForm(Form):
     end = forms.TimeField(label=_("Until"), required=False, widget=TIME)
 
 
-class CarAndAreaForm(Form):
-    """A driver's car and how far they drive, in words and kilometres. Only the shape of
-    what was typed is checked here; the limits are the service's (driver_profile_save)."""
+class CarAndAreaForm(PlacesMixin, Form):
+    """A driver's car and how far they drive, in words and kilometres, and where they
+    drive from. Only the shape of what was typed is checked here; the limits are the
+    service's (driver_profile_save)."""
 
     radius_km = forms.DecimalField(
         label=_("How far from home you pick people up (km)"),
@@ -109,8 +111,34 @@ class CarAndAreaForm(Form):
     walker_space = forms.BooleanField(label=_("Room for a walker"), required=False)
     child_seat = forms.BooleanField(label=_("Has a child seat"), required=False)
     takes_guide_dog = forms.BooleanField(label=_("Takes a guide dog"), required=False)
+    # Where the driver drives from: an address (the view looks it up) or coordinates; the
+    # driver profile keeps only the point (its home base).
+    home_address = forms.CharField(
+        label=_("Where do you usually drive from?"),
+        help_text=_("An address. Leave it empty to keep the place you drive from now."),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "street-address"}),
+    )
+    home_lon = lon_field(_("Drive from: longitude"))
+    home_lat = lat_field(_("Drive from: latitude"))
+
+    PLACES = ("home",)
 
     CAR_TAKES = ("wheelchair_accessible", "walker_space", "child_seat", "takes_guide_dog")
+
+    def __init__(self, *args, setting_up: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if setting_up:
+            # Required by the service (a new profile needs its home base), which says so.
+            self.fields["home_address"].help_text = _(
+                "An address, usually your home. You are offered rides that start near it."
+            )
+
+    def clean(self) -> dict:
+        values = super().clean()
+        self.clean_places(values)
+        return values
 
     @classmethod
     def initial_of(cls, driver) -> dict:

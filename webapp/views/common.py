@@ -19,7 +19,8 @@ from backend.notifications.selectors import REPLAY_LIMIT
 from backend.rate_limits import client_address
 
 # The shell's row, asked on every page. Each flag repeats the rule of the selector named
-# beside it (driver_profiles_of, coordinated_association_ids; the known ids are what
+# beside it (driver_memberships_of: driver mode, or its first setup for a driver without a
+# profile yet; coordinated_association_ids; the known ids are what
 # notifications_since from the newest id brings again, which the page already shows);
 # the ORM built the same statement from five annotations for more CPU than running it took.
 _SHELL = """
@@ -34,8 +35,7 @@ _SHELL = """
                                      WHERE l.recipient_id = %(user)s ORDER BY l.id DESC LIMIT 1)
                                    - %(replay_overlap)s::interval
              ORDER BY n.created_at DESC LIMIT %(replay_limit)s) AS known_notification_ids,
-      EXISTS (SELECT 1 FROM rides_driverprofile AS d  -- driver_profiles_of
-                JOIN community_membership AS m ON m.id = d.membership_id
+      EXISTS (SELECT 1 FROM community_membership AS m  -- driver_memberships_of
                WHERE m.user_id = %(user)s AND m.state = %(active)s
                  AND m.roles @> %(driver)s) AS is_driver,
       EXISTS (SELECT 1 FROM community_membership AS m  -- coordinated_association_ids

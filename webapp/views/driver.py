@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backend.community.models import Membership
 from backend.errors import ApplicationError
+from backend.geocoding import geocode, normalise_query
 from backend.rides import services as rides
 from backend.rides.drivers import (
     Slot,
@@ -35,7 +37,12 @@ from backend.rides.models import (
     OfferState,
     RideRequest,
 )
-from backend.rides.selectors import driver_km_by_month, driver_logbook, driver_profiles_of
+from backend.rides.selectors import (
+    driver_km_by_month,
+    driver_logbook,
+    driver_memberships_to_set_up,
+    driver_profiles_of,
+)
 from dispatch import offers
 from dispatch.offers import offer_payload
 from dispatch.services import ride_driver_withdraw
@@ -55,20 +62,49 @@ from webapp.views.common import page, show_error
 RIDE_ACTIONS = {"start", "picked-up", "complete", "no-show", "withdraw"}
 
 
+def _chosen_association(request: HttpRequest) -> int | None:
+    chosen = request.POST.get("association") or request.GET.get("association") or ""
+    return int(chosen) if chosen.isascii() and chosen.isdigit() else None
+
+
+def _setup_url(membership: Membership) -> str:
+    return f"{reverse('webapp:driver-profile')}?association={membership.association_id}"
+
+
+def _driving_for(request: HttpRequest) -> DriverProfile | Membership | None:
+    """The driver profile the page is for (of `?association=` when given, else the
+    first by the association's name); else the membership with the driver role whose
+    profile is not set up yet; else None (not a driver)."""
+    chosen = _chosen_association(request)
+    profiles = driver_profiles_of(user=request.user).select_related("membership__user")
+    if chosen is not None:
+        profiles = profiles.filter(membership__association_id=chosen)
+    driver = profiles.order_by("membership__association__name").first()
+    if driver is not None:
+        return driver
+    to_set_up = driver_memberships_to_set_up(user=request.user)
+    if chosen is not None:
+        to_set_up = to_set_up.filter(association_id=chosen)
+    return to_set_up.order_by("association__name").first()
+
+
+def _not_driver(request: HttpRequest) -> HttpResponse:
+    return page(request, "webapp/driver/not_driver.html", status=403)
+
+
 def driver_required(view):
     """Only for someone with an active driver profile; `request.driver` is it. A person
-    who drives for several associations picks one with `?association=`."""
+    who drives for several associations picks one with `?association=`. A member with
+    the driver role who has no profile yet is sent to its first setup."""
 
     @wraps(view)
     @login_required
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        profiles = driver_profiles_of(user=request.user).select_related("membership__user")
-        chosen = request.POST.get("association") or request.GET.get("association") or ""
-        if chosen.isascii() and chosen.isdigit():
-            profiles = profiles.filter(membership__association_id=int(chosen))
-        driver = profiles.order_by("membership__association__name").first()
+        driver = _driving_for(request)
         if driver is None:
-            return page(request, "webapp/driver/not_driver.html", status=403)
+            return _not_driver(request)
+        if isinstance(driver, Membership):
+            return redirect(_setup_url(driver))
         request.driver = driver
         return view(request, *args, **kwargs)
 
@@ -369,26 +405,75 @@ def kilometres(request: HttpRequest) -> HttpResponse:
     )
 
 
-@driver_required
+def _home_base(form: CarAndAreaForm, user) -> Point | None:
+    """Where the driver drives from: the coordinates given; else None when the address
+    is left empty (the profile keeps its home base; a new profile is refused by the
+    service, which says so); the person's home when the address is theirs and their home
+    has a point; else the address looked up (an ApplicationError naming the field when it
+    cannot be)."""
+    point = form.point("home")
+    if point is not None:
+        return point
+    address = form.cleaned_data["home_address"]
+    if not address.strip():
+        return None
+    if user.home_location is not None and normalise_query(address) == normalise_query(
+        user.home_address
+    ):
+        return user.home_location
+    return geocode(address, field="home_address")
+
+
+@login_required
 @require_http_methods(["GET", "POST"])
 def car_and_area(request: HttpRequest) -> HttpResponse:
-    """How far I drive to pick people up, and my car: its seats and what it takes. Saved
-    by the same service as the app's (`PUT /api/v1/driver/profile`), which sets the
-    limits."""
-    driver = request.driver
+    """How far I drive to pick people up, my car (its seats and what it takes) and where
+    I usually drive from. For a member made a driver who has no driver profile yet, it is
+    driver mode's first setup: the same form, with where they drive from needed (their
+    home address to start with), and their weekly times next. Saved by the same service
+    as the app's (`PUT /api/v1/driver/profile`), which sets the limits."""
+    driving_for = _driving_for(request)
+    if driving_for is None:
+        return _not_driver(request)
+    setting_up = isinstance(driving_for, Membership)
+    driver = None if setting_up else driving_for
+    membership = driving_for if setting_up else driving_for.membership
+    context = {"driver": driver, "membership": membership, "setting_up": setting_up}
     if request.method == "GET":
-        form = CarAndAreaForm(initial=CarAndAreaForm.initial_of(driver))
-        return page(request, "webapp/driver/profile.html", {"form": form, "driver": driver})
-    form = CarAndAreaForm(request.POST)
+        initial = (
+            CarAndAreaForm.initial_of(DriverProfile()) | {"home_address": request.user.home_address}
+            if setting_up
+            else CarAndAreaForm.initial_of(driver)
+        )
+        form = CarAndAreaForm(initial=initial, setting_up=setting_up)
+        return page(request, "webapp/driver/profile.html", {"form": form, **context})
+    form = CarAndAreaForm(request.POST, setting_up=setting_up)
     if form.is_valid():
         try:
-            driver_profile_save(
-                actor=request.user, membership=driver.membership, values=form.profile_values()
-            )
+            values = form.profile_values()
+            home_base = _home_base(form, request.user)
+            if home_base is not None:
+                values["home_base"] = home_base
+            driver_profile_save(actor=request.user, membership=membership, values=values)
         except ApplicationError as error:
-            show_error(request, error, form, fields={"service_radius_m": "radius_km"})
+            show_error(
+                request,
+                error,
+                form,
+                fields={"service_radius_m": "radius_km", "home_base": "home_address"},
+            )
         else:
-            messages.success(request, _("Your car and area are saved."))
-            url = reverse("webapp:driver-profile")
-            return redirect(f"{url}?association={driver.membership.association_id}")
-    return page(request, "webapp/driver/profile.html", {"form": form, "driver": driver}, status=400)
+            if setting_up:
+                messages.success(
+                    request,
+                    _(
+                        "You are set up as a driver. Now add the times of the week when you "
+                        "can usually drive."
+                    ),
+                )
+                url = reverse("webapp:driver-availability")
+            else:
+                messages.success(request, _("Your car and area are saved."))
+                url = reverse("webapp:driver-profile")
+            return redirect(f"{url}?association={membership.association_id}")
+    return page(request, "webapp/driver/profile.html", {"form": form, **context}, status=400)

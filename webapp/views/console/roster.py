@@ -22,6 +22,7 @@ from backend.community.models import Membership, MembershipState, Role
 from backend.community.services import (
     membership_approve,
     membership_decline,
+    membership_set_roles,
     membership_suspend,
 )
 from backend.db import fetch_dicts
@@ -33,7 +34,7 @@ from backend.rides.models import (
     DriverProfile,
     RideState,
 )
-from webapp.forms.console import DeclineForm, RiderApprovalForm, SuspendForm
+from webapp.forms.console import DeclineForm, DriverRoleForm, RiderApprovalForm, SuspendForm
 from webapp.forms.driver import WEEKDAYS
 from webapp.views.common import show_error
 from webapp.views.console.board import _today_start
@@ -107,6 +108,7 @@ def _members(association, *, viewer_id: int) -> list[dict]:
     decline = row_url("webapp:console-membership", "decline")
     suspend = row_url("webapp:console-membership", "suspend")
     rider = row_url("webapp:console-membership", "rider")
+    driver = row_url("webapp:console-membership", "driver")
     for row in rows:
         pk = row["id"]
         # A string: a number would go through the template's localisation on each use.
@@ -121,6 +123,8 @@ def _members(association, *, viewer_id: int) -> list[dict]:
         )
         if row["state"] == MembershipState.PENDING:
             row["decline_url"] = decline(pk)
+        elif row["state"] == MembershipState.ACTIVE:
+            row["driver_url"] = driver(pk)
     return rows
 
 
@@ -151,6 +155,13 @@ SUSPEND_FORM = (
     ' <input id="reason-{pk}" name="reason" maxlength="300" required>'
     ' <button type="submit" class="secondary">{button}</button></form>\n          '
 )
+# Give or take away the driver role (active members only; `membership_action`).
+DRIVER_FORM = (
+    '\n          <form method="post" action="{url}">{csrf}'
+    '<input type="hidden" name="association" value="{association}">'
+    '<input type="hidden" name="driver" value="{value}">'
+    '<button type="submit" class="secondary">{button}</button></form>'
+)
 ACTIVATE_FORM = (
     '<form method="post" action="{url}">{csrf}'
     '<input type="hidden" name="association" value="{association}">'
@@ -160,11 +171,12 @@ ACTIVATE_FORM = (
 
 def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
     """Each member's row: name, phone, roles, state, and the forms to approve them for
-    rides and to suspend them (or make them active again)."""
+    rides, to make an active member a volunteer driver or no longer one, and to suspend
+    them (or make them active again)."""
     # The same on every row: escaped once here (html_row leaves safe text as it is).
     association = html_row("{x}", x=association)
     managed = html_row(MANAGED, no_login=_("no login"))
-    approved, notes, approve_rides, reason, suspend, make_active = (
+    approved, notes, approve_rides, reason, suspend, make_active, make_driver, no_driver = (
         html_row("{x}", x=text)
         for text in (
             _("approved"),
@@ -173,6 +185,8 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             _("Reason (the member sees it)"),
             _("Suspend"),
             _("Make active again"),
+            _("Make volunteer driver"),
+            _("No longer a driver"),
         )
     )
     for m in members:
@@ -189,6 +203,18 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
                 label=notes,
                 button=approve_rides,
             )
+        if "driver_url" in m:
+            is_driver = Role.DRIVER in m["roles"]
+            driver_form = html_row(
+                DRIVER_FORM,
+                url=m["driver_url"],
+                csrf=csrf,
+                association=association,
+                value=DriverRoleForm.TAKE if is_driver else DriverRoleForm.GIVE,
+                button=no_driver if is_driver else make_driver,
+            )
+        else:
+            driver_form = ""
         if not suspended and not m["is_viewer"]:
             action = html_row(
                 SUSPEND_FORM,
@@ -209,6 +235,8 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             )
         else:
             action = ""
+        if driver_form:
+            action = SafeString(driver_form + action)
         m["row"] = html_row(
             MEMBER_ROW,
             pk=pk,
@@ -354,7 +382,7 @@ def _roster_page(request, status: int = 200):
     )
 
 
-ACTIONS = {"approve", "decline", "suspend", "rider"}
+ACTIONS = {"approve", "decline", "suspend", "rider", "driver"}
 
 
 @coordinator_required
@@ -401,6 +429,8 @@ def membership_action(request, pk: int, action: str):
                 _("You said no to %(name)s. They are told, and may ask again later.")
                 % {"name": name},
             )
+        elif action == "driver":
+            return _driver_role(request, membership)
         else:
             form = RiderApprovalForm(request.POST)
             if not form.is_valid():
@@ -413,3 +443,40 @@ def membership_action(request, pk: int, action: str):
     except ApplicationError as error:
         show_error(request, error)
     return redirect(back)
+
+
+def _driver_role(request, membership: Membership):
+    """Give the member the volunteer-driver role, or take it away; their other roles stay
+    as they are (the coordinator role is given elsewhere). The service refuses taking it
+    from someone who still holds rides, and tells a new driver how to start."""
+    association = request.association
+    form = DriverRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether to give or take away the driver role."))
+        return _roster_page(request, 400)
+    give = form.cleaned_data["driver"] == DriverRoleForm.GIVE
+    others = [role for role in membership.roles if role != Role.DRIVER]
+    roles = [*others, Role.DRIVER] if give else others
+    name = membership.user.full_name
+    try:
+        membership = membership_set_roles(actor=request.user, membership=membership, roles=roles)
+    except ApplicationError as error:
+        show_error(request, error)
+    else:
+        audit_record(
+            actor=request.user,
+            action="membership.roles",
+            subject=membership.user,
+            detail={
+                "membership": membership.pk,
+                "association": association.pk,
+                "roles": membership.roles,
+            },
+        )
+        messages.success(
+            request,
+            _("%(name)s is now a volunteer driver.") % {"name": name}
+            if give
+            else _("%(name)s is no longer a driver.") % {"name": name},
+        )
+    return redirect(f"{reverse('webapp:console-roster')}?association={association.pk}")

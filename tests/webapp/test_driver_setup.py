@@ -1,0 +1,303 @@
+"""Driver mode's first setup: a member made a volunteer driver has no driver profile
+yet, so driver mode leads them to a form with their car, the distance they drive and
+where they usually drive from (an address looked up by the geocoder, their own home to
+start with). Saved by the service the app uses; then driver mode opens, at the weekly
+times. A bad address says so and creates nothing; someone without the role still hears
+they are not a driver. An existing driver may move their home base on the same page."""
+
+import pytest
+from django.contrib.gis.geos import Point
+
+from backend.community.models import Membership, MembershipState, Role
+from backend.community.services import membership_set_roles
+from backend.rides.models import AvailabilityWindow, DriverProfile
+from tests.factories import AssociationFactory, DriverProfileFactory, MembershipFactory
+from tests.fakes.geocoder import FakeNominatim
+
+pytestmark = pytest.mark.django_db
+
+SETUP = "/driver/profile"
+HOME = "Storgatan 1, Vansbro"
+HOME_POINT = (14.2301, 60.5102)
+LAKE_ROAD = "Sjövägen 4, Äppelbo"
+LAKE_POINT = (14.0021, 60.4943)
+
+
+def make_driver(world, role: str = "other_resident") -> Membership:
+    """The coordinator makes the member a driver, as the roster does."""
+    person = world.people[role]
+    person.home_address = HOME
+    person.save(update_fields=["home_address"])
+    membership = Membership.objects.get(user=person, association=world.a)
+    return membership_set_roles(
+        actor=world.people["coordinator"],
+        membership=membership,
+        roles=[*membership.roles, Role.DRIVER],
+    )
+
+
+def setup_url(world) -> str:
+    return f"{SETUP}?association={world.a.pk}"
+
+
+def form(world, **changes) -> dict:
+    return {
+        "association": world.a.pk,
+        "home_address": LAKE_ROAD,
+        "radius_km": "15",
+        "seats": "3",
+        "vehicle_description": "Blå Volvo V70",
+        "walker_space": "on",
+    } | changes
+
+
+def profiles(membership: Membership) -> list[dict]:
+    return list(
+        DriverProfile.objects.filter(membership=membership).values(
+            "service_radius_m", "seats", "vehicle_description", "walker_space", "home_base"
+        )
+    )
+
+
+def xy(point: Point) -> tuple[float, float]:
+    return (round(point.x, 4), round(point.y, 4))
+
+
+@pytest.fixture
+def geocoder(settings):
+    with FakeNominatim({LAKE_ROAD: LAKE_POINT, HOME: HOME_POINT}) as fake:
+        settings.GEOCODER_URL = fake.url
+        yield fake
+
+
+# --- Getting there ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/driver/", "/driver/availability", "/driver/km"])
+def test_driver_mode_leads_a_new_driver_to_the_setup(world, url):
+    make_driver(world)
+    response = world.client("other_resident").get(url)
+    assert response.status_code == 302
+    assert response["Location"] == setup_url(world)
+
+
+def test_the_setup_page_asks_where_they_drive_from_with_their_home_filled_in(world):
+    make_driver(world)
+    response = world.client("other_resident").get(SETUP)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>Start driving</h1>" in page
+    assert "You are a volunteer driver in Äppelbo byalag." in page
+    assert '<label for="id_home_address">Where do you usually drive from?</label>' in page
+    assert f'name="home_address" value="{HOME}"' in page
+    # The profile's defaults: 20 km, three seats.
+    assert 'name="radius_km" value="20"' in page
+    assert 'name="seats" value="3"' in page
+    assert "Save and go on" in page
+
+
+def test_the_header_links_a_new_driver_to_driver_mode(world):
+    page = world.client("other_resident").get("/").content.decode()
+    assert 'href="/driver/"' not in page
+    make_driver(world)
+    page = world.client("other_resident").get("/").content.decode()
+    assert 'href="/driver/"' in page
+
+
+# --- Setting up ------------------------------------------------------------------------------
+
+
+def test_setting_up_creates_the_profile_at_the_address_and_opens_driver_mode(world, geocoder):
+    membership = make_driver(world)
+    client = world.client("other_resident")
+    response = client.post(SETUP, form(world))
+    assert response.status_code == 302
+    assert response["Location"] == f"/driver/availability?association={world.a.pk}"
+    [profile] = profiles(membership)
+    assert xy(profile.pop("home_base")) == LAKE_POINT
+    assert profile == {
+        "service_radius_m": 15_000,
+        "seats": 3,
+        "vehicle_description": "Blå Volvo V70",
+        "walker_space": True,
+    }
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert (
+        "You are set up as a driver. Now add the times of the week when you can usually drive."
+        in page.content.decode()
+    )
+    home = client.get("/driver/")
+    assert home.status_code == 200
+    assert "You are off duty" in home.content.decode()
+    # The setup is done: the same address is now the car-and-area page.
+    assert "<h1>My car and area</h1>" in client.get(SETUP).content.decode()
+
+
+def test_their_own_home_is_used_without_a_lookup(world, settings):
+    settings.GEOCODER_URL = ""  # a lookup would fail
+    membership = make_driver(world)
+    person = world.people["other_resident"]
+    person.home_location = Point(*HOME_POINT, srid=4326)
+    person.save(update_fields=["home_location"])
+    response = world.client("other_resident").post(
+        SETUP, form(world, home_address="  storgatan 1,  Vansbro ")
+    )
+    assert response.status_code == 302
+    [profile] = profiles(membership)
+    assert xy(profile["home_base"]) == HOME_POINT
+
+
+def test_their_home_address_without_a_point_is_looked_up(world, geocoder):
+    membership = make_driver(world)
+    response = world.client("other_resident").post(SETUP, form(world, home_address=HOME))
+    assert response.status_code == 302
+    assert xy(profiles(membership)[0]["home_base"]) == HOME_POINT
+    assert [r.query["q"] for r in geocoder.requests] == [HOME]
+
+
+def test_coordinates_may_be_given_instead(world, settings):
+    settings.GEOCODER_URL = ""
+    membership = make_driver(world)
+    response = world.client("other_resident").post(
+        SETUP, form(world, home_address="", home_lon="14.1", home_lat="60.5")
+    )
+    assert response.status_code == 302
+    assert xy(profiles(membership)[0]["home_base"]) == (14.1, 60.5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"home_address": "Ingenstansvägen 99"},
+            "We could not find that address. Check the spelling, add the village",
+        ),
+        ({"home_address": ""}, "Say where you usually drive from."),
+        ({"home_address": "   "}, "Say where you usually drive from."),
+        ({"seats": "12"}, "A car has from 1 to 8 passenger seats."),
+        ({"radius_km": "tjugo"}, "Enter a number."),
+        ({"home_address": "", "home_lon": "14.1"}, "Give both longitude and latitude, or neither."),
+        ({"home_address": "x" * 301}, "at most 300 characters (it has 301)"),
+    ],
+    ids=[
+        "address-not-found",
+        "no-address",
+        "blank-address",
+        "too-many-seats",
+        "radius-not-a-number",
+        "half-coordinates",
+        "address-too-long",
+    ],
+)
+def test_bad_input_is_a_400_that_says_why_and_creates_nothing(world, geocoder, changes, message):
+    membership = make_driver(world)
+    client = world.client("other_resident")
+    response = client.post(SETUP, form(world, **changes))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert message in page
+    assert "<h1>Start driving</h1>" in page
+    assert profiles(membership) == []
+    assert client.get("/driver/")["Location"] == setup_url(world)
+
+
+def test_the_geocoder_down_says_so_and_creates_nothing(world, settings):
+    settings.GEOCODER_URL = "http://127.0.0.1:9"  # nothing listens there
+    settings.GEOCODER_TIMEOUT = 1
+    membership = make_driver(world)
+    response = world.client("other_resident").post(SETUP, form(world))
+    assert response.status_code == 400
+    assert "We could not look up the address just now." in response.content.decode()
+    assert profiles(membership) == []
+
+
+# --- Who gets it -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/driver/", SETUP])
+@pytest.mark.parametrize("role", ["rider", "other_resident", "coordinator", "proxy"])
+def test_someone_without_the_driver_role_still_is_not_a_driver(world, role, url):
+    response = world.client(role).get(url)
+    assert response.status_code == 403
+    assert "You are not a volunteer driver yet." in response.content.decode()
+
+
+def test_someone_without_the_role_cannot_create_a_profile(world, geocoder):
+    response = world.client("other_resident").post(SETUP, form(world))
+    assert response.status_code == 403
+    assert not DriverProfile.objects.filter(
+        membership__user=world.people["other_resident"]
+    ).exists()
+
+
+def test_a_suspended_driver_gets_no_setup(world, geocoder):
+    membership = make_driver(world)
+    Membership.objects.filter(pk=membership.pk).update(state=MembershipState.SUSPENDED)
+    client = world.client("other_resident")
+    assert client.get("/driver/").status_code == 403
+    assert client.post(SETUP, form(world)).status_code == 403
+    assert profiles(membership) == []
+
+
+def test_a_driver_of_one_association_sets_up_for_another(world, geocoder):
+    """Erik drives for Äppelbo; made a driver in a second association too, driver mode
+    stays Äppelbo's, and the second one's is set up by choosing it."""
+    other = AssociationFactory(name="Järna byalag")
+    erik = world.people["holding_driver"]
+    second = MembershipFactory(user=erik, association=other, roles=[Role.MEMBER])
+    coordinator = MembershipFactory(association=other, roles=[Role.MEMBER, Role.COORDINATOR]).user
+    membership_set_roles(actor=coordinator, membership=second, roles=["member", "driver"])
+    client = world.client("holding_driver")
+    assert client.get("/driver/").status_code == 200
+    response = client.get(f"/driver/?association={other.pk}")
+    assert response["Location"] == f"{SETUP}?association={other.pk}"
+    page = client.get(response["Location"]).content.decode()
+    assert "You are a volunteer driver in Järna byalag." in page
+    assert f'name="association" value="{other.pk}"' in page
+    response = client.post(SETUP, form(world, association=other.pk))
+    assert response["Location"] == f"/driver/availability?association={other.pk}"
+    assert xy(profiles(second)[0]["home_base"]) == LAKE_POINT
+    # Äppelbo's profile is as it was.
+    assert DriverProfile.objects.get(pk=world.drivers["holding_driver"].pk).vehicle_description == (
+        "Grå Volvo"
+    )
+
+
+# --- An existing driver moves their home base --------------------------------------------------
+
+
+def test_an_existing_driver_may_move_their_home_base(world, geocoder):
+    driver = world.drivers["holding_driver"]
+    page = world.client("holding_driver").get(SETUP).content.decode()
+    assert "Leave it empty to keep the place you drive from now." in page
+    windows = AvailabilityWindow.objects.filter(driver=driver)
+    response = world.client("holding_driver").post(SETUP, form(world))
+    assert response.status_code == 302
+    assert response["Location"] == f"{SETUP}?association={world.a.pk}"
+    driver.refresh_from_db()
+    assert xy(driver.home_base) == LAKE_POINT
+    # The windows carry the home base: rebuilt at the new place.
+    assert {xy(w.home_base) for w in windows} == {LAKE_POINT}
+
+
+def test_an_existing_driver_leaving_the_address_empty_keeps_the_home_base(world, geocoder):
+    driver = DriverProfileFactory.build()  # the factory's home base
+    profile = world.drivers["holding_driver"]
+    response = world.client("holding_driver").post(SETUP, form(world, home_address=""))
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert xy(profile.home_base) == xy(driver.home_base)
+    assert profile.vehicle_description == "Blå Volvo V70"
+    assert geocoder.requests == []
+
+
+def test_an_existing_driver_with_a_bad_address_changes_nothing(world, geocoder):
+    profile = world.drivers["holding_driver"]
+    before = profiles(profile.membership)
+    response = world.client("holding_driver").post(
+        SETUP, form(world, home_address="Ingenstansvägen 99")
+    )
+    assert response.status_code == 400
+    assert "We could not find that address." in response.content.decode()
+    assert profiles(profile.membership) == before
