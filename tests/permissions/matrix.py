@@ -927,6 +927,7 @@ ROWS: list[Row] = [
     R("webapp:carpool-alerts", "GET", 200, proxy=403, analyst=403, analyst_other=403, staff=403),
     R("webapp:carpool-alerts", "POST", 400, proxy=403, analyst=403, analyst_other=403, staff=403),
     R("webapp:carpool-book", "POST", UNCHANGED, resident=302, proxy=302, coordinator=302),
+    R("webapp:carpool-booking-cancel", "GET", 404, resident=200, proxy=200, coordinator=200),
     R("webapp:carpool-booking-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R("webapp:carpool-bookings", "GET", 200),
     R("webapp:carpool-departure-cancel", "POST", 404, driver_assigned=302),
@@ -1093,6 +1094,7 @@ ROWS: list[Row] = [
     R("webapp:sharing-in", "POST", 404, resident=400),
     R("webapp:sharing-photo-delete", "POST", 404, resident=302),
     R("webapp:sharing", "GET", 200),
+    R("webapp:shop-run-cancel", "GET", 404, resident=200, proxy=200, coordinator=200),
     R("webapp:shop-run-cancel", "POST", 404, resident=302, proxy=302, coordinator=302),
     R(
         "webapp:shop-run-seat",

@@ -295,6 +295,31 @@ def test_rider_cancels_her_booking(world, departure):
     )
 
 
+def test_the_bookings_button_only_leads_to_the_question(world, departure):
+    booking = _book(world, departure)
+    client = world.client("rider")
+    page = client.get("/carpool/bookings").content.decode()
+    url = f"/carpool/bookings/{booking.pk}/cancel"
+    assert f'<a class="button secondary" href="{url}">' in page
+    assert f'action="{url}"' not in page
+    before = carpool_snapshot()
+    question = client.get(url)
+    assert question.status_code == 200
+    html = question.content.decode()
+    assert "Cancel your seat on " in html and booking.dropoff_address in html
+    assert f'action="{url}"' in html and "Yes, cancel the booking" in html
+    assert 'href="/carpool/bookings"' in html  # "No, keep it"
+    assert carpool_snapshot() == before
+
+
+def test_a_cancelled_booking_is_not_asked_about_again(world, departure):
+    booking = _book(world, departure)
+    client = world.client("rider")
+    client.post(f"/carpool/bookings/{booking.pk}/cancel", {"reason": "Sjuk"})
+    response = client.get(f"/carpool/bookings/{booking.pk}/cancel", follow=True)
+    assert "This booking can no longer be cancelled." in response.content.decode()
+
+
 @pytest.mark.parametrize("role", ["other_resident", "holding_driver", "coordinator_elsewhere"])
 def test_others_cannot_cancel_a_booking_as_the_passenger(world, departure, role):
     booking = _book(world, departure)

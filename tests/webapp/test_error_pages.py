@@ -170,7 +170,7 @@ def test_a_deadlock_is_answered_as_busy_for_a_moment_not_as_the_database_out_of_
 def test_a_button_address_opened_as_a_page_says_nothing_was_done():
     # From a bookmark, say: Django's answer was an empty 405.
     rider = UserFactory()
-    response = client_for(rider).get("/carpool/bookings/5/cancel", HTTP_ACCEPT_LANGUAGE="sv")
+    response = client_for(rider).get("/carpool/alerts/5/delete", HTTP_ACCEPT_LANGUAGE="sv")
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     page = text(response)

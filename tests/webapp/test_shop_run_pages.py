@@ -241,6 +241,23 @@ def test_an_unknown_seat_answer_writes_nothing(shop):
     assert "Choose accept or decline" in client.get("/shop-runs/").content.decode()
 
 
+def test_the_list_button_only_leads_to_the_question(shop):
+    daughter, mother = shop.daughter, shop.managed
+    signup = sign_up(shop, daughter, {"passenger": mother.pk})
+    client = client_for(daughter)
+    url = f"/shop-runs/sign-ups/{signup.pk}/cancel"
+    page = client.get("/shop-runs/").content.decode()
+    assert f'<a class="button secondary" href="{url}">' in page
+    assert f'action="{url}"' not in page
+    before = snapshot()
+    html = client.get(url).content.decode()
+    assert "Cancel Greta Andersson's seat on the shop run to ICA Nära Vansbro on " in html
+    assert f'action="{url}"' in html and "Yes, cancel the seat" in html
+    assert snapshot() == before
+    client.post(url)
+    assert "This seat can no longer be cancelled." in client.get(url, follow=True).content.decode()
+
+
 def test_cancelling_twice_says_it_is_already_cancelled(shop):
     resident = shop.residents[0]
     signup = sign_up(shop, resident, {"passenger": resident.pk})

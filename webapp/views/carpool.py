@@ -288,20 +288,27 @@ def bookings(request: HttpRequest) -> HttpResponse:
         {
             "upcoming": booking_rows(upcoming, ratings),
             "earlier": booking_rows(earlier, ratings),
-            "cancel_form": CancelForm(),
         },
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def booking_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """The passenger's side cancels (the driver declines or cancels the departure on the
-    trips page)."""
+    trips page). GET asks first, with the reason to give, so a mis-tap on the list
+    cancels nothing; the POST of that page (or of the apps) cancels."""
     booking = get_object_or_404(
         bookings_of_passenger(actor=request.user).select_related("occurrence__trip", "passenger"),
         pk=pk,
     )
+    if request.method == "GET":
+        if booking.state not in ACTIVE_BOOKING:
+            messages.error(request, _("This booking can no longer be cancelled."))
+            return redirect("webapp:carpool-bookings")
+        return page(
+            request, "webapp/carpool/booking_cancel.html", {"b": booking, "form": CancelForm()}
+        )
     form = CancelForm(request.POST)
     if form.is_valid():
         try:

@@ -165,14 +165,24 @@ def signup(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _mine(request: HttpRequest, pk: int):
     return get_object_or_404(
-        signups_of(actor=request.user).select_related("occurrence__association"), pk=pk
+        signups_of(actor=request.user).select_related(
+            "occurrence__association", "occurrence__schedule", "passenger"
+        ),
+        pk=pk,
     )
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def signup_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks first ("Cancel Greta's seat on the shop run on Thursday …?"), so a
+    mis-tap on the list cancels nothing; the POST of that page (or of the apps) cancels."""
     signup = _mine(request, pk)
+    if request.method == "GET":
+        if signup.state not in ACTIVE_SIGNUP or signup.occurrence.arrive_at <= timezone.now():
+            messages.error(request, _("This seat can no longer be cancelled."))
+            return redirect("webapp:shop-runs")
+        return page(request, "webapp/shop_runs/cancel.html", {"signup": signup})
     try:
         signup_withdraw(actor=request.user, signup=signup)
     except ApplicationError as error:
