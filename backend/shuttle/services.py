@@ -622,10 +622,15 @@ def _require_can_change(actor: User, signup: RunSignup) -> None:
         raise _forbidden(_("You cannot change this sign-up."))
 
 
+def signup_cancellable(signup: RunSignup) -> bool:
+    """Whether `signup_cancel` can still cancel it: active, and its run not gone yet."""
+    return signup.state in ACTIVE_SIGNUP and signup.occurrence.arrive_at > timezone.now()
+
+
 @transaction.atomic
 def signup_cancel(*, actor: User, signup: RunSignup) -> RunSignup:
-    """The passenger, their proxy or a coordinator cancels; a seat it held goes to the
-    first on the waitlist."""
+    """The passenger, their proxy or a coordinator cancels (`signup_cancellable`); a seat
+    it held goes to the first on the waitlist."""
     _require_can_change(actor, signup)
     if signup.occurrence.arrive_at <= timezone.now():
         raise _conflict(ShuttleErrorCode.RUN_NOT_OPEN, _("This run has already gone."))

@@ -33,7 +33,7 @@ from backend.shuttle.selectors import (
     standing_visible_to,
     with_waitlist_position,
 )
-from backend.shuttle.services import standing_end
+from backend.shuttle.services import signup_cancellable, standing_end
 from dispatch.shop_runs import seat_answer, signup_submit, signup_withdraw
 from webapp.forms.shop_runs import SignupForm
 from webapp.views.common import me_first, page, show_error
@@ -179,7 +179,7 @@ def signup_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     mis-tap on the list cancels nothing; the POST of that page (or of the apps) cancels."""
     signup = _mine(request, pk)
     if request.method == "GET":
-        if signup.state not in ACTIVE_SIGNUP or signup.occurrence.arrive_at <= timezone.now():
+        if not signup_cancellable(signup):
             messages.error(request, _("This seat can no longer be cancelled."))
             return redirect("webapp:shop-runs")
         return page(request, "webapp/shop_runs/cancel.html", {"signup": signup})
