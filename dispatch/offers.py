@@ -347,7 +347,14 @@ def ride_reassign_by_coordinator(
         )
     previous = ride.driver_id
     rides.ride_release_by_coordinator(ride=ride, actor=actor, reason=reason)
-    Offer.objects.filter(ride=ride, driver_id=previous, state=OfferState.ACCEPTED).update(
-        state=OfferState.WITHDRAWN, answered_at=timezone.now()
-    )
+    accepted_offers_withdraw(ride_ids=[ride.pk], driver_id=previous)
     return ride_assign_by_coordinator(ride_id=ride.pk, driver=driver, actor=actor)
+
+
+def accepted_offers_withdraw(*, ride_ids: list[int], driver_id: int | None) -> int:
+    """The accepted offers of a driver a coordinator took the rides from: withdrawn, as
+    the rides are no longer theirs. Having been asked, they are not asked again by the
+    rides' next waves (`offer_wave` asks nobody asked before). Returns how many."""
+    return Offer.objects.filter(
+        ride_id__in=ride_ids, driver_id=driver_id, state=OfferState.ACCEPTED
+    ).update(state=OfferState.WITHDRAWN, answered_at=timezone.now())

@@ -30,6 +30,7 @@ from backend.accounts.models import User
 from backend.community.models import MembershipState, Role
 from backend.errors import ApplicationError, ErrorKind
 from backend.geo import road_matrix
+from backend.notifications.names import PersonName
 from backend.notifications.replies import ReplyContext, reply_action
 from backend.notifications.services import ReplyRequest, notify
 from backend.rides.models import DriverProfile, Need, RideRequest
@@ -144,6 +145,18 @@ def describe(problems: tuple[Infeasible, ...], names: dict[int, str]) -> str:
     return " ".join(lines)
 
 
+def _problem_payload(problems: tuple[Infeasible, ...], signups: list[RunSignup]) -> dict:
+    """`describe` for the coordinators' message: a place in the text for each passenger
+    it names (`%(who_<sign-up id>)s`) and their names as fields of their own, so erasing
+    one of them takes out that name (kinds._plan_problem_words puts them in)."""
+    named = {key for problem in problems for key in problem.pickups}
+    people = {s.pk: s.passenger for s in signups if s.pk in named}
+    return {
+        "problem": describe(problems, {pk: f"%(who_{pk})s" for pk in people}),
+        **{f"who_{pk}": PersonName.of(person) for pk, person in people.items()},
+    }
+
+
 def occurrence_plan(*, occurrence_id: int, force: bool = False) -> PlanOutcome:
     """Plan the pickup order of the occurrence if its plan is stale (or `force`), and save
     it. Coordinators are told when no plan exists (once per distinct problem). When the
@@ -209,7 +222,7 @@ def _plan_with(lease: shuttle.PlanLease) -> PlanOutcome:
                 "shuttle.plan_problem",
                 {
                     "when": shuttle.local_time(occurrence.arrive_at),
-                    "problem": problem,
+                    **_problem_payload(plan.problems, signups),
                     "run": occurrence.pk,
                 },
             )

@@ -22,8 +22,10 @@ from backend.rides.models import (
     DRIVER_HOLDS,
     AvailabilityException,
     AvailabilitySlot,
+    ClaimState,
     DriverProfile,
     ExceptionKind,
+    MileageClaim,
     Need,
     RiderApproval,
     RideRequest,
@@ -117,7 +119,19 @@ class CompleteInput(serializers.Serializer):
     driven_m = serializers.IntegerField(
         required=False,
         allow_null=True,
-        help_text="Metres driven, for the mileage claim; default: the planned trip.",
+        help_text="Metres driven, for the mileage claim; default: the planned trip. More "
+        "than the ride can take (the error `driven_too_far` says how much it can) needs "
+        "`explanation`: the ride then counts what it can take until a coordinator approves "
+        "the claim.",
+    )
+    explanation = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=500,
+        help_text="Why further than the ride can take (a detour, a closed road), for the "
+        "coordinator who approves the kilometres beyond it. Ignored when `driven_m` is "
+        "within what the ride can take.",
     )
 
 
@@ -545,11 +559,31 @@ class PositionOutput(serializers.Serializer):
     sent_to = serializers.IntegerField(help_text="How many riders were shown the position.")
 
 
+class MileageClaimOutput(serializers.Serializer):
+    """Kilometres claimed beyond what the ride can take, and what became of the claim."""
+
+    claimed_km = serializers.SerializerMethodField()
+    allowed_km = serializers.SerializerMethodField(
+        help_text="What the ride counts unless the claim is approved."
+    )
+    state = serializers.ChoiceField(choices=ClaimState.choices)
+    decline_reason = serializers.CharField(help_text="Why it was not approved (declined).")
+
+    def get_claimed_km(self, claim: MileageClaim) -> float:
+        return round(claim.claimed_m / 1000, 1)
+
+    def get_allowed_km(self, claim: MileageClaim) -> float:
+        return round(claim.allowed_m / 1000, 1)
+
+
 class LogbookRowOutput(serializers.Serializer):
     ride = serializers.IntegerField(source="pk")
     date = serializers.SerializerMethodField()
     village = serializers.CharField(source="village.name", default="")
     km = serializers.SerializerMethodField()
+    claim = serializers.SerializerMethodField(
+        help_text="Kilometres claimed beyond what the ride can take, or null."
+    )
 
     @extend_schema_field(OpenApiTypes.DATE)
     def get_date(self, ride: RideRequest) -> str:
@@ -559,6 +593,11 @@ class LogbookRowOutput(serializers.Serializer):
 
     def get_km(self, ride: RideRequest) -> float:
         return round((ride.driven_m or ride.distance_m) / 1000, 1)
+
+    @extend_schema_field(MileageClaimOutput(allow_null=True))
+    def get_claim(self, ride: RideRequest) -> dict | None:
+        claim = getattr(ride, "mileage_claim", None)
+        return MileageClaimOutput(claim).data if claim is not None else None
 
 
 class DriverRideRowOutput(FastOutput, serializers.ModelSerializer):

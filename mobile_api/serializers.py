@@ -150,6 +150,20 @@ class RolesInput(serializers.Serializer):
     roles = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), max_length=3)
 
 
+class ReleaseRidesInput(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=300, help_text="Why the rides go back to dispatch; the driver sees it."
+    )
+
+
+class RidesReleasedOutput(serializers.Serializer):
+    rides = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The rides given back to dispatch, soonest first (empty when the driver "
+        "held none). Rides with the passenger on board stay with the driver.",
+    )
+
+
 class MessageInput(serializers.Serializer):
     text = serializers.CharField(max_length=600)
     urgent = serializers.BooleanField(default=False)

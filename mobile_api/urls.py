@@ -60,6 +60,11 @@ urlpatterns = [
     path(
         "memberships/<int:pk>/roles", community.MembershipRoles.as_view(), name="membership-roles"
     ),
+    path(
+        "memberships/<int:pk>/release-rides",
+        community.MembershipReleaseRides.as_view(),
+        name="membership-release-rides",
+    ),
     path("people/", community.PeopleList.as_view(), name="people-list"),
     path(
         "managed-profiles/", community.ManagedProfileCreate.as_view(), name="managed-profile-create"

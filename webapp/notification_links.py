@@ -145,6 +145,25 @@ def driver_setup(payload: dict, recipient: User) -> str | None:
     return _with(reverse("webapp:driver-profile"), association=association_id)
 
 
+def driver_kilometres(payload: dict, recipient: User) -> str | None:
+    """A claim decided: the driver's kilometres in driver mode of the ride's association,
+    where the claim's state shows; None when they no longer drive for it."""
+    association_id = _id(payload, "association")
+    if (
+        not driver_profiles_of(user=recipient)
+        .filter(membership__association_id=association_id)
+        .exists()
+    ):
+        return None
+    return _with(reverse("webapp:driver-km"), association=association_id) + "#logbook"
+
+
+def mileage_claims(payload: dict, recipient: User) -> str | None:
+    """To a coordinator: the association's mileage page, at the claims waiting."""
+    url = _console("webapp:console-mileage", _id(payload, "association_id"), recipient)
+    return f"{url}#claims" if url else None
+
+
 def console_ride(payload: dict, recipient: User) -> str | None:
     ride_id = _id(payload, "ride")
     association_id = (
@@ -316,7 +335,13 @@ LINKS: dict[str, Link | None] = {
     # Not the driver's ride any more: driver mode, with what they still drive.
     "ride.cancelled": driver_mode,
     "ride.released": driver_mode,
+    "ride.released_to_dispatch": driver_mode,
     "ride.unassigned": console_ride,
+    # Kilometres beyond what the ride takes: decided on the mileage page; the outcome is
+    # seen in the driver's logbook.
+    "mileage.claim_waiting": mileage_claims,
+    "mileage.claim_approved": driver_kilometres,
+    "mileage.claim_declined": driver_kilometres,
     # Plans are reviewed and approved in the app; the web console has no page for them.
     "ride.plan_ready": None,
     # The text is the whole message: the messages page, at it (the open page's default).

@@ -161,6 +161,12 @@ urlpatterns += [
     path("console/phone/seats/<int:pk>/cancel", phone.seat_cancel, name="console-seat-cancel"),
     path("console/phone/things/<int:pk>/cancel", phone.item_cancel, name="console-item-cancel"),
     path("console/roster/", roster.roster, name="console-roster"),
+    # Before the roster's actions, which would take "release-rides" for one of theirs.
+    path(
+        "console/roster/<int:pk>/release-rides",
+        roster.release_rides,
+        name="console-release-rides",
+    ),
     path(
         "console/roster/<int:pk>/<str:action>",
         roster.membership_action,
@@ -180,6 +186,16 @@ urlpatterns += [
     path("console/mileage/", mileage.mileage, name="console-mileage"),
     path("console/mileage.csv", mileage.mileage_csv, name="console-mileage-csv"),
     path("console/mileage/paid", mileage.mark_paid, name="console-mileage-paid"),
+    path(
+        "console/mileage/claims/<int:pk>/approve",
+        mileage.claim_approve,
+        name="console-mileage-claim-approve",
+    ),
+    path(
+        "console/mileage/claims/<int:pk>/decline",
+        mileage.claim_decline,
+        name="console-mileage-claim-decline",
+    ),
 ]
 
 # Shared cars, tools and rooms for residents.

@@ -28,6 +28,7 @@ from backend.accounts.models import (
     User,
 )
 from backend.notifications.errors import PermanentDeliveryError, TransientDeliveryError
+from backend.notifications.names import PersonName
 from backend.notifications.selectors import quiet_hours_end, sms_sent_today
 from backend.notifications.services import notify, sms_number_lock, sms_sent_record
 from backend.notifications.sms import send_sms
@@ -96,7 +97,11 @@ def proxy_invitations_claim(*, user: User) -> list[ProxyLink]:
             notify(
                 user,
                 "proxy.invited",
-                {"resident": resident.full_name, "resident_id": resident.pk, "proxy_id": user.pk},
+                {
+                    "resident": PersonName.of(resident),
+                    "resident_id": resident.pk,
+                    "proxy_id": user.pk,
+                },
             )
             links.append(link)
     ProxyInvitation.objects.filter(pk__in=[i.pk for i in invitations]).delete()

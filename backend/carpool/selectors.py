@@ -23,8 +23,11 @@ from backend.carpool.models import (
 )
 from backend.community.models import Association, Membership, MembershipState, Village
 from backend.community.selectors import (
+    PeopleActable,
     coordinated_association_ids,
-    people_actable_by,
+    people_actable_everywhere_by,
+    people_actable_q,
+    user_can_act_for_in,
     user_is_coordinator,
 )
 from backend.db import fetch_dicts
@@ -93,28 +96,45 @@ def occurrences_of_driver(*, driver: User) -> QuerySet[TripOccurrence]:
 
 
 def bookings_visible_to(*, user: User) -> QuerySet[Booking]:
-    """As passenger or for someone one acts for, as the driver, or as a coordinator of the
-    driver's association."""
+    """As passenger or their proxy, as whoever booked it, as the driver, or as a
+    coordinator of the driver's association (who acts for the passenger there, when a
+    member: `booking_passenger_side`)."""
     if not user.is_authenticated:
         return Booking.objects.none()
     return Booking.objects.filter(
-        Q(passenger__in=people_actable_by(actor=user))
+        Q(passenger__in=people_actable_everywhere_by(actor=user))
         | Q(booked_by=user)
         | Q(occurrence__trip__driver=user)
         | Q(occurrence__trip__association_id__in=coordinated_association_ids(user=user))
     )
 
 
+def booking_passenger_side(*, user: User, booking: Booking) -> bool:
+    """`user` is on the passenger's side of the booking: they booked the seat, or act for
+    the passenger on a trip of the driver's association (`user_can_act_for_in`: the
+    passenger, their proxy, a coordinator of that association for its member)."""
+    return booking.booked_by_id == user.pk or user_can_act_for_in(
+        actor=user,
+        resident=booking.passenger,
+        association_id=booking.occurrence.trip.association_id,
+    )
+
+
 def bookings_of_passenger(*, actor: User) -> QuerySet[Booking]:
-    """My bookings and those of the people I book for, soonest departure first."""
+    """My bookings and those of the people I book for, soonest departure first: of the
+    members of an association I coordinate, those on trips of its drivers
+    (`people_actable_q`)."""
     return Booking.objects.filter(
-        Q(passenger__in=people_actable_by(actor=actor)) | Q(booked_by=actor)
+        people_actable_q(
+            actor=actor, person="passenger", association="occurrence__trip__association"
+        )
+        | Q(booked_by=actor)
     ).order_by("-occurrence__departure_at", "-pk")
 
 
-def seat_cards(*, actor: User, people_ids: list[int], limit: int) -> list[dict]:
+def seat_cards(*, actor: User, people: PeopleActable, limit: int) -> list[dict]:
     """The coming seats (requested or confirmed) of `bookings_of_passenger`, with the people
-    `actor` books for already looked up (`people_ids_actable_by`): only what a card shows,
+    `actor` books for already looked up (`people_actable_scope`): only what a card shows,
     soonest departure first. SQL, as it runs on every start page (backend/db.py)."""
     rows = fetch_dicts(
         """
@@ -122,14 +142,18 @@ def seat_cards(*, actor: User, people_ids: list[int], limit: int) -> list[dict]:
                u.full_name AS passenger_name
           FROM carpool_booking AS b
           JOIN carpool_tripoccurrence AS o ON o.id = b.occurrence_id
+          JOIN carpool_trip AS t ON t.id = o.trip_id
           JOIN accounts_user AS u ON u.id = b.passenger_id
-         WHERE (b.passenger_id = ANY(%(people)s) OR b.booked_by_id = %(actor)s)
+         WHERE ((b.passenger_id = ANY(%(people)s)
+                 AND (b.passenger_id = ANY(%(everywhere)s)
+                      OR t.association_id = ANY(%(associations)s)))
+                OR b.booked_by_id = %(actor)s)
            AND b.state = ANY(%(active)s) AND o.departure_at > %(now)s
          ORDER BY o.departure_at, b.id
          LIMIT %(limit)s
         """,
         {
-            "people": people_ids,
+            **people.sql(),
             "actor": actor.pk,
             "now": timezone.now(),
             "active": [str(state) for state in ACTIVE_BOOKING],

@@ -42,14 +42,21 @@ from backend.carpool.models import (
 )
 from backend.carpool.pricing import price_cap, price_for_part, price_suggested
 from backend.carpool.routes import trip_route
-from backend.carpool.selectors import carpool_memberships, occurrence_placement, village_near
+from backend.carpool.selectors import (
+    booking_passenger_side,
+    carpool_memberships,
+    occurrence_placement,
+    village_near,
+)
 from backend.community.models import Association
 from backend.community.selectors import (
     association_coordinators,
     coordinated_association_ids,
     user_can_act_for,
+    user_can_act_for_in,
 )
 from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.names import PersonName
 from backend.notifications.services import notify
 
 MAX_VIA = 5
@@ -586,10 +593,21 @@ def booking_request(
     message: str = "",
 ) -> Booking:
     """Ask for seats on a departure, from `pickup` to `dropoff`. With instant booking the
-    seats are taken at once (or 409 when they are gone); otherwise the driver answers."""
-    if not user_can_act_for(actor=actor, resident=passenger):
+    seats are taken at once (or 409 when they are gone); otherwise the driver answers.
+    A coordinator books for a member only on trips of their association's drivers."""
+    association_id = occurrence.trip.association_id
+    if not user_can_act_for_in(actor=actor, resident=passenger, association_id=association_id):
+        elsewhere = user_can_act_for(actor=actor, resident=passenger)
         raise ApplicationError(
-            Code.NOT_ALLOWED, _("You cannot book for this person."), kind=ErrorKind.FORBIDDEN
+            Code.NOT_ALLOWED,
+            _(
+                "You can book seats for %(name)s only on trips of drivers of an association "
+                "you coordinate. %(name)s, or a relative who helps them, can book this one."
+            )
+            % {"name": passenger.full_name}
+            if elsewhere
+            else _("You cannot book for this person."),
+            kind=ErrorKind.FORBIDDEN,
         )
     if not carpool_memberships(user=passenger).exists():
         raise ApplicationError(
@@ -652,7 +670,7 @@ def booking_request(
             kind=ErrorKind.CONFLICT,
         ) from error
     payload = {
-        "passenger": passenger.full_name,
+        "passenger": PersonName.of(passenger),
         "seats": seats,
         "when": local_time(place.pickup_at),
         "place": place_label(pickup),
@@ -706,7 +724,7 @@ def _check_placement(place, trip: Trip) -> None:
 
 def _confirmed_payload(booking: Booking, trip: Trip) -> dict:
     return {
-        "driver": trip.driver.full_name,
+        "driver": PersonName.of(trip.driver),
         "when": local_time(booking.pickup_at),
         "place": booking.pickup_address or place_label(booking.pickup),
     }
@@ -777,9 +795,7 @@ def booking_cancel(*, booking: Booking, actor: User, reason: str = "") -> Bookin
     """Either side cancels before departure. Locks the booking row; a confirmed booking
     gives its seats back to the departure. The other side is told."""
     trip = booking.occurrence.trip
-    if booking.booked_by_id == actor.pk or user_can_act_for(
-        actor=actor, resident=booking.passenger
-    ):
+    if booking_passenger_side(user=actor, booking=booking):
         side = CancelledBy.PASSENGER
     elif trip.driver_id == actor.pk:
         side = CancelledBy.DRIVER
@@ -967,8 +983,8 @@ def report_create(*, booking: Booking, actor: User, text: str) -> Report:
             coordinator,
             "carpool.report",
             {
-                "reporter": actor.full_name,
-                "about": other.full_name,
+                "reporter": PersonName.of(actor),
+                "about": PersonName.of(other),
                 "when": local_time(booking.pickup_at),
                 "report": report.pk,
             },

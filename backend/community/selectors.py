@@ -162,38 +162,98 @@ def association_message_reach(*, message_ids: list[int]) -> dict[int, MessageRea
 def people_actable_by(*, actor: User) -> QuerySet[User]:
     """Everyone `actor` may book for: themself, those they are proxy for (an accepted
     link: a request not yet answered gives nothing), and the members (pending or active)
-    of the associations they coordinate."""
+    of the associations they coordinate. A coordinator acts for those members only in
+    things of the associations they coordinate (`user_can_act_for_in`); this is whom a
+    booking form may offer, not what the person may do for them everywhere."""
     if not actor.is_authenticated or actor.is_managed:
         return User.objects.none()
     # Each way of acting for someone is its own subquery, not a join: OR-ed joins made
     # PostgreSQL read every membership of the actor's associations and sort them for
     # DISTINCT, in every statement that filters by these people.
-    proxied = ProxyLink.objects.filter(proxy=actor, accepted_at__isnull=False)
     coordinated = Membership.objects.filter(
         association_id__in=coordinated_association_ids(user=actor),
         state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
     )
     return User.objects.filter(
         Q(pk=actor.pk)
-        | Q(pk__in=proxied.values("resident_id"))
+        | Q(pk__in=_proxied_by(actor).values("resident_id"))
         | Q(pk__in=coordinated.values("user_id")),
         is_active=True,
     )
 
 
+def _proxied_by(actor: User) -> QuerySet[ProxyLink]:
+    return ProxyLink.objects.filter(proxy=actor, accepted_at__isnull=False)
+
+
+def people_actable_everywhere_by(*, actor: User) -> QuerySet[User]:
+    """Of `people_actable_by`, those `actor` acts for in every association: themself and
+    those they are accepted proxy for. The other members of an association they
+    coordinate are theirs to act for only in that association's things, which
+    coordinators reach through the association instead (rides, runs, bookings of it)."""
+    if not actor.is_authenticated or actor.is_managed:
+        return User.objects.none()
+    return User.objects.filter(
+        Q(pk=actor.pk) | Q(pk__in=_proxied_by(actor).values("resident_id")), is_active=True
+    )
+
+
+def people_actable_in(*, actor: User, association_id: int) -> QuerySet[User]:
+    """Whom `actor` may act for in the association's things (`user_can_act_for_in`):
+    themself, those they are proxy for, and, when they coordinate it, its pending and
+    active members. Whom a form for one association's run or thing offers."""
+    if not actor.is_authenticated or actor.is_managed:
+        return User.objects.none()
+    members = Membership.objects.filter(
+        association_id=association_id,
+        association_id__in=coordinated_association_ids(user=actor),
+        state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
+    )
+    return User.objects.filter(
+        Q(pk=actor.pk)
+        | Q(pk__in=_proxied_by(actor).values("resident_id"))
+        | Q(pk__in=members.values("user_id")),
+        is_active=True,
+    )
+
+
+def people_actable_q(*, actor: User, person: str, association: str) -> Q:
+    """Things of the people `actor` acts for, as an ORM condition of subqueries (no query
+    of its own): those of themself and whom they are proxy for, and those of the other
+    members of an association they coordinate that belong to such an association.
+    `person` and `association` name the thing's fields. The same rule as
+    `PeopleActable`, for querysets."""
+    if not actor.is_authenticated or actor.is_managed:
+        return Q(pk__in=[])
+    coordinated = coordinated_association_ids(user=actor)
+    members = User.objects.filter(
+        pk__in=Membership.objects.filter(
+            association_id__in=coordinated,
+            state__in=[MembershipState.PENDING, MembershipState.ACTIVE],
+        ).values("user_id"),
+        is_active=True,
+    )
+    return Q(**{f"{person}__in": people_actable_everywhere_by(actor=actor).values("pk")}) | Q(
+        **{f"{person}__in": members.values("pk"), f"{association}__in": coordinated}
+    )
+
+
 # `people_actable_by`'s rule in SQL: one index lookup per way of acting for someone,
 # where the OR-ed joins made PostgreSQL read every membership of the actor's associations
-# and sort them for DISTINCT. tests/backend/community/test_acting_for_others.py checks
+# and sort them for DISTINCT. Each row says where the person is the actor's to act for:
+# everywhere (themself, a resident they are proxy for: no association) or in one
+# association they coordinate. tests/backend/community/test_acting_for_others.py checks
 # that the selectors built on it give the same people as `people_actable_by`.
-_PEOPLE_ACTABLE = """
-    SELECT u.id FROM accounts_user AS u WHERE u.id = %(actor)s AND u.is_active
+_PEOPLE_ACTABLE_WHERE = """
+    SELECT u.id, NULL::bigint AS association_id
+      FROM accounts_user AS u WHERE u.id = %(actor)s AND u.is_active
     UNION
-    SELECT u.id
+    SELECT u.id, NULL
       FROM accounts_proxylink AS link
       JOIN accounts_user AS u ON u.id = link.resident_id
      WHERE link.proxy_id = %(actor)s AND link.accepted_at IS NOT NULL AND u.is_active
     UNION
-    SELECT u.id
+    SELECT u.id, coordinating.association_id
       FROM community_membership AS coordinating
       JOIN community_membership AS m ON m.association_id = coordinating.association_id
       JOIN accounts_user AS u ON u.id = m.user_id
@@ -206,7 +266,7 @@ _PEOPLE_ACTABLE = """
 
 _PEOPLE_NAMES = f"""
     SELECT u.id, u.full_name FROM accounts_user AS u
-     WHERE u.id IN ({_PEOPLE_ACTABLE})
+     WHERE u.id IN (SELECT actable.id FROM ({_PEOPLE_ACTABLE_WHERE}) AS actable)
        AND (NOT %(active_members_only)s OR EXISTS (
              SELECT 1 FROM community_membership AS active
               WHERE active.user_id = u.id AND active.state = %(active)s))
@@ -223,14 +283,56 @@ def _people_params(actor: User) -> dict:
     }
 
 
-def people_ids_actable_by(*, actor: User) -> list[int]:
-    """The ids of `people_actable_by`, for pages and lists that read several things of
-    these people (each filtered by `<person>_id IN (ids)` instead of repeating the OR-ed
-    joins of `people_actable_by` in every statement). Asked on every start page and ride
-    list, so written as SQL (backend/db.py, `_PEOPLE_ACTABLE`)."""
+@dataclass(frozen=True)
+class PeopleActable:
+    """The people someone acts for, as the lists of "mine and the people I book for"
+    read them (a start page, my rides): `ids` is everyone of `people_actable_by`;
+    `everywhere` those whose things in every association are the actor's to follow
+    (themself, those they are proxy for); `associations` the associations they
+    coordinate, the only ones in which the things of the others in `ids` are theirs.
+    A thing of person p in association a is in the list when p is in `ids` and p is in
+    `everywhere` or a in `associations`."""
+
+    ids: list[int]
+    everywhere: list[int]
+    associations: list[int]
+
+    def q(self, *, person: str, association: str) -> Q:
+        """The rule as an ORM filter, `person` and `association` naming the fields."""
+        return Q(**{f"{person}__in": self.ids}) & (
+            Q(**{f"{person}__in": self.everywhere}) | Q(**{f"{association}__in": self.associations})
+        )
+
+    def sql(self) -> dict:
+        """Parameters for the rule in SQL: `<person> = ANY(%(people)s) AND (<person> =
+        ANY(%(everywhere)s) OR <association> = ANY(%(associations)s))`."""
+        return {
+            "people": self.ids,
+            "everywhere": self.everywhere,
+            "associations": self.associations,
+        }
+
+
+def people_actable_scope(*, actor: User) -> PeopleActable:
+    """`people_actable_by` with where each is the actor's to act for (`PeopleActable`),
+    for pages and lists that read several things of these people (each filtered by
+    `<person>_id = ANY(ids)` instead of repeating the OR-ed joins of `people_actable_by`
+    in every statement). Asked on every start page and ride list, so written as SQL
+    (backend/db.py, `_PEOPLE_ACTABLE_WHERE`): one statement."""
     if not actor.is_authenticated or actor.is_managed:
-        return []
-    return [row["id"] for row in fetch_dicts(_PEOPLE_ACTABLE, _people_params(actor))]
+        return PeopleActable(ids=[], everywhere=[], associations=[])
+    ids: dict[int, None] = {}  # in order, once each
+    everywhere: list[int] = []
+    associations: set[int] = set()
+    for row in fetch_dicts(_PEOPLE_ACTABLE_WHERE, _people_params(actor)):
+        ids[row["id"]] = None
+        if row["association_id"] is None:
+            everywhere.append(row["id"])
+        else:
+            associations.add(row["association_id"])
+    return PeopleActable(
+        ids=list(ids), everywhere=sorted(everywhere), associations=sorted(associations)
+    )
 
 
 def people_names_actable_by(
@@ -246,6 +348,9 @@ def people_names_actable_by(
 
 
 def user_can_act_for(*, actor: User, resident: User) -> bool:
+    """`resident` is among `people_actable_by(actor)`. For what concerns the person, not
+    an association's things (who helps a managed profile); for a ride, a run, a booking
+    use `user_can_act_for_in` with its association."""
     if actor.pk == resident.pk:
         # Oneself: people_actable_by's answer, without its query (asked on every booking,
         # mostly by people booking for themselves). A managed profile never signs in, so
@@ -253,6 +358,41 @@ def user_can_act_for(*, actor: User, resident: User) -> bool:
         # (their erasure cancels what they booked).
         return actor.is_active
     return people_actable_by(actor=actor).filter(pk=resident.pk).exists()
+
+
+def user_can_act_for_in(*, actor: User, resident: User, association_id: int) -> bool:
+    """`actor` may act for `resident` in a thing of this association (a ride booked with
+    it, its shop run, its shared thing, a trip of its driver): the resident themself and
+    their accepted proxies in every association; a coordinator only in an association
+    they coordinate, for its pending and active members. A coordinator of another
+    association the resident is also a member of may not: their power is over their own
+    association's things. One statement (backend/db.py), none for oneself."""
+    if actor.pk == resident.pk:
+        return actor.is_active  # as user_can_act_for
+    if not actor.is_authenticated or actor.is_managed:
+        return False
+    [row] = fetch_dicts(
+        """
+        SELECT EXISTS (
+            SELECT 1 FROM accounts_user AS u
+             WHERE u.id = %(resident)s AND u.is_active
+               AND (EXISTS (SELECT 1 FROM accounts_proxylink AS link
+                             WHERE link.proxy_id = %(actor)s AND link.resident_id = u.id
+                               AND link.accepted_at IS NOT NULL)
+                    OR EXISTS (SELECT 1 FROM community_membership AS coordinating
+                                 JOIN community_membership AS m
+                                   ON m.association_id = coordinating.association_id
+                                WHERE coordinating.user_id = %(actor)s
+                                  AND coordinating.association_id = %(association)s
+                                  AND coordinating.state = %(active)s
+                                  AND coordinating.roles @> %(coordinator)s
+                                  AND m.user_id = u.id
+                                  AND m.state = ANY(%(member_states)s)))
+        ) AS may
+        """,
+        _people_params(actor) | {"resident": resident.pk, "association": association_id},
+    )
+    return row["may"]
 
 
 def proxy_requests_to(*, proxy: User) -> QuerySet[ProxyLink]:

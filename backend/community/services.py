@@ -27,6 +27,7 @@ from backend.community.selectors import (
     user_is_coordinator,
 )
 from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.names import PersonName
 from backend.notifications.services import notify, notify_many
 from backend.rides.models import DRIVER_HOLDS, RideRequest
 from backend.task_queue import queue_or_leave_to_sweep
@@ -105,7 +106,7 @@ def membership_request(
         {
             "association": association.name,
             "association_id": association.pk,
-            "person": user.full_name,
+            "person": PersonName.of(user),
             "roles": roles,
             "membership": membership.pk,
         },
@@ -313,11 +314,14 @@ def membership_set_roles(*, actor: User, membership: Membership, roles: list[str
     with the passenger aboard) is refused (`DRIVER_HOLDS_RIDES`, 409), saying how many:
     driver mode opens only with the role, so those rides would stay with someone who can
     no longer open them to drive, finish or give them back, and nobody else would be
-    offered them. The coordinator gives them to other drivers first (the console's ride
-    page). Without rides held, the role goes and the driver profile stays as it was: the
-    matching and driver mode ask for the role, so the profile rests unused, and giving
-    the role back brings back the car, area and week. A car on a shop run is not a ride
-    held: the run sheet is the driver's through the car, whatever the roles.
+    offered them. The coordinator first gives them to other drivers (the console's ride
+    page), or all at once back to dispatch (the roster's "Give rides back",
+    `dispatch.services.driver_rides_release_all`; a ride with the passenger on board
+    stays until it is completed). Without rides held, the role goes and the driver
+    profile stays as it was: the matching and driver mode ask for the role, so the
+    profile rests unused, and giving the role back brings back the car, area and week.
+    A car on a shop run is not a ride held: the run sheet is the driver's through the
+    car, whatever the roles.
 
     Locks the membership row, so two changes at once are taken one after the other, and
     a driver accepting an offer at the same instant (`dispatch.offers.offer_accept` takes
@@ -552,7 +556,7 @@ def proxy_link_create(
     notify(
         proxy,
         "proxy.invited",
-        {"resident": resident.full_name, "resident_id": resident.pk, "proxy_id": proxy.pk},
+        {"resident": PersonName.of(resident), "resident_id": resident.pk, "proxy_id": proxy.pk},
     )
     return link
 
@@ -588,7 +592,7 @@ def proxy_link_accept(*, actor: User, link: ProxyLink) -> ProxyLink:
         notify(
             told,
             "proxy.accepted",
-            {"proxy": link.proxy.full_name, "resident": resident.full_name},
+            {"proxy": PersonName.of(link.proxy), "resident": PersonName.of(resident)},
         )
     return link
 
@@ -629,8 +633,11 @@ def proxy_link_decline(*, actor: User, link: ProxyLink) -> None:
             told,
             "proxy.declined",
             {
-                "invited_as": link.invited_as or link.proxy.phone or "\N{EN DASH}",
-                "resident": resident.full_name,
+                # The number stands for the proxy's name here: theirs, if they are erased.
+                "invited_as": PersonName(
+                    link.invited_as or link.proxy.phone or "\N{EN DASH}", person_id=link.proxy_id
+                ),
+                "resident": PersonName.of(resident),
             },
         )
 

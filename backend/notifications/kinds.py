@@ -32,6 +32,12 @@ class Kind:
     # The payload is stored once and read in each reader's language: codes and numbers in
     # it become words and numbers of that language here, when the text is rendered.
     words: Callable[[dict], dict] | None = None
+    # The payload fields that show a person's name: each must be a `PersonName`, so
+    # erasing that person can take it out of the message (backend/notifications/names.py).
+    names: tuple[str, ...] = ()
+    # The body for a payload that also names a ride's return trip (`return_when`): a
+    # ride and its return trip cancelled together are one message naming both times.
+    body_with_return: Promise | None = None
 
 
 def _km_words(payload: dict) -> dict:
@@ -69,6 +75,20 @@ def _membership_declined_words(payload: dict) -> dict:
     }
 
 
+# A passenger's place in a shop run's problem (`who_<sign-up id>`, a name field of its own).
+PROBLEM_WHO = re.compile(r"%\((who_\d+)\)s")
+
+
+def _plan_problem_words(payload: dict) -> dict:
+    """The problem with the passengers' names in their places: the text keeps a place for
+    each (`%(who_12)s`) and the names are fields of their own, `PersonName`s, so erasing
+    one of them takes out that name and no other (dispatch.shop_runs)."""
+    return {
+        **payload,
+        "problem": PROBLEM_WHO.sub(lambda m: payload.get(m[1], m[0]), payload["problem"]),
+    }
+
+
 KINDS: dict[str, Kind] = {
     kind.code: kind
     for kind in [
@@ -94,6 +114,7 @@ KINDS: dict[str, Kind] = {
             ),
             NO_SMS,
             words=_membership_roles_words,
+            names=("person",),
         ),
         # To the person whose request to join a coordinator declined; they may ask again.
         Kind(
@@ -118,6 +139,7 @@ KINDS: dict[str, Kind] = {
             _("You can now book for %(resident)s"),
             _("%(resident)s has made you their proxy in Samby."),
             NO_SMS,
+            names=("resident",),
         ),
         # Not by SMS: anyone can type any number. The request waits in the app and on
         # the profile page; a number without an account gets the one invitation SMS of
@@ -130,12 +152,14 @@ KINDS: dict[str, Kind] = {
                 "them. Answer yes or no on your profile page."
             ),
             NO_SMS,
+            names=("resident",),
         ),
         Kind(
             "proxy.accepted",
             _("%(proxy)s said yes"),
             _("%(proxy)s can now book and follow things for %(resident)s in Samby."),
             NO_SMS,
+            names=("proxy", "resident"),
         ),
         # To whoever asked: the number as they typed it, never the name of whoever has
         # it (that is theirs to give by saying yes).
@@ -147,6 +171,7 @@ KINDS: dict[str, Kind] = {
                 "You can ask someone else."
             ),
             NO_SMS,
+            names=("invited_as", "resident"),
         ),
         # Volunteer rides: to the rider (and whoever booked for them)
         Kind(
@@ -160,12 +185,14 @@ KINDS: dict[str, Kind] = {
             _("Driver found"),
             _("%(driver)s drives you %(when)s. %(car)s"),
             ALL_CHANNELS,
+            names=("driver",),
         ),
         Kind(
             "ride.en_route",
             _("Your driver is on the way"),
             _("%(driver)s is on the way to pick you up."),
             ALL_CHANNELS,
+            names=("driver",),
         ),
         Kind(
             "ride.no_show",
@@ -175,6 +202,7 @@ KINDS: dict[str, Kind] = {
                 "wrong, call your association."
             ),
             ALL_CHANNELS,
+            names=("driver",),
         ),
         Kind(
             "ride.driver_withdrew",
@@ -219,6 +247,41 @@ KINDS: dict[str, Kind] = {
             _("Ride cancelled"),
             _("The ride %(when)s is cancelled. %(reason)s"),
             ALL_CHANNELS,
+            body_with_return=_(
+                "The ride %(when)s and its return trip %(return_when)s are cancelled. %(reason)s"
+            ),
+        ),
+        # Kilometres beyond what a ride can take: to each active coordinator of the
+        # association, who approves or declines them on the mileage page; the outcome to
+        # the driver. The driver's explanation is not in the message (it is personal text,
+        # kept only on the claim, where retention and erasure find it).
+        Kind(
+            "mileage.claim_waiting",
+            _("%(driver)s claims %(km)s km"),
+            _(
+                "%(driver)s drove %(km)s km for the ride %(when)s, more than the %(most)s km "
+                "it can take, and says why. Approve or decline the claim on the mileage page."
+            ),
+            NO_SMS,
+            words=_km_words,
+            names=("driver",),
+        ),
+        Kind(
+            "mileage.claim_approved",
+            _("Kilometres approved"),
+            _("Your %(km)s km for the ride %(when)s are approved and count in full."),
+            NO_SMS,
+            words=_km_words,
+        ),
+        Kind(
+            "mileage.claim_declined",
+            _("Kilometres not approved"),
+            _(
+                "Your %(km)s km for the ride %(when)s are not approved; the ride counts "
+                "%(most)s km. The reason: %(reason)s"
+            ),
+            NO_SMS,
+            words=_km_words,
         ),
         Kind(
             "ride.unassigned",
@@ -248,24 +311,28 @@ KINDS: dict[str, Kind] = {
             _("Shop run booked"),
             _("%(name)s has a seat on the shop run %(when)s."),
             ALL_CHANNELS,
+            names=("name",),
         ),
         Kind(
             "shuttle.waitlisted",
             _("On the waitlist"),
             _("The shop run %(when)s is full. %(name)s is number %(position)s on the waitlist."),
             ALL_CHANNELS,
+            names=("name",),
         ),
         Kind(
             "shuttle.seat_offered",
             _("A seat is free"),
             _("A seat is free on the shop run %(when)s for %(name)s. Answer by %(until)s."),
             ALL_CHANNELS,
+            names=("name",),
         ),
         Kind(
             "shuttle.signup_cancelled",
             _("Shop run seat cancelled"),
             _("%(name)s no longer comes along on the shop run %(when)s."),
             ALL_CHANNELS,
+            names=("name",),
         ),
         Kind(
             "shuttle.run_cancelled",
@@ -324,6 +391,7 @@ KINDS: dict[str, Kind] = {
             _("Shop run cannot be planned"),
             _("The shop run %(when)s: %(problem)s"),
             NO_SMS,
+            words=_plan_problem_words,
         ),
         # Carpooling: to drivers, passengers (and whoever booked for them), coordinators
         Kind(
@@ -331,18 +399,21 @@ KINDS: dict[str, Kind] = {
             _("Seat request"),
             _("%(passenger)s asks for %(seats)s seat(s) %(when)s from %(place)s. Answer in Samby."),
             ALL_CHANNELS,
+            names=("passenger",),
         ),
         Kind(
             "carpool.booked",
             _("Seat booked"),
             _("%(passenger)s booked %(seats)s seat(s) %(when)s from %(place)s."),
             ALL_CHANNELS,
+            names=("passenger",),
         ),
         Kind(
             "carpool.booking_confirmed",
             _("Seat confirmed"),
             _("%(driver)s takes you %(when)s from %(place)s."),
             ALL_CHANNELS,
+            names=("driver",),
         ),
         Kind(
             "carpool.booking_declined",
@@ -395,6 +466,7 @@ KINDS: dict[str, Kind] = {
             _("Carpool report"),
             _("%(reporter)s reported %(about)s after the trip %(when)s. Read it in Samby."),
             NO_SMS,
+            names=("reporter", "about"),
         ),
         # Volunteer rides: an offer whose ride was cancelled or closed without a driver
         Kind(
@@ -415,6 +487,7 @@ KINDS: dict[str, Kind] = {
             _("Booking to approve"),
             _("%(booker)s asks to book %(resource)s %(period)s."),
             NO_SMS,
+            names=("booker",),
         ),
         Kind(
             "sharing.booking_declined",
@@ -481,6 +554,7 @@ KINDS: dict[str, Kind] = {
             _("Check the odometer of %(resource)s"),
             _("%(booker)s read %(reading)s km at check-out; the last reading was %(previous)s km."),
             NO_SMS,
+            names=("booker",),
         ),
         Kind(
             "sharing.waitlist_free",
@@ -495,6 +569,17 @@ KINDS: dict[str, Kind] = {
             _("A coordinator gave the ride %(when)s to another driver. %(reason)s"),
             ALL_CHANNELS,
         ),
+        # The roster: a coordinator gave all the rides a driver held back to dispatch
+        # (one message for them all; the times, comma-separated)
+        Kind(
+            "ride.released_to_dispatch",
+            _("Rides given back to dispatch"),
+            _(
+                "A coordinator gave the rides you held back to dispatch, to be offered to "
+                "other drivers: %(rides)s. %(reason)s"
+            ),
+            ALL_CHANNELS,
+        ),
         # The association console: a coordinator cancelled a ride for the rider (who
         # phoned in, say); to the rider and whoever booked for them
         Kind(
@@ -502,6 +587,10 @@ KINDS: dict[str, Kind] = {
             _("Ride cancelled"),
             _("%(association)s has cancelled your ride %(when)s. %(reason)s"),
             ALL_CHANNELS,
+            body_with_return=_(
+                "%(association)s has cancelled your ride %(when)s and its return trip "
+                "%(return_when)s. %(reason)s"
+            ),
         ),
     ]
 }
@@ -535,8 +624,20 @@ def times_in_words(text: str) -> str:
     return LOCAL_TIME.sub(words, text)
 
 
+def _return_when_words(payload: dict) -> dict:
+    """The return trip's time as the message names it: "at 15:00" on the ride's own day,
+    else with its day ("Friday 4 December 15:00", by `times_in_words`)."""
+    when, back = payload["when"], payload["return_when"]
+    if back[:10] == when[:10] and LOCAL_TIME.fullmatch(back):
+        back = str(_("at %(time)s") % {"time": back[11:]})
+    return {**payload, "return_when": back}
+
+
 def render(kind: Kind, payload: dict, language: str) -> tuple[str, str]:
     """Title and body in `language`. Raises KeyError when the payload lacks a field."""
     with translation.override(language):
         values = kind.words(payload) if kind.words else payload
-        return times_in_words(str(kind.title) % values), times_in_words(str(kind.body) % values)
+        body = kind.body
+        if kind.body_with_return is not None and payload.get("return_when"):
+            body, values = kind.body_with_return, _return_when_words(values)
+        return times_in_words(str(kind.title) % values), times_in_words(str(body) % values)

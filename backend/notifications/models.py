@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
@@ -27,6 +28,9 @@ class Notification(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=60)
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    # Whose names the payload shows: {"<person id>": [field, ...]} (backend/notifications/
+    # names.py), so erasing a person takes their name out of others' inboxes.
+    named = models.JSONField(default=dict, db_default={})
     urgent = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -48,6 +52,8 @@ class Notification(models.Model):
                 condition=Q(kind="association.message"),
                 name="notification_of_message",
             ),
+            # Every message naming a person, for their erasure; only those naming anyone.
+            GinIndex(fields=["named"], condition=~Q(named={}), name="notification_named"),
         ]
 
     def __str__(self) -> str:
@@ -249,6 +255,7 @@ class Reminder(models.Model):
     )
     kind = models.CharField(max_length=60)
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    named = models.JSONField(default=dict, db_default={})  # as Notification.named
     due_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -262,7 +269,8 @@ class Reminder(models.Model):
                 fields=["due_at"],
                 condition=Q(sent_at__isnull=True, cancelled_at__isnull=True),
                 name="reminder_due",
-            )
+            ),
+            GinIndex(fields=["named"], condition=~Q(named={}), name="reminder_named"),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,8 @@ from django.utils import timezone
 from backend.accounts.models import User
 from backend.notifications.kinds import get_kind
 from backend.notifications.models import Reminder
-from backend.notifications.services import notify
+from backend.notifications.names import payload_names, payload_with_names
+from backend.notifications.services import erased_names_replaced, notify
 
 BATCH = 200
 
@@ -17,16 +18,19 @@ def reminder_schedule(
     *, key: str, recipient: User, kind: str, payload: dict, due_at: datetime
 ) -> Reminder:
     """Create the reminder, or move it if it exists and has not been sent (a ride moved
-    to another day moves its reminder). One already sent stays as it was."""
-    get_kind(kind)
-    values = {
-        "recipient": recipient,
-        "kind": kind,
-        "payload": payload,
-        "due_at": due_at,
-        "cancelled_at": None,
-    }
+    to another day moves its reminder). One already sent stays as it was. Names in the
+    payload are recorded as notify() records them, so erasure finds them here too."""
+    named = payload_names(get_kind(kind), payload)
     with transaction.atomic():
+        payload, named = erased_names_replaced(payload, named)
+        values = {
+            "recipient": recipient,
+            "kind": kind,
+            "payload": payload,
+            "named": named,
+            "due_at": due_at,
+            "cancelled_at": None,
+        }
         reminder, created = Reminder.objects.select_for_update().get_or_create(
             key=key, defaults=values
         )
@@ -60,7 +64,11 @@ def reminders_send_due(*, now: datetime | None = None) -> int:
                 .order_by("due_at")[:BATCH]
             )
             for reminder in due:
-                reminder.notification = notify(reminder.recipient, reminder.kind, reminder.payload)
+                reminder.notification = notify(
+                    reminder.recipient,
+                    reminder.kind,
+                    payload_with_names(reminder.payload, reminder.named),
+                )
                 reminder.sent_at = now
                 reminder.save(update_fields=["notification", "sent_at"])
         sent += len(due)

@@ -28,9 +28,11 @@ from backend.notifications.models import (
     NotificationPreference,
     PushSubscription,
     QuietHours,
+    Reminder,
     SmsReplyCode,
     SmsSent,
 )
+from backend.notifications.names import payload_names
 from backend.notifications.selectors import (
     channels_wanted,
     chosen_channels,
@@ -67,10 +69,12 @@ def notify(
     chose, after the surrounding transaction commits (a rolled-back transaction notifies
     nobody). Never raises because a channel is down: the inbox keeps it."""
     spec = get_kind(kind)
+    named = payload_names(spec, payload)
     payload = _checked_payload(spec, payload, {recipient.preferred_language})
     with transaction.atomic():
+        payload, named = erased_names_replaced(payload, named)
         notification = Notification.objects.create(
-            recipient=recipient, kind=kind, payload=payload, urgent=urgent
+            recipient=recipient, kind=kind, payload=payload, named=named, urgent=urgent
         )
         deliveries = Delivery.objects.bulk_create(
             _plan_deliveries(
@@ -98,6 +102,7 @@ def notify_many(
     if not recipients:
         return []
     spec = get_kind(kind)
+    named = payload_names(spec, payload)
     payload = _checked_payload(spec, payload, {r.preferred_language for r in recipients})
     preferences = preferences_of(recipients, spec)
     push_counts = dict(
@@ -108,8 +113,10 @@ def notify_many(
     )
     sms_numbers = sms_numbers_for(recipients)
     with transaction.atomic():
+        payload, named = erased_names_replaced(payload, named)
         notifications = Notification.objects.bulk_create(
-            Notification(recipient=r, kind=kind, payload=payload, urgent=urgent) for r in recipients
+            Notification(recipient=r, kind=kind, payload=payload, named=named, urgent=urgent)
+            for r in recipients
         )
         planned = [
             _plan_deliveries(
@@ -131,6 +138,36 @@ def _checked_payload(spec: Kind, payload: dict, languages: set[str]) -> dict:
     for language in sorted(languages):
         render(spec, payload, language)  # fails here on a missing field
     return payload
+
+
+def erased_names_replaced(
+    payload: dict, named: dict[str, list[str]]
+) -> tuple[dict, dict[str, list[str]]]:
+    """`payload` and `named`, with the name fields of people already erased showing what
+    erasure made of their name (`named` still says whose they are). Holds a FOR KEY
+    SHARE lock on each named person's account row until the transaction ends, as a
+    foreign key to them would: a person being erased meanwhile (`person_erase` holds
+    their row FOR UPDATE) is erased either before, and read here as erased, or after
+    this message is stored, and their erasure finds it. So a name read before the
+    erasure began (by a request under way) cannot slip past it."""
+    if not named:
+        return payload, named
+    with connection.cursor() as cursor:
+        # Not filtered on erased_at: a row the statement's snapshot shows unerased must be
+        # waited for too, and is then read as the erasure left it.
+        cursor.execute(
+            "SELECT id, full_name, erased_at IS NOT NULL FROM accounts_user"
+            " WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",
+            [sorted(int(pk) for pk in named)],
+        )
+        erased = {str(pk): name for pk, name, is_erased in cursor.fetchall() if is_erased}
+    if not erased:
+        return payload, named
+    payload = dict(payload)
+    for pk, name in erased.items():
+        for field in named[pk]:
+            payload[field] = name
+    return payload, named
 
 
 def _plan_deliveries(
@@ -222,19 +259,29 @@ def _record_live_attempts(outcomes: list[tuple[Delivery, bool]]) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
+        updated = 0
         for published, status, detail in (
             (True, DeliveryStatus.SENT, ""),
             (False, DeliveryStatus.FAILED, _LIVE_NOT_PUBLISHED),
         ):
             ids = [delivery.pk for delivery, ok in outcomes if ok is published]
             if ids:
-                Delivery.objects.filter(pk__in=ids).update(
+                updated += Delivery.objects.filter(pk__in=ids).update(
                     status=status,
                     attempts=F("attempts") + 1,
                     detail=detail,
                     provider_ref="",
                     updated_at=now,
                 )
+        if updated < len(outcomes):
+            # Some went with their notification before the commit: erasure deletes the
+            # inbox of the person it erases, whom the calling off of their bookings told.
+            there = set(
+                Delivery.objects.filter(pk__in=[d.pk for d, _ok in outcomes]).values_list(
+                    "pk", flat=True
+                )
+            )
+            outcomes = [(delivery, ok) for delivery, ok in outcomes if delivery.pk in there]
         DeliveryAttempt.objects.bulk_create(
             DeliveryAttempt(
                 delivery=delivery,
@@ -257,6 +304,34 @@ def _record_attempt(
         updated_at=timezone.now(),
     )
     DeliveryAttempt.objects.create(delivery=delivery, succeeded=succeeded, detail=detail[:300])
+
+
+# What erasure replaces: each name field of the person, in every message and reminder
+# naming them (the partial GIN indexes notification_named and reminder_named find them).
+# `named` stays: the fields still name that person, whose name is now the placeholder.
+_FORGET_NAMES = """
+UPDATE {table}
+   SET payload = payload || coalesce(
+         (SELECT jsonb_object_agg(field, %(text)s::text)
+            FROM jsonb_array_elements_text(named -> %(person)s) AS field),
+         '{{}}'::jsonb)
+ WHERE named ? %(person)s AND named <> '{{}}'::jsonb
+"""
+
+
+def notifications_forget_person(*, person_id: int, text: str) -> int:
+    """Every message and reminder that shows the name of person `person_id` shows
+    `text` instead (erasure's placeholder), in anyone's inbox; returns how many changed.
+    One statement per table. Messages stored before names were recorded (no `named`)
+    are not found: they go after NOTIFICATION_RETENTION_DAYS (docs/privacy.md)."""
+    changed = 0
+    with connection.cursor() as cursor:
+        for table in (Notification._meta.db_table, Reminder._meta.db_table):
+            cursor.execute(
+                _FORGET_NAMES.format(table=table), {"person": str(person_id), "text": text}
+            )
+            changed += cursor.rowcount
+    return changed
 
 
 # --- Sending on the slow channels (called by the Celery task) ---------------------------

@@ -46,12 +46,14 @@ from backend.notifications.models import (
     SmsReplyCode,
     SmsSent,
 )
+from backend.notifications.services import notifications_forget_person
 from backend.privacy.points import is_coarse, point_for_statistics
 from backend.rides.models import (
     AvailabilityException,
     AvailabilitySlot,
     AvailabilityWindow,
     DriverProfile,
+    MileageClaim,
     RideEvent,
     RideRequest,
 )
@@ -116,8 +118,21 @@ SIGNUP_PLACES = (("pickup",), ("pickup_address", "note"))
 
 
 def rides_forget_places(rides) -> int:
-    """Rides without addresses, notes or exact points (the rides stay for statistics)."""
+    """Rides without addresses, notes or exact points (the rides stay for statistics), and
+    without the texts of their mileage claims."""
+    mileage_claims_forget_texts(rides)
     return _forget(rides, lambda ride: ride.association_id, *RIDE_PLACES)
+
+
+def mileage_claims_forget_texts(rides) -> int:
+    """The driver's explanation and the coordinator's reason on the mileage claims of
+    `rides`: free text like a ride's note, which may tell where someone went. The claims
+    and their kilometres stay (they are what was paid)."""
+    return (
+        MileageClaim.objects.filter(ride__in=rides)
+        .exclude(explanation="", decline_reason="")
+        .update(explanation="", decline_reason="")
+    )
 
 
 def seat_bookings_forget_places(bookings) -> int:
@@ -192,6 +207,7 @@ def _sharing_anonymise(user: User) -> None:
 
 def _driver_anonymise(user: User) -> None:
     for profile in DriverProfile.objects.filter(membership__user=user):
+        mileage_claims_forget_texts(RideRequest.objects.filter(driver=profile))
         AvailabilitySlot.objects.filter(driver=profile).delete()
         AvailabilityException.objects.filter(driver=profile).delete()
         AvailabilityWindow.objects.filter(driver=profile).delete()
@@ -241,6 +257,9 @@ def person_anonymise(*, user: User) -> User:
     SmsReplyCode.objects.filter(recipient=user).delete()
     Reminder.objects.filter(recipient=user).delete()
     Notification.objects.filter(recipient=user).delete()
+    # Messages and reminders of others that show their name show the placeholder instead
+    # (the driver's "… asks for a seat", the coordinators' "… asks to join").
+    notifications_forget_person(person_id=user.pk, text=ERASED_NAME)
     # Their messages to every member stay with the association (the members have them in
     # their inboxes), without saying who wrote them.
     AssociationMessage.objects.filter(sender=user).update(sender=None)

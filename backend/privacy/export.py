@@ -290,9 +290,28 @@ def _rides(user: User) -> list[Row]:
 def _rides_driven(user: User) -> list[Row]:
     driven = RideRequest.objects.filter(driver__membership__user=user).exclude(rider=user)
     return [
-        _ride(ride, with_addresses=False)
-        for ride in driven.select_related(*_RIDE_RELATED).order_by("earliest_pickup")
+        _ride(ride, with_addresses=False) | {"mileage_claim": _mileage_claim(ride)}
+        for ride in driven.select_related(*_RIDE_RELATED, "mileage_claim").order_by(
+            "earliest_pickup"
+        )
     ]
+
+
+def _mileage_claim(ride: RideRequest) -> Row | None:
+    """Kilometres the driver claimed beyond what the ride can take, with their words and
+    what became of it (who decided is the association's record)."""
+    claim = getattr(ride, "mileage_claim", None)
+    if claim is None:
+        return None
+    return {
+        "claimed_m": claim.claimed_m,
+        "allowed_m": claim.allowed_m,
+        "explanation": claim.explanation,
+        "state": claim.state,
+        "decided_at": _iso(claim.decided_at),
+        "decline_reason": claim.decline_reason,
+        "created_at": _iso(claim.created_at),
+    }
 
 
 # --- Carpooling -----------------------------------------------------------------------------
@@ -787,6 +806,7 @@ NOT_EXPORTED: dict[str, str] = {
     "exported with those rides",
     "rides.AssignmentPlan.approved_by": _ROLE_RECORD,
     "rides.MileagePayout.paid_by": _ROLE_RECORD,
+    "rides.MileageClaim.decided_by": _ROLE_RECORD,
     "shuttle.RunSchedule.created_by": _ROLE_RECORD,
     "shuttle.RunVehicle.assigned_by": _ROLE_RECORD,
     "sharing.Clearance.granted_by": _ROLE_RECORD,

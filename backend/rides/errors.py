@@ -24,7 +24,9 @@ class RideErrorCode(StrEnum):
     NOT_DRIVER = "not_driver"
     REASON_MISSING = "reason_missing"
     DRIVEN_INVALID = "driven_invalid"
-    DRIVEN_TOO_FAR = "driven_too_far"
+    DRIVEN_TOO_FAR = "driven_too_far"  # beyond what the ride takes, without saying why
+    TEXT_TOO_LONG = "text_too_long"  # a reason or an explanation
+    CLAIM_ALREADY_DECIDED = "mileage_claim_already_decided"
     TOO_EARLY = "ride_too_early"
     OFFER_NOT_FOUND = "offer_not_found"
     OFFER_NOT_PENDING = "offer_not_pending"

@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.community.models import Association, Membership, Village
 
+# The most a driver can claim for any ride, approved or not: more is a typo.
+DRIVEN_ABSOLUTE_MAX_M = 1_000_000
+
 
 class Need(models.TextChoices):
     WHEELCHAIR = "wheelchair", _("wheelchair")
@@ -246,6 +249,9 @@ class RideState(models.TextChoices):
 
 # States in which a driver holds the ride: their calendar is taken for its time.
 DRIVER_HOLDS = [RideState.ACCEPTED, RideState.EN_ROUTE, RideState.PICKED_UP]
+# Held rides a coordinator may take back from their driver (to give to another, or back to
+# dispatch): not once the passenger is aboard.
+RELEASABLE = [RideState.ACCEPTED, RideState.EN_ROUTE]
 OPEN_STATES = [RideState.REQUESTED, RideState.OFFERING, RideState.UNASSIGNED]
 CLOSED_STATES = [
     RideState.COMPLETED,
@@ -521,3 +527,68 @@ class MileagePayout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.driver_id} {self.month:%Y-%m}: {self.amount_ore} öre"
+
+
+class ClaimState(models.TextChoices):
+    PENDING = "pending", _("waiting for a coordinator")
+    APPROVED = "approved", _("approved")
+    DECLINED = "declined", _("declined")
+
+
+class MileageClaim(models.Model):
+    """Kilometres a driver claims for a ride beyond what it can take (`driven_m_max`), with
+    why (a detour, a closed road). The ride counts `allowed_m` until a coordinator of its
+    association decides: approved, it counts `claimed_m`; declined (with a reason), it
+    stays at `allowed_m`. The first decision wins (a conditional UPDATE on the state)."""
+
+    ride = models.OneToOneField(RideRequest, on_delete=models.CASCADE, related_name="mileage_claim")
+    claimed_m = models.PositiveIntegerField(_("metres claimed"))
+    # What the ride could take when it was completed (the driver's home may move later).
+    allowed_m = models.PositiveIntegerField(_("most metres without approval"))
+    # The driver's own words: personal text, emptied with the ride's addresses and notes
+    # (retention and erasure, backend/privacy), so it may be empty on an old claim.
+    explanation = models.CharField(_("why further"), max_length=500, blank=True)
+    state = models.CharField(max_length=10, choices=ClaimState.choices, default=ClaimState.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decline_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Only what the ride cannot take needs approving (so always more than 0, as
+            # `allowed_m` is not negative), and never past the cap.
+            models.CheckConstraint(
+                condition=Q(claimed_m__gt=F("allowed_m")) & Q(claimed_m__lte=DRIVEN_ABSOLUTE_MAX_M),
+                name="mileage_claim_above_allowed",
+            ),
+            # Waiting: nobody has decided. Decided: when is known (by whom may be gone), and
+            # only a declined claim has a reason.
+            models.CheckConstraint(
+                condition=(
+                    Q(state=ClaimState.PENDING)
+                    & Q(decided_at__isnull=True)
+                    & Q(decided_by__isnull=True)
+                    & Q(decline_reason="")
+                )
+                | (
+                    Q(state=ClaimState.APPROVED)
+                    & Q(decided_at__isnull=False)
+                    & Q(decline_reason="")
+                )
+                | (Q(state=ClaimState.DECLINED) & Q(decided_at__isnull=False)),
+                name="mileage_claim_decided_consistently",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(state=ClaimState.PENDING),
+                name="mileage_claim_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.pk}: ride {self.ride_id}, {self.claimed_m} m ({self.state})"

@@ -24,10 +24,11 @@ from django.db.models.functions import TruncMonth
 from backend.accounts.models import User
 from backend.community.models import Association, Membership, MembershipState, Role, Village
 from backend.community.selectors import (
+    PeopleActable,
     coordinated_association_ids,
-    people_actable_by,
-    people_ids_actable_by,
-    user_can_act_for,
+    people_actable_everywhere_by,
+    people_actable_scope,
+    user_can_act_for_in,
     user_is_coordinator,
 )
 from backend.db import fetch_dicts
@@ -35,7 +36,9 @@ from backend.rides.models import (
     CLOSED_STATES,
     DRIVER_HOLDS,
     OPEN_STATES,
+    ClaimState,
     DriverProfile,
+    MileageClaim,
     Offer,
     OfferState,
     RideRequest,
@@ -87,6 +90,38 @@ def driver_memberships_to_set_up(*, user: User) -> QuerySet[Membership]:
     return driver_memberships_of(user=user).filter(driver_profile__isnull=True)
 
 
+def driver_associations_of(*, user: User) -> list[dict]:
+    """Where `user` drives or may set up driving (`driver_memberships_of`), by name: the
+    association's id and name, and whether their driver profile there is set up. Driver
+    mode's start page offers the others, and the first setup of those not set up yet,
+    in one query."""
+    rows = (
+        driver_memberships_of(user=user)
+        .order_by("association__name", "association_id")
+        .values_list("association_id", "association__name", "driver_profile__id")
+    )
+    return [
+        {"id": association_id, "name": name, "set_up": profile_id is not None}
+        for association_id, name, profile_id in rows
+    ]
+
+
+def driver_rides_held(*, membership: Membership) -> QuerySet[RideRequest]:
+    """The rides the member holds as a driver of the membership's association (accepted,
+    on the way, on board), soonest first: what the roster offers to give back to
+    dispatch at once (`dispatch.services.driver_rides_release_all` takes those not on
+    board)."""
+    return (
+        RideRequest.objects.filter(
+            driver__membership=membership,
+            association_id=membership.association_id,
+            state__in=DRIVER_HOLDS,
+        )
+        .select_related("rider")
+        .order_by(F("planned_pickup").asc(nulls_last=True), "earliest_pickup", "pk")
+    )
+
+
 def driver_profile_ids_of(*, user: User) -> list[int]:
     """Ids of all of `user`'s driver profiles, whatever the membership's state: the rides
     they hold and the offers made to them. SQL: it runs on every start page."""
@@ -119,17 +154,28 @@ def _ride_cards(sql: str, params: dict) -> list[dict]:
     return rows
 
 
-def ride_cards_of_riders(*, rider_ids: list[int], closed: bool, limit: int) -> list[dict]:
-    """Ride cards of the people in `rider_ids` (from `people_ids_actable_by`): the open
-    and held rides soonest first, or (`closed`) the closed ones latest first."""
+# Which rides are of the people someone acts for (`PeopleActable`): theirs and their
+# proxied people's everywhere, the other members' in the associations they coordinate.
+# The rider index finds them; the rest is a filter. `r`: the rides' alias.
+def _of_people(r: str) -> str:
+    return (
+        f"{r}.rider_id = ANY(%(people)s) AND ({r}.rider_id = ANY(%(everywhere)s)"
+        f" OR {r}.association_id = ANY(%(associations)s))"
+    )
+
+
+def ride_cards_of_riders(*, people: PeopleActable, closed: bool, limit: int) -> list[dict]:
+    """Ride cards of the people `people` (from `people_actable_scope`) as in
+    `rides_of_rider`: the open and held rides soonest first, or (`closed`) the closed
+    ones latest first."""
     which = (
         "r.state = ANY(%(closed)s) ORDER BY r.earliest_pickup DESC"
         if closed
         else ("r.state <> ALL(%(closed)s) ORDER BY r.earliest_pickup")
     )
     return _ride_cards(
-        f"WHERE r.rider_id = ANY(%(riders)s) AND {which} LIMIT %(limit)s",
-        {"riders": rider_ids, "closed": [str(state) for state in CLOSED_STATES], "limit": limit},
+        f"WHERE {_of_people('r')} AND {which} LIMIT %(limit)s",
+        people.sql() | {"closed": [str(state) for state in CLOSED_STATES], "limit": limit},
     )
 
 
@@ -156,9 +202,9 @@ def rider_associations(*, rider: User) -> QuerySet[Association]:
 def rides_visible_to(*, user: User) -> QuerySet[RideRequest]:
     """Rides a person may see (how much of each: `ride_view_for`):
 
-    - the rider's side: the rider and everyone who may book for them (proxies,
-      coordinators of the rider's associations);
-    - the coordinators of the ride's association;
+    - the rider's side: the rider and their proxies;
+    - the coordinators of the ride's association (not those of another association the
+      rider is also a member of);
     - the driver the ride is (or was) assigned to;
     - a driver with a pending offer, only while the ride is still open: a declined,
       withdrawn or expired offer, or a ride someone else has taken, shows them nothing.
@@ -170,7 +216,7 @@ def rides_visible_to(*, user: User) -> QuerySet[RideRequest]:
         ride=OuterRef("pk"), driver__membership__user=user, state=OfferState.PENDING
     )
     return RideRequest.objects.filter(
-        Q(rider__in=people_actable_by(actor=user))
+        Q(rider__in=people_actable_everywhere_by(actor=user))
         | Q(driver__membership__user=user)
         | Q(association_id__in=coordinated_association_ids(user=user))
         | (Q(state__in=OPEN_STATES) & Exists(offered))
@@ -200,9 +246,9 @@ def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
     pickup address is in the FULL and DRIVER shapes only."""
     if not viewer.is_authenticated:
         return None
-    if user_can_act_for(actor=viewer, resident=ride.rider) or user_is_coordinator(
-        user=viewer, association=ride.association
-    ):
+    if user_can_act_for_in(
+        actor=viewer, resident=ride.rider, association_id=ride.association_id
+    ) or user_is_coordinator(user=viewer, association=ride.association):
         return RideView.FULL
     if ride.driver is not None and ride.driver.membership.user_id == viewer.pk:
         return RideView.DRIVER if ride.state in DRIVER_HOLDS else RideView.DRIVER_PAST
@@ -212,16 +258,18 @@ def ride_view_for(*, viewer: User, ride: RideRequest) -> RideView | None:
 
 
 def rides_of_rider(*, actor: User) -> QuerySet[RideRequest]:
-    """Rides of the people `actor` books for (themself included), newest first.
-    `ride_rows_of_riders` is the same in SQL (tests/mobile_api/test_ride_rows_output.py
-    compares them): change both."""
+    """Rides of the people `actor` books for (themself included), newest first: those of
+    themself and the people they are proxy for, and of the other members of the
+    associations they coordinate the rides booked with those associations
+    (`PeopleActable`). `ride_rows_of_riders` is the same in SQL
+    (tests/mobile_api/test_ride_rows_output.py compares them): change both."""
     # The people first, then their rides through the rider index. As one statement,
     # PostgreSQL cannot estimate the OR-ed subquery of people_actable_by and joins every
     # ride in the database before it keeps a person's few (70 ms at 3,600 rides, and
     # growing with them).
-    riders = people_ids_actable_by(actor=actor)
+    people = people_actable_scope(actor=actor)
     return (
-        RideRequest.objects.filter(rider_id__in=riders)
+        RideRequest.objects.filter(people.q(person="rider_id", association="association_id"))
         .select_related("rider", "driver__membership__user")
         .order_by("-earliest_pickup")
     )
@@ -265,20 +313,19 @@ _RIDE_ROWS = """
 """
 
 
-def ride_rows_of_riders(*, rider_ids: list[int], offset: int, limit: int) -> list[dict]:
-    """`rides_of_rider` as rows (`rider_ids` from `people_ids_actable_by`), in its order:
+def ride_rows_of_riders(*, people: PeopleActable, offset: int, limit: int) -> list[dict]:
+    """`rides_of_rider` as rows (`people` from `people_actable_scope`), in its order:
     the rides from `offset`, at most `limit`."""
     # The page is cut first, through the rider index, and only its rides joined: as one
     # prepared statement (backend/db.py), the plan made without the values joined the
     # riders' rides in pickup order and took 2.9 ms instead of 0.6.
-    page = (
-        "FROM (SELECT * FROM rides_riderequest WHERE rider_id = ANY(%(riders)s)"
-        " ORDER BY earliest_pickup DESC LIMIT %(limit)s OFFSET %(offset)s) AS r"
-    )
+    # Composed of our own constants; values are parameters.
+    mine = f"SELECT * FROM rides_riderequest AS mine WHERE {_of_people('mine')}"  # noqa: S608
+    page = f"FROM ({mine} ORDER BY earliest_pickup DESC LIMIT %(limit)s OFFSET %(offset)s) AS r"
     return fetch_dicts(
         _RIDE_ROWS.replace("FROM rides_riderequest AS r", page)
         + " ORDER BY r.earliest_pickup DESC",
-        {"riders": rider_ids, "limit": limit, "offset": offset},
+        people.sql() | {"limit": limit, "offset": offset},
     )
 
 
@@ -288,11 +335,11 @@ def ride_row(*, ride_id: int) -> dict:
     return row
 
 
-def ride_count_of_riders(*, rider_ids: list[int]) -> int:
+def ride_count_of_riders(*, people: PeopleActable) -> int:
     """How many rides `ride_rows_of_riders` has in all."""
     [row] = fetch_dicts(
-        "SELECT count(*) AS n FROM rides_riderequest WHERE rider_id = ANY(%(riders)s)",
-        {"riders": rider_ids},
+        f"SELECT count(*) AS n FROM rides_riderequest AS r WHERE {_of_people('r')}",  # noqa: S608
+        people.sql(),
     )
     return row["n"]
 
@@ -456,7 +503,12 @@ class MileageRow:
     @property
     def km(self) -> float:
         # Tenths of a km, half up, like the amount (a float round() goes half to even).
-        return ((self.metres + 50) // 100) / 10
+        return km_in_tenths(self.metres)
+
+
+def km_in_tenths(metres: int) -> float:
+    """Kilometres to one decimal, half up, as the mileage pages show them."""
+    return ((metres + 50) // 100) / 10
 
 
 def mileage_amount_ore(*, metres: int, rate_ore_per_km: int) -> int:
@@ -469,9 +521,9 @@ def mileage_amount_ore(*, metres: int, rate_ore_per_km: int) -> int:
 def mileage_report(*, association: Association, year: int, month: int) -> list[MileageRow]:
     """Per driver: completed rides and kilometres in the month (local time), and the
     reimbursement at MILEAGE_RATE_ORE_PER_KM (`mileage_amount_ore` of the month's
-    metres). One aggregate query."""
-    start = datetime(year, month, 1, tzinfo=STOCKHOLM)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=STOCKHOLM)
+    metres; a ride with a claim beyond what it can take counts what it can take until the
+    claim is approved, then the claim). One aggregate query."""
+    start, end = month_bounds(year=year, month=month)
     rows = (
         RideRequest.objects.filter(
             association=association,
@@ -494,6 +546,30 @@ def mileage_report(*, association: Association, year: int, month: int) -> list[M
         )
         for row in rows
     ]
+
+
+def month_bounds(*, year: int, month: int) -> tuple[datetime, datetime]:
+    """The month as [start, end) in local time: the months of the mileage report."""
+    start = datetime(year, month, 1, tzinfo=STOCKHOLM)
+    return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=STOCKHOLM)
+
+
+def mileage_claims_of(*, association: Association) -> QuerySet[MileageClaim]:
+    """Claims of kilometres beyond what a ride can take, on the association's rides, with
+    the ride, its village and its driver: where a coordinator looks one up by id."""
+    return MileageClaim.objects.filter(ride__association=association).select_related(
+        "ride__association", "ride__village", "ride__driver__membership__user"
+    )
+
+
+def mileage_claims_waiting(*, association: Association) -> QuerySet[MileageClaim]:
+    """The association's claims waiting for a coordinator, oldest first: the top of the
+    mileage page, whatever month it shows."""
+    return (
+        mileage_claims_of(association=association)
+        .filter(state=ClaimState.PENDING)
+        .order_by("created_at", "pk")
+    )
 
 
 def driver_logbook(*, driver: DriverProfile) -> QuerySet[RideRequest]:

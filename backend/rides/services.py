@@ -20,16 +20,26 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Association
-from backend.community.selectors import user_can_act_for, user_is_coordinator
+from backend.community.selectors import (
+    association_coordinators,
+    user_can_act_for,
+    user_can_act_for_in,
+    user_is_coordinator,
+)
 from backend.errors import ApplicationError, ErrorKind
 from backend.geo import WGS84, approximate_coords, geodesic_m, road_leg
+from backend.notifications.names import PersonName
 from backend.notifications.reminders import reminder_cancel, reminder_schedule
-from backend.notifications.services import notify
+from backend.notifications.services import notify, notify_many
 from backend.rides.errors import RideAlreadyRequested, RideErrorCode
 from backend.rides.models import (
     CLOSED_STATES,
+    DRIVEN_ABSOLUTE_MAX_M,
     OPEN_STATES,
+    RELEASABLE,
+    ClaimState,
     DriverProfile,
+    MileageClaim,
     Need,
     RideEvent,
     RideRequest,
@@ -203,10 +213,18 @@ def ride_request_create(
     The same ride asked for again while the first is not done or cancelled raises
     `RideAlreadyRequested`, naming the first. Locks: see `_refuse_duplicate`."""
     needs = sorted(set(needs or []))
-    if not user_can_act_for(actor=requested_by, resident=rider):
+    if not user_can_act_for_in(actor=requested_by, resident=rider, association_id=association.pk):
+        # A coordinator books for members with the association they coordinate only.
+        elsewhere = user_can_act_for(actor=requested_by, resident=rider)
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
-            _("You cannot book rides for this person."),
+            _(
+                "You can book rides for %(name)s only with an association you coordinate: "
+                "choose it, or ask %(association)s to book this ride."
+            )
+            % {"name": rider.full_name, "association": association.name}
+            if elsewhere
+            else _("You cannot book rides for this person."),
             kind=ErrorKind.FORBIDDEN,
         )
     if rider_membership(rider=rider, association=association) is None:
@@ -416,7 +434,7 @@ def ride_assign(
         ride,
         "ride.accepted",
         {
-            "driver": driver_user.full_name,
+            "driver": PersonName.of(driver_user),
             "car": driver.vehicle_description,
             "when": local_time(pickup_at),
         },
@@ -448,9 +466,9 @@ def _require_driver(ride: RideRequest, actor: User) -> None:
 
 
 # A claim beyond the way from the driver's home to the pickup and back plus the trip
-# there and back, with this margin for detours, is a typo (or worse), not a ride.
+# there and back, with this margin for detours, needs a coordinator's approval (a long
+# detour, a closed road); beyond DRIVEN_ABSOLUTE_MAX_M (models) it is a typo.
 DRIVEN_MARGIN = 1.25
-DRIVEN_ABSOLUTE_MAX_M = 1_000_000
 
 
 def _ride_begins(ride: RideRequest) -> datetime:
@@ -517,7 +535,7 @@ def ride_start(*, ride: RideRequest, actor: User) -> RideRequest:
         message=_("This ride starts at %(when)s; you can say you are on your way from %(from)s."),
     )
     ride = _move(ride, from_states=DRIVER_STEPS["start"], to_state=RideState.EN_ROUTE, actor=actor)
-    _tell_rider(ride, "ride.en_route", {"driver": actor.full_name})
+    _tell_rider(ride, "ride.en_route", {"driver": PersonName.of(actor)})
     return ride
 
 
@@ -542,11 +560,20 @@ def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
     )
 
 
+EXPLANATION_MAX_LENGTH = 500
+DECLINE_REASON_MAX_LENGTH = 300
+
+
 @transaction.atomic
-def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None) -> RideRequest:
+def ride_complete(
+    *, ride: RideRequest, actor: User, driven_m: int | None = None, explanation: str = ""
+) -> RideRequest:
     """Done (not before the pickup could have happened). The kilometres for reimbursement
-    are what the driver reports, at most `driven_m_max`, else the estimate for the
-    trip."""
+    are what the driver reports, else the estimate for the trip. Up to `driven_m_max`
+    they count at once; beyond it the driver says why (a detour, a closed road): the
+    ride then counts `driven_m_max` and a `MileageClaim` for the rest waits for a
+    coordinator of the association, who are told. Without an explanation such a claim is
+    refused and nothing is written."""
     _require_driver(ride, actor)
     if driven_m is not None and not 0 < driven_m <= DRIVEN_ABSOLUTE_MAX_M:
         raise _invalid(
@@ -555,16 +582,25 @@ def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None
             "driven_m",
         )
     most = driven_m_max(ride)
-    if driven_m is not None and driven_m > most:
+    explanation = explanation.strip()
+    claimed_m = driven_m if driven_m is not None and driven_m > most else None
+    if claimed_m is not None and not explanation:
         raise _invalid(
             RideErrorCode.DRIVEN_TOO_FAR,
             _(
-                "You can claim at most %(most)s km for this ride (from your home to the "
-                "pickup, the trip, and back). If you really drove further, give %(most)s km "
-                "and tell the coordinator."
+                "You can claim at most %(most)s km for this ride without a coordinator's "
+                "approval (from your home to the pickup, the trip, and back). If you really "
+                "drove further, say why (a detour, a closed road) and a coordinator will "
+                "look at it."
             )
             % {"most": most // 1000},
-            "driven_m",
+            "explanation",
+        )
+    if claimed_m is not None and len(explanation) > EXPLANATION_MAX_LENGTH:
+        raise _invalid(
+            RideErrorCode.TEXT_TOO_LONG,
+            _("Say why in at most %(count)s characters.") % {"count": EXPLANATION_MAX_LENGTH},
+            "explanation",
         )
     _refuse_before(
         ride,
@@ -572,14 +608,130 @@ def ride_complete(*, ride: RideRequest, actor: User, driven_m: int | None = None
         minutes=settings.RIDES_PICKUP_EARLY_MINUTES,
         message=_("This ride starts at %(when)s; you can mark it completed from %(from)s."),
     )
-    return _move(
+    ride = _move(
         ride,
         from_states=DRIVER_STEPS["complete"],
         to_state=RideState.COMPLETED,
         actor=actor,
         closed_at=timezone.now(),
-        driven_m=driven_m or ride.distance_m,
+        driven_m=most if claimed_m is not None else driven_m or ride.distance_m,
     )
+    if claimed_m is not None:
+        _claim_mileage(ride, actor=actor, claimed_m=claimed_m, allowed_m=most, why=explanation)
+    return ride
+
+
+def _claim_mileage(
+    ride: RideRequest, *, actor: User, claimed_m: int, allowed_m: int, why: str
+) -> MileageClaim:
+    """The claim beyond what the ride takes, and the association's active coordinators
+    told that it waits (not the driver, when they coordinate too: another decides)."""
+    claim = MileageClaim.objects.create(
+        ride=ride, claimed_m=claimed_m, allowed_m=allowed_m, explanation=why
+    )
+    coordinators = list(
+        association_coordinators(association_id=ride.association_id)
+        .filter(is_active=True)
+        .exclude(pk=actor.pk)
+        .order_by("pk")
+    )
+    notify_many(
+        coordinators,
+        "mileage.claim_waiting",
+        {
+            "driver": PersonName.of(actor),
+            "when": local_time(_ride_begins(ride)),
+            "km": claimed_m / 1000,
+            "most": allowed_m // 1000,
+            "association_id": ride.association_id,
+            "claim": claim.pk,
+        },
+    )
+    return claim
+
+
+@transaction.atomic
+def mileage_claim_approve(*, claim: MileageClaim, actor: User) -> MileageClaim:
+    """A coordinator of the ride's association approves the kilometres claimed: the ride
+    counts them from now on (its month's mileage report, the driver's months). The driver
+    is told. Locks: see `_mileage_claim_decide`."""
+    return _mileage_claim_decide(claim=claim, actor=actor, state=ClaimState.APPROVED)
+
+
+@transaction.atomic
+def mileage_claim_decline(*, claim: MileageClaim, actor: User, reason: str) -> MileageClaim:
+    """A coordinator of the ride's association declines the kilometres claimed, saying
+    why: the ride keeps counting what it can take (`allowed_m`). The driver is told the
+    reason. Locks: see `_mileage_claim_decide`."""
+    reason = reason.strip()
+    if not reason:
+        raise _invalid(
+            RideErrorCode.REASON_MISSING,
+            _("Say why the kilometres are not approved; the driver will see it."),
+            "reason",
+        )
+    if len(reason) > DECLINE_REASON_MAX_LENGTH:
+        raise _invalid(
+            RideErrorCode.TEXT_TOO_LONG,
+            _("Say why in at most %(count)s characters.") % {"count": DECLINE_REASON_MAX_LENGTH},
+            "reason",
+        )
+    return _mileage_claim_decide(claim=claim, actor=actor, state=ClaimState.DECLINED, reason=reason)
+
+
+def _mileage_claim_decide(
+    *, claim: MileageClaim, actor: User, state: ClaimState, reason: str = ""
+) -> MileageClaim:
+    """The first decision wins: a conditional UPDATE of the claim while it waits. It holds
+    the claim's row until the commit, so a second coordinator deciding at the same moment
+    waits, then finds it decided (a conflict that says how), and marking the month paid
+    (`payouts.mileage_payout_mark_paid`, which locks the month's waiting claims) waits
+    for the decision and then pays what it decided."""
+    ride = claim.ride
+    if not user_is_coordinator(user=actor, association=ride.association):
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Only a coordinator of the ride's association can decide on kilometres claimed."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    driver_user = ride.driver.membership.user if ride.driver else None
+    if driver_user is not None and driver_user.pk == actor.pk:
+        raise ApplicationError(
+            RideErrorCode.NOT_ALLOWED,
+            _("Another coordinator of the association decides on your own kilometres."),
+            kind=ErrorKind.FORBIDDEN,
+        )
+    decided = MileageClaim.objects.filter(pk=claim.pk, state=ClaimState.PENDING).update(
+        state=state, decided_by=actor, decided_at=timezone.now(), decline_reason=reason
+    )
+    if not decided:
+        claim.refresh_from_db()
+        raise ApplicationError(
+            RideErrorCode.CLAIM_ALREADY_DECIDED,
+            _("This claim is already approved: the ride counts the kilometres claimed.")
+            if claim.state == ClaimState.APPROVED
+            else _("This claim is already declined: the ride counts what it can take."),
+            kind=ErrorKind.CONFLICT,
+        )
+    if state == ClaimState.APPROVED:
+        RideRequest.objects.filter(pk=ride.pk).update(driven_m=claim.claimed_m)
+    claim.refresh_from_db()
+    if driver_user is not None:
+        payload = {
+            "km": claim.claimed_m / 1000,
+            "when": local_time(_ride_begins(ride)),
+            # Which driver mode's kilometres to open, for someone who drives for several.
+            "association": ride.association_id,
+        }
+        if state == ClaimState.APPROVED:
+            notify(driver_user, "mileage.claim_approved", payload)
+        else:
+            notify(
+                driver_user,
+                "mileage.claim_declined",
+                {**payload, "most": claim.allowed_m // 1000, "reason": reason},
+            )
+    return claim
 
 
 @transaction.atomic
@@ -610,7 +762,7 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
     _tell_rider(
         ride,
         "ride.no_show",
-        {"driver": actor.full_name, "when": local_time(_ride_begins(ride))},
+        {"driver": PersonName.of(actor), "when": local_time(_ride_begins(ride))},
     )
     return ride
 
@@ -634,42 +786,83 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
     """Cancel for the passenger's side (the rider, their proxy or a coordinator of the
     ride's association): the ride is closed and a driver who held it is told; when a
     coordinator cancels for the rider (who phoned in, say), the rider and whoever booked
-    for them are told too. Offers still waiting, and the return trip when asked, are the
-    caller's (dispatch.services.ride_cancel)."""
-    # A coordinator of the ride's association cancelling for a member (not for themself).
-    as_coordinator = actor.pk != ride.rider_id and user_is_coordinator(
-        user=actor, association=ride.association
-    )
-    if not (as_coordinator or user_can_act_for(actor=actor, resident=ride.rider)):
-        raise ApplicationError(
-            RideErrorCode.NOT_ALLOWED, _("You cannot cancel this ride."), kind=ErrorKind.FORBIDDEN
+    for them are told too. Offers still waiting are the caller's
+    (dispatch.services.ride_cancel); a ride and its return trip together:
+    `ride_cancel_with_return`."""
+    [ride] = _rides_cancel([ride], actor=actor, reason=reason)
+    return ride
+
+
+@transaction.atomic
+def ride_cancel_with_return(
+    *, ride: RideRequest, return_trip: RideRequest, actor: User, reason: str
+) -> tuple[RideRequest, RideRequest]:
+    """`ride_cancel` of a ride and its return trip (`return_trip_cancellable`): both or
+    neither, and everyone told once. The rider's side gets one message naming both
+    times; a driver who holds both, one naming both; a driver who holds one of them, one
+    about theirs."""
+    if return_trip.return_of_id != ride.pk:
+        raise ValueError(f"ride {return_trip.pk} is not the return trip of ride {ride.pk}")
+    ride, return_trip = _rides_cancel([ride, return_trip], actor=actor, reason=reason)
+    return ride, return_trip
+
+
+def _rides_cancel(rides: list[RideRequest], *, actor: User, reason: str) -> list[RideRequest]:
+    """Cancel `rides` (one ride, or a ride and its return trip: the same rider and
+    association), then tell each person once about all of theirs."""
+    as_coordinator = False
+    for ride in rides:
+        # A coordinator of the ride's association cancelling for a member (not for
+        # themself); anyone else acts for the rider in that association or not at all.
+        as_coordinator = actor.pk != ride.rider_id and user_is_coordinator(
+            user=actor, association=ride.association
         )
-    driver = ride.driver
-    ride = _move(
-        ride,
-        from_states=CANCELLABLE_STATES,
-        to_state=RideState.CANCELLED,
-        actor=actor,
-        reason=reason.strip(),
-        closed_at=timezone.now(),
-        busy=None,
-    )
-    _cancel_reminders(ride)
-    if driver is not None:
+        if not (
+            as_coordinator
+            or user_can_act_for_in(
+                actor=actor, resident=ride.rider, association_id=ride.association_id
+            )
+        ):
+            raise ApplicationError(
+                RideErrorCode.NOT_ALLOWED,
+                _("You cannot cancel this ride."),
+                kind=ErrorKind.FORBIDDEN,
+            )
+    drivers = [ride.driver for ride in rides]
+    cancelled = []
+    for ride in rides:
+        ride = _move(
+            ride,
+            from_states=CANCELLABLE_STATES,
+            to_state=RideState.CANCELLED,
+            actor=actor,
+            reason=reason.strip(),
+            closed_at=timezone.now(),
+            busy=None,
+        )
+        _cancel_reminders(ride)
+        cancelled.append(ride)
+    held: dict[int, tuple[User, list[RideRequest]]] = {}
+    for ride, driver in zip(cancelled, drivers, strict=True):
+        if driver is not None:
+            user = driver.membership.user
+            held.setdefault(user.pk, (user, []))[1].append(ride)
+    for user, theirs in held.values():
         notify(
-            driver.membership.user,
+            user,
             "ride.cancelled",
             {
-                "when": local_time(ride.planned_pickup or ride.earliest_pickup),
+                **_cancelled_times(theirs),
                 "reason": reason,
                 # Which driver mode to open, for someone who drives for several.
-                "association": ride.association_id,
+                "association": theirs[0].association_id,
             },
             urgent=True,
         )
     if as_coordinator:
+        ride = cancelled[0]
         payload = {
-            "when": local_time(ride.planned_pickup or ride.earliest_pickup),
+            **_cancelled_times(cancelled),
             "association": ride.association.name,
             "reason": reason.strip(),
             "ride": ride.pk,
@@ -678,7 +871,14 @@ def ride_cancel(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
         for person_id, person in told.items():
             if person_id != actor.pk:
                 notify(person, "ride.cancelled_by_association", payload)
-    return ride
+    return cancelled
+
+
+def _cancelled_times(rides: list[RideRequest]) -> dict:
+    """`when` of the first ride and, for a ride and its return trip, `return_when` of the
+    second: the message then names both (backend/notifications/kinds.py)."""
+    times = [local_time(ride.planned_pickup or ride.earliest_pickup) for ride in rides]
+    return {"when": times[0], **({"return_when": times[1]} if len(times) > 1 else {})}
 
 
 @transaction.atomic
@@ -709,11 +909,19 @@ def ride_driver_withdraw(*, ride: RideRequest, actor: User, reason: str) -> Ride
 
 
 @transaction.atomic
-def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) -> RideRequest:
-    """A coordinator takes an accepted ride back from its driver (to give it to another;
-    dispatch.offers.ride_reassign_by_coordinator): when it is accepted, or when the driver
-    is on the way (a breakdown, an accident); not once the rider is on board. The driver
-    is told why, at once."""
+def ride_release_by_coordinator(
+    *, ride: RideRequest, actor: User, reason: str, to_dispatch: bool = False
+) -> RideRequest:
+    """A coordinator takes an accepted ride back from its driver: when it is accepted, or
+    when the driver is on the way (a breakdown, an accident); not once the rider is on
+    board.
+
+    To give it to another driver at once (dispatch.offers.ride_reassign_by_coordinator),
+    the driver is told why here, and the rider hears of the new driver only. Back to
+    dispatch with the driver's other rides (`to_dispatch`;
+    dispatch.services.driver_rides_release_all), the caller tells the driver once for
+    them all, and the rider is told here that their driver cannot come, as when a driver
+    gives a ride back."""
     if not user_is_coordinator(user=actor, association=ride.association):
         raise ApplicationError(
             RideErrorCode.NOT_ALLOWED,
@@ -729,7 +937,7 @@ def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) 
     previous_driver = ride.driver
     ride = _move(
         ride,
-        from_states=[RideState.ACCEPTED, RideState.EN_ROUTE],
+        from_states=RELEASABLE,
         to_state=RideState.REQUESTED,
         actor=actor,
         reason=reason.strip(),
@@ -739,7 +947,9 @@ def ride_release_by_coordinator(*, ride: RideRequest, actor: User, reason: str) 
         accepted_at=None,
     )
     _cancel_reminders(ride)
-    if previous_driver is not None:
+    if to_dispatch:
+        _tell_rider(ride, "ride.driver_withdrew", {"when": local_time(ride.earliest_pickup)})
+    elif previous_driver is not None:
         notify(
             previous_driver.membership.user,
             "ride.released",

@@ -23,10 +23,12 @@ from backend.community.models import Association
 from backend.community.selectors import (
     municipality_distance_m,
     user_can_act_for,
+    user_can_act_for_in,
     user_is_active_member,
     user_is_coordinator,
 )
 from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.names import PersonName
 from backend.notifications.reminders import reminder_cancel, reminder_schedule
 from backend.notifications.services import notify
 from backend.sharing.errors import BookingErrorCode, ResourceErrorCode
@@ -383,7 +385,23 @@ def _check_period(
 
 
 def _check_booker(actor: User, booker: User, resource: Resource) -> None:
-    if not user_can_act_for(actor=actor, resident=booker):
+    # A coordinator books for members only the things of an association they coordinate.
+    if not user_can_act_for_in(
+        actor=actor, resident=booker, association_id=resource.association_id
+    ):
+        if user_can_act_for(actor=actor, resident=booker):
+            raise _forbidden(
+                BookingErrorCode.NOT_ALLOWED,
+                _(
+                    "You can book for %(name)s only the things of an association you "
+                    "coordinate. Ask %(association)s to book %(title)s."
+                )
+                % {
+                    "name": booker.full_name,
+                    "association": resource.association.name,
+                    "title": resource.title,
+                },
+            )
         raise _forbidden(BookingErrorCode.NOT_ALLOWED, _("You cannot book for this person."))
     if resource.owner_id == booker.pk:
         return  # owners use their own things
@@ -506,7 +524,9 @@ def booking_request(
         _remind_before(booking)
     else:
         for person in resource_managers(resource=resource):
-            notify(person, "sharing.booking_requested", {**payload, "booker": booker.full_name})
+            notify(
+                person, "sharing.booking_requested", {**payload, "booker": PersonName.of(booker)}
+            )
     return booking
 
 
@@ -588,7 +608,7 @@ def booking_decline(*, actor: User, booking: Booking, reason: str = "") -> Booki
 def booking_cancel(*, actor: User, booking: Booking, reason: str = "") -> Booking:
     """The booker's side (the booker, whoever booked for them, their proxy) or a manager
     cancels before check-out; the period becomes free and the waiting list hears of it."""
-    own = user_can_act_for(actor=actor, resident=booking.booker) or actor.pk == booking.booked_by_id
+    own = _booker_side(actor, booking)
     manager = resource_managed_by(user=actor, resource=booking.resource)
     if not (own or manager):
         raise _forbidden(BookingErrorCode.NOT_ALLOWED, _("You cannot cancel this booking."))
@@ -611,11 +631,17 @@ def booking_cancel(*, actor: User, booking: Booking, reason: str = "") -> Bookin
     return booking
 
 
+def _booker_side(actor: User, booking: Booking) -> bool:
+    """Whoever booked it, or acts for the booker in the thing's association: the booker,
+    their proxy, a coordinator of that association for its member."""
+    return actor.pk == booking.booked_by_id or user_can_act_for_in(
+        actor=actor, resident=booking.booker, association_id=booking.resource.association_id
+    )
+
+
 def _require_booker_side(actor: User, booking: Booking) -> None:
     if not (
-        user_can_act_for(actor=actor, resident=booking.booker)
-        or actor.pk == booking.booked_by_id
-        or resource_managed_by(user=actor, resource=booking.resource)
+        _booker_side(actor, booking) or resource_managed_by(user=actor, resource=booking.resource)
     ):
         raise _forbidden(
             BookingErrorCode.NOT_ALLOWED,
@@ -708,7 +734,7 @@ def booking_check_out(
                 "sharing.odometer_flag",
                 {
                     "resource": resource.title,
-                    "booker": booking.booker.full_name,
+                    "booker": PersonName.of(booking.booker),
                     "reading": reading.odometer_km,
                     "previous": previous,
                     "booking": booking.pk,

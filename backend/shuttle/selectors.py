@@ -2,7 +2,8 @@
 
 - A member (active) of the association, and whoever books for one (a proxy), sees its
   runs: times, the shop, seats left. Not who else comes.
-- A resident, or whoever books for them (proxy, coordinator), sees their own sign-ups.
+- A resident, or whoever books for them (proxy; a coordinator for the association's own
+  runs), sees their own sign-ups.
 - A coordinator sees everything of the association's runs, the run sheet included.
 - A driver sees the run sheet of their own car (names, addresses, phone numbers,
   needs), and of a run offered to them only the villages and how many come.
@@ -27,8 +28,10 @@ from django.db.models import (
 from backend.accounts.models import ProxyLink, User
 from backend.community.models import Membership, MembershipState
 from backend.community.selectors import (
+    PeopleActable,
     coordinated_association_ids,
-    people_actable_by,
+    people_actable_everywhere_by,
+    people_actable_q,
     user_coordinates,
 )
 from backend.db import fetch_dicts
@@ -52,11 +55,12 @@ def _member_association_ids(user: User):
     )
 
 
-def _associations_of_people_actable_by(user: User):
-    """Associations where `user`, or someone they book for, is an active member: a proxy
-    sees the runs of her mother's association."""
+def _associations_of_people_actable_everywhere_by(user: User):
+    """Associations where `user`, or someone they are proxy for, is an active member: a
+    proxy sees the runs of her mother's association. A coordinator is a member of theirs;
+    the other associations of its members are not theirs to see."""
     return Membership.objects.filter(
-        user__in=people_actable_by(actor=user), state=MembershipState.ACTIVE
+        user__in=people_actable_everywhere_by(actor=user), state=MembershipState.ACTIVE
     ).values_list("association_id", flat=True)
 
 
@@ -73,9 +77,11 @@ def schedules_for_coordinator(*, user: User, association_id: int) -> QuerySet[Ru
 
 
 def occurrences_visible_to(*, user: User) -> QuerySet[RunOccurrence]:
-    """Runs of the associations `user` or someone they book for is an active member of
-    (drivers and coordinators are members too)."""
-    return RunOccurrence.objects.filter(association_id__in=_associations_of_people_actable_by(user))
+    """Runs of the associations `user` or someone they are proxy for is an active member
+    of (drivers and coordinators are members too)."""
+    return RunOccurrence.objects.filter(
+        association_id__in=_associations_of_people_actable_everywhere_by(user)
+    )
 
 
 def user_coordinates_run(*, user: User, occurrence: RunOccurrence) -> bool:
@@ -83,16 +89,20 @@ def user_coordinates_run(*, user: User, occurrence: RunOccurrence) -> bool:
 
 
 def signups_of(*, actor: User) -> QuerySet[RunSignup]:
-    """Sign-ups of the people `actor` books for (themself included), soonest run first."""
+    """Sign-ups of the people `actor` books for (themself included), soonest run first: of
+    the members of an association they coordinate, those on its runs
+    (`people_actable_q`)."""
     return (
-        RunSignup.objects.filter(passenger__in=people_actable_by(actor=actor))
+        RunSignup.objects.filter(
+            people_actable_q(actor=actor, person="passenger", association="occurrence__association")
+        )
         .select_related("passenger", "occurrence__schedule")
         .order_by("occurrence__arrive_at", "pk")
     )
 
 
-def signup_cards(*, people_ids: list[int], since: datetime, limit: int) -> list[dict]:
-    """The active sign-ups of the people in `people_ids` (from `people_ids_actable_by`) for
+def signup_cards(*, people: PeopleActable, since: datetime, limit: int) -> list[dict]:
+    """The active sign-ups of `people` (from `people_actable_scope`, as `signups_of`) for
     runs that arrive after `since`, soonest first (a cancelled run's too, with its state
     and reason, so the card says so): only what a card shows, the waitlist
     place counted as in `with_waitlist_position`. SQL, as it runs on every start page
@@ -111,13 +121,14 @@ def signup_cards(*, people_ids: list[int], since: datetime, limit: int) -> list[
           JOIN shuttle_runoccurrence AS o ON o.id = s.occurrence_id
           JOIN shuttle_runschedule AS sch ON sch.id = o.schedule_id
           JOIN accounts_user AS u ON u.id = s.passenger_id
-         WHERE s.passenger_id = ANY(%(people)s) AND s.state = ANY(%(active)s)
-           AND o.arrive_at > %(since)s
+         WHERE s.passenger_id = ANY(%(people)s)
+           AND (s.passenger_id = ANY(%(everywhere)s) OR o.association_id = ANY(%(associations)s))
+           AND s.state = ANY(%(active)s) AND o.arrive_at > %(since)s
          ORDER BY o.arrive_at, s.id
          LIMIT %(limit)s
         """,
         {
-            "people": people_ids,
+            **people.sql(),
             "active": [str(state) for state in ACTIVE_SIGNUP],
             "waitlisted": str(SignupState.WAITLISTED),
             "since": since,
@@ -130,17 +141,17 @@ def signup_cards(*, people_ids: list[int], since: datetime, limit: int) -> list[
 
 
 def signups_visible_to(*, user: User) -> QuerySet[RunSignup]:
-    """Sign-ups `user` may look up by id: their own and those of whom they book for, and
-    all of the associations they coordinate."""
+    """Sign-ups `user` may look up by id: their own and those of whom they are proxy for,
+    and all of the associations they coordinate."""
     return RunSignup.objects.filter(
-        Q(passenger__in=people_actable_by(actor=user))
+        Q(passenger__in=people_actable_everywhere_by(actor=user))
         | Q(occurrence__association_id__in=coordinated_association_ids(user=user))
     ).select_related("passenger", "occurrence__association", "vehicle__driver__membership")
 
 
 def standing_visible_to(*, user: User) -> QuerySet[StandingSignup]:
     return StandingSignup.objects.filter(
-        Q(passenger__in=people_actable_by(actor=user))
+        Q(passenger__in=people_actable_everywhere_by(actor=user))
         | Q(schedule__association_id__in=coordinated_association_ids(user=user))
     ).select_related("passenger", "schedule")
 

@@ -28,8 +28,9 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
 from backend.community.models import Association, MembershipState, Role
-from backend.community.selectors import user_can_act_for, user_is_coordinator
+from backend.community.selectors import user_can_act_for_in, user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
+from backend.notifications.names import PersonName
 from backend.notifications.reminders import reminder_cancel, reminder_schedule
 from backend.notifications.services import ReplyRequest, notify
 from backend.rides.models import DriverProfile, Need
@@ -404,7 +405,12 @@ def _check_pickup(occurrence: RunOccurrence, point: Point) -> None:
 def _require_can_sign_up(actor: User, passenger: User, occurrence: RunOccurrence) -> bool:
     """Returns whether `actor` coordinates the association."""
     coordinator = user_is_coordinator(user=actor, association=occurrence.association)
-    if not (coordinator or user_can_act_for(actor=actor, resident=passenger)):
+    if not (
+        coordinator
+        or user_can_act_for_in(
+            actor=actor, resident=passenger, association_id=occurrence.association_id
+        )
+    ):
         raise _forbidden(_("You cannot sign up this person."))
     member = passenger.memberships.filter(
         association=occurrence.association, state=MembershipState.ACTIVE
@@ -574,7 +580,7 @@ def _signup_add(
             ShuttleErrorCode.ALREADY_SIGNED_UP,
             _("%(name)s is already signed up for this run.") % {"name": passenger.full_name},
         ) from None
-    payload = {"name": passenger.full_name, "when": local_time(occurrence.arrive_at)}
+    payload = {"name": PersonName.of(passenger), "when": local_time(occurrence.arrive_at)}
     if state == SignupState.WAITLISTED:
         payload["position"] = RunSignup.objects.filter(
             occurrence=occurrence, state=SignupState.WAITLISTED, created_at__lte=signup.created_at
@@ -616,7 +622,11 @@ def _tell(signup: RunSignup, kind: str, payload: dict, *, urgent: bool = False, 
 
 def _require_can_change(actor: User, signup: RunSignup) -> None:
     if not (
-        user_can_act_for(actor=actor, resident=signup.passenger)
+        user_can_act_for_in(
+            actor=actor,
+            resident=signup.passenger,
+            association_id=signup.occurrence.association_id,
+        )
         or user_is_coordinator(user=actor, association=signup.occurrence.association)
     ):
         raise _forbidden(_("You cannot change this sign-up."))
@@ -652,7 +662,10 @@ def signup_cancel(*, actor: User, signup: RunSignup) -> RunSignup:
     _tell(
         signup,
         "shuttle.signup_cancelled",
-        {"name": signup.passenger.full_name, "when": local_time(signup.occurrence.arrive_at)},
+        {
+            "name": PersonName.of(signup.passenger),
+            "when": local_time(signup.occurrence.arrive_at),
+        },
     )
     return signup
 
@@ -662,7 +675,11 @@ def standing_end(*, actor: User, standing: StandingSignup) -> StandingSignup:
     """No more "every week": later occurrences are no longer filled in. Sign-ups already
     made stay (cancel them one by one)."""
     if not (
-        user_can_act_for(actor=actor, resident=standing.passenger)
+        user_can_act_for_in(
+            actor=actor,
+            resident=standing.passenger,
+            association_id=standing.schedule.association_id,
+        )
         or user_is_coordinator(user=actor, association=standing.schedule.association)
     ):
         raise _forbidden(_("You cannot change this sign-up."))
@@ -709,7 +726,7 @@ def waitlist_offer_seats(*, occurrence_id: int) -> list[RunSignup]:
                 signup,
                 "shuttle.seat_offered",
                 {
-                    "name": signup.passenger.full_name,
+                    "name": PersonName.of(signup.passenger),
                     "when": local_time(occurrence.arrive_at),
                     "until": local_time(expires),
                 },

@@ -23,6 +23,7 @@ from backend.carpool.errors import CarpoolErrorCode
 from backend.carpool.models import OPEN_OCCURRENCE, Booking, Trip, TripOccurrence
 from backend.carpool.pricing import price_for_part
 from backend.carpool.selectors import (
+    booking_passenger_side,
     bookings_of_passenger,
     bookings_visible_to,
     carpool_memberships,
@@ -36,7 +37,6 @@ from backend.carpool.selectors import (
 from backend.community.models import Association
 from backend.community.selectors import (
     people_actable_by,
-    user_can_act_for,
     user_coordinates,
 )
 from backend.errors import ApplicationError, ErrorKind
@@ -381,10 +381,7 @@ class DepartureMove(APIView):
 
 def _booking_view(viewer: User, booking: Booking) -> str:
     trip = booking.occurrence.trip
-    if trip.driver_id != viewer.pk and (
-        booking.booked_by_id == viewer.pk
-        or user_can_act_for(actor=viewer, resident=booking.passenger)
-    ):
+    if trip.driver_id != viewer.pk and booking_passenger_side(user=viewer, booking=booking):
         return "passenger"
     return "driver"
 

@@ -9,6 +9,7 @@ from backend.accounts.models import ProxyLink, User
 from backend.audit.services import audit_record
 from backend.community import selectors, services
 from backend.community.models import Association, Membership, Municipality, Village
+from dispatch.services import driver_rides_release_all
 from mobile_api.audit import AuditedListMixin
 from mobile_api.fields import coords_json
 from mobile_api.filtering import FilterOnlyWhenAsked
@@ -27,6 +28,8 @@ from mobile_api.serializers import (
     ProxyLinkInput,
     ProxyLinkRequestOutput,
     ProxyRequestToMeOutput,
+    ReleaseRidesInput,
+    RidesReleasedOutput,
     RolesInput,
     SuspendInput,
     VillageOutput,
@@ -164,6 +167,24 @@ class MembershipRoles(APIView):
         )
         _audit_membership(request, "membership.roles", membership, roles=membership.roles)
         return Response(MembershipOutput(membership).data)
+
+
+class MembershipReleaseRides(APIView):
+    """A coordinator gives back to dispatch all the rides the member holds as a driver of
+    the association (accepted or on the way), before taking the driver role away or
+    suspending them: each is offered to other drivers, its rider is told, and the driver
+    gets one message listing them with the reason."""
+
+    @extend_schema(request=ReleaseRidesInput, responses={200: RidesReleasedOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        data = ReleaseRidesInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        released = driver_rides_release_all(
+            membership=_membership(request, pk),
+            actor=request.user,
+            reason=data.validated_data["reason"],
+        )
+        return Response(RidesReleasedOutput({"rides": [ride.pk for ride in released]}).data)
 
 
 class PeopleList(AuditedListMixin, generics.ListAPIView):

@@ -324,4 +324,4 @@ class DriverLogbook(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation, no user
             return RideRequest.objects.none()
         driver = _driver(self.request, _association_id(self.request))
-        return driver_logbook(driver=driver).select_related("village")
+        return driver_logbook(driver=driver).select_related("village", "mileage_claim")

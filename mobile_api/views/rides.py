@@ -37,7 +37,7 @@ from backend.community.selectors import (
     associations_visible_to,
     memberships_visible_to,
     people_actable_by,
-    people_ids_actable_by,
+    people_actable_scope,
     user_is_coordinator,
 )
 from backend.errors import ApplicationError, ErrorKind
@@ -249,13 +249,13 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
             return super().list(request, *args, **kwargs)
         # The list the apps poll, unfiltered, read with written-out SQL: compiling the
         # ORM query and building five model instances a ride cost most of the request.
-        riders = people_ids_actable_by(actor=request.user)
+        people = people_actable_scope(actor=request.user)
         return paginated_rows(
             self,
             rows=lambda offset, limit: ride_rows_of_riders(
-                rider_ids=riders, offset=offset, limit=limit
+                people=people, offset=offset, limit=limit
             ),
-            count=lambda: ride_count_of_riders(rider_ids=riders),
+            count=lambda: ride_count_of_riders(people=people),
             shape=ride_row_output,
         )
 
@@ -412,7 +412,9 @@ class RidePickedUp(APIView):
 
 
 class RideComplete(APIView):
-    """Arrived. `driven_m` is what goes into the mileage claim."""
+    """Arrived. `driven_m` is what goes into the mileage claim; beyond what the ride can
+    take, with `explanation`, the rest waits for a coordinator's approval (the driver's
+    logbook shows the claim and what became of it)."""
 
     @extend_schema(request=CompleteInput, responses={200: RIDE_DETAIL})
     def post(self, request: Request, pk: int) -> Response:
@@ -420,7 +422,10 @@ class RideComplete(APIView):
         data = CompleteInput(data=request.data)
         data.is_valid(raise_exception=True)
         ride = rides.ride_complete(
-            ride=ride, actor=request.user, driven_m=data.validated_data.get("driven_m")
+            ride=ride,
+            actor=request.user,
+            driven_m=data.validated_data.get("driven_m"),
+            explanation=data.validated_data["explanation"],
         )
         return Response(_present(ride, request.user))
 

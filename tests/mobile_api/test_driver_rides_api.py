@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from backend.accounts.models import User
 from backend.community.models import Membership, Role
-from backend.rides.models import DriverProfile, Offer, RideRequest, RideState
+from backend.rides.models import DriverProfile, MileageClaim, Offer, RideRequest, RideState
 from backend.rides.services import busy_range, pickup_area
 from tests.factories import VANSBRO as VANSBRO_POINT
 from tests.factories import (
@@ -270,17 +270,87 @@ def test_on_my_way_days_before_the_ride_is_409_and_changes_nothing(erik, api_as)
     assert (ride.state, ride.events.count()) == (RideState.ACCEPTED, 0)
 
 
-def test_a_claim_beyond_what_the_ride_can_take_is_400_and_changes_nothing(erik, api_as):
+def test_a_claim_beyond_what_the_ride_can_take_without_why_is_400_and_changes_nothing(erik, api_as):
     ride = driven(erik, RideState.PICKED_UP, timezone.now() - datetime.timedelta(minutes=20))
     client = api_as(erik.membership.user)
 
     response = client.post(f"/api/v1/rides/{ride.pk}/complete", {"driven_m": 1_000_000})
 
     error = error_of(response, 400)
-    assert (error["code"], list(error["fields"])) == ("driven_too_far", ["driven_m"])
+    assert (error["code"], list(error["fields"])) == ("driven_too_far", ["explanation"])
     ride.refresh_from_db()
     assert (ride.state, ride.driven_m, ride.closed_at) == (RideState.PICKED_UP, None, None)
+    assert not MileageClaim.objects.exists()
     # Home at the pickup, a 20 km radius, an 11 km trip: 77 km is the most.
     response = client.post(f"/api/v1/rides/{ride.pk}/complete", {"driven_m": 77_000})
     assert response.status_code == 200, response.content
     assert response.json()["driven_m"] == 77_000
+
+
+def test_a_claim_beyond_what_the_ride_can_take_with_why_completes_and_waits_for_approval(
+    erik, api_as, association
+):
+    ride = driven(erik, RideState.PICKED_UP, timezone.now() - datetime.timedelta(minutes=20))
+    client = api_as(erik.membership.user)
+
+    response = client.post(
+        f"/api/v1/rides/{ride.pk}/complete",
+        {"driven_m": 125_400, "explanation": "Avstängd väg vid Järna, omväg via Nås."},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    # The ride counts the most it can take until a coordinator approves the rest.
+    assert (response.json()["state"], response.json()["driven_m"]) == ("completed", 77_000)
+    claim = MileageClaim.objects.get(ride=ride)
+    assert (claim.claimed_m, claim.allowed_m, claim.state, claim.explanation) == (
+        125_400,
+        77_000,
+        "pending",
+        "Avstängd väg vid Järna, omväg via Nås.",
+    )
+    [row] = client.get("/api/v1/driver/logbook").json()["results"]
+    assert (row["ride"], row["km"], row["claim"]) == (
+        ride.pk,
+        77.0,
+        {"claimed_km": 125.4, "allowed_km": 77.0, "state": "pending", "decline_reason": ""},
+    )
+
+
+def test_an_explanation_over_500_characters_is_400_and_changes_nothing(erik, api_as):
+    ride = driven(erik, RideState.PICKED_UP, timezone.now() - datetime.timedelta(minutes=20))
+    client = api_as(erik.membership.user)
+
+    response = client.post(
+        f"/api/v1/rides/{ride.pk}/complete",
+        {"driven_m": 125_000, "explanation": "x" * 501},
+        format="json",
+    )
+
+    error = error_of(response, 400)
+    assert list(error["fields"]) == ["explanation"]
+    ride.refresh_from_db()
+    assert (ride.state, ride.driven_m, ride.closed_at) == (RideState.PICKED_UP, None, None)
+    assert not MileageClaim.objects.exists()
+
+
+def test_the_schema_documents_the_explanation_and_the_logbooks_claim(api):
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    body = schema["paths"]["/api/v1/rides/{id}/complete"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CompleteInputRequest"
+    }
+    assert set(components["CompleteInputRequest"]["properties"]) == {"driven_m", "explanation"}
+    assert components["CompleteInputRequest"]["properties"]["explanation"]["maxLength"] == 500
+    assert set(components["MileageClaimOutput"]["properties"]) == {
+        "claimed_km",
+        "allowed_km",
+        "state",
+        "decline_reason",
+    }
+    claim = components["LogbookRowOutput"]["properties"]["claim"]
+    assert (claim["allOf"], claim["nullable"]) == (
+        [{"$ref": "#/components/schemas/MileageClaimOutput"}],
+        True,
+    )

@@ -660,12 +660,14 @@ def test_logbook_lists_my_completed_rides(association, erik, api_as, django_asse
             "date": timezone.localdate(closed).isoformat(),
             "village": "Äppelbo",
             "km": 8.1,
+            "claim": None,
         },
         {
             "ride": older.pk,
             "date": timezone.localdate(closed - datetime.timedelta(days=1)).isoformat(),
             "village": "Äppelbo",
             "km": 12.3,
+            "claim": None,
         },
     ]
     for days in range(3, 13):

@@ -241,7 +241,13 @@ def test_a_ride_from_approval_to_mileage(world, api_as):
     today = timezone.localdate()
     response = erik.get("/api/v1/driver/logbook")
     assert response.json()["results"] == [
-        {"ride": ride_id, "date": today.isoformat(), "village": "Äppelbo", "km": 12.3}
+        {
+            "ride": ride_id,
+            "date": today.isoformat(),
+            "village": "Äppelbo",
+            "km": 12.3,
+            "claim": None,
+        }
     ]
     month = f"{today:%Y-%m}"
     url = f"/api/v1/associations/{world.association.pk}/mileage"

@@ -158,7 +158,8 @@ def offer(ride: RideRequest, driver: DriverProfile, state: str = OfferState.PEND
 @dataclass
 class World:
     """Association A with a rider, her daughter as proxy, a neighbour, three drivers and
-    a coordinator; association B's coordinator; the municipality's analyst. An `open`
+    a coordinator; association B's coordinator (the rider is a member of B too: B's
+    coordinator acts for her in B's things only); the municipality's analyst. An `open`
     ride offered to one driver, and a `held` ride another driver has accepted."""
 
     a: Association
@@ -181,6 +182,7 @@ def world(settings) -> World:
     b = AssociationFactory(name="Dala-Järna PRO")
     rider = person("Anna Eriksson", "+46701740620", a)
     RiderApproval.objects.create(membership=Membership.objects.get(user=rider, association=a))
+    MembershipFactory(user=rider, association=b)
     proxy = person("Lena Eriksson", "+46701740630")
     ProxyLink.objects.create(
         proxy=proxy, resident=rider, relationship="dotter", accepted_at=timezone.now()
@@ -422,6 +424,39 @@ def test_a_ride_with_a_driver_cannot_be_closed_as_unfulfilled(world):
 
     assert error_of(response, 409)["code"] == "ride_wrong_state"
     assert snapshot() == before
+
+
+def test_her_ride_with_b_is_bs_coordinator_to_see_and_cancel_not_as(world):
+    """The rider is a member of A and B: each coordinator has her rides with their own
+    association, in the list, one by one and to cancel; her daughter has all of them."""
+    b = world.people["coordinator_elsewhere"].memberships.get().association
+    ride_b = RideRequestFactory(
+        rider=world.people["rider"], association=b, earliest_pickup=next_weekday_at(2, 10)
+    )
+
+    def listed(role: str) -> set[int]:
+        response = world.client(role).get("/api/v1/rides/")
+        assert response.status_code == 200, response.content
+        return {row["id"] for row in response.json()["results"]}
+
+    assert listed("coordinator") == {world.open.pk, world.held.pk}
+    assert listed("coordinator_elsewhere") == {ride_b.pk}
+    assert listed("proxy") == {world.open.pk, world.held.pk, ride_b.pk}
+    before = snapshot()
+    response = world.client("coordinator").get(f"/api/v1/rides/{ride_b.pk}")
+    assert error_of(response, 404)["code"] == "not_found"
+    response = world.client("coordinator").post(f"/api/v1/rides/{ride_b.pk}/cancel")
+    assert error_of(response, 404)["code"] == "not_found"
+    assert snapshot() == before
+
+    response = world.client("coordinator_elsewhere").get(f"/api/v1/rides/{ride_b.pk}")
+    assert (response.status_code, response.json()["view"]) == (200, "full")
+    response = world.client("coordinator_elsewhere").post(
+        f"/api/v1/rides/{ride_b.pk}/cancel", {"reason": "Sjuk"}
+    )
+    assert (response.status_code, response.json()["state"]) == (200, "cancelled")
+    event = RideEvent.objects.get(ride=ride_b)
+    assert (event.actor, event.reason) == (world.people["coordinator_elsewhere"], "Sjuk")
 
 
 def test_the_holding_driver_cannot_cancel_for_the_rider(world):

@@ -32,6 +32,7 @@ API_PATHS = {
     "/api/v1/memberships/{id}/approve",
     "/api/v1/memberships/{id}/suspend",
     "/api/v1/memberships/{id}/roles",
+    "/api/v1/memberships/{id}/release-rides",
     "/api/v1/people/",
     "/api/v1/managed-profiles/",
     "/api/v1/proxy-links/",

@@ -36,6 +36,9 @@ SECRETS = {
     "other driver's name": ("Olle Berg", {"driver_other", "coordinator"}),
     "neighbour's name": ("Johan Persson", {"other_resident", "coordinator"}),
     "other association's driver": (w.ELSEWHERE_DRIVER, {"coordinator_other"}),
+    # Why the assigned driver drove further: his own words (in his export), for his
+    # association's coordinators to decide on.
+    "mileage claim's explanation": (w.CLAIM_EXPLANATION, {"coordinator", "driver_assigned"}),
 }
 
 
@@ -205,6 +208,12 @@ WEB_ARGS = {
     "webapp:console-seat-cancel": pk("signup"),
     "webapp:console-item-cancel": pk("sharing_booking"),
     "webapp:console-membership": pk("membership", action="approve"),
+    # The assigned driver's membership: he holds the resident's ride.
+    "webapp:console-release-rides": lambda world: {
+        "pk": world.drivers["driver_assigned"].membership_id
+    },
+    "webapp:console-mileage-claim-approve": pk("mileage_claim"),
+    "webapp:console-mileage-claim-decline": pk("mileage_claim"),
     "webapp:association-join": pk("association"),
     # Another resident's membership: one's own only (and only while it waits).
     "webapp:association-withdraw": pk("membership"),
@@ -252,6 +261,9 @@ SPECIAL_ARGS = {
         "token": email_link_token(world.objects["email_unconfirmed"])
     },
     "ride-suggestions": pk("open_ride"),
+    "membership-release-rides": lambda world: {
+        "pk": world.drivers["driver_assigned"].membership_id
+    },
     "ride-assign": pk("open_ride"),
     "ride-unfulfilled": pk("open_ride"),
     "shuttle-runs": lambda world: {},
@@ -399,6 +411,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     },
     ("membership-roles", "PUT"): lambda world: {"roles": ["member", "driver"]},
     ("membership-suspend", "POST"): lambda world: {"reason": "Flyttat."},
+    ("membership-release-rides", "POST"): lambda world: {"reason": "Sjuk."},
     # The answer names no one (the link waits for the proxy's yes); the number belongs to
     # the staff member here.
     ("proxy-link-create", "POST"): lambda world: {
@@ -420,6 +433,9 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     },
     ("ride-assign", "POST"): lambda world: {"driver": world.drivers["driver_other"].pk},
     ("ride-complete", "POST"): lambda world: {"driven_m": 11_000},
+    ("webapp:console-mileage-claim-decline", "POST"): lambda world: {
+        "reason": "Närmaste vägen var öppen."
+    },
     ("ride-withdraw", "POST"): lambda world: {"reason": "Sjuk."},
     ("sharing-booking-check-in", "POST"): lambda world: {"odometer_km": 12_050},
     ("sharing-booking-check-out", "POST"): lambda world: {"odometer_km": 12_000},
@@ -525,6 +541,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "driver": world.drivers["driver_other"].pk
     },
     ("webapp:console-ride-cancel", "POST"): lambda world: {"reason": "Sjuk."},
+    ("webapp:console-release-rides", "POST"): lambda world: {"reason": "Sjuk."},
     ("webapp:driver-profile", "POST"): lambda world: {
         "radius_km": "25",
         "seats": "3",
@@ -689,6 +706,8 @@ ROWS: list[Row] = [
     R("membership-rider-approval", "POST", 404, other_resident=403, coordinator=200),
     R("membership-roles", "PUT", 404, other_resident=403, coordinator=200),
     R("membership-suspend", "POST", 404, other_resident=403, coordinator=200),
+    # The assigned driver's own membership: he sees it, and may not give his rides back.
+    R("membership-release-rides", "POST", 404, driver_assigned=403, coordinator=200),
     R("municipality-list", "GET", 200),
     R("notification-list", "GET", 200),
     R("notification-preferences", "GET", 200),
@@ -973,6 +992,22 @@ ROWS: list[Row] = [
     ),
     R("webapp:console-mileage-csv", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-mileage-paid", "POST", 403, coordinator=400, coordinator_other=400),
+    # The assigned driver's kilometres beyond what his ride can take: decided by A's
+    # coordinator; another association's finds no such claim.
+    R(
+        "webapp:console-mileage-claim-approve",
+        "POST",
+        403,
+        coordinator=302,
+        coordinator_other=404,
+    ),
+    R(
+        "webapp:console-mileage-claim-decline",
+        "POST",
+        403,
+        coordinator=302,
+        coordinator_other=404,
+    ),
     R("webapp:console-messages", "GET", 403, coordinator=200, coordinator_other=200),
     # The matrix posts no text: refused, nothing sent (a coordinator of another association
     # would write to their own, never to this one).
@@ -981,6 +1016,8 @@ ROWS: list[Row] = [
     R("webapp:console-person-new", "POST", 403, coordinator=400, coordinator_other=400),
     R("webapp:console-phone", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-reassign", "POST", 403, coordinator=302, coordinator_other=404),
+    R("webapp:console-release-rides", "GET", 403, coordinator=200, coordinator_other=404),
+    R("webapp:console-release-rides", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-ride", "GET", 403, coordinator=200, coordinator_other=404),
     R("webapp:console-ride-cancel", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-roster", "GET", 403, coordinator=200, coordinator_other=200),

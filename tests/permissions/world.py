@@ -32,6 +32,7 @@ from backend.rides.models import (
     AssignmentPlan,
     AvailabilityException,
     DriverProfile,
+    MileageClaim,
     Offer,
     OfferState,
     RiderApproval,
@@ -88,6 +89,7 @@ PICKUP_ADDRESS = "Järnvägsgatan 4, Vansbro"
 DOOR_CODE = "Portkod 1234"
 KEY_CODE = "Nyckelskåp vid affären, kod 1234"
 ELSEWHERE_DRIVER = "Bertil Malmström"
+CLAIM_EXPLANATION = "Omväg via Nås, vägen vid Järna var avstängd."
 SHOP = Point(14.2300, 60.5110, srid=4326)
 HOME = Point(14.2600, 60.5200, srid=4326)
 
@@ -227,6 +229,21 @@ def build_world() -> World:
         rank=1,
         distance_m=1_500,
         pickup_at=open_ride.earliest_pickup,
+    )
+    # A ride the assigned driver completed last week for another member, with kilometres
+    # beyond what it can take waiting for a coordinator (the mileage page's decision).
+    driven = RideRequestFactory(
+        rider=_person("Karl Nilsson", "+46701740622", a),
+        association=a,
+        earliest_pickup=timezone.now() - dt.timedelta(days=7),
+    )
+    driven.state, driven.driver, driven.driven_m = RideState.COMPLETED, assigned, 77_000
+    driven.planned_pickup = driven.earliest_pickup
+    driven.busy = busy_range(driven, driven.earliest_pickup)
+    driven.closed_at = driven.earliest_pickup + dt.timedelta(hours=1)
+    driven.save()
+    o["mileage_claim"] = MileageClaim.objects.create(
+        ride=driven, claimed_m=125_000, allowed_m=77_000, explanation=CLAIM_EXPLANATION
     )
     o["plan"] = AssignmentPlan.objects.create(
         association=a, day=timezone.localdate() + dt.timedelta(days=1), total_km=0

@@ -10,6 +10,7 @@ import pytest
 from backend.notifications.models import Notification
 from backend.notifications.selectors import notification_message
 from backend.rides.models import Offer, OfferState, RideEvent, RideRequest, RideState
+from backend.rides.services import local_time
 from tests.factories import DALA_JARNA, VANSBRO, RideRequestFactory
 from tests.webapp.conftest import ROLES
 from tests.webapp.test_console_pages import everything
@@ -115,10 +116,14 @@ def test_with_the_box_ticked_the_return_trip_is_cancelled_too(world):
     )
     states = RideRequest.objects.filter(pk__in=[world.held.pk, back.pk]).values_list("pk", "state")
     assert dict(states) == {world.held.pk: RideState.CANCELLED, back.pk: RideState.CANCELLED}
-    rides_told = [
-        n.payload["ride"] for n in told(world.people["rider"], "ride.cancelled_by_association")
-    ]
-    assert sorted(rides_told) == sorted([world.held.pk, back.pk])
+    # One message naming both rides, opening the ride there.
+    [member_told] = told(world.people["rider"], "ride.cancelled_by_association")
+    assert member_told.payload["ride"] == world.held.pk
+    assert member_told.payload["return_when"] == local_time(back.earliest_pickup)
+    body = notification_message(member_told, language="en")["body"]
+    assert " and its return trip " in body
+    body = notification_message(member_told, language="sv")["body"]
+    assert " och returresan " in body
 
 
 def test_without_the_box_the_return_trip_stays_booked(world):

@@ -245,15 +245,19 @@ def test_on_my_way_days_before_the_ride_says_from_when_and_changes_nothing(world
     assert snapshot() == before
 
 
-def test_a_thousand_kilometres_for_a_short_ride_is_refused_and_nothing_is_paid(world):
+def test_a_thousand_kilometres_for_a_short_ride_without_why_is_refused_and_nothing_is_paid(
+    world,
+):
     ride_due(world.held)
     client = world.client("holding_driver")
     client.post(f"/driver/rides/{world.held.pk}/picked-up")
     before = snapshot()
-    response = client.post(f"/driver/rides/{world.held.pk}/complete", {"km": "1e3"}, follow=True)
+    response = client.post(f"/driver/rides/{world.held.pk}/complete", {"km": "1e3"})
+    assert response.status_code == 400
     assert (
-        "You can claim at most 77 km for this ride (from your home to the pickup, the trip, "
-        "and back). If you really drove further, give 77 km and tell the coordinator."
+        "You can claim at most 77 km for this ride without a coordinator&#x27;s approval "
+        "(from your home to the pickup, the trip, and back). If you really drove further, "
+        "say why (a detour, a closed road) and a coordinator will look at it."
     ) in response.content.decode()
     assert snapshot() == before
     world.held.refresh_from_db()

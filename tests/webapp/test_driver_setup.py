@@ -301,3 +301,80 @@ def test_an_existing_driver_with_a_bad_address_changes_nothing(world, geocoder):
     assert response.status_code == 400
     assert "We could not find that address." in response.content.decode()
     assert profiles(profile.membership) == before
+
+
+# --- Driver mode's start page leads to a second association's setup ---------------------------
+
+
+def second_association(world, role: str = "holding_driver"):
+    """The person, a driver of Äppelbo, made a volunteer driver in Järna byalag too."""
+    other = AssociationFactory(name="Järna byalag")
+    membership = MembershipFactory(user=world.people[role], association=other, roles=["member"])
+    coordinator = MembershipFactory(association=other, roles=[Role.MEMBER, Role.COORDINATOR]).user
+    membership_set_roles(actor=coordinator, membership=membership, roles=["member", "driver"])
+    return other
+
+
+def test_driver_mode_shows_the_setup_of_a_second_association(world, geocoder):
+    other = second_association(world)
+    client = world.client("holding_driver")
+    page = client.get("/driver/").content.decode()
+    assert "<h2" in page and "You are now a volunteer driver for Järna byalag too</h2>" in page
+    assert (
+        f'<a class="button" href="{SETUP}?association={other.pk}">'
+        "Set up driving for Järna byalag</a>" in page
+    )
+    # The choice of association lists it too, with the one shown, by name.
+    assert (
+        f'<p>You drive for: <a href="{SETUP}?association={other.pk}">Järna byalag</a> · '
+        '<strong aria-current="page">Äppelbo byalag</strong></p>' in page
+    )
+    # Once set up, the card is gone and the choice opens its driver mode.
+    client.post(SETUP, form(world, association=other.pk))
+    page = client.get("/driver/").content.decode()
+    assert "You are now a volunteer driver for" not in page
+    # (Without a choice driver mode shows the first by name, Järna byalag now.)
+    assert (
+        '<p>You drive for: <strong aria-current="page">Järna byalag</strong> · '
+        f'<a href="/driver/?association={world.a.pk}">Äppelbo byalag</a></p>' in page
+    )
+    chosen = client.get(f"/driver/?association={world.a.pk}").content.decode()
+    assert (
+        f'<p>You drive for: <a href="/driver/?association={other.pk}">Järna byalag</a> · '
+        '<strong aria-current="page">Äppelbo byalag</strong></p>' in chosen
+    )
+
+
+def test_a_driver_of_one_association_sees_no_choice(world):
+    page = world.client("holding_driver").get("/driver/").content.decode()
+    assert "You drive for:" not in page
+    assert "You are now a volunteer driver for" not in page
+
+
+def test_the_card_in_swedish(world):
+    second_association(world)
+    client = world.client("holding_driver")
+    client.cookies["django_language"] = "sv"
+    page = client.get("/driver/", HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "Nu är du frivillig förare för Järna byalag också</h2>" in page
+    assert "Kom igång som förare för Järna byalag</a>" in page
+    assert "<p>Du kör för: " in page
+
+
+def test_a_suspended_membership_elsewhere_offers_no_setup(world):
+    other = second_association(world)
+    Membership.objects.filter(association=other, user=world.people["holding_driver"]).update(
+        state=MembershipState.SUSPENDED
+    )
+    page = world.client("holding_driver").get("/driver/").content.decode()
+    assert "Järna byalag" not in page
+
+
+def test_the_start_page_asks_no_more_with_a_second_association(world, django_assert_num_queries):
+    second_association(world)
+    client = world.client("holding_driver")
+    client.get("/driver/")
+    # As test_driver_pages' pin: session, user, shell, profile, offers, held rides, and
+    # the associations driven for (one query, whatever their number).
+    with django_assert_num_queries(7):
+        assert client.get("/driver/").status_code == 200

@@ -104,6 +104,19 @@ class RiderApprovalForm(Form):
     )
 
 
+class ReleaseRidesForm(Form):
+    """The roster's "Give rides back": why all of a driver's rides go back to dispatch."""
+
+    reason = forms.CharField(
+        label=_("Why (the driver sees it)"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={
+            "required": _("Say why the rides go back to dispatch; the driver will see it.")
+        },
+    )
+
+
 class DriverRoleForm(Form):
     """The roster's "Make volunteer driver" / "No longer a driver" buttons: a hidden
     field saying which."""
@@ -133,6 +146,10 @@ class PayoutForm(Form):
         if month is None:
             raise forms.ValidationError(_("Use the form YYYY-MM."))
         return month
+
+
+class DeclineClaimForm(Form):
+    reason = forms.CharField(label=_("Reason (the driver sees it)"), max_length=300)
 
 
 class DeclineBookingForm(Form):

@@ -39,6 +39,13 @@ class CompleteForm(Form):
         decimal_places=1,
         help_text=_("Leave empty to use the estimate."),
     )
+    explanation = forms.CharField(
+        label=_("Why further? (only for more than the ride can take)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("A detour, a closed road: a coordinator approves the kilometres beyond it."),
+    )
 
 
 class ReasonForm(Form):

@@ -45,7 +45,7 @@ from backend.carpool.selectors import (
     trips_of_driver,
 )
 from backend.community.models import Association, Membership, MembershipState, Village
-from backend.community.selectors import people_actable_by
+from backend.community.selectors import PeopleActable, people_actable_by
 from backend.errors import ApplicationError
 from backend.notifications.selectors import sms_number_for
 from dispatch import carpool as carpool_dispatch
@@ -762,10 +762,10 @@ def alert_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("webapp:carpool-alerts")
 
 
-def home_carpool(user: User, people_ids: list[int]) -> dict:
-    """For the start page: my next seats (and those of whom I book for: `people_ids`, from
-    `people_ids_actable_by`) and my next departures as a driver."""
+def home_carpool(user: User, people: PeopleActable) -> dict:
+    """For the start page: my next seats (and those of whom I book for: `people`, from
+    `people_actable_scope`) and my next departures as a driver."""
     return {
-        "carpool_seats": seat_cards(actor=user, people_ids=people_ids, limit=3),
+        "carpool_seats": seat_cards(actor=user, people=people, limit=3),
         "carpool_departures": departure_cards(driver=user, limit=3),
     }

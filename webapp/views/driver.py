@@ -11,11 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.community.models import Membership
-from backend.errors import ApplicationError
+from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode, normalise_query
 from backend.rides import services as rides
 from backend.rides.drivers import (
@@ -36,12 +37,15 @@ from backend.rides.models import (
     Offer,
     OfferState,
     RideRequest,
+    RideState,
 )
 from backend.rides.selectors import (
+    driver_associations_of,
     driver_km_by_month,
     driver_logbook,
     driver_memberships_to_set_up,
     driver_profiles_of,
+    km_in_tenths,
 )
 from dispatch import offers
 from dispatch.offers import offer_payload
@@ -67,8 +71,9 @@ def _chosen_association(request: HttpRequest) -> int | None:
     return int(chosen) if chosen.isascii() and chosen.isdigit() else None
 
 
-def _setup_url(membership: Membership) -> str:
-    return f"{reverse('webapp:driver-profile')}?association={membership.association_id}"
+def _setup_url(association_id: int) -> str:
+    """Driver mode's first setup for the association (its car-and-area page)."""
+    return f"{reverse('webapp:driver-profile')}?association={association_id}"
 
 
 def _driving_for(request: HttpRequest) -> DriverProfile | Membership | None:
@@ -104,7 +109,7 @@ def driver_required(view):
         if driver is None:
             return _not_driver(request)
         if isinstance(driver, Membership):
-            return redirect(_setup_url(driver))
+            return redirect(_setup_url(driver.association_id))
         request.driver = driver
         return view(request, *args, **kwargs)
 
@@ -136,7 +141,20 @@ def _held(driver: DriverProfile):
 @driver_required
 @require_GET
 def driver_home(request: HttpRequest) -> HttpResponse:
+    """Offers and rides of the association chosen (`?association=`). Someone who drives
+    for several associations chooses among them here; one made a driver in another
+    association too finds its first setup here, not only through the message that told
+    them."""
     driver = request.driver
+    associations = driver_associations_of(user=request.user)
+    chosen = driver.membership.association_id
+    for association in associations:
+        association["url"] = (
+            f"{reverse('webapp:driver')}?association={association['id']}"
+            if association["set_up"]
+            else _setup_url(association["id"])
+        )
+        association["chosen"] = association["id"] == chosen
     return page(
         request,
         "webapp/driver/home.html",
@@ -144,7 +162,8 @@ def driver_home(request: HttpRequest) -> HttpResponse:
             "driver": driver,
             "offers": _pending_offers(driver),
             "rides": _held(driver).order_by("planned_pickup"),
-            "associations": driver_profiles_of(user=request.user).count() > 1,
+            "associations": associations if len(associations) > 1 else [],
+            "to_set_up": [a for a in associations if not a["set_up"]],
         },
     )
 
@@ -227,6 +246,7 @@ def _ride_page(
     ride: RideRequest,
     *,
     reason_form: ReasonForm | None = None,
+    complete_form: CompleteForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     return page(
@@ -235,7 +255,12 @@ def _ride_page(
         {
             "ride": ride,
             "needs": _needs(ride.needs),
-            "complete_form": CompleteForm(),
+            "complete_form": complete_form or CompleteForm(),
+            # What the kilometres can be without a coordinator's approval, shown by the
+            # form that asks for them.
+            "most_km": (
+                rides.driven_m_max(ride) // 1000 if ride.state == RideState.PICKED_UP else None
+            ),
             "reason_form": reason_form or ReasonForm(),
             "map": map_settings(),
             "map_points": {
@@ -264,19 +289,7 @@ def driver_ride_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
             rides.ride_pick_up(ride=ride, actor=user)
             messages.success(request, _("Have a good trip!"))
         elif action == "complete":
-            form = CompleteForm(request.POST)
-            if not form.is_valid():
-                show_error(
-                    request,
-                    ApplicationError("invalid", _("Give the kilometres as a number, like 12.5.")),
-                )
-                return redirect("webapp:driver-ride", pk=ride.pk)
-            km = form.cleaned_data["km"]
-            rides.ride_complete(
-                ride=ride, actor=user, driven_m=round(km * 1000) if km is not None else None
-            )
-            messages.success(request, _("Ride completed. Thank you for driving!"))
-            return redirect("webapp:driver")
+            return _complete(request, ride)
         elif action in ("no-show", "withdraw"):
             form = ReasonForm(request.POST)
             if not form.is_valid():
@@ -296,6 +309,47 @@ def driver_ride_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     except ApplicationError as error:
         show_error(request, error)
     return redirect("webapp:driver-ride", pk=ride.pk)
+
+
+def _complete(request: HttpRequest, ride: RideRequest) -> HttpResponse:
+    """The ride is done, with the kilometres driven. Kilometres beyond what the ride can
+    take need a word on why; refused, the form comes back as it was sent, with the
+    reason on its field."""
+    form = CompleteForm(request.POST)
+    if not form.is_valid():
+        if "km" in form.errors:
+            messages.error(request, _("Give the kilometres as a number, like 12.5."))
+        return _ride_page(request, ride, complete_form=form, status=400)
+    km = form.cleaned_data["km"]
+    try:
+        ride = rides.ride_complete(
+            ride=ride,
+            actor=request.user,
+            driven_m=round(km * 1000) if km is not None else None,
+            explanation=form.cleaned_data["explanation"],
+        )
+    except ApplicationError as error:
+        if error.kind != ErrorKind.INVALID:
+            show_error(request, error)
+            return redirect("webapp:driver-ride", pk=ride.pk)
+        show_error(request, error, form, fields={"driven_m": "km"})
+        return _ride_page(request, ride, complete_form=form, status=400)
+    claim = getattr(ride, "mileage_claim", None)
+    if claim is None:
+        messages.success(request, _("Ride completed. Thank you for driving!"))
+    else:
+        messages.success(
+            request,
+            _(
+                "Ride completed. Thank you for driving! It counts %(most)s km until a "
+                "coordinator approves the %(km)s km you gave; you will be told."
+            )
+            % {
+                "most": number_format(km_in_tenths(claim.allowed_m), decimal_pos=1),
+                "km": number_format(km_in_tenths(claim.claimed_m), decimal_pos=1),
+            },
+        )
+    return redirect("webapp:driver")
 
 
 @driver_required
@@ -399,7 +453,7 @@ def kilometres(request: HttpRequest) -> HttpResponse:
             # coordinator's mileage report and the payouts) count a ride in the month it
             # was completed, so a month once paid never grows.
             "logbook": driver_logbook(driver=driver)
-            .select_related("village")
+            .select_related("village", "mileage_claim")
             .order_by("-planned_pickup", "-pk")[:50],
         },
     )

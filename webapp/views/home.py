@@ -3,7 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from backend.community.models import MembershipState
-from backend.community.selectors import membership_states_of, people_ids_actable_by
+from backend.community.selectors import membership_states_of, people_actable_scope
 from backend.notifications.selectors import notification_message, unread_of
 from backend.rides.models import OPEN_STATES, Offer, OfferState
 from backend.rides.selectors import (
@@ -27,13 +27,13 @@ def home(request: HttpRequest) -> HttpResponse:
     language = user.preferred_language
     # Who I book for and my driver profiles are looked up once; the sections then filter
     # by these ids, which is much cheaper per query than repeating the joins.
-    people_ids = people_ids_actable_by(actor=user)
+    people = people_actable_scope(actor=user)
     driver_ids = driver_profile_ids_of(user=user)
     unread = unread_of(user=user, limit=5)
     # Without an active membership little works: the start page says how to join.
     states = membership_states_of(user=user)
     open_url = row_url("webapp:notification-open")
-    next_rides = ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=5)
+    next_rides = ride_cards_of_riders(people=people, closed=False, limit=5)
     driving, offers = [], 0
     if driver_ids:  # most people do not drive: two queries saved
         driving = ride_cards_of_drivers(driver_ids=driver_ids, limit=5)
@@ -54,8 +54,8 @@ def home(request: HttpRequest) -> HttpResponse:
                 | {"created": n.created_at, "open": open_url(n.pk)}
                 for n in unread
             ],
-            **home_carpool(user, people_ids),
-            **home_shop_runs(user, people_ids),
+            **home_carpool(user, people),
+            **home_shop_runs(user, people),
             **home_sharing(user),
         },
     )

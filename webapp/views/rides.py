@@ -3,7 +3,7 @@ following it live, cancelling it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -12,9 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from backend.accounts.models import User
 from backend.community.models import Association, MembershipState
 from backend.community.selectors import (
+    coordinated_association_ids,
     membership_states_of,
     people_actable_by,
-    people_ids_actable_by,
+    people_actable_everywhere_by,
+    people_actable_scope,
 )
 from backend.errors import ApplicationError
 from backend.geocoding import geocode, geocode_suggestions
@@ -51,9 +53,12 @@ DRIVER_SHOWN = [*DRIVER_HOLDS, RideState.COMPLETED]
 
 
 def _rider_associations(user: User) -> QuerySet[Association]:
-    """Associations that approved someone this person books for."""
+    """Associations that approved someone this person may book a ride with them for:
+    themself or someone they are proxy for, or a member of an association they
+    coordinate (only with that association: `ride_request_create`)."""
     return Association.objects.filter(
-        memberships__user__in=people_actable_by(actor=user),
+        Q(memberships__user__in=people_actable_everywhere_by(actor=user))
+        | Q(pk__in=coordinated_association_ids(user=user)),
         memberships__state=MembershipState.ACTIVE,
         memberships__rider_approval__isnull=False,
     ).distinct()
@@ -158,13 +163,13 @@ def ride_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def ride_list(request: HttpRequest) -> HttpResponse:
-    people_ids = people_ids_actable_by(actor=request.user)
+    people = people_actable_scope(actor=request.user)
     return page(
         request,
         "webapp/rides/list.html",
         {
-            "upcoming": ride_cards_of_riders(rider_ids=people_ids, closed=False, limit=50),
-            "past": ride_cards_of_riders(rider_ids=people_ids, closed=True, limit=20),
+            "upcoming": ride_cards_of_riders(people=people, closed=False, limit=50),
+            "past": ride_cards_of_riders(people=people, closed=True, limit=20),
         },
     )
 

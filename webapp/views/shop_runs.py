@@ -17,7 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from backend.accounts.models import User
 from backend.community.models import MembershipState
-from backend.community.selectors import people_actable_by
+from backend.community.selectors import (
+    PeopleActable,
+    people_actable_by,
+    people_actable_in,
+    people_actable_q,
+)
 from backend.errors import ApplicationError
 from backend.rides.models import Need
 from backend.shuttle.models import (
@@ -81,7 +86,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
         for run in coming_runs(user)[:20]
     ]
     standing = standing_visible_to(user=user).filter(
-        active=True, passenger__in=people_actable_by(actor=user)
+        people_actable_q(actor=user, person="passenger", association="schedule__association"),
+        active=True,
     )
     return page(
         request,
@@ -91,10 +97,10 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 def _passengers(user: User, run: RunOccurrence) -> list[tuple[int, str]]:
-    """Who `user` may sign up for this run: themself and those they book for, when they
-    are active members of the run's association."""
+    """Who `user` may sign up for this run: themself and those they book for in the run's
+    association (`people_actable_in`), when they are active members of it."""
     rows = list(
-        people_actable_by(actor=user)
+        people_actable_in(actor=user, association_id=run.association_id)
         .filter(
             memberships__association_id=run.association_id,
             memberships__state=MembershipState.ACTIVE,
@@ -220,7 +226,9 @@ def seat_offer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
 def standing_stop(request: HttpRequest, pk: int) -> HttpResponse:
     standing = get_object_or_404(
         standing_visible_to(user=request.user).filter(
-            passenger__in=people_actable_by(actor=request.user)
+            people_actable_q(
+                actor=request.user, person="passenger", association="schedule__association"
+            )
         ),
         pk=pk,
     )
@@ -235,8 +243,8 @@ def standing_stop(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("webapp:shop-runs")
 
 
-def home_shop_runs(user: User, people_ids: list[int]) -> dict:
-    """For the start page: the next sign-ups of me and whom I book for (`people_ids`, from
-    `people_ids_actable_by`). Those of `my_signups` whose run is still to come (a run
+def home_shop_runs(user: User, people: PeopleActable) -> dict:
+    """For the start page: the next sign-ups of me and whom I book for (`people`, from
+    `people_actable_scope`). Those of `my_signups` whose run is still to come (a run
     arrives before it leaves, so it has not left either)."""
-    return {"shop_signups": signup_cards(people_ids=people_ids, since=timezone.now(), limit=3)}
+    return {"shop_signups": signup_cards(people=people, since=timezone.now(), limit=3)}

@@ -3,8 +3,8 @@
 - fulfilled: completed; unfulfilled: closed because nobody could drive; cancelled and
   no-show are counted apart and are neither.
 - vehicle_m and volunteer_m: the kilometres the driver reported for the ride (what the
-  mileage allowance pays), else the trip's estimate; passenger_m: passengers x the
-  trip's distance.
+  mileage allowance pays: beyond what the ride can take only once a coordinator approved
+  them), else the trip's estimate; passenger_m: passengers x the trip's distance.
 - volunteer_s: from the driver setting off (en route) to drop-off when both were
   reported within 12 hours; otherwise the planned time of the trip (travel time plus
   boarding, the `busy` range).
@@ -57,13 +57,20 @@ LEFT JOIN LATERAL (
 ) started ON r.state = 'completed'
 """
 
-# Every change of a ride is a RideEvent (creation included), so the events since the
-# last refresh name every (association, day) whose figures may have changed.
+# Every change of a ride's state is a RideEvent (creation included), and the one change
+# of a closed ride's kilometres is a coordinator deciding its mileage claim, so the events
+# and decisions since the last refresh name every (association, day) whose figures may
+# have changed.
 CHANGED_SQL = """
 SELECT DISTINCT r.association_id, (r.earliest_pickup AT TIME ZONE %(tz)s)::date AS day
 FROM rides_rideevent e
 JOIN rides_riderequest r ON r.id = e.ride_id
 WHERE e.at >= %(since)s
+UNION
+SELECT r.association_id, (r.earliest_pickup AT TIME ZONE %(tz)s)::date AS day
+FROM rides_mileageclaim c
+JOIN rides_riderequest r ON r.id = c.ride_id
+WHERE c.decided_at >= %(since)s
 """
 
 SOURCE = Source(

@@ -5,11 +5,15 @@ from django.utils import timezone
 from backend.accounts.models import ProxyLink
 from backend.community.models import MembershipState, Role
 from backend.community.selectors import (
+    coordinated_association_ids,
     people_actable_by,
-    people_ids_actable_by,
+    people_actable_everywhere_by,
+    people_actable_in,
+    people_actable_scope,
     people_names_actable_by,
     people_search,
     user_can_act_for,
+    user_can_act_for_in,
 )
 from backend.community.services import (
     managed_profile_create,
@@ -80,8 +84,9 @@ def test_who_may_act_for_whom():
 
 
 def test_the_ids_in_sql_follow_the_same_rule_as_people_actable_by():
-    """people_ids_actable_by is written as SQL for speed: it must give exactly the people
-    of people_actable_by, for every way of acting for someone and every way not to."""
+    """people_actable_scope is written as SQL for speed: it must give exactly the people
+    of people_actable_by, for every way of acting for someone and every way not to, and
+    say the same as the ORM's selectors where each is the actor's to act for."""
     association, other = AssociationFactory(), AssociationFactory()
     coordinator = coordinator_of(association)
     coordinator_of_both = coordinator_of(association)
@@ -127,7 +132,13 @@ def test_the_ids_in_sql_follow_the_same_rule_as_people_actable_by():
     ]
     for actor in actors:
         expected = sorted(people_actable_by(actor=actor).values_list("pk", flat=True))
-        assert sorted(people_ids_actable_by(actor=actor)) == expected, actor
+        scope = people_actable_scope(actor=actor)
+        assert sorted(scope.ids) == expected, actor
+        assert scope.everywhere == sorted(
+            people_actable_everywhere_by(actor=actor).values_list("pk", flat=True)
+        ), actor
+        coordinated = [] if actor.is_managed else coordinated_association_ids(user=actor)
+        assert scope.associations == sorted(coordinated), actor
         # The booking forms' list: the same people, by name, once each; and of them, for
         # carpooling, those who are an active member somewhere.
         by_name = list(
@@ -149,12 +160,75 @@ def test_the_ids_in_sql_follow_the_same_rule_as_people_actable_by():
             may = person.pk in expected or (actor.is_managed and actor == person)
             assert user_can_act_for(actor=actor, resident=person) == may, (actor, person)
     for ids in (
-        people_ids_actable_by(actor=coordinator_of_both),
+        people_actable_scope(actor=coordinator_of_both).ids,
         list(people_actable_by(actor=coordinator_of_both).values_list("pk", flat=True)),
     ):
         assert len(ids) == len(set(ids))  # reached two ways, listed once
-    assert greta.pk in people_ids_actable_by(actor=coordinator)
-    assert resident.pk not in people_ids_actable_by(actor=asked)
+    assert greta.pk in people_actable_scope(actor=coordinator).ids
+    assert resident.pk not in people_actable_scope(actor=asked).ids
+
+
+def test_acting_in_an_association_follows_the_same_rule_in_sql_and_the_orm():
+    """user_can_act_for_in is SQL, people_actable_in the ORM: the same people, for every
+    actor and association. A coordinator acts for members only in their association."""
+    a, b = AssociationFactory(), AssociationFactory()
+    coordinator_a, coordinator_b = coordinator_of(a), coordinator_of(b)
+    suspended_coordinator = MembershipFactory(
+        association=a, roles=[Role.MEMBER, Role.COORDINATOR], state=MembershipState.SUSPENDED
+    ).user
+    anna = MembershipFactory(association=a).user
+    MembershipFactory(association=b, user=anna)  # a member of both
+    pending = MembershipFactory(association=a, state=MembershipState.PENDING).user
+    suspended = MembershipFactory(association=a, state=MembershipState.SUSPENDED).user
+    only_b = MembershipFactory(association=b).user
+    daughter, asked = UserFactory(), UserFactory()
+    ProxyLink.objects.create(proxy=daughter, resident=anna, accepted_at=timezone.now())
+    ProxyLink.objects.create(proxy=asked, resident=anna)  # not answered yet
+    gone = MembershipFactory(association=a).user
+    gone.is_active = False
+    gone.save()
+    greta = ManagedProfileFactory()
+    people = [
+        coordinator_a,
+        coordinator_b,
+        suspended_coordinator,
+        anna,
+        pending,
+        suspended,
+        only_b,
+        daughter,
+        asked,
+        gone,
+        greta,
+    ]
+    for actor in people:
+        for association in (a, b):
+            orm = set(
+                people_actable_in(actor=actor, association_id=association.pk).values_list(
+                    "pk", flat=True
+                )
+            )
+            for person in people:
+                sql = user_can_act_for_in(
+                    actor=actor, resident=person, association_id=association.pk
+                )
+                oneself = actor == person and actor.is_active
+                assert sql == (person.pk in orm or oneself), (actor, person, association)
+    # Anna is a member of both: each coordinator acts for her in their own association.
+    assert user_can_act_for_in(actor=coordinator_a, resident=anna, association_id=a.pk)
+    assert not user_can_act_for_in(actor=coordinator_b, resident=anna, association_id=a.pk)
+    assert user_can_act_for_in(actor=coordinator_b, resident=anna, association_id=b.pk)
+    assert not user_can_act_for_in(actor=coordinator_a, resident=anna, association_id=b.pk)
+    # Her daughter everywhere; pending members too; never the suspended or the gone.
+    assert user_can_act_for_in(actor=daughter, resident=anna, association_id=a.pk)
+    assert user_can_act_for_in(actor=daughter, resident=anna, association_id=b.pk)
+    assert not user_can_act_for_in(actor=asked, resident=anna, association_id=a.pk)
+    assert user_can_act_for_in(actor=coordinator_a, resident=pending, association_id=a.pk)
+    assert not user_can_act_for_in(actor=coordinator_a, resident=suspended, association_id=a.pk)
+    assert not user_can_act_for_in(actor=coordinator_a, resident=gone, association_id=a.pk)
+    assert not user_can_act_for_in(actor=suspended_coordinator, resident=anna, association_id=a.pk)
+    # Person-level questions (who helps a managed profile) keep the wider rule.
+    assert user_can_act_for(actor=coordinator_b, resident=anna)
 
 
 def test_managed_profile_acts_for_nobody():

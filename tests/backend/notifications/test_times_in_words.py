@@ -38,3 +38,55 @@ def test_another_year_is_named_and_a_period_reads_as_one():
     with translation.override("en"):
         assert times_in_words("2031-01-02 09:05-11:00") == "Thursday 2 January 2031 09:05-11:00"
         assert times_in_words("Not a date: 2031-02-30 10:00") == "Not a date: 2031-02-30 10:00"
+
+
+@pytest.mark.parametrize(
+    ("kind", "back", "language", "expected"),
+    [
+        (
+            "ride.cancelled",
+            "2031-01-02 15:00",
+            "en",
+            "The ride Thursday 2 January 2031 10:00 and its return trip at 15:00 are cancelled."
+            " Sjuk",
+        ),
+        (
+            "ride.cancelled",
+            "2031-01-02 15:00",
+            "sv",
+            "Resan torsdag 2 januari 2031 10:00 och returresan kl. 15:00 är inställda. Sjuk",
+        ),
+        (
+            "ride.cancelled",
+            "2031-01-03 09:30",
+            "en",
+            "The ride Thursday 2 January 2031 10:00 and its return trip Friday 3 January 2031"
+            " 09:30 are cancelled. Sjuk",
+        ),
+        (
+            "ride.cancelled_by_association",
+            "2031-01-02 15:00",
+            "en",
+            "Äppelbo byalag has cancelled your ride Thursday 2 January 2031 10:00 and its return"
+            " trip at 15:00. Sjuk",
+        ),
+        (
+            "ride.cancelled_by_association",
+            "2031-01-03 09:30",
+            "sv",
+            "Äppelbo byalag har avbokat din resa torsdag 2 januari 2031 10:00 och returresan"
+            " fredag 3 januari 2031 09:30. Sjuk",
+        ),
+    ],
+    ids=["same-day-en", "same-day-sv", "next-day-en", "association-en", "association-next-day-sv"],
+)
+def test_a_ride_and_its_return_trip_cancelled_are_named_in_one_text(kind, back, language, expected):
+    payload = {
+        "when": "2031-01-02 10:00",
+        "return_when": back,
+        "reason": "Sjuk",
+        "association": "Äppelbo byalag",
+        "ride": 1,
+    }
+    _title, body = render(get_kind(kind), payload, language)
+    assert body == expected

@@ -324,9 +324,10 @@ def picked_up(ride, driver):
     return ride_pick_up(ride=ride_due(accepted(ride, driver)), actor=user)
 
 
-def test_a_claim_beyond_what_the_ride_can_take_is_refused(ride, driver):
+def test_a_claim_beyond_what_the_ride_can_take_without_saying_why_is_refused(ride, driver):
     # Home at the pickup, a 20 km service radius and an 11 km trip: at most
-    # 1.25 x (2 x 20 + 2 x 11) = 77.5 km, in whole kilometres 77.
+    # 1.25 x (2 x 20 + 2 x 11) = 77.5 km, in whole kilometres 77. (With a reason, the rest
+    # goes to a coordinator: tests/backend/rides/test_mileage_claims.py.)
     ride = picked_up(ride, driver)
     assert driven_m_max(ride) == 77_000
     for claimed in (1_000_000, 77_001):
@@ -334,11 +335,11 @@ def test_a_claim_beyond_what_the_ride_can_take_is_refused(ride, driver):
             ride_complete(ride=ride, actor=driver.membership.user, driven_m=claimed)
         assert refused.value.code == "driven_too_far"
         assert str(refused.value.message) == (
-            "You can claim at most 77 km for this ride (from your home to the pickup, the "
-            "trip, and back). If you really drove further, give 77 km and tell the "
-            "coordinator."
+            "You can claim at most 77 km for this ride without a coordinator's approval "
+            "(from your home to the pickup, the trip, and back). If you really drove "
+            "further, say why (a detour, a closed road) and a coordinator will look at it."
         )
-        assert refused.value.fields == {"driven_m": [refused.value.message]}
+        assert refused.value.fields == {"explanation": [refused.value.message]}
         ride.refresh_from_db()
         assert (ride.state, ride.driven_m) == (RideState.PICKED_UP, None)
     ride = ride_complete(ride=ride, actor=driver.membership.user, driven_m=77_000)

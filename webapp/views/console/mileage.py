@@ -1,5 +1,6 @@
 """Mileage payouts: kilometres and the amount per driver for a month, and the same as a
-CSV file for the treasurer."""
+CSV file for the treasurer; above them the claims of kilometres beyond what a ride can
+take, waiting for a coordinator to approve or decline them."""
 
 import csv
 import datetime as dt
@@ -8,18 +9,26 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from backend.errors import ApplicationError
-from backend.rides.models import DriverProfile
+from backend.audit.services import audit_record, audit_record_many
+from backend.errors import ApplicationError, ErrorKind
+from backend.rides.models import DriverProfile, MileageClaim
 from backend.rides.payouts import mileage_payout_mark_paid, payouts_of_month
-from backend.rides.selectors import mileage_report
-from webapp.forms.console import PayoutForm, parse_month
+from backend.rides.selectors import (
+    STOCKHOLM,
+    km_in_tenths,
+    mileage_claims_of,
+    mileage_claims_waiting,
+    mileage_report,
+)
+from backend.rides.services import mileage_claim_approve, mileage_claim_decline
+from webapp.forms.console import DeclineClaimForm, PayoutForm, parse_month
 from webapp.views.common import show_error
 from webapp.views.console.common import console_page, coordinator_required
 
@@ -35,6 +44,37 @@ def _sek(ore: int) -> Decimal:
     return Decimal(ore).scaleb(-2)
 
 
+# The claims waiting are a handful a month; the list stays bounded anyway.
+CLAIMS_LIMIT = 50
+STATUS = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+}
+
+
+def _claim_row(claim: MileageClaim) -> dict:
+    ride = claim.ride
+    return {
+        "claim": claim,
+        "driver_id": ride.driver_id,
+        "driver_name": ride.driver.membership.user.full_name if ride.driver else "",
+        "ride": ride,
+        "when": ride.planned_pickup or ride.earliest_pickup,
+        "month": _month_of(claim),
+        "estimate_km": km_in_tenths(ride.distance_m),
+        "most_km": km_in_tenths(claim.allowed_m),
+        "claimed_km": km_in_tenths(claim.claimed_m),
+    }
+
+
+def _month_of(claim: MileageClaim) -> dt.date:
+    """The month the claim's ride counts in: the month it was completed."""
+    closed = claim.ride.closed_at or claim.created_at
+    return closed.astimezone(STOCKHOLM).date().replace(day=1)
+
+
 @coordinator_required
 @require_GET
 def mileage(request):
@@ -46,14 +86,33 @@ def mileage(request):
             {"month_error": _("Give the month as YYYY-MM, e.g. 2025-03."), "rows": []},
             status=400,
         )
-    return _page(request, month)
+    return _page(request, month, audit=True)
 
 
-def _page(request, month: dt.date, status: int = 200):
-    rows = mileage_report(association=request.association, year=month.year, month=month.month)
-    paid = {p.driver_id: p for p in payouts_of_month(association=request.association, month=month)}
+def _page(request, month: dt.date, status: int = 200, *, audit: bool = False):
+    """The month's page; `audit`: record in the audit log whose mileage and claims it
+    shows (the page asked for; not when a refused form shows it again, which writes
+    nothing)."""
+    association = request.association
+    rows = mileage_report(association=association, year=month.year, month=month.month)
+    paid = {p.driver_id: p for p in payouts_of_month(association=association, month=month)}
+    claims = [
+        _claim_row(claim)
+        for claim in mileage_claims_waiting(association=association)[:CLAIMS_LIMIT]
+    ]
+    # A month with kilometres still to decide cannot be paid yet (the payout refuses it).
+    undecided = {claim["driver_id"] for claim in claims if claim["month"] == month}
     previous = (month - dt.timedelta(days=1)).replace(day=1)
     following = (month + dt.timedelta(days=32)).replace(day=1)
+    if audit:
+        audit_record_many(
+            actor=request.user,
+            action="mileage.view",
+            subject_ids=DriverProfile.objects.filter(
+                pk__in={row.driver_id for row in rows} | {claim["driver_id"] for claim in claims}
+            ).values_list("membership__user_id", flat=True),
+            detail={"association": association.pk, "month": f"{month:%Y-%m}"},
+        )
     return console_page(
         request,
         "webapp/console/mileage.html",
@@ -61,7 +120,12 @@ def _page(request, month: dt.date, status: int = 200):
             "month": month,
             "previous": previous,
             "following": following,
-            "rows": [(row, _sek(row.amount_ore), paid.get(row.driver_id)) for row in rows],
+            "claims": claims,
+            "decline_form": DeclineClaimForm(),
+            "rows": [
+                (row, _sek(row.amount_ore), paid.get(row.driver_id), row.driver_id in undecided)
+                for row in rows
+            ],
             "month_over": month < timezone.localdate().replace(day=1),
             "total_km": sum(row.km for row in rows),
             "total_sek": _sek(sum(row.amount_ore for row in rows)),
@@ -106,6 +170,77 @@ def mark_paid(request):
     )
     url = reverse("webapp:console-mileage")
     return redirect(f"{url}?association={association.pk}&month={month:%Y-%m}")
+
+
+def _claim(request, pk: int) -> MileageClaim:
+    """A claim on one of the association's rides; 404 for any other."""
+    return get_object_or_404(mileage_claims_of(association=request.association), pk=pk)
+
+
+def _back_to(claim: MileageClaim):
+    url = reverse("webapp:console-mileage")
+    association = claim.ride.association_id
+    return redirect(f"{url}?association={association}&month={_month_of(claim):%Y-%m}")
+
+
+def _decided(request, claim: MileageClaim, action: str) -> None:
+    """A coordinator's decision about a driver's kilometres, in the audit log: the
+    driver's claim is theirs, and so is what was decided about it."""
+    driver = claim.ride.driver
+    audit_record(
+        actor=request.user,
+        action=f"mileage_claim.{action}",
+        subject=driver.membership.user if driver else None,
+        detail={
+            "claim": claim.pk,
+            "ride": claim.ride_id,
+            "association": claim.ride.association_id,
+        },
+    )
+
+
+@coordinator_required
+@require_POST
+def claim_approve(request, pk: int):
+    claim = _claim(request, pk)
+    row = _claim_row(claim)
+    try:
+        mileage_claim_approve(claim=claim, actor=request.user)
+    except ApplicationError as error:
+        show_error(request, error)
+        return _page(request, row["month"], status=STATUS[error.kind])
+    _decided(request, claim, "approve")
+    messages.success(
+        request,
+        _("%(name)s's %(km)s km are approved and count in full; they have been told.")
+        % {"name": row["driver_name"], "km": number_format(row["claimed_km"], decimal_pos=1)},
+    )
+    return _back_to(claim)
+
+
+@coordinator_required
+@require_POST
+def claim_decline(request, pk: int):
+    claim = _claim(request, pk)
+    row = _claim_row(claim)
+    form = DeclineClaimForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, _("Write why the kilometres are not approved, in at most 300 characters.")
+        )
+        return _page(request, row["month"], status=400)
+    try:
+        mileage_claim_decline(claim=claim, actor=request.user, reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        show_error(request, error)
+        return _page(request, row["month"], status=STATUS[error.kind])
+    _decided(request, claim, "decline")
+    messages.success(
+        request,
+        _("%(name)s's ride counts %(km)s km; they have been told why.")
+        % {"name": row["driver_name"], "km": number_format(row["most_km"], decimal_pos=1)},
+    )
+    return _back_to(claim)
 
 
 @coordinator_required

@@ -1,6 +1,7 @@
 """The roster: members and drivers, approvals (membership and rides), suspensions with a
-reason, drivers' week of availability, cars and needs they take, and their load this
-month, so the work stays fairly spread."""
+reason, the driver role, giving all of a driver's rides back to dispatch, drivers' week
+of availability, cars and needs they take, and their load this month, so the work stays
+fairly spread."""
 
 import datetime as dt
 from collections.abc import Callable
@@ -12,14 +13,16 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.formats import localize
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from backend.audit.services import audit_record, audit_record_many
 from backend.community.models import Membership, MembershipState, Role
 from backend.community.services import (
+    CommunityErrorCode,
     membership_approve,
     membership_decline,
     membership_set_roles,
@@ -30,14 +33,23 @@ from backend.errors import ApplicationError
 from backend.rides.drivers import rider_approve
 from backend.rides.models import (
     DRIVER_HOLDS,
+    RELEASABLE,
     AvailabilitySlot,
     DriverProfile,
     RideState,
 )
-from webapp.forms.console import DeclineForm, DriverRoleForm, RiderApprovalForm, SuspendForm
+from backend.rides.selectors import driver_rides_held
+from dispatch.services import driver_rides_release_all
+from webapp.forms.console import (
+    DeclineForm,
+    DriverRoleForm,
+    ReleaseRidesForm,
+    RiderApprovalForm,
+    SuspendForm,
+)
 from webapp.forms.driver import WEEKDAYS
 from webapp.views.common import show_error
-from webapp.views.console.board import _today_start
+from webapp.views.console.board import STATUS, _today_start
 from webapp.views.console.common import (
     console_page,
     coordinator_required,
@@ -88,11 +100,17 @@ _MEMBER_ROWS = """
     SELECT m.id, m.user_id, m.roles, m.state, m.state_reason,
            u.full_name, u.phone, u.is_managed, ra.id AS rider_approval_id,
            d.id AS profile_id, d.active, d.seats, d.vehicle_description,
-           d.wheelchair_accessible, d.walker_space, d.child_seat, d.takes_guide_dog  -- NEED_FLAGS
+           d.wheelchair_accessible, d.walker_space, d.child_seat, d.takes_guide_dog, -- NEED_FLAGS
+           held.rides AS rides_releasable
       FROM community_membership AS m
       JOIN accounts_user AS u ON u.id = m.user_id
       LEFT JOIN rides_riderapproval AS ra ON ra.membership_id = m.id
       LEFT JOIN rides_driverprofile AS d ON d.membership_id = m.id
+      -- per driver profile, the rides driver_rides_release_all would give back
+      LEFT JOIN (SELECT r.driver_id, count(*) AS rides
+                   FROM rides_riderequest AS r
+                  WHERE r.association_id = %(association)s AND r.state = ANY(%(releasable)s)
+                  GROUP BY r.driver_id) AS held ON held.driver_id = d.id
      WHERE m.association_id = %(association)s
      ORDER BY u.full_name
 """
@@ -101,7 +119,10 @@ _MEMBER_ROWS = """
 def _members(association, *, viewer_id: int) -> list[dict]:
     """The association's members by name, each with what its row shows worked out once
     here (labels, the forms' links) instead of by template tags per row."""
-    rows = fetch_dicts(_MEMBER_ROWS, {"association": association.pk})
+    rows = fetch_dicts(
+        _MEMBER_ROWS,
+        {"association": association.pk, "releasable": [str(state) for state in RELEASABLE]},
+    )
     states = {value: str(label) for value, label in MembershipState.choices}
     roles = {value: str(label) for value, label in Role.choices}
     approve = row_url("webapp:console-membership", "approve")
@@ -109,6 +130,7 @@ def _members(association, *, viewer_id: int) -> list[dict]:
     suspend = row_url("webapp:console-membership", "suspend")
     rider = row_url("webapp:console-membership", "rider")
     driver = row_url("webapp:console-membership", "driver")
+    release = row_url("webapp:console-release-rides", query=f"?association={association.pk}")
     for row in rows:
         pk = row["id"]
         # A string: a number would go through the template's localisation on each use.
@@ -125,6 +147,8 @@ def _members(association, *, viewer_id: int) -> list[dict]:
             row["decline_url"] = decline(pk)
         elif row["state"] == MembershipState.ACTIVE:
             row["driver_url"] = driver(pk)
+        if row["rides_releasable"]:
+            row["release_url"] = release(pk)
     return rows
 
 
@@ -162,6 +186,8 @@ DRIVER_FORM = (
     '<input type="hidden" name="driver" value="{value}">'
     '<button type="submit" class="secondary">{button}</button></form>'
 )
+# To the page that asks before giving all the rides a driver holds back to dispatch.
+RELEASE_LINK = '\n          <a class="button secondary" href="{url}">{label}</a>'
 ACTIVATE_FORM = (
     '<form method="post" action="{url}">{csrf}'
     '<input type="hidden" name="association" value="{association}">'
@@ -189,6 +215,7 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             _("No longer a driver"),
         )
     )
+    release_labels: dict[int, str] = {}
     for m in members:
         pk, suspended = m["pk"], m["state"] == MembershipState.SUSPENDED
         if m["rider_approval_id"]:
@@ -215,6 +242,16 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             )
         else:
             driver_form = ""
+        if "release_url" in m:
+            count = m["rides_releasable"]
+            if count not in release_labels:
+                release_labels[count] = ngettext(
+                    "Give %(count)s ride back", "Give %(count)s rides back", count
+                ) % {"count": localize(count)}
+            driver_form = SafeString(
+                html_row(RELEASE_LINK, url=m["release_url"], label=release_labels[count])
+                + driver_form
+            )
         if not suspended and not m["is_viewer"]:
             action = html_row(
                 SUSPEND_FORM,
@@ -385,16 +422,42 @@ def _roster_page(request, status: int = 200):
 ACTIONS = {"approve", "decline", "suspend", "rider", "driver"}
 
 
+def _membership_of(request, pk: int) -> Membership:
+    """A membership of the console's association; 404 for any other."""
+    return get_object_or_404(
+        Membership.objects.select_related("user", "association").filter(
+            Q(association=request.association)
+        ),
+        pk=pk,
+    )
+
+
+def _show_refusal(request, error: ApplicationError, membership: Membership) -> None:
+    """The service's refusal at the top of the roster; one for rides the member still
+    holds links to giving them all back to dispatch at once."""
+    if error.code != CommunityErrorCode.DRIVER_HOLDS_RIDES:
+        show_error(request, error)
+        return
+    url = reverse("webapp:console-release-rides", args=[membership.pk])
+    messages.error(
+        request,
+        format_html(
+            '{} <a href="{}?association={}">{}</a>',
+            error.message,
+            url,
+            membership.association_id,
+            _("Give %(name)s's rides back to dispatch") % {"name": membership.user.full_name},
+        ),
+    )
+
+
 @coordinator_required
 @require_POST
 def membership_action(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404
     association = request.association
-    membership = get_object_or_404(
-        Membership.objects.select_related("user", "association").filter(Q(association=association)),
-        pk=pk,
-    )
+    membership = _membership_of(request, pk)
     back = f"{reverse('webapp:console-roster')}?association={association.pk}"
     name = membership.user.full_name
     try:
@@ -441,7 +504,7 @@ def membership_action(request, pk: int, action: str):
             )
             messages.success(request, _("%(name)s may now book volunteer rides.") % {"name": name})
     except ApplicationError as error:
-        show_error(request, error)
+        _show_refusal(request, error, membership)
     return redirect(back)
 
 
@@ -461,7 +524,7 @@ def _driver_role(request, membership: Membership):
     try:
         membership = membership_set_roles(actor=request.user, membership=membership, roles=roles)
     except ApplicationError as error:
-        show_error(request, error)
+        _show_refusal(request, error, membership)
     else:
         audit_record(
             actor=request.user,
@@ -480,3 +543,56 @@ def _driver_role(request, membership: Membership):
             else _("%(name)s is no longer a driver.") % {"name": name},
         )
     return redirect(f"{reverse('webapp:console-roster')}?association={association.pk}")
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def release_rides(request, pk: int):
+    """Give all the rides a driver holds back to dispatch (`driver_rides_release_all`):
+    the GET asks first, naming the rides, so a mis-tap on the roster gives back nothing;
+    its form's POST, with the reason the driver is told, gives them back. Bad input
+    shows the page again with what to do, and changes nothing."""
+    membership = _membership_of(request, pk)
+    if request.method == "GET":
+        return _release_page(request, membership, ReleaseRidesForm())
+    form = ReleaseRidesForm(request.POST)
+    if not form.is_valid():
+        return _release_page(request, membership, form, status=400)
+    try:
+        released = driver_rides_release_all(
+            membership=membership, actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except ApplicationError as error:
+        show_error(request, error, form)
+        return _release_page(request, membership, form, status=STATUS[error.kind])
+    names = {"name": membership.user.full_name, "count": len(released)}
+    if released:
+        messages.success(
+            request,
+            ngettext(
+                "%(name)s's ride goes back to dispatch: other drivers are asked, and the "
+                "rider and %(name)s are told.",
+                "%(name)s's %(count)s rides go back to dispatch: other drivers are asked, "
+                "and the riders and %(name)s are told.",
+                len(released),
+            )
+            % names,
+        )
+    else:
+        messages.info(request, _("%(name)s holds no rides to give back.") % names)
+    return redirect(f"{reverse('webapp:console-roster')}?association={request.association.pk}")
+
+
+def _release_page(request, membership: Membership, form: ReleaseRidesForm, *, status: int = 200):
+    held = list(driver_rides_held(membership=membership))
+    return console_page(
+        request,
+        "webapp/console/release_rides.html",
+        {
+            "membership": membership,
+            "rides": [ride for ride in held if ride.state in RELEASABLE],
+            "on_board": [ride for ride in held if ride.state not in RELEASABLE],
+            "form": form,
+        },
+        status=status,
+    )
