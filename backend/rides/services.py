@@ -37,7 +37,6 @@ from backend.rides.models import (
     DRIVEN_ABSOLUTE_MAX_M,
     OPEN_STATES,
     RELEASABLE,
-    ClaimState,
     DriverProfile,
     MileageClaim,
     Need,
@@ -471,8 +470,8 @@ def _require_driver(ride: RideRequest, actor: User) -> None:
 DRIVEN_MARGIN = 1.25
 
 
-def _ride_begins(ride: RideRequest) -> datetime:
-    # The pickup time the rider was told (assignment puts it inside the pickup window).
+def ride_begins(ride: RideRequest) -> datetime:
+    """The pickup time the rider was told (assignment puts it inside the pickup window)."""
     return ride.planned_pickup or ride.earliest_pickup
 
 
@@ -482,7 +481,7 @@ def _refuse_before(ride: RideRequest, *, step: str, minutes: int, message) -> No
     A step the ride's state refuses anyway is left to `_move`, which says so."""
     if ride.state not in DRIVER_STEPS[step]:
         return
-    begins = _ride_begins(ride)
+    begins = ride_begins(ride)
     allowed_from = begins - timedelta(minutes=minutes)
     if timezone.now() >= allowed_from:
         return
@@ -561,7 +560,6 @@ def ride_pick_up(*, ride: RideRequest, actor: User) -> RideRequest:
 
 
 EXPLANATION_MAX_LENGTH = 500
-DECLINE_REASON_MAX_LENGTH = 300
 
 
 @transaction.atomic
@@ -640,97 +638,13 @@ def _claim_mileage(
         "mileage.claim_waiting",
         {
             "driver": PersonName.of(actor),
-            "when": local_time(_ride_begins(ride)),
+            "when": local_time(ride_begins(ride)),
             "km": claimed_m / 1000,
             "most": allowed_m // 1000,
             "association_id": ride.association_id,
             "claim": claim.pk,
         },
     )
-    return claim
-
-
-@transaction.atomic
-def mileage_claim_approve(*, claim: MileageClaim, actor: User) -> MileageClaim:
-    """A coordinator of the ride's association approves the kilometres claimed: the ride
-    counts them from now on (its month's mileage report, the driver's months). The driver
-    is told. Locks: see `_mileage_claim_decide`."""
-    return _mileage_claim_decide(claim=claim, actor=actor, state=ClaimState.APPROVED)
-
-
-@transaction.atomic
-def mileage_claim_decline(*, claim: MileageClaim, actor: User, reason: str) -> MileageClaim:
-    """A coordinator of the ride's association declines the kilometres claimed, saying
-    why: the ride keeps counting what it can take (`allowed_m`). The driver is told the
-    reason. Locks: see `_mileage_claim_decide`."""
-    reason = reason.strip()
-    if not reason:
-        raise _invalid(
-            RideErrorCode.REASON_MISSING,
-            _("Say why the kilometres are not approved; the driver will see it."),
-            "reason",
-        )
-    if len(reason) > DECLINE_REASON_MAX_LENGTH:
-        raise _invalid(
-            RideErrorCode.TEXT_TOO_LONG,
-            _("Say why in at most %(count)s characters.") % {"count": DECLINE_REASON_MAX_LENGTH},
-            "reason",
-        )
-    return _mileage_claim_decide(claim=claim, actor=actor, state=ClaimState.DECLINED, reason=reason)
-
-
-def _mileage_claim_decide(
-    *, claim: MileageClaim, actor: User, state: ClaimState, reason: str = ""
-) -> MileageClaim:
-    """The first decision wins: a conditional UPDATE of the claim while it waits. It holds
-    the claim's row until the commit, so a second coordinator deciding at the same moment
-    waits, then finds it decided (a conflict that says how), and marking the month paid
-    (`payouts.mileage_payout_mark_paid`, which locks the month's waiting claims) waits
-    for the decision and then pays what it decided."""
-    ride = claim.ride
-    if not user_is_coordinator(user=actor, association=ride.association):
-        raise ApplicationError(
-            RideErrorCode.NOT_ALLOWED,
-            _("Only a coordinator of the ride's association can decide on kilometres claimed."),
-            kind=ErrorKind.FORBIDDEN,
-        )
-    driver_user = ride.driver.membership.user if ride.driver else None
-    if driver_user is not None and driver_user.pk == actor.pk:
-        raise ApplicationError(
-            RideErrorCode.NOT_ALLOWED,
-            _("Another coordinator of the association decides on your own kilometres."),
-            kind=ErrorKind.FORBIDDEN,
-        )
-    decided = MileageClaim.objects.filter(pk=claim.pk, state=ClaimState.PENDING).update(
-        state=state, decided_by=actor, decided_at=timezone.now(), decline_reason=reason
-    )
-    if not decided:
-        claim.refresh_from_db()
-        raise ApplicationError(
-            RideErrorCode.CLAIM_ALREADY_DECIDED,
-            _("This claim is already approved: the ride counts the kilometres claimed.")
-            if claim.state == ClaimState.APPROVED
-            else _("This claim is already declined: the ride counts what it can take."),
-            kind=ErrorKind.CONFLICT,
-        )
-    if state == ClaimState.APPROVED:
-        RideRequest.objects.filter(pk=ride.pk).update(driven_m=claim.claimed_m)
-    claim.refresh_from_db()
-    if driver_user is not None:
-        payload = {
-            "km": claim.claimed_m / 1000,
-            "when": local_time(_ride_begins(ride)),
-            # Which driver mode's kilometres to open, for someone who drives for several.
-            "association": ride.association_id,
-        }
-        if state == ClaimState.APPROVED:
-            notify(driver_user, "mileage.claim_approved", payload)
-        else:
-            notify(
-                driver_user,
-                "mileage.claim_declined",
-                {**payload, "most": claim.allowed_m // 1000, "reason": reason},
-            )
     return claim
 
 
@@ -762,7 +676,7 @@ def ride_no_show(*, ride: RideRequest, actor: User, reason: str = "") -> RideReq
     _tell_rider(
         ride,
         "ride.no_show",
-        {"driver": PersonName.of(actor), "when": local_time(_ride_begins(ride))},
+        {"driver": PersonName.of(actor), "when": local_time(ride_begins(ride))},
     )
     return ride
 

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.kinds import get_kind, render
 from backend.notifications.models import Notification
+from backend.rides.claims import mileage_claim_approve, mileage_claim_decline
 from backend.rides.models import (
     ClaimState,
     MileageClaim,
@@ -28,8 +29,6 @@ from backend.rides.payouts import mileage_payout_mark_paid
 from backend.rides.selectors import mileage_report
 from backend.rides.services import (
     driven_m_max,
-    mileage_claim_approve,
-    mileage_claim_decline,
     ride_assign,
     ride_complete,
     ride_pick_up,

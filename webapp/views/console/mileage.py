@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backend.audit.services import audit_record, audit_record_many
 from backend.errors import ApplicationError, ErrorKind
+from backend.rides.claims import mileage_claim_approve, mileage_claim_decline
 from backend.rides.models import DriverProfile, MileageClaim
 from backend.rides.payouts import mileage_payout_mark_paid, payouts_of_month
 from backend.rides.selectors import (
@@ -27,7 +28,6 @@ from backend.rides.selectors import (
     mileage_claims_waiting,
     mileage_report,
 )
-from backend.rides.services import mileage_claim_approve, mileage_claim_decline
 from webapp.forms.console import DeclineClaimForm, PayoutForm, parse_month
 from webapp.views.common import show_error
 from webapp.views.console.common import console_page, coordinator_required
