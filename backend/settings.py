@@ -377,6 +377,7 @@ SPECTACULAR_SETTINGS = {
         "RideStateEnum": "backend.rides.models.RideState",
         "TimeKindEnum": "backend.rides.models.TimeKind",
         "ExceptionKindEnum": "backend.rides.models.ExceptionKind",
+        "ClaimStateEnum": "backend.rides.models.ClaimState",
     },
 }
 

@@ -32,6 +32,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
+from backend.rides.selectors import km_in_tenths
 from backend.rides.services import DRIVER_STEPS, local_time, pickup_area, pickup_area_coords
 from dispatch.offers import offer_payload
 from mobile_api.fields import (
@@ -453,6 +454,54 @@ class MileageRowOutput(serializers.Serializer):
     rides = serializers.IntegerField()
     km = serializers.FloatField()
     amount_sek = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class MileageClaimQuery(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=ClaimState.choices,
+        default=ClaimState.PENDING,
+        help_text="pending (default): every claim still waiting, whatever its month; "
+        "approved or declined: those on rides of `month`.",
+    )
+
+
+class MileageClaimRowOutput(serializers.Serializer):
+    """A driver's claim of kilometres beyond what a ride can take, for its association's
+    coordinators to decide on (the console's mileage page shows the same)."""
+
+    id = serializers.IntegerField()
+    ride = serializers.IntegerField(source="ride_id")
+    ride_at = serializers.SerializerMethodField(help_text="The ride's pickup time.")
+    driver = serializers.IntegerField(source="ride.driver_id", allow_null=True)
+    driver_name = serializers.SerializerMethodField()
+    estimate_km = serializers.SerializerMethodField(help_text="The trip's estimate.")
+    allowed_km = serializers.SerializerMethodField(
+        help_text="The most the ride counts unless the claim is approved."
+    )
+    claimed_km = serializers.SerializerMethodField()
+    explanation = serializers.CharField(help_text="Why the driver drove further.")
+    state = serializers.ChoiceField(choices=ClaimState.choices)
+    decided_at = DateTimeField(allow_null=True)
+    decline_reason = serializers.CharField(help_text="Why it was not approved (declined).")
+    created_at = DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_ride_at(self, claim: MileageClaim) -> str:
+        ride = claim.ride
+        return DateTimeField().to_representation(ride.planned_pickup or ride.earliest_pickup)
+
+    def get_driver_name(self, claim: MileageClaim) -> str:
+        driver = claim.ride.driver
+        return driver.membership.user.full_name if driver else ""
+
+    def get_estimate_km(self, claim: MileageClaim) -> float:
+        return km_in_tenths(claim.ride.distance_m)
+
+    def get_allowed_km(self, claim: MileageClaim) -> float:
+        return km_in_tenths(claim.allowed_m)
+
+    def get_claimed_km(self, claim: MileageClaim) -> float:
+        return km_in_tenths(claim.claimed_m)
 
 
 class RiderApprovalInput(serializers.Serializer):

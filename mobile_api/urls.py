@@ -123,6 +123,21 @@ urlpatterns = [
         name="association-mileage",
     ),
     path(
+        "associations/<int:pk>/mileage-claims/",
+        rides.AssociationMileageClaims.as_view(),
+        name="association-mileage-claims",
+    ),
+    path(
+        "mileage-claims/<int:pk>/approve",
+        rides.MileageClaimApprove.as_view(),
+        name="mileage-claim-approve",
+    ),
+    path(
+        "mileage-claims/<int:pk>/decline",
+        rides.MileageClaimDecline.as_view(),
+        name="mileage-claim-decline",
+    ),
+    path(
         "memberships/<int:pk>/rider-approval",
         rides.RiderApprove.as_view(),
         name="membership-rider-approval",

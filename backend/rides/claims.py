@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.accounts.models import User
+from backend.audit.services import audit_record
 from backend.community.selectors import user_is_coordinator
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.services import notify
@@ -40,6 +41,24 @@ def mileage_claim_decline(*, claim: MileageClaim, actor: User, reason: str) -> M
         }
         raise ApplicationError(RideErrorCode.TEXT_TOO_LONG, too_long, fields={"reason": [too_long]})
     return _mileage_claim_decide(claim=claim, actor=actor, state=ClaimState.DECLINED, reason=reason)
+
+
+def mileage_claim_decision_audit(*, claim: MileageClaim, actor: User, action: str) -> None:
+    """A coordinator's decision (`action`: "approve" or "decline") about a driver's
+    kilometres, in the audit log: the driver's claim is theirs, and so is what was decided
+    about it. Called by the console and the API once the decision is made (the audit log
+    is written by the HTTP layer, which knows who asked; both write the same entry)."""
+    driver = claim.ride.driver
+    audit_record(
+        actor=actor,
+        action=f"mileage_claim.{action}",
+        subject=driver.membership.user if driver else None,
+        detail={
+            "claim": claim.pk,
+            "ride": claim.ride_id,
+            "association": claim.ride.association_id,
+        },
+    )
 
 
 def _mileage_claim_decide(

@@ -572,6 +572,28 @@ def mileage_claims_waiting(*, association: Association) -> QuerySet[MileageClaim
     )
 
 
+def mileage_claims_decided(
+    *, association: Association, state: ClaimState, year: int, month: int
+) -> QuerySet[MileageClaim]:
+    """The association's claims decided `state` on rides of the month (local time, the
+    month the ride was completed: the month of the mileage report it counts in), oldest
+    first."""
+    start, end = month_bounds(year=year, month=month)
+    return (
+        mileage_claims_of(association=association)
+        .filter(state=state, ride__closed_at__gte=start, ride__closed_at__lt=end)
+        .order_by("created_at", "pk")
+    )
+
+
+def mileage_claims_decidable_by(*, user: User) -> QuerySet[MileageClaim]:
+    """Claims on rides of the associations `user` coordinates, with what a claim's row
+    shows: where the API looks a claim up by id, so nobody else finds it (404)."""
+    return MileageClaim.objects.filter(
+        ride__association_id__in=coordinated_association_ids(user=user)
+    ).select_related("ride__association", "ride__village", "ride__driver__membership__user")
+
+
 def driver_logbook(*, driver: DriverProfile) -> QuerySet[RideRequest]:
     """The driver's completed rides, newest first: the basis of their mileage claim."""
     return RideRequest.objects.filter(driver=driver, state=RideState.COMPLETED).order_by(

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import django_filters
 from django.contrib.gis.geos import Point
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -43,11 +44,18 @@ from backend.community.selectors import (
 from backend.errors import ApplicationError, ErrorKind
 from backend.geocoding import geocode
 from backend.rides import services as rides
+from backend.rides.claims import (
+    mileage_claim_approve,
+    mileage_claim_decision_audit,
+    mileage_claim_decline,
+)
 from backend.rides.drivers import rider_approve
 from backend.rides.errors import RideErrorCode
 from backend.rides.models import (
     CLOSED_STATES,
+    ClaimState,
     DriverProfile,
+    MileageClaim,
     Offer,
     RideEvent,
     RideRequest,
@@ -55,6 +63,9 @@ from backend.rides.models import (
 )
 from backend.rides.selectors import (
     RideView,
+    mileage_claims_decidable_by,
+    mileage_claims_decided,
+    mileage_claims_waiting,
     mileage_report,
     offer_pending_for,
     pending_offer_count,
@@ -88,6 +99,8 @@ from mobile_api.rides_serializers import (
     CompleteInput,
     DriverPastRideOutput,
     DriverRideOutput,
+    MileageClaimQuery,
+    MileageClaimRowOutput,
     MileageRowOutput,
     OfferOutput,
     ReasonInput,
@@ -702,6 +715,83 @@ class AssociationMileage(APIView):
         self.request.accepted_renderer = JSONRenderer()
         self.request.accepted_media_type = JSONRenderer.media_type
         return super().handle_exception(exc)
+
+
+class AssociationMileageClaims(AuditedListMixin, generics.ListAPIView):
+    """Kilometres claimed beyond what a ride can take, for the association's coordinators
+    to approve or decline: every claim still waiting (oldest first), or with
+    `?state=approved|declined` those decided on rides of `?month=` (default this month).
+    The drivers' explanations are theirs, so each driver listed is recorded in the audit
+    log (`mileage.view`, as the console's mileage page)."""
+
+    serializer_class = MileageClaimRowOutput
+    audit_action = "mileage.view"
+    audit_subject_field = "driver_user_id"
+
+    def audit_detail(self) -> dict:
+        return {"association": self.kwargs["pk"], "view": "claims"}
+
+    @extend_schema(
+        parameters=[
+            MileageClaimQuery,
+            OpenApiParameter(
+                "month",
+                OpenApiTypes.STR,
+                description="YYYY-MM, for decided claims; default: this month.",
+            ),
+        ]
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no user
+            return MileageClaim.objects.none()
+        association = _coordinated_association(self.request, self.kwargs["pk"])
+        query = MileageClaimQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        state = query.validated_data["state"]
+        if state == ClaimState.PENDING:
+            claims = mileage_claims_waiting(association=association)
+        else:
+            month = _month(self.request)
+            claims = mileage_claims_decided(
+                association=association, state=state, year=month.year, month=month.month
+            )
+        # Whose explanation each row shows, for the audit log, in the same query.
+        return claims.annotate(driver_user_id=F("ride__driver__membership__user_id"))
+
+
+def _claim(request: Request, pk: int) -> MileageClaim:
+    """A claim on a ride of an association the caller coordinates; 404 for any other."""
+    return get_object_or_404(mileage_claims_decidable_by(user=request.user), pk=pk)
+
+
+class MileageClaimApprove(APIView):
+    """Approve the kilometres claimed: the ride counts them from now on, and the driver
+    is told. Deciding a claim already decided is a conflict (409) that says how."""
+
+    @extend_schema(request=None, responses={200: MileageClaimRowOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        claim = mileage_claim_approve(claim=_claim(request, pk), actor=request.user)
+        mileage_claim_decision_audit(claim=claim, actor=request.user, action="approve")
+        return Response(MileageClaimRowOutput(claim).data)
+
+
+class MileageClaimDecline(APIView):
+    """Decline the kilometres claimed, saying why (`reason`, required, the driver sees
+    it): the ride keeps counting what it can take."""
+
+    @extend_schema(request=RequiredReasonInput, responses={200: MileageClaimRowOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        claim = _claim(request, pk)
+        data = RequiredReasonInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        claim = mileage_claim_decline(
+            claim=claim, actor=request.user, reason=data.validated_data["reason"]
+        )
+        mileage_claim_decision_audit(claim=claim, actor=request.user, action="decline")
+        return Response(MileageClaimRowOutput(claim).data)
 
 
 class RiderApprove(APIView):

@@ -39,6 +39,10 @@ API_PATHS = {
     "/api/v1/proxy-links/requests",
     "/api/v1/proxy-links/{resident_id}/{proxy_id}",
     "/api/v1/proxy-links/{resident_id}/{proxy_id}/accept",
+    "/api/v1/associations/{id}/mileage",
+    "/api/v1/associations/{id}/mileage-claims/",
+    "/api/v1/mileage-claims/{id}/approve",
+    "/api/v1/mileage-claims/{id}/decline",
 }
 
 

@@ -48,7 +48,14 @@ from backend.accounts.models import User
 from backend.carpool.models import Booking as CarpoolBooking
 from backend.carpool.models import SavedSearch, Trip, TripOccurrence
 from backend.community.models import Association, Membership, Municipality, MunicipalityAnalyst
-from backend.rides.models import AssignmentPlan, Offer, RiderApproval, RideRequest, RideState
+from backend.rides.models import (
+    AssignmentPlan,
+    MileageClaim,
+    Offer,
+    RiderApproval,
+    RideRequest,
+    RideState,
+)
 from backend.rides.services import busy_range
 from backend.sharing.models import (
     ApprovalMode,
@@ -99,6 +106,7 @@ ID_SOURCES: list[tuple[str, str, object]] = [
     ("/api/v1/rides/{id}", "id", RideRequest),
     ("/api/v1/offers/{id}", "id", Offer),
     ("/api/v1/plans/{id}", "id", AssignmentPlan),
+    ("/api/v1/mileage-claims/{id}", "id", MileageClaim),
     ("/api/v1/carpool/bookings/{id}", "id", CarpoolBooking),
     ("/api/v1/carpool/departures/{id}", "id", TripOccurrence),
     ("/api/v1/carpool/saved-searches/{id}", "id", SavedSearch),
@@ -224,6 +232,13 @@ def people(settings, geocoder) -> dict[str, User]:
     done.state, done.driver, done.planned_pickup = RideState.COMPLETED, driver, done.earliest_pickup
     done.busy = busy_range(done, done.earliest_pickup)
     done.save()
+    # Kilometres beyond what the completed ride can take, waiting for the coordinator.
+    MileageClaim.objects.create(
+        ride=done,
+        claimed_m=done.distance_m + 20_000,
+        allowed_m=done.distance_m,
+        explanation="Omväg.",
+    )
 
     # Shuttle: the resident and the managed profile signed up for the first run.
     occurrence = world.occurrence

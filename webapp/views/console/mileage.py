@@ -16,9 +16,13 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from backend.audit.services import audit_record, audit_record_many
+from backend.audit.services import audit_record_many
 from backend.errors import ApplicationError, ErrorKind
-from backend.rides.claims import mileage_claim_approve, mileage_claim_decline
+from backend.rides.claims import (
+    mileage_claim_approve,
+    mileage_claim_decision_audit,
+    mileage_claim_decline,
+)
 from backend.rides.models import DriverProfile, MileageClaim
 from backend.rides.payouts import mileage_payout_mark_paid, payouts_of_month
 from backend.rides.selectors import (
@@ -183,22 +187,6 @@ def _back_to(claim: MileageClaim):
     return redirect(f"{url}?association={association}&month={_month_of(claim):%Y-%m}")
 
 
-def _decided(request, claim: MileageClaim, action: str) -> None:
-    """A coordinator's decision about a driver's kilometres, in the audit log: the
-    driver's claim is theirs, and so is what was decided about it."""
-    driver = claim.ride.driver
-    audit_record(
-        actor=request.user,
-        action=f"mileage_claim.{action}",
-        subject=driver.membership.user if driver else None,
-        detail={
-            "claim": claim.pk,
-            "ride": claim.ride_id,
-            "association": claim.ride.association_id,
-        },
-    )
-
-
 @coordinator_required
 @require_POST
 def claim_approve(request, pk: int):
@@ -209,7 +197,7 @@ def claim_approve(request, pk: int):
     except ApplicationError as error:
         show_error(request, error)
         return _page(request, row["month"], status=STATUS[error.kind])
-    _decided(request, claim, "approve")
+    mileage_claim_decision_audit(claim=claim, actor=request.user, action="approve")
     messages.success(
         request,
         _("%(name)s's %(km)s km are approved and count in full; they have been told.")
@@ -234,7 +222,7 @@ def claim_decline(request, pk: int):
     except ApplicationError as error:
         show_error(request, error)
         return _page(request, row["month"], status=STATUS[error.kind])
-    _decided(request, claim, "decline")
+    mileage_claim_decision_audit(claim=claim, actor=request.user, action="decline")
     messages.success(
         request,
         _("%(name)s's ride counts %(km)s km; they have been told why.")
