@@ -73,6 +73,12 @@ def membership_request_roster(payload: dict, recipient: User) -> str | None:
     return f"{url}#pending-title" if url else None
 
 
+def association_console(payload: dict, recipient: User) -> str | None:
+    """The console of the association that made the recipient a coordinator; None (the
+    messages page) once they no longer coordinate it."""
+    return _console("webapp:console", _id(payload, "association_id"), recipient)
+
+
 # --- Volunteer rides ---------------------------------------------------------------------------
 
 
@@ -313,6 +319,10 @@ LINKS: dict[str, Link | None] = {
     "membership.declined": to("webapp:associations"),
     # Made a driver: the first setup of driver mode (car, area, where they drive from).
     "membership.driver_role": driver_setup,
+    # Made a coordinator: the console of the association (none once the role is gone).
+    "membership.coordinator_role": association_console,
+    # The message says all; the console is closed to them.
+    "membership.coordinator_role_taken": None,
     "proxy.added": to("webapp:profile"),
     "proxy.invited": to("webapp:profile", "proxy-requests"),
     "proxy.accepted": to("webapp:profile"),

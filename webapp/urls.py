@@ -161,11 +161,17 @@ urlpatterns += [
     path("console/phone/seats/<int:pk>/cancel", phone.seat_cancel, name="console-seat-cancel"),
     path("console/phone/things/<int:pk>/cancel", phone.item_cancel, name="console-item-cancel"),
     path("console/roster/", roster.roster, name="console-roster"),
-    # Before the roster's actions, which would take "release-rides" for one of theirs.
+    # Before the roster's actions, which would take "release-rides" and "coordinator" for
+    # theirs.
     path(
         "console/roster/<int:pk>/release-rides",
         roster.release_rides,
         name="console-release-rides",
+    ),
+    path(
+        "console/roster/<int:pk>/coordinator",
+        roster.coordinator_role,
+        name="console-coordinator-role",
     ),
     path(
         "console/roster/<int:pk>/<str:action>",

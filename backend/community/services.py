@@ -310,6 +310,11 @@ def membership_set_roles(*, actor: User, membership: Membership, roles: list[str
     Giving the driver role to an active member tells them ("membership.driver_role"),
     with the way to driver mode's first setup (their car, and where they drive from).
 
+    The coordinator role is given only to an active member who signs in (not to a
+    request to join, a suspended membership or a managed profile; `WRONG_STATE`, 409):
+    it shows the members' phone numbers and addresses. Giving or taking it tells the
+    person ("membership.coordinator_role", "membership.coordinator_role_taken").
+
     Taking the driver role from someone who still holds rides (accepted, on the way, or
     with the passenger aboard) is refused (`DRIVER_HOLDS_RIDES`, 409), saying how many:
     driver mode opens only with the role, so those rides would stay with someone who can
@@ -342,20 +347,56 @@ def membership_set_roles(*, actor: User, membership: Membership, roles: list[str
     was_driver = Role.DRIVER in locked.roles
     if was_driver and Role.DRIVER not in roles:
         _require_no_rides_held(locked)
+    was_coordinator = Role.COORDINATOR in locked.roles
+    if not was_coordinator and Role.COORDINATOR in roles:
+        _require_can_coordinate(locked)
     membership.roles = roles
     membership.save(update_fields=["roles"])
+    told = {"association": locked.association.name, "association_id": locked.association_id}
+    can_be_told = locked.user.is_active and not locked.user.is_managed
     if (
         not was_driver
         and Role.DRIVER in roles
         and locked.state == MembershipState.ACTIVE
         and locked.user.is_active
     ):
+        notify(locked.user, "membership.driver_role", told)
+    if was_coordinator != (Role.COORDINATOR in roles) and can_be_told:
         notify(
             locked.user,
-            "membership.driver_role",
-            {"association": locked.association.name, "association_id": locked.association_id},
+            "membership.coordinator_role"
+            if not was_coordinator
+            else "membership.coordinator_role_taken",
+            told,
         )
     return membership
+
+
+def _require_can_coordinate(membership: Membership) -> None:
+    """The coordinator role goes only to an active member who signs in: a coordinator
+    sees the members, their phone numbers and addresses, and books and cancels for them,
+    which a request to join not yet approved, a suspended membership or a managed profile
+    (someone who has no login; `User.is_managed`) must not get."""
+    if membership.user.is_managed:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _(
+                "%(name)s has no login (a managed profile) and so cannot be a coordinator. "
+                "Choose a member who signs in."
+            )
+            % {"name": membership.user.full_name},
+            kind=ErrorKind.CONFLICT,
+        )
+    if membership.state != MembershipState.ACTIVE:
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            _(
+                "%(name)s's membership is %(state)s: only an active member can be made a "
+                "coordinator. Approve the membership first."
+            )
+            % {"name": membership.user.full_name, "state": membership.get_state_display()},
+            kind=ErrorKind.CONFLICT,
+        )
 
 
 def _require_no_rides_held(membership: Membership, *, suspending: bool = False) -> None:

@@ -134,6 +134,26 @@ KINDS: dict[str, Kind] = {
             ),
             NO_SMS,
         ),
+        # To a member a coordinator made a coordinator too; it opens the console.
+        Kind(
+            "membership.coordinator_role",
+            _("You are now a coordinator"),
+            _(
+                "You are now a coordinator of %(association)s. In the console you see the "
+                "members, their phone numbers and addresses, and book and cancel for them."
+            ),
+            NO_SMS,
+        ),
+        # To a coordinator another coordinator took the role from.
+        Kind(
+            "membership.coordinator_role_taken",
+            _("You are no longer a coordinator"),
+            _(
+                "A coordinator of %(association)s took your coordinator role. You remain a "
+                "member; the console is closed to you."
+            ),
+            NO_SMS,
+        ),
         Kind(
             "proxy.added",
             _("You can now book for %(resident)s"),

@@ -161,6 +161,7 @@ for prefix, key in [
     ("ride-", "ride"),
     ("offer-", "offer"),
     ("plan-", "plan"),
+    ("mileage-claim-", "mileage_claim"),
     ("shuttle-run", "run"),
     ("shuttle-signup-", "signup"),
     ("shuttle-standing-end", "standing"),
@@ -212,6 +213,8 @@ WEB_ARGS = {
     "webapp:console-release-rides": lambda world: {
         "pk": world.drivers["driver_assigned"].membership_id
     },
+    # Another resident's membership, active: A's coordinator may make her a coordinator.
+    "webapp:console-coordinator-role": pk("membership"),
     "webapp:console-mileage-claim-approve": pk("mileage_claim"),
     "webapp:console-mileage-claim-decline": pk("mileage_claim"),
     "webapp:association-join": pk("association"),
@@ -436,6 +439,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     ("webapp:console-mileage-claim-decline", "POST"): lambda world: {
         "reason": "Närmaste vägen var öppen."
     },
+    ("mileage-claim-decline", "POST"): lambda world: {"reason": "Närmaste vägen var öppen."},
     ("ride-withdraw", "POST"): lambda world: {"reason": "Sjuk."},
     ("sharing-booking-check-in", "POST"): lambda world: {"odometer_km": 12_050},
     ("sharing-booking-check-out", "POST"): lambda world: {"odometer_km": 12_000},
@@ -542,6 +546,7 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
     },
     ("webapp:console-ride-cancel", "POST"): lambda world: {"reason": "Sjuk."},
     ("webapp:console-release-rides", "POST"): lambda world: {"reason": "Sjuk."},
+    ("webapp:console-coordinator-role", "POST"): lambda world: {"coordinator": "give"},
     ("webapp:driver-profile", "POST"): lambda world: {
         "radius_km": "25",
         "seats": "3",
@@ -602,6 +607,7 @@ ROWS: list[Row] = [
     R("association-message", "GET", 200, anonymous=403),
     R("association-message", "POST", 403, coordinator=202),
     R("association-mileage", "GET", 403, coordinator=200),
+    R("association-mileage-claims", "GET", 403, coordinator=200),
     R("association-plans", "GET", 403, coordinator=200),
     R("association-plans", "POST", 403, coordinator=201),
     R("association-rides", "GET", 403, coordinator=200),
@@ -717,6 +723,11 @@ ROWS: list[Row] = [
     R("offer-decline", "POST", 404, driver_assigned=200),
     R("offer-list", "GET", 200),
     R("people-list", "GET", 200),
+    # The assigned driver's kilometres beyond what his ride can take: only A's coordinator
+    # finds the claim (as the plans, a claim is looked up among the associations one
+    # coordinates).
+    R("mileage-claim-approve", "POST", 404, coordinator=200),
+    R("mileage-claim-decline", "POST", 404, coordinator=200),
     R("plan-approve", "POST", 404, coordinator=200),
     R("plan-discard", "POST", 404, coordinator=200),
     R("proxy-link-create", "POST", 404, resident=201, proxy=403, coordinator=403),
@@ -990,6 +1001,9 @@ ROWS: list[Row] = [
         kwargs=lambda world: {"pk": world.pk("membership"), "action": "driver"},
         body={"driver": "give"},
     ),
+    # The page asking before the coordinator role is given, and its "Yes".
+    R("webapp:console-coordinator-role", "GET", 403, coordinator=200, coordinator_other=404),
+    R("webapp:console-coordinator-role", "POST", 403, coordinator=302, coordinator_other=404),
     R("webapp:console-mileage-csv", "GET", 403, coordinator=200, coordinator_other=200),
     R("webapp:console-mileage-paid", "POST", 403, coordinator=400, coordinator_other=400),
     # The assigned driver's kilometres beyond what his ride can take: decided by A's

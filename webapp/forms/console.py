@@ -126,6 +126,15 @@ class DriverRoleForm(Form):
     driver = forms.ChoiceField(choices=[(GIVE, GIVE), (TAKE, TAKE)])
 
 
+class CoordinatorRoleForm(Form):
+    """The roster's page asking before giving or taking the coordinator role: a hidden
+    field saying which, so a page left open gives or takes what it asked about."""
+
+    GIVE, TAKE = "give", "take"
+
+    coordinator = forms.ChoiceField(choices=[(GIVE, GIVE), (TAKE, TAKE)])
+
+
 def parse_month(value: str | None) -> dt.date | None:
     """'YYYY-MM' as the first day of that month; None when malformed."""
     try:

@@ -1,5 +1,6 @@
 """The roster: members and drivers, approvals (membership and rides), suspensions with a
-reason, the driver role, giving all of a driver's rides back to dispatch, drivers' week
+reason, the driver role, the coordinator role (asking first), giving all of a driver's
+rides back to dispatch, drivers' week
 of availability, cars and needs they take, and their load this month, so the work stays
 fairly spread."""
 
@@ -41,6 +42,7 @@ from backend.rides.models import (
 from backend.rides.selectors import driver_rides_held
 from dispatch.services import driver_rides_release_all
 from webapp.forms.console import (
+    CoordinatorRoleForm,
     DeclineForm,
     DriverRoleForm,
     ReleaseRidesForm,
@@ -131,6 +133,7 @@ def _members(association, *, viewer_id: int) -> list[dict]:
     rider = row_url("webapp:console-membership", "rider")
     driver = row_url("webapp:console-membership", "driver")
     release = row_url("webapp:console-release-rides", query=f"?association={association.pk}")
+    coordinator = row_url("webapp:console-coordinator-role", query=f"?association={association.pk}")
     for row in rows:
         pk = row["id"]
         # A string: a number would go through the template's localisation on each use.
@@ -149,6 +152,13 @@ def _members(association, *, viewer_id: int) -> list[dict]:
             row["driver_url"] = driver(pk)
         if row["rides_releasable"]:
             row["release_url"] = release(pk)
+        # To the page asking first: given to an active member who signs in, taken from
+        # another coordinator (the service refuses the rest, one's own role included).
+        is_coordinator = Role.COORDINATOR in row["roles"]
+        if (is_coordinator and not row["is_viewer"]) or (
+            not is_coordinator and row["state"] == MembershipState.ACTIVE and not row["is_managed"]
+        ):
+            row["coordinator_url"] = coordinator(pk)
     return rows
 
 
@@ -186,8 +196,10 @@ DRIVER_FORM = (
     '<input type="hidden" name="driver" value="{value}">'
     '<button type="submit" class="secondary">{button}</button></form>'
 )
-# To the page that asks before giving all the rides a driver holds back to dispatch.
+# To the page that asks before giving all the rides a driver holds back to dispatch, and
+# to the one that asks before giving or taking the coordinator role.
 RELEASE_LINK = '\n          <a class="button secondary" href="{url}">{label}</a>'
+COORDINATOR_LINK = RELEASE_LINK
 ACTIVATE_FORM = (
     '<form method="post" action="{url}">{csrf}'
     '<input type="hidden" name="association" value="{association}">'
@@ -197,12 +209,24 @@ ACTIVATE_FORM = (
 
 def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
     """Each member's row: name, phone, roles, state, and the forms to approve them for
-    rides, to make an active member a volunteer driver or no longer one, and to suspend
-    them (or make them active again)."""
+    rides, to make an active member a volunteer driver or no longer one, links to make
+    them a coordinator or no longer one, and to suspend them (or make them active
+    again)."""
     # The same on every row: escaped once here (html_row leaves safe text as it is).
     association = html_row("{x}", x=association)
     managed = html_row(MANAGED, no_login=_("no login"))
-    approved, notes, approve_rides, reason, suspend, make_active, make_driver, no_driver = (
+    (
+        approved,
+        notes,
+        approve_rides,
+        reason,
+        suspend,
+        make_active,
+        make_driver,
+        no_driver,
+        make_coordinator,
+        take_coordinator,
+    ) = (
         html_row("{x}", x=text)
         for text in (
             _("approved"),
@@ -213,6 +237,8 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             _("Make active again"),
             _("Make volunteer driver"),
             _("No longer a driver"),
+            _("Make coordinator"),
+            _("Take coordinator role"),
         )
     )
     release_labels: dict[int, str] = {}
@@ -251,6 +277,15 @@ def _member_rows(members: list[dict], *, csrf: str, association: str) -> None:
             driver_form = SafeString(
                 html_row(RELEASE_LINK, url=m["release_url"], label=release_labels[count])
                 + driver_form
+            )
+        if "coordinator_url" in m:
+            driver_form = SafeString(
+                driver_form
+                + html_row(
+                    COORDINATOR_LINK,
+                    url=m["coordinator_url"],
+                    label=take_coordinator if Role.COORDINATOR in m["roles"] else make_coordinator,
+                )
             )
         if not suspended and not m["is_viewer"]:
             action = html_row(
@@ -510,8 +545,9 @@ def membership_action(request, pk: int, action: str):
 
 def _driver_role(request, membership: Membership):
     """Give the member the volunteer-driver role, or take it away; their other roles stay
-    as they are (the coordinator role is given elsewhere). The service refuses taking it
-    from someone who still holds rides, and tells a new driver how to start."""
+    as they are (the coordinator role has a page of its own, `coordinator_role`). The
+    service refuses taking it from someone who still holds rides, and tells a new driver
+    how to start."""
     association = request.association
     form = DriverRoleForm(request.POST)
     if not form.is_valid():
@@ -541,6 +577,60 @@ def _driver_role(request, membership: Membership):
             _("%(name)s is now a volunteer driver.") % {"name": name}
             if give
             else _("%(name)s is no longer a driver.") % {"name": name},
+        )
+    return redirect(f"{reverse('webapp:console-roster')}?association={association.pk}")
+
+
+@coordinator_required
+@require_http_methods(["GET", "POST"])
+def coordinator_role(request, pk: int):
+    """Give the member the coordinator role, or take it from another coordinator, keeping
+    their other roles (`membership_set_roles`). The GET asks first, saying what the role
+    lets them see and do, so a mis-tap on the roster changes nothing; its form's POST,
+    with a hidden field saying which it asked, gives or takes it. The service refuses
+    one's own role, a member not active and a managed profile; the refusal is shown at
+    the top of the roster."""
+    membership = _membership_of(request, pk)
+    if request.method == "GET":
+        give = Role.COORDINATOR not in membership.roles
+        return console_page(
+            request,
+            "webapp/console/coordinator_role.html",
+            {
+                "membership": membership,
+                "give": give,
+                "value": CoordinatorRoleForm.GIVE if give else CoordinatorRoleForm.TAKE,
+            },
+        )
+    association = request.association
+    form = CoordinatorRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose whether to give or take away the coordinator role."))
+        return _roster_page(request, 400)
+    give = form.cleaned_data["coordinator"] == CoordinatorRoleForm.GIVE
+    others = [role for role in membership.roles if role != Role.COORDINATOR]
+    roles = [*others, Role.COORDINATOR] if give else others
+    name = membership.user.full_name
+    try:
+        membership = membership_set_roles(actor=request.user, membership=membership, roles=roles)
+    except ApplicationError as error:
+        show_error(request, error)
+    else:
+        audit_record(
+            actor=request.user,
+            action="membership.roles",
+            subject=membership.user,
+            detail={
+                "membership": membership.pk,
+                "association": association.pk,
+                "roles": membership.roles,
+            },
+        )
+        messages.success(
+            request,
+            _("%(name)s is now a coordinator.") % {"name": name}
+            if give
+            else _("%(name)s is no longer a coordinator.") % {"name": name},
         )
     return redirect(f"{reverse('webapp:console-roster')}?association={association.pk}")
 
