@@ -17,7 +17,7 @@ from backend.community.models import Membership, MembershipState
 from backend.community.services import association_message_deliver, association_message_send
 from backend.notifications.models import Channel, Delivery, DeliveryStatus
 from backend.rides.models import Offer, RideRequest, RideState
-from backend.rides.services import RideTime
+from backend.rides.services import RideTime, ride_complete, ride_pick_up
 from backend.sharing.models import (
     ApprovalMode,
     Booking,
@@ -29,7 +29,7 @@ from backend.sharing.models import (
 from dispatch.offers import offer_accept, offer_wave
 from dispatch.services import ride_request_submit
 from tests.e2e.conftest import check_axe, off_loop, screenshot, wait_live
-from tests.factories import MembershipFactory, next_weekday_at
+from tests.factories import MembershipFactory, next_weekday_at, ride_due
 from tests.sharing_fixtures import BookingFactory, ResourceFactory
 from tests.webapp.conftest import World, build_world
 
@@ -144,6 +144,30 @@ def test_the_console_pages_are_accessible(live, desk, world: World, path, name):
     page.goto(path)
     check_axe(page)
     screenshot(page, name)
+
+
+def test_the_ask_first_pages_and_a_waiting_claim_are_accessible(live, desk, world: World):
+    """The roster's questions (give a driver's rides back, make someone a coordinator)
+    and the mileage page with a claim waiting at its top."""
+    holding = Membership.objects.get(user=world.people["holding_driver"], association=world.a)
+    johan = Membership.objects.get(user=world.people["other_resident"], association=world.a)
+    page = desk(world.people["coordinator"])
+    page.goto(f"/console/roster/{holding.pk}/release-rides")
+    assert "back to dispatch?" in page.locator("h1").inner_text()
+    check_axe(page)
+    screenshot(page, "console-release-rides")
+    page.goto(f"/console/roster/{johan.pk}/coordinator")
+    assert page.locator("h1").inner_text() == "Make Johan Persson a coordinator of Äppelbo byalag?"
+    check_axe(page)
+    screenshot(page, "console-coordinator-role")
+
+    driver = world.people["holding_driver"]
+    ride = off_loop(ride_pick_up, ride=ride_due(world.held), actor=driver)
+    off_loop(ride_complete, ride=ride, actor=driver, driven_m=125_400, explanation="Omväg via Nås.")
+    page.goto("/console/mileage/")
+    assert "Omväg via Nås." in page.content()
+    check_axe(page)
+    screenshot(page, "console-mileage-claim")
 
 
 def test_what_became_of_a_message_to_all_members_is_shown_accessibly(live, desk, world: World):
