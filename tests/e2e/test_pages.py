@@ -15,6 +15,7 @@ from backend.carpool.models import OccurrenceStatus, TripOccurrence
 from backend.carpool.services import booking_request, saved_search_create
 from backend.community.models import Role
 from backend.community.services import proxy_link_create
+from backend.notifications.names import PersonName
 from backend.notifications.services import notify
 from backend.sharing.models import ApprovalMode
 from backend.sharing.services import booking_request as sharing_request
@@ -98,7 +99,11 @@ def world(live) -> World:
         ("ride.requested", {"when": "2026-12-01 10:00"}),
         (
             "ride.accepted",
-            {"driver": "Erik Olsson", "car": "Grå Volvo", "when": "2026-12-01 10:00"},
+            {
+                "driver": PersonName.of(made.people["holding_driver"]),
+                "car": "Grå Volvo",
+                "when": "2026-12-01 10:00",
+            },
         ),
     ]:
         off_loop(notify, recipient=rider, kind=kind, payload=payload)
