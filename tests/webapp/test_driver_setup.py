@@ -378,3 +378,32 @@ def test_the_start_page_asks_no_more_with_a_second_association(world, django_ass
     # the associations driven for (one query, whatever their number).
     with django_assert_num_queries(7):
         assert client.get("/driver/").status_code == 200
+
+
+def test_the_association_chosen_stays_chosen_on_the_other_driver_pages(world, geocoder):
+    """Erik drives for Järna byalag (first by name) and Äppelbo byalag. Once he has chosen
+    Äppelbo, the menu's links (which carry no choice) stay in Äppelbo; when he is no
+    longer a driver there, driver mode opens Järna's again instead of refusing him."""
+    other = second_association(world)
+    client = world.client("holding_driver")
+    client.post(SETUP, form(world, association=other.pk))
+
+    def driving_for(path: str) -> int:
+        response = client.get(path)
+        assert response.status_code == 200
+        if path == SETUP:  # the setup page, not behind driver_required
+            return response.context["membership"].association_id
+        return response.wsgi_request.driver.membership.association_id
+
+    assert driving_for(f"/driver/?association={world.a.pk}") == world.a.pk
+    for path in ["/driver/", "/driver/km", "/driver/availability", SETUP]:
+        assert driving_for(path) == world.a.pk, path
+    assert driving_for(f"/driver/?association={other.pk}") == other.pk
+    assert driving_for("/driver/km") == other.pk
+
+    client.get(f"/driver/?association={world.a.pk}")
+    appelbo = Membership.objects.get(user=world.people["holding_driver"], association=world.a)
+    world.held.delete()  # a driver holding rides keeps the role
+    membership_set_roles(actor=world.people["coordinator"], membership=appelbo, roles=["member"])
+    assert driving_for("/driver/") == other.pk
+    assert driving_for("/driver/km") == other.pk

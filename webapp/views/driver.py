@@ -66,9 +66,21 @@ from webapp.views.common import page, show_error
 RIDE_ACTIONS = {"start", "picked-up", "complete", "no-show", "withdraw"}
 
 
+# The association someone who drives for several last chose, kept in their session: the
+# menu's links to the other driver pages carry no choice, and should not switch them
+# back to the first association by name.
+CHOSEN_ASSOCIATION = "driver_association"
+
+
 def _chosen_association(request: HttpRequest) -> int | None:
+    """`?association=` (or the form's field) when given, remembered for the next driver
+    pages; else None."""
     chosen = request.POST.get("association") or request.GET.get("association") or ""
-    return int(chosen) if chosen.isascii() and chosen.isdigit() else None
+    if not (chosen.isascii() and chosen.isdigit()):
+        return None
+    if request.session.get(CHOSEN_ASSOCIATION) != int(chosen):
+        request.session[CHOSEN_ASSOCIATION] = int(chosen)
+    return int(chosen)
 
 
 def _setup_url(association_id: int) -> str:
@@ -77,10 +89,24 @@ def _setup_url(association_id: int) -> str:
 
 
 def _driving_for(request: HttpRequest) -> DriverProfile | Membership | None:
-    """The driver profile the page is for (of `?association=` when given, else the
-    first by the association's name); else the membership with the driver role whose
-    profile is not set up yet; else None (not a driver)."""
+    """The driver profile the page is for (of `?association=` when given, else of the
+    association last chosen, else the first by the association's name); else the
+    membership with the driver role whose profile is not set up yet; else None (not a
+    driver). A remembered choice that leads nowhere (no longer a driver there) is
+    forgotten."""
     chosen = _chosen_association(request)
+    if chosen is not None:
+        return _driving_for_in(request, chosen)
+    remembered = request.session.get(CHOSEN_ASSOCIATION)
+    if isinstance(remembered, int):
+        found = _driving_for_in(request, remembered)
+        if found is not None:
+            return found
+        del request.session[CHOSEN_ASSOCIATION]
+    return _driving_for_in(request, None)
+
+
+def _driving_for_in(request: HttpRequest, chosen: int | None) -> DriverProfile | Membership | None:
     profiles = driver_profiles_of(user=request.user).select_related("membership__user")
     if chosen is not None:
         profiles = profiles.filter(membership__association_id=chosen)
