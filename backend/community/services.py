@@ -388,13 +388,21 @@ def _require_can_coordinate(membership: Membership) -> None:
             kind=ErrorKind.CONFLICT,
         )
     if membership.state != MembershipState.ACTIVE:
-        raise ApplicationError(
-            CommunityErrorCode.WRONG_STATE,
+        # Named as the roster's button for that state is.
+        message = (
             _(
+                "%(name)s's membership is %(state)s: only an active member can be made a "
+                "coordinator. Make the membership active again first."
+            )
+            if membership.state == MembershipState.SUSPENDED
+            else _(
                 "%(name)s's membership is %(state)s: only an active member can be made a "
                 "coordinator. Approve the membership first."
             )
-            % {"name": membership.user.full_name, "state": membership.get_state_display()},
+        )
+        raise ApplicationError(
+            CommunityErrorCode.WRONG_STATE,
+            message % {"name": membership.user.full_name, "state": membership.get_state_display()},
             kind=ErrorKind.CONFLICT,
         )
 

@@ -302,9 +302,9 @@ def test_ones_own_role_stays(world):
         (
             MembershipState.SUSPENDED,
             "Anna Svensson's membership is suspended: only an active member can be made a "
-            "coordinator. Approve the membership first.",
+            "coordinator. Make the membership active again first.",
             "Medlemskapet för Anna Svensson har status avstängd: bara en aktiv medlem kan "
-            "bli samordnare. Godkänn medlemskapet först.",
+            "bli samordnare. Gör medlemskapet aktivt igen först.",
         ),
     ],
     ids=["waiting", "suspended"],

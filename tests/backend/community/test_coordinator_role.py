@@ -81,9 +81,9 @@ def test_a_coordinator_losing_the_role_is_told(association):
         (
             MembershipState.SUSPENDED,
             "Anna Svensson's membership is suspended: only an active member can be made a "
-            "coordinator. Approve the membership first.",
+            "coordinator. Make the membership active again first.",
             "Medlemskapet för Anna Svensson har status avstängd: bara en aktiv medlem kan "
-            "bli samordnare. Godkänn medlemskapet först.",
+            "bli samordnare. Gör medlemskapet aktivt igen först.",
         ),
     ],
     ids=["waiting", "suspended"],
