@@ -26,7 +26,12 @@ from backend.rides.models import (
     RideState,
 )
 from backend.shuttle.models import RunSignup, RunVehicle
-from tests.factories import MembershipFactory, RideRequestFactory, UserFactory
+from tests.factories import (
+    AssociationFactory,
+    MembershipFactory,
+    RideRequestFactory,
+    UserFactory,
+)
 from tests.webapp.conftest import ROLES, snapshot
 from webapp.views.console.common import html_row
 
@@ -682,3 +687,20 @@ def test_the_coordinator_is_not_told_an_sms_goes_to_an_unconfirmed_number():
         assert _confirmation(unconfirmed, "Booked.") == (
             "Booked. Lars Ek gets no SMS: tell them the details on the phone."
         )
+
+
+def test_the_switch_to_another_association_leaves_a_page_of_this_ones(world):
+    """A coordinator of two associations switches on the page they are on, except on a
+    page of one of this association's things (a ride, a member), which the other
+    association has not: there it opens the other's board."""
+    other = AssociationFactory(name="Järna byalag")
+    MembershipFactory(
+        user=world.people["coordinator"], association=other, roles=["member", "coordinator"]
+    )
+    client = world.client("coordinator")
+    roster = client.get(f"/console/roster/?association={world.a.pk}").content.decode()
+    assert f'<a href="?association={other.pk}">Järna byalag</a>' in roster
+    ride = client.get(f"/console/rides/{world.held.pk}/?association={world.a.pk}")
+    link = f'<a href="/console/?association={other.pk}">Järna byalag</a>'
+    assert link in ride.content.decode()
+    assert client.get(f"/console/?association={other.pk}").status_code == 200
