@@ -372,6 +372,25 @@ def membership_set_roles(*, actor: User, membership: Membership, roles: list[str
     return membership
 
 
+@transaction.atomic
+def membership_role_change(
+    *, actor: User, membership: Membership, role: Role, give: bool
+) -> Membership:
+    """Give the member one role, or take it, keeping their other roles as the locked row
+    has them (the roster's buttons): two coordinators changing different roles of one
+    member at the same moment both count, where each setting all the roles it read
+    would undo the other's. The rules and messages are `membership_set_roles`'s."""
+    current = (
+        Membership.objects.select_for_update(of=("self",))
+        .values_list("roles", flat=True)
+        .get(pk=membership.pk)
+    )
+    others = [each for each in current if each != role]
+    return membership_set_roles(
+        actor=actor, membership=membership, roles=[*others, role] if give else others
+    )
+
+
 def _require_can_coordinate(membership: Membership) -> None:
     """The coordinator role goes only to an active member who signs in: a coordinator
     sees the members, their phone numbers and addresses, and books and cancels for them,

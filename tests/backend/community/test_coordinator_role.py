@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import translation
 
 from backend.community.models import Membership, MembershipState, Role
-from backend.community.services import membership_set_roles
+from backend.community.services import membership_role_change, membership_set_roles
 from backend.errors import ApplicationError, ErrorKind
 from backend.notifications.models import Notification
 from tests.factories import (
@@ -184,3 +184,43 @@ def test_a_suspension_meanwhile_is_seen_before_the_role_is_given(association):
     member.refresh_from_db()
     assert (member.state, member.roles) == (MembershipState.SUSPENDED, [Role.MEMBER])
     assert told(member) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_roles_given_at_the_same_moment_both_count(association):
+    """One coordinator makes the member a driver while another makes them a coordinator,
+    each from the roster row they read before: the second waits for the first's lock and
+    keeps the role the first gave."""
+    first, second = coordinator_of(association), coordinator_of(association)
+    member = MembershipFactory(association=association, roles=[Role.MEMBER])
+    read_before = Membership.objects.get(pk=member.pk)
+    locked, release = threading.Event(), threading.Event()
+
+    def give_driver_slowly() -> None:
+        with transaction.atomic():
+            membership_role_change(
+                actor=first,
+                membership=Membership.objects.get(pk=member.pk),
+                role=Role.DRIVER,
+                give=True,
+            )
+            locked.set()
+            release.wait(timeout=30)
+
+    driver = Beside(give_driver_slowly)
+    assert locked.wait(timeout=10)
+    coordinator = Beside(
+        lambda: membership_role_change(
+            actor=second,
+            membership=read_before,
+            role=Role.COORDINATOR,
+            give=True,
+        )
+    )
+    waited = not coordinator.done_within(1) and sessions_waiting_on_a_lock() >= 1
+    release.set()
+    driver.result()
+    coordinator.result()
+    assert waited, "the second change did not wait for the membership row"
+    member.refresh_from_db()
+    assert member.roles == [Role.MEMBER, Role.DRIVER, Role.COORDINATOR]

@@ -26,7 +26,7 @@ from backend.community.services import (
     CommunityErrorCode,
     membership_approve,
     membership_decline,
-    membership_set_roles,
+    membership_role_change,
     membership_suspend,
 )
 from backend.db import fetch_dicts
@@ -548,17 +548,28 @@ def _driver_role(request, membership: Membership):
     as they are (the coordinator role has a page of its own, `coordinator_role`). The
     service refuses taking it from someone who still holds rides, and tells a new driver
     how to start."""
-    association = request.association
     form = DriverRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose whether to give or take away the driver role."))
         return _roster_page(request, 400)
     give = form.cleaned_data["driver"] == DriverRoleForm.GIVE
-    others = [role for role in membership.roles if role != Role.DRIVER]
-    roles = [*others, Role.DRIVER] if give else others
     name = membership.user.full_name
+    done = (
+        _("%(name)s is now a volunteer driver.") % {"name": name}
+        if give
+        else _("%(name)s is no longer a driver.") % {"name": name}
+    )
+    return _role_change(request, membership, role=Role.DRIVER, give=give, done=done)
+
+
+def _role_change(request, membership: Membership, *, role: Role, give: bool, done: str):
+    """Give or take one role (`membership_role_change`), record it in the audit log and
+    go back to the roster, saying `done` or the service's refusal."""
+    association = request.association
     try:
-        membership = membership_set_roles(actor=request.user, membership=membership, roles=roles)
+        membership = membership_role_change(
+            actor=request.user, membership=membership, role=role, give=give
+        )
     except ApplicationError as error:
         _show_refusal(request, error, membership)
     else:
@@ -572,12 +583,7 @@ def _driver_role(request, membership: Membership):
                 "roles": membership.roles,
             },
         )
-        messages.success(
-            request,
-            _("%(name)s is now a volunteer driver.") % {"name": name}
-            if give
-            else _("%(name)s is no longer a driver.") % {"name": name},
-        )
+        messages.success(request, done)
     return redirect(f"{reverse('webapp:console-roster')}?association={association.pk}")
 
 
@@ -585,7 +591,7 @@ def _driver_role(request, membership: Membership):
 @require_http_methods(["GET", "POST"])
 def coordinator_role(request, pk: int):
     """Give the member the coordinator role, or take it from another coordinator, keeping
-    their other roles (`membership_set_roles`). The GET asks first, saying what the role
+    their other roles (`membership_role_change`). The GET asks first, saying what the role
     lets them see and do, so a mis-tap on the roster changes nothing; its form's POST,
     with a hidden field saying which it asked, gives or takes it. The service refuses
     one's own role, a member not active and a managed profile; the refusal is shown at
@@ -602,37 +608,18 @@ def coordinator_role(request, pk: int):
                 "value": CoordinatorRoleForm.GIVE if give else CoordinatorRoleForm.TAKE,
             },
         )
-    association = request.association
     form = CoordinatorRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose whether to give or take away the coordinator role."))
         return _roster_page(request, 400)
     give = form.cleaned_data["coordinator"] == CoordinatorRoleForm.GIVE
-    others = [role for role in membership.roles if role != Role.COORDINATOR]
-    roles = [*others, Role.COORDINATOR] if give else others
     name = membership.user.full_name
-    try:
-        membership = membership_set_roles(actor=request.user, membership=membership, roles=roles)
-    except ApplicationError as error:
-        show_error(request, error)
-    else:
-        audit_record(
-            actor=request.user,
-            action="membership.roles",
-            subject=membership.user,
-            detail={
-                "membership": membership.pk,
-                "association": association.pk,
-                "roles": membership.roles,
-            },
-        )
-        messages.success(
-            request,
-            _("%(name)s is now a coordinator.") % {"name": name}
-            if give
-            else _("%(name)s is no longer a coordinator.") % {"name": name},
-        )
-    return redirect(f"{reverse('webapp:console-roster')}?association={association.pk}")
+    done = (
+        _("%(name)s is now a coordinator.") % {"name": name}
+        if give
+        else _("%(name)s is no longer a coordinator.") % {"name": name}
+    )
+    return _role_change(request, membership, role=Role.COORDINATOR, give=give, done=done)
 
 
 @coordinator_required
