@@ -199,6 +199,19 @@ def rider_associations(*, rider: User) -> QuerySet[Association]:
     ).select_related("municipality")
 
 
+def associations_bookable_by(*, actor: User) -> QuerySet[Association]:
+    """The associations `actor` may book a ride with for someone (the ride form's
+    choice): those that approved themself or someone they are proxy for, and those
+    they coordinate that approved a member (for whom they book only with that
+    association: `ride_request_create`)."""
+    return Association.objects.filter(
+        Q(memberships__user__in=people_actable_everywhere_by(actor=actor))
+        | Q(pk__in=coordinated_association_ids(user=actor)),
+        memberships__state=MembershipState.ACTIVE,
+        memberships__rider_approval__isnull=False,
+    ).distinct()
+
+
 def rides_visible_to(*, user: User) -> QuerySet[RideRequest]:
     """Rides a person may see (how much of each: `ride_view_for`):
 

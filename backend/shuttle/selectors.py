@@ -156,6 +156,15 @@ def standing_visible_to(*, user: User) -> QuerySet[StandingSignup]:
     ).select_related("passenger", "schedule")
 
 
+def standing_signups_of(*, actor: User) -> QuerySet[StandingSignup]:
+    """Weekly sign-ups of the people `actor` books for, as the shop-runs page lists them:
+    their own and those of whom they are proxy for, and, in an association they
+    coordinate, its members' (`people_actable_q`)."""
+    return standing_visible_to(user=actor).filter(
+        people_actable_q(actor=actor, person="passenger", association="schedule__association")
+    )
+
+
 def vehicles_of_driver(*, user: User) -> QuerySet[RunVehicle]:
     return RunVehicle.objects.filter(driver__membership__user=user)
 

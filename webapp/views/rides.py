@@ -3,7 +3,6 @@ following it live, cancelling it."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
@@ -12,10 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from backend.accounts.models import User
 from backend.community.models import Association, MembershipState
 from backend.community.selectors import (
-    coordinated_association_ids,
     membership_states_of,
     people_actable_by,
-    people_actable_everywhere_by,
     people_actable_scope,
 )
 from backend.errors import ApplicationError
@@ -29,7 +26,12 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
-from backend.rides.selectors import ride_cards_of_riders, rider_associations, rides_of_rider
+from backend.rides.selectors import (
+    associations_bookable_by,
+    ride_cards_of_riders,
+    rider_associations,
+    rides_of_rider,
+)
 from backend.rides.services import CANCELLABLE_STATES, RideTime, return_trip_cancellable
 from dispatch.services import ride_cancel as ride_cancel_and_withdraw_offers
 from dispatch.services import ride_request_submit
@@ -50,18 +52,6 @@ SERVICE_FIELDS = {
     "needs": "needs",
 }
 DRIVER_SHOWN = [*DRIVER_HOLDS, RideState.COMPLETED]
-
-
-def _rider_associations(user: User) -> QuerySet[Association]:
-    """Associations that approved someone this person may book a ride with them for:
-    themself or someone they are proxy for, or a member of an association they
-    coordinate (only with that association: `ride_request_create`)."""
-    return Association.objects.filter(
-        Q(memberships__user__in=people_actable_everywhere_by(actor=user))
-        | Q(pk__in=coordinated_association_ids(user=user)),
-        memberships__state=MembershipState.ACTIVE,
-        memberships__rider_approval__isnull=False,
-    ).distinct()
 
 
 def _association_for(rider: User, chosen: Association | None) -> Association:
@@ -113,7 +103,7 @@ def ride_new(request: HttpRequest) -> HttpResponse:
     form = RideRequestForm(
         request.POST if request.method == "POST" else None,
         riders=riders,
-        associations=_rider_associations(user),
+        associations=associations_bookable_by(actor=user),
         initial={"rider": user.pk},
     )
     if request.method == "POST" and form.is_valid():

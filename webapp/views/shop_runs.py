@@ -21,7 +21,6 @@ from backend.community.selectors import (
     PeopleActable,
     people_actable_by,
     people_actable_in,
-    people_actable_q,
 )
 from backend.errors import ApplicationError
 from backend.rides.models import Need
@@ -35,7 +34,7 @@ from backend.shuttle.selectors import (
     occurrences_visible_to,
     signup_cards,
     signups_of,
-    standing_visible_to,
+    standing_signups_of,
     with_waitlist_position,
 )
 from backend.shuttle.services import signup_cancellable, standing_end
@@ -85,10 +84,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         }
         for run in coming_runs(user)[:20]
     ]
-    standing = standing_visible_to(user=user).filter(
-        people_actable_q(actor=user, person="passenger", association="schedule__association"),
-        active=True,
-    )
+    standing = standing_signups_of(actor=user).filter(active=True)
     return page(
         request,
         "webapp/shop_runs/list.html",
@@ -224,14 +220,7 @@ def seat_offer(request: HttpRequest, pk: int, answer: str) -> HttpResponse:
 @login_required
 @require_POST
 def standing_stop(request: HttpRequest, pk: int) -> HttpResponse:
-    standing = get_object_or_404(
-        standing_visible_to(user=request.user).filter(
-            people_actable_q(
-                actor=request.user, person="passenger", association="schedule__association"
-            )
-        ),
-        pk=pk,
-    )
+    standing = get_object_or_404(standing_signups_of(actor=request.user), pk=pk)
     try:
         standing_end(actor=request.user, standing=standing)
     except ApplicationError as error:
