@@ -1,7 +1,5 @@
 """Entry points that start dispatch work after the domain change is committed."""
 
-from datetime import datetime
-
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
@@ -146,8 +144,8 @@ def driver_rides_release_all(
         )
         if not held:
             return []
-        held.sort(key=lambda ride: (_pickup(ride), ride.pk))
-        times = [rides.local_time(_pickup(ride)) for ride in held]
+        held.sort(key=lambda ride: (rides.ride_begins(ride), ride.pk))
+        times = [rides.local_time(rides.ride_begins(ride)) for ride in held]
         driver_id = held[0].driver_id  # the membership's one driver profile
         released = []
         for ride in held:
@@ -165,8 +163,3 @@ def driver_rides_release_all(
             urgent=True,
         )
     return released
-
-
-def _pickup(ride: RideRequest) -> datetime:
-    """When the driver was to fetch the rider: the time agreed, else the earliest."""
-    return ride.planned_pickup or ride.earliest_pickup

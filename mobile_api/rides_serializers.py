@@ -33,7 +33,13 @@ from backend.rides.models import (
     TimeKind,
 )
 from backend.rides.selectors import km_in_tenths
-from backend.rides.services import DRIVER_STEPS, local_time, pickup_area, pickup_area_coords
+from backend.rides.services import (
+    DRIVER_STEPS,
+    local_time,
+    pickup_area,
+    pickup_area_coords,
+    ride_begins,
+)
 from dispatch.offers import offer_payload
 from mobile_api.fields import (
     GEOJSON_POINT_SCHEMA,
@@ -487,8 +493,7 @@ class MileageClaimRowOutput(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_ride_at(self, claim: MileageClaim) -> str:
-        ride = claim.ride
-        return DateTimeField().to_representation(ride.planned_pickup or ride.earliest_pickup)
+        return DateTimeField().to_representation(ride_begins(claim.ride))
 
     def get_driver_name(self, claim: MileageClaim) -> str:
         driver = claim.ride.driver

@@ -791,7 +791,7 @@ def _rides_cancel(rides: list[RideRequest], *, actor: User, reason: str) -> list
 def _cancelled_times(rides: list[RideRequest]) -> dict:
     """`when` of the first ride and, for a ride and its return trip, `return_when` of the
     second: the message then names both (backend/notifications/kinds.py)."""
-    times = [local_time(ride.planned_pickup or ride.earliest_pickup) for ride in rides]
+    times = [local_time(ride_begins(ride)) for ride in rides]
     return {"when": times[0], **({"return_when": times[1]} if len(times) > 1 else {})}
 
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from backend.audit.services import audit_record_many
-from backend.errors import ApplicationError, ErrorKind
+from backend.errors import ApplicationError
 from backend.rides.claims import (
     mileage_claim_approve,
     mileage_claim_decision_audit,
@@ -32,8 +32,10 @@ from backend.rides.selectors import (
     mileage_claims_waiting,
     mileage_report,
 )
+from backend.rides.services import ride_begins
 from webapp.forms.console import DeclineClaimForm, PayoutForm, parse_month
 from webapp.views.common import show_error
+from webapp.views.console.board import STATUS
 from webapp.views.console.common import console_page, coordinator_required
 
 
@@ -50,12 +52,6 @@ def _sek(ore: int) -> Decimal:
 
 # The claims waiting are a handful a month; the list stays bounded anyway.
 CLAIMS_LIMIT = 50
-STATUS = {
-    ErrorKind.INVALID: 400,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.CONFLICT: 409,
-}
 
 
 def _claim_row(claim: MileageClaim) -> dict:
@@ -65,7 +61,7 @@ def _claim_row(claim: MileageClaim) -> dict:
         "driver_id": ride.driver_id,
         "driver_name": ride.driver.membership.user.full_name if ride.driver else "",
         "ride": ride,
-        "when": ride.planned_pickup or ride.earliest_pickup,
+        "when": ride_begins(ride),
         "month": _month_of(claim),
         "estimate_km": km_in_tenths(ride.distance_m),
         "most_km": km_in_tenths(claim.allowed_m),
