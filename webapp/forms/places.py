@@ -6,6 +6,7 @@ from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
 
 from backend.geocoding import geocode
+from backend.rides.places import KnownPlace, known_point
 
 
 def address_field(label, *, required: bool = True) -> forms.CharField:
@@ -37,11 +38,12 @@ class PlacesMixin:
             return None
         return Point(lon, lat, srid=4326)
 
-    def place(self, place: str) -> tuple[Point, str]:
-        """The point and the address of a place: the point given, else the address looked
+    def place(self, place: str, known: list[KnownPlace] | None = None) -> tuple[Point, str]:
+        """The point and the address of a place: the point given, else the point of the
+        address among the `known` places (`backend.rides.places`), else the address looked
         up (an ApplicationError naming the address field when it cannot be found)."""
         address = self.cleaned_data.get(f"{place}_address") or ""
-        point = self.point(place)
+        point = self.point(place) or known_point(known or [], address)
         if point is None:
             point = geocode(address, field=f"{place}_address")
         return point, address

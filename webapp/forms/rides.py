@@ -1,6 +1,5 @@
 from django import forms
 from django.conf import settings
-from django.contrib.gis.geos import Point
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from backend.community.models import Association
 from backend.rides.models import Need, RideRequest, TimeKind
 from webapp.forms import Form
+from webapp.forms.places import PlacesMixin
+
+# The id of the page's <datalist> of the rider's known places (includes/known_places.html).
+KNOWN_PLACES = "known-places"
 
 WINDOW = "window"
 TIME_CHOICES = [
@@ -19,9 +22,13 @@ TIME_CHOICES = [
 LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class RideRequestForm(Form):
-    """A ride request as the web page asks for it. Places are an address (looked up by
-    the geocoder) or a point (picked on the map, or typed as coordinates)."""
+class RideRequestForm(PlacesMixin, Form):
+    """A ride request as the web page asks for it. Places are an address (one of the
+    rider's known places, else looked up by the geocoder) or a point (picked on the map,
+    or typed as coordinates). The address fields suggest the known places (`KNOWN_PLACES`,
+    a datalist the page renders)."""
+
+    PLACES = ("pickup", "destination")
 
     rider = forms.TypedChoiceField(label=_("Who travels?"), coerce=int)
     association = forms.ModelChoiceField(
@@ -81,6 +88,8 @@ class RideRequestForm(Form):
 
     def __init__(self, *args, riders: list[tuple[int, str]], associations, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        for place in self.PLACES:
+            self.fields[f"{place}_address"].widget.attrs["list"] = KNOWN_PLACES
         self.fields["rider"].choices = riders
         self.fields["association"].queryset = associations
         if len(riders) == 1:
@@ -89,10 +98,7 @@ class RideRequestForm(Form):
 
     def clean(self) -> dict:
         values = super().clean()
-        for place in ("pickup", "destination"):
-            lon, lat = values.get(f"{place}_lon"), values.get(f"{place}_lat")
-            if (lon is None) != (lat is None):
-                self.add_error(f"{place}_lat", _("Give both longitude and latitude, or neither."))
+        self.clean_places(values)
         kind = values.get("time_kind")
         if kind in (TimeKind.PICKUP_AT, TimeKind.ARRIVE_BY) and values.get("at") is None:
             self.add_error("at", _("Say when you want to travel."))
@@ -101,12 +107,6 @@ class RideRequestForm(Form):
                 if values.get(name) is None:
                     self.add_error(name, _("Give both the start and the end of the window."))
         return values
-
-    def point(self, place: str) -> Point | None:
-        lon, lat = self.cleaned_data.get(f"{place}_lon"), self.cleaned_data.get(f"{place}_lat")
-        if lon is None or lat is None:
-            return None
-        return Point(lon, lat, srid=4326)
 
 
 def map_settings() -> dict:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from backend.accounts.models import User
@@ -13,10 +14,11 @@ from backend.community.models import Association, MembershipState
 from backend.community.selectors import (
     membership_states_of,
     people_actable_by,
+    people_actable_everywhere_by,
     people_actable_scope,
 )
 from backend.errors import ApplicationError
-from backend.geocoding import geocode, geocode_suggestions
+from backend.geocoding import geocode_suggestions
 from backend.rides.errors import RideAlreadyRequested
 from backend.rides.models import (
     DRIVER_HOLDS,
@@ -26,6 +28,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
+from backend.rides.places import known_places_of
 from backend.rides.selectors import (
     associations_bookable_by,
     ride_cards_of_riders,
@@ -75,12 +78,32 @@ def _association_for(rider: User, chosen: Association | None) -> Association:
     )
 
 
-def _place(form: RideRequestForm, place: str):
-    point = form.point(place)
-    address = form.cleaned_data[f"{place}_address"]
-    if point is None:
-        point = geocode(address, field=f"{place}_address")
-    return point, address
+def places_offered(riders: list[User], *, association_id: int | None = None) -> list[dict]:
+    """The known places of each of `riders` (`known_places_of`), as the booking pages
+    list them (includes/known_places.html): the address, its point, whose it is and a
+    label naming them when there are several."""
+    offered = []
+    for rider in riders:
+        for place in known_places_of(rider=rider, association_id=association_id):
+            label = pgettext("known place", "home") if place.is_home else ""
+            if len(riders) > 1:
+                label = f"{rider.full_name}: {label}" if label else rider.full_name
+            offered.append(
+                {
+                    "rider": rider.pk,
+                    "address": place.address,
+                    "is_home": place.is_home,
+                    "label": label,
+                    "lon": place.point.x,
+                    "lat": place.point.y,
+                }
+            )
+    return offered
+
+
+def home_pickup(rider: User) -> dict:
+    """The form's first pickup: the rider's home, when it is on the map."""
+    return {"pickup_address": rider.home_address} if rider.home_location is not None else {}
 
 
 def _time(values: dict) -> RideTime:
@@ -104,15 +127,22 @@ def ride_new(request: HttpRequest) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         riders=riders,
         associations=associations_bookable_by(actor=user),
-        initial={"rider": user.pk},
+        initial={"rider": user.pk, **home_pickup(user)},
     )
+    # Whose places the page lists: the people `user` acts for everywhere (themself and
+    # those they are proxy for), not every member of an association they coordinate.
+    everywhere = list(people_actable_everywhere_by(actor=user).order_by("full_name"))
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         rider = get_object_or_404(people_actable_by(actor=user), pk=values["rider"])
         try:
             association = _association_for(rider, values["association"])
-            pickup, pickup_address = _place(form, "pickup")
-            destination, destination_address = _place(form, "destination")
+            known = known_places_of(
+                rider=rider,
+                association_id=None if rider in everywhere else association.pk,
+            )
+            pickup, pickup_address = form.place("pickup", known)
+            destination, destination_address = form.place("destination", known)
             ride = ride_request_submit(
                 requested_by=user,
                 rider=rider,
@@ -143,6 +173,7 @@ def ride_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "map": map_settings(),
+            "places": places_offered(everywhere),
             # Without an active membership of their own: where to ask to join.
             "not_member": MembershipState.ACTIVE not in membership_states_of(user=user),
         },

@@ -185,4 +185,61 @@
       }
     });
   }
+
+  // Known places: a button fills its field with the place and its point. Only the
+  // chosen traveller's are shown, and an empty pickup, or one at the last traveller's
+  // home, becomes the home of the traveller chosen.
+  const groups = form.querySelectorAll("[data-known-places]");
+  const riderField = field("rider");
+  const homeOf = (rider) =>
+    form.querySelector(`[data-known-places] li[data-rider="${rider}"] button[data-home]`);
+  function usePlace(place, button) {
+    field(`${place}_address`).value = button.dataset.address;
+    const lon = parseFloat(button.dataset.lon);
+    const lat = parseFloat(button.dataset.lat);
+    setPoint(place, lon, lat);
+    if (map) map.setView([lat, lon], 14);
+  }
+  function showPlacesOf(rider) {
+    groups.forEach((group) => {
+      let shown = 0;
+      group.querySelectorAll("li[data-rider]").forEach((item) => {
+        item.hidden = item.dataset.rider !== String(rider);
+        if (!item.hidden) shown += 1;
+      });
+      group.hidden = shown === 0;
+    });
+  }
+  groups.forEach((group) => {
+    const place = group.dataset.knownPlaces;
+    // The buttons instead of the browser's own list of the same places.
+    field(`${place}_address`).removeAttribute("list");
+    group.querySelectorAll("button").forEach((button) =>
+      button.addEventListener("click", () => usePlace(place, button)),
+    );
+  });
+  if (groups.length && riderField) {
+    let rider = riderField.value;
+    showPlacesOf(rider);
+    const home = homeOf(rider);
+    const pickupField = field(`${placeNames[0]}_address`);
+    if (home && pickupField.value === home.dataset.address && !field(`${placeNames[0]}_lon`).value) {
+      usePlace(placeNames[0], home);
+    }
+    riderField.addEventListener("change", () => {
+      const before = homeOf(rider);
+      const after = homeOf(riderField.value);
+      const pickup = field(`${placeNames[0]}_address`);
+      if (!pickup.value.trim() || (before && pickup.value === before.dataset.address)) {
+        if (after) usePlace(placeNames[0], after);
+        else {
+          pickup.value = "";
+          field(`${placeNames[0]}_lon`).value = "";
+          field(`${placeNames[0]}_lat`).value = "";
+        }
+      }
+      rider = riderField.value;
+      showPlacesOf(rider);
+    });
+  }
 })();

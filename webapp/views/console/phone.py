@@ -19,6 +19,7 @@ from backend.errors import ApplicationError
 from backend.geocoding import geocode
 from backend.rides.drivers import rider_approve
 from backend.rides.models import Need
+from backend.rides.places import known_places_of
 from backend.rides.selectors import rides_ahead_of_member
 from backend.sharing import services as sharing_services
 from backend.sharing.models import Booking, Resource
@@ -39,7 +40,7 @@ from webapp.forms.rides import RideRequestForm, map_settings
 from webapp.forms.sharing import book_initial
 from webapp.views.common import show_error
 from webapp.views.console.common import console_page, coordinator_required
-from webapp.views.rides import SERVICE_FIELDS, _place, _time
+from webapp.views.rides import SERVICE_FIELDS, _time, home_pickup, places_offered
 
 SEARCH_LIMIT = 20
 
@@ -204,6 +205,8 @@ def _book_context(request, person: User, ride_form=None, seat_form=None, item_fo
         "item_form": item_form
         or ItemBookingForm(resources=_resources(association), initial=book_initial(timezone.now())),
         "map": map_settings(),
+        # The caller's home and the places of their rides with this association.
+        "places": places_offered([person], association_id=association.pk),
         "needs": Need.choices,
     }
 
@@ -213,7 +216,7 @@ def _ride_form(request, person: User, data) -> RideRequestForm:
         data,
         riders=[(person.pk, person.full_name)],
         associations=Association.objects.filter(pk=request.association.pk),
-        initial={"rider": person.pk, "association": request.association.pk},
+        initial={"rider": person.pk, "association": request.association.pk, **home_pickup(person)},
     )
 
 
@@ -234,8 +237,9 @@ def book(request, pk: int):
         if ride_form.is_valid():
             values = ride_form.cleaned_data
             try:
-                pickup, pickup_address = _place(ride_form, "pickup")
-                destination, destination_address = _place(ride_form, "destination")
+                known = known_places_of(rider=person, association_id=association.pk)
+                pickup, pickup_address = ride_form.place("pickup", known)
+                destination, destination_address = ride_form.place("destination", known)
                 ride = ride_request_submit(
                     requested_by=request.user,
                     rider=person,
