@@ -14,6 +14,7 @@ from django.utils import formats, timezone, translation
 from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from backend.community.models import Role
 from backend.notifications.models import Channel
@@ -54,6 +55,16 @@ def _ride_offer_words(payload: dict) -> dict:
     return {
         **_km_words(payload),
         "needs": ", ".join(str(labels.get(code, code)) for code in needs if code),
+    }
+
+
+def _seats_words(payload: dict) -> dict:
+    """The number of seats with its noun in the reader's language ("1 seat", "2 seats";
+    "1 plats", "2 platser")."""
+    seats = payload["seats"]
+    return {
+        **payload,
+        "seats": ngettext("%(count)s seat", "%(count)s seats", seats) % {"count": seats},
     }
 
 
@@ -417,15 +428,17 @@ KINDS: dict[str, Kind] = {
         Kind(
             "carpool.booking_requested",
             _("Seat request"),
-            _("%(passenger)s asks for %(seats)s seat(s) %(when)s from %(place)s. Answer in Samby."),
+            _("%(passenger)s asks for %(seats)s %(when)s from %(place)s. Answer in Samby."),
             ALL_CHANNELS,
+            words=_seats_words,
             names=("passenger",),
         ),
         Kind(
             "carpool.booked",
             _("Seat booked"),
-            _("%(passenger)s booked %(seats)s seat(s) %(when)s from %(place)s."),
+            _("%(passenger)s booked %(seats)s %(when)s from %(place)s."),
             ALL_CHANNELS,
+            words=_seats_words,
             names=("passenger",),
         ),
         Kind(

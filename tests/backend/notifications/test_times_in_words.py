@@ -90,3 +90,21 @@ def test_a_ride_and_its_return_trip_cancelled_are_named_in_one_text(kind, back, 
     }
     _title, body = render(get_kind(kind), payload, language)
     assert body == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "seats", "expected"),
+    [
+        ("sv", 1, "Anna ber om 1 plats "),
+        ("sv", 2, "Anna ber om 2 platser "),
+        ("en", 1, "Anna asks for 1 seat "),
+        ("en", 3, "Anna asks for 3 seats "),
+    ],
+)
+def test_a_seat_request_counts_seats_in_the_readers_language(language, seats, expected):
+    payload = {"passenger": "Anna", "seats": seats, "when": "2031-01-02 07:30", "place": "Vansbro"}
+    for kind in ("carpool.booking_requested", "carpool.booked"):
+        _title, body = render(get_kind(kind), payload, language)
+        assert "(s)" not in body and "(er)" not in body
+    _title, body = render(get_kind("carpool.booking_requested"), payload, language)
+    assert body.startswith(expected)
