@@ -757,3 +757,23 @@ def driver_ride_row_output(row: dict) -> dict:
         "closed_at": _datetime_json(row["closed_at"]),
         "next_steps": _next_steps(row["state"]),
     }
+
+
+class RidePlacesQuery(serializers.Serializer):
+    rider = serializers.IntegerField(
+        required=False, help_text="Whose places: you (the default) or someone you book for."
+    )
+    association = serializers.IntegerField(
+        required=False,
+        help_text="The association you book with. A coordinator booking for a member names "
+        "it, and gets the places of that association's rides only.",
+    )
+
+
+class KnownPlaceOutput(serializers.Serializer):
+    """A place the rider knows: send `address` and `point` back as a ride's `pickup` or
+    `destination` and it is booked there without the address being looked up."""
+
+    address = serializers.CharField()
+    point = PointField()
+    is_home = serializers.BooleanField(help_text="The rider's home (first when known).")

@@ -90,8 +90,21 @@ class MeUpdateInput(serializers.Serializer):
     contact_by_sms = serializers.BooleanField(required=False)
     contact_by_email = serializers.BooleanField(required=False)
     contact_by_push = serializers.BooleanField(required=False)
-    home_address = serializers.CharField(max_length=300, allow_blank=True, required=False)
-    home_location = PointField(allow_null=True, required=False)
+    home_address = serializers.CharField(
+        max_length=300,
+        allow_blank=True,
+        required=False,
+        help_text="Where I live: suggested as the pickup when I book a ride or a shop run. "
+        "The point (`home_location`) follows it: the one sent with it, else the address "
+        "looked up (400 on this field when it cannot be found, 409 when addresses cannot be "
+        "looked up just now; nothing is changed then). Empty removes both.",
+    )
+    home_location = PointField(
+        allow_null=True,
+        required=False,
+        help_text="The point of my home. With `home_address`, used instead of looking the "
+        "address up (null: look it up). Alone, it moves the point and keeps the address.",
+    )
     birth_year = serializers.IntegerField(
         min_value=1900, max_value=2100, allow_null=True, required=False
     )

@@ -99,6 +99,7 @@ urlpatterns = [
     path("sms/inbound/<str:provider>", sms.InboundSms.as_view(), name="sms-inbound"),
     # Volunteer rides: riders, drivers and coordinators
     path("rides/", rides.RideList.as_view(), name="ride-list"),
+    path("rides/places", rides.RidePlaces.as_view(), name="ride-places"),
     path("rides/<int:pk>", rides.RideDetail.as_view(), name="ride-detail"),
     path("rides/<int:pk>/cancel", rides.RideCancel.as_view(), name="ride-cancel"),
     path("rides/<int:pk>/start", rides.RideStart.as_view(), name="ride-start"),

@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.carpool_fixtures",
     "tests.sharing_fixtures",
     "tests.notify_fixtures",
+    "tests.home_fixtures",
 ]
 
 

@@ -54,6 +54,7 @@ urlpatterns = [
     ),
     path("profile/", profile.profile, name="profile"),
     path("profile/export", profile.export, name="profile-export"),
+    path("profile/home", profile.home, name="profile-home"),
     path("profile/calendar", calendar_feed.calendar_feed, name="calendar-feed"),
     path("profile/calendar/new", calendar_feed.calendar_feed_rotate, name="calendar-feed-new"),
     path("profile/password", password.password_change, name="password-change"),

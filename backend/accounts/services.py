@@ -3,6 +3,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth import password_validation
+from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -15,6 +16,7 @@ from backend.accounts.phone import normalize_phone
 from backend.accounts.proxy_invitations import proxy_invitations_claim
 from backend.accounts.selectors import email_confirmed_by_another, phone_confirmed_by_another
 from backend.errors import ApplicationError, ErrorKind
+from backend.geocoding import geocode
 
 
 class AccountErrorCode(StrEnum):
@@ -148,7 +150,10 @@ PROFILE_FIELDS = {
 
 @transaction.atomic
 def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
-    """Change a person's own details. Unknown keys are a programming error."""
+    """Change a person's own details. Unknown keys are a programming error. A new
+    `home_address` brings its point along as `user_home_change` does (looked up unless
+    `home_location` is given); `home_location` alone moves the point and keeps the
+    address."""
     unknown = set(changes) - PROFILE_FIELDS
     if unknown:
         raise ValueError(f"not profile fields: {sorted(unknown)}")
@@ -174,6 +179,11 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
             email=email if email.lower() != user.email.lower() else "",
             exclude_id=user.pk,
         )
+    if "home_address" in changes:
+        # Last: the cheap checks first, then the lookup (nothing is saved when it fails).
+        changes["home_address"], changes["home_location"] = _home_place(
+            changes["home_address"], changes.get("home_location")
+        )
     fields = [*changes.keys()]
     if changes.get("phone", user.phone) != user.phone:
         # A new number is theirs only once a code sent to it comes back.
@@ -186,6 +196,29 @@ def user_update_profile(*, user: User, changes: dict[str, Any]) -> User:
     for name, value in changes.items():
         setattr(user, name, value)
     user.save(update_fields=fields)
+    return user
+
+
+def _home_place(address: str, point: Point | None) -> tuple[str, Point | None]:
+    """The home address and its point, which follows the address so that it never stays
+    at an old home: none for an empty address, else `point` when given, else the address
+    looked up (an ApplicationError on `home_address` when it cannot be found)."""
+    address = address.strip()
+    if not address:
+        return "", None
+    if point is None:
+        point = geocode(address, field="home_address")
+    return address, point
+
+
+def user_home_change(*, user: User, address: str, point: Point | None = None) -> User:
+    """Set, move or remove where `user` lives (a managed profile too). The home is the
+    pickup suggested for their shop runs and rides, so the address and its point change
+    together; see `_home_place` for the rule. Nothing is saved when the address cannot
+    be looked up. One row written, after the lookup: no transaction is held open while
+    the geocoder answers."""
+    user.home_address, user.home_location = _home_place(address, point)
+    user.save(update_fields=["home_address", "home_location"])
     return user
 
 

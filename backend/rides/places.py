@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.gis.geos import Point
 
 from backend.accounts.models import User
+from backend.community.selectors import people_actable_everywhere_by, user_can_act_for_in
 from backend.geocoding import normalise_query
 from backend.rides.models import RideRequest
 
@@ -51,6 +52,25 @@ def known_places_of(
         if len(places) >= limit:
             break
     return places[:limit]
+
+
+def known_places_seen_by(
+    *, actor: User, rider: User, association_id: int | None = None
+) -> list[KnownPlace] | None:
+    """The known places of `rider` that `actor` may use when booking a ride with the
+    association `association_id`: all of them for the rider and their proxies (who act
+    for them everywhere), those of that association's rides for its coordinators (who
+    act for its members there only); None when `actor` may not book for `rider` there."""
+    if (
+        actor.pk == rider.pk
+        or people_actable_everywhere_by(actor=actor).filter(pk=rider.pk).exists()
+    ):
+        return known_places_of(rider=rider)
+    if association_id is not None and user_can_act_for_in(
+        actor=actor, resident=rider, association_id=association_id
+    ):
+        return known_places_of(rider=rider, association_id=association_id)
+    return None
 
 
 def known_point(places: list[KnownPlace], address: str) -> Point | None:

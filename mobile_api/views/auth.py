@@ -187,7 +187,9 @@ class MeView(APIView):
         responses={200: MeOutput},
         description="Change my profile. A new phone number is unconfirmed, and a code to "
         "confirm it (`auth/phone/confirm`) is texted to it at once; a new e-mail address "
-        "likewise gets a link (`auth/email/confirm`).",
+        "likewise gets a link (`auth/email/confirm`). A new `home_address` without "
+        '`home_location` is looked up, and its point saved with it; `home_address: ""` '
+        "removes the home.",
     )
     def patch(self, request: Request) -> Response:
         data = MeUpdateInput(data=request.data, partial=True)

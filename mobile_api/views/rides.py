@@ -61,6 +61,7 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
+from backend.rides.places import KnownPlace, known_places_seen_by, known_point
 from backend.rides.selectors import (
     RideView,
     mileage_claims_decidable_by,
@@ -99,6 +100,7 @@ from mobile_api.rides_serializers import (
     CompleteInput,
     DriverPastRideOutput,
     DriverRideOutput,
+    KnownPlaceOutput,
     MileageClaimQuery,
     MileageClaimRowOutput,
     MileageRowOutput,
@@ -108,6 +110,7 @@ from mobile_api.rides_serializers import (
     RideEventOutput,
     RideOfferViewOutput,
     RideOutput,
+    RidePlacesQuery,
     RiderApprovalInput,
     RiderApprovalOutput,
     RideRequestInput,
@@ -203,8 +206,12 @@ def _fields_renamed(names: dict[str, str]):
         raise
 
 
-def _place(place: dict, field: str) -> tuple[Point, str]:
+def _place(place: dict, field: str, known: list[KnownPlace]) -> tuple[Point, str]:
+    """The point given, else that of the address among the rider's `known` places, else
+    the address looked up."""
     point = place.get("point")
+    if point is None:
+        point = known_point(known, place["address"])
     if point is None:
         point = geocode(place["address"], field=f"{field}.address")
     return point, place["address"]
@@ -294,8 +301,12 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
         if values.get("rider") is not None:
             rider = get_object_or_404(people_actable_by(actor=request.user), pk=values["rider"])
         association = values.get("association") or _only_rider_association(rider)
-        pickup, pickup_address = _place(values["pickup"], "pickup")
-        destination, destination_address = _place(values["destination"], "destination")
+        known = (
+            known_places_seen_by(actor=request.user, rider=rider, association_id=association.pk)
+            or []
+        )
+        pickup, pickup_address = _place(values["pickup"], "pickup", known)
+        destination, destination_address = _place(values["destination"], "destination", known)
         with _fields_renamed(_TIME_FIELDS):
             ride = ride_request_submit(
                 requested_by=request.user,
@@ -315,6 +326,40 @@ class RideList(FilterOnlyWhenAsked, generics.ListAPIView):
         # read as the list reads it, not with the ORM's join of seven tables, which
         # PostgreSQL planned anew on every request.
         return Response(ride_row_output(ride_row(ride_id=ride.pk)), status=status.HTTP_201_CREATED)
+
+
+class RidePlaces(APIView):
+    """The places a rider knows, to offer when booking: their home first (when it is on
+    the map), then the destinations and pickups of their latest rides, each address once
+    (at most 6). A place sent back as a ride's `pickup` or `destination` with its `point`
+    is booked there; with the address alone, the address is matched to these places
+    before it is looked up."""
+
+    @extend_schema(parameters=[RidePlacesQuery], responses={200: KnownPlaceOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        query = RidePlacesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rider = request.user
+        if query.validated_data.get("rider") is not None:
+            rider = get_object_or_404(
+                people_actable_by(actor=request.user), pk=query.validated_data["rider"]
+            )
+        places = known_places_seen_by(
+            actor=request.user,
+            rider=rider,
+            association_id=query.validated_data.get("association"),
+        )
+        if places is None:
+            message = _(
+                "Name the association you book with: you book for %(name)s only with an "
+                "association you coordinate."
+            ) % {"name": rider.full_name}
+            raise ApplicationError(
+                "association_required", message, fields={"association": [message]}
+            )
+        if rider.pk != request.user.pk:
+            audit_record(actor=request.user, action="ride_places.view", subject=rider)
+        return Response(KnownPlaceOutput(places, many=True).data)
 
 
 class RideDetail(APIView):

@@ -554,6 +554,12 @@ BODIES: dict[tuple[str, str], Callable[[World], Any]] = {
         "walker_space": "on",
     },
     ("webapp:console-run-cancel", "POST"): lambda world: {"reason": "Snöstorm."},
+    # Coordinates: the caller's own home is moved without a geocoder.
+    ("webapp:profile-home", "POST"): lambda world: {
+        "home_address": "Byvägen 2",
+        "home_lon": "14.2",
+        "home_lat": "60.5",
+    },
     ("webapp:console-run-move", "POST"): lambda world: {
         "day": timezone.localtime(world.objects["run"].arrive_at).date().isoformat(),
         "arrive_at": "10:15",
@@ -773,6 +779,29 @@ ROWS: list[Row] = [
     R("ride-detail", "GET", 404, resident=200, proxy=200, driver_assigned=200, coordinator=200),
     R("ride-events", "GET", 404, resident=403, proxy=403, driver_assigned=403, coordinator=200),
     R("ride-list", "GET", 200),
+    # Known places: one's own for everyone; the resident's for her and her proxy, and for
+    # her coordinator only naming the association (its rides' places only).
+    R("ride-places", "GET", 200),
+    R(
+        "ride-places",
+        "GET",
+        404,
+        resident=200,
+        proxy=200,
+        coordinator=400,
+        query=lambda world: f"rider={world.people['resident'].pk}",
+        label="of-the-resident",
+    ),
+    R(
+        "ride-places",
+        "GET",
+        404,
+        resident=200,
+        proxy=200,
+        coordinator=200,
+        query=lambda world: f"rider={world.people['resident'].pk}&association={world.a.pk}",
+        label="of-the-resident-naming-the-association",
+    ),
     R("ride-list", "POST", 404, resident=201, proxy=201, coordinator=201),
     # The held ride is days ahead: the driver gets past every permission check to the
     # rule that these steps wait for the day of the ride (ride_too_early).
@@ -1103,6 +1132,7 @@ ROWS: list[Row] = [
     R("webapp:profile-export", "GET", 200),
     R("webapp:profile", "GET", 200),
     R("webapp:profile", "POST", 400),
+    R("webapp:profile-home", "POST", 302),
     # One's own calendar address: made on asking (the resident has one already, so asking
     # again writes nothing), and a new one for anyone who asks.
     R("webapp:calendar-feed", "POST", 302, resident=UNCHANGED),

@@ -43,7 +43,9 @@ class PlacesMixin:
         address among the `known` places (`backend.rides.places`), else the address looked
         up (an ApplicationError naming the address field when it cannot be found)."""
         address = self.cleaned_data.get(f"{place}_address") or ""
-        point = self.point(place) or known_point(known or [], address)
+        point = self.point(place)
+        if point is None:
+            point = known_point(known or [], address)
         if point is None:
             point = geocode(address, field=f"{place}_address")
         return point, address

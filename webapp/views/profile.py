@@ -1,4 +1,5 @@
-"""My profile: language and how I am told things; my data as a file; erasing my account."""
+"""My profile: language and how I am told things; my home address; my data as a file;
+erasing my account."""
 
 import json
 
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from backend.accounts.contact_confirmations import contact_confirmations_send
 from backend.accounts.models import ProxyLink
 from backend.accounts.selectors import email_confirmed_by_another, phone_confirmed_by_another
-from backend.accounts.services import user_update_profile
+from backend.accounts.services import user_home_change, user_update_profile
 from backend.audit.services import audit_record
 from backend.community.selectors import (
     proxy_links_of,
@@ -31,7 +32,7 @@ from backend.notifications.services import preferences_set
 from backend.privacy.access import people_whose_data_actor_handles, residents_of_proxy
 from backend.privacy.export import person_export
 from dispatch.privacy import erasure_preview, person_erase
-from webapp.forms.profile import ContactForm, EraseForm
+from webapp.forms.profile import ContactForm, EraseForm, HomeForm
 from webapp.views.associations import my_memberships
 from webapp.views.calendar_feed import calendar_addresses
 from webapp.views.common import client_ip, page, show_error
@@ -39,17 +40,15 @@ from webapp.views.email_confirmation import contact_confirmations_show
 from webapp.views.sessions import remember_language
 
 CONTACT_FIELDS = ["preferred_language", "contact_by_push", "contact_by_sms", "contact_by_email"]
+HOME_FIELDS = ["home_address", "home_location"]
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
-    start, end = quiet_hours_for(user)
-    initial = {name: getattr(user, name) for name in [*CONTACT_FIELDS, "phone", "email"]}
     form = ContactForm(
-        request.POST if request.method == "POST" else None,
-        initial={**initial, "quiet_start": start, "quiet_end": end},
+        request.POST if request.method == "POST" else None, initial=_contact_initial(user)
     )
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
@@ -82,11 +81,82 @@ def profile(request: HttpRequest) -> HttpResponse:
             response = redirect(_after_saving(request, changed=changed))
             remember_language(response, values["preferred_language"])
             return response
+    return _profile_page(request, form=form, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def home(request: HttpRequest) -> HttpResponse:
+    """Set, move or remove my own home address (never anyone else's: a managed profile
+    has no sign-in, and the coordinators change theirs in the console). Saved by
+    `user_home_change`; when the address cannot be found, the profile again with the
+    message at the field and nothing changed."""
+    user = request.user
+    form = HomeForm(request.POST)
+    if form.is_valid():
+        removing = "remove" in request.POST
+        before = _home_of(user)
+        try:
+            user_home_change(
+                user=user,
+                address="" if removing else form.cleaned_data["home_address"],
+                point=form.point("home"),
+            )
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            after = _home_of(user)
+            changed = [
+                name
+                for name, old, new in zip(HOME_FIELDS, before, after, strict=True)
+                if old != new
+            ]
+            if changed:
+                # The names of the fields, never the address: the log must not copy it.
+                audit_record(
+                    actor=user, action="profile.change", subject=user, detail={"fields": changed}
+                )
+            if user.home_address:
+                messages.success(request, _("Your home address is saved."))
+            else:
+                messages.success(request, _("Your home address is removed."))
+            return redirect("webapp:profile")
+    return _profile_page(request, home_form=form, status=400)
+
+
+def _home_of(user) -> tuple[str, tuple | None]:
+    """The home as values to compare: the address and the point's coordinates."""
+    location = user.home_location
+    return user.home_address, (location.coords if location is not None else None)
+
+
+def _contact_initial(user) -> dict:
+    """The contact choices as they are now, to change."""
+    start, end = quiet_hours_for(user)
+    initial = {name: getattr(user, name) for name in [*CONTACT_FIELDS, "phone", "email"]}
+    return {**initial, "quiet_start": start, "quiet_end": end}
+
+
+def _profile_page(
+    request: HttpRequest,
+    *,
+    form: ContactForm | None = None,
+    home_form: HomeForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The profile with its forms: the one sent (with its errors) and the others as they
+    are now."""
+    user = request.user
+    if form is None:
+        form = ContactForm(initial=_contact_initial(user))
+    if home_form is None:
+        home_form = HomeForm(initial={"home_address": user.home_address})
     return page(
         request,
         "webapp/profile/profile.html",
         {
             "form": form,
+            "home_form": home_form,
             "residents": residents_of_proxy(proxy=user),
             "requests": proxy_requests_to(proxy=user),
             "helpers": proxy_links_of(resident=user).accepted(),
@@ -99,7 +169,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "calendar": calendar_addresses(request, user),
             "memberships": my_memberships(user),
         },
-        status=400 if form.errors else 200,
+        status=status,
     )
 
 

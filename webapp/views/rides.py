@@ -28,7 +28,7 @@ from backend.rides.models import (
     RideState,
     TimeKind,
 )
-from backend.rides.places import known_places_of
+from backend.rides.places import known_places_of, known_places_seen_by
 from backend.rides.selectors import (
     associations_bookable_by,
     ride_cards_of_riders,
@@ -137,10 +137,7 @@ def ride_new(request: HttpRequest) -> HttpResponse:
         rider = get_object_or_404(people_actable_by(actor=user), pk=values["rider"])
         try:
             association = _association_for(rider, values["association"])
-            known = known_places_of(
-                rider=rider,
-                association_id=None if rider in everywhere else association.pk,
-            )
+            known = known_places_seen_by(actor=user, rider=rider, association_id=association.pk)
             pickup, pickup_address = form.place("pickup", known)
             destination, destination_address = form.place("destination", known)
             ride = ride_request_submit(
