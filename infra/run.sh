@@ -14,7 +14,10 @@ manage() { python manage.py "$@"; }
 manage migrate --noinput
 ok "database migrated"
 compile_messages_if_any
-manage collectstatic --noinput -v 0
+# Afresh: the load test and the multi-process layout collect here with production's
+# storage, whose compressed copies (.gz, .br) WhiteNoise would serve in place of a
+# script changed since.
+manage collectstatic --noinput --clear -v 0
 ok "static files collected"
 
 # seed_demo is idempotent: a second run finds its data in place.
