@@ -27,7 +27,7 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import generics, status
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -94,6 +94,7 @@ from dispatch.services import (
 from mobile_api.audit import AuditedListMixin
 from mobile_api.filtering import FilterOnlyWhenAsked
 from mobile_api.pagination import paginated_rows
+from mobile_api.renderers import JSONRenderer
 from mobile_api.rides_serializers import (
     AssignInput,
     CancelInput,
@@ -206,12 +207,12 @@ def _fields_renamed(names: dict[str, str]):
         raise
 
 
-def _place(place: dict, field: str, known: list[KnownPlace]) -> tuple[Point, str]:
+def _place(place: dict, field: str, known: list[KnownPlace] | None = None) -> tuple[Point, str]:
     """The point given, else that of the address among the rider's `known` places, else
     the address looked up."""
     point = place.get("point")
     if point is None:
-        point = known_point(known, place["address"])
+        point = known_point(known or [], place["address"])
     if point is None:
         point = geocode(place["address"], field=f"{field}.address")
     return point, place["address"]

@@ -7,7 +7,7 @@ import io
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +26,7 @@ from backend.stats.selectors import (
     stats_unmet,
 )
 from backend.stats.sources import SERVICES
+from mobile_api.renderers import JSONRenderer
 from mobile_api.stats_serializers import (
     StatsMunicipalityOutput,
     StatsSummaryOutput,

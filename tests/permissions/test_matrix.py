@@ -10,6 +10,7 @@ who may see them, in any answer (an error message included)."""
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,10 @@ def send(world: World, row: Row, role: str):
     return method(url, body or {})
 
 
+# A moment written in UTC ("2026-12-03T09:00:00Z"), not with the local offset.
+UTC_TIME = re.compile(r'"\d{4}-\d\d-\d\dT[\d:.]+Z"')
+
+
 def outcome(response, row: Row, wrote: bool) -> int | str:
     if response.status_code in (301, 302) and "/sign-in" in response.get("Location", ""):
         return LOGIN
@@ -128,6 +133,9 @@ def test_permission(world, row: Row, role: str):
         for name, (secret, readers) in SECRETS.items():
             if viewer not in readers:
                 assert secret not in text, f"{row_id(row)} shows {role} the {name}"
+        if row.kind == "api":
+            # One way to write a moment in every answer: with the local offset.
+            assert not UTC_TIME.search(text), f"{row_id(row)} gives {role} a time in UTC"
 
 
 def test_every_endpoint_has_a_row():

@@ -137,12 +137,19 @@ def test_the_people_list_records_the_people_shown(association, coordinator, ride
 
 def test_a_profile_change_records_the_field_names_never_the_values(api_as):
     ingrid = UserFactory(home_address="Storgatan 1")
+    home = {"type": "Point", "coordinates": [14.23, 60.51]}  # given: nothing to look up
     response = api_as(ingrid).patch(
-        "/api/v1/auth/me", {"home_address": "Åsvägen 4", "contact_by_sms": True}
+        "/api/v1/auth/me",
+        {"home_address": "Åsvägen 4", "home_location": home, "contact_by_sms": True},
     )
     assert response.status_code == 200, response.content
     assert entries() == [
-        (ingrid.pk, "profile.change", ingrid.pk, {"fields": ["contact_by_sms", "home_address"]})
+        (
+            ingrid.pk,
+            "profile.change",
+            ingrid.pk,
+            {"fields": ["contact_by_sms", "home_address", "home_location"]},
+        )
     ]
     assert "Åsvägen" not in str(entries())
 

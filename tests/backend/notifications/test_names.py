@@ -60,7 +60,7 @@ NOT_NAMES = {
     "when",
 }
 # Values the kinds' `words` need in their own shape.
-SHAPED = {"km": 10.7, "needs": "", "roles": ["member"], "reason": ""}
+SHAPED = {"km": 10.7, "needs": "", "roles": ["member"], "reason": "", "seats": 1}
 WITH_NAMES = sorted(code for code, kind in KINDS.items() if kind.names)
 
 
