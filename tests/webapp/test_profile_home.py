@@ -193,3 +193,19 @@ def test_someone_not_signed_in_is_sent_to_sign_in_and_changes_nothing(world, rid
 
 def test_the_address_is_changed_by_post_only(world, rider):
     assert world.client("rider").get(HOME).status_code == 405
+
+
+@pytest.mark.parametrize("geocoder_on", [True, False], ids=["not-found", "no-geocoder"])
+def test_a_refused_address_points_to_the_coordinates_not_to_a_map(
+    world, rider, settings, geocoder_on, request
+):
+    """The profile has no map (the booking forms do): the geocoder's advice to pick the
+    place on one is replaced by the coordinates the page offers."""
+    if geocoder_on:
+        request.getfixturevalue("home_geocoder")
+    response = world.client("rider").post(HOME, {"home_address": "Ingenstans 99"})
+    assert response.status_code == 400
+    section = home_section(response)
+    assert "coordinates below" in section
+    assert "map" not in section.lower()
+    assert home_of(rider) == OLD

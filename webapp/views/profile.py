@@ -3,6 +3,7 @@ erasing my account."""
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -103,7 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 point=form.point("home"),
             )
         except ApplicationError as error:
-            show_error(request, error, form)
+            show_error(request, _without_a_map(error), form)
         else:
             after = _home_of(user)
             changed = [
@@ -122,6 +123,27 @@ def home(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Your home address is removed."))
             return redirect("webapp:profile")
     return _profile_page(request, home_form=form, status=400)
+
+
+def _without_a_map(error: ApplicationError) -> ApplicationError:
+    """The geocoder's refusal as this page can be helped: it has no map to pick the place
+    on (the booking forms do), but fields for the home's coordinates."""
+    if error.code == "address_not_found":
+        error.message = _(
+            "We could not find that address. Check the spelling and add the village, or "
+            "give its coordinates below."
+        )
+    elif error.code == "geocoder_unavailable":
+        error.message = (
+            _("Addresses cannot be looked up here. Give the coordinates of your home below.")
+            if not settings.GEOCODER_URL
+            else _(
+                "We could not look up the address just now. Try again, or give its "
+                "coordinates below."
+            )
+        )
+        error.fields = {"home_address": [_("Give the coordinates below.")]}
+    return error
 
 
 def _home_of(user) -> tuple[str, tuple | None]:
