@@ -9,7 +9,7 @@ from django.contrib.gis.geos import Point
 
 from backend.accounts.models import User
 from backend.community.selectors import people_actable_everywhere_by, user_can_act_for_in
-from backend.geocoding import normalise_query
+from backend.geocoding import geocode, normalise_query
 from backend.rides.models import RideRequest
 
 # Enough rides to find a handful of different places; older ones add little.
@@ -71,6 +71,19 @@ def known_places_seen_by(
     ):
         return known_places_of(rider=rider, association_id=association_id)
     return None
+
+
+def place_point(
+    *, address: str, point: Point | None, known: list[KnownPlace] | None, field: str
+) -> Point:
+    """Where a booking's place is: the point given (the map, coordinates), else that of
+    `address` among the rider's `known` places, else the address looked up (an
+    ApplicationError naming `field` when it cannot be found)."""
+    if point is None:
+        point = known_point(known or [], address)
+    if point is None:
+        point = geocode(address, field=field)
+    return point
 
 
 def known_point(places: list[KnownPlace], address: str) -> Point | None:

@@ -42,7 +42,6 @@ from backend.community.selectors import (
     user_is_coordinator,
 )
 from backend.errors import ApplicationError, ErrorKind
-from backend.geocoding import geocode
 from backend.rides import services as rides
 from backend.rides.claims import (
     mileage_claim_approve,
@@ -61,7 +60,7 @@ from backend.rides.models import (
     RideRequest,
     RideState,
 )
-from backend.rides.places import KnownPlace, known_places_seen_by, known_point
+from backend.rides.places import KnownPlace, known_places_seen_by, place_point
 from backend.rides.selectors import (
     RideView,
     mileage_claims_decidable_by,
@@ -208,13 +207,10 @@ def _fields_renamed(names: dict[str, str]):
 
 
 def _place(place: dict, field: str, known: list[KnownPlace] | None = None) -> tuple[Point, str]:
-    """The point given, else that of the address among the rider's `known` places, else
-    the address looked up."""
-    point = place.get("point")
-    if point is None:
-        point = known_point(known or [], place["address"])
-    if point is None:
-        point = geocode(place["address"], field=f"{field}.address")
+    """The point and the address of a ride's place (`place_point`)."""
+    point = place_point(
+        address=place["address"], point=place.get("point"), known=known, field=f"{field}.address"
+    )
     return point, place["address"]
 
 

@@ -5,8 +5,7 @@ from django import forms
 from django.contrib.gis.geos import Point
 from django.utils.translation import gettext_lazy as _
 
-from backend.geocoding import geocode
-from backend.rides.places import KnownPlace, known_point
+from backend.rides.places import KnownPlace, place_point
 
 
 def address_field(label, *, required: bool = True) -> forms.CharField:
@@ -43,9 +42,7 @@ class PlacesMixin:
         address among the `known` places (`backend.rides.places`), else the address looked
         up (an ApplicationError naming the address field when it cannot be found)."""
         address = self.cleaned_data.get(f"{place}_address") or ""
-        point = self.point(place)
-        if point is None:
-            point = known_point(known or [], address)
-        if point is None:
-            point = geocode(address, field=f"{place}_address")
+        point = place_point(
+            address=address, point=self.point(place), known=known, field=f"{place}_address"
+        )
         return point, address

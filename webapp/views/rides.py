@@ -129,9 +129,6 @@ def ride_new(request: HttpRequest) -> HttpResponse:
         associations=associations_bookable_by(actor=user),
         initial={"rider": user.pk, **home_pickup(user)},
     )
-    # Whose places the page lists: the people `user` acts for everywhere (themself and
-    # those they are proxy for), not every member of an association they coordinate.
-    everywhere = list(people_actable_everywhere_by(actor=user).order_by("full_name"))
     if request.method == "POST" and form.is_valid():
         values = form.cleaned_data
         rider = get_object_or_404(people_actable_by(actor=user), pk=values["rider"])
@@ -170,7 +167,11 @@ def ride_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "map": map_settings(),
-            "places": places_offered(everywhere),
+            # The places of the people `user` acts for everywhere (themself and those
+            # they are proxy for), not of every member of an association they coordinate.
+            "places": places_offered(
+                list(people_actable_everywhere_by(actor=user).order_by("full_name"))
+            ),
             # Without an active membership of their own: where to ask to join.
             "not_member": MembershipState.ACTIVE not in membership_states_of(user=user),
         },
